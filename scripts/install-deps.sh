@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs every Debian package Rockpool needs to build, test and run.
+# Idempotent: packages already present are skipped, so a second run is quick.
+# Usage: scripts/install-deps.sh [--runtime]   (--runtime also installs incus and caddy)
+set -euo pipefail
+
+build_pkgs=(
+  cmake g++ make pkg-config git ca-certificates curl
+  libcaf-dev libboost1.81-dev libboost-json1.81-dev
+  libcurl4-openssl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev clang-format
+)
+runtime_pkgs=(caddy busybox-static)
+backports_pkgs=(incus-base)
+
+want_runtime=0
+[[ "${1:-}" == "--runtime" ]] && want_runtime=1
+
+missing() {
+  local out=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || out+=("$p")
+  done
+  echo "${out[@]:-}"
+}
+
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+updated=0
+apt_update() {
+  [[ $updated -eq 1 ]] && return
+  $SUDO apt-get update -qq
+  updated=1
+}
+
+need=$(missing "${build_pkgs[@]}")
+if [[ $want_runtime -eq 1 ]]; then
+  need="$need $(missing "${runtime_pkgs[@]}")"
+fi
+need=$(echo $need)
+if [[ -n "$need" ]]; then
+  echo "install-deps: installing $need"
+  apt_update
+  $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+
+if [[ $want_runtime -eq 1 ]]; then
+  need=$(missing "${backports_pkgs[@]}")
+  if [[ -n "$need" ]]; then
+    list=/etc/apt/sources.list.d/rockpool-backports.sources
+    if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo "install-deps: enabling bookworm-backports"
+      $SUDO tee "$list" >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+      updated=0
+    fi
+    echo "install-deps: installing $need from bookworm-backports"
+    apt_update
+    $SUDO apt-get install -y -qq -t bookworm-backports --no-install-recommends $need >/dev/null
+  fi
+fi
+echo "install-deps: ok"

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace rockpool::specs {
+
+namespace json = boost::json;
+
+/// Returns the value at a dotted path such as "spec.resources.cpu", or nullptr.
+const json::value* find_path(const json::value& root, std::string_view dotted);
+
+/// Returns the string at a dotted path, or an empty string when absent or not a string.
+std::string string_at(const json::value& root, std::string_view dotted);
+
+/// Returns the integer at a dotted path, if present and integral.
+std::optional<std::int64_t> int_at(const json::value& root, std::string_view dotted);
+
+/// Returns the object at key, creating an empty one (replacing a non-object) when needed.
+json::object& ensure_object(json::object& parent, std::string_view key);
+
+/// Renders a value for an error message: strings quoted, others as JSON.
+std::string describe_value(const json::value& v);
+
+/// Serialises with object keys in their stored order (compact JSON).
+std::string to_json(const json::value& v);
+
+/// Serialises with two-space indentation.
+std::string to_pretty_json(const json::value& v);
+
+}  // namespace rockpool::specs

@@ -1,0 +1,74 @@
+#pragma once
+
+#include "rockpool/specs/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rockpool::specs {
+
+/// A stored value and the revision of its last write.
+struct kv_record {
+  std::string key;
+  std::string value;
+  std::uint64_t mod_revision = 0;
+};
+
+/// A consistent read of many keys and the store revision it reflects.
+struct kv_snapshot {
+  std::vector<kv_record> records;
+  std::uint64_t revision = 0;
+};
+
+/// One compare-and-swap write. The store applies it only if the key's current
+/// mod_revision equals expected_revision (0 means "must not exist").
+struct kv_write {
+  std::string key;
+  std::uint64_t expected_revision = 0;
+  std::optional<std::string> value;  // nullopt deletes the key
+};
+
+/// One entry of the revision-ordered event log.
+struct kv_event {
+  enum class type : std::uint8_t { added = 1, modified = 2, deleted = 3 };
+  std::uint64_t revision = 0;
+  type kind = type::added;
+  std::string key;
+  std::string value;  // the new value; for deleted, the last value
+};
+
+/// The durable key-value seam under the object store. Implementations:
+/// RocksDB (embedded default). An etcd v3 backend maps one-to-one: commit is a
+/// Txn comparing mod_revision, events_after is a watch from a revision.
+///
+/// Thread safety: every method may be called from any thread concurrently.
+class kv_backend {
+ public:
+  virtual ~kv_backend() = default;
+
+  [[nodiscard]] virtual result<std::optional<kv_record>> get(std::string_view key) = 0;
+  /// Every key with the prefix, from one consistent snapshot.
+  [[nodiscard]] virtual result<kv_snapshot> list(std::string_view prefix) = 0;
+  /// Durably applies w and returns its revision. Returns reason::conflict when the
+  /// precondition fails. Returns only after the write is synced to stable storage;
+  /// concurrent callers share one sync (group commit).
+  [[nodiscard]] virtual result<std::uint64_t> commit(const kv_write& w) = 0;
+  /// Events with revision > after, oldest first, at most limit. Returns
+  /// reason::gone when events after `after` have been compacted away.
+  [[nodiscard]] virtual result<std::vector<kv_event>> events_after(std::uint64_t after,
+                                                                   std::size_t limit) = 0;
+  /// Revision of the latest acknowledged write (0 for an empty store).
+  virtual std::uint64_t revision() const = 0;
+  /// Events with revision <= this have been discarded.
+  virtual std::uint64_t compacted_revision() const = 0;
+  /// Blocks until revision() > after or the timeout passes. Returns true iff it advanced.
+  virtual bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) = 0;
+  /// Wakes every waiter (used at shutdown).
+  virtual void wake_all() = 0;
+};
+
+}  // namespace rockpool::specs

@@ -1,0 +1,70 @@
+#pragma once
+
+#include "rockpool/specs/json.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace rockpool::specs {
+
+inline constexpr const char* api_group = "rockpool.dev";
+inline constexpr const char* api_version = "rockpool.dev/v1alpha1";
+
+/// One node of an OpenAPI v3 schema as CRDs use it (structural subset).
+struct schema {
+  std::string type;  // object, string, integer, number, boolean, array; empty = any
+  std::string description;
+  std::vector<std::pair<std::string, std::shared_ptr<schema>>> properties;  // declared order
+  std::vector<std::string> required;
+  std::shared_ptr<schema> items;
+  bool preserve_unknown_fields = false;
+  std::vector<json::value> enum_values;
+  std::optional<double> minimum, maximum;
+  std::optional<std::size_t> min_length, max_length, max_items;
+  std::string pattern;
+  std::optional<std::regex> pattern_re;
+  std::optional<json::value> default_value;
+
+  /// The schema of a property, or nullptr.
+  const schema* property(std::string_view name) const;
+};
+
+/// Everything known about one kind, read from its CRD.
+struct kind_info {
+  std::string kind;      // Workspace
+  std::string plural;    // workspaces
+  std::string singular;  // workspace
+  std::vector<std::string> short_names;
+  std::shared_ptr<schema> root;  // openAPIV3Schema
+  std::string crd_yaml;          // the CRD as embedded
+};
+
+/// All kinds, in the order CRDs were embedded. Parsed once, on first use.
+const std::vector<kind_info>& kinds();
+
+/// Looks a kind up by kind, plural, singular or short name (case-insensitive).
+const kind_info* find_kind(std::string_view any_name);
+
+/// A field-level finding of schema validation.
+struct field_error {
+  std::string field;
+  std::string message;
+};
+
+/// Fills in schema defaults for absent fields (recursively, objects only).
+void apply_defaults(const schema& s, json::value& v);
+
+/// Validates v against s; appends every problem (not only the first) to out.
+/// `path` is the dotted path of v.
+void validate_schema(const schema& s, const json::value& v, const std::string& path,
+                     std::vector<field_error>& out);
+
+/// Human documentation for KIND or KIND.field.path, in the style of kubectl explain.
+/// Returns std::nullopt when the kind or field does not exist.
+std::optional<std::string> explain(std::string_view kind_and_path, bool recursive = false);
+
+}  // namespace rockpool::specs

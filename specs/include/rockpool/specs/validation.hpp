@@ -1,0 +1,52 @@
+#pragma once
+
+#include "rockpool/specs/codec.hpp"
+#include "rockpool/specs/schema.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rockpool::specs {
+
+/// What validation may consult beyond the object itself: objects already
+/// stored (server side) and the networks of the outer host.
+struct validation_context {
+  /// Returns the stored object kind/name, if any. May be empty (client side, no server).
+  std::function<std::optional<json::value>(const std::string& kind, const std::string& name)>
+      lookup;
+  /// Returns every stored object of a kind. May be empty.
+  std::function<std::vector<json::value>(const std::string& kind)> list;
+  /// IPv4 CIDRs that nested hosts' inner networks must not overlap.
+  std::vector<std::string> outer_networks;
+};
+
+/// True iff s is a DNS-1123 label: 1-63 of [a-z0-9-], alphanumeric at both ends.
+bool is_dns1123_label(std::string_view s);
+
+/// Parses "a.b.c.d/n". Returns {network address, prefix length} or nullopt.
+std::optional<std::pair<std::uint32_t, int>> parse_cidr(std::string_view s);
+/// True iff two CIDRs share at least one address.
+bool cidrs_overlap(std::string_view a, std::string_view b);
+
+/// Fills schema defaults into the spec of an object of a known kind.
+void default_object(json::value& obj);
+
+/// Validates one object as submitted by a user (top level, metadata, spec, and
+/// the kind's semantic rules). Every problem is returned, not only the first.
+std::vector<field_error> validate_object(const json::value& obj, const validation_context& ctx);
+
+/// Validates a status written through the status path.
+std::vector<field_error> validate_status(const json::value& obj);
+
+/// Decodes nothing: defaults and validates decoded documents as one input,
+/// including rules across documents (duplicates, a PortRoute of a workspace in
+/// the same input, template references). Diagnostics carry file/document/line.
+std::vector<diagnostic> validate_input(std::vector<document>& docs,
+                                       const validation_context& ctx);
+
+/// "kind/name" key of an object, e.g. "Workspace/demo".
+std::string object_key(const json::value& obj);
+
+}  // namespace rockpool::specs

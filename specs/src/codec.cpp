@@ -1,0 +1,416 @@
+#include "rockpool/specs/codec.hpp"
+
+#include <boost/json.hpp>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/parser.h>
+
+#include <cmath>
+#include <charconv>
+#include <limits>
+#include <regex>
+#include <sstream>
+
+namespace rockpool::specs {
+
+position document::position_of(const std::string& path) const {
+  std::string p = path;
+  while (true) {
+    auto it = positions.find(p);
+    if (it != positions.end()) return it->second;
+    if (p.empty()) return {};
+    auto cut = p.find_last_of(".[");
+    p = cut == std::string::npos ? std::string{} : p.substr(0, cut);
+  }
+}
+
+std::string document::label() const {
+  auto kind = string_at(value, "kind");
+  auto name = string_at(value, "metadata.name");
+  if (kind.empty() && name.empty()) return {};
+  if (name.empty()) return kind;
+  return (kind.empty() ? std::string("object") : kind) + " \"" + name + "\"";
+}
+
+std::string diagnostic::to_string() const {
+  std::string out = source;
+  if (index > 0) {
+    out += ": document " + std::to_string(index);
+    if (!object.empty()) out += " (" + object + ")";
+  }
+  out += ": ";
+  if (!field.empty()) out += field + ": ";
+  out += message;
+  if (at.line > 0) {
+    out += " (line " + std::to_string(at.line) + ", column " + std::to_string(at.column) + ")";
+  }
+  return out;
+}
+
+diagnostic diagnose(const document& doc, const std::string& field, std::string message) {
+  return diagnostic{doc.source, doc.index, doc.label(), field, std::move(message),
+                    doc.position_of(field)};
+}
+
+namespace {
+
+constexpr std::size_t max_nodes_per_document = 200000;  // bounds alias expansion
+
+struct input_error {
+  std::string message;
+  YAML::Mark mark;
+};
+
+position to_position(const YAML::Mark& m) {
+  if (m.line < 0) return {};
+  return {m.line + 1, m.column + 1};
+}
+
+// YAML 1.2 core schema resolution of a plain scalar.
+json::value resolve_plain(const std::string& s) {
+  static const std::regex int_re("[-+]?[0-9]+");
+  static const std::regex float_re(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s.size() <= 32 && std::regex_match(s, int_re)) {
+    std::int64_t i = 0;
+    const char* b = s.data() + (s[0] == '+' ? 1 : 0);
+    auto [p, ec] = std::from_chars(b, s.data() + s.size(), i);
+    if (ec == std::errc() && p == s.data() + s.size()) return i;
+    return json::string(s);  // out of range: keep the text rather than lose digits
+  }
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+    std::int64_t i = 0;
+    auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), i, s[1] == 'x' ? 16 : 8);
+    if (ec == std::errc() && p == s.data() + s.size()) return i;
+  }
+  if (s.size() <= 64 && std::regex_match(s, float_re)) {
+    try {
+      return std::stod(s);
+    } catch (...) {
+      return json::string(s);
+    }
+  }
+  if (s == ".inf" || s == ".Inf" || s == "+.inf") return std::numeric_limits<double>::infinity();
+  if (s == "-.inf" || s == "-.Inf") return -std::numeric_limits<double>::infinity();
+  return json::string(s);
+}
+
+json::value resolve_scalar(const std::string& tag, const std::string& text) {
+  if (tag == "!" || tag == "tag:yaml.org,2002:str") return json::string(text);
+  if (tag == "?" || tag.empty()) return resolve_plain(text);
+  if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" ||
+      tag == "tag:yaml.org,2002:bool" || tag == "tag:yaml.org,2002:null") {
+    return resolve_plain(text);
+  }
+  return json::string(text);  // unknown tags: keep the text
+}
+
+std::size_t count_nodes(const json::value& v) {
+  std::size_t n = 1;
+  if (const auto* o = v.if_object())
+    for (const auto& kv : *o) n += count_nodes(kv.value());
+  if (const auto* a = v.if_array())
+    for (const auto& e : *a) n += count_nodes(e);
+  return n;
+}
+
+// Builds one json::value per YAML document straight from parser events,
+// recording the source position of every field path on the way.
+class json_builder final : public YAML::EventHandler {
+ public:
+  void reset(document* doc) {
+    doc_ = doc;
+    stack_.clear();
+    anchors_.clear();
+    nodes_ = 0;
+    root_set_ = false;
+  }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    add(json::value(nullptr), mark, anchor);
+  }
+
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) throw input_error{"unknown alias", mark};
+    nodes_ += count_nodes(it->second);
+    if (nodes_ > max_nodes_per_document)
+      throw input_error{"document expands to too many nodes (alias expansion)", mark};
+    add(it->second, mark, 0);
+  }
+
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    if (!stack_.empty() && stack_.back().is_map && !stack_.back().has_key) {
+      auto& f = stack_.back();
+      f.key = value;
+      f.has_key = true;
+      if (f.value.get_object().contains(value))
+        throw input_error{"duplicate key \"" + value + "\"", mark};
+      return;
+    }
+    add(resolve_scalar(tag, value), mark, anchor);
+  }
+
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(json::array{}, false, mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(json::object{}, true, mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+  bool has_root() const { return root_set_; }
+
+ private:
+  struct frame {
+    json::value value;
+    bool is_map = false;
+    bool has_key = false;
+    std::string key;
+    std::string path;
+    YAML::anchor_t anchor = 0;
+  };
+
+  std::string child_path() {
+    if (stack_.empty()) return {};
+    auto& f = stack_.back();
+    if (f.is_map) return f.path.empty() ? f.key : f.path + "." + f.key;
+    return f.path + "[" + std::to_string(f.value.get_array().size()) + "]";
+  }
+
+  void check_key_position(const YAML::Mark& mark) {
+    if (!stack_.empty() && stack_.back().is_map && !stack_.back().has_key)
+      throw input_error{"mapping keys must be plain scalars", mark};
+  }
+
+  void open(json::value v, bool is_map, const YAML::Mark& mark, YAML::anchor_t anchor) {
+    check_key_position(mark);
+    if (static_cast<int>(stack_.size()) >= max_nesting_depth)
+      throw input_error{"nesting deeper than " + std::to_string(max_nesting_depth) + " levels",
+                        mark};
+    if (++nodes_ > max_nodes_per_document) throw input_error{"document has too many nodes", mark};
+    auto path = child_path();
+    doc_->positions[path] = to_position(mark);
+    stack_.push_back(frame{std::move(v), is_map, false, {}, std::move(path), anchor});
+  }
+
+  void close() {
+    frame f = std::move(stack_.back());
+    stack_.pop_back();
+    if (f.anchor != 0) anchors_[f.anchor] = f.value;
+    attach(std::move(f.value));
+  }
+
+  void add(json::value v, const YAML::Mark& mark, YAML::anchor_t anchor) {
+    check_key_position(mark);
+    if (++nodes_ > max_nodes_per_document) throw input_error{"document has too many nodes", mark};
+    doc_->positions[child_path()] = to_position(mark);
+    if (anchor != 0) anchors_[anchor] = v;
+    attach(std::move(v));
+  }
+
+  void attach(json::value v) {
+    if (stack_.empty()) {
+      doc_->value = std::move(v);
+      root_set_ = true;
+      return;
+    }
+    auto& f = stack_.back();
+    if (f.is_map) {
+      f.value.get_object()[f.key] = std::move(v);
+      f.has_key = false;
+    } else {
+      f.value.get_array().push_back(std::move(v));
+    }
+  }
+
+  document* doc_ = nullptr;
+  std::vector<frame> stack_;
+  std::map<YAML::anchor_t, json::value> anchors_;
+  std::size_t nodes_ = 0;
+  bool root_set_ = false;
+};
+
+void expand_list(document doc, std::vector<document>& out, std::vector<diagnostic>& problems) {
+  auto* items = doc.value.as_object().if_contains("items");
+  if (items == nullptr || !items->is_array()) {
+    problems.push_back(diagnose(doc, "items", "a List must have an items array"));
+    return;
+  }
+  auto& arr = items->get_array();
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    document item;
+    item.source = doc.source;
+    item.index = doc.index;
+    item.value = arr[i];
+    auto prefix = "items[" + std::to_string(i) + "]";
+    for (const auto& [path, pos] : doc.positions) {
+      if (path.rfind(prefix, 0) != 0) continue;
+      auto rest = path.substr(prefix.size());
+      if (!rest.empty() && rest[0] == '.') rest.erase(0, 1);
+      item.positions[rest] = pos;
+    }
+    out.push_back(std::move(item));
+  }
+}
+
+}  // namespace
+
+decoded_input decode_documents(std::string_view text, const std::string& source) {
+  decoded_input out;
+  if (text.size() > max_input_bytes) {
+    out.problems.push_back(diagnostic{source, 0, {}, {},
+                                      "input is larger than " +
+                                          std::to_string(max_input_bytes >> 20) + " MiB",
+                                      {}});
+    return out;
+  }
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  json_builder builder;
+  int index = 0;
+  while (true) {
+    document doc;
+    doc.source = source;
+    doc.index = ++index;
+    builder.reset(&doc);
+    try {
+      if (!parser.HandleNextDocument(builder)) break;
+    } catch (const input_error& e) {
+      out.problems.push_back(diagnostic{source, index, {}, {}, e.message, to_position(e.mark)});
+      break;  // the parser cannot resume inside a broken document
+    } catch (const YAML::Exception& e) {
+      out.problems.push_back(diagnostic{source, index, {}, {}, e.msg, to_position(e.mark)});
+      break;
+    } catch (const std::exception& e) {
+      out.problems.push_back(diagnostic{source, index, {}, {}, e.what(), {}});
+      break;
+    }
+    if (!builder.has_root() || doc.value.is_null()) continue;  // empty document
+    if (!doc.value.is_object()) {
+      out.problems.push_back(diagnose(doc, "", "a document must be a mapping (an object)"));
+      continue;
+    }
+    if (json::serialize(doc.value).size() > max_document_bytes) {
+      out.problems.push_back(diagnose(doc, "", "document is larger than 1 MiB"));
+      continue;
+    }
+    if (string_at(doc.value, "kind") == "List") {
+      expand_list(std::move(doc), out.documents, out.problems);
+    } else {
+      out.documents.push_back(std::move(doc));
+    }
+  }
+  return out;
+}
+
+result<json::value> parse_json(std::string_view text) {
+  json::parse_options opts;
+  opts.max_depth = max_nesting_depth + 1;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec, json::storage_ptr(), opts);
+  if (ec) return make_error(reason::bad_request, "malformed JSON body: " + ec.message());
+  return v;
+}
+
+namespace {
+
+bool needs_quotes(std::string_view s) {
+  if (s.empty()) return true;
+  static const std::regex safe(R"([A-Za-z_/][A-Za-z0-9_./@+-]*( [A-Za-z0-9_./@+()-]+)*)");
+  if (!std::regex_match(s.begin(), s.end(), safe)) return true;
+  // Words YAML 1.1 readers treat as booleans or null.
+  static const char* special[] = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"};
+  std::string lower;
+  for (char c : s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* w : special)
+    if (lower == w) return true;
+  return false;
+}
+
+void emit_scalar(std::string& out, const json::value& v) {
+  if (const auto* s = v.if_string()) {
+    if (needs_quotes(*s))
+      out += json::serialize(v);
+    else
+      out.append(s->data(), s->size());
+  } else if (v.is_null()) {
+    out += "null";
+  } else {
+    out += json::serialize(v);
+  }
+}
+
+bool is_empty_container(const json::value& v) {
+  return (v.is_object() && v.get_object().empty()) || (v.is_array() && v.get_array().empty());
+}
+
+void emit(std::string& out, const json::value& v, int indent);
+
+void emit_key(std::string& out, std::string_view key) {
+  if (needs_quotes(key))
+    out += json::serialize(json::value(json::string(key)));
+  else
+    out.append(key);
+}
+
+void emit_child(std::string& out, const json::value& v, int indent) {
+  if (is_empty_container(v)) {
+    out += v.is_object() ? " {}\n" : " []\n";
+  } else if (v.is_object() || v.is_array()) {
+    out += "\n";
+    emit(out, v, indent);
+  } else {
+    out += " ";
+    emit_scalar(out, v);
+    out += "\n";
+  }
+}
+
+void emit(std::string& out, const json::value& v, int indent) {
+  std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
+  if (const auto* o = v.if_object()) {
+    for (const auto& kv : *o) {
+      out += pad;
+      emit_key(out, kv.key());
+      out += ":";
+      emit_child(out, kv.value(), indent + 1);
+    }
+  } else if (const auto* a = v.if_array()) {
+    for (const auto& e : *a) {
+      out += pad + "-";
+      if (const auto* eo = e.if_object(); eo != nullptr && !eo->empty()) {
+        // First key on the dash line, the rest aligned under it.
+        std::string inner;
+        emit(inner, e, indent + 1);
+        out += " " + inner.substr(pad.size() + 2);
+      } else {
+        emit_child(out, e, indent + 1);
+      }
+    }
+  } else {
+    out += pad;
+    emit_scalar(out, v);
+    out += "\n";
+  }
+}
+
+}  // namespace
+
+std::string to_yaml(const json::value& v) {
+  std::string out;
+  emit(out, v, 0);
+  return out;
+}
+
+}  // namespace rockpool::specs

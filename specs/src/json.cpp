@@ -1,0 +1,94 @@
+#include "rockpool/specs/json.hpp"
+
+#include <boost/json.hpp>
+
+namespace rockpool::specs {
+
+const json::value* find_path(const json::value& root, std::string_view dotted) {
+  const json::value* cur = &root;
+  while (!dotted.empty()) {
+    auto dot = dotted.find('.');
+    auto key = dotted.substr(0, dot);
+    const auto* obj = cur->if_object();
+    if (obj == nullptr) return nullptr;
+    auto it = obj->find(key);
+    if (it == obj->end()) return nullptr;
+    cur = &it->value();
+    dotted = dot == std::string_view::npos ? std::string_view{} : dotted.substr(dot + 1);
+  }
+  return cur;
+}
+
+std::string string_at(const json::value& root, std::string_view dotted) {
+  const auto* v = find_path(root, dotted);
+  if (v == nullptr || !v->is_string()) return {};
+  return std::string(v->get_string());
+}
+
+std::optional<std::int64_t> int_at(const json::value& root, std::string_view dotted) {
+  const auto* v = find_path(root, dotted);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64() && v->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(v->get_uint64());
+  return std::nullopt;
+}
+
+json::object& ensure_object(json::object& parent, std::string_view key) {
+  auto& v = parent[key];
+  if (!v.is_object()) v = json::object{};
+  return v.get_object();
+}
+
+std::string describe_value(const json::value& v) {
+  if (v.is_null()) return "null";
+  auto s = json::serialize(v);
+  if (s.size() > 80) s = s.substr(0, 77) + "...";
+  return s;
+}
+
+std::string to_json(const json::value& v) { return json::serialize(v); }
+
+namespace {
+void pretty(std::string& out, const json::value& v, int indent) {
+  auto pad = [&](int n) { out.append(static_cast<std::size_t>(n) * 2, ' '); };
+  if (const auto* o = v.if_object()) {
+    if (o->empty()) { out += "{}"; return; }
+    out += "{\n";
+    bool first = true;
+    for (const auto& kv : *o) {
+      if (!first) out += ",\n";
+      first = false;
+      pad(indent + 1);
+      out += json::serialize(json::value(kv.key()));
+      out += ": ";
+      pretty(out, kv.value(), indent + 1);
+    }
+    out += "\n";
+    pad(indent);
+    out += "}";
+  } else if (const auto* a = v.if_array()) {
+    if (a->empty()) { out += "[]"; return; }
+    out += "[\n";
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      if (i > 0) out += ",\n";
+      pad(indent + 1);
+      pretty(out, (*a)[i], indent + 1);
+    }
+    out += "\n";
+    pad(indent);
+    out += "]";
+  } else {
+    out += json::serialize(v);
+  }
+}
+}  // namespace
+
+std::string to_pretty_json(const json::value& v) {
+  std::string out;
+  pretty(out, v, 0);
+  out += "\n";
+  return out;
+}
+
+}  // namespace rockpool::specs

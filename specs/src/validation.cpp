@@ -1,0 +1,362 @@
+#include "rockpool/specs/validation.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace rockpool::specs {
+
+bool is_dns1123_label(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+std::optional<std::pair<std::uint32_t, int>> parse_cidr(std::string_view s) {
+  auto slash = s.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::uint32_t addr = 0;
+  int parts = 0;
+  std::string_view ip = s.substr(0, slash);
+  while (parts < 4) {
+    auto dot = ip.find('.');
+    auto part = ip.substr(0, dot);
+    if (part.empty() || part.size() > 3) return std::nullopt;
+    int n = 0;
+    for (char c : part) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + (c - '0');
+    }
+    if (n > 255 || (part.size() > 1 && part[0] == '0')) return std::nullopt;
+    addr = (addr << 8) | static_cast<std::uint32_t>(n);
+    ++parts;
+    if (dot == std::string_view::npos) break;
+    ip = ip.substr(dot + 1);
+    if (parts == 4) return std::nullopt;
+  }
+  if (parts != 4) return std::nullopt;
+  auto len = s.substr(slash + 1);
+  if (len.empty() || len.size() > 2) return std::nullopt;
+  int prefix = 0;
+  for (char c : len) {
+    if (c < '0' || c > '9') return std::nullopt;
+    prefix = prefix * 10 + (c - '0');
+  }
+  if (prefix > 32) return std::nullopt;
+  std::uint32_t mask = prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix);
+  return std::make_pair(addr & mask, prefix);
+}
+
+bool cidrs_overlap(std::string_view a, std::string_view b) {
+  auto x = parse_cidr(a);
+  auto y = parse_cidr(b);
+  if (!x || !y) return false;
+  int prefix = std::min(x->second, y->second);
+  std::uint32_t mask = prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix);
+  return (x->first & mask) == (y->first & mask);
+}
+
+std::string object_key(const json::value& obj) {
+  return string_at(obj, "kind") + "/" + string_at(obj, "metadata.name");
+}
+
+namespace {
+
+bool is_label_name(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+bool is_dns1123_subdomain(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  while (!s.empty()) {
+    auto dot = s.find('.');
+    if (!is_dns1123_label(s.substr(0, dot))) return false;
+    if (dot == std::string_view::npos) break;
+    s = s.substr(dot + 1);
+  }
+  return true;
+}
+
+bool is_qualified_name(std::string_view s) {
+  auto slash = s.find('/');
+  if (slash == std::string_view::npos) return is_label_name(s);
+  return is_dns1123_subdomain(s.substr(0, slash)) && is_label_name(s.substr(slash + 1));
+}
+
+void check_string_map(const json::object& meta, const char* field, bool values_are_labels,
+                      std::vector<field_error>& out) {
+  const auto* m = meta.if_contains(field);
+  if (m == nullptr || m->is_null()) return;
+  std::string path = std::string("metadata.") + field;
+  if (!m->is_object()) {
+    out.push_back({path, "must be a map of strings"});
+    return;
+  }
+  std::size_t total = 0;
+  for (const auto& kv : m->get_object()) {
+    auto key_path = path + "." + std::string(kv.key());
+    if (!is_qualified_name(kv.key()))
+      out.push_back({key_path, "key must be a qualified name (an optional DNS prefix and '/', "
+                               "then up to 63 of [A-Za-z0-9-_.])"});
+    if (!kv.value().is_string()) {
+      out.push_back({key_path, "must be a string, got " + describe_value(kv.value())});
+      continue;
+    }
+    const auto& v = kv.value().get_string();
+    total += kv.key().size() + v.size();
+    if (values_are_labels && !v.empty() && !is_label_name(v))
+      out.push_back({key_path, "label value must be empty or up to 63 of [A-Za-z0-9-_.], "
+                               "alphanumeric at both ends, got " +
+                                   describe_value(kv.value())});
+  }
+  if (!values_are_labels && total > 256 * 1024)
+    out.push_back({path, "annotations may total at most 256 KiB"});
+}
+
+void check_metadata(const json::value& obj, std::vector<field_error>& out) {
+  const auto* m = obj.as_object().if_contains("metadata");
+  if (m == nullptr || !m->is_object()) {
+    out.push_back({"metadata", m == nullptr ? "required field is missing" : "must be an object"});
+    return;
+  }
+  const auto& meta = m->get_object();
+  static const std::set<std::string, std::less<>> known = {
+      "name", "uid", "generation", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+      "labels", "annotations", "finalizers", "ownerReferences", "managedFields"};
+  for (const auto& kv : meta) {
+    if (kv.key() == "namespace")
+      out.push_back({"metadata.namespace", "Rockpool kinds are cluster-scoped; remove namespace"});
+    else if (!known.contains(kv.key()))
+      out.push_back({"metadata." + std::string(kv.key()), "unknown field"});
+  }
+  const auto* name = meta.if_contains("name");
+  if (name == nullptr || !name->is_string() || name->get_string().empty()) {
+    out.push_back({"metadata.name", "required field is missing"});
+  } else if (!is_dns1123_label(name->get_string())) {
+    out.push_back({"metadata.name",
+                   "must be a DNS-1123 label (at most 63 lower-case letters, digits and '-', "
+                   "starting and ending with a letter or digit), got " +
+                       describe_value(*name)});
+  }
+  check_string_map(meta, "labels", true, out);
+  check_string_map(meta, "annotations", false, out);
+  if (const auto* f = meta.if_contains("finalizers"); f && !f->is_null()) {
+    if (!f->is_array()) {
+      out.push_back({"metadata.finalizers", "must be a list of strings"});
+    } else {
+      for (std::size_t i = 0; i < f->get_array().size(); ++i) {
+        const auto& e = f->get_array()[i];
+        if (!e.is_string() || !is_qualified_name(e.get_string()))
+          out.push_back({"metadata.finalizers[" + std::to_string(i) + "]",
+                         "must be a qualified name such as rockpool.dev/cleanup"});
+      }
+    }
+  }
+  if (const auto* o = meta.if_contains("ownerReferences"); o && !o->is_null()) {
+    if (!o->is_array()) {
+      out.push_back({"metadata.ownerReferences", "must be a list"});
+    } else {
+      for (std::size_t i = 0; i < o->get_array().size(); ++i) {
+        const auto& e = o->get_array()[i];
+        auto p = "metadata.ownerReferences[" + std::to_string(i) + "]";
+        for (const char* f : {"kind", "name", "uid"})
+          if (string_at(e, f).empty()) out.push_back({p + "." + f, "required field is missing"});
+      }
+    }
+  }
+}
+
+void check_semantics(const json::value& obj, const validation_context& ctx,
+                     std::vector<field_error>& out) {
+  auto kind = string_at(obj, "kind");
+  auto name = string_at(obj, "metadata.name");
+  if (kind == "Workspace") {
+    auto tmpl = string_at(obj, "spec.template");
+    if (string_at(obj, "spec.image").empty() && tmpl.empty())
+      out.push_back({"spec.image", "required field is missing (set spec.image or spec.template)"});
+    if (!tmpl.empty() && ctx.lookup && !ctx.lookup("WorkspaceTemplate", tmpl))
+      out.push_back({"spec.template", "WorkspaceTemplate \"" + tmpl + "\" does not exist"});
+  } else if (kind == "PortRoute") {
+    auto ws = string_at(obj, "spec.workspace");
+    auto port = int_at(obj, "spec.port");
+    if (ws.empty() || !port) return;
+    if (ctx.lookup) {
+      if (auto w = ctx.lookup("Workspace", ws)) {
+        auto ide = int_at(*w, "spec.ide.port").value_or(8080);
+        if (ide == *port)
+          out.push_back({"spec.port", "port " + std::to_string(*port) + " is workspace \"" + ws +
+                                          "\"'s IDE port, which is already routed at /workspace/" +
+                                          ws + "/"});
+      }
+    }
+    if (ctx.list) {
+      for (const auto& other : ctx.list("PortRoute")) {
+        if (string_at(other, "metadata.name") == name) continue;
+        if (string_at(other, "spec.workspace") == ws && int_at(other, "spec.port") == port)
+          out.push_back({"spec.port", "port " + std::to_string(*port) + " of workspace \"" + ws +
+                                          "\" is already routed by portroute/" +
+                                          string_at(other, "metadata.name")});
+      }
+    }
+  } else if (kind == "NestedHost") {
+    auto cidr = string_at(obj, "spec.innerNetwork");
+    if (!cidr.empty()) {
+      auto parsed = parse_cidr(cidr);
+      if (!parsed) {
+        out.push_back({"spec.innerNetwork",
+                       "must be an IPv4 CIDR such as 10.123.0.0/24, got \"" + cidr + "\""});
+      } else if (parsed->second < 8 || parsed->second > 30) {
+        out.push_back({"spec.innerNetwork", "prefix length must be between /8 and /30"});
+      } else {
+        if (cidrs_overlap(cidr, "127.0.0.0/8"))
+          out.push_back({"spec.innerNetwork", "overlaps the loopback network 127.0.0.0/8"});
+        for (const auto& outer : ctx.outer_networks)
+          if (cidrs_overlap(cidr, outer))
+            out.push_back({"spec.innerNetwork", "overlaps the outer host's network " + outer});
+        if (ctx.list)
+          for (const auto& other : ctx.list("NestedHost")) {
+            auto on = string_at(other, "metadata.name");
+            auto oc = string_at(other, "spec.innerNetwork");
+            if (on != name && cidrs_overlap(cidr, oc))
+              out.push_back({"spec.innerNetwork",
+                             "overlaps nestedhost/" + on + "'s inner network " + oc});
+          }
+      }
+    }
+    if (const auto* ports = find_path(obj, "spec.exposedPorts"); ports && ports->is_array()) {
+      std::set<std::int64_t> seen;
+      for (std::size_t i = 0; i < ports->get_array().size(); ++i) {
+        const auto& p = ports->get_array()[i];
+        if (p.is_int64() && !seen.insert(p.get_int64()).second)
+          out.push_back({"spec.exposedPorts[" + std::to_string(i) + "]",
+                         "port " + std::to_string(p.get_int64()) + " is listed twice"});
+      }
+    }
+    auto tmpl = string_at(obj, "spec.template");
+    if (string_at(obj, "spec.image").empty() && ctx.lookup && !tmpl.empty() &&
+        !ctx.lookup("WorkspaceTemplate", tmpl))
+      out.push_back({"spec.template", "WorkspaceTemplate \"" + tmpl +
+                                          "\" does not exist and spec.image is not set"});
+  }
+}
+
+}  // namespace
+
+void default_object(json::value& obj) {
+  if (!obj.is_object()) return;
+  const auto* k = find_kind(string_at(obj, "kind"));
+  if (k == nullptr || string_at(obj, "kind") != k->kind) return;
+  auto* spec = obj.get_object().if_contains("spec");
+  if (spec == nullptr && k->root->property("spec") != nullptr && k->kind == "Host") return;
+  if (spec != nullptr)
+    if (const auto* s = k->root->property("spec")) apply_defaults(*s, *spec);
+}
+
+std::vector<field_error> validate_object(const json::value& obj, const validation_context& ctx) {
+  std::vector<field_error> out;
+  if (!obj.is_object()) return {{"", "must be an object"}};
+  auto api = find_path(obj, "apiVersion");
+  if (api == nullptr) out.push_back({"apiVersion", "required field is missing"});
+  else if (!api->is_string() || api->get_string() != api_version)
+    out.push_back({"apiVersion", std::string("must be ") + api_version + ", got " +
+                                     describe_value(*api)});
+  auto kind_name = string_at(obj, "kind");
+  const kind_info* k = find_kind(kind_name);
+  if (kind_name.empty()) {
+    out.push_back({"kind", "required field is missing"});
+  } else if (k == nullptr || k->kind != kind_name) {
+    std::string known;
+    for (const auto& kk : kinds()) known += (known.empty() ? "" : ", ") + kk.kind;
+    out.push_back({"kind", "unknown kind \"" + kind_name + "\" (known: " + known + ")"});
+    k = nullptr;
+  }
+  for (const auto& kv : obj.get_object()) {
+    static const std::set<std::string, std::less<>> top = {"apiVersion", "kind", "metadata",
+                                                           "spec", "status"};
+    if (!top.contains(kv.key())) out.push_back({std::string(kv.key()), "unknown field"});
+  }
+  check_metadata(obj, out);
+  if (k != nullptr) {
+    const auto* spec_schema = k->root->property("spec");
+    const auto* spec = obj.get_object().if_contains("spec");
+    bool spec_required = std::find(k->root->required.begin(), k->root->required.end(),
+                                   "spec") != k->root->required.end();
+    if (spec == nullptr) {
+      if (spec_required) out.push_back({"spec", "required field is missing"});
+    } else if (spec_schema != nullptr) {
+      validate_schema(*spec_schema, *spec, "spec", out);
+    }
+    if (out.empty()) check_semantics(obj, ctx, out);
+  }
+  return out;
+}
+
+std::vector<field_error> validate_status(const json::value& obj) {
+  std::vector<field_error> out;
+  const auto* k = find_kind(string_at(obj, "kind"));
+  const auto* status = obj.is_object() ? obj.get_object().if_contains("status") : nullptr;
+  if (k == nullptr || status == nullptr) return out;
+  if (const auto* s = k->root->property("status")) validate_schema(*s, *status, "status", out);
+  return out;
+}
+
+std::vector<diagnostic> validate_input(std::vector<document>& docs,
+                                       const validation_context& ctx) {
+  std::vector<diagnostic> out;
+  // Objects of this input are visible to the rules, ahead of stored ones, so a
+  // template or workspace defined in the same input counts.
+  std::map<std::string, const json::value*> in_input;
+  for (auto& d : docs) {
+    default_object(d.value);
+    in_input.emplace(object_key(d.value), &d.value);
+  }
+  validation_context merged = ctx;
+  merged.lookup = [&](const std::string& kind, const std::string& name)
+      -> std::optional<json::value> {
+    auto it = in_input.find(kind + "/" + name);
+    if (it != in_input.end()) return *it->second;
+    if (ctx.lookup) return ctx.lookup(kind, name);
+    return std::nullopt;
+  };
+  merged.list = [&](const std::string& kind) {
+    std::map<std::string, json::value> all;
+    if (ctx.list)
+      for (auto& o : ctx.list(kind)) all[string_at(o, "metadata.name")] = o;
+    for (const auto& [key, v] : in_input)
+      if (string_at(*v, "kind") == kind) all[string_at(*v, "metadata.name")] = *v;
+    std::vector<json::value> list;
+    for (auto& [n, v] : all) list.push_back(std::move(v));
+    return list;
+  };
+  // A client without a server cannot see stored templates; it leaves that rule to the server.
+  if (!ctx.lookup) {
+    auto inner = merged.lookup;
+    merged.lookup = [inner](const std::string& kind, const std::string& name)
+        -> std::optional<json::value> {
+      auto v = inner(kind, name);
+      if (!v && kind == "WorkspaceTemplate") return json::value(json::object{});
+      return v;
+    };
+  }
+  std::map<std::string, int> first_seen;
+  for (const auto& d : docs) {
+    for (auto& fe : validate_object(d.value, merged))
+      out.push_back(diagnose(d, fe.field, fe.message));
+    auto key = object_key(d.value);
+    auto [it, fresh] = first_seen.emplace(key, d.index);
+    if (!fresh)
+      out.push_back(diagnose(d, "metadata.name",
+                             "duplicate object: " + key + " is also defined in document " +
+                                 std::to_string(it->second)));
+  }
+  return out;
+}
+
+}  // namespace rockpool::specs
