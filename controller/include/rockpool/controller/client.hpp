@@ -1,0 +1,50 @@
+#pragma once
+
+#include "rockpool/specs/result.hpp"
+
+#include <functional>
+#include <map>
+#include <string>
+
+namespace rockpool::controller {
+
+struct client_options {
+  /// unix:///path/to.sock or http://127.0.0.1:PORT
+  std::string server;
+  std::string token;
+  long timeout_ms = 30000;
+};
+
+struct client_response {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+};
+
+/// Blocking HTTP client (libcurl) for rockpoold's API, over a unix socket or loopback TCP.
+class api_client {
+ public:
+  explicit api_client(client_options options);
+
+  /// One request; a transport failure is an error, any HTTP status is a response.
+  [[nodiscard]] specs::result<client_response> request(const std::string& method,
+                                                       const std::string& path,
+                                                       const std::string& body = {},
+                                                       const std::string& content_type = {});
+  /// A streaming GET: on_line is called for every complete line until the
+  /// server ends the stream or on_line returns false. Returns the HTTP status.
+  [[nodiscard]] specs::result<long> stream(const std::string& path,
+                                           const std::function<bool(std::string_view)>& on_line,
+                                           std::string* error_body = nullptr);
+  const client_options& options() const { return options_; }
+
+ private:
+  client_options options_;
+  std::string unix_path_;
+  std::string base_url_;
+};
+
+/// Percent-encodes a query parameter value.
+std::string url_encode(std::string_view s);
+
+}  // namespace rockpool::controller

@@ -1,0 +1,131 @@
+// rockpoold: the Rockpool control-plane daemon. Wiring only; logic lives in libraries.
+#include "rockpool/controller/api_handler.hpp"
+#include "rockpool/controller/api_server.hpp"
+#include "rockpool/controller/version.hpp"
+#include "rockpool/specs/object_store.hpp"
+#include "rockpool/specs/rocksdb_backend.hpp"
+#include "rockpool/specs/schema.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace {
+
+std::string read_token(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read token file " + path);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.size() < 16) throw std::runtime_error("token in " + path + " is shorter than 16 characters");
+  return token;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rockpoold: Rockpool's control-plane daemon. Keeps declarative specs in RocksDB and "
+               "serves the Kubernetes-style API. Every flag may also be set in a config file "
+               "(--config, INI/TOML: `data-dir = \"/var/lib/rockpool\"`)."};
+  std::string data_dir = "/var/lib/rockpool";
+  std::string socket = "/run/rockpool/rockpoold.sock";
+  std::string listen;
+  std::string token_file;
+  std::string runtime = "incus";
+  std::string incus_socket = "/var/lib/incus/unix.socket";
+  std::string incus_project = "default";
+  std::string caddy_admin = "127.0.0.1:2019";
+  bool inner = false;
+  std::string log_level = "info";
+  std::uint64_t event_retention = 10000;
+  unsigned bookmark_seconds = 10;
+  std::vector<std::string> outer_networks;
+
+  app.set_config("--config", "", "Read flags from this config file (INI/TOML)");
+  app.add_option("--data-dir", data_dir, "RocksDB directory (exclusively locked)")->capture_default_str();
+  app.add_option("--socket", socket, "Unix socket for the API (mode 0600)")->capture_default_str();
+  app.add_option("--listen", listen, "Also serve on loopback TCP, 127.0.0.1:PORT (needs --token-file)");
+  app.add_option("--token-file", token_file, "File holding the bearer token required on --listen");
+  app.add_option("--runtime", runtime, "Runtime adapters: incus or fake (used by the actor runtime; see docs/operations.md)")
+      ->check(CLI::IsMember({"incus", "fake"}))->capture_default_str();
+  app.add_option("--incus-socket", incus_socket, "Incus unix socket")->capture_default_str();
+  app.add_option("--incus-project", incus_project, "Incus project for everything the controller creates")->capture_default_str();
+  app.add_option("--caddy-admin", caddy_admin, "Caddy admin API address")->capture_default_str();
+  app.add_flag("--inner", inner, "This is an inner Rockpool running inside a NestedHost");
+  app.add_option("--event-retention", event_retention, "Events kept for watch resumption")->capture_default_str();
+  app.add_option("--bookmark-interval", bookmark_seconds, "Seconds between watch BOOKMARK events")->capture_default_str();
+  app.add_option("--outer-network", outer_networks, "IPv4 CIDR a NestedHost's innerNetwork must not overlap (repeatable)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  try {
+    (void)rockpool::specs::kinds();  // fail fast on a broken embedded CRD
+    std::filesystem::create_directories(data_dir);
+    if (auto parent = std::filesystem::path(socket).parent_path(); !parent.empty())
+      std::filesystem::create_directories(parent);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+
+  rockpool::specs::rocksdb_options db_options;
+  db_options.event_retention = event_retention;
+  auto backend = rockpool::specs::open_rocksdb(data_dir, db_options);
+  if (!backend.ok()) {
+    spdlog::error("{}", backend.err().message);
+    return 1;
+  }
+  rockpool::specs::object_store store(**backend, rockpool::specs::system_clock(), outer_networks);
+  rockpool::controller::metrics metrics;
+  rockpool::controller::api_options api_opts;
+  api_opts.bookmark_interval = std::chrono::seconds(bookmark_seconds);
+  api_opts.version = rockpool::controller::version;
+  rockpool::controller::api_handler handler(store, metrics, api_opts);
+
+  rockpool::controller::server_options srv;
+  srv.socket_path = socket;
+  try {
+    if (!listen.empty()) {
+      srv.listen = listen;
+      if (token_file.empty()) {
+        spdlog::error("--listen requires --token-file");
+        return 1;
+      }
+      srv.token = read_token(token_file);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+
+  // Block the stop signals before any thread starts, then wait for one here.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  rockpool::controller::api_server server(handler, srv);
+  if (auto st = server.start(); !st.ok()) {
+    spdlog::error("{}", st.err().message);
+    return 1;
+  }
+  spdlog::info("rockpoold {} serving unix://{}{} (data {}, revision {}, runtime {}{})",
+               rockpool::controller::version, socket,
+               srv.listen ? " and http://127.0.0.1:" + std::to_string(server.tcp_port()) : std::string(),
+               data_dir, store.revision(), runtime, inner ? ", inner" : "");
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received signal {}, shutting down", sig);
+  (*backend)->wake_all();
+  server.stop();
+  return 0;
+}

@@ -1,0 +1,757 @@
+#include "rockpool/controller/rpctl.hpp"
+
+#include "rockpool/controller/client.hpp"
+#include "rockpool/controller/text_diff.hpp"
+#include "rockpool/controller/version.hpp"
+#include "rockpool/specs/codec.hpp"
+#include "rockpool/specs/object_store.hpp"
+#include "rockpool/specs/schema.hpp"
+#include "rockpool/specs/validation.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace rockpool::controller {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using specs::string_at;
+
+namespace {
+
+constexpr const char* default_server = "unix:///run/rockpool/rockpoold.sock";
+
+struct context {
+  std::ostream& out;
+  std::ostream& err;
+  api_client client;
+};
+
+std::string resource_path(const specs::kind_info& k, const std::string& name = {},
+                          const std::string& sub = {}) {
+  std::string p = std::string("/apis/") + specs::api_version + "/" + k.plural;
+  if (!name.empty()) p += "/" + url_encode(name);
+  if (!sub.empty()) p += "/" + sub;
+  return p;
+}
+
+std::string ref(const json::value& obj) {
+  const auto* k = specs::find_kind(string_at(obj, "kind"));
+  return (k ? k->singular : string_at(obj, "kind")) + "/" + string_at(obj, "metadata.name");
+}
+
+// "Error from server (Reason): message", from a Status body when there is one.
+std::string server_error(const client_response& r) {
+  auto parsed = specs::parse_json(r.body);
+  if (parsed.ok() && string_at(*parsed, "kind") == "Status")
+    return "Error from server (" + string_at(*parsed, "reason") + "): " + string_at(*parsed, "message");
+  return "Error from server (HTTP " + std::to_string(r.status) + "): " + r.body;
+}
+
+const specs::kind_info* require_kind(context& c, const std::string& name) {
+  const auto* k = specs::find_kind(name);
+  if (k == nullptr) {
+    std::string known;
+    for (const auto& kk : specs::kinds()) known += (known.empty() ? "" : ", ") + kk.singular;
+    c.err << "error: the server doesn't have a resource type \"" << name << "\" (known: " << known
+          << ")\n";
+  }
+  return k;
+}
+
+// Reads FILE, DIR (with -R, recursively) or "-" into decoded documents.
+specs::decoded_input load_inputs(const std::vector<std::string>& paths, bool recursive) {
+  specs::decoded_input all;
+  auto add = [&](const std::string& source, const std::string& text) {
+    auto d = specs::decode_documents(text, source);
+    for (auto& doc : d.documents) all.documents.push_back(std::move(doc));
+    for (auto& p : d.problems) all.problems.push_back(std::move(p));
+  };
+  auto read_file = [&](const fs::path& p) {
+    std::error_code ec;
+    auto size = fs::file_size(p, ec);
+    if (!ec && size > specs::max_input_bytes) {
+      all.problems.push_back({p.string(), 0, {}, {}, "file is larger than 64 MiB", {}});
+      return;
+    }
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+      all.problems.push_back({p.string(), 0, {}, {}, "cannot read file", {}});
+      return;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    add(p.string(), ss.str());
+  };
+  auto is_manifest = [](const fs::path& p) {
+    auto e = p.extension().string();
+    return e == ".yaml" || e == ".yml" || e == ".json";
+  };
+  for (const auto& path : paths) {
+    if (path == "-") {
+      std::stringstream ss;
+      ss << std::cin.rdbuf();
+      add("-", ss.str());
+      continue;
+    }
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      std::vector<fs::path> files;
+      if (recursive) {
+        for (const auto& e : fs::recursive_directory_iterator(path, ec))
+          if (e.is_regular_file() && is_manifest(e.path())) files.push_back(e.path());
+      } else {
+        for (const auto& e : fs::directory_iterator(path, ec))
+          if (e.is_regular_file() && is_manifest(e.path())) files.push_back(e.path());
+      }
+      std::sort(files.begin(), files.end());
+      for (const auto& f : files) read_file(f);
+    } else if (fs::exists(path, ec)) {
+      read_file(path);
+    } else {
+      all.problems.push_back({path, 0, {}, {}, "no such file or directory", {}});
+    }
+  }
+  return all;
+}
+
+// Applies templates before the workspaces that reference them, and so on.
+int kind_order(const std::string& kind) {
+  static const std::vector<std::string> order = {"WorkspaceTemplate", "Workspace", "NestedHost",
+                                                 "PortRoute", "Host"};
+  auto it = std::find(order.begin(), order.end(), kind);
+  return static_cast<int>(it - order.begin());
+}
+
+std::string age(const json::value& obj) {
+  auto ts = string_at(obj, "metadata.creationTimestamp");
+  if (ts.empty()) return "<unknown>";
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now() - specs::parse_rfc3339(ts))
+                  .count();
+  if (secs < 0) secs = 0;
+  if (secs < 120) return std::to_string(secs) + "s";
+  if (secs < 7200) return std::to_string(secs / 60) + "m";
+  if (secs < 172800) return std::to_string(secs / 3600) + "h";
+  return std::to_string(secs / 86400) + "d";
+}
+
+std::string condition_status(const json::value& obj, const std::string& type) {
+  const auto* conds = specs::find_path(obj, "status.conditions");
+  if (conds && conds->is_array())
+    for (const auto& c : conds->get_array())
+      if (string_at(c, "type") == type) return string_at(c, "status");
+  return "-";
+}
+
+std::string or_dash(std::string s) { return s.empty() ? "-" : s; }
+
+std::vector<std::string> header_for(const specs::kind_info& k, bool wide) {
+  std::vector<std::string> h = {"NAME", "PHASE", "READY"};
+  if (wide) {
+    if (k.kind == "Workspace") h.insert(h.end(), {"IMAGE", "TYPE", "STATE", "TEMPLATE"});
+    if (k.kind == "PortRoute") h.insert(h.end(), {"WORKSPACE", "PORT"});
+    if (k.kind == "NestedHost") h.insert(h.end(), {"TYPE", "INNER-NETWORK"});
+    if (k.kind == "WorkspaceTemplate") h.insert(h.end(), {"IMAGE", "TYPE"});
+  }
+  h.push_back("AGE");
+  return h;
+}
+
+std::vector<std::string> row_for(const specs::kind_info& k, const json::value& o, bool wide) {
+  std::vector<std::string> r = {string_at(o, "metadata.name"), or_dash(string_at(o, "status.phase")),
+                                condition_status(o, "Ready")};
+  if (wide) {
+    auto port = specs::int_at(o, "spec.port");
+    if (k.kind == "Workspace")
+      r.insert(r.end(), {or_dash(string_at(o, "spec.image")), or_dash(string_at(o, "spec.type")),
+                         or_dash(string_at(o, "spec.state")), or_dash(string_at(o, "spec.template"))});
+    if (k.kind == "PortRoute")
+      r.insert(r.end(), {string_at(o, "spec.workspace"), port ? std::to_string(*port) : "-"});
+    if (k.kind == "NestedHost")
+      r.insert(r.end(), {or_dash(string_at(o, "spec.type")), or_dash(string_at(o, "spec.innerNetwork"))});
+    if (k.kind == "WorkspaceTemplate")
+      r.insert(r.end(), {or_dash(string_at(o, "spec.image")), or_dash(string_at(o, "spec.type"))});
+  }
+  r.push_back(age(o));
+  return r;
+}
+
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  if (rows.empty()) return;
+  std::vector<std::size_t> width(rows[0].size(), 0);
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 3, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+enum class output { table, wide, yaml, json, name };
+
+std::optional<output> parse_output(const std::string& o) {
+  if (o.empty()) return output::table;
+  if (o == "wide") return output::wide;
+  if (o == "yaml") return output::yaml;
+  if (o == "json") return output::json;
+  if (o == "name") return output::name;
+  return std::nullopt;
+}
+
+void print_objects(std::ostream& out, const specs::kind_info& k, const std::vector<json::value>& items,
+                   output fmt, bool single, bool header) {
+  switch (fmt) {
+    case output::yaml:
+    case output::json: {
+      json::value v;
+      if (single && items.size() == 1) {
+        v = items[0];
+      } else {
+        json::array arr(items.begin(), items.end());
+        v = json::object{{"apiVersion", "v1"}, {"kind", "List"}, {"items", std::move(arr)}};
+      }
+      out << (fmt == output::yaml ? specs::to_yaml(v) : specs::to_pretty_json(v));
+      break;
+    }
+    case output::name:
+      for (const auto& o : items) out << ref(o) << "\n";
+      break;
+    case output::table:
+    case output::wide: {
+      std::vector<std::vector<std::string>> rows;
+      if (header) rows.push_back(header_for(k, fmt == output::wide));
+      for (const auto& o : items) rows.push_back(row_for(k, o, fmt == output::wide));
+      print_table(out, rows);
+      break;
+    }
+  }
+}
+
+std::chrono::milliseconds parse_duration(const std::string& s) {
+  if (s.empty()) return std::chrono::milliseconds(0);
+  std::size_t idx = 0;
+  double v = std::stod(s, &idx);
+  auto unit = s.substr(idx);
+  double ms = unit == "ms" ? v : unit == "m" ? v * 60000 : unit == "h" ? v * 3600000 : v * 1000;
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+// Watches a collection from rv, calling on_event(type, object); resumes after
+// disconnects and relists (calling on_relist) on Gone. Stops when on_event
+// returns false or the deadline passes. Returns false on a hard error.
+bool watch_loop(context& c, const specs::kind_info& k, std::string query, std::uint64_t rv,
+                std::chrono::steady_clock::time_point deadline,
+                const std::function<bool(const std::string&, const json::value&)>& on_event,
+                const std::function<std::optional<std::uint64_t>()>& relist) {
+  int failures = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto remaining = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now()).count();
+    std::string path = resource_path(k) + "?watch=true&resourceVersion=" + std::to_string(rv) + query;
+    if (deadline != std::chrono::steady_clock::time_point::max())
+      path += "&timeoutSeconds=" + std::to_string(std::max<long long>(1, remaining + 1));
+    bool stop = false, gone = false;
+    std::string error_body;
+    auto st = c.client.stream(path, [&](std::string_view line) {
+      auto ev = specs::parse_json(line);
+      if (!ev.ok()) return true;
+      auto type = string_at(*ev, "type");
+      const auto* obj = specs::find_path(*ev, "object");
+      if (obj == nullptr) return true;
+      if (type == "ERROR") {
+        gone = specs::int_at(*obj, "code") == 410;
+        if (!gone) c.err << "error: " << string_at(*obj, "message") << "\n";
+        stop = !gone;
+        return false;
+      }
+      auto rvs = string_at(*obj, "metadata.resourceVersion");
+      if (!rvs.empty()) rv = std::stoull(rvs);
+      if (type == "BOOKMARK") return true;
+      if (!on_event(type, *obj)) {
+        stop = true;
+        return false;
+      }
+      return true;
+    }, &error_body);
+    if (stop) return true;
+    if (st.ok() && *st == 410) gone = true;
+    if (st.ok() && *st != 200 && *st != 410) {
+      c.err << server_error(client_response{*st, error_body, {}}) << "\n";
+      return false;
+    }
+    if (gone) {
+      auto fresh = relist();
+      if (!fresh) return false;
+      rv = *fresh;
+      continue;
+    }
+    if (!st.ok()) {
+      if (++failures > 30) {
+        c.err << "error: " << st.err().message << "\n";
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 100 * failures)));
+    } else {
+      failures = 0;
+    }
+  }
+  return true;
+}
+
+// ---- commands ----
+
+struct apply_flags {
+  std::vector<std::string> files;
+  bool recursive = false;
+  std::string dry_run = "none";
+  bool prune = false;
+  std::string selector;
+  bool force_conflicts = false;
+  std::string field_manager = "rpctl";
+};
+
+int cmd_apply(context& c, const apply_flags& f) {
+  if (f.prune && f.selector.empty()) {
+    c.err << "error: --prune needs a label selector (-l) so it cannot delete everything\n";
+    return 2;
+  }
+  auto input = load_inputs(f.files, f.recursive);
+  auto problems = std::move(input.problems);
+  auto more = specs::validate_input(input.documents, specs::validation_context{});
+  problems.insert(problems.end(), more.begin(), more.end());
+  if (!problems.empty()) {
+    for (const auto& p : problems) c.err << "error: " << p.to_string() << "\n";
+    c.err << "error: nothing applied: " << problems.size() << " problem"
+          << (problems.size() == 1 ? "" : "s") << " in the input\n";
+    return 1;
+  }
+  if (input.documents.empty()) {
+    c.err << "error: no objects passed to apply\n";
+    return 1;
+  }
+  std::stable_sort(input.documents.begin(), input.documents.end(), [](const auto& a, const auto& b) {
+    return kind_order(string_at(a.value, "kind")) < kind_order(string_at(b.value, "kind"));
+  });
+  bool dry_client = f.dry_run == "client";
+  bool dry_server = f.dry_run == "server";
+  std::string suffix = dry_client ? " (dry run)" : dry_server ? " (server dry run)" : "";
+  int failed = 0;
+  std::set<std::string> applied;
+  for (const auto& doc : input.documents) {
+    applied.insert(specs::object_key(doc.value));
+    if (dry_client) {
+      c.out << ref(doc.value) << " validated" << suffix << "\n";
+      continue;
+    }
+    const auto* k = specs::find_kind(string_at(doc.value, "kind"));
+    std::string path = resource_path(*k, string_at(doc.value, "metadata.name")) +
+                       "?fieldManager=" + url_encode(f.field_manager);
+    if (f.force_conflicts) path += "&force=true";
+    if (dry_server) path += "&dryRun=All";
+    auto r = c.client.request("PATCH", path, json::serialize(doc.value), "application/apply-patch+yaml");
+    if (!r.ok()) {
+      c.err << "error: " << r.err().message << "\n";
+      return 1;
+    }
+    if (r->status >= 300) {
+      c.err << doc.source << ": document " << doc.index << " (" << doc.label() << "): "
+            << server_error(*r) << "\n";
+      ++failed;
+      continue;
+    }
+    auto effect = r->headers.count("rockpool-effect") ? r->headers.at("rockpool-effect") : "configured";
+    c.out << ref(doc.value) << " " << effect << suffix << "\n";
+  }
+  if (f.prune && failed == 0) {
+    for (const auto& k : specs::kinds()) {
+      auto r = c.client.request("GET", resource_path(k) + "?labelSelector=" + url_encode(f.selector));
+      if (!r.ok() || r->status != 200) continue;
+      auto list = specs::parse_json(r->body);
+      if (!list.ok()) continue;
+      const auto* items = specs::find_path(*list, "items");
+      if (!items || !items->is_array()) continue;
+      for (const auto& item : items->get_array()) {
+        if (applied.count(specs::object_key(item))) continue;
+        if (specs::annotation(item, specs::managed_by_annotation) != f.field_manager) continue;
+        if (dry_client || dry_server) {
+          c.out << ref(item) << " pruned" << suffix << "\n";
+          continue;
+        }
+        auto d = c.client.request("DELETE", resource_path(k, string_at(item, "metadata.name")));
+        if (d.ok() && d->status < 300) c.out << ref(item) << " pruned\n";
+        else { c.err << "error: pruning " << ref(item) << ": " << (d.ok() ? server_error(*d) : d.err().message) << "\n"; ++failed; }
+      }
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+struct get_flags {
+  std::string kind, name, output, selector, timeout;
+  bool watch = false;
+};
+
+int cmd_get(context& c, const get_flags& f) {
+  const auto* k = require_kind(c, f.kind);
+  if (!k) return 1;
+  auto fmt = parse_output(f.output);
+  if (!fmt) {
+    c.err << "error: unknown output format \"" << f.output << "\" (yaml, json, wide, name)\n";
+    return 2;
+  }
+  std::string q;
+  if (!f.selector.empty()) q += "&labelSelector=" + url_encode(f.selector);
+  if (!f.name.empty()) q += "&fieldSelector=" + url_encode("metadata.name=" + f.name);
+  // List (or get), print, and remember the revision to watch from.
+  auto list = [&](bool print) -> std::optional<std::uint64_t> {
+    std::string path = f.name.empty() || f.watch ? resource_path(*k) + (q.empty() ? "" : "?" + q.substr(1))
+                                                 : resource_path(*k, f.name);
+    auto r = c.client.request("GET", path);
+    if (!r.ok()) { c.err << "error: " << r.err().message << "\n"; return std::nullopt; }
+    if (r->status != 200) { c.err << server_error(*r) << "\n"; return std::nullopt; }
+    auto v = specs::parse_json(r->body);
+    if (!v.ok()) { c.err << "error: malformed response\n"; return std::nullopt; }
+    std::vector<json::value> items;
+    std::uint64_t rv = 0;
+    if (const auto* arr = specs::find_path(*v, "items"); arr && arr->is_array()) {
+      items.assign(arr->get_array().begin(), arr->get_array().end());
+      rv = std::stoull(or_dash(string_at(*v, "metadata.resourceVersion")) == "-" ? "0" : string_at(*v, "metadata.resourceVersion"));
+    } else {
+      items.push_back(*v);
+    }
+    if (print) {
+      if (items.empty() && !f.watch && (*fmt == output::table || *fmt == output::wide)) {
+        c.err << "No resources found\n";
+      } else if (!f.name.empty() && f.watch && items.empty()) {
+        c.err << "Error from server (NotFound): " << k->plural << "." << specs::api_group << " \"" << f.name << "\" not found\n";
+        return std::nullopt;
+      } else {
+        print_objects(c.out, *k, items, *fmt, !f.name.empty(), true);
+      }
+      c.out.flush();
+    }
+    return rv;
+  };
+  auto rv = list(true);
+  if (!rv) return 1;
+  if (!f.watch) return 0;
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  if (auto d = parse_duration(f.timeout); d.count() > 0) deadline = std::chrono::steady_clock::now() + d;
+  bool ok = watch_loop(c, *k, q, *rv, deadline, [&](const std::string& type, const json::value& obj) {
+    if (*fmt == output::json) {
+      c.out << json::serialize(json::object{{"type", type}, {"object", obj}}) << "\n";
+    } else if (*fmt == output::yaml) {
+      c.out << "---\n" << specs::to_yaml(obj);
+    } else {
+      print_objects(c.out, *k, {obj}, *fmt, true, false);
+    }
+    c.out.flush();
+    return true;
+  }, [&] { return list(false); });
+  return ok ? 0 : 1;
+}
+
+specs::result<json::value> fetch(context& c, const specs::kind_info& k, const std::string& name) {
+  auto r = c.client.request("GET", resource_path(k, name));
+  if (!r.ok()) return r.err();
+  if (r->status != 200) return specs::make_error(r->status == 404 ? specs::reason::not_found : specs::reason::internal, server_error(*r));
+  return specs::parse_json(r->body);
+}
+
+int cmd_describe(context& c, const std::string& kind, const std::string& name) {
+  const auto* k = require_kind(c, kind);
+  if (!k) return 1;
+  auto obj = fetch(c, *k, name);
+  if (!obj.ok()) { c.err << obj.err().message << "\n"; return 1; }
+  const auto& o = *obj;
+  auto& out = c.out;
+  auto field = [&](const std::string& label, const std::string& value) {
+    out << label << ":" << std::string(label.size() < 20 ? 20 - label.size() : 1, ' ') << (value.empty() ? "<none>" : value) << "\n";
+  };
+  auto map_text = [&](const char* path, bool skip_ours) {
+    std::string s;
+    if (const auto* m = specs::find_path(o, path); m && m->is_object())
+      for (const auto& kv : m->get_object()) {
+        if (skip_ours && std::string_view(kv.key()).rfind("rockpool.dev/", 0) == 0) continue;
+        if (!s.empty()) s += "\n" + std::string(21, ' ');
+        s += std::string(kv.key()) + "=" + (kv.value().is_string() ? std::string(kv.value().get_string()) : json::serialize(kv.value()));
+      }
+    return s;
+  };
+  field("Name", string_at(o, "metadata.name"));
+  field("Kind", k->kind);
+  field("API Version", specs::api_version);
+  field("UID", string_at(o, "metadata.uid"));
+  field("Labels", map_text("metadata.labels", false));
+  field("Annotations", map_text("metadata.annotations", true));
+  field("Managed By", specs::annotation(o, specs::managed_by_annotation));
+  field("Created", string_at(o, "metadata.creationTimestamp"));
+  auto gen = specs::int_at(o, "metadata.generation");
+  field("Generation", gen ? std::to_string(*gen) : "");
+  field("Resource Version", string_at(o, "metadata.resourceVersion"));
+  std::string fins;
+  if (const auto* f = specs::find_path(o, "metadata.finalizers"); f && f->is_array())
+    for (const auto& e : f->get_array()) fins += (fins.empty() ? "" : ", ") + std::string(e.is_string() ? e.get_string() : "");
+  field("Finalizers", fins);
+  if (auto dt = string_at(o, "metadata.deletionTimestamp"); !dt.empty()) field("Deletion Requested", dt);
+  if (const auto* spec = specs::find_path(o, "spec")) {
+    out << "Spec:\n";
+    std::istringstream lines(specs::to_yaml(*spec));
+    for (std::string line; std::getline(lines, line);) out << "  " << line << "\n";
+  }
+  out << "Status:\n";
+  auto og = specs::int_at(o, "status.observedGeneration");
+  out << "  Phase:                " << or_dash(string_at(o, "status.phase")) << "\n";
+  out << "  Observed Generation:  " << (og ? std::to_string(*og) : "-") << "\n";
+  out << "Conditions:\n";
+  const auto* conds = specs::find_path(o, "status.conditions");
+  if (!conds || !conds->is_array() || conds->get_array().empty()) {
+    out << "  <none>\n";
+  } else {
+    std::vector<std::vector<std::string>> rows = {{"  TYPE", "STATUS", "REASON", "LAST TRANSITION", "MESSAGE"}};
+    for (const auto& cnd : conds->get_array())
+      rows.push_back({"  " + string_at(cnd, "type"), string_at(cnd, "status"), or_dash(string_at(cnd, "reason")),
+                      or_dash(string_at(cnd, "lastTransitionTime")), string_at(cnd, "message")});
+    print_table(out, rows);
+  }
+  return 0;
+}
+
+struct delete_flags {
+  std::vector<std::string> args;
+  std::vector<std::string> files;
+  bool wait = false;
+  std::string timeout = "60s";
+};
+
+int cmd_delete(context& c, const delete_flags& f) {
+  std::vector<std::pair<const specs::kind_info*, std::string>> targets;
+  if (!f.files.empty()) {
+    auto input = load_inputs(f.files, false);
+    if (!input.problems.empty()) {
+      for (const auto& p : input.problems) c.err << "error: " << p.to_string() << "\n";
+      return 1;
+    }
+    for (const auto& d : input.documents) {
+      const auto* k = require_kind(c, string_at(d.value, "kind"));
+      if (!k) return 1;
+      targets.emplace_back(k, string_at(d.value, "metadata.name"));
+    }
+  } else {
+    if (f.args.size() < 2) {
+      c.err << "error: delete needs KIND NAME... or -f FILE\n";
+      return 2;
+    }
+    const auto* k = require_kind(c, f.args[0]);
+    if (!k) return 1;
+    for (std::size_t i = 1; i < f.args.size(); ++i) targets.emplace_back(k, f.args[i]);
+  }
+  int failed = 0;
+  auto deadline = std::chrono::steady_clock::now() + parse_duration(f.timeout);
+  for (const auto& [k, name] : targets) {
+    auto r = c.client.request("DELETE", resource_path(*k, name));
+    if (!r.ok()) { c.err << "error: " << r.err().message << "\n"; return 1; }
+    if (r->status >= 300) { c.err << server_error(*r) << "\n"; ++failed; continue; }
+    auto obj = specs::parse_json(r->body);
+    bool pending = r->status == 202;
+    c.out << k->singular << "." << specs::api_group << " \"" << name << "\" deleted"
+          << (pending ? " (waiting for finalizers)" : "") << "\n";
+    if (!f.wait || !pending) continue;
+    auto rv = obj.ok() ? string_at(*obj, "metadata.resourceVersion") : std::string("0");
+    bool gone = false;
+    watch_loop(c, *k, "&fieldSelector=" + url_encode("metadata.name=" + name), std::stoull(rv.empty() ? "0" : rv), deadline,
+               [&](const std::string& type, const json::value&) {
+                 gone = type == "DELETED";
+                 return !gone;
+               },
+               [&]() -> std::optional<std::uint64_t> {
+                 auto cur = fetch(c, *k, name);
+                 if (!cur.ok()) { gone = cur.err().why == specs::reason::not_found; return std::nullopt; }
+                 return std::stoull(string_at(*cur, "metadata.resourceVersion"));
+               });
+    if (!gone) {
+      c.err << "error: timed out waiting for " << k->singular << "/" << name << " to be deleted\n";
+      ++failed;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+// Removes fields that differ on every apply and only add noise to a diff.
+json::value for_diff(json::value v) {
+  if (auto* m = v.as_object().if_contains("metadata"); m && m->is_object()) {
+    auto& meta = m->get_object();
+    for (const char* f : {"resourceVersion", "uid", "creationTimestamp", "managedFields"}) meta.erase(f);
+    if (auto* a = meta.if_contains("annotations"); a && a->is_object()) {
+      a->get_object().erase(specs::managed_by_annotation);
+      a->get_object().erase(specs::last_applied_annotation);
+      if (a->get_object().empty()) meta.erase("annotations");
+    }
+  }
+  return v;
+}
+
+int cmd_diff(context& c, const std::vector<std::string>& files, bool recursive, const std::string& manager) {
+  auto input = load_inputs(files, recursive);
+  auto problems = std::move(input.problems);
+  auto more = specs::validate_input(input.documents, specs::validation_context{});
+  problems.insert(problems.end(), more.begin(), more.end());
+  if (!problems.empty()) {
+    for (const auto& p : problems) c.err << "error: " << p.to_string() << "\n";
+    return 2;
+  }
+  bool differs = false;
+  for (const auto& doc : input.documents) {
+    const auto* k = specs::find_kind(string_at(doc.value, "kind"));
+    auto name = string_at(doc.value, "metadata.name");
+    auto live = fetch(c, *k, name);
+    if (!live.ok() && live.err().why != specs::reason::not_found) { c.err << live.err().message << "\n"; return 2; }
+    auto r = c.client.request("PATCH", resource_path(*k, name) + "?dryRun=All&fieldManager=" + url_encode(manager),
+                              json::serialize(doc.value), "application/apply-patch+yaml");
+    if (!r.ok()) { c.err << "error: " << r.err().message << "\n"; return 2; }
+    if (r->status >= 300) { c.err << doc.source << ": document " << doc.index << ": " << server_error(*r) << "\n"; return 2; }
+    auto merged = specs::parse_json(r->body);
+    if (!merged.ok()) return 2;
+    std::string before = live.ok() ? specs::to_yaml(for_diff(*live)) : std::string();
+    std::string after = specs::to_yaml(for_diff(*merged));
+    auto d = unified_diff(before, after, "live/" + ref(doc.value), "merged/" + ref(doc.value));
+    if (!d.empty()) { differs = true; c.out << d; }
+  }
+  return differs ? 1 : 0;
+}
+
+int cmd_explain(context& c, const std::string& what, bool recursive) {
+  auto text = specs::explain(what, recursive);
+  if (!text) {
+    c.err << "error: \"" << what << "\" is not a known kind or field (try rpctl explain workspace)\n";
+    return 1;
+  }
+  c.out << *text;
+  return 0;
+}
+
+int cmd_version(context& c, bool client_only) {
+  c.out << "Client Version: " << version << "\n";
+  if (client_only) return 0;
+  auto r = c.client.request("GET", "/version");
+  if (!r.ok()) { c.err << "error: " << r.err().message << "\n"; return 1; }
+  if (r->status != 200) { c.err << server_error(*r) << "\n"; return 1; }
+  auto v = specs::parse_json(r->body);
+  c.out << "Server Version: " << (v.ok() ? string_at(*v, "version") : std::string("?")) << "\n";
+  return 0;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return (v && *v) ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"rpctl: command-line client for Rockpool's control plane"};
+  app.require_subcommand(1);
+  std::string server = env_or("ROCKPOOL_SERVER", default_server);
+  std::string token = env_or("ROCKPOOL_TOKEN", "");
+  std::string request_timeout = "30s";
+  app.add_option("--server", server, "unix:///path.sock or http://127.0.0.1:PORT (env ROCKPOOL_SERVER)")->capture_default_str();
+  app.add_option("--token", token, "Bearer token for TCP servers (env ROCKPOOL_TOKEN)");
+  app.add_option("--request-timeout", request_timeout, "Timeout of one request, e.g. 30s")->capture_default_str();
+
+  apply_flags af;
+  auto* apply = app.add_subcommand("apply", "Create or update objects from files, a directory or stdin");
+  apply->add_option("-f,--filename", af.files, "FILE, DIR or - (repeatable)")->required();
+  apply->add_flag("-R,--recursive", af.recursive, "Recurse into directories");
+  apply->add_option("--dry-run", af.dry_run, "none, client (validate only) or server (validate and admit, write nothing)")
+      ->expected(0, 1)->default_str("none")->check(CLI::IsMember({"none", "client", "server"}));
+  apply->add_flag("--prune", af.prune, "Delete objects this field manager applied before that match -l but are not in the input");
+  apply->add_option("-l,--selector", af.selector, "Label selector for --prune");
+  apply->add_flag("--force-conflicts", af.force_conflicts, "Take over objects managed by another field manager");
+  apply->add_option("--field-manager", af.field_manager, "Name recorded as the owner of applied objects")->capture_default_str();
+
+  get_flags gf;
+  auto* get = app.add_subcommand("get", "List objects, or show one");
+  get->add_option("kind", gf.kind, "workspace, portroute, nestedhost, workspacetemplate, host (or plural, or ws/pr/nh/wst)")->required();
+  get->add_option("name", gf.name, "Object name");
+  get->add_option("-o,--output", gf.output, "yaml, json, wide or name");
+  get->add_option("-l,--selector", gf.selector, "Label selector, e.g. app=web,tier!=db");
+  get->add_flag("-w,--watch", gf.watch, "After listing, watch for changes");
+  get->add_option("--timeout", gf.timeout, "With -w: stop watching after this long (e.g. 30s)");
+
+  std::string dkind, dname;
+  auto* describe = app.add_subcommand("describe", "Show an object's details and conditions");
+  describe->add_option("kind", dkind)->required();
+  describe->add_option("name", dname)->required();
+
+  delete_flags df;
+  auto* del = app.add_subcommand("delete", "Delete objects by name or from files");
+  del->add_option("args", df.args, "KIND NAME...");
+  del->add_option("-f,--filename", df.files, "Delete the objects defined in these files");
+  del->add_flag("--wait", df.wait, "Wait until finalizers have run and the object is gone");
+  del->add_option("--timeout", df.timeout, "How long --wait waits")->capture_default_str();
+
+  std::vector<std::string> diff_files;
+  bool diff_recursive = false;
+  std::string diff_manager = "rpctl";
+  auto* diff = app.add_subcommand("diff", "Show what apply would change (exit 0 same, 1 differs, 2 error)");
+  diff->add_option("-f,--filename", diff_files, "FILE, DIR or -")->required();
+  diff->add_flag("-R,--recursive", diff_recursive, "Recurse into directories");
+  diff->add_option("--field-manager", diff_manager)->capture_default_str();
+
+  std::string what;
+  bool recursive_explain = false;
+  auto* explain = app.add_subcommand("explain", "Document a kind or field from its CRD schema");
+  explain->add_option("what", what, "KIND or KIND.field.path, e.g. workspace.spec.resources")->required();
+  explain->add_flag("--recursive", recursive_explain, "Show every nested field");
+
+  bool client_only = false;
+  auto* ver = app.add_subcommand("version", "Print client and server versions");
+  ver->add_flag("--client", client_only, "Client version only");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    out << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp& e) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // Subcommand help requests surface as CallForHelp from the subcommand.
+    if (e.get_exit_code() == 0) {
+      for (auto* sub : app.get_subcommands()) out << sub->help();
+      return 0;
+    }
+    err << "error: " << e.what() << "\n";
+    return 2;
+  }
+  client_options co;
+  co.server = server;
+  co.token = token;
+  co.timeout_ms = static_cast<long>(parse_duration(request_timeout).count());
+  context c{out, err, api_client(co)};
+  if (apply->parsed()) return cmd_apply(c, af);
+  if (get->parsed()) return cmd_get(c, gf);
+  if (describe->parsed()) return cmd_describe(c, dkind, dname);
+  if (del->parsed()) return cmd_delete(c, df);
+  if (diff->parsed()) return cmd_diff(c, diff_files, diff_recursive, diff_manager);
+  if (explain->parsed()) return cmd_explain(c, what, recursive_explain);
+  if (ver->parsed()) return cmd_version(c, client_only);
+  return 2;
+}
+
+}  // namespace rockpool::controller
