@@ -231,6 +231,11 @@ http_response api_handler::dispatch(const http_request& req) {
       }
       extra += "# HELP rockpool_store_revision Latest store revision.\n# TYPE rockpool_store_revision gauge\n";
       extra += "rockpool_store_revision " + std::to_string(store_.revision()) + "\n";
+      auto st = store_.backend().stats();
+      extra += "# HELP rockpool_store_writes_total Acknowledged durable writes.\n# TYPE rockpool_store_writes_total counter\n";
+      extra += "rockpool_store_writes_total " + std::to_string(st.writes) + "\n";
+      extra += "# HELP rockpool_store_batches_total Synced write batches (group commits).\n# TYPE rockpool_store_batches_total counter\n";
+      extra += "rockpool_store_batches_total " + std::to_string(st.batches) + "\n";
       return http_response{200, "text/plain; version=0.0.4", metrics_.render(extra), {}};
     }
     if (s[0] == "apis") {

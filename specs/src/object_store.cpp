@@ -251,6 +251,7 @@ result<write_outcome> object_store::update_existing(json::value obj, const write
     if (auto* a = m.if_contains("annotations"); a && a->is_object()) {
       a->get_object().erase(managed_by_annotation);
       a->get_object().erase(last_applied_annotation);
+      if (a->get_object().empty()) m.erase("annotations");
     }
     applied.get_object()["metadata"] = std::move(m);
     if (const auto* spec = obj.as_object().if_contains("spec")) applied.get_object()["spec"] = *spec;

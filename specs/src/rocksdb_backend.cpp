@@ -159,6 +159,11 @@ class rocksdb_backend final : public kv_backend {
            revision_ > after;
   }
 
+  kv_stats stats() const override {
+    std::lock_guard lk(rev_mu_);
+    return stats_;
+  }
+
   void wake_all() override {
     {
       std::lock_guard lk(rev_mu_);
@@ -253,6 +258,8 @@ class rocksdb_backend final : public kv_backend {
           std::lock_guard lk(rev_mu_);
           revision_ = rev;
           compacted_ = compacted;
+          stats_.writes += accepted.size();
+          ++stats_.batches;
         }
         rev_cv_.notify_all();
       }
@@ -270,10 +277,11 @@ class rocksdb_backend final : public kv_backend {
   std::deque<pending*> queue_;
   bool leader_active_ = false;
 
-  mutable std::mutex rev_mu_;  // guards revision_, compacted_, woken_
+  mutable std::mutex rev_mu_;  // guards revision_, compacted_, stats_, woken_
   std::condition_variable rev_cv_;
   std::uint64_t revision_ = 0;
   std::uint64_t compacted_ = 0;
+  kv_stats stats_;
   bool woken_ = false;
 };
 

@@ -41,6 +41,12 @@ struct kv_event {
   std::string value;  // the new value; for deleted, the last value
 };
 
+/// Counters of a backend's write path.
+struct kv_stats {
+  std::uint64_t writes = 0;   // acknowledged writes
+  std::uint64_t batches = 0;  // synced batches; writes / batches is the group-commit factor
+};
+
 /// The durable key-value seam under the object store. Implementations:
 /// RocksDB (embedded default). An etcd v3 backend maps one-to-one: commit is a
 /// Txn comparing mod_revision, events_after is a watch from a revision.
@@ -67,6 +73,7 @@ class kv_backend {
   virtual std::uint64_t compacted_revision() const = 0;
   /// Blocks until revision() > after or the timeout passes. Returns true iff it advanced.
   virtual bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) = 0;
+  virtual kv_stats stats() const = 0;
   /// Wakes every waiter (used at shutdown).
   virtual void wake_all() = 0;
 };

@@ -1,0 +1,408 @@
+// End to end: a real rockpoold on a temporary directory and socket, driven by
+// the real rpctl binary and by the client library.
+#include "rockpool/controller/client.hpp"
+#include "rockpool/specs/codec.hpp"
+#include "test_support.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <thread>
+
+using namespace rockpool;
+using test_support::command_result;
+using test_support::daemon_process;
+using test_support::run_command;
+using test_support::temp_dir;
+
+namespace {
+
+class api_e2e : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<daemon_process>(ROCKPOOLD_PATH, tmp_ / "db", tmp_ / "api.sock",
+                                               extra_args());
+    ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  }
+  void TearDown() override {
+    if (daemon_) {
+      EXPECT_EQ(daemon_->stop(), 0) << daemon_->log();
+    }
+  }
+  virtual std::vector<std::string> extra_args() { return {"--bookmark-interval", "1"}; }
+
+  command_result rpctl(const std::string& args) {
+    return run_command("ROCKPOOL_SERVER=" + daemon_->server_url() + " " RPCTL_PATH " " + args);
+  }
+  std::string write(const std::string& name, const std::string& text) {
+    auto path = tmp_ / name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  controller::api_client client() { return controller::api_client({daemon_->server_url(), "", 10000}); }
+
+  temp_dir tmp_;
+  std::unique_ptr<daemon_process> daemon_;
+};
+
+const std::string samples = SAMPLES_DIR;
+
+std::string ws(const std::string& name, int cpu, const std::string& labels = "") {
+  return "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: " + name +
+         (labels.empty() ? "" : "\n  labels: " + labels) + "\nspec:\n  image: tiny\n  resources:\n    cpu: " +
+         std::to_string(cpu) + "\n";
+}
+
+}  // namespace
+
+TEST_F(api_e2e, apply_reports_created_then_unchanged_then_configured) {
+  auto r = rpctl("apply -f " + samples + "/quickstart.yaml");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "workspace/demo created\nportroute/demo-9000 created\n");
+  r = rpctl("apply -f " + samples + "/quickstart.yaml");
+  EXPECT_EQ(r.out, "workspace/demo unchanged\nportroute/demo-9000 unchanged\n");
+  r = rpctl("apply -f " + write("demo.yaml", ws("demo", 3, "{app: quickstart}")));
+  EXPECT_EQ(r.out, "workspace/demo configured\n") << r.err;
+  r = rpctl("get workspace demo -o json");
+  auto v = specs::parse_json(r.out);
+  ASSERT_TRUE(v.ok()) << r.out;
+  EXPECT_EQ(*specs::int_at(*v, "spec.resources.cpu"), 3);
+  EXPECT_EQ(*specs::int_at(*v, "metadata.generation"), 2);
+}
+
+TEST_F(api_e2e, invalid_input_reports_every_problem_and_writes_nothing) {
+  auto r = rpctl("apply -f " + samples + "/invalid.yaml");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find(samples + "/invalid.yaml: document 2 (Workspace \"demo\"): spec.resources.cpu: must be an integer between 1 and 64, got \"lots\" (line 17, column 10)"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("document 3 (PortRoute \"Bad_Name\"): metadata.name"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing applied: 5 problems"), std::string::npos) << r.err;
+  // Document 1 is valid, but the input as a whole was rejected.
+  r = rpctl("get workspace good");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("NotFound"), std::string::npos);
+}
+
+TEST_F(api_e2e, get_prints_table_wide_yaml_json_and_name) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  auto table = rpctl("get ws");
+  EXPECT_EQ(table.out.substr(0, table.out.find('\n')), "NAME   PHASE   READY   AGE");
+  EXPECT_NE(table.out.find("demo "), std::string::npos);
+  auto wide = rpctl("get pr -o wide");
+  EXPECT_NE(wide.out.find("WORKSPACE"), std::string::npos);
+  EXPECT_NE(wide.out.find("9000"), std::string::npos);
+  EXPECT_EQ(rpctl("get portroutes -o name").out, "portroute/demo-9000\n");
+  auto yaml = rpctl("get workspace demo -o yaml");
+  auto decoded = specs::decode_documents(yaml.out, "-");
+  ASSERT_EQ(decoded.documents.size(), 1u) << yaml.out;
+  EXPECT_EQ(specs::string_at(decoded.documents[0].value, "spec.image"), "rockpool-tiny");
+  auto list = specs::parse_json(rpctl("get ws -o json -l app=quickstart").out);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(specs::find_path(*list, "items")->as_array().size(), 1u);
+  EXPECT_EQ(rpctl("get ws -l app=other").err, "No resources found\n");
+}
+
+TEST_F(api_e2e, output_of_get_applies_back_unchanged) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  auto yaml = rpctl("get workspace demo -o yaml").out;
+  auto r = rpctl("apply -f " + write("roundtrip.yaml", yaml));
+  EXPECT_EQ(r.out, "workspace/demo unchanged\n") << r.err;
+}
+
+TEST_F(api_e2e, describe_shows_metadata_spec_and_conditions) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  auto r = rpctl("describe ws demo");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("Name:                demo"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Managed By:          rpctl"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  image: rockpool-tiny"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Conditions:\n  <none>"), std::string::npos) << r.out;
+}
+
+TEST_F(api_e2e, diff_exits_zero_when_same_one_when_different_two_on_error) {
+  auto f = write("d.yaml", ws("d", 1));
+  auto r = rpctl("diff -f " + f);
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // not there yet: everything is new
+  ASSERT_EQ(rpctl("apply -f " + f).exit_code, 0);
+  r = rpctl("diff -f " + f);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  r = rpctl("diff -f " + write("d2.yaml", ws("d", 2)));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("-    cpu: 1\n+    cpu: 2\n"), std::string::npos) << r.out;
+  EXPECT_EQ(rpctl("diff -f " + samples + "/invalid.yaml").exit_code, 2);
+  EXPECT_EQ(*specs::int_at(*specs::parse_json(rpctl("get ws d -o json").out), "spec.resources.cpu"), 1);
+}
+
+TEST_F(api_e2e, server_dry_run_validates_without_writing) {
+  auto r = rpctl("apply --dry-run=server -f " + samples + "/quickstart.yaml");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "workspace/demo created (server dry run)\nportroute/demo-9000 created (server dry run)\n");
+  EXPECT_EQ(rpctl("get ws").err, "No resources found\n");
+}
+
+TEST_F(api_e2e, server_side_rules_are_enforced) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  // A second route for the same port, in a separate apply.
+  auto r = rpctl("apply -f " + write("dup.yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: other\nspec:\n  workspace: demo\n  port: 9000\n"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("already routed by portroute/demo-9000"), std::string::npos) << r.err;
+  r = rpctl("apply -f " + write("ide.yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: ide\nspec:\n  workspace: demo\n  port: 8080\n"));
+  EXPECT_NE(r.err.find("IDE port"), std::string::npos) << r.err;
+  r = rpctl("apply -f " + write("tmpl.yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: t\nspec:\n  template: nope\n"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("WorkspaceTemplate \"nope\" does not exist"), std::string::npos) << r.err;
+  r = rpctl("apply -f " + samples + "/template.yaml");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(api_e2e, field_manager_conflicts_unless_forced) {
+  auto f = write("c.yaml", ws("c", 1));
+  ASSERT_EQ(rpctl("apply -f " + f).exit_code, 0);
+  auto r = rpctl("apply --field-manager gitops:repo -f " + write("c2.yaml", ws("c", 2)));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Conflict"), std::string::npos) << r.err;
+  r = rpctl("apply --field-manager gitops:repo --force-conflicts -f " + tmp_ / "c2.yaml");
+  EXPECT_EQ(r.out, "workspace/c configured\n") << r.err;
+}
+
+TEST_F(api_e2e, prune_deletes_only_what_this_manager_applied_and_no_longer_has) {
+  auto dir = tmp_ / "repo";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/a.yaml") << ws("a", 1, "{set: one}");
+  std::ofstream(dir + "/b.yaml") << ws("b", 1, "{set: one}");
+  ASSERT_EQ(rpctl("apply -f " + dir).exit_code, 0);
+  ASSERT_EQ(rpctl("apply --field-manager someone-else -f " + write("x.yaml", ws("x", 1, "{set: one}"))).exit_code, 0);
+  std::filesystem::remove(dir + "/b.yaml");
+  auto r = rpctl("apply --prune -l set=one -f " + dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "workspace/a unchanged\nworkspace/b pruned\n");
+  EXPECT_EQ(rpctl("get ws -o name").out, "workspace/a\nworkspace/x\n");
+  EXPECT_EQ(rpctl("apply --prune -f " + dir).exit_code, 2);  // prune without a selector is refused
+}
+
+TEST_F(api_e2e, delete_removes_and_reports) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  auto r = rpctl("delete ws demo");
+  EXPECT_EQ(r.out, "workspace.rockpool.dev \"demo\" deleted\n") << r.err;
+  r = rpctl("get ws demo");
+  EXPECT_EQ(r.exit_code, 1);
+  r = rpctl("delete -f " + samples + "/quickstart.yaml");
+  EXPECT_EQ(r.exit_code, 1);  // the workspace is already gone
+  EXPECT_NE(r.out.find("portroute.rockpool.dev \"demo-9000\" deleted"), std::string::npos) << r.out;
+}
+
+TEST_F(api_e2e, delete_wait_returns_once_finalizers_are_removed) {
+  auto f = write("fin.yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: fin\n  finalizers: [rockpool.dev/cleanup]\nspec:\n  image: x\n");
+  ASSERT_EQ(rpctl("apply -f " + f).exit_code, 0);
+  std::thread remover([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto c = client();
+    auto r = c.request("PATCH", "/apis/rockpool.dev/v1alpha1/workspaces/fin", R"({"metadata":{"finalizers":null}})", "application/merge-patch+json");
+    EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.err().message);
+  });
+  auto r = rpctl("delete ws fin --wait --timeout 20s");
+  remover.join();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("waiting for finalizers"), std::string::npos);
+  EXPECT_EQ(rpctl("get ws fin").exit_code, 1);
+}
+
+TEST_F(api_e2e, explain_prints_schema_documentation) {
+  auto r = rpctl("explain workspace.spec.resources");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("cpu\t<integer>"), std::string::npos) << r.out;
+  EXPECT_EQ(rpctl("explain workspace.spec.nothing").exit_code, 1);
+}
+
+TEST_F(api_e2e, version_reports_client_and_server) {
+  auto r = rpctl("version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("Client Version: "), std::string::npos);
+  EXPECT_NE(r.out.find("Server Version: "), std::string::npos);
+}
+
+TEST_F(api_e2e, watch_streams_changes_and_resumes_from_a_revision) {
+  auto c = client();
+  ASSERT_EQ(rpctl("apply -f " + write("w1.yaml", ws("w1", 1))).exit_code, 0);
+  auto list = c.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces");
+  auto rv = specs::string_at(*specs::parse_json(list->body), "metadata.resourceVersion");
+  std::vector<std::string> seen;
+  std::string last_rv = rv;
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    rpctl("apply -f " + write("w2.yaml", ws("w2", 1)));
+    rpctl("apply -f " + write("w1b.yaml", ws("w1", 2)));
+    rpctl("delete ws w2");
+  });
+  auto st = c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&resourceVersion=" + rv, [&](std::string_view line) {
+    auto ev = specs::parse_json(line);
+    auto type = specs::string_at(*ev, "type");
+    if (type == "BOOKMARK") return true;
+    seen.push_back(type + " " + specs::string_at(*ev, "object.metadata.name"));
+    last_rv = specs::string_at(*ev, "object.metadata.resourceVersion");
+    return seen.size() < 2;  // disconnect after two events
+  });
+  writer.join();
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "ADDED w2");
+  EXPECT_EQ(seen[1], "MODIFIED w1");
+  // Resume from the last revision seen: exactly the remaining event.
+  auto st2 = c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&timeoutSeconds=2&resourceVersion=" + last_rv, [&](std::string_view line) {
+    auto ev = specs::parse_json(line);
+    auto type = specs::string_at(*ev, "type");
+    if (type != "BOOKMARK") seen.push_back(type + " " + specs::string_at(*ev, "object.metadata.name"));
+    return true;
+  });
+  ASSERT_TRUE(st2.ok());
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[2], "DELETED w2");
+}
+
+TEST_F(api_e2e, watch_sends_bookmarks_and_honours_label_selectors) {
+  auto c = client();
+  std::vector<std::string> types;
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    rpctl("apply -f " + write("l1.yaml", ws("l1", 1, "{team: a}")));
+    rpctl("apply -f " + write("l2.yaml", ws("l2", 1, "{team: b}")));
+  });
+  auto st = c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&timeoutSeconds=3&labelSelector=team%3Db", [&](std::string_view line) {
+    auto ev = specs::parse_json(line);
+    types.push_back(specs::string_at(*ev, "type") + " " + specs::string_at(*ev, "object.metadata.name"));
+    return true;
+  });
+  writer.join();
+  ASSERT_TRUE(st.ok());
+  ASSERT_FALSE(types.empty());
+  EXPECT_EQ(types[0], "ADDED l2");
+  EXPECT_NE(std::find(types.begin(), types.end(), "BOOKMARK "), types.end());
+  EXPECT_EQ(std::count_if(types.begin(), types.end(), [](auto& t) { return t.find("l1") != std::string::npos; }), 0);
+}
+
+TEST_F(api_e2e, rpctl_get_watch_prints_changes) {
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    rpctl("apply -f " + write("g1.yaml", ws("g1", 1)));
+  });
+  auto r = rpctl("get ws -w -o name --timeout 3s");
+  writer.join();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "workspace/g1\n");
+}
+
+TEST_F(api_e2e, oversized_bodies_get_413) {
+  auto c = client();
+  std::string big = "{\"apiVersion\":\"rockpool.dev/v1alpha1\",\"kind\":\"Workspace\",\"metadata\":{\"name\":\"big\",\"annotations\":{\"x\":\"" +
+                    std::string(4 << 20, 'x') + "\"}},\"spec\":{\"image\":\"x\"}}";
+  auto r = c.request("POST", "/apis/rockpool.dev/v1alpha1/workspaces", big, "application/json");
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("RequestEntityTooLarge"), std::string::npos);
+}
+
+TEST_F(api_e2e, errors_are_kubernetes_status_objects_with_causes) {
+  auto c = client();
+  auto r = c.request("POST", "/apis/rockpool.dev/v1alpha1/workspaces",
+                     R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"x"},"spec":{"image":"i","resources":{"cpu":0}}})",
+                     "application/json");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 422);
+  auto v = specs::parse_json(r->body);
+  EXPECT_EQ(specs::string_at(*v, "kind"), "Status");
+  EXPECT_EQ(specs::string_at(*v, "reason"), "Invalid");
+  EXPECT_EQ(specs::string_at(specs::find_path(*v, "details.causes")->as_array()[0], "field"), "spec.resources.cpu");
+  EXPECT_EQ(c.request("GET", "/apis/rockpool.dev/v1alpha1/pods")->status, 404);
+  EXPECT_EQ(c.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces/none")->status, 404);
+  EXPECT_EQ(c.request("PATCH", "/apis/rockpool.dev/v1alpha1/workspaces/x", "{}", "text/plain")->status, 415);
+}
+
+TEST_F(api_e2e, unix_socket_is_owner_only) {
+  struct stat st{};
+  ASSERT_EQ(::stat(daemon_->socket().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(api_e2e, health_version_and_metrics_endpoints) {
+  auto c = client();
+  EXPECT_EQ(c.request("GET", "/healthz")->body, "ok");
+  EXPECT_EQ(c.request("GET", "/readyz")->status, 200);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  auto m = c.request("GET", "/metrics")->body;
+  EXPECT_NE(m.find("rockpool_http_requests_total{method=\"PATCH\",code=\"201\"} 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("rockpool_objects{kind=\"Workspace\"} 1"), std::string::npos);
+  EXPECT_NE(m.find("rockpool_store_write_duration_seconds_count 2"), std::string::npos);
+  EXPECT_NE(m.find("rockpool_http_request_duration_seconds_bucket{method=\"PATCH\",le=\"+Inf\"} 2"), std::string::npos);
+}
+
+TEST_F(api_e2e, a_second_daemon_on_the_same_directory_fails_clearly) {
+  daemon_process second(ROCKPOOLD_PATH, tmp_ / "db", tmp_ / "other.sock");
+  EXPECT_FALSE(second.start());
+  EXPECT_NE(second.log().find("in use by another rockpoold"), std::string::npos) << second.log();
+  daemon_process same_socket(ROCKPOOLD_PATH, tmp_ / "db2", tmp_ / "api.sock");
+  EXPECT_FALSE(same_socket.start());
+  EXPECT_NE(same_socket.log().find("served by a running process"), std::string::npos) << same_socket.log();
+}
+
+TEST_F(api_e2e, acknowledged_apply_survives_kill_9_of_the_daemon) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  daemon_->kill9();
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  EXPECT_EQ(rpctl("get ws -o name").out, "workspace/demo\n");
+}
+
+namespace {
+class api_e2e_tcp : public api_e2e {
+ protected:
+  std::vector<std::string> extra_args() override {
+    port_ = test_support::free_port();
+    std::ofstream(tmp_ / "token") << "s3cret-token-0123456789\n";
+    return {"--listen", "127.0.0.1:" + std::to_string(port_), "--token-file", tmp_ / "token"};
+  }
+  unsigned short port_ = 0;
+};
+
+class api_e2e_retention : public api_e2e {
+ protected:
+  std::vector<std::string> extra_args() override { return {"--event-retention", "5"}; }
+};
+}  // namespace
+
+TEST_F(api_e2e_tcp, tcp_requires_the_bearer_token) {
+  std::string url = "http://127.0.0.1:" + std::to_string(port_);
+  controller::api_client anonymous({url, "", 5000});
+  EXPECT_EQ(anonymous.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 401);
+  EXPECT_EQ(anonymous.request("GET", "/healthz")->status, 200);
+  controller::api_client wrong({url, "s3cret-token-0123456780", 5000});
+  EXPECT_EQ(wrong.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 401);
+  controller::api_client right({url, "s3cret-token-0123456789", 5000});
+  EXPECT_EQ(right.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 200);
+  auto r = run_command("ROCKPOOL_SERVER=" + url + " ROCKPOOL_TOKEN=s3cret-token-0123456789 " RPCTL_PATH " apply -f " + samples + "/quickstart.yaml");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = run_command("ROCKPOOL_SERVER=" + url + " " RPCTL_PATH " get ws");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Unauthorized"), std::string::npos) << r.err;
+}
+
+TEST(api_e2e_flags, listen_refuses_non_loopback_addresses) {
+  temp_dir tmp;
+  std::ofstream(tmp / "token") << "s3cret-token-0123456789\n";
+  daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "s.sock", {"--listen", "0.0.0.0:1", "--token-file", tmp / "token"});
+  EXPECT_FALSE(d.start());
+  EXPECT_NE(d.log().find("loopback only"), std::string::npos) << d.log();
+}
+
+TEST_F(api_e2e_retention, watch_from_a_compacted_revision_gets_410_gone) {
+  for (int i = 0; i < 12; ++i) ASSERT_EQ(rpctl("apply -f " + write("r.yaml", ws("r", 1 + i))).exit_code, 0);
+  auto c = client();
+  std::string body;
+  auto st = c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&resourceVersion=1", [](std::string_view) { return true; }, &body);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(*st, 410);
+  EXPECT_NE(body.find("Gone"), std::string::npos) << body;
+}

@@ -1,0 +1,81 @@
+#pragma once
+
+#include "rockpool/specs/clock.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace rockpool::test_support {
+
+/// A clock that moves only when told to.
+class fake_clock final : public specs::clock {
+ public:
+  std::chrono::system_clock::time_point now() const override { return now_; }
+  void advance(std::chrono::seconds s) { now_ += s; }
+
+ private:
+  std::chrono::system_clock::time_point now_ =
+      std::chrono::system_clock::from_time_t(1790000000);  // 2026-09-21
+};
+
+/// A fresh directory under /tmp, removed when the object goes.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string operator/(const std::string& leaf) const { return (path_ / leaf).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Reads a whole file.
+std::string read_file(const std::string& path);
+
+}  // namespace rockpool::test_support
+
+namespace rockpool::test_support {
+
+/// Result of running a command through the shell.
+struct command_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs `command` with sh -c, capturing stdout and stderr.
+command_result run_command(const std::string& command);
+
+/// A loopback TCP port that was free a moment ago.
+unsigned short free_port();
+
+/// A rockpoold child process on a temporary data directory and socket.
+class daemon_process {
+ public:
+  /// REQUIRES: binary is the rockpoold executable.
+  daemon_process(std::string binary, std::string data_dir, std::string socket,
+                 std::vector<std::string> extra_args = {});
+  ~daemon_process();
+  /// Starts it and waits until /healthz answers (or it exits). Returns false on failure.
+  bool start();
+  /// SIGTERM, then waits. Returns the exit status.
+  int stop();
+  /// SIGKILL, then waits.
+  void kill9();
+  const std::string& socket() const { return socket_; }
+  std::string log() const;
+  std::string server_url() const { return "unix://" + socket_; }
+
+ private:
+  std::string binary_, data_dir_, socket_;
+  std::vector<std::string> extra_;
+  std::string log_path_;
+  int pid_ = -1;
+};
+
+}  // namespace rockpool::test_support

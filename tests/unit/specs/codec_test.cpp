@@ -1,0 +1,105 @@
+#include "rockpool/specs/codec.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace rockpool::specs;
+
+TEST(codec, decodes_multiple_documents_with_core_schema_types) {
+  auto in = decode_documents("a: 1\nb: \"1\"\nc: true\nd: ~\ne: 1.5\nf: hello\n---\n---\nx: [1, two]\n", "f.yaml");
+  ASSERT_TRUE(in.problems.empty());
+  ASSERT_EQ(in.documents.size(), 2u);
+  const auto& v = in.documents[0].value;
+  EXPECT_TRUE(find_path(v, "a")->is_int64());
+  EXPECT_TRUE(find_path(v, "b")->is_string());
+  EXPECT_TRUE(find_path(v, "c")->is_bool());
+  EXPECT_TRUE(find_path(v, "d")->is_null());
+  EXPECT_TRUE(find_path(v, "e")->is_double());
+  EXPECT_EQ(string_at(v, "f"), "hello");
+  EXPECT_EQ(in.documents[1].index, 3);  // empty documents keep their number
+}
+
+TEST(codec, records_one_based_line_and_column_of_every_field) {
+  auto in = decode_documents("kind: Workspace\nspec:\n  resources:\n    cpu: lots\n", "f.yaml");
+  ASSERT_EQ(in.documents.size(), 1u);
+  auto p = in.documents[0].position_of("spec.resources.cpu");
+  EXPECT_EQ(p.line, 4);
+  EXPECT_EQ(p.column, 10);
+  // A missing field falls back to its nearest ancestor.
+  EXPECT_EQ(in.documents[0].position_of("spec.resources.memory").line, 4);
+}
+
+TEST(codec, syntax_error_names_source_document_and_position) {
+  auto in = decode_documents("a: 1\n---\nb: [1, 2\n", "bad.yaml");
+  ASSERT_EQ(in.problems.size(), 1u);
+  auto text = in.problems[0].to_string();
+  EXPECT_NE(text.find("bad.yaml: document 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("line"), std::string::npos) << text;
+}
+
+TEST(codec, rejects_nesting_deeper_than_64_levels) {
+  std::string deep;
+  for (int i = 0; i < 70; ++i) deep += "[";
+  for (int i = 0; i < 70; ++i) deep += "]";
+  auto in = decode_documents("a: " + deep + "\n", "deep.yaml");
+  ASSERT_FALSE(in.problems.empty());
+  EXPECT_NE(in.problems[0].message.find("nesting deeper than 64"), std::string::npos);
+}
+
+TEST(codec, rejects_documents_over_one_mebibyte) {
+  std::string big = "a: \"" + std::string(1100000, 'x') + "\"\n";
+  auto in = decode_documents(big, "big.yaml");
+  ASSERT_EQ(in.problems.size(), 1u);
+  EXPECT_NE(in.problems[0].message.find("larger than 1 MiB"), std::string::npos);
+}
+
+TEST(codec, bounds_alias_expansion) {
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'k'; ++c) {
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += std::string(i ? ", *" : "*") + prev;
+    bomb += "]\n";
+    prev = c;
+  }
+  auto in = decode_documents(bomb, "bomb.yaml");
+  ASSERT_FALSE(in.problems.empty());
+  EXPECT_NE(in.problems[0].message.find("too many nodes"), std::string::npos);
+}
+
+TEST(codec, rejects_duplicate_keys) {
+  auto in = decode_documents("a: 1\na: 2\n", "dup.yaml");
+  ASSERT_EQ(in.problems.size(), 1u);
+  EXPECT_NE(in.problems[0].message.find("duplicate key"), std::string::npos);
+}
+
+TEST(codec, expands_a_list_document) {
+  auto in = decode_documents("kind: List\nitems:\n- kind: A\n  metadata: {name: x}\n- kind: B\n", "l.yaml");
+  ASSERT_TRUE(in.problems.empty());
+  ASSERT_EQ(in.documents.size(), 2u);
+  EXPECT_EQ(string_at(in.documents[1].value, "kind"), "B");
+  EXPECT_EQ(in.documents[1].position_of("kind").line, 5);
+}
+
+TEST(codec, json_input_is_accepted_with_positions) {
+  auto in = decode_documents("{\"kind\": \"Workspace\",\n \"spec\": {\"port\": 80}}", "f.json");
+  ASSERT_TRUE(in.problems.empty());
+  EXPECT_EQ(*int_at(in.documents[0].value, "spec.port"), 80);
+  EXPECT_EQ(in.documents[0].position_of("spec.port").line, 2);
+}
+
+TEST(codec, yaml_output_reads_back_to_the_same_value) {
+  auto v = parse_json(R"({"a":"8080","b":8080,"c":"true","d":"","e":[{"x":1,"y":[]},"s"],"f":{},"g":"with: colon","h":null,"i":"multi\nline"})");
+  ASSERT_TRUE(v.ok());
+  auto yaml = to_yaml(*v);
+  auto back = decode_documents(yaml, "out.yaml");
+  ASSERT_TRUE(back.problems.empty()) << yaml;
+  ASSERT_EQ(back.documents.size(), 1u);
+  EXPECT_EQ(back.documents[0].value, *v) << yaml;
+}
+
+TEST(codec, parse_json_limits_depth) {
+  std::string deep(100, '[');
+  deep += std::string(100, ']');
+  EXPECT_FALSE(parse_json(deep).ok());
+  EXPECT_TRUE(parse_json("[[1]]").ok());
+}
