@@ -8,6 +8,7 @@
 #include <cmath>
 #include <charconv>
 #include <limits>
+#include <optional>
 #include <regex>
 #include <sstream>
 
@@ -87,17 +88,45 @@ json::value resolve_plain(const std::string& s) {
   }
   if (s.size() <= 64 && std::regex_match(s, float_re)) {
     try {
-      return std::stod(s);
+      double d = std::stod(s);
+      if (std::isfinite(d)) return d;
+      return json::string(s);
     } catch (...) {
       return json::string(s);
     }
   }
-  if (s == ".inf" || s == ".Inf" || s == "+.inf") return std::numeric_limits<double>::infinity();
-  if (s == "-.inf" || s == "-.Inf") return -std::numeric_limits<double>::infinity();
+  // .inf and .nan stay strings: JSON, and so the API, has no non-finite numbers.
   return json::string(s);
 }
 
-json::value resolve_scalar(const std::string& tag, const std::string& text) {
+// yaml-cpp 0.7 decodes the escapes \N, \_ and \x80-\xFF to one raw byte instead
+// of UTF-8. The input was verified to be UTF-8 before parsing, so every byte
+// that is not part of a valid sequence came from such an escape: re-encode it
+// as the code point U+0080..U+00FF it stands for.
+std::string repair_escaped_bytes(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool valid = len > 0 && i + len <= s.size() && !(len == 2 && c < 0xc2);
+    for (std::size_t k = 1; valid && k < len; ++k)
+      valid = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
+    if (valid) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      out += static_cast<char>(0xc0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3f));
+      ++i;
+    }
+  }
+  return out;
+}
+
+json::value resolve_scalar(const std::string& tag, const std::string& raw) {
+  const std::string text = repair_escaped_bytes(raw);
   if (tag == "!" || tag == "tag:yaml.org,2002:str") return json::string(text);
   if (tag == "?" || tag.empty()) return resolve_plain(text);
   if (tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" ||
@@ -148,10 +177,10 @@ class json_builder final : public YAML::EventHandler {
                 const std::string& value) override {
     if (!stack_.empty() && stack_.back().is_map && !stack_.back().has_key) {
       auto& f = stack_.back();
-      f.key = value;
+      f.key = repair_escaped_bytes(value);
       f.has_key = true;
-      if (f.value.get_object().contains(value))
-        throw input_error{"duplicate key \"" + value + "\"", mark};
+      if (f.value.get_object().contains(f.key))
+        throw input_error{"duplicate key \"" + f.key + "\"", mark};
       return;
     }
     add(resolve_scalar(tag, value), mark, anchor);
@@ -241,6 +270,49 @@ class json_builder final : public YAML::EventHandler {
   bool root_set_ = false;
 };
 
+struct bad_character {
+  position at;
+  std::string why;
+};
+
+// Finds the first byte that is not valid UTF-8, or a character outside YAML's
+// c-printable set (C0/C1 controls other than tab, newline, carriage return, NEL).
+std::optional<bad_character> first_unprintable(std::string_view s) {
+  int line = 1, column = 1;
+  std::size_t i = 0;
+  auto bad = [&](std::string why) { return bad_character{{line, column}, std::move(why)}; };
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (len == 0 || i + len > s.size() || (len == 2 && c < 0xc2)) return bad("input is not valid UTF-8");
+    std::uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
+    for (std::size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return bad("input is not valid UTF-8");
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      return bad("input is not valid UTF-8");
+    bool printable = cp == 0x09 || cp == 0x0a || cp == 0x0d || (cp >= 0x20 && cp <= 0x7e) ||
+                     cp == 0x85 || (cp >= 0xa0 && cp != 0xfffe && cp != 0xffff);
+    if (!printable) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "U+%04X", cp);
+      return bad(std::string("input contains the control character ") + buf +
+                 ", which YAML does not allow");
+    }
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
 void expand_list(document doc, std::vector<document>& out, std::vector<diagnostic>& problems) {
   auto* items = doc.value.as_object().if_contains("items");
   if (items == nullptr || !items->is_array()) {
@@ -249,6 +321,10 @@ void expand_list(document doc, std::vector<document>& out, std::vector<diagnosti
   }
   auto& arr = items->get_array();
   for (std::size_t i = 0; i < arr.size(); ++i) {
+    if (!arr[i].is_object()) {
+      problems.push_back(diagnose(doc, "items[" + std::to_string(i) + "]", "a List item must be a mapping (an object)"));
+      continue;
+    }
     document item;
     item.source = doc.source;
     item.index = doc.index;
@@ -275,6 +351,12 @@ decoded_input decode_documents(std::string_view text, const std::string& source)
                                       {}});
     return out;
   }
+  if (auto bad = first_unprintable(text)) {
+    out.problems.push_back(diagnostic{source, 0, {}, {}, bad->why, bad->at});
+    return out;
+  }
+  // Every document takes at least a "---" line, so no valid input has more.
+  const int max_documents = static_cast<int>(text.size() / 4) + 2;
   std::istringstream in{std::string(text)};
   YAML::Parser parser(in);
   json_builder builder;
@@ -283,6 +365,11 @@ decoded_input decode_documents(std::string_view text, const std::string& source)
     document doc;
     doc.source = source;
     doc.index = ++index;
+    if (index > max_documents) {
+      // yaml-cpp 0.7 can report documents forever without consuming input.
+      out.problems.push_back(diagnostic{source, index, {}, {}, "the YAML parser made no progress; the input is malformed", {}});
+      break;
+    }
     builder.reset(&doc);
     try {
       if (!parser.HandleNextDocument(builder)) break;
@@ -408,6 +495,7 @@ void emit(std::string& out, const json::value& v, int indent) {
 }  // namespace
 
 std::string to_yaml(const json::value& v) {
+  if (is_empty_container(v)) return v.is_object() ? "{}\n" : "[]\n";
   std::string out;
   emit(out, v, 0);
   return out;

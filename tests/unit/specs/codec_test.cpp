@@ -80,6 +80,13 @@ TEST(codec, expands_a_list_document) {
   EXPECT_EQ(in.documents[1].position_of("kind").line, 5);
 }
 
+TEST(codec, list_items_must_be_objects) {
+  auto in = decode_documents("{\"kind\":\"List\",\"items\":[ resou]}", "l.json");
+  EXPECT_TRUE(in.documents.empty());
+  ASSERT_EQ(in.problems.size(), 1u);
+  EXPECT_EQ(in.problems[0].field, "items[0]");
+}
+
 TEST(codec, json_input_is_accepted_with_positions) {
   auto in = decode_documents("{\"kind\": \"Workspace\",\n \"spec\": {\"port\": 80}}", "f.json");
   ASSERT_TRUE(in.problems.empty());
@@ -97,9 +104,42 @@ TEST(codec, yaml_output_reads_back_to_the_same_value) {
   EXPECT_EQ(back.documents[0].value, *v) << yaml;
 }
 
+TEST(codec, empty_objects_emit_as_flow_braces) {
+  EXPECT_EQ(to_yaml(json::object{}), "{}\n");
+  EXPECT_EQ(to_yaml(json::value{{"a", json::object{}}, {"b", json::array{}}}), "a: {}\nb: []\n");
+}
+
 TEST(codec, parse_json_limits_depth) {
   std::string deep(100, '[');
   deep += std::string(100, ']');
   EXPECT_FALSE(parse_json(deep).ok());
   EXPECT_TRUE(parse_json("[[1]]").ok());
+}
+
+TEST(codec, non_finite_numbers_stay_strings_because_json_has_none) {
+  auto in = decode_documents("a: +.inf\nb: .nan\nc: 1e999\n", "f.yaml");
+  ASSERT_EQ(in.documents.size(), 1u);
+  for (const char* k : {"a", "b", "c"}) EXPECT_TRUE(find_path(in.documents[0].value, k)->is_string()) << k;
+  auto back = decode_documents(to_yaml(in.documents[0].value), "out.yaml");
+  EXPECT_EQ(back.documents[0].value, in.documents[0].value);
+}
+
+TEST(codec, invalid_utf8_is_rejected_with_its_position) {
+  auto in = decode_documents("a: 1\nb: \xff\xfe\n", "bin.yaml");
+  ASSERT_EQ(in.problems.size(), 1u);
+  EXPECT_EQ(in.problems[0].to_string(), "bin.yaml: input is not valid UTF-8 (line 2, column 4)");
+  EXPECT_TRUE(decode_documents("name: caf\xc3\xa9\n", "ok.yaml").problems.empty());
+  auto nul = decode_documents(std::string("a: x\0y\n", 8), "nul.yaml");
+  ASSERT_EQ(nul.problems.size(), 1u);
+  EXPECT_EQ(nul.problems[0].to_string(),
+            "nul.yaml: input contains the control character U+0000, which YAML does not allow (line 1, column 5)");
+}
+
+TEST(codec, yaml_escapes_for_latin1_code_points_decode_to_utf8) {
+  auto in = decode_documents("a: \"x\\Ny\\_z\\xe9\"\n", "esc.yaml");
+  ASSERT_EQ(in.documents.size(), 1u);
+  EXPECT_EQ(string_at(in.documents[0].value, "a"), "x\xc2\x85y\xc2\xa0z\xc3\xa9");
+  auto back = decode_documents(to_yaml(in.documents[0].value), "out.yaml");
+  ASSERT_TRUE(back.problems.empty());
+  EXPECT_EQ(back.documents[0].value, in.documents[0].value);
 }
