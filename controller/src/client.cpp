@@ -98,11 +98,30 @@ api_client::api_client(client_options options) : options_(std::move(options)) {
   }
 }
 
+api_client::~api_client() {
+  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+api_client::api_client(api_client&& other) noexcept
+    : options_(std::move(other.options_)), curl_(other.curl_),
+      unix_path_(std::move(other.unix_path_)), base_url_(std::move(other.base_url_)) {
+  other.curl_ = nullptr;
+}
+
+void* api_client::handle() {
+  if (curl_ == nullptr) {
+    curl_ = curl_easy_init();
+  } else {
+    curl_easy_reset(static_cast<CURL*>(curl_));  // keeps the open connection
+  }
+  return curl_;
+}
+
 specs::result<client_response> api_client::request(const std::string& method,
                                                     const std::string& path,
                                                     const std::string& body,
                                                     const std::string& content_type) {
-  CURL* curl = curl_easy_init();
+  auto* curl = static_cast<CURL*>(handle());
   if (curl == nullptr) return make_error(reason::internal, "curl_easy_init failed");
   transfer t;
   t.curl = curl;
@@ -130,7 +149,6 @@ specs::result<client_response> api_client::request(const std::string& method,
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
   if (rc != CURLE_OK)
     return make_error(reason::unavailable, "cannot reach rockpoold at " + options_.server + ": " +
                                                curl_easy_strerror(rc));

@@ -22,9 +22,15 @@ struct client_response {
 };
 
 /// Blocking HTTP client (libcurl) for rockpoold's API, over a unix socket or loopback TCP.
+/// Keeps its connection open between requests.
+/// Thread safety: one client per thread.
 class api_client {
  public:
   explicit api_client(client_options options);
+  ~api_client();
+  api_client(api_client&&) noexcept;
+  api_client(const api_client&) = delete;
+  api_client& operator=(const api_client&) = delete;
 
   /// One request; a transport failure is an error, any HTTP status is a response.
   [[nodiscard]] specs::result<client_response> request(const std::string& method,
@@ -39,7 +45,10 @@ class api_client {
   const client_options& options() const { return options_; }
 
  private:
+  void* handle();  // the reusable CURL easy handle
+
   client_options options_;
+  void* curl_ = nullptr;
   std::string unix_path_;
   std::string base_url_;
 };

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds (Release), fuzzes the
+# decoder for FUZZ_SECONDS (default 60) under ASan+UBSan, then runs ctest.
+# ctest's summary line is the last thing printed.
+set -euo pipefail
+cd "$(dirname "$0")"
+jobs=$(nproc)
+
+scripts/install-deps.sh
+
+echo "== build (Release)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== fuzz: YAML/JSON decoder, ${FUZZ_SECONDS:-60}s, ASan+UBSan"
+if command -v clang++ >/dev/null; then
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DROCKPOOL_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-fuzz -j"$jobs" --target decode_fuzzer
+  corpus=$(mktemp -d)
+  artifacts=$(mktemp -d)
+  cp tests/fuzz/corpus/* "$corpus"/
+  # A sanitizer report can hang instead of exiting here: kill after a margin
+  # and treat the kill as a finding.
+  set +e
+  timeout -s KILL $(( ${FUZZ_SECONDS:-60} + 60 )) build-fuzz/tests/fuzz/decode_fuzzer \
+    -max_total_time="${FUZZ_SECONDS:-60}" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
+    -artifact_prefix="$artifacts/" "$corpus" >"$artifacts/log" 2>&1
+  rc=$?
+  set -e
+  tail -n 2 "$artifacts/log"
+  if [[ $rc -ne 0 ]]; then
+    echo "fuzz: FAILED (exit $rc); reproducer and log in $artifacts"
+    ls -la "$artifacts"
+    exit 1
+  fi
+  rm -rf "$corpus" "$artifacts"
+elif [[ "${CI:-}" == "true" ]]; then
+  echo "fuzz: clang++ missing under CI" >&2
+  exit 1
+else
+  echo "fuzz: skipped (no clang++)"
+fi
+
+echo "== ctest"
+ctest --test-dir build --output-on-failure -j2 --timeout 600
