@@ -6,8 +6,8 @@
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <filesystem>
@@ -22,16 +22,18 @@ std::string read_token(const std::string& path) {
   std::string token;
   std::getline(in, token);
   while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  if (token.size() < 16) throw std::runtime_error("token in " + path + " is shorter than 16 characters");
+  if (token.size() < 16)
+    throw std::runtime_error("token in " + path + " is shorter than 16 characters");
   return token;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"rockpoold: Rockpool's control-plane daemon. Keeps declarative specs in RocksDB and "
-               "serves the Kubernetes-style API. Every flag may also be set in a config file "
-               "(--config, INI/TOML: `data-dir = \"/var/lib/rockpool\"`)."};
+  CLI::App app{
+      "rockpoold: Rockpool's control-plane daemon. Keeps declarative specs in RocksDB and "
+      "serves the Kubernetes-style API. Every flag may also be set in a config file "
+      "(--config, INI/TOML: `data-dir = \"/var/lib/rockpool\"`)."};
   std::string data_dir = "/var/lib/rockpool";
   std::string socket = "/run/rockpool/rockpoold.sock";
   std::string listen;
@@ -47,20 +49,31 @@ int main(int argc, char** argv) {
   std::vector<std::string> outer_networks;
 
   app.set_config("--config", "", "Read flags from this config file (INI/TOML)");
-  app.add_option("--data-dir", data_dir, "RocksDB directory (exclusively locked)")->capture_default_str();
+  app.add_option("--data-dir", data_dir, "RocksDB directory (exclusively locked)")
+      ->capture_default_str();
   app.add_option("--socket", socket, "Unix socket for the API (mode 0600)")->capture_default_str();
-  app.add_option("--listen", listen, "Also serve on loopback TCP, 127.0.0.1:PORT (needs --token-file)");
+  app.add_option("--listen", listen,
+                 "Also serve on loopback TCP, 127.0.0.1:PORT (needs --token-file)");
   app.add_option("--token-file", token_file, "File holding the bearer token required on --listen");
-  app.add_option("--runtime", runtime, "Runtime adapters: incus or fake (used by the actor runtime; see docs/operations.md)")
-      ->check(CLI::IsMember({"incus", "fake"}))->capture_default_str();
+  app.add_option(
+         "--runtime", runtime,
+         "Runtime adapters: incus or fake (used by the actor runtime; see docs/operations.md)")
+      ->check(CLI::IsMember({"incus", "fake"}))
+      ->capture_default_str();
   app.add_option("--incus-socket", incus_socket, "Incus unix socket")->capture_default_str();
-  app.add_option("--incus-project", incus_project, "Incus project for everything the controller creates")->capture_default_str();
+  app.add_option("--incus-project", incus_project,
+                 "Incus project for everything the controller creates")
+      ->capture_default_str();
   app.add_option("--caddy-admin", caddy_admin, "Caddy admin API address")->capture_default_str();
   app.add_flag("--inner", inner, "This is an inner Rockpool running inside a NestedHost");
-  app.add_option("--event-retention", event_retention, "Events kept for watch resumption")->capture_default_str();
-  app.add_option("--bookmark-interval", bookmark_seconds, "Seconds between watch BOOKMARK events")->capture_default_str();
-  app.add_option("--outer-network", outer_networks, "IPv4 CIDR a NestedHost's innerNetwork must not overlap (repeatable)");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--event-retention", event_retention, "Events kept for watch resumption")
+      ->capture_default_str();
+  app.add_option("--bookmark-interval", bookmark_seconds, "Seconds between watch BOOKMARK events")
+      ->capture_default_str();
+  app.add_option("--outer-network", outer_networks,
+                 "IPv4 CIDR a NestedHost's innerNetwork must not overlap (repeatable)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
@@ -118,10 +131,11 @@ int main(int argc, char** argv) {
     spdlog::error("{}", st.err().message);
     return 1;
   }
-  spdlog::info("rockpoold {} serving unix://{}{} (data {}, revision {}, runtime {}{})",
-               rockpool::controller::version, socket,
-               srv.listen ? " and http://127.0.0.1:" + std::to_string(server.tcp_port()) : std::string(),
-               data_dir, store.revision(), runtime, inner ? ", inner" : "");
+  spdlog::info(
+      "rockpoold {} serving unix://{}{} (data {}, revision {}, runtime {}{})",
+      rockpool::controller::version, socket,
+      srv.listen ? " and http://127.0.0.1:" + std::to_string(server.tcp_port()) : std::string(),
+      data_dir, store.revision(), runtime, inner ? ", inner" : "");
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received signal {}, shutting down", sig);

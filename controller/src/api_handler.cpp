@@ -29,7 +29,8 @@ std::string url_decode(std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+    } else if (s[i] == '%' && i + 2 < s.size() &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
                std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
       out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
       i += 2;
@@ -47,8 +48,8 @@ parsed_target parse_target(std::string_view target) {
   std::size_t start = 0;
   while (start <= path.size()) {
     auto slash = path.find('/', start);
-    auto seg = path.substr(start, slash == std::string_view::npos ? std::string_view::npos
-                                                                  : slash - start);
+    auto seg = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (!seg.empty()) out.segments.push_back(url_decode(seg));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
@@ -134,8 +135,8 @@ std::optional<error> check_body_identity(const json::value& obj, const specs::ki
   if (!obj.is_object()) return make_error(reason::bad_request, "body must be a JSON object");
   auto kind = specs::string_at(obj, "kind");
   if (kind != k.kind)
-    return make_error(reason::bad_request, "body kind \"" + kind + "\" does not match the URL's " +
-                                               k.kind);
+    return make_error(reason::bad_request,
+                      "body kind \"" + kind + "\" does not match the URL's " + k.kind);
   auto name = specs::string_at(obj, "metadata.name");
   if (!url_name.empty() && name != url_name)
     return make_error(reason::bad_request, "body metadata.name \"" + name +
@@ -192,7 +193,9 @@ bool api_handler::is_watch(const http_request& req) const {
   return (w == "true" || w == "1") && t.segments.size() == 4 && t.segments[0] == "apis";
 }
 
-void api_handler::stop() { stopping_ = true; }
+void api_handler::stop() {
+  stopping_ = true;
+}
 
 http_response api_handler::handle(const http_request& req) {
   auto start = steady::now();
@@ -200,7 +203,8 @@ http_response api_handler::handle(const http_request& req) {
   try {
     resp = dispatch(req);
   } catch (const std::exception& e) {
-    resp = status_response(make_error(reason::internal, std::string("internal error: ") + e.what()));
+    resp =
+        status_response(make_error(reason::internal, std::string("internal error: ") + e.what()));
   }
   metrics_.count_request(req.method, resp.status,
                          std::chrono::duration<double>(steady::now() - start).count());
@@ -211,7 +215,9 @@ http_response api_handler::dispatch(const http_request& req) {
   auto t = parse_target(req.target);
   const auto& s = t.segments;
   auto not_found = [&] {
-    return status_response(make_error(reason::not_found, "the server could not find the requested resource " + req.target.substr(0, req.target.find('?'))));
+    return status_response(
+        make_error(reason::not_found, "the server could not find the requested resource " +
+                                          req.target.substr(0, req.target.find('?'))));
   };
   if (s.size() == 1 && req.method == "GET") {
     if (s[0] == "healthz") return http_response{200, "text/plain", "ok", {}};
@@ -221,43 +227,62 @@ http_response api_handler::dispatch(const http_request& req) {
       return http_response{200, "text/plain", "ok", {}};
     }
     if (s[0] == "version")
-      return json_response(200, {{"version", options_.version}, {"apiVersion", specs::api_version}});
+      return json_response(200,
+                           {{"version", options_.version}, {"apiVersion", specs::api_version}});
     if (s[0] == "metrics") {
-      std::string extra = "# HELP rockpool_objects Stored objects, by kind.\n# TYPE rockpool_objects gauge\n";
+      std::string extra =
+          "# HELP rockpool_objects Stored objects, by kind.\n# TYPE rockpool_objects gauge\n";
       for (const auto& k : specs::kinds()) {
         auto l = store_.list(k.kind);
         extra += "rockpool_objects{kind=\"" + k.kind + "\"} " +
                  std::to_string(l.ok() ? l->items.size() : 0) + "\n";
       }
-      extra += "# HELP rockpool_store_revision Latest store revision.\n# TYPE rockpool_store_revision gauge\n";
+      extra +=
+          "# HELP rockpool_store_revision Latest store revision.\n# TYPE rockpool_store_revision "
+          "gauge\n";
       extra += "rockpool_store_revision " + std::to_string(store_.revision()) + "\n";
       auto st = store_.backend().stats();
-      extra += "# HELP rockpool_store_writes_total Acknowledged durable writes.\n# TYPE rockpool_store_writes_total counter\n";
+      extra +=
+          "# HELP rockpool_store_writes_total Acknowledged durable writes.\n# TYPE "
+          "rockpool_store_writes_total counter\n";
       extra += "rockpool_store_writes_total " + std::to_string(st.writes) + "\n";
-      extra += "# HELP rockpool_store_batches_total Synced write batches (group commits).\n# TYPE rockpool_store_batches_total counter\n";
+      extra +=
+          "# HELP rockpool_store_batches_total Synced write batches (group commits).\n# TYPE "
+          "rockpool_store_batches_total counter\n";
       extra += "rockpool_store_batches_total " + std::to_string(st.batches) + "\n";
       return http_response{200, "text/plain; version=0.0.4", metrics_.render(extra), {}};
     }
     if (s[0] == "apis") {
-      return json_response(200, {{"kind", "APIGroupList"}, {"apiVersion", "v1"},
-                                 {"groups", json::array{{{"name", specs::api_group},
-                                                         {"versions", json::array{{{"groupVersion", specs::api_version}, {"version", "v1alpha1"}}}}}}}});
+      return json_response(
+          200,
+          {{"kind", "APIGroupList"},
+           {"apiVersion", "v1"},
+           {"groups", json::array{{{"name", specs::api_group},
+                                   {"versions", json::array{{{"groupVersion", specs::api_version},
+                                                             {"version", "v1alpha1"}}}}}}}});
     }
   }
   if (s.size() < 3 || s[0] != "apis" || s[1] != specs::api_group || s[2] != "v1alpha1")
     return not_found();
   if (s.size() == 3) {
-    if (req.method != "GET") return status_response(make_error(reason::method_not_allowed, "use GET"));
+    if (req.method != "GET")
+      return status_response(make_error(reason::method_not_allowed, "use GET"));
     json::array resources;
     for (const auto& k : specs::kinds()) {
       json::array shorts;
       for (const auto& n : k.short_names) shorts.push_back(json::string(n));
-      resources.push_back({{"name", k.plural}, {"singularName", k.singular}, {"kind", k.kind},
-                           {"namespaced", false}, {"shortNames", std::move(shorts)},
-                           {"verbs", json::array{"create", "delete", "get", "list", "patch", "update", "watch"}}});
+      resources.push_back(
+          {{"name", k.plural},
+           {"singularName", k.singular},
+           {"kind", k.kind},
+           {"namespaced", false},
+           {"shortNames", std::move(shorts)},
+           {"verbs", json::array{"create", "delete", "get", "list", "patch", "update", "watch"}}});
     }
-    return json_response(200, {{"kind", "APIResourceList"}, {"apiVersion", "v1"},
-                               {"groupVersion", specs::api_version}, {"resources", std::move(resources)}});
+    return json_response(200, {{"kind", "APIResourceList"},
+                               {"apiVersion", "v1"},
+                               {"groupVersion", specs::api_version},
+                               {"resources", std::move(resources)}});
   }
   const auto* k = specs::find_kind(s[3]);
   if (k == nullptr || k->plural != s[3] || s.size() > 6 || (s.size() == 6 && s[5] != "status"))
@@ -274,7 +299,9 @@ http_response api_handler::dispatch(const http_request& req) {
       auto l = store_.list(k->kind, *sel);
       if (!l.ok()) return status_response(l.err());
       if (!name->empty())
-        std::erase_if(l->items, [&](const json::value& o) { return specs::string_at(o, "metadata.name") != *name; });
+        std::erase_if(l->items, [&](const json::value& o) {
+          return specs::string_at(o, "metadata.name") != *name;
+        });
       return json_response(200, list_object(*k, std::move(*l)));
     }
     if (req.method == "POST") {
@@ -286,7 +313,8 @@ http_response api_handler::dispatch(const http_request& req) {
       metrics_.observe_store_write(std::chrono::duration<double>(steady::now() - start).count());
       return write_response(std::move(r), 201);
     }
-    return status_response(make_error(reason::method_not_allowed, req.method + " is not supported on a collection"));
+    return status_response(
+        make_error(reason::method_not_allowed, req.method + " is not supported on a collection"));
   }
 
   const std::string& name = s[4];
@@ -307,38 +335,47 @@ http_response api_handler::dispatch(const http_request& req) {
     if (!body.ok()) return status_response(body.err());
     if (auto e = check_body_identity(*body, *k, name)) return status_response(*e);
     return write_response(timed([&] {
-      return status_path ? store_.replace_status(std::move(*body), wreq)
-                         : store_.replace(std::move(*body), wreq);
-    }), 200);
+                            return status_path ? store_.replace_status(std::move(*body), wreq)
+                                               : store_.replace(std::move(*body), wreq);
+                          }),
+                          200);
   }
   if (req.method == "PATCH") {
     auto body = decode_body(req);
     if (!body.ok()) return status_response(body.err());
     if (has_media_type(req.content_type, "application/apply-patch+yaml")) {
       if (status_path)
-        return status_response(make_error(reason::unsupported_media, "apply patches are not supported on status; use a merge patch"));
+        return status_response(
+            make_error(reason::unsupported_media,
+                       "apply patches are not supported on status; use a merge patch"));
       if (auto e = check_body_identity(*body, *k, name)) return status_response(*e);
       if (wreq.manager.empty())
-        return status_response(make_error(reason::bad_request, "fieldManager is required for apply patches"));
+        return status_response(
+            make_error(reason::bad_request, "fieldManager is required for apply patches"));
       bool force = query(t, "force") == "true";
-      return write_response(timed([&] { return store_.apply(std::move(*body), wreq, force); }), 200);
+      return write_response(timed([&] { return store_.apply(std::move(*body), wreq, force); }),
+                            200);
     }
     if (has_media_type(req.content_type, "application/merge-patch+json")) {
       if (status_path) {
         return write_response(timed([&]() -> specs::result<specs::write_outcome> {
-          auto cur = store_.get(k->kind, name);
-          if (!cur.ok()) return cur.err();
-          auto patched = specs::apply_merge_patch(*cur, *body);
-          return store_.replace_status(std::move(patched), wreq);
-        }), 200);
+                                auto cur = store_.get(k->kind, name);
+                                if (!cur.ok()) return cur.err();
+                                auto patched = specs::apply_merge_patch(*cur, *body);
+                                return store_.replace_status(std::move(patched), wreq);
+                              }),
+                              200);
       }
-      return write_response(timed([&] { return store_.merge_patch(k->kind, name, *body, wreq); }), 200);
+      return write_response(timed([&] { return store_.merge_patch(k->kind, name, *body, wreq); }),
+                            200);
     }
-    return status_response(make_error(reason::unsupported_media,
+    return status_response(make_error(
+        reason::unsupported_media,
         "PATCH needs Content-Type application/apply-patch+yaml or application/merge-patch+json"));
   }
   if (req.method == "DELETE") {
-    if (status_path) return status_response(make_error(reason::method_not_allowed, "cannot delete status"));
+    if (status_path)
+      return status_response(make_error(reason::method_not_allowed, "cannot delete status"));
     std::optional<std::uint64_t> precondition;
     if (!req.body.empty()) {
       auto opts = specs::parse_json(req.body);
@@ -348,20 +385,22 @@ http_response api_handler::dispatch(const http_request& req) {
         try {
           precondition = std::stoull(rv);
         } catch (...) {
-          return status_response(make_error(reason::bad_request, "preconditions.resourceVersion must be a number"));
+          return status_response(
+              make_error(reason::bad_request, "preconditions.resourceVersion must be a number"));
         }
       }
-      if (const auto* dr = specs::find_path(*opts, "dryRun"); dr && dr->is_array() && !dr->get_array().empty())
+      if (const auto* dr = specs::find_path(*opts, "dryRun");
+          dr && dr->is_array() && !dr->get_array().empty())
         wreq.dry_run = true;
     }
-    return write_response(timed([&] { return store_.remove(k->kind, name, precondition, wreq); }), 200);
+    return write_response(timed([&] { return store_.remove(k->kind, name, precondition, wreq); }),
+                          200);
   }
   return status_response(make_error(reason::method_not_allowed, req.method + " is not supported"));
 }
 
 void api_handler::stream(const http_request& req,
-                         const std::function<bool(const http_response&)>& head,
-                         chunk_sink& sink) {
+                         const std::function<bool(const http_response&)>& head, chunk_sink& sink) {
   auto t = parse_target(req.target);
   const auto* k = specs::find_kind(t.segments[3]);
   auto fail = [&](const error& e) { head(status_response(e)); };
@@ -425,7 +464,8 @@ void api_handler::stream(const http_request& req,
     if (!batch.empty() && !sink.send(batch)) return;
     if (!events->empty()) continue;
     if (steady::now() >= next_bookmark) {
-      json::value bm = {{"apiVersion", specs::api_version}, {"kind", k->kind},
+      json::value bm = {{"apiVersion", specs::api_version},
+                        {"kind", k->kind},
                         {"metadata", {{"resourceVersion", std::to_string(rev)}}}};
       if (!sink.send(line("BOOKMARK", std::move(bm)))) return;
       next_bookmark = steady::now() + options_.bookmark_interval;

@@ -1,11 +1,11 @@
 #include "rockpool/controller/api_server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
 
@@ -55,7 +55,8 @@ class beast_chunk_sink final : public chunk_sink {
   Stream& stream_;
 };
 
-http::response<http::string_body> to_beast(const http_response& r, unsigned version, bool keep_alive) {
+http::response<http::string_body> to_beast(const http_response& r, unsigned version,
+                                           bool keep_alive) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "rockpoold");
   res.set(http::field::content_type, r.content_type);
@@ -128,14 +129,15 @@ struct api_server::impl {
         return;
       if (ec == http::error::body_limit) {
         auto r = api_handler::status_response(make_error(
-            reason::too_large, "request body exceeds " +
-                                   std::to_string(options.max_body_bytes >> 20) + " MiB"));
+            reason::too_large,
+            "request body exceeds " + std::to_string(options.max_body_bytes >> 20) + " MiB"));
         auto res = to_beast(r, 11, false);
         http::write(socket, res, ec);
         return;
       }
       if (ec) {
-        auto r = api_handler::status_response(make_error(reason::bad_request, "malformed HTTP request: " + ec.message()));
+        auto r = api_handler::status_response(
+            make_error(reason::bad_request, "malformed HTTP request: " + ec.message()));
         auto res = to_beast(r, 11, false);
         http::write(socket, res, ec);
         return;
@@ -145,7 +147,8 @@ struct api_server::impl {
                         std::string(req[http::field::content_type]), std::move(req.body())};
       bool keep_alive = req.keep_alive();
       if (tcp && !authorized(req)) {
-        auto r = api_handler::status_response(make_error(reason::unauthorized, "a valid bearer token is required"));
+        auto r = api_handler::status_response(
+            make_error(reason::unauthorized, "a valid bearer token is required"));
         r.headers["WWW-Authenticate"] = "Bearer";
         auto res = to_beast(r, req.version(), keep_alive);
         http::write(socket, res, ec);
@@ -155,24 +158,27 @@ struct api_server::impl {
       if (handler.is_watch(hreq)) {
         beast_chunk_sink<Socket> sink(socket);
         bool streaming = false;
-        handler.stream(hreq, [&](const http_response& head) {
-          if (head.status != 200) {
-            auto res = to_beast(head, req.version(), false);
-            boost::system::error_code wec;
-            http::write(socket, res, wec);
-            return false;
-          }
-          http::response<http::empty_body> res{http::status::ok, req.version()};
-          res.set(http::field::server, "rockpoold");
-          res.set(http::field::content_type, "application/json");
-          res.chunked(true);
-          res.keep_alive(false);
-          http::response_serializer<http::empty_body> sr{res};
-          boost::system::error_code wec;
-          http::write_header(socket, sr, wec);
-          streaming = !wec;
-          return streaming;
-        }, sink);
+        handler.stream(
+            hreq,
+            [&](const http_response& head) {
+              if (head.status != 200) {
+                auto res = to_beast(head, req.version(), false);
+                boost::system::error_code wec;
+                http::write(socket, res, wec);
+                return false;
+              }
+              http::response<http::empty_body> res{http::status::ok, req.version()};
+              res.set(http::field::server, "rockpoold");
+              res.set(http::field::content_type, "application/json");
+              res.chunked(true);
+              res.keep_alive(false);
+              http::response_serializer<http::empty_body> sr{res};
+              boost::system::error_code wec;
+              http::write_header(socket, sr, wec);
+              streaming = !wec;
+              return streaming;
+            },
+            sink);
         if (streaming) sink.finish();
         return;
       }
@@ -206,7 +212,9 @@ struct api_server::impl {
         if (stopping) return;
         continue;
       }
-      std::thread([this, s = std::move(socket), tcp]() mutable { serve(std::move(s), tcp); }).detach();
+      std::thread([this, s = std::move(socket), tcp]() mutable {
+        serve(std::move(s), tcp);
+      }).detach();
     }
   }
 };
@@ -214,7 +222,9 @@ struct api_server::impl {
 api_server::api_server(api_handler& handler, server_options options)
     : impl_(std::make_unique<impl>(handler, std::move(options))) {}
 
-api_server::~api_server() { stop(); }
+api_server::~api_server() {
+  stop();
+}
 
 specs::status api_server::start() {
   auto& o = impl_->options;
@@ -227,7 +237,8 @@ specs::status api_server::start() {
         boost::system::error_code ec;
         probe.connect(ep, ec);
         if (!ec)
-          return make_error(reason::unavailable, "socket " + o.socket_path + " is served by a running process");
+          return make_error(reason::unavailable,
+                            "socket " + o.socket_path + " is served by a running process");
         fs::remove(o.socket_path);
       }
       auto old_mask = ::umask(0177);  // the socket is born owner-only
@@ -236,7 +247,9 @@ specs::status api_server::start() {
       boost::system::error_code ec;
       impl_->unix_acceptor->bind(ep, ec);
       ::umask(old_mask);
-      if (ec) return make_error(reason::unavailable, "cannot bind " + o.socket_path + ": " + ec.message());
+      if (ec)
+        return make_error(reason::unavailable,
+                          "cannot bind " + o.socket_path + ": " + ec.message());
       ::chmod(o.socket_path.c_str(), 0600);
       impl_->unix_acceptor->listen(128);
     }
@@ -246,10 +259,12 @@ specs::status api_server::start() {
         return make_error(reason::bad_request, "--listen must be 127.0.0.1:PORT, got " + *o.listen);
       auto host = o.listen->substr(0, colon);
       if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1")
-        return make_error(reason::bad_request, "--listen binds loopback only (127.0.0.1 or ::1), got " + host);
+        return make_error(reason::bad_request,
+                          "--listen binds loopback only (127.0.0.1 or ::1), got " + host);
       if (o.token.empty())
         return make_error(reason::bad_request, "--listen needs a bearer token (--token-file)");
-      auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : (host == "[::1]" ? "::1" : host));
+      auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1"
+                                                             : (host == "[::1]" ? "::1" : host));
       auto port = static_cast<unsigned short>(std::stoul(o.listen->substr(colon + 1)));
       asio::ip::tcp::endpoint ep(addr, port);
       impl_->tcp_acceptor = std::make_unique<asio::ip::tcp::acceptor>(impl_->io);
@@ -257,14 +272,17 @@ specs::status api_server::start() {
       impl_->tcp_acceptor->set_option(asio::socket_base::reuse_address(true));
       boost::system::error_code ec;
       impl_->tcp_acceptor->bind(ep, ec);
-      if (ec) return make_error(reason::unavailable, "cannot listen on " + *o.listen + ": " + ec.message());
+      if (ec)
+        return make_error(reason::unavailable,
+                          "cannot listen on " + *o.listen + ": " + ec.message());
       impl_->tcp_acceptor->listen(128);
     }
   } catch (const std::exception& e) {
     return make_error(reason::unavailable, std::string("cannot start the API server: ") + e.what());
   }
   if (impl_->unix_acceptor)
-    impl_->accept_threads.emplace_back([this] { impl_->accept_loop(*impl_->unix_acceptor, false); });
+    impl_->accept_threads.emplace_back(
+        [this] { impl_->accept_loop(*impl_->unix_acceptor, false); });
   if (impl_->tcp_acceptor)
     impl_->accept_threads.emplace_back([this] { impl_->accept_loop(*impl_->tcp_acceptor, true); });
   return specs::done{};

@@ -72,8 +72,10 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     std::string key = line.substr(0, colon);
     for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto value = line.substr(colon + 1);
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.erase(0, 1);
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.pop_back();
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())))
+      value.erase(0, 1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
+      value.pop_back();
     t->headers[key] = value;
   }
   return size * n;
@@ -103,8 +105,10 @@ api_client::~api_client() {
 }
 
 api_client::api_client(api_client&& other) noexcept
-    : options_(std::move(other.options_)), curl_(other.curl_),
-      unix_path_(std::move(other.unix_path_)), base_url_(std::move(other.base_url_)) {
+    : options_(std::move(other.options_)),
+      curl_(other.curl_),
+      unix_path_(std::move(other.unix_path_)),
+      base_url_(std::move(other.base_url_)) {
   other.curl_ = nullptr;
 }
 
@@ -118,16 +122,16 @@ void* api_client::handle() {
 }
 
 specs::result<client_response> api_client::request(const std::string& method,
-                                                    const std::string& path,
-                                                    const std::string& body,
-                                                    const std::string& content_type) {
+                                                   const std::string& path, const std::string& body,
+                                                   const std::string& content_type) {
   auto* curl = static_cast<CURL*>(handle());
   if (curl == nullptr) return make_error(reason::internal, "curl_easy_init failed");
   transfer t;
   t.curl = curl;
   std::string url = base_url_ + path;
   curl_slist* headers = nullptr;
-  if (!content_type.empty()) headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
+  if (!content_type.empty())
+    headers = curl_slist_append(headers, ("Content-Type: " + content_type).c_str());
   if (!options_.token.empty())
     headers = curl_slist_append(headers, ("Authorization: Bearer " + options_.token).c_str());
   headers = curl_slist_append(headers, "Expect:");

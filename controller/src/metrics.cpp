@@ -11,8 +11,7 @@ void histogram::observe(double seconds) {
   sum_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
 }
 
-void histogram::render(std::string& out, const std::string& name,
-                       const std::string& labels) const {
+void histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
   std::uint64_t cumulative = 0;
   std::string sep = labels.empty() ? "" : ",";
   char buf[64];
@@ -45,7 +44,9 @@ std::string metrics::render(const std::string& extra) const {
   for (const auto& [key, n] : requests_)
     out += "rockpool_http_requests_total{method=\"" + key.first + "\",code=\"" +
            std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
-  out += "# HELP rockpool_http_request_duration_seconds Time to serve a request (watches: until the head).\n";
+  out +=
+      "# HELP rockpool_http_request_duration_seconds Time to serve a request (watches: until the "
+      "head).\n";
   out += "# TYPE rockpool_http_request_duration_seconds histogram\n";
   for (const auto& [method, h] : latency_by_method_)
     h.render(out, "rockpool_http_request_duration_seconds", "method=\"" + method + "\"");

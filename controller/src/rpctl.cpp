@@ -54,7 +54,8 @@ std::string ref(const json::value& obj) {
 std::string server_error(const client_response& r) {
   auto parsed = specs::parse_json(r.body);
   if (parsed.ok() && string_at(*parsed, "kind") == "Status")
-    return "Error from server (" + string_at(*parsed, "reason") + "): " + string_at(*parsed, "message");
+    return "Error from server (" + string_at(*parsed, "reason") +
+           "): " + string_at(*parsed, "message");
   return "Error from server (HTTP " + std::to_string(r.status) + "): " + r.body;
 }
 
@@ -136,8 +137,8 @@ int kind_order(const std::string& kind) {
 std::string age(const json::value& obj) {
   auto ts = string_at(obj, "metadata.creationTimestamp");
   if (ts.empty()) return "<unknown>";
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(
-                  std::chrono::system_clock::now() - specs::parse_rfc3339(ts))
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() -
+                                                               specs::parse_rfc3339(ts))
                   .count();
   if (secs < 0) secs = 0;
   if (secs < 120) return std::to_string(secs) + "s";
@@ -154,7 +155,9 @@ std::string condition_status(const json::value& obj, const std::string& type) {
   return "-";
 }
 
-std::string or_dash(std::string s) { return s.empty() ? "-" : s; }
+std::string or_dash(std::string s) {
+  return s.empty() ? "-" : s;
+}
 
 std::vector<std::string> header_for(const specs::kind_info& k, bool wide) {
   std::vector<std::string> h = {"NAME", "PHASE", "READY"};
@@ -169,17 +172,20 @@ std::vector<std::string> header_for(const specs::kind_info& k, bool wide) {
 }
 
 std::vector<std::string> row_for(const specs::kind_info& k, const json::value& o, bool wide) {
-  std::vector<std::string> r = {string_at(o, "metadata.name"), or_dash(string_at(o, "status.phase")),
+  std::vector<std::string> r = {string_at(o, "metadata.name"),
+                                or_dash(string_at(o, "status.phase")),
                                 condition_status(o, "Ready")};
   if (wide) {
     auto port = specs::int_at(o, "spec.port");
     if (k.kind == "Workspace")
-      r.insert(r.end(), {or_dash(string_at(o, "spec.image")), or_dash(string_at(o, "spec.type")),
-                         or_dash(string_at(o, "spec.state")), or_dash(string_at(o, "spec.template"))});
+      r.insert(r.end(),
+               {or_dash(string_at(o, "spec.image")), or_dash(string_at(o, "spec.type")),
+                or_dash(string_at(o, "spec.state")), or_dash(string_at(o, "spec.template"))});
     if (k.kind == "PortRoute")
       r.insert(r.end(), {string_at(o, "spec.workspace"), port ? std::to_string(*port) : "-"});
     if (k.kind == "NestedHost")
-      r.insert(r.end(), {or_dash(string_at(o, "spec.type")), or_dash(string_at(o, "spec.innerNetwork"))});
+      r.insert(r.end(),
+               {or_dash(string_at(o, "spec.type")), or_dash(string_at(o, "spec.innerNetwork"))});
     if (k.kind == "WorkspaceTemplate")
       r.insert(r.end(), {or_dash(string_at(o, "spec.image")), or_dash(string_at(o, "spec.type"))});
   }
@@ -191,7 +197,8 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
   if (rows.empty()) return;
   std::vector<std::size_t> width(rows[0].size(), 0);
   for (const auto& r : rows)
-    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], r[i].size());
   for (const auto& r : rows) {
     std::string line;
     for (std::size_t i = 0; i < r.size(); ++i) {
@@ -213,8 +220,8 @@ std::optional<output> parse_output(const std::string& o) {
   return std::nullopt;
 }
 
-void print_objects(std::ostream& out, const specs::kind_info& k, const std::vector<json::value>& items,
-                   output fmt, bool single, bool header) {
+void print_objects(std::ostream& out, const specs::kind_info& k,
+                   const std::vector<json::value>& items, output fmt, bool single, bool header) {
   switch (fmt) {
     case output::yaml:
     case output::json: {
@@ -260,33 +267,39 @@ bool watch_loop(context& c, const specs::kind_info& k, std::string query, std::u
                 const std::function<std::optional<std::uint64_t>()>& relist) {
   int failures = 0;
   while (std::chrono::steady_clock::now() < deadline) {
-    auto remaining = std::chrono::duration_cast<std::chrono::seconds>(deadline - std::chrono::steady_clock::now()).count();
-    std::string path = resource_path(k) + "?watch=true&resourceVersion=" + std::to_string(rv) + query;
+    auto remaining = std::chrono::duration_cast<std::chrono::seconds>(
+                         deadline - std::chrono::steady_clock::now())
+                         .count();
+    std::string path =
+        resource_path(k) + "?watch=true&resourceVersion=" + std::to_string(rv) + query;
     if (deadline != std::chrono::steady_clock::time_point::max())
       path += "&timeoutSeconds=" + std::to_string(std::max<long long>(1, remaining + 1));
     bool stop = false, gone = false;
     std::string error_body;
-    auto st = c.client.stream(path, [&](std::string_view line) {
-      auto ev = specs::parse_json(line);
-      if (!ev.ok()) return true;
-      auto type = string_at(*ev, "type");
-      const auto* obj = specs::find_path(*ev, "object");
-      if (obj == nullptr) return true;
-      if (type == "ERROR") {
-        gone = specs::int_at(*obj, "code") == 410;
-        if (!gone) c.err << "error: " << string_at(*obj, "message") << "\n";
-        stop = !gone;
-        return false;
-      }
-      auto rvs = string_at(*obj, "metadata.resourceVersion");
-      if (!rvs.empty()) rv = std::stoull(rvs);
-      if (type == "BOOKMARK") return true;
-      if (!on_event(type, *obj)) {
-        stop = true;
-        return false;
-      }
-      return true;
-    }, &error_body);
+    auto st = c.client.stream(
+        path,
+        [&](std::string_view line) {
+          auto ev = specs::parse_json(line);
+          if (!ev.ok()) return true;
+          auto type = string_at(*ev, "type");
+          const auto* obj = specs::find_path(*ev, "object");
+          if (obj == nullptr) return true;
+          if (type == "ERROR") {
+            gone = specs::int_at(*obj, "code") == 410;
+            if (!gone) c.err << "error: " << string_at(*obj, "message") << "\n";
+            stop = !gone;
+            return false;
+          }
+          auto rvs = string_at(*obj, "metadata.resourceVersion");
+          if (!rvs.empty()) rv = std::stoull(rvs);
+          if (type == "BOOKMARK") return true;
+          if (!on_event(type, *obj)) {
+            stop = true;
+            return false;
+          }
+          return true;
+        },
+        &error_body);
     if (stop) return true;
     if (st.ok() && *st == 410) gone = true;
     if (st.ok() && *st != 200 && *st != 410) {
@@ -343,9 +356,10 @@ int cmd_apply(context& c, const apply_flags& f) {
     c.err << "error: no objects passed to apply\n";
     return 1;
   }
-  std::stable_sort(input.documents.begin(), input.documents.end(), [](const auto& a, const auto& b) {
-    return kind_order(string_at(a.value, "kind")) < kind_order(string_at(b.value, "kind"));
-  });
+  std::stable_sort(
+      input.documents.begin(), input.documents.end(), [](const auto& a, const auto& b) {
+        return kind_order(string_at(a.value, "kind")) < kind_order(string_at(b.value, "kind"));
+      });
   bool dry_client = f.dry_run == "client";
   bool dry_server = f.dry_run == "server";
   std::string suffix = dry_client ? " (dry run)" : dry_server ? " (server dry run)" : "";
@@ -362,23 +376,26 @@ int cmd_apply(context& c, const apply_flags& f) {
                        "?fieldManager=" + url_encode(f.field_manager);
     if (f.force_conflicts) path += "&force=true";
     if (dry_server) path += "&dryRun=All";
-    auto r = c.client.request("PATCH", path, json::serialize(doc.value), "application/apply-patch+yaml");
+    auto r =
+        c.client.request("PATCH", path, json::serialize(doc.value), "application/apply-patch+yaml");
     if (!r.ok()) {
       c.err << "error: " << r.err().message << "\n";
       return 1;
     }
     if (r->status >= 300) {
-      c.err << doc.source << ": document " << doc.index << " (" << doc.label() << "): "
-            << server_error(*r) << "\n";
+      c.err << doc.source << ": document " << doc.index << " (" << doc.label()
+            << "): " << server_error(*r) << "\n";
       ++failed;
       continue;
     }
-    auto effect = r->headers.count("rockpool-effect") ? r->headers.at("rockpool-effect") : "configured";
+    auto effect =
+        r->headers.count("rockpool-effect") ? r->headers.at("rockpool-effect") : "configured";
     c.out << ref(doc.value) << " " << effect << suffix << "\n";
   }
   if (f.prune && failed == 0) {
     for (const auto& k : specs::kinds()) {
-      auto r = c.client.request("GET", resource_path(k) + "?labelSelector=" + url_encode(f.selector));
+      auto r =
+          c.client.request("GET", resource_path(k) + "?labelSelector=" + url_encode(f.selector));
       if (!r.ok() || r->status != 200) continue;
       auto list = specs::parse_json(r->body);
       if (!list.ok()) continue;
@@ -392,8 +409,13 @@ int cmd_apply(context& c, const apply_flags& f) {
           continue;
         }
         auto d = c.client.request("DELETE", resource_path(k, string_at(item, "metadata.name")));
-        if (d.ok() && d->status < 300) c.out << ref(item) << " pruned\n";
-        else { c.err << "error: pruning " << ref(item) << ": " << (d.ok() ? server_error(*d) : d.err().message) << "\n"; ++failed; }
+        if (d.ok() && d->status < 300)
+          c.out << ref(item) << " pruned\n";
+        else {
+          c.err << "error: pruning " << ref(item) << ": "
+                << (d.ok() ? server_error(*d) : d.err().message) << "\n";
+          ++failed;
+        }
       }
     }
   }
@@ -416,42 +438,8 @@ int cmd_get(context& c, const get_flags& f) {
   std::string q;
   if (!f.selector.empty()) q += "&labelSelector=" + url_encode(f.selector);
   if (!f.name.empty()) q += "&fieldSelector=" + url_encode("metadata.name=" + f.name);
-  // List (or get), print, and remember the revision to watch from.
-  auto list = [&](bool print) -> std::optional<std::uint64_t> {
-    std::string path = f.name.empty() || f.watch ? resource_path(*k) + (q.empty() ? "" : "?" + q.substr(1))
-                                                 : resource_path(*k, f.name);
-    auto r = c.client.request("GET", path);
-    if (!r.ok()) { c.err << "error: " << r.err().message << "\n"; return std::nullopt; }
-    if (r->status != 200) { c.err << server_error(*r) << "\n"; return std::nullopt; }
-    auto v = specs::parse_json(r->body);
-    if (!v.ok()) { c.err << "error: malformed response\n"; return std::nullopt; }
-    std::vector<json::value> items;
-    std::uint64_t rv = 0;
-    if (const auto* arr = specs::find_path(*v, "items"); arr && arr->is_array()) {
-      items.assign(arr->get_array().begin(), arr->get_array().end());
-      rv = std::stoull(or_dash(string_at(*v, "metadata.resourceVersion")) == "-" ? "0" : string_at(*v, "metadata.resourceVersion"));
-    } else {
-      items.push_back(*v);
-    }
-    if (print) {
-      if (items.empty() && !f.watch && (*fmt == output::table || *fmt == output::wide)) {
-        c.err << "No resources found\n";
-      } else if (!f.name.empty() && f.watch && items.empty()) {
-        c.err << "Error from server (NotFound): " << k->plural << "." << specs::api_group << " \"" << f.name << "\" not found\n";
-        return std::nullopt;
-      } else {
-        print_objects(c.out, *k, items, *fmt, !f.name.empty(), true);
-      }
-      c.out.flush();
-    }
-    return rv;
-  };
-  auto rv = list(true);
-  if (!rv) return 1;
-  if (!f.watch) return 0;
-  auto deadline = std::chrono::steady_clock::time_point::max();
-  if (auto d = parse_duration(f.timeout); d.count() > 0) deadline = std::chrono::steady_clock::now() + d;
-  bool ok = watch_loop(c, *k, q, *rv, deadline, [&](const std::string& type, const json::value& obj) {
+  // Prints one object as a watch line in the chosen format.
+  auto print_event = [&](const std::string& type, const json::value& obj) {
     if (*fmt == output::json) {
       c.out << json::serialize(json::object{{"type", type}, {"object", obj}}) << "\n";
     } else if (*fmt == output::yaml) {
@@ -461,14 +449,67 @@ int cmd_get(context& c, const get_flags& f) {
     }
     c.out.flush();
     return true;
-  }, [&] { return list(false); });
+  };
+  // Lists (or gets) and returns the revision to watch from. The first listing
+  // prints like a plain get; a relist after 410 Gone prints the current state
+  // as watch lines, so changes made while the watch was away are not lost.
+  auto list = [&](bool initial) -> std::optional<std::uint64_t> {
+    std::string path = f.name.empty() || f.watch
+                           ? resource_path(*k) + (q.empty() ? "" : "?" + q.substr(1))
+                           : resource_path(*k, f.name);
+    auto r = c.client.request("GET", path);
+    if (!r.ok()) {
+      c.err << "error: " << r.err().message << "\n";
+      return std::nullopt;
+    }
+    if (r->status != 200) {
+      c.err << server_error(*r) << "\n";
+      return std::nullopt;
+    }
+    auto v = specs::parse_json(r->body);
+    if (!v.ok()) {
+      c.err << "error: malformed response\n";
+      return std::nullopt;
+    }
+    std::vector<json::value> items;
+    std::uint64_t rv = 0;
+    if (const auto* arr = specs::find_path(*v, "items"); arr && arr->is_array()) {
+      items.assign(arr->get_array().begin(), arr->get_array().end());
+      auto text = string_at(*v, "metadata.resourceVersion");
+      rv = text.empty() ? 0 : std::stoull(text);
+    } else {
+      items.push_back(*v);
+    }
+    if (!initial) {
+      for (const auto& o : items) print_event("ADDED", o);
+    } else if (items.empty() && !f.watch && (*fmt == output::table || *fmt == output::wide)) {
+      c.err << "No resources found\n";
+    } else if (!f.name.empty() && f.watch && items.empty()) {
+      c.err << "Error from server (NotFound): " << k->plural << "." << specs::api_group << " \""
+            << f.name << "\" not found\n";
+      return std::nullopt;
+    } else {
+      print_objects(c.out, *k, items, *fmt, !f.name.empty(), true);
+      c.out.flush();
+    }
+    return rv;
+  };
+  auto rv = list(true);
+  if (!rv) return 1;
+  if (!f.watch) return 0;
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  if (auto d = parse_duration(f.timeout); d.count() > 0)
+    deadline = std::chrono::steady_clock::now() + d;
+  bool ok = watch_loop(c, *k, q, *rv, deadline, print_event, [&] { return list(false); });
   return ok ? 0 : 1;
 }
 
 specs::result<json::value> fetch(context& c, const specs::kind_info& k, const std::string& name) {
   auto r = c.client.request("GET", resource_path(k, name));
   if (!r.ok()) return r.err();
-  if (r->status != 200) return specs::make_error(r->status == 404 ? specs::reason::not_found : specs::reason::internal, server_error(*r));
+  if (r->status != 200)
+    return specs::make_error(r->status == 404 ? specs::reason::not_found : specs::reason::internal,
+                             server_error(*r));
   return specs::parse_json(r->body);
 }
 
@@ -476,11 +517,15 @@ int cmd_describe(context& c, const std::string& kind, const std::string& name) {
   const auto* k = require_kind(c, kind);
   if (!k) return 1;
   auto obj = fetch(c, *k, name);
-  if (!obj.ok()) { c.err << obj.err().message << "\n"; return 1; }
+  if (!obj.ok()) {
+    c.err << obj.err().message << "\n";
+    return 1;
+  }
   const auto& o = *obj;
   auto& out = c.out;
   auto field = [&](const std::string& label, const std::string& value) {
-    out << label << ":" << std::string(label.size() < 20 ? 20 - label.size() : 1, ' ') << (value.empty() ? "<none>" : value) << "\n";
+    out << label << ":" << std::string(label.size() < 20 ? 20 - label.size() : 1, ' ')
+        << (value.empty() ? "<none>" : value) << "\n";
   };
   auto map_text = [&](const char* path, bool skip_ours) {
     std::string s;
@@ -488,7 +533,9 @@ int cmd_describe(context& c, const std::string& kind, const std::string& name) {
       for (const auto& kv : m->get_object()) {
         if (skip_ours && std::string_view(kv.key()).rfind("rockpool.dev/", 0) == 0) continue;
         if (!s.empty()) s += "\n" + std::string(21, ' ');
-        s += std::string(kv.key()) + "=" + (kv.value().is_string() ? std::string(kv.value().get_string()) : json::serialize(kv.value()));
+        s += std::string(kv.key()) + "=" +
+             (kv.value().is_string() ? std::string(kv.value().get_string())
+                                     : json::serialize(kv.value()));
       }
     return s;
   };
@@ -505,9 +552,11 @@ int cmd_describe(context& c, const std::string& kind, const std::string& name) {
   field("Resource Version", string_at(o, "metadata.resourceVersion"));
   std::string fins;
   if (const auto* f = specs::find_path(o, "metadata.finalizers"); f && f->is_array())
-    for (const auto& e : f->get_array()) fins += (fins.empty() ? "" : ", ") + std::string(e.is_string() ? e.get_string() : "");
+    for (const auto& e : f->get_array())
+      fins += (fins.empty() ? "" : ", ") + std::string(e.is_string() ? e.get_string() : "");
   field("Finalizers", fins);
-  if (auto dt = string_at(o, "metadata.deletionTimestamp"); !dt.empty()) field("Deletion Requested", dt);
+  if (auto dt = string_at(o, "metadata.deletionTimestamp"); !dt.empty())
+    field("Deletion Requested", dt);
   if (const auto* spec = specs::find_path(o, "spec")) {
     out << "Spec:\n";
     std::istringstream lines(specs::to_yaml(*spec));
@@ -522,9 +571,11 @@ int cmd_describe(context& c, const std::string& kind, const std::string& name) {
   if (!conds || !conds->is_array() || conds->get_array().empty()) {
     out << "  <none>\n";
   } else {
-    std::vector<std::vector<std::string>> rows = {{"  TYPE", "STATUS", "REASON", "LAST TRANSITION", "MESSAGE"}};
+    std::vector<std::vector<std::string>> rows = {
+        {"  TYPE", "STATUS", "REASON", "LAST TRANSITION", "MESSAGE"}};
     for (const auto& cnd : conds->get_array())
-      rows.push_back({"  " + string_at(cnd, "type"), string_at(cnd, "status"), or_dash(string_at(cnd, "reason")),
+      rows.push_back({"  " + string_at(cnd, "type"), string_at(cnd, "status"),
+                      or_dash(string_at(cnd, "reason")),
                       or_dash(string_at(cnd, "lastTransitionTime")), string_at(cnd, "message")});
     print_table(out, rows);
   }
@@ -564,8 +615,15 @@ int cmd_delete(context& c, const delete_flags& f) {
   auto deadline = std::chrono::steady_clock::now() + parse_duration(f.timeout);
   for (const auto& [k, name] : targets) {
     auto r = c.client.request("DELETE", resource_path(*k, name));
-    if (!r.ok()) { c.err << "error: " << r.err().message << "\n"; return 1; }
-    if (r->status >= 300) { c.err << server_error(*r) << "\n"; ++failed; continue; }
+    if (!r.ok()) {
+      c.err << "error: " << r.err().message << "\n";
+      return 1;
+    }
+    if (r->status >= 300) {
+      c.err << server_error(*r) << "\n";
+      ++failed;
+      continue;
+    }
     auto obj = specs::parse_json(r->body);
     bool pending = r->status == 202;
     c.out << k->singular << "." << specs::api_group << " \"" << name << "\" deleted"
@@ -573,16 +631,21 @@ int cmd_delete(context& c, const delete_flags& f) {
     if (!f.wait || !pending) continue;
     auto rv = obj.ok() ? string_at(*obj, "metadata.resourceVersion") : std::string("0");
     bool gone = false;
-    watch_loop(c, *k, "&fieldSelector=" + url_encode("metadata.name=" + name), std::stoull(rv.empty() ? "0" : rv), deadline,
-               [&](const std::string& type, const json::value&) {
-                 gone = type == "DELETED";
-                 return !gone;
-               },
-               [&]() -> std::optional<std::uint64_t> {
-                 auto cur = fetch(c, *k, name);
-                 if (!cur.ok()) { gone = cur.err().why == specs::reason::not_found; return std::nullopt; }
-                 return std::stoull(string_at(*cur, "metadata.resourceVersion"));
-               });
+    watch_loop(
+        c, *k, "&fieldSelector=" + url_encode("metadata.name=" + name),
+        std::stoull(rv.empty() ? "0" : rv), deadline,
+        [&](const std::string& type, const json::value&) {
+          gone = type == "DELETED";
+          return !gone;
+        },
+        [&]() -> std::optional<std::uint64_t> {
+          auto cur = fetch(c, *k, name);
+          if (!cur.ok()) {
+            gone = cur.err().why == specs::reason::not_found;
+            return std::nullopt;
+          }
+          return std::stoull(string_at(*cur, "metadata.resourceVersion"));
+        });
     if (!gone) {
       c.err << "error: timed out waiting for " << k->singular << "/" << name << " to be deleted\n";
       ++failed;
@@ -595,7 +658,8 @@ int cmd_delete(context& c, const delete_flags& f) {
 json::value for_diff(json::value v) {
   if (auto* m = v.as_object().if_contains("metadata"); m && m->is_object()) {
     auto& meta = m->get_object();
-    for (const char* f : {"resourceVersion", "uid", "creationTimestamp", "managedFields"}) meta.erase(f);
+    for (const char* f : {"resourceVersion", "uid", "creationTimestamp", "managedFields"})
+      meta.erase(f);
     if (auto* a = meta.if_contains("annotations"); a && a->is_object()) {
       a->get_object().erase(specs::managed_by_annotation);
       a->get_object().erase(specs::last_applied_annotation);
@@ -605,7 +669,8 @@ json::value for_diff(json::value v) {
   return v;
 }
 
-int cmd_diff(context& c, const std::vector<std::string>& files, bool recursive, const std::string& manager) {
+int cmd_diff(context& c, const std::vector<std::string>& files, bool recursive,
+             const std::string& manager) {
   auto input = load_inputs(files, recursive);
   auto problems = std::move(input.problems);
   auto more = specs::validate_input(input.documents, specs::validation_context{});
@@ -619,17 +684,30 @@ int cmd_diff(context& c, const std::vector<std::string>& files, bool recursive, 
     const auto* k = specs::find_kind(string_at(doc.value, "kind"));
     auto name = string_at(doc.value, "metadata.name");
     auto live = fetch(c, *k, name);
-    if (!live.ok() && live.err().why != specs::reason::not_found) { c.err << live.err().message << "\n"; return 2; }
-    auto r = c.client.request("PATCH", resource_path(*k, name) + "?dryRun=All&fieldManager=" + url_encode(manager),
-                              json::serialize(doc.value), "application/apply-patch+yaml");
-    if (!r.ok()) { c.err << "error: " << r.err().message << "\n"; return 2; }
-    if (r->status >= 300) { c.err << doc.source << ": document " << doc.index << ": " << server_error(*r) << "\n"; return 2; }
+    if (!live.ok() && live.err().why != specs::reason::not_found) {
+      c.err << live.err().message << "\n";
+      return 2;
+    }
+    auto r = c.client.request(
+        "PATCH", resource_path(*k, name) + "?dryRun=All&fieldManager=" + url_encode(manager),
+        json::serialize(doc.value), "application/apply-patch+yaml");
+    if (!r.ok()) {
+      c.err << "error: " << r.err().message << "\n";
+      return 2;
+    }
+    if (r->status >= 300) {
+      c.err << doc.source << ": document " << doc.index << ": " << server_error(*r) << "\n";
+      return 2;
+    }
     auto merged = specs::parse_json(r->body);
     if (!merged.ok()) return 2;
     std::string before = live.ok() ? specs::to_yaml(for_diff(*live)) : std::string();
     std::string after = specs::to_yaml(for_diff(*merged));
     auto d = unified_diff(before, after, "live/" + ref(doc.value), "merged/" + ref(doc.value));
-    if (!d.empty()) { differs = true; c.out << d; }
+    if (!d.empty()) {
+      differs = true;
+      c.out << d;
+    }
   }
   return differs ? 1 : 0;
 }
@@ -637,7 +715,8 @@ int cmd_diff(context& c, const std::vector<std::string>& files, bool recursive, 
 int cmd_explain(context& c, const std::string& what, bool recursive) {
   auto text = specs::explain(what, recursive);
   if (!text) {
-    c.err << "error: \"" << what << "\" is not a known kind or field (try rpctl explain workspace)\n";
+    c.err << "error: \"" << what
+          << "\" is not a known kind or field (try rpctl explain workspace)\n";
     return 1;
   }
   c.out << *text;
@@ -648,8 +727,14 @@ int cmd_version(context& c, bool client_only) {
   c.out << "Client Version: " << version << "\n";
   if (client_only) return 0;
   auto r = c.client.request("GET", "/version");
-  if (!r.ok()) { c.err << "error: " << r.err().message << "\n"; return 1; }
-  if (r->status != 200) { c.err << server_error(*r) << "\n"; return 1; }
+  if (!r.ok()) {
+    c.err << "error: " << r.err().message << "\n";
+    return 1;
+  }
+  if (r->status != 200) {
+    c.err << server_error(*r) << "\n";
+    return 1;
+  }
   auto v = specs::parse_json(r->body);
   c.out << "Server Version: " << (v.ok() ? string_at(*v, "version") : std::string("?")) << "\n";
   return 0;
@@ -668,24 +753,41 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   std::string server = env_or("ROCKPOOL_SERVER", default_server);
   std::string token = env_or("ROCKPOOL_TOKEN", "");
   std::string request_timeout = "30s";
-  app.add_option("--server", server, "unix:///path.sock or http://127.0.0.1:PORT (env ROCKPOOL_SERVER)")->capture_default_str();
+  app.add_option("--server", server,
+                 "unix:///path.sock or http://127.0.0.1:PORT (env ROCKPOOL_SERVER)")
+      ->capture_default_str();
   app.add_option("--token", token, "Bearer token for TCP servers (env ROCKPOOL_TOKEN)");
-  app.add_option("--request-timeout", request_timeout, "Timeout of one request, e.g. 30s")->capture_default_str();
+  app.add_option("--request-timeout", request_timeout, "Timeout of one request, e.g. 30s")
+      ->capture_default_str();
 
   apply_flags af;
-  auto* apply = app.add_subcommand("apply", "Create or update objects from files, a directory or stdin");
+  auto* apply =
+      app.add_subcommand("apply", "Create or update objects from files, a directory or stdin");
   apply->add_option("-f,--filename", af.files, "FILE, DIR or - (repeatable)")->required();
   apply->add_flag("-R,--recursive", af.recursive, "Recurse into directories");
-  apply->add_option("--dry-run", af.dry_run, "none, client (validate only) or server (validate and admit, write nothing)")
-      ->expected(0, 1)->default_str("none")->check(CLI::IsMember({"none", "client", "server"}));
-  apply->add_flag("--prune", af.prune, "Delete objects this field manager applied before that match -l but are not in the input");
+  apply
+      ->add_option("--dry-run", af.dry_run,
+                   "none, client (validate only) or server (validate and admit, write nothing)")
+      ->expected(0, 1)
+      ->default_str("none")
+      ->check(CLI::IsMember({"none", "client", "server"}));
+  apply->add_flag(
+      "--prune", af.prune,
+      "Delete objects this field manager applied before that match -l but are not in the input");
   apply->add_option("-l,--selector", af.selector, "Label selector for --prune");
-  apply->add_flag("--force-conflicts", af.force_conflicts, "Take over objects managed by another field manager");
-  apply->add_option("--field-manager", af.field_manager, "Name recorded as the owner of applied objects")->capture_default_str();
+  apply->add_flag("--force-conflicts", af.force_conflicts,
+                  "Take over objects managed by another field manager");
+  apply
+      ->add_option("--field-manager", af.field_manager,
+                   "Name recorded as the owner of applied objects")
+      ->capture_default_str();
 
   get_flags gf;
   auto* get = app.add_subcommand("get", "List objects, or show one");
-  get->add_option("kind", gf.kind, "workspace, portroute, nestedhost, workspacetemplate, host (or plural, or ws/pr/nh/wst)")->required();
+  get->add_option(
+         "kind", gf.kind,
+         "workspace, portroute, nestedhost, workspacetemplate, host (or plural, or ws/pr/nh/wst)")
+      ->required();
   get->add_option("name", gf.name, "Object name");
   get->add_option("-o,--output", gf.output, "yaml, json, wide or name");
   get->add_option("-l,--selector", gf.selector, "Label selector, e.g. app=web,tier!=db");
@@ -707,7 +809,8 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   std::vector<std::string> diff_files;
   bool diff_recursive = false;
   std::string diff_manager = "rpctl";
-  auto* diff = app.add_subcommand("diff", "Show what apply would change (exit 0 same, 1 differs, 2 error)");
+  auto* diff =
+      app.add_subcommand("diff", "Show what apply would change (exit 0 same, 1 differs, 2 error)");
   diff->add_option("-f,--filename", diff_files, "FILE, DIR or -")->required();
   diff->add_flag("-R,--recursive", diff_recursive, "Recurse into directories");
   diff->add_option("--field-manager", diff_manager)->capture_default_str();
@@ -715,7 +818,8 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   std::string what;
   bool recursive_explain = false;
   auto* explain = app.add_subcommand("explain", "Document a kind or field from its CRD schema");
-  explain->add_option("what", what, "KIND or KIND.field.path, e.g. workspace.spec.resources")->required();
+  explain->add_option("what", what, "KIND or KIND.field.path, e.g. workspace.spec.resources")
+      ->required();
   explain->add_flag("--recursive", recursive_explain, "Show every nested field");
 
   bool client_only = false;

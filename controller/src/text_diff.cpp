@@ -27,26 +27,43 @@ std::string unified_diff(const std::string& before, const std::string& after,
   for (std::size_t i = n; i-- > 0;)
     for (std::size_t j = m; j-- > 0;)
       lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
-  struct op { char tag; std::string text; std::size_t ai, bi; };
+  struct op {
+    char tag;
+    std::string text;
+    std::size_t ai, bi;
+  };
   std::vector<op> ops;
   std::size_t i = 0, j = 0;
   while (i < n || j < m) {
-    if (i < n && j < m && a[i] == b[j]) { ops.push_back({' ', a[i], i, j}); ++i; ++j; }
-    else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) { ops.push_back({'-', a[i], i, j}); ++i; }
-    else { ops.push_back({'+', b[j], i, j}); ++j; }
+    if (i < n && j < m && a[i] == b[j]) {
+      ops.push_back({' ', a[i], i, j});
+      ++i;
+      ++j;
+    } else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+      ops.push_back({'-', a[i], i, j});
+      ++i;
+    } else {
+      ops.push_back({'+', b[j], i, j});
+      ++j;
+    }
   }
   std::string out = "--- " + before_label + "\n+++ " + after_label + "\n";
   constexpr std::size_t context = 3;
   std::size_t k = 0;
   while (k < ops.size()) {
-    if (ops[k].tag == ' ') { ++k; continue; }
+    if (ops[k].tag == ' ') {
+      ++k;
+      continue;
+    }
     std::size_t start = k >= context ? k - context : 0;
     std::size_t end = k;
     // Extend the hunk while changes are within 2*context of each other.
     std::size_t last_change = k;
     while (end < ops.size()) {
-      if (ops[end].tag != ' ') last_change = end;
-      else if (end - last_change > 2 * context) break;
+      if (ops[end].tag != ' ')
+        last_change = end;
+      else if (end - last_change > 2 * context)
+        break;
       ++end;
     }
     end = std::min(ops.size(), last_change + context + 1);

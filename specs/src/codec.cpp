@@ -1,12 +1,12 @@
 #include "rockpool/specs/codec.hpp"
 
-#include <boost/json.hpp>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/parser.h>
+#include <boost/json.hpp>
 
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <regex>
@@ -49,8 +49,8 @@ std::string diagnostic::to_string() const {
 }
 
 diagnostic diagnose(const document& doc, const std::string& field, std::string message) {
-  return diagnostic{doc.source, doc.index, doc.label(), field, std::move(message),
-                    doc.position_of(field)};
+  return diagnostic{doc.source, doc.index,          doc.label(),
+                    field,      std::move(message), doc.position_of(field)};
 }
 
 namespace {
@@ -99,6 +99,33 @@ json::value resolve_plain(const std::string& s) {
   return json::string(s);
 }
 
+// Decodes the UTF-8 sequence at s[i]: its length and code point, or length 0
+// when the bytes there are not valid UTF-8 (overlong, surrogate, truncated...).
+struct utf8_char {
+  std::size_t length = 0;
+  std::uint32_t code_point = 0;
+};
+
+utf8_char decode_utf8(std::string_view s, std::size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  std::size_t len = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xe  ? 3
+                    : (c >> 3) == 0x1e ? 4
+                                       : 0;
+  if (len == 0 || i + len > s.size()) return {};
+  std::uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
+  for (std::size_t k = 1; k < len; ++k) {
+    auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xc0) != 0x80) return {};
+    cp = (cp << 6) | (cc & 0x3f);
+  }
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+      (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+    return {};
+  return {len, cp};
+}
+
 // yaml-cpp 0.7 decodes the escapes \N, \_ and \x80-\xFF to one raw byte instead
 // of UTF-8. The input was verified to be UTF-8 before parsing, so every byte
 // that is not part of a valid sequence came from such an escape: re-encode it
@@ -108,15 +135,12 @@ std::string repair_escaped_bytes(const std::string& s) {
   out.reserve(s.size());
   std::size_t i = 0;
   while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    bool valid = len > 0 && i + len <= s.size() && !(len == 2 && c < 0xc2);
-    for (std::size_t k = 1; valid && k < len; ++k)
-      valid = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-    if (valid) {
-      out.append(s, i, len);
-      i += len;
+    auto ch = decode_utf8(s, i);
+    if (ch.length > 0) {
+      out.append(s, i, ch.length);
+      i += ch.length;
     } else {
+      auto c = static_cast<unsigned char>(s[i]);
       out += static_cast<char>(0xc0 | (c >> 6));
       out += static_cast<char>(0x80 | (c & 0x3f));
       ++i;
@@ -282,18 +306,9 @@ std::optional<bad_character> first_unprintable(std::string_view s) {
   std::size_t i = 0;
   auto bad = [&](std::string why) { return bad_character{{line, column}, std::move(why)}; };
   while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (len == 0 || i + len > s.size() || (len == 2 && c < 0xc2)) return bad("input is not valid UTF-8");
-    std::uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-    for (std::size_t k = 1; k < len; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return bad("input is not valid UTF-8");
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-      return bad("input is not valid UTF-8");
+    auto ch = decode_utf8(s, i);
+    if (ch.length == 0) return bad("input is not valid UTF-8");
+    auto cp = ch.code_point;
     bool printable = cp == 0x09 || cp == 0x0a || cp == 0x0d || (cp >= 0x20 && cp <= 0x7e) ||
                      cp == 0x85 || (cp >= 0xa0 && cp != 0xfffe && cp != 0xffff);
     if (!printable) {
@@ -302,13 +317,13 @@ std::optional<bad_character> first_unprintable(std::string_view s) {
       return bad(std::string("input contains the control character ") + buf +
                  ", which YAML does not allow");
     }
-    if (c == '\n') {
+    if (cp == '\n') {
       ++line;
       column = 1;
     } else {
       ++column;
     }
-    i += len;
+    i += ch.length;
   }
   return std::nullopt;
 }
@@ -322,7 +337,8 @@ void expand_list(document doc, std::vector<document>& out, std::vector<diagnosti
   auto& arr = items->get_array();
   for (std::size_t i = 0; i < arr.size(); ++i) {
     if (!arr[i].is_object()) {
-      problems.push_back(diagnose(doc, "items[" + std::to_string(i) + "]", "a List item must be a mapping (an object)"));
+      problems.push_back(diagnose(doc, "items[" + std::to_string(i) + "]",
+                                  "a List item must be a mapping (an object)"));
       continue;
     }
     document item;
@@ -345,10 +361,13 @@ void expand_list(document doc, std::vector<document>& out, std::vector<diagnosti
 decoded_input decode_documents(std::string_view text, const std::string& source) {
   decoded_input out;
   if (text.size() > max_input_bytes) {
-    out.problems.push_back(diagnostic{source, 0, {}, {},
-                                      "input is larger than " +
-                                          std::to_string(max_input_bytes >> 20) + " MiB",
-                                      {}});
+    out.problems.push_back(
+        diagnostic{source,
+                   0,
+                   {},
+                   {},
+                   "input is larger than " + std::to_string(max_input_bytes >> 20) + " MiB",
+                   {}});
     return out;
   }
   if (auto bad = first_unprintable(text)) {
@@ -367,7 +386,8 @@ decoded_input decode_documents(std::string_view text, const std::string& source)
     doc.index = ++index;
     if (index > max_documents) {
       // yaml-cpp 0.7 can report documents forever without consuming input.
-      out.problems.push_back(diagnostic{source, index, {}, {}, "the YAML parser made no progress; the input is malformed", {}});
+      out.problems.push_back(diagnostic{
+          source, index, {}, {}, "the YAML parser made no progress; the input is malformed", {}});
       break;
     }
     builder.reset(&doc);

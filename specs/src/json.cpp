@@ -47,13 +47,18 @@ std::string describe_value(const json::value& v) {
   return s;
 }
 
-std::string to_json(const json::value& v) { return json::serialize(v); }
+std::string to_json(const json::value& v) {
+  return json::serialize(v);
+}
 
 namespace {
 void pretty(std::string& out, const json::value& v, int indent) {
   auto pad = [&](int n) { out.append(static_cast<std::size_t>(n) * 2, ' '); };
   if (const auto* o = v.if_object()) {
-    if (o->empty()) { out += "{}"; return; }
+    if (o->empty()) {
+      out += "{}";
+      return;
+    }
     out += "{\n";
     bool first = true;
     for (const auto& kv : *o) {
@@ -68,7 +73,10 @@ void pretty(std::string& out, const json::value& v, int indent) {
     pad(indent);
     out += "}";
   } else if (const auto* a = v.if_array()) {
-    if (a->empty()) { out += "[]"; return; }
+    if (a->empty()) {
+      out += "[]";
+      return;
+    }
     out += "[\n";
     for (std::size_t i = 0; i < a->size(); ++i) {
       if (i > 0) out += ",\n";

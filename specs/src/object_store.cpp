@@ -11,11 +11,16 @@ namespace rockpool::specs {
 
 const char* effect_name(write_effect e) {
   switch (e) {
-    case write_effect::created: return "created";
-    case write_effect::configured: return "configured";
-    case write_effect::unchanged: return "unchanged";
-    case write_effect::deleted: return "deleted";
-    case write_effect::terminating: return "terminating";
+    case write_effect::created:
+      return "created";
+    case write_effect::configured:
+      return "configured";
+    case write_effect::unchanged:
+      return "unchanged";
+    case write_effect::deleted:
+      return "deleted";
+    case write_effect::terminating:
+      return "terminating";
   }
   return "unchanged";
 }
@@ -43,9 +48,8 @@ std::string new_uid() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uint64_t a = rng(), b = rng();
   char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx",
-                static_cast<unsigned>(a >> 32), static_cast<unsigned>((a >> 16) & 0xffff),
-                static_cast<unsigned>(a & 0xfff),
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
                 static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
                 static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
@@ -69,7 +73,9 @@ error invalid(const json::value& obj, std::vector<field_error> problems) {
   return e;
 }
 
-json::object& meta_of(json::value& obj) { return ensure_object(obj.as_object(), "metadata"); }
+json::object& meta_of(json::value& obj) {
+  return ensure_object(obj.as_object(), "metadata");
+}
 
 // Copies a metadata field from src to dst, or removes it from dst when src lacks it.
 void copy_meta_field(json::object& dst, const json::object& src, const char* field) {
@@ -143,13 +149,14 @@ object_store::object_store(kv_backend& backend, const clock& clock,
     : backend_(backend), clock_(clock), outer_networks_(std::move(outer_networks)) {}
 
 result<std::optional<object_store::current>> object_store::read(const std::string& kind,
-                                                                 const std::string& name) {
+                                                                const std::string& name) {
   auto rec = backend_.get(kind + "/" + name);
   if (!rec.ok()) return rec.err();
   if (!*rec) return std::optional<current>{};
   auto parsed = parse_json((*rec)->value);
-  if (!parsed.ok()) return make_error(reason::internal, "stored object " + kind + "/" + name +
-                                                            " is corrupt: " + parsed.err().message);
+  if (!parsed.ok())
+    return make_error(reason::internal, "stored object " + kind + "/" + name +
+                                            " is corrupt: " + parsed.err().message);
   auto obj = std::move(*parsed);
   meta_of(obj)["resourceVersion"] = std::to_string((*rec)->mod_revision);
   return std::optional<current>{current{std::move(obj), (*rec)->mod_revision}};
@@ -195,7 +202,8 @@ result<write_outcome> object_store::commit(const std::string& key,
                                            const std::optional<current>& old, json::value next,
                                            write_effect effect, const write_request& req) {
   next = strip_rv(std::move(next));
-  if (old && strip_rv(old->object) == next) return write_outcome{old->object, write_effect::unchanged};
+  if (old && strip_rv(old->object) == next)
+    return write_outcome{old->object, write_effect::unchanged};
   if (req.dry_run) {
     if (old) meta_of(next)["resourceVersion"] = std::to_string(old->revision);
     return write_outcome{std::move(next), effect};
@@ -254,7 +262,8 @@ result<write_outcome> object_store::update_existing(json::value obj, const write
       if (a->get_object().empty()) m.erase("annotations");
     }
     applied.get_object()["metadata"] = std::move(m);
-    if (const auto* spec = obj.as_object().if_contains("spec")) applied.get_object()["spec"] = *spec;
+    if (const auto* spec = obj.as_object().if_contains("spec"))
+      applied.get_object()["spec"] = *spec;
   }
   default_object(obj);
   auto problems = validate_object(obj, context());
@@ -263,7 +272,8 @@ result<write_outcome> object_store::update_existing(json::value obj, const write
   for (int attempt = 0; attempt < max_race_retries; ++attempt) {
     auto cur = read(kind, name);
     if (!cur.ok()) return cur.err();
-    if (!*cur && !is_apply) return make_error(reason::not_found, describe(kind, name) + " not found");
+    if (!*cur && !is_apply)
+      return make_error(reason::not_found, describe(kind, name) + " not found");
     if (precondition && (!*cur || *precondition != (*cur)->revision)) return stale(kind, name);
     if (!*cur) {
       // Apply of a new object: create it, recording ownership.
@@ -283,16 +293,16 @@ result<write_outcome> object_store::update_existing(json::value obj, const write
       const auto* old_ann = find_path(old.object, "metadata.annotations");
       auto owner = annotation(old.object, managed_by_annotation);
       if (!owner.empty() && owner != req.manager && !force)
-        return make_error(reason::conflict,
-                          "Apply failed: " + describe(kind, name) + " is managed by \"" + owner +
-                              "\", not \"" + req.manager +
-                              "\"; apply with --force-conflicts to take it over");
+        return make_error(reason::conflict, "Apply failed: " + describe(kind, name) +
+                                                " is managed by \"" + owner + "\", not \"" +
+                                                req.manager +
+                                                "\"; apply with --force-conflicts to take it over");
       json::value last;
       if (auto parsed = parse_json(annotation(old.object, last_applied_annotation)); parsed.ok())
         last = std::move(*parsed);
-      meta["labels"] = merge_map(find_path(old.object, "metadata.labels"),
-                                 find_path(last, "metadata.labels"), in_meta.if_contains("labels"),
-                                 true);
+      meta["labels"] =
+          merge_map(find_path(old.object, "metadata.labels"), find_path(last, "metadata.labels"),
+                    in_meta.if_contains("labels"), true);
       auto ann = merge_map(old_ann, find_path(last, "metadata.annotations"),
                            in_meta.if_contains("annotations"), false);
       ann[managed_by_annotation] = req.manager;
@@ -307,11 +317,14 @@ result<write_outcome> object_store::update_existing(json::value obj, const write
     }
     const auto* new_spec = obj.as_object().if_contains("spec");
     const auto* old_spec = old.object.as_object().if_contains("spec");
-    bool spec_changed = (new_spec == nullptr) != (old_spec == nullptr) ||
-                        (new_spec && *new_spec != *old_spec);
-    if (new_spec) next.as_object()["spec"] = *new_spec;
-    else next.as_object().erase("spec");
-    if (spec_changed) meta["generation"] = int_at(old.object, "metadata.generation").value_or(0) + 1;
+    bool spec_changed =
+        (new_spec == nullptr) != (old_spec == nullptr) || (new_spec && *new_spec != *old_spec);
+    if (new_spec)
+      next.as_object()["spec"] = *new_spec;
+    else
+      next.as_object().erase("spec");
+    if (spec_changed)
+      meta["generation"] = int_at(old.object, "metadata.generation").value_or(0) + 1;
 
     auto key = kind + "/" + name;
     write_outcome out;
@@ -340,8 +353,7 @@ result<write_outcome> object_store::replace(json::value obj, const write_request
 
 result<write_outcome> object_store::apply(json::value obj, const write_request& req, bool force) {
   if (!obj.is_object()) return make_error(reason::bad_request, "body must be a JSON object");
-  if (req.manager.empty())
-    return make_error(reason::bad_request, "apply requires a fieldManager");
+  if (req.manager.empty()) return make_error(reason::bad_request, "apply requires a fieldManager");
   // Status and server-owned metadata in an applied configuration are ignored, so
   // the output of `get -o yaml` can be applied back.
   auto& o = obj.as_object();
@@ -357,7 +369,8 @@ result<write_outcome> object_store::replace_status(json::value obj, const write_
   if (!obj.is_object()) return make_error(reason::bad_request, "body must be a JSON object");
   auto kind = string_at(obj, "kind");
   auto name = string_at(obj, "metadata.name");
-  if (find_kind(kind) == nullptr) return make_error(reason::bad_request, "unknown kind \"" + kind + "\"");
+  if (find_kind(kind) == nullptr)
+    return make_error(reason::bad_request, "unknown kind \"" + kind + "\"");
   auto problems = validate_status(obj);
   if (!problems.empty()) return invalid(obj, std::move(problems));
   auto precondition = body_precondition(obj);
@@ -446,7 +459,7 @@ result<std::vector<watch_event>> object_store::events_after(std::uint64_t after,
     watch_event we;
     we.type = e.kind == kv_event::type::added      ? "ADDED"
               : e.kind == kv_event::type::modified ? "MODIFIED"
-                                                    : "DELETED";
+                                                   : "DELETED";
     we.object = std::move(*parsed);
     meta_of(we.object)["resourceVersion"] = std::to_string(e.revision);
     we.revision = e.revision;

@@ -61,7 +61,10 @@ class rocksdb_backend final : public kv_backend {
  public:
   rocksdb_backend(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> cfs,
                   rocksdb_options options, std::uint64_t revision, std::uint64_t compacted)
-      : db_(std::move(db)), cfs_(std::move(cfs)), options_(options), revision_(revision),
+      : db_(std::move(db)),
+        cfs_(std::move(cfs)),
+        options_(options),
+        revision_(revision),
         compacted_(compacted) {
     write_options_.sync = options_.sync;
   }
@@ -73,12 +76,11 @@ class rocksdb_backend final : public kv_backend {
 
   result<std::optional<kv_record>> get(std::string_view key) override {
     std::string raw;
-    auto s = db_->Get(rocksdb::ReadOptions(), objects(), rocksdb::Slice(key.data(), key.size()),
-                      &raw);
+    auto s =
+        db_->Get(rocksdb::ReadOptions(), objects(), rocksdb::Slice(key.data(), key.size()), &raw);
     if (s.IsNotFound()) return std::optional<kv_record>{};
     if (!s.ok()) return io_error(s);
-    return std::optional<kv_record>{
-        kv_record{std::string(key), raw.substr(8), decode_u64(raw)}};
+    return std::optional<kv_record>{kv_record{std::string(key), raw.substr(8), decode_u64(raw)}};
   }
 
   result<kv_snapshot> list(std::string_view prefix) override {
@@ -305,10 +307,11 @@ result<std::unique_ptr<kv_backend>> open_rocksdb(const std::string& dir, rocksdb
   auto s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
   if (!s.ok()) {
     auto text = s.ToString();
-    if (text.find("lock") != std::string::npos || text.find("Resource temporarily") != std::string::npos)
-      return make_error(reason::unavailable,
-                        "data directory " + dir +
-                            " is in use by another rockpoold (RocksDB lock held): " + text);
+    if (text.find("lock") != std::string::npos ||
+        text.find("Resource temporarily") != std::string::npos)
+      return make_error(
+          reason::unavailable,
+          "data directory " + dir + " is in use by another rockpoold (RocksDB lock held): " + text);
     return make_error(reason::internal, "cannot open store in " + dir + ": " + text);
   }
   std::unique_ptr<rocksdb::DB> db(raw);

@@ -109,8 +109,7 @@ std::string pattern_text(const schema& s) {
   if (s.pattern == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     return "must be a DNS-1123 label (lower-case letters, digits and '-', starting and ending "
            "with a letter or digit)";
-  if (s.pattern.find("(Mi|Gi") != std::string::npos)
-    return "must be a size such as 512Mi or 2Gi";
+  if (s.pattern.find("(Mi|Gi") != std::string::npos) return "must be a size such as 512Mi or 2Gi";
   return "must match the pattern " + s.pattern;
 }
 
@@ -178,8 +177,8 @@ void validate_schema(const schema& s, const json::value& v, const std::string& p
   }
   if (auto n = number_of(v)) {
     if ((s.minimum && *n < *s.minimum) || (s.maximum && *n > *s.maximum))
-      out.push_back({path, range_text(s, type_noun(s.type.empty() ? "number" : s.type)) +
-                               ", got " + describe_value(v)});
+      out.push_back({path, range_text(s, type_noun(s.type.empty() ? "number" : s.type)) + ", got " +
+                               describe_value(v)});
   }
   if (!s.enum_values.empty() &&
       std::find(s.enum_values.begin(), s.enum_values.end(), v) == s.enum_values.end()) {
@@ -192,10 +191,10 @@ void validate_schema(const schema& s, const json::value& v, const std::string& p
   }
   if (const auto* str = v.if_string()) {
     if (s.min_length && str->size() < *s.min_length)
-      out.push_back({path, s.min_length == 1u ? "must not be empty"
-                                              : "must be at least " +
-                                                    std::to_string(*s.min_length) +
-                                                    " characters long"});
+      out.push_back(
+          {path, s.min_length == 1u
+                     ? "must not be empty"
+                     : "must be at least " + std::to_string(*s.min_length) + " characters long"});
     if (s.max_length && str->size() > *s.max_length)
       out.push_back(
           {path, "must be at most " + std::to_string(*s.max_length) + " characters long"});
@@ -265,7 +264,8 @@ void list_fields(std::string& out, const schema& s, int depth, bool recursive) {
       list_fields(out, *child, depth + 1, true);
     } else {
       std::string desc = child->description;
-      if (child->default_value) desc += " Default: " + boost::json::serialize(*child->default_value) + ".";
+      if (child->default_value)
+        desc += " Default: " + boost::json::serialize(*child->default_value) + ".";
       if (!desc.empty()) wrap(out, desc, pad + "  ");
       out += "\n";
     }

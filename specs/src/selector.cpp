@@ -36,20 +36,21 @@ result<label_selector> label_selector::parse(std::string_view text) {
   label_selector sel;
   if (trim(text).empty()) return sel;
   auto bad = [&](std::string_view part) {
-    return make_error(reason::bad_request,
-                      "invalid label selector \"" + std::string(text) + "\" near \"" +
-                          std::string(part) + "\"");
+    return make_error(reason::bad_request, "invalid label selector \"" + std::string(text) +
+                                               "\" near \"" + std::string(part) + "\"");
   };
   for (auto part : split_requirements(text)) {
     if (part.empty()) return bad(part);
     requirement r{};
     if (auto p = part.find("!="); p != std::string_view::npos) {
-      r = {requirement::op::not_equals, std::string(trim(part.substr(0, p))),
+      r = {requirement::op::not_equals,
+           std::string(trim(part.substr(0, p))),
            {std::string(trim(part.substr(p + 2)))}};
     } else if (auto q = part.find('='); q != std::string_view::npos) {
       auto value = part.substr(q + 1);
       if (!value.empty() && value[0] == '=') value.remove_prefix(1);
-      r = {requirement::op::equals, std::string(trim(part.substr(0, q))),
+      r = {requirement::op::equals,
+           std::string(trim(part.substr(0, q))),
            {std::string(trim(value))}};
     } else if (auto open = part.find('('); open != std::string_view::npos) {
       auto close = part.rfind(')');
@@ -59,9 +60,12 @@ result<label_selector> label_selector::parse(std::string_view text) {
       if (sp == std::string_view::npos) return bad(part);
       auto word = trim(head.substr(sp + 1));
       r.key = std::string(trim(head.substr(0, sp)));
-      if (word == "in") r.kind = requirement::op::in;
-      else if (word == "notin") r.kind = requirement::op::not_in;
-      else return bad(part);
+      if (word == "in")
+        r.kind = requirement::op::in;
+      else if (word == "notin")
+        r.kind = requirement::op::not_in;
+      else
+        return bad(part);
       for (auto v : split_requirements(part.substr(open + 1, close - open - 1)))
         r.values.emplace_back(v);
     } else if (part[0] == '!') {
@@ -86,12 +90,24 @@ bool label_selector::matches(const json::value& object) const {
       return std::find(r.values.begin(), r.values.end(), value) != r.values.end();
     };
     switch (r.kind) {
-      case requirement::op::equals: if (!has || value != r.values[0]) return false; break;
-      case requirement::op::not_equals: if (has && value == r.values[0]) return false; break;
-      case requirement::op::exists: if (!has) return false; break;
-      case requirement::op::not_exists: if (has) return false; break;
-      case requirement::op::in: if (!has || !in_values()) return false; break;
-      case requirement::op::not_in: if (has && in_values()) return false; break;
+      case requirement::op::equals:
+        if (!has || value != r.values[0]) return false;
+        break;
+      case requirement::op::not_equals:
+        if (has && value == r.values[0]) return false;
+        break;
+      case requirement::op::exists:
+        if (!has) return false;
+        break;
+      case requirement::op::not_exists:
+        if (has) return false;
+        break;
+      case requirement::op::in:
+        if (!has || !in_values()) return false;
+        break;
+      case requirement::op::not_in:
+        if (has && in_values()) return false;
+        break;
     }
   }
   return true;

@@ -103,8 +103,9 @@ void check_string_map(const json::object& meta, const char* field, bool values_a
   for (const auto& kv : m->get_object()) {
     auto key_path = path + "." + std::string(kv.key());
     if (!is_qualified_name(kv.key()))
-      out.push_back({key_path, "key must be a qualified name (an optional DNS prefix and '/', "
-                               "then up to 63 of [A-Za-z0-9-_.])"});
+      out.push_back({key_path,
+                     "key must be a qualified name (an optional DNS prefix and '/', "
+                     "then up to 63 of [A-Za-z0-9-_.])"});
     if (!kv.value().is_string()) {
       out.push_back({key_path, "must be a string, got " + describe_value(kv.value())});
       continue;
@@ -112,9 +113,10 @@ void check_string_map(const json::object& meta, const char* field, bool values_a
     const auto& v = kv.value().get_string();
     total += kv.key().size() + v.size();
     if (values_are_labels && !v.empty() && !is_label_name(v))
-      out.push_back({key_path, "label value must be empty or up to 63 of [A-Za-z0-9-_.], "
-                               "alphanumeric at both ends, got " +
-                                   describe_value(kv.value())});
+      out.push_back({key_path,
+                     "label value must be empty or up to 63 of [A-Za-z0-9-_.], "
+                     "alphanumeric at both ends, got " +
+                         describe_value(kv.value())});
   }
   if (!values_are_labels && total > 256 * 1024)
     out.push_back({path, "annotations may total at most 256 KiB"});
@@ -127,9 +129,17 @@ void check_metadata(const json::value& obj, std::vector<field_error>& out) {
     return;
   }
   const auto& meta = m->get_object();
-  static const std::set<std::string, std::less<>> known = {
-      "name", "uid", "generation", "resourceVersion", "creationTimestamp", "deletionTimestamp",
-      "labels", "annotations", "finalizers", "ownerReferences", "managedFields"};
+  static const std::set<std::string, std::less<>> known = {"name",
+                                                           "uid",
+                                                           "generation",
+                                                           "resourceVersion",
+                                                           "creationTimestamp",
+                                                           "deletionTimestamp",
+                                                           "labels",
+                                                           "annotations",
+                                                           "finalizers",
+                                                           "ownerReferences",
+                                                           "managedFields"};
   for (const auto& kv : meta) {
     if (kv.key() == "namespace")
       out.push_back({"metadata.namespace", "Rockpool kinds are cluster-scoped; remove namespace"});
@@ -225,8 +235,8 @@ void check_semantics(const json::value& obj, const validation_context& ctx,
             auto on = string_at(other, "metadata.name");
             auto oc = string_at(other, "spec.innerNetwork");
             if (on != name && cidrs_overlap(cidr, oc))
-              out.push_back({"spec.innerNetwork",
-                             "overlaps nestedhost/" + on + "'s inner network " + oc});
+              out.push_back(
+                  {"spec.innerNetwork", "overlaps nestedhost/" + on + "'s inner network " + oc});
           }
       }
     }
@@ -263,10 +273,11 @@ std::vector<field_error> validate_object(const json::value& obj, const validatio
   std::vector<field_error> out;
   if (!obj.is_object()) return {{"", "must be an object"}};
   auto api = find_path(obj, "apiVersion");
-  if (api == nullptr) out.push_back({"apiVersion", "required field is missing"});
+  if (api == nullptr)
+    out.push_back({"apiVersion", "required field is missing"});
   else if (!api->is_string() || api->get_string() != api_version)
-    out.push_back({"apiVersion", std::string("must be ") + api_version + ", got " +
-                                     describe_value(*api)});
+    out.push_back(
+        {"apiVersion", std::string("must be ") + api_version + ", got " + describe_value(*api)});
   auto kind_name = string_at(obj, "kind");
   const kind_info* k = find_kind(kind_name);
   if (kind_name.empty()) {
@@ -278,16 +289,16 @@ std::vector<field_error> validate_object(const json::value& obj, const validatio
     k = nullptr;
   }
   for (const auto& kv : obj.get_object()) {
-    static const std::set<std::string, std::less<>> top = {"apiVersion", "kind", "metadata",
-                                                           "spec", "status"};
+    static const std::set<std::string, std::less<>> top = {"apiVersion", "kind", "metadata", "spec",
+                                                           "status"};
     if (!top.contains(kv.key())) out.push_back({std::string(kv.key()), "unknown field"});
   }
   check_metadata(obj, out);
   if (k != nullptr) {
     const auto* spec_schema = k->root->property("spec");
     const auto* spec = obj.get_object().if_contains("spec");
-    bool spec_required = std::find(k->root->required.begin(), k->root->required.end(),
-                                   "spec") != k->root->required.end();
+    bool spec_required = std::find(k->root->required.begin(), k->root->required.end(), "spec") !=
+                         k->root->required.end();
     if (spec == nullptr) {
       if (spec_required) out.push_back({"spec", "required field is missing"});
     } else if (spec_schema != nullptr) {
@@ -307,8 +318,7 @@ std::vector<field_error> validate_status(const json::value& obj) {
   return out;
 }
 
-std::vector<diagnostic> validate_input(std::vector<document>& docs,
-                                       const validation_context& ctx) {
+std::vector<diagnostic> validate_input(std::vector<document>& docs, const validation_context& ctx) {
   std::vector<diagnostic> out;
   // Objects of this input are visible to the rules, ahead of stored ones, so a
   // template or workspace defined in the same input counts.
@@ -318,8 +328,8 @@ std::vector<diagnostic> validate_input(std::vector<document>& docs,
     in_input.emplace(object_key(d.value), &d.value);
   }
   validation_context merged = ctx;
-  merged.lookup = [&](const std::string& kind, const std::string& name)
-      -> std::optional<json::value> {
+  merged.lookup = [&](const std::string& kind,
+                      const std::string& name) -> std::optional<json::value> {
     auto it = in_input.find(kind + "/" + name);
     if (it != in_input.end()) return *it->second;
     if (ctx.lookup) return ctx.lookup(kind, name);
@@ -338,8 +348,8 @@ std::vector<diagnostic> validate_input(std::vector<document>& docs,
   // A client without a server cannot see stored templates; it leaves that rule to the server.
   if (!ctx.lookup) {
     auto inner = merged.lookup;
-    merged.lookup = [inner](const std::string& kind, const std::string& name)
-        -> std::optional<json::value> {
+    merged.lookup = [inner](const std::string& kind,
+                            const std::string& name) -> std::optional<json::value> {
       auto v = inner(kind, name);
       if (!v && kind == "WorkspaceTemplate") return json::value(json::object{});
       return v;

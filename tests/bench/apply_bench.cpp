@@ -27,7 +27,9 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-double ms(steady::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(steady::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 double percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
@@ -44,7 +46,8 @@ struct run_result {
   std::vector<double> latencies_ms;
 };
 
-run_result apply_with_clients(const std::string& server, int clients, int per_client, const std::string& prefix) {
+run_result apply_with_clients(const std::string& server, int clients, int per_client,
+                              const std::string& prefix) {
   run_result r;
   std::vector<std::vector<double>> lat(static_cast<std::size_t>(clients));
   std::vector<std::thread> threads;
@@ -55,11 +58,13 @@ run_result apply_with_clients(const std::string& server, int clients, int per_cl
       for (int i = 0; i < per_client; ++i) {
         auto name = prefix + "-" + std::to_string(c) + "-" + std::to_string(i);
         auto t0 = steady::now();
-        auto resp = client.request("PATCH", "/apis/rockpool.dev/v1alpha1/workspaces/" + name + "?fieldManager=bench",
-                                   workspace(name), "application/apply-patch+yaml");
+        auto resp = client.request(
+            "PATCH", "/apis/rockpool.dev/v1alpha1/workspaces/" + name + "?fieldManager=bench",
+            workspace(name), "application/apply-patch+yaml");
         lat[static_cast<std::size_t>(c)].push_back(ms(steady::now() - t0));
         if (!resp.ok() || resp->status != 201) {
-          std::fprintf(stderr, "apply failed: %s\n", resp.ok() ? resp->body.c_str() : resp.err().message.c_str());
+          std::fprintf(stderr, "apply failed: %s\n",
+                       resp.ok() ? resp->body.c_str() : resp.err().message.c_str());
           std::exit(1);
         }
       }
@@ -103,13 +108,17 @@ int main(int argc, char** argv) {
 
   std::printf("Durable apply through the API (unix socket), %d requests per run\n\n", requests);
   std::printf("%-44s %10s %10s\n", "latency, one client", "p50 ms", "p99 ms");
-  std::printf("%-44s %10.3f %10.3f\n", "baseline: synced backend write (no API)", percentile(base, 0.5), percentile(base, 0.99));
-  std::printf("%-44s %10.3f %10.3f\n", "apply via HTTP API", percentile(single.latencies_ms, 0.5), percentile(single.latencies_ms, 0.99));
+  std::printf("%-44s %10.3f %10.3f\n", "baseline: synced backend write (no API)",
+              percentile(base, 0.5), percentile(base, 0.99));
+  std::printf("%-44s %10.3f %10.3f\n", "apply via HTTP API", percentile(single.latencies_ms, 0.5),
+              percentile(single.latencies_ms, 0.99));
 
-  std::printf("\n%-12s %12s %12s %12s %12s\n", "clients", "applies/s", "speed-up", "p50 ms", "p99 ms");
+  std::printf("\n%-12s %12s %12s %12s %12s\n", "clients", "applies/s", "speed-up", "p50 ms",
+              "p99 ms");
   double one = 0;
   for (int clients : {1, 16, 64}) {
-    auto r = apply_with_clients(server, clients, std::max(1, requests / clients), "c" + std::to_string(clients));
+    auto r = apply_with_clients(server, clients, std::max(1, requests / clients),
+                                "c" + std::to_string(clients));
     double rate = static_cast<double>(r.latencies_ms.size()) / r.seconds;
     if (clients == 1) one = rate;
     std::printf("%-12d %12.0f %11.1fx %12.3f %12.3f\n", clients, rate, rate / one,
@@ -121,8 +130,10 @@ int main(int argc, char** argv) {
     auto writes = m->body.find("\nrockpool_store_writes_total ");
     auto batches = m->body.find("\nrockpool_store_batches_total ");
     if (writes != std::string::npos && batches != std::string::npos) {
-      double w = std::stod(m->body.substr(writes + 29)), b = std::stod(m->body.substr(batches + 30));
-      std::printf("\nstore: %.0f writes in %.0f synced batches (%.1f writes per sync)\n", w, b, w / b);
+      double w = std::stod(m->body.substr(writes + 29)),
+             b = std::stod(m->body.substr(batches + 30));
+      std::printf("\nstore: %.0f writes in %.0f synced batches (%.1f writes per sync)\n", w, b,
+                  w / b);
     }
   }
   daemon.stop();

@@ -4,9 +4,9 @@
 #include "rockpool/specs/codec.hpp"
 #include "test_support.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <boost/json.hpp>
 
 #include <fstream>
 #include <thread>
@@ -41,7 +41,9 @@ class api_e2e : public ::testing::Test {
     std::ofstream(path) << text;
     return path;
   }
-  controller::api_client client() { return controller::api_client({daemon_->server_url(), "", 10000}); }
+  controller::api_client client() {
+    return controller::api_client({daemon_->server_url(), "", 10000});
+  }
 
   temp_dir tmp_;
   std::unique_ptr<daemon_process> daemon_;
@@ -51,8 +53,8 @@ const std::string samples = SAMPLES_DIR;
 
 std::string ws(const std::string& name, int cpu, const std::string& labels = "") {
   return "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: " + name +
-         (labels.empty() ? "" : "\n  labels: " + labels) + "\nspec:\n  image: tiny\n  resources:\n    cpu: " +
-         std::to_string(cpu) + "\n";
+         (labels.empty() ? "" : "\n  labels: " + labels) +
+         "\nspec:\n  image: tiny\n  resources:\n    cpu: " + std::to_string(cpu) + "\n";
 }
 
 }  // namespace
@@ -76,9 +78,13 @@ TEST_F(api_e2e, invalid_input_reports_every_problem_and_writes_nothing) {
   auto r = rpctl("apply -f " + samples + "/invalid.yaml");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
-  EXPECT_NE(r.err.find(samples + "/invalid.yaml: document 2 (Workspace \"demo\"): spec.resources.cpu: must be an integer between 1 and 64, got \"lots\" (line 17, column 10)"),
-            std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("document 3 (PortRoute \"Bad_Name\"): metadata.name"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(samples +
+                       "/invalid.yaml: document 2 (Workspace \"demo\"): spec.resources.cpu: must "
+                       "be an integer between 1 and 64, got \"lots\" (line 17, column 10)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("document 3 (PortRoute \"Bad_Name\"): metadata.name"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("nothing applied: 5 problems"), std::string::npos) << r.err;
   // Document 1 is valid, but the input as a whole was rejected.
   r = rpctl("get workspace good");
@@ -134,25 +140,35 @@ TEST_F(api_e2e, diff_exits_zero_when_same_one_when_different_two_on_error) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("-    cpu: 1\n+    cpu: 2\n"), std::string::npos) << r.out;
   EXPECT_EQ(rpctl("diff -f " + samples + "/invalid.yaml").exit_code, 2);
-  EXPECT_EQ(*specs::int_at(*specs::parse_json(rpctl("get ws d -o json").out), "spec.resources.cpu"), 1);
+  EXPECT_EQ(*specs::int_at(*specs::parse_json(rpctl("get ws d -o json").out), "spec.resources.cpu"),
+            1);
 }
 
 TEST_F(api_e2e, server_dry_run_validates_without_writing) {
   auto r = rpctl("apply --dry-run=server -f " + samples + "/quickstart.yaml");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "workspace/demo created (server dry run)\nportroute/demo-9000 created (server dry run)\n");
+  EXPECT_EQ(
+      r.out,
+      "workspace/demo created (server dry run)\nportroute/demo-9000 created (server dry run)\n");
   EXPECT_EQ(rpctl("get ws").err, "No resources found\n");
 }
 
 TEST_F(api_e2e, server_side_rules_are_enforced) {
   ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
   // A second route for the same port, in a separate apply.
-  auto r = rpctl("apply -f " + write("dup.yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: other\nspec:\n  workspace: demo\n  port: 9000\n"));
+  auto r =
+      rpctl("apply -f " + write("dup.yaml",
+                                "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  "
+                                "name: other\nspec:\n  workspace: demo\n  port: 9000\n"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("already routed by portroute/demo-9000"), std::string::npos) << r.err;
-  r = rpctl("apply -f " + write("ide.yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: ide\nspec:\n  workspace: demo\n  port: 8080\n"));
+  r = rpctl("apply -f " + write("ide.yaml",
+                                "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  "
+                                "name: ide\nspec:\n  workspace: demo\n  port: 8080\n"));
   EXPECT_NE(r.err.find("IDE port"), std::string::npos) << r.err;
-  r = rpctl("apply -f " + write("tmpl.yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: t\nspec:\n  template: nope\n"));
+  r = rpctl("apply -f " + write("tmpl.yaml",
+                                "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  "
+                                "name: t\nspec:\n  template: nope\n"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("WorkspaceTemplate \"nope\" does not exist"), std::string::npos) << r.err;
   r = rpctl("apply -f " + samples + "/template.yaml");
@@ -175,7 +191,10 @@ TEST_F(api_e2e, prune_deletes_only_what_this_manager_applied_and_no_longer_has) 
   std::ofstream(dir + "/a.yaml") << ws("a", 1, "{set: one}");
   std::ofstream(dir + "/b.yaml") << ws("b", 1, "{set: one}");
   ASSERT_EQ(rpctl("apply -f " + dir).exit_code, 0);
-  ASSERT_EQ(rpctl("apply --field-manager someone-else -f " + write("x.yaml", ws("x", 1, "{set: one}"))).exit_code, 0);
+  ASSERT_EQ(
+      rpctl("apply --field-manager someone-else -f " + write("x.yaml", ws("x", 1, "{set: one}")))
+          .exit_code,
+      0);
   std::filesystem::remove(dir + "/b.yaml");
   auto r = rpctl("apply --prune -l set=one -f " + dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -196,12 +215,15 @@ TEST_F(api_e2e, delete_removes_and_reports) {
 }
 
 TEST_F(api_e2e, delete_wait_returns_once_finalizers_are_removed) {
-  auto f = write("fin.yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: fin\n  finalizers: [rockpool.dev/cleanup]\nspec:\n  image: x\n");
+  auto f = write("fin.yaml",
+                 "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: fin\n  "
+                 "finalizers: [rockpool.dev/cleanup]\nspec:\n  image: x\n");
   ASSERT_EQ(rpctl("apply -f " + f).exit_code, 0);
   std::thread remover([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     auto c = client();
-    auto r = c.request("PATCH", "/apis/rockpool.dev/v1alpha1/workspaces/fin", R"({"metadata":{"finalizers":null}})", "application/merge-patch+json");
+    auto r = c.request("PATCH", "/apis/rockpool.dev/v1alpha1/workspaces/fin",
+                       R"({"metadata":{"finalizers":null}})", "application/merge-patch+json");
     EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.err().message);
   });
   auto r = rpctl("delete ws fin --wait --timeout 20s");
@@ -238,26 +260,31 @@ TEST_F(api_e2e, watch_streams_changes_and_resumes_from_a_revision) {
     rpctl("apply -f " + write("w1b.yaml", ws("w1", 2)));
     rpctl("delete ws w2");
   });
-  auto st = c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&resourceVersion=" + rv, [&](std::string_view line) {
-    auto ev = specs::parse_json(line);
-    auto type = specs::string_at(*ev, "type");
-    if (type == "BOOKMARK") return true;
-    seen.push_back(type + " " + specs::string_at(*ev, "object.metadata.name"));
-    last_rv = specs::string_at(*ev, "object.metadata.resourceVersion");
-    return seen.size() < 2;  // disconnect after two events
-  });
+  auto st = c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&resourceVersion=" + rv,
+                     [&](std::string_view line) {
+                       auto ev = specs::parse_json(line);
+                       auto type = specs::string_at(*ev, "type");
+                       if (type == "BOOKMARK") return true;
+                       seen.push_back(type + " " + specs::string_at(*ev, "object.metadata.name"));
+                       last_rv = specs::string_at(*ev, "object.metadata.resourceVersion");
+                       return seen.size() < 2;  // disconnect after two events
+                     });
   writer.join();
   ASSERT_TRUE(st.ok());
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(seen[0], "ADDED w2");
   EXPECT_EQ(seen[1], "MODIFIED w1");
   // Resume from the last revision seen: exactly the remaining event.
-  auto st2 = c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&timeoutSeconds=2&resourceVersion=" + last_rv, [&](std::string_view line) {
-    auto ev = specs::parse_json(line);
-    auto type = specs::string_at(*ev, "type");
-    if (type != "BOOKMARK") seen.push_back(type + " " + specs::string_at(*ev, "object.metadata.name"));
-    return true;
-  });
+  auto st2 = c.stream(
+      "/apis/rockpool.dev/v1alpha1/workspaces?watch=true&timeoutSeconds=2&resourceVersion=" +
+          last_rv,
+      [&](std::string_view line) {
+        auto ev = specs::parse_json(line);
+        auto type = specs::string_at(*ev, "type");
+        if (type != "BOOKMARK")
+          seen.push_back(type + " " + specs::string_at(*ev, "object.metadata.name"));
+        return true;
+      });
   ASSERT_TRUE(st2.ok());
   ASSERT_EQ(seen.size(), 3u);
   EXPECT_EQ(seen[2], "DELETED w2");
@@ -271,17 +298,22 @@ TEST_F(api_e2e, watch_sends_bookmarks_and_honours_label_selectors) {
     rpctl("apply -f " + write("l1.yaml", ws("l1", 1, "{team: a}")));
     rpctl("apply -f " + write("l2.yaml", ws("l2", 1, "{team: b}")));
   });
-  auto st = c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&timeoutSeconds=3&labelSelector=team%3Db", [&](std::string_view line) {
-    auto ev = specs::parse_json(line);
-    types.push_back(specs::string_at(*ev, "type") + " " + specs::string_at(*ev, "object.metadata.name"));
-    return true;
-  });
+  auto st = c.stream(
+      "/apis/rockpool.dev/v1alpha1/workspaces?watch=true&timeoutSeconds=3&labelSelector=team%3Db",
+      [&](std::string_view line) {
+        auto ev = specs::parse_json(line);
+        types.push_back(specs::string_at(*ev, "type") + " " +
+                        specs::string_at(*ev, "object.metadata.name"));
+        return true;
+      });
   writer.join();
   ASSERT_TRUE(st.ok());
   ASSERT_FALSE(types.empty());
   EXPECT_EQ(types[0], "ADDED l2");
   EXPECT_NE(std::find(types.begin(), types.end(), "BOOKMARK "), types.end());
-  EXPECT_EQ(std::count_if(types.begin(), types.end(), [](auto& t) { return t.find("l1") != std::string::npos; }), 0);
+  EXPECT_EQ(std::count_if(types.begin(), types.end(),
+                          [](auto& t) { return t.find("l1") != std::string::npos; }),
+            0);
 }
 
 TEST_F(api_e2e, rpctl_get_watch_prints_changes) {
@@ -297,8 +329,10 @@ TEST_F(api_e2e, rpctl_get_watch_prints_changes) {
 
 TEST_F(api_e2e, oversized_bodies_get_413) {
   auto c = client();
-  std::string big = "{\"apiVersion\":\"rockpool.dev/v1alpha1\",\"kind\":\"Workspace\",\"metadata\":{\"name\":\"big\",\"annotations\":{\"x\":\"" +
-                    std::string(4 << 20, 'x') + "\"}},\"spec\":{\"image\":\"x\"}}";
+  std::string big =
+      "{\"apiVersion\":\"rockpool.dev/"
+      "v1alpha1\",\"kind\":\"Workspace\",\"metadata\":{\"name\":\"big\",\"annotations\":{\"x\":\"" +
+      std::string(4 << 20, 'x') + "\"}},\"spec\":{\"image\":\"x\"}}";
   auto r = c.request("POST", "/apis/rockpool.dev/v1alpha1/workspaces", big, "application/json");
   ASSERT_TRUE(r.ok()) << r.err().message;
   EXPECT_EQ(r->status, 413);
@@ -307,22 +341,26 @@ TEST_F(api_e2e, oversized_bodies_get_413) {
 
 TEST_F(api_e2e, errors_are_kubernetes_status_objects_with_causes) {
   auto c = client();
-  auto r = c.request("POST", "/apis/rockpool.dev/v1alpha1/workspaces",
-                     R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"x"},"spec":{"image":"i","resources":{"cpu":0}}})",
-                     "application/json");
+  auto r = c.request(
+      "POST", "/apis/rockpool.dev/v1alpha1/workspaces",
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"x"},"spec":{"image":"i","resources":{"cpu":0}}})",
+      "application/json");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 422);
   auto v = specs::parse_json(r->body);
   EXPECT_EQ(specs::string_at(*v, "kind"), "Status");
   EXPECT_EQ(specs::string_at(*v, "reason"), "Invalid");
-  EXPECT_EQ(specs::string_at(specs::find_path(*v, "details.causes")->as_array()[0], "field"), "spec.resources.cpu");
+  EXPECT_EQ(specs::string_at(specs::find_path(*v, "details.causes")->as_array()[0], "field"),
+            "spec.resources.cpu");
   EXPECT_EQ(c.request("GET", "/apis/rockpool.dev/v1alpha1/pods")->status, 404);
   EXPECT_EQ(c.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces/none")->status, 404);
-  EXPECT_EQ(c.request("PATCH", "/apis/rockpool.dev/v1alpha1/workspaces/x", "{}", "text/plain")->status, 415);
+  EXPECT_EQ(
+      c.request("PATCH", "/apis/rockpool.dev/v1alpha1/workspaces/x", "{}", "text/plain")->status,
+      415);
 }
 
 TEST_F(api_e2e, unix_socket_is_owner_only) {
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(daemon_->socket().c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -334,10 +372,13 @@ TEST_F(api_e2e, health_version_and_metrics_endpoints) {
   EXPECT_EQ(c.request("GET", "/readyz")->status, 200);
   ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
   auto m = c.request("GET", "/metrics")->body;
-  EXPECT_NE(m.find("rockpool_http_requests_total{method=\"PATCH\",code=\"201\"} 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("rockpool_http_requests_total{method=\"PATCH\",code=\"201\"} 2"),
+            std::string::npos)
+      << m;
   EXPECT_NE(m.find("rockpool_objects{kind=\"Workspace\"} 1"), std::string::npos);
   EXPECT_NE(m.find("rockpool_store_write_duration_seconds_count 2"), std::string::npos);
-  EXPECT_NE(m.find("rockpool_http_request_duration_seconds_bucket{method=\"PATCH\",le=\"+Inf\"} 2"), std::string::npos);
+  EXPECT_NE(m.find("rockpool_http_request_duration_seconds_bucket{method=\"PATCH\",le=\"+Inf\"} 2"),
+            std::string::npos);
 }
 
 TEST_F(api_e2e, a_second_daemon_on_the_same_directory_fails_clearly) {
@@ -346,7 +387,8 @@ TEST_F(api_e2e, a_second_daemon_on_the_same_directory_fails_clearly) {
   EXPECT_NE(second.log().find("in use by another rockpoold"), std::string::npos) << second.log();
   daemon_process same_socket(ROCKPOOLD_PATH, tmp_ / "db2", tmp_ / "api.sock");
   EXPECT_FALSE(same_socket.start());
-  EXPECT_NE(same_socket.log().find("served by a running process"), std::string::npos) << same_socket.log();
+  EXPECT_NE(same_socket.log().find("served by a running process"), std::string::npos)
+      << same_socket.log();
 }
 
 TEST_F(api_e2e, acknowledged_apply_survives_kill_9_of_the_daemon) {
@@ -382,7 +424,9 @@ TEST_F(api_e2e_tcp, tcp_requires_the_bearer_token) {
   EXPECT_EQ(wrong.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 401);
   controller::api_client right({url, "s3cret-token-0123456789", 5000});
   EXPECT_EQ(right.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 200);
-  auto r = run_command("ROCKPOOL_SERVER=" + url + " ROCKPOOL_TOKEN=s3cret-token-0123456789 " RPCTL_PATH " apply -f " + samples + "/quickstart.yaml");
+  auto r = run_command("ROCKPOOL_SERVER=" + url +
+                       " ROCKPOOL_TOKEN=s3cret-token-0123456789 " RPCTL_PATH " apply -f " +
+                       samples + "/quickstart.yaml");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = run_command("ROCKPOOL_SERVER=" + url + " " RPCTL_PATH " get ws");
   EXPECT_EQ(r.exit_code, 1);
@@ -392,17 +436,109 @@ TEST_F(api_e2e_tcp, tcp_requires_the_bearer_token) {
 TEST(api_e2e_flags, listen_refuses_non_loopback_addresses) {
   temp_dir tmp;
   std::ofstream(tmp / "token") << "s3cret-token-0123456789\n";
-  daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "s.sock", {"--listen", "0.0.0.0:1", "--token-file", tmp / "token"});
+  daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "s.sock",
+                   {"--listen", "0.0.0.0:1", "--token-file", tmp / "token"});
   EXPECT_FALSE(d.start());
   EXPECT_NE(d.log().find("loopback only"), std::string::npos) << d.log();
 }
 
 TEST_F(api_e2e_retention, watch_from_a_compacted_revision_gets_410_gone) {
-  for (int i = 0; i < 12; ++i) ASSERT_EQ(rpctl("apply -f " + write("r.yaml", ws("r", 1 + i))).exit_code, 0);
+  for (int i = 0; i < 12; ++i)
+    ASSERT_EQ(rpctl("apply -f " + write("r.yaml", ws("r", 1 + i))).exit_code, 0);
   auto c = client();
   std::string body;
-  auto st = c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&resourceVersion=1", [](std::string_view) { return true; }, &body);
+  auto st = c.stream(
+      "/apis/rockpool.dev/v1alpha1/workspaces?watch=true&resourceVersion=1",
+      [](std::string_view) { return true; }, &body);
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(*st, 410);
   EXPECT_NE(body.find("Gone"), std::string::npos) << body;
+}
+
+#include "rockpool/specs/object_store.hpp"
+#include "rockpool/specs/rocksdb_backend.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+TEST_F(api_e2e, a_watcher_that_never_reads_does_not_block_writers) {
+  // A client opens a watch and never reads from it.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", daemon_->socket().c_str());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string req =
+      "GET /apis/rockpool.dev/v1alpha1/workspaces?watch=true HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+
+  // Meanwhile a reading watcher counts events.
+  std::atomic<int> seen{0};
+  std::thread reader([&] {
+    auto c = client();
+    (void)c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&timeoutSeconds=60",
+                   [&](std::string_view line) {
+                     if (line.find("\"ADDED\"") != std::string_view::npos) ++seen;
+                     return seen < 300;
+                   });
+  });
+  // 300 objects of ~16 KiB each: far more than the stalled socket can buffer.
+  auto c = client();
+  std::string pad(16000, 'p');
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 300; ++i) {
+    auto name = "w" + std::to_string(i);
+    auto body = R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":")" +
+                name + R"(","annotations":{"pad":")" + pad + R"("}},"spec":{"image":"x"}})";
+    auto r = c.request("POST", "/apis/rockpool.dev/v1alpha1/workspaces", body, "application/json");
+    ASSERT_TRUE(r.ok() && r->status == 201) << i;
+  }
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  reader.join();
+  EXPECT_EQ(seen, 300);
+  EXPECT_LT(elapsed, std::chrono::seconds(20));
+  ::close(fd);
+}
+
+TEST_F(api_e2e, apply_reads_stdin_and_recursive_directories) {
+  auto r = rpctl("apply -f - < " + samples + "/quickstart.yaml");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "workspace/demo created\nportroute/demo-9000 created\n");
+  auto dir = tmp_ / "tree";
+  std::filesystem::create_directories(dir + "/nested/deeper");
+  std::ofstream(dir + "/top.yaml") << ws("top", 1);
+  std::ofstream(dir + "/nested/deeper/low.yml") << ws("low", 1);
+  std::ofstream(dir + "/nested/notes.txt") << "not a manifest";
+  EXPECT_EQ(rpctl("apply -f " + dir).out, "workspace/top created\n");
+  EXPECT_EQ(rpctl("apply -R -f " + dir).out, "workspace/low created\nworkspace/top unchanged\n");
+}
+
+TEST_F(api_e2e_retention, rpctl_get_watch_survives_a_restart_and_relists_after_gone) {
+  command_result watch;
+  std::thread watcher([&] { watch = rpctl("get ws -w -o name --timeout 8s"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(rpctl("apply -f " + write("before.yaml", ws("before", 1))).exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(daemon_->stop(), 0);
+  {
+    // While the daemon is down, more changes than the event log retains.
+    auto backend = specs::open_rocksdb(tmp_ / "db", specs::rocksdb_options{5, true});
+    ASSERT_TRUE(backend.ok()) << backend.err().message;
+    specs::object_store store(**backend, specs::system_clock());
+    for (int i = 0; i < 12; ++i) {
+      auto obj = specs::parse_json(
+          R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"gap-)" +
+          std::to_string(i) + R"("},"spec":{"image":"x"}})");
+      ASSERT_TRUE(store.create(*obj, {false, "test"}).ok());
+    }
+  }
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  watcher.join();
+  EXPECT_EQ(watch.exit_code, 0) << watch.err;
+  EXPECT_NE(watch.out.find("workspace/before\n"), std::string::npos) << watch.out;
+  EXPECT_NE(watch.out.find("workspace/gap-0\n"), std::string::npos) << watch.out;
+  EXPECT_NE(watch.out.find("workspace/gap-11\n"), std::string::npos) << watch.out;
 }

@@ -5,8 +5,8 @@
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
 
-#include <boost/json.hpp>
 #include <unistd.h>
+#include <boost/json.hpp>
 
 #include <atomic>
 #include <cstdio>

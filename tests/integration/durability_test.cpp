@@ -25,7 +25,8 @@ struct ack {
 };
 
 // Runs the writer for `run_for`, kills it with SIGKILL, returns everything it acknowledged.
-std::string run_and_kill(const std::string& dir, long start_seq, std::chrono::milliseconds run_for) {
+std::string run_and_kill(const std::string& dir, long start_seq,
+                         std::chrono::milliseconds run_for) {
   int fds[2];
   EXPECT_EQ(::pipe(fds), 0);
   pid_t pid = ::fork();
@@ -97,7 +98,8 @@ TEST(durability, acknowledged_writes_survive_sigkill) {
       }
     }
   }
-  EXPECT_GT(total_acks, static_cast<std::size_t>(rounds)) << "the writer acknowledged almost nothing";
+  EXPECT_GT(total_acks, static_cast<std::size_t>(rounds))
+      << "the writer acknowledged almost nothing";
   std::cout << "durability: " << rounds << " SIGKILL rounds, " << total_acks
             << " acknowledged writes verified, final revision " << last_revision << "\n";
 }

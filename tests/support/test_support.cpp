@@ -41,7 +41,8 @@ namespace rockpool::test_support {
 command_result run_command(const std::string& command) {
   temp_dir tmp;
   auto out = tmp / "out", err = tmp / "err";
-  int rc = std::system((command + " >" + out + " 2>" + err + " </dev/null").c_str());
+  // The command's own redirections (inside the braces) win over ours.
+  int rc = std::system(("{ " + command + "; } >" + out + " 2>" + err + " </dev/null").c_str());
   command_result r;
   r.exit_code = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   r.out = read_file(out);
@@ -64,8 +65,11 @@ unsigned short free_port() {
 
 daemon_process::daemon_process(std::string binary, std::string data_dir, std::string socket,
                                std::vector<std::string> extra_args)
-    : binary_(std::move(binary)), data_dir_(std::move(data_dir)), socket_(std::move(socket)),
-      extra_(std::move(extra_args)), log_path_(data_dir_ + ".log") {}
+    : binary_(std::move(binary)),
+      data_dir_(std::move(data_dir)),
+      socket_(std::move(socket)),
+      extra_(std::move(extra_args)),
+      log_path_(data_dir_ + ".log") {}
 
 daemon_process::~daemon_process() {
   if (pid_ > 0) kill9();
@@ -84,8 +88,8 @@ bool socket_answers(const std::string& path) {
 }  // namespace
 
 bool daemon_process::start() {
-  std::vector<std::string> args = {binary_, "--data-dir", data_dir_, "--socket", socket_,
-                                   "--log-level", "warn"};
+  std::vector<std::string> args = {binary_, "--data-dir",  data_dir_, "--socket",
+                                   socket_, "--log-level", "warn"};
   args.insert(args.end(), extra_.begin(), extra_.end());
   // Another process already serving this socket: the child must fail, so wait for it.
   bool served_before = socket_answers(socket_);
@@ -129,6 +133,8 @@ void daemon_process::kill9() {
   pid_ = -1;
 }
 
-std::string daemon_process::log() const { return read_file(log_path_); }
+std::string daemon_process::log() const {
+  return read_file(log_path_);
+}
 
 }  // namespace rockpool::test_support

@@ -4,7 +4,9 @@
 
 using rockpool::controller::unified_diff;
 
-TEST(text_diff, equal_texts_have_no_diff) { EXPECT_EQ(unified_diff("a\nb\n", "a\nb\n", "x", "y"), ""); }
+TEST(text_diff, equal_texts_have_no_diff) {
+  EXPECT_EQ(unified_diff("a\nb\n", "a\nb\n", "x", "y"), "");
+}
 
 TEST(text_diff, shows_removed_before_added_with_context) {
   auto d = unified_diff("a\nb\nc\nd\n", "a\nB\nc\nd\n", "live", "merged");

@@ -5,7 +5,8 @@
 using namespace rockpool::specs;
 
 TEST(codec, decodes_multiple_documents_with_core_schema_types) {
-  auto in = decode_documents("a: 1\nb: \"1\"\nc: true\nd: ~\ne: 1.5\nf: hello\n---\n---\nx: [1, two]\n", "f.yaml");
+  auto in = decode_documents(
+      "a: 1\nb: \"1\"\nc: true\nd: ~\ne: 1.5\nf: hello\n---\n---\nx: [1, two]\n", "f.yaml");
   ASSERT_TRUE(in.problems.empty());
   ASSERT_EQ(in.documents.size(), 2u);
   const auto& v = in.documents[0].value;
@@ -73,7 +74,8 @@ TEST(codec, rejects_duplicate_keys) {
 }
 
 TEST(codec, expands_a_list_document) {
-  auto in = decode_documents("kind: List\nitems:\n- kind: A\n  metadata: {name: x}\n- kind: B\n", "l.yaml");
+  auto in = decode_documents("kind: List\nitems:\n- kind: A\n  metadata: {name: x}\n- kind: B\n",
+                             "l.yaml");
   ASSERT_TRUE(in.problems.empty());
   ASSERT_EQ(in.documents.size(), 2u);
   EXPECT_EQ(string_at(in.documents[1].value, "kind"), "B");
@@ -95,7 +97,8 @@ TEST(codec, json_input_is_accepted_with_positions) {
 }
 
 TEST(codec, yaml_output_reads_back_to_the_same_value) {
-  auto v = parse_json(R"({"a":"8080","b":8080,"c":"true","d":"","e":[{"x":1,"y":[]},"s"],"f":{},"g":"with: colon","h":null,"i":"multi\nline"})");
+  auto v = parse_json(
+      R"({"a":"8080","b":8080,"c":"true","d":"","e":[{"x":1,"y":[]},"s"],"f":{},"g":"with: colon","h":null,"i":"multi\nline"})");
   ASSERT_TRUE(v.ok());
   auto yaml = to_yaml(*v);
   auto back = decode_documents(yaml, "out.yaml");
@@ -119,7 +122,8 @@ TEST(codec, parse_json_limits_depth) {
 TEST(codec, non_finite_numbers_stay_strings_because_json_has_none) {
   auto in = decode_documents("a: +.inf\nb: .nan\nc: 1e999\n", "f.yaml");
   ASSERT_EQ(in.documents.size(), 1u);
-  for (const char* k : {"a", "b", "c"}) EXPECT_TRUE(find_path(in.documents[0].value, k)->is_string()) << k;
+  for (const char* k : {"a", "b", "c"})
+    EXPECT_TRUE(find_path(in.documents[0].value, k)->is_string()) << k;
   auto back = decode_documents(to_yaml(in.documents[0].value), "out.yaml");
   EXPECT_EQ(back.documents[0].value, in.documents[0].value);
 }
@@ -132,7 +136,8 @@ TEST(codec, invalid_utf8_is_rejected_with_its_position) {
   auto nul = decode_documents(std::string("a: x\0y\n", 8), "nul.yaml");
   ASSERT_EQ(nul.problems.size(), 1u);
   EXPECT_EQ(nul.problems[0].to_string(),
-            "nul.yaml: input contains the control character U+0000, which YAML does not allow (line 1, column 5)");
+            "nul.yaml: input contains the control character U+0000, which YAML does not allow "
+            "(line 1, column 5)");
 }
 
 TEST(codec, yaml_escapes_for_latin1_code_points_decode_to_utf8) {

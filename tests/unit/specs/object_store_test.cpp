@@ -3,8 +3,8 @@
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "test_support.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <thread>
 
@@ -21,7 +21,9 @@ json::value workspace(const std::string& name, int cpu = 1) {
                      {"spec", {{"image", "tiny"}, {"resources", {{"cpu", cpu}}}}}};
 }
 
-std::uint64_t rv_of(const json::value& v) { return std::stoull(string_at(v, "metadata.resourceVersion")); }
+std::uint64_t rv_of(const json::value& v) {
+  return std::stoull(string_at(v, "metadata.resourceVersion"));
+}
 
 class object_store_test : public ::testing::Test {
  protected:
@@ -140,7 +142,8 @@ TEST_F(object_store_test, finalizers_hold_deletion_until_removed) {
   EXPECT_EQ(string_at(*live, "metadata.deletionTimestamp"), format_rfc3339(clock_.now()));
   // Deleting again changes nothing.
   auto rev = store_->revision();
-  EXPECT_EQ(store_->remove("Workspace", "a", std::nullopt, as())->effect, write_effect::terminating);
+  EXPECT_EQ(store_->remove("Workspace", "a", std::nullopt, as())->effect,
+            write_effect::terminating);
   EXPECT_EQ(store_->revision(), rev);
   auto released = *live;
   released.as_object()["metadata"].as_object().erase("finalizers");
@@ -177,7 +180,8 @@ TEST_F(object_store_test, watch_from_a_revision_sees_exactly_the_later_events_in
 
 TEST_F(object_store_test, compaction_keeps_the_retention_window_and_older_watches_get_gone) {
   open(rocksdb_options{10, true});
-  for (int i = 0; i < 30; ++i) ASSERT_TRUE(store_->create(workspace("w" + std::to_string(i)), as()).ok());
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(store_->create(workspace("w" + std::to_string(i)), as()).ok());
   EXPECT_GT(backend_->compacted_revision(), 0u);
   auto old = store_->events_after(1, 10);
   ASSERT_FALSE(old.ok());
@@ -266,7 +270,9 @@ TEST_F(object_store_test, concurrent_writers_share_syncs) {
   for (int t = 0; t < threads; ++t)
     ts.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i)
-        if (!store_->create(workspace("w" + std::to_string(t) + "-" + std::to_string(i)), as()).ok()) ++failures;
+        if (!store_->create(workspace("w" + std::to_string(t) + "-" + std::to_string(i)), as())
+                 .ok())
+          ++failures;
     });
   for (auto& t : ts) t.join();
   EXPECT_EQ(failures, 0);
@@ -292,5 +298,6 @@ TEST_F(object_store_test, a_second_open_of_the_same_directory_fails_clearly) {
   auto second = open_rocksdb(dir_ / "db", {});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.err().why, reason::unavailable);
-  EXPECT_NE(second.err().message.find("in use by another rockpoold"), std::string::npos) << second.err().message;
+  EXPECT_NE(second.err().message.find("in use by another rockpoold"), std::string::npos)
+      << second.err().message;
 }

@@ -20,19 +20,23 @@ std::string all_text(const std::vector<diagnostic>& ds) {
   return s;
 }
 
-bool mentions(const std::vector<diagnostic>& ds, const std::string& field, const std::string& words) {
+bool mentions(const std::vector<diagnostic>& ds, const std::string& field,
+              const std::string& words) {
   return std::any_of(ds.begin(), ds.end(), [&](const diagnostic& d) {
     return d.field == field && d.message.find(words) != std::string::npos;
   });
 }
 
-const std::string ws_head = "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: demo\n";
+const std::string ws_head =
+    "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: demo\n";
 
 }  // namespace
 
 TEST(validation, error_names_file_document_field_and_position) {
-  auto ds = check("apiVersion: rockpool.dev/v1alpha1\nkind: WorkspaceTemplate\nmetadata:\n  name: t\nspec: {}\n---\n" +
-                  ws_head + "spec:\n  image: x\n  resources:\n    cpu: lots\n");
+  auto ds = check(
+      "apiVersion: rockpool.dev/v1alpha1\nkind: WorkspaceTemplate\nmetadata:\n  name: t\nspec: "
+      "{}\n---\n" +
+      ws_head + "spec:\n  image: x\n  resources:\n    cpu: lots\n");
   ASSERT_EQ(ds.size(), 1u) << all_text(ds);
   EXPECT_EQ(ds[0].to_string(),
             "samples/bad.yaml: document 2 (Workspace \"demo\"): spec.resources.cpu: must be an "
@@ -40,7 +44,9 @@ TEST(validation, error_names_file_document_field_and_position) {
 }
 
 TEST(validation, reports_every_error_not_only_the_first) {
-  auto ds = check(ws_head + "spec:\n  image: x\n  resources:\n    cpu: 0\n    memory: 2GB\n  state: Paused\n  bogus: 1\n");
+  auto ds = check(ws_head +
+                  "spec:\n  image: x\n  resources:\n    cpu: 0\n    memory: 2GB\n  state: Paused\n "
+                  " bogus: 1\n");
   EXPECT_EQ(ds.size(), 4u) << all_text(ds);
   EXPECT_TRUE(mentions(ds, "spec.resources.cpu", "between 1 and 64, got 0"));
   EXPECT_TRUE(mentions(ds, "spec.resources.memory", "512Mi or 2Gi"));
@@ -49,10 +55,13 @@ TEST(validation, reports_every_error_not_only_the_first) {
 }
 
 TEST(validation, names_must_be_dns1123_labels) {
-  for (const std::string& bad : std::vector<std::string>{"Demo", "a..b", "a/b", "a%20b", "-a", "a-", "a_b", std::string(64, 'a'), ""}) {
-    auto ds = check("apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: \"" + bad +
-                    "\"\nspec:\n  image: x\n");
-    EXPECT_TRUE(mentions(ds, "metadata.name", bad.empty() ? "required" : "DNS-1123")) << bad << "\n" << all_text(ds);
+  for (const std::string& bad : std::vector<std::string>{"Demo", "a..b", "a/b", "a%20b", "-a", "a-",
+                                                         "a_b", std::string(64, 'a'), ""}) {
+    auto ds = check("apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: \"" +
+                    bad + "\"\nspec:\n  image: x\n");
+    EXPECT_TRUE(mentions(ds, "metadata.name", bad.empty() ? "required" : "DNS-1123"))
+        << bad << "\n"
+        << all_text(ds);
   }
   EXPECT_TRUE(check(ws_head + "spec:\n  image: x\n").empty());
   EXPECT_TRUE(is_dns1123_label(std::string(63, 'a')));
@@ -65,7 +74,9 @@ TEST(validation, unknown_kind_and_wrong_api_version_are_rejected) {
 }
 
 TEST(validation, required_fields_and_unknown_top_level_fields) {
-  auto ds = check("apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: p\n  namespace: x\nspec:\n  port: 80\nextra: 1\n");
+  auto ds = check(
+      "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: p\n  namespace: "
+      "x\nspec:\n  port: 80\nextra: 1\n");
   EXPECT_TRUE(mentions(ds, "spec.workspace", "required field is missing"));
   EXPECT_TRUE(mentions(ds, "extra", "unknown field"));
   EXPECT_TRUE(mentions(ds, "metadata.namespace", "cluster-scoped"));
@@ -87,15 +98,19 @@ TEST(validation, defaults_come_from_the_crd_schema) {
 }
 
 TEST(validation, port_route_may_not_name_the_ide_port) {
-  auto ds = check(ws_head + "spec:\n  image: x\n  ide:\n    port: 8080\n---\n"
-                  "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: p\nspec:\n  workspace: demo\n  port: 8080\n");
+  auto ds = check(ws_head +
+                  "spec:\n  image: x\n  ide:\n    port: 8080\n---\n"
+                  "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: "
+                  "p\nspec:\n  workspace: demo\n  port: 8080\n");
   ASSERT_EQ(ds.size(), 1u) << all_text(ds);
   EXPECT_EQ(ds[0].index, 2);
   EXPECT_TRUE(mentions(ds, "spec.port", "IDE port"));
 }
 
 TEST(validation, two_port_routes_for_the_same_port_conflict) {
-  std::string pr = "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: NAME\nspec:\n  workspace: demo\n  port: 9000\n";
+  std::string pr =
+      "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: NAME\nspec:\n  "
+      "workspace: demo\n  port: 9000\n";
   auto a = pr, b = pr;
   a.replace(a.find("NAME"), 4, "a");
   b.replace(b.find("NAME"), 4, "b");
@@ -105,12 +120,17 @@ TEST(validation, two_port_routes_for_the_same_port_conflict) {
 
 TEST(validation, template_reference_must_resolve_on_the_server) {
   validation_context server;
-  server.lookup = [](const std::string&, const std::string&) -> std::optional<json::value> { return std::nullopt; };
+  server.lookup = [](const std::string&, const std::string&) -> std::optional<json::value> {
+    return std::nullopt;
+  };
   auto ds = check(ws_head + "spec:\n  template: missing\n", server);
   EXPECT_TRUE(mentions(ds, "spec.template", "WorkspaceTemplate \"missing\" does not exist"));
   // Defined in the same input: fine.
-  auto ok = check("apiVersion: rockpool.dev/v1alpha1\nkind: WorkspaceTemplate\nmetadata:\n  name: missing\nspec:\n  image: x\n---\n" +
-                  ws_head + "spec:\n  template: missing\n", server);
+  auto ok = check(
+      "apiVersion: rockpool.dev/v1alpha1\nkind: WorkspaceTemplate\nmetadata:\n  name: "
+      "missing\nspec:\n  image: x\n---\n" +
+          ws_head + "spec:\n  template: missing\n",
+      server);
   EXPECT_TRUE(ok.empty()) << all_text(ok);
 }
 
@@ -124,7 +144,8 @@ TEST(validation, nested_host_cidr_syntax_and_overlap) {
   EXPECT_TRUE(mentions(check(nh("a", "127.0.1.0/24")), "spec.innerNetwork", "loopback"));
   validation_context outer;
   outer.outer_networks = {"10.0.0.0/8"};
-  EXPECT_TRUE(mentions(check(nh("a", "10.5.0.0/24"), outer), "spec.innerNetwork", "outer host's network 10.0.0.0/8"));
+  EXPECT_TRUE(mentions(check(nh("a", "10.5.0.0/24"), outer), "spec.innerNetwork",
+                       "outer host's network 10.0.0.0/8"));
   auto both = check(nh("a", "192.168.10.0/24") + "---\n" + nh("b", "192.168.10.128/25"));
   EXPECT_TRUE(mentions(both, "spec.innerNetwork", "overlaps nestedhost/")) << all_text(both);
   EXPECT_TRUE(check(nh("a", "192.168.10.0/24") + "---\n" + nh("b", "192.168.11.0/24")).empty());
@@ -140,11 +161,14 @@ TEST(validation, cidr_overlap_math) {
 
 TEST(validation, duplicate_objects_in_one_input_are_rejected) {
   auto ds = check(ws_head + "spec:\n  image: x\n---\n" + ws_head + "spec:\n  image: y\n");
-  EXPECT_TRUE(mentions(ds, "metadata.name", "duplicate object: Workspace/demo is also defined in document 1"));
+  EXPECT_TRUE(mentions(ds, "metadata.name",
+                       "duplicate object: Workspace/demo is also defined in document 1"));
 }
 
 TEST(validation, labels_and_annotations_follow_kubernetes_syntax) {
-  auto ds = check("apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: demo\n  labels:\n    \"bad key!\": x\n    ok: \"bad value!\"\n    num: 5\nspec:\n  image: x\n");
+  auto ds = check(
+      "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: demo\n  labels:\n    "
+      "\"bad key!\": x\n    ok: \"bad value!\"\n    num: 5\nspec:\n  image: x\n");
   EXPECT_TRUE(mentions(ds, "metadata.labels.bad key!", "qualified name"));
   EXPECT_TRUE(mentions(ds, "metadata.labels.ok", "label value"));
   EXPECT_TRUE(mentions(ds, "metadata.labels.num", "must be a string"));

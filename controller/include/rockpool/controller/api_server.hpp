@@ -10,7 +10,7 @@
 namespace rockpool::controller {
 
 struct server_options {
-  std::string socket_path;           // unix socket; created with mode 0600
+  std::string socket_path;            // unix socket; created with mode 0600
   std::optional<std::string> listen;  // "127.0.0.1:PORT" (PORT 0 picks a free one); loopback only
   std::string token;                  // bearer token required on TCP
   std::size_t max_body_bytes = 3 << 20;

@@ -69,8 +69,7 @@ class object_store {
   /// Server-side apply of a full configuration on behalf of req.manager.
   /// REQUIRES: req.manager not empty. Conflict when another manager owns the
   /// object, unless force.
-  [[nodiscard]] result<write_outcome> apply(json::value obj, const write_request& req,
-                                            bool force);
+  [[nodiscard]] result<write_outcome> apply(json::value obj, const write_request& req, bool force);
   /// PATCH with an RFC 7386 JSON merge patch.
   [[nodiscard]] result<write_outcome> merge_patch(const std::string& kind, const std::string& name,
                                                   const json::value& patch,

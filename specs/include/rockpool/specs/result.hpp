@@ -11,18 +11,18 @@ namespace rockpool::specs {
 /// Machine-readable failure reasons. They map one-to-one onto Kubernetes
 /// Status reasons and HTTP codes (see reason_name / http_code).
 enum class reason {
-  invalid,          // 422 Invalid: the object fails validation
-  bad_request,      // 400 BadRequest: the request itself is malformed
-  not_found,        // 404 NotFound
-  already_exists,   // 409 AlreadyExists
-  conflict,         // 409 Conflict: stale resourceVersion or field-manager conflict
-  gone,             // 410 Gone: watch from a compacted revision
-  too_large,        // 413 RequestEntityTooLarge
-  unauthorized,     // 401 Unauthorized
+  invalid,             // 422 Invalid: the object fails validation
+  bad_request,         // 400 BadRequest: the request itself is malformed
+  not_found,           // 404 NotFound
+  already_exists,      // 409 AlreadyExists
+  conflict,            // 409 Conflict: stale resourceVersion or field-manager conflict
+  gone,                // 410 Gone: watch from a compacted revision
+  too_large,           // 413 RequestEntityTooLarge
+  unauthorized,        // 401 Unauthorized
   method_not_allowed,  // 405 MethodNotAllowed
   unsupported_media,   // 415 UnsupportedMediaType
-  unavailable,      // 503 ServiceUnavailable
-  internal,         // 500 InternalError
+  unavailable,         // 503 ServiceUnavailable
+  internal,            // 500 InternalError
 };
 
 /// Kubernetes reason string, e.g. "Conflict".
@@ -53,15 +53,27 @@ class [[nodiscard]] result {
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const error& err() const { assert(!ok()); return std::get<1>(v_); }
+  const error& err() const {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
 
  private:
   std::variant<T, error> v_;

@@ -43,8 +43,7 @@ std::vector<field_error> validate_status(const json::value& obj);
 /// Decodes nothing: defaults and validates decoded documents as one input,
 /// including rules across documents (duplicates, a PortRoute of a workspace in
 /// the same input, template references). Diagnostics carry file/document/line.
-std::vector<diagnostic> validate_input(std::vector<document>& docs,
-                                       const validation_context& ctx);
+std::vector<diagnostic> validate_input(std::vector<document>& docs, const validation_context& ctx);
 
 /// "kind/name" key of an object, e.g. "Workspace/demo".
 std::string object_key(const json::value& obj);
