@@ -431,8 +431,11 @@ result<write_outcome> object_store::remove(const std::string& kind, const std::s
     if (has_finalizers(old.object)) {
       json::value next = old.object;
       auto& meta = meta_of(next);
-      if (!meta.contains("deletionTimestamp"))
+      if (!meta.contains("deletionTimestamp")) {
         meta["deletionTimestamp"] = format_rfc3339(clock_.now());
+        // As in Kubernetes: controllers see deletion as a new generation to act on.
+        meta["generation"] = int_at(old.object, "metadata.generation").value_or(0) + 1;
+      }
       auto r = commit(key, old, std::move(next), write_effect::terminating, req);
       if (!r.ok() && r.err().why == reason::conflict && !precondition) continue;
       if (r.ok()) r->effect = write_effect::terminating;

@@ -161,6 +161,10 @@ class rocksdb_backend final : public kv_backend {
            revision_ > after;
   }
 
+  void set_commit_listener(std::function<void(std::vector<kv_event>)> listener) override {
+    listener_ = std::move(listener);
+  }
+
   kv_stats stats() const override {
     std::lock_guard lk(rev_mu_);
     return stats_;
@@ -199,6 +203,7 @@ class rocksdb_backend final : public kv_backend {
     std::uint64_t compacted = compacted_revision();
     std::map<std::string, std::pair<std::uint64_t, std::optional<std::string>>> overlay;
     std::vector<pending*> accepted;
+    std::vector<kv_event> committed;
     for (auto* p : group) {
       const kv_write& w = *p->write;
       std::uint64_t current_rev = 0;
@@ -239,6 +244,7 @@ class rocksdb_backend final : public kv_backend {
         batch.Put(events(), encode_u64(rev), encode_event(type, w.key, *current_value));
         overlay[w.key] = {0, std::nullopt};
       }
+      if (listener_) committed.push_back(kv_event{rev, type, w.key, w.value ? *w.value : *current_value});
       p->outcome = rev;
       accepted.push_back(p);
     }
@@ -264,6 +270,8 @@ class rocksdb_backend final : public kv_backend {
           ++stats_.batches;
         }
         rev_cv_.notify_all();
+        // Still the leader here, so listeners see batches in revision order.
+        if (listener_) listener_(std::move(committed));
       }
     }
     for (auto* p : group) p->done = true;
@@ -273,6 +281,7 @@ class rocksdb_backend final : public kv_backend {
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   rocksdb_options options_;
   rocksdb::WriteOptions write_options_;
+  std::function<void(std::vector<kv_event>)> listener_;
 
   std::mutex mu_;  // guards queue_ and leader_active_
   std::condition_variable cv_;

@@ -13,7 +13,7 @@ namespace rockpool::test_support {
 class fake_clock final : public specs::clock {
  public:
   std::chrono::system_clock::time_point now() const override { return now_; }
-  void advance(std::chrono::seconds s) { now_ += s; }
+  void advance(std::chrono::milliseconds d) { now_ += d; }
 
  private:
   std::chrono::system_clock::time_point now_ =

@@ -3,6 +3,7 @@
 #include "rockpool/specs/result.hpp"
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -74,6 +75,10 @@ class kv_backend {
   /// Blocks until revision() > after or the timeout passes. Returns true iff it advanced.
   virtual bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) = 0;
   virtual kv_stats stats() const = 0;
+  /// Called after every durable commit with its events, in revision order,
+  /// from the committing thread. Must not block and must not call back into
+  /// the backend. REQUIRES: set before concurrent use.
+  virtual void set_commit_listener(std::function<void(std::vector<kv_event>)> listener) = 0;
   /// Wakes every waiter (used at shutdown).
   virtual void wake_all() = 0;
 };

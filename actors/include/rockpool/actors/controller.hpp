@@ -1,0 +1,93 @@
+#pragma once
+
+#include "rockpool/actors/reconcile.hpp"
+#include "rockpool/specs/kv_backend.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+
+namespace caf {
+class actor_system;
+class actor;
+}  // namespace caf
+
+namespace rockpool::actors {
+
+struct controller_options {
+  /// First retry delay after a failed pass; doubles per consecutive failure.
+  std::chrono::milliseconds backoff_base{50};
+  /// Largest retry delay.
+  std::chrono::milliseconds backoff_cap{60000};
+  /// Every object is re-observed this often; 0 disables the sweep.
+  std::chrono::milliseconds sweep_interval{30000};
+  /// Passes running at once (the bound on in-flight Incus operations).
+  std::size_t workers = 32;
+  /// Workers run on their own threads (blocking I/O off the scheduler).
+  /// Tests with the fake runtime and CAF's test coordinator set this false.
+  bool detached_workers = true;
+  /// Event batches a hub subscriber may have unacknowledged before it is cut off.
+  std::size_t subscriber_max_in_flight = 64;
+  /// Recent events the hub keeps for subscribers that join from a revision.
+  std::size_t hub_replay = 4096;
+  /// Seed of the retry jitter; 0 seeds from the system.
+  std::uint64_t jitter_seed = 0;
+};
+
+/// Counters, readable from any thread.
+struct controller_stats {
+  std::atomic<std::uint64_t> passes{0};
+  std::atomic<std::uint64_t> failed_passes{0};
+  std::atomic<std::uint64_t> reconciler_restarts{0};
+  std::atomic<std::uint64_t> live_reconcilers{0};
+  std::atomic<std::uint64_t> subscribers_cut_off{0};
+
+  std::uint64_t passes_for(const std::string& key) const;
+  void count_pass(const std::string& key);
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::uint64_t> by_key_;
+};
+
+/// The actor runtime: a watch hub fed by committed store events, a manager
+/// keeping one reconciler actor per live object, and a bounded pool of
+/// workers running the (blocking) reconcile passes.
+class controller {
+ public:
+  /// REQUIRES: ctx's members outlive the controller.
+  controller(caf::actor_system& sys, reconcile_context ctx, controller_options options = {});
+  ~controller();
+  controller(const controller&) = delete;
+  controller& operator=(const controller&) = delete;
+
+  /// Spawns the actors; the manager lists the store and reconciles everything.
+  void start();
+  /// Stops every actor.
+  void stop();
+  /// Hands committed events to the hub. Thread-safe; wire it as the backend's
+  /// commit listener.
+  void publish(std::vector<specs::kv_event> events);
+
+  const controller_stats& stats() const { return *stats_; }
+  const caf::actor& hub() const;
+  const caf::actor& manager() const;
+  /// Kills kind/name's reconciler actor (tests of supervision).
+  void kill_reconciler(const std::string& key);
+  /// Asks every reconciler to look again (as the drift sweep does).
+  void poke_all();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::shared_ptr<controller_stats> stats_;
+};
+
+/// Delay before retry number `attempt` (1-based): base * 2^(attempt-1), capped,
+/// then scaled by a jitter factor in [0.8, 1.2) taken from jitter01 in [0, 1).
+std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds base,
+                                        std::chrono::milliseconds cap, double jitter01);
+
+}  // namespace rockpool::actors

@@ -1,0 +1,38 @@
+#pragma once
+
+#include "rockpool/specs/kv_backend.hpp"
+#include "rockpool/specs/result.hpp"
+
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace rockpool::actors {
+
+/// Hands out host loopback ports from a range, durably: each allocation is a
+/// compare-and-swap write of `alloc/hostport/NNNNN` in the store, so a port is
+/// never handed out twice, even across restarts or to concurrent callers.
+/// Thread safety: thread-safe.
+class host_port_allocator {
+ public:
+  /// Loads existing allocations. REQUIRES: first <= last.
+  host_port_allocator(specs::kv_backend& backend, unsigned short first, unsigned short last);
+
+  /// The port held by owner (e.g. "Workspace/demo#ide"), allocating one if needed.
+  [[nodiscard]] specs::result<unsigned short> acquire(const std::string& owner);
+  /// The port held by owner, if any.
+  std::optional<unsigned short> find(const std::string& owner) const;
+  /// Frees owner's port; absent is fine.
+  [[nodiscard]] specs::status release(const std::string& owner);
+  std::size_t allocated() const;
+
+ private:
+  specs::kv_backend& backend_;
+  unsigned short first_, last_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::pair<unsigned short, std::uint64_t>> by_owner_;  // port, revision
+  std::map<unsigned short, std::string> by_port_;
+  unsigned short next_;
+};
+
+}  // namespace rockpool::actors

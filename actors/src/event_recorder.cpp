@@ -1,0 +1,71 @@
+#include "rockpool/actors/event_recorder.hpp"
+
+#include "rockpool/specs/schema.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <functional>
+
+namespace rockpool::actors {
+
+namespace json = boost::json;
+using specs::string_at;
+
+event_recorder::event_recorder(specs::object_store& store, const specs::clock& clock,
+                               std::size_t retention)
+    : store_(store), clock_(clock), retention_(retention) {}
+
+void event_recorder::record(const json::value& object, const std::string& type,
+                            const std::string& reason, const std::string& message) {
+  std::lock_guard lk(mu_);
+  if (!loaded_) {
+    // Oldest first, so retention removes the right ones after a restart.
+    auto l = store_.list("Event");
+    if (l.ok()) {
+      std::sort(l->items.begin(), l->items.end(), [](const json::value& a, const json::value& b) {
+        return string_at(a, "spec.lastTimestamp") < string_at(b, "spec.lastTimestamp");
+      });
+      for (const auto& e : l->items) names_.push_back(string_at(e, "metadata.name"));
+    }
+    loaded_ = true;
+  }
+  auto kind = string_at(object, "kind");
+  auto name = string_at(object, "metadata.name");
+  char hash[16];
+  std::snprintf(hash, sizeof hash, "%08zx",
+                std::hash<std::string>{}(kind + "/" + name + "/" + reason + "/" + message) &
+                    0xffffffffu);
+  std::string base = name.substr(0, 54);
+  while (!base.empty() && base.back() == '-') base.pop_back();
+  std::string event_name = base + "-" + hash;
+  auto now = specs::format_rfc3339(clock_.now());
+  auto existing = store_.get("Event", event_name);
+  if (existing.ok()) {
+    auto e = std::move(*existing);
+    auto& spec = e.as_object()["spec"].as_object();
+    spec["count"] = specs::int_at(e, "spec.count").value_or(1) + 1;
+    spec["lastTimestamp"] = now;
+    (void)store_.replace(std::move(e), {false, "rockpoold"});
+    return;
+  }
+  json::value e = {{"apiVersion", specs::api_version},
+                   {"kind", "Event"},
+                   {"metadata", {{"name", event_name}}},
+                   {"spec",
+                    {{"type", type},
+                     {"reason", reason},
+                     {"message", message.substr(0, 1024)},
+                     {"count", 1},
+                     {"firstTimestamp", now},
+                     {"lastTimestamp", now},
+                     {"involvedObject",
+                      {{"kind", kind}, {"name", name}, {"uid", string_at(object, "metadata.uid")}}}}}};
+  if (store_.create(std::move(e), {false, "rockpoold"}).ok()) names_.push_back(event_name);
+  while (names_.size() > retention_) {
+    (void)store_.remove("Event", names_.front(), std::nullopt, {false, "rockpoold"});
+    names_.pop_front();
+  }
+}
+
+}  // namespace rockpool::actors

@@ -1,0 +1,427 @@
+// Deterministic tests of the actor runtime: CAF's test coordinator runs every
+// actor on this thread, time moves only when the test advances it (the CAF
+// clock and the store's clock together), and the runtime is the in-memory fake.
+#include "rockpool/actors/atoms.hpp"
+#include "rockpool/actors/controller.hpp"
+#include "rockpool/runtime/fake.hpp"
+#include "rockpool/specs/codec.hpp"
+#include "rockpool/specs/rocksdb_backend.hpp"
+#include "rockpool/specs/schema.hpp"
+#include "test_support.hpp"
+
+#include <boost/json.hpp>
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <gtest/gtest.h>
+
+using namespace rockpool;
+using namespace std::chrono_literals;
+using specs::string_at;
+
+namespace {
+
+class actor_runtime : public ::testing::Test {
+ protected:
+  using json_value = boost::json::value;
+
+  void SetUp() override {
+    open_store();
+    options_.detached_workers = false;
+    options_.sweep_interval = 0ms;
+    options_.workers = 4;
+    options_.jitter_seed = 42;
+    options_.backoff_base = 50ms;
+    options_.backoff_cap = 60000ms;
+  }
+  void TearDown() override { shutdown(); }
+
+  void open_store() {
+    auto b = specs::open_rocksdb(dir_ / "db");
+    ASSERT_TRUE(b.ok()) << b.err().message;
+    backend_ = std::move(*b);
+    store_ = std::make_unique<specs::object_store>(*backend_, clock_);
+    ports_ = std::make_unique<actors::host_port_allocator>(*backend_, 41000, 41999);
+    events_ = std::make_unique<actors::event_recorder>(*store_, clock_, 1000);
+  }
+
+  void boot() {
+    cfg_ = std::make_unique<caf::actor_system_config>();
+    cfg_->set("scheduler.policy", caf::atom("testing"));
+    cfg_->set("logger.file-verbosity", caf::atom("quiet"));
+    cfg_->set("logger.console-verbosity", caf::atom("quiet"));
+    sys_ = std::make_unique<caf::actor_system>(*cfg_);
+    ctl_ = std::make_unique<actors::controller>(
+        *sys_, actors::reconcile_context{*store_, incus_, routes_, *ports_, *events_, clock_}, options_);
+    backend_->set_commit_listener([this](std::vector<specs::kv_event> e) { ctl_->publish(std::move(e)); });
+    ctl_->start();
+    run();
+  }
+
+  void shutdown() {
+    if (!sys_) return;
+    backend_->set_commit_listener(nullptr);
+    ctl_->stop();
+    run();
+    ctl_.reset();
+    sys_.reset();
+    cfg_.reset();
+  }
+
+  caf::scheduler::test_coordinator& sched() {
+    return dynamic_cast<caf::scheduler::test_coordinator&>(sys_->scheduler());
+  }
+  void run() { sched().run(); }
+  // Moves both clocks and runs what became due.
+  void advance(std::chrono::milliseconds d) {
+    clock_.advance(d);
+    sched().advance_time(d);
+    run();
+  }
+
+  json_value apply(const std::string& json) {
+    auto v = specs::parse_json(json);
+    auto r = store_->apply(*v, {false, "test"}, true);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.err().message);
+    return r.ok() ? r->object : json_value();
+  }
+  static std::string workspace(const std::string& name, const std::string& extra = "") {
+    return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":")" + name +
+           R"("},"spec":{"image":"rockpool-tiny")" + extra + "}}";
+  }
+  json_value get(const std::string& kind, const std::string& name) {
+    auto r = store_->get(kind, name);
+    return r.ok() ? *r : json_value();
+  }
+  std::string condition(const json_value& obj, const std::string& type) {
+    const auto* conds = specs::find_path(obj, "status.conditions");
+    if (conds && conds->is_array())
+      for (const auto& c : conds->get_array())
+        if (string_at(c, "type") == type) return string_at(c, "status") + "/" + string_at(c, "reason");
+    return "-";
+  }
+  bool ready(const std::string& kind, const std::string& name) {
+    return condition(get(kind, name), "Ready").rfind("True", 0) == 0;
+  }
+
+  test_support::temp_dir dir_;
+  test_support::fake_clock clock_;
+  std::unique_ptr<specs::kv_backend> backend_;
+  std::unique_ptr<specs::object_store> store_;
+  std::unique_ptr<actors::host_port_allocator> ports_;
+  std::unique_ptr<actors::event_recorder> events_;
+  runtime::fake_incus incus_;
+  runtime::fake_routes routes_;
+  actors::controller_options options_;
+  std::unique_ptr<caf::actor_system_config> cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<actors::controller> ctl_;
+};
+
+}  // namespace
+
+TEST_F(actor_runtime, workspace_converges_to_ready_with_instance_route_and_finalizer) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  auto ws = get("Workspace", "demo");
+  EXPECT_EQ(condition(ws, "InstanceReady"), "True/Running");
+  EXPECT_EQ(condition(ws, "RouteReady"), "True/Routed");
+  EXPECT_EQ(condition(ws, "Ready"), "True/Ready");
+  EXPECT_EQ(string_at(ws, "status.phase"), "Running");
+  EXPECT_EQ(specs::int_at(ws, "status.observedGeneration"), specs::int_at(ws, "metadata.generation"));
+  EXPECT_EQ(specs::find_path(ws, "metadata.finalizers")->as_array()[0].as_string(), "rockpool.dev/cleanup");
+  EXPECT_TRUE(routes_.contains("rockpool-ws-demo"));
+  auto inst = incus_.get_instance("demo");
+  ASSERT_TRUE(inst.ok() && *inst);
+  EXPECT_EQ((*inst)->status, "Running");
+  EXPECT_EQ((*inst)->config.at("user.rockpool.uid"), string_at(ws, "metadata.uid"));
+  EXPECT_EQ(ctl_->stats().live_reconcilers, 1u);
+}
+
+TEST_F(actor_runtime, hundred_updates_during_a_pass_coalesce_into_at_most_two_passes) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  auto before = ctl_->stats().passes_for("Workspace/demo");
+  bool fired = false;
+  incus_.on_operation([&](const std::string& op) {
+    if (op != "get" || fired) return;
+    fired = true;  // mid-pass: 100 spec changes land while this pass is in flight
+    for (int i = 1; i <= 100; ++i)
+      apply(workspace("demo", R"(,"resources":{"memory":")" + std::to_string(1000 + i) + R"(Mi"})"));
+  });
+  apply(workspace("demo", R"(,"resources":{"memory":"999Mi"})"));
+  run();
+  incus_.on_operation(nullptr);
+  EXPECT_TRUE(fired);
+  EXPECT_LE(ctl_->stats().passes_for("Workspace/demo") - before, 2u);
+  auto ws = get("Workspace", "demo");
+  EXPECT_EQ(string_at(ws, "spec.resources.memory"), "1100Mi");
+  EXPECT_EQ(specs::int_at(ws, "status.observedGeneration"), specs::int_at(ws, "metadata.generation"));
+}
+
+TEST(backoff, delay_doubles_per_attempt_and_is_capped) {
+  using actors::backoff_delay;
+  EXPECT_EQ(backoff_delay(1, 50ms, 60000ms, 0.5), 50ms);
+  EXPECT_EQ(backoff_delay(2, 50ms, 60000ms, 0.5), 100ms);
+  EXPECT_EQ(backoff_delay(5, 50ms, 60000ms, 0.5), 800ms);
+  EXPECT_EQ(backoff_delay(30, 50ms, 60000ms, 0.5), 60000ms);
+  EXPECT_EQ(backoff_delay(1, 50ms, 60000ms, 0.0), 40ms);   // jitter -20%
+  EXPECT_EQ(backoff_delay(1, 50ms, 60000ms, 0.99), 59ms);  // jitter +20%
+}
+
+TEST_F(actor_runtime, failures_retry_with_growing_capped_backoff_and_success_resets_it) {
+  options_.backoff_cap = 400ms;
+  boot();
+  incus_.fail_next("create", 6);
+  apply(workspace("demo"));
+  run();
+  // Record when each pass happens while time moves 1 ms at a time.
+  std::vector<long> pass_times;
+  auto passes = ctl_->stats().passes_for("Workspace/demo");
+  for (long t = 1; t <= 3000 && !ready("Workspace", "demo"); ++t) {
+    advance(1ms);
+    if (ctl_->stats().passes_for("Workspace/demo") != passes) {
+      passes = ctl_->stats().passes_for("Workspace/demo");
+      pass_times.push_back(t);
+    }
+  }
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  ASSERT_GE(pass_times.size(), 6u);
+  std::vector<long> gaps = {pass_times[0]};
+  for (std::size_t i = 1; i < pass_times.size(); ++i) gaps.push_back(pass_times[i] - pass_times[i - 1]);
+  // 50, 100, 200, 400, 400, 400 ms, each within the ±20% jitter.
+  const long expected[] = {50, 100, 200, 400, 400, 400};
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_GE(gaps[i], expected[i] * 8 / 10) << "retry " << i + 1;
+    EXPECT_LE(gaps[i], expected[i] * 12 / 10 + 1) << "retry " << i + 1;
+  }
+  // Success reset the schedule: the next failure retries after ~50 ms again.
+  incus_.fail_next("start", 1);
+  incus_.crash("demo");
+  ctl_->poke_all();
+  run();
+  auto after_failure = ctl_->stats().passes_for("Workspace/demo");
+  advance(39ms);
+  EXPECT_EQ(ctl_->stats().passes_for("Workspace/demo"), after_failure);
+  advance(21ms);
+  EXPECT_EQ(ctl_->stats().passes_for("Workspace/demo"), after_failure + 1);
+  EXPECT_TRUE(ready("Workspace", "demo"));
+}
+
+TEST_F(actor_runtime, terminal_error_stops_retries_until_the_spec_changes) {
+  boot();
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"demo"},"spec":{"image":"no-such-image"}})");
+  run();
+  auto ws = get("Workspace", "demo");
+  EXPECT_EQ(condition(ws, "Ready"), "False/ImageNotFound");
+  EXPECT_EQ(string_at(ws, "status.phase"), "Failed");
+  auto passes = ctl_->stats().passes.load();
+  advance(std::chrono::hours(1));
+  EXPECT_EQ(ctl_->stats().passes, passes) << "a terminal error was retried";
+  apply(workspace("demo"));  // new spec, new generation
+  run();
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(incus_.creates(), 1u);
+}
+
+TEST_F(actor_runtime, a_reconcile_that_throws_is_retried_and_converges) {
+  boot();
+  incus_.throw_next("create");
+  apply(workspace("demo"));
+  run();
+  EXPECT_FALSE(ready("Workspace", "demo"));
+  EXPECT_GE(ctl_->stats().failed_passes, 1u);
+  advance(100ms);
+  EXPECT_TRUE(ready("Workspace", "demo"));
+}
+
+TEST_F(actor_runtime, a_crashed_reconciler_is_restarted_by_the_manager_and_converges) {
+  boot();
+  incus_.fail_next("create", 1);
+  apply(workspace("demo"));
+  run();
+  EXPECT_FALSE(ready("Workspace", "demo"));
+  ctl_->kill_reconciler("Workspace/demo");  // its pending retry dies with it
+  run();
+  EXPECT_EQ(ctl_->stats().reconciler_restarts, 1u);
+  EXPECT_EQ(ctl_->stats().live_reconcilers, 1u);
+  EXPECT_TRUE(ready("Workspace", "demo")) << "the replacement did not re-reconcile at once";
+}
+
+TEST_F(actor_runtime, deletion_tears_down_routes_then_instance_then_finalizer_and_collects_port_routes) {
+  std::vector<std::string> journal;
+  routes_.set_journal([&](const std::string& e) { journal.push_back(e); });
+  incus_.on_operation([&](const std::string& op) {
+    if (op == "delete" || op == "proxy-remove") journal.push_back("incus-" + op);
+  });
+  boot();
+  apply(workspace("demo"));
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"demo-9000"},"spec":{"workspace":"demo","port":9000}})");
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  ASSERT_TRUE(ready("PortRoute", "demo-9000"));
+  EXPECT_EQ(ports_->allocated(), 2u);
+  journal.clear();
+  ASSERT_TRUE(store_->remove("Workspace", "demo", std::nullopt, {false, "test"}).ok());
+  run();
+  for (int i = 0; i < 20 && store_->get("Workspace", "demo").ok(); ++i) advance(200ms);
+  EXPECT_FALSE(store_->get("Workspace", "demo").ok()) << "workspace not deleted";
+  EXPECT_FALSE(store_->get("PortRoute", "demo-9000").ok()) << "owned port route not collected";
+  auto at = [&](const std::string& e) {
+    return std::find(journal.begin(), journal.end(), e) - journal.begin();
+  };
+  ASSERT_LT(at("route-remove rockpool-pr-demo-9000"), static_cast<long>(journal.size()));
+  EXPECT_LT(at("route-remove rockpool-pr-demo-9000"), at("incus-delete"));
+  EXPECT_LT(at("route-remove rockpool-ws-demo"), at("incus-delete"));
+  EXPECT_EQ(incus_.instance_count(), 0u);
+  EXPECT_EQ(routes_.size(), 0u);
+  EXPECT_EQ(ports_->allocated(), 0u);
+  run();
+  EXPECT_EQ(ctl_->stats().live_reconcilers, 0u);
+}
+
+TEST_F(actor_runtime, converged_objects_cause_no_reconciles_for_a_simulated_hour) {
+  boot();
+  for (int i = 0; i < 5; ++i) apply(workspace("w" + std::to_string(i)));
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"w0-9000"},"spec":{"workspace":"w0","port":9000}})");
+  run();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(ready("Workspace", "w" + std::to_string(i)));
+  ASSERT_TRUE(ready("PortRoute", "w0-9000"));
+  auto passes = ctl_->stats().passes.load();
+  auto revision = store_->revision();
+  for (int minute = 0; minute < 60; ++minute) advance(std::chrono::minutes(1));
+  EXPECT_EQ(ctl_->stats().passes, passes);
+  EXPECT_EQ(store_->revision(), revision) << "something kept writing";
+}
+
+TEST_F(actor_runtime, drift_sweep_restarts_a_crashed_instance_and_counts_the_restart) {
+  options_.sweep_interval = 30000ms;
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  incus_.crash("demo");
+  advance(30000ms);
+  auto ws = get("Workspace", "demo");
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(specs::int_at(ws, "status.restarts"), 1);
+  incus_.vanish("demo");
+  advance(30000ms);
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(specs::int_at(get("Workspace", "demo"), "status.restarts"), 2);
+  EXPECT_EQ(incus_.creates(), 2u);
+}
+
+TEST_F(actor_runtime, a_crash_loop_backs_off_instead_of_spinning) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  int restarts_seen = 0;
+  for (int i = 0; i < 5; ++i) {
+    incus_.crash("demo");
+    ctl_->poke_all();
+    run();
+    restarts_seen = static_cast<int>(specs::int_at(get("Workspace", "demo"), "status.restarts").value_or(0));
+  }
+  // The first crash restarts at once; the next ones wait 1 s, 2 s, ...
+  EXPECT_EQ(restarts_seen, 1);
+  EXPECT_EQ(condition(get("Workspace", "demo"), "Ready"), "False/CrashLoopBackOff");
+  advance(1100ms);
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(specs::int_at(get("Workspace", "demo"), "status.restarts"), 2);
+}
+
+TEST_F(actor_runtime, a_restarted_actor_system_converges_without_duplicate_creates) {
+  boot();
+  for (int i = 0; i < 10; ++i) apply(workspace("w" + std::to_string(i)));
+  run();
+  EXPECT_EQ(incus_.creates(), 10u);
+  shutdown();
+  // While the controller is down: one more object, and one instance vanishes.
+  apply(workspace("late"));
+  incus_.vanish("w3");
+  boot();
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(ready("Workspace", "w" + std::to_string(i))) << i;
+  EXPECT_TRUE(ready("Workspace", "late"));
+  EXPECT_EQ(incus_.creates(), 12u);  // 10 + late + the recreated w3, nothing twice
+  EXPECT_EQ(incus_.instance_count(), 11u);
+}
+
+TEST_F(actor_runtime, port_route_follows_its_workspace) {
+  boot();
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"p"},"spec":{"workspace":"later","port":9000}})");
+  run();
+  EXPECT_EQ(condition(get("PortRoute", "p"), "Ready"), "False/WorkspaceNotFound");
+  apply(workspace("later"));
+  run();
+  EXPECT_TRUE(ready("PortRoute", "p"));
+  apply(workspace("later", R"(,"state":"Stopped")"));
+  run();
+  EXPECT_EQ(string_at(get("Workspace", "later"), "status.phase"), "Stopped");
+  EXPECT_EQ(condition(get("PortRoute", "p"), "Ready"), "False/WorkspaceNotRunning");
+  EXPECT_FALSE(routes_.contains("rockpool-pr-later-9000"));
+}
+
+TEST_F(actor_runtime, name_collision_with_a_foreign_instance_is_terminal_and_untouched) {
+  incus_.add_foreign_instance("mine");
+  boot();
+  apply(workspace("mine"));
+  run();
+  EXPECT_EQ(condition(get("Workspace", "mine"), "Ready"), "False/NameConflict");
+  auto journal = incus_.journal();
+  for (const auto& op : journal) EXPECT_TRUE(op.rfind("get", 0) == 0 || op.rfind("image", 0) == 0) << op;
+}
+
+TEST_F(actor_runtime, events_are_recorded_and_deduplicated) {
+  boot();
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"demo"},"spec":{"image":"nope"}})");
+  run();
+  auto events = store_->list("Event");
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->items.size(), 1u);
+  EXPECT_EQ(string_at(events->items[0], "spec.reason"), "ImageNotFound");
+  EXPECT_EQ(string_at(events->items[0], "spec.involvedObject.name"), "demo");
+  apply(workspace("demo"));
+  run();
+  events = store_->list("Event");
+  bool created = false;
+  for (const auto& e : events->items) created = created || string_at(e, "spec.reason") == "InstanceCreated";
+  EXPECT_TRUE(created);
+}
+
+namespace {
+struct sink_state {
+  std::vector<std::uint64_t> cutoffs;
+  std::size_t batches = 0;
+};
+}  // namespace
+
+TEST_F(actor_runtime, a_slow_hub_subscriber_is_cut_off_with_a_resumable_position) {
+  options_.subscriber_max_in_flight = 8;
+  boot();
+  auto seen = std::make_shared<sink_state>();
+  // Receives batches and never acknowledges them.
+  auto slow = sys_->spawn([seen](caf::event_based_actor*) -> caf::behavior {
+    return {[seen](actors::events_atom, const actors::event_batch&) { ++seen->batches; },
+            [seen](actors::cutoff_atom, std::uint64_t position) { seen->cutoffs.push_back(position); }};
+  });
+  caf::anon_send(ctl_->hub(), actors::subscribe_atom::value, slow, store_->revision());
+  run();
+  for (int i = 0; i < 50; ++i) {
+    apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate","metadata":{"name":"t)" +
+          std::to_string(i) + R"("},"spec":{"image":"x"}})");
+    run();
+  }
+  // Writers were never held up: every write landed.
+  EXPECT_EQ(store_->list("WorkspaceTemplate")->items.size(), 50u);
+  EXPECT_EQ(seen->batches, 8u);
+  ASSERT_EQ(seen->cutoffs.size(), 1u);
+  EXPECT_EQ(ctl_->stats().subscribers_cut_off, 1u);
+  // The position is the last revision it was sent: resuming from it misses nothing.
+  auto resumed = store_->events_after(seen->cutoffs[0], 1000);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->front().revision, seen->cutoffs[0] + 1);
+  caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
+}
