@@ -1,13 +1,18 @@
 // rockpoold: the Rockpool control-plane daemon. Wiring only; logic lives in libraries.
+#include "rockpool/actors/controller.hpp"
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/api_server.hpp"
 #include "rockpool/controller/version.hpp"
+#include "rockpool/runtime/fake.hpp"
 #include "rockpool/specs/object_store.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
 
 #include <csignal>
 #include <filesystem>
@@ -47,6 +52,12 @@ int main(int argc, char** argv) {
   std::uint64_t event_retention = 10000;
   unsigned bookmark_seconds = 10;
   std::vector<std::string> outer_networks;
+  unsigned sweep_seconds = 30;
+  std::size_t max_reconciles = 32;
+  unsigned backoff_cap_seconds = 60;
+  std::string host_ports = "41000-41999";
+  unsigned fake_start_latency_ms = 0;
+  std::size_t event_limit = 1000;
 
   app.set_config("--config", "", "Read flags from this config file (INI/TOML)");
   app.add_option("--data-dir", data_dir, "RocksDB directory (exclusively locked)")
@@ -72,6 +83,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--outer-network", outer_networks,
                  "IPv4 CIDR a NestedHost's innerNetwork must not overlap (repeatable)");
+  app.add_option("--sweep-interval", sweep_seconds,
+                 "Seconds between drift sweeps that re-observe every object (0: off)")
+      ->capture_default_str();
+  app.add_option("--max-concurrent-reconciles", max_reconciles,
+                 "Reconcile passes (and so Incus operations) in flight at once")
+      ->capture_default_str();
+  app.add_option("--backoff-cap", backoff_cap_seconds,
+                 "Longest retry delay after failures, in seconds")
+      ->capture_default_str();
+  app.add_option("--host-ports", host_ports,
+                 "Range of host loopback ports for proxy upstreams, FIRST-LAST")
+      ->capture_default_str();
+  app.add_option("--events-kept", event_limit, "Events kept in the store; the oldest are removed")
+      ->capture_default_str();
+  app.add_option("--fake-start-latency", fake_start_latency_ms,
+                 "With --runtime=fake: milliseconds each instance start takes")
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -101,6 +129,44 @@ int main(int argc, char** argv) {
   api_opts.bookmark_interval = std::chrono::seconds(bookmark_seconds);
   api_opts.version = rockpool::controller::version;
   rockpool::controller::api_handler handler(store, metrics, api_opts);
+
+  // The actor runtime. Until the Incus and Caddy adapters exist, only the fake
+  // runtime can reconcile; with --runtime=incus specs are stored and served only.
+  unsigned short first_port = 41000, last_port = 41999;
+  if (std::sscanf(host_ports.c_str(), "%hu-%hu", &first_port, &last_port) != 2 ||
+      first_port > last_port) {
+    spdlog::error("--host-ports must be FIRST-LAST, got {}", host_ports);
+    return 1;
+  }
+  caf::actor_system_config caf_cfg;
+  caf_cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  caf::actor_system actor_system{caf_cfg};
+  rockpool::runtime::fake_incus fake_incus;
+  rockpool::runtime::fake_routes fake_routes;
+  fake_incus.set_start_latency(std::chrono::milliseconds(fake_start_latency_ms));
+  rockpool::actors::host_port_allocator ports(**backend, first_port, last_port);
+  rockpool::actors::event_recorder events(store, rockpool::specs::system_clock(), event_limit);
+  std::unique_ptr<rockpool::actors::controller> reconciler;
+  if (runtime == "fake") {
+    rockpool::actors::controller_options copts;
+    copts.sweep_interval = std::chrono::seconds(sweep_seconds);
+    copts.workers = max_reconciles;
+    copts.backoff_cap = std::chrono::seconds(backoff_cap_seconds);
+    reconciler = std::make_unique<rockpool::actors::controller>(
+        actor_system,
+        rockpool::actors::reconcile_context{store, fake_incus, fake_routes, ports, events,
+                                            rockpool::specs::system_clock()},
+        copts);
+    (*backend)->set_commit_listener([&reconciler](std::vector<rockpool::specs::kv_event> e) {
+      reconciler->publish(std::move(e));
+    });
+    reconciler->start();
+  } else {
+    spdlog::warn(
+        "--runtime=incus: the Incus and Caddy adapters are not built yet; specs are "
+        "stored and served but not reconciled (use --runtime=fake to run the actor runtime)");
+  }
 
   rockpool::controller::server_options srv;
   srv.socket_path = socket;
@@ -141,5 +207,9 @@ int main(int argc, char** argv) {
   spdlog::info("received signal {}, shutting down", sig);
   (*backend)->wake_all();
   server.stop();
+  if (reconciler) {
+    (*backend)->set_commit_listener(nullptr);
+    reconciler->stop();
+  }
   return 0;
 }

@@ -51,7 +51,8 @@ caf::behavior worker(caf::event_based_actor*, reconcile_context* ctx,
         try {
           r = reconcile(*ctx, kind, name);
         } catch (const std::exception& e) {
-          r = pass_result{pass_result::outcome::failed, std::string("reconcile threw: ") + e.what(), {}};
+          r = pass_result{
+              pass_result::outcome::failed, std::string("reconcile threw: ") + e.what(), {}};
         }
         if (r.what == pass_result::outcome::failed) ++stats->failed_passes;
         return r;
@@ -88,11 +89,15 @@ caf::behavior work_queue(caf::stateful_actor<queue_state>* self, std::size_t wor
         auto job = std::move(st.chores.front());
         st.chores.pop_front();
         self->request(w, caf::infinite, exec_atom::value, std::move(job))
-            .then([self, w, dispatch] { self->state.idle.push_back(w); (*dispatch)(); },
-                  [self, dispatch](caf::error&) {
-                    self->state.idle.push_back(self->state.spawn_worker());
-                    (*dispatch)();
-                  });
+            .then(
+                [self, w, dispatch] {
+                  self->state.idle.push_back(w);
+                  (*dispatch)();
+                },
+                [self, dispatch](caf::error&) {
+                  self->state.idle.push_back(self->state.spawn_worker());
+                  (*dispatch)();
+                });
         continue;
       }
       auto job = std::move(st.jobs.front());
@@ -106,8 +111,8 @@ caf::behavior work_queue(caf::stateful_actor<queue_state>* self, std::size_t wor
               },
               [self, dispatch, promise = job.promise](caf::error& e) mutable {
                 // The worker died mid-pass: report a failed pass, replace the worker.
-                promise.deliver(pass_result{pass_result::outcome::failed,
-                                            "worker failed: " + caf::to_string(e), {}});
+                promise.deliver(pass_result{
+                    pass_result::outcome::failed, "worker failed: " + caf::to_string(e), {}});
                 self->state.idle.push_back(self->state.spawn_worker());
                 (*dispatch)();
               });
@@ -244,7 +249,7 @@ struct hub_state {
 };
 
 caf::behavior watch_hub(caf::stateful_actor<hub_state>* self, std::uint64_t start_revision,
-                  controller_options options, std::shared_ptr<controller_stats> stats) {
+                        controller_options options, std::shared_ptr<controller_stats> stats) {
   self->state.position = start_revision;
   self->set_down_handler([self](caf::down_msg& dm) { self->state.subscribers.erase(dm.source); });
   // Sends sub everything after its position, or cuts it off when it lags.
@@ -293,7 +298,8 @@ caf::behavior watch_hub(caf::stateful_actor<hub_state>* self, std::uint64_t star
         if (!deliver(sub)) st.subscribers.erase(who.address());
       },
       [self](ack_atom) {
-        auto it = self->state.subscribers.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+        auto it =
+            self->state.subscribers.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
         if (it != self->state.subscribers.end() && it->second.in_flight > 0) --it->second.in_flight;
       },
   };
@@ -322,13 +328,14 @@ std::size_t fingerprint(const json::value& obj) {
   json::value copy = obj;
   auto& o = copy.as_object();
   o.erase("status");
-  if (auto* m = o.if_contains("metadata"); m && m->is_object()) m->get_object().erase("resourceVersion");
+  if (auto* m = o.if_contains("metadata"); m && m->is_object())
+    m->get_object().erase("resourceVersion");
   return std::hash<std::string>{}(json::serialize(copy));
 }
 
 caf::behavior object_manager(caf::stateful_actor<manager_state>* self, specs::object_store* store,
-                      caf::actor hub_actor, caf::actor queue, controller_options options,
-                      std::shared_ptr<controller_stats> stats) {
+                             caf::actor hub_actor, caf::actor queue, controller_options options,
+                             std::shared_ptr<controller_stats> stats) {
   auto spawn_reconciler = [self, queue, options, stats](const std::string& key) {
     auto slash = key.find('/');
     auto r = self->spawn<caf::monitored>(reconciler, key.substr(0, slash), key.substr(slash + 1),
@@ -352,13 +359,13 @@ caf::behavior object_manager(caf::stateful_actor<manager_state>* self, specs::ob
       --stats->live_reconcilers;
     }
     self->state.key_by_uid.erase(it->second.uid);
-    if (!it->second.workspace.empty()) self->state.routes_by_workspace[it->second.workspace].erase(key);
+    if (!it->second.workspace.empty())
+      self->state.routes_by_workspace[it->second.workspace].erase(key);
     self->state.objects.erase(it);
   };
   // Updates what we know of an object and pokes whoever must look again.
-  auto observe = [self, spawn_reconciler, poke, forget, queue, store](const std::string& key,
-                                                                      const json::value& obj,
-                                                                      bool deleted) {
+  auto observe = [self, spawn_reconciler, poke, forget, queue, store](
+                     const std::string& key, const json::value& obj, bool deleted) {
     auto& st = self->state;
     auto kind = string_at(obj, "kind");
     auto name = string_at(obj, "metadata.name");
@@ -386,7 +393,8 @@ caf::behavior object_manager(caf::stateful_actor<manager_state>* self, specs::ob
       t.uid = uid;
       st.key_by_uid[uid] = key;
       t.owner_uids.clear();
-      if (const auto* refs = specs::find_path(obj, "metadata.ownerReferences"); refs && refs->is_array())
+      if (const auto* refs = specs::find_path(obj, "metadata.ownerReferences");
+          refs && refs->is_array())
         for (const auto& r : refs->get_array()) t.owner_uids.push_back(string_at(r, "uid"));
       if (kind == "PortRoute") {
         auto ws = string_at(obj, "spec.workspace");
@@ -401,10 +409,12 @@ caf::behavior object_manager(caf::stateful_actor<manager_state>* self, specs::ob
         spec_or_meta_changed = true;
       }
       // Status-only writes do not re-trigger the writer (no hot loops).
-      if (spec_or_meta_changed) poke(key, specs::int_at(obj, "metadata.generation").value_or(-1), false);
+      if (spec_or_meta_changed)
+        poke(key, specs::int_at(obj, "metadata.generation").value_or(-1), false);
       if (phase_changed) {
         for (const auto& owner : t.owner_uids)
-          if (auto o = st.key_by_uid.find(owner); o != st.key_by_uid.end()) poke(o->second, -1, false);
+          if (auto o = st.key_by_uid.find(owner); o != st.key_by_uid.end())
+            poke(o->second, -1, false);
       }
     }
     // Port routes follow their workspace's lifecycle.
@@ -456,7 +466,8 @@ caf::behavior object_manager(caf::stateful_actor<manager_state>* self, specs::ob
     poke(key, -1, true);
   });
   resync();
-  if (options.sweep_interval.count() > 0) self->delayed_send(self, options.sweep_interval, sweep_atom::value);
+  if (options.sweep_interval.count() > 0)
+    self->delayed_send(self, options.sweep_interval, sweep_atom::value);
   return {
       [self, observe](events_atom, const event_batch& batch) {
         for (const auto& e : batch) {
@@ -500,7 +511,9 @@ controller::controller(caf::actor_system& sys, reconcile_context ctx, controller
     : impl_(std::make_unique<impl>(impl{sys, ctx, options, {}, {}, {}})),
       stats_(std::make_shared<controller_stats>()) {}
 
-controller::~controller() { stop(); }
+controller::~controller() {
+  stop();
+}
 
 void controller::start() {
   auto& i = *impl_;
@@ -509,9 +522,11 @@ void controller::start() {
   auto stats = stats_;
   bool detached = i.options.detached_workers;
   auto& sys = i.sys;
-  i.queue = i.sys.spawn(work_queue, i.options.workers, std::function<caf::actor()>([&sys, ctx, stats, detached] {
-    return detached ? sys.spawn<caf::detached>(worker, ctx, stats) : sys.spawn(worker, ctx, stats);
-  }));
+  i.queue = i.sys.spawn(work_queue, i.options.workers,
+                        std::function<caf::actor()>([&sys, ctx, stats, detached] {
+                          return detached ? sys.spawn<caf::detached>(worker, ctx, stats)
+                                          : sys.spawn(worker, ctx, stats);
+                        }));
   i.manager = i.sys.spawn(object_manager, &i.ctx.store, i.hub, i.queue, i.options, stats_);
 }
 
@@ -527,13 +542,19 @@ void controller::publish(std::vector<specs::kv_event> events) {
   if (impl_->hub) caf::anon_send(impl_->hub, publish_atom::value, std::move(events));
 }
 
-const caf::actor& controller::hub() const { return impl_->hub; }
-const caf::actor& controller::manager() const { return impl_->manager; }
+const caf::actor& controller::hub() const {
+  return impl_->hub;
+}
+const caf::actor& controller::manager() const {
+  return impl_->manager;
+}
 
 void controller::kill_reconciler(const std::string& key) {
   caf::anon_send(impl_->manager, kill_atom::value, key);
 }
 
-void controller::poke_all() { caf::anon_send(impl_->manager, poke_atom::value); }
+void controller::poke_all() {
+  caf::anon_send(impl_->manager, poke_atom::value);
+}
 
 }  // namespace rockpool::actors

@@ -33,9 +33,9 @@ void event_recorder::record(const json::value& object, const std::string& type,
   auto kind = string_at(object, "kind");
   auto name = string_at(object, "metadata.name");
   char hash[16];
-  std::snprintf(hash, sizeof hash, "%08zx",
-                std::hash<std::string>{}(kind + "/" + name + "/" + reason + "/" + message) &
-                    0xffffffffu);
+  std::snprintf(
+      hash, sizeof hash, "%08zx",
+      std::hash<std::string>{}(kind + "/" + name + "/" + reason + "/" + message) & 0xffffffffu);
   std::string base = name.substr(0, 54);
   while (!base.empty() && base.back() == '-') base.pop_back();
   std::string event_name = base + "-" + hash;
@@ -49,18 +49,19 @@ void event_recorder::record(const json::value& object, const std::string& type,
     (void)store_.replace(std::move(e), {false, "rockpoold"});
     return;
   }
-  json::value e = {{"apiVersion", specs::api_version},
-                   {"kind", "Event"},
-                   {"metadata", {{"name", event_name}}},
-                   {"spec",
-                    {{"type", type},
-                     {"reason", reason},
-                     {"message", message.substr(0, 1024)},
-                     {"count", 1},
-                     {"firstTimestamp", now},
-                     {"lastTimestamp", now},
-                     {"involvedObject",
-                      {{"kind", kind}, {"name", name}, {"uid", string_at(object, "metadata.uid")}}}}}};
+  json::value e = {
+      {"apiVersion", specs::api_version},
+      {"kind", "Event"},
+      {"metadata", {{"name", event_name}}},
+      {"spec",
+       {{"type", type},
+        {"reason", reason},
+        {"message", message.substr(0, 1024)},
+        {"count", 1},
+        {"firstTimestamp", now},
+        {"lastTimestamp", now},
+        {"involvedObject",
+         {{"kind", kind}, {"name", name}, {"uid", string_at(object, "metadata.uid")}}}}}};
   if (store_.create(std::move(e), {false, "rockpoold"}).ok()) names_.push_back(event_name);
   while (names_.size() > retention_) {
     (void)store_.remove("Event", names_.front(), std::nullopt, {false, "rockpoold"});

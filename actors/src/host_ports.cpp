@@ -49,9 +49,9 @@ specs::result<unsigned short> host_port_allocator::acquire(const std::string& ow
     by_port_[port] = owner;
     return port;
   }
-  return specs::make_error(specs::reason::unavailable,
-                           "no free host port in " + std::to_string(first_) + "-" +
-                               std::to_string(last_));
+  return specs::make_error(
+      specs::reason::unavailable,
+      "no free host port in " + std::to_string(first_) + "-" + std::to_string(last_));
 }
 
 std::optional<unsigned short> host_port_allocator::find(const std::string& owner) const {

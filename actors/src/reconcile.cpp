@@ -18,9 +18,15 @@ namespace {
 constexpr auto short_wait = std::chrono::milliseconds(200);
 const specs::write_request controller_write{false, "rockpoold"};
 
-pass_result converged(std::string m = {}) { return {outcome::converged, std::move(m), {}}; }
-pass_result failed(std::string m) { return {outcome::failed, std::move(m), {}}; }
-pass_result terminal(std::string m) { return {outcome::terminal, std::move(m), {}}; }
+pass_result converged(std::string m = {}) {
+  return {outcome::converged, std::move(m), {}};
+}
+pass_result failed(std::string m) {
+  return {outcome::failed, std::move(m), {}};
+}
+pass_result terminal(std::string m) {
+  return {outcome::terminal, std::move(m), {}};
+}
 pass_result requeue(std::string m, std::chrono::milliseconds after) {
   return {outcome::requeue, std::move(m), after};
 }
@@ -40,7 +46,8 @@ specs::status set_finalizer(reconcile_context& ctx, const json::value& obj, bool
     for (const auto& e : f->get_array())
       if (!(e.is_string() && e.get_string() == cleanup_finalizer)) fins.push_back(e);
   if (present) fins.push_back(json::string(cleanup_finalizer));
-  json::value patch = {{"metadata", {{"finalizers", fins.empty() ? json::value() : json::value(fins)}}}};
+  json::value patch = {
+      {"metadata", {{"finalizers", fins.empty() ? json::value() : json::value(fins)}}}};
   auto r = ctx.store.merge_patch(string_at(obj, "kind"), string_at(obj, "metadata.name"), patch,
                                  controller_write);
   if (!r.ok() && r.err().why != specs::reason::not_found) return r.err();
@@ -54,12 +61,14 @@ class status_builder {
   status_builder(const json::value& obj, const specs::clock& clock)
       : generation_(int_at(obj, "metadata.generation").value_or(0)),
         now_(specs::format_rfc3339(clock.now())) {
-    if (const auto* s = specs::find_path(obj, "status"); s && s->is_object()) old_ = s->get_object();
+    if (const auto* s = specs::find_path(obj, "status"); s && s->is_object())
+      old_ = s->get_object();
     status_ = old_;
     status_["observedGeneration"] = generation_;
   }
 
-  void condition(const std::string& type, bool ok, const std::string& reason, const std::string& message) {
+  void condition(const std::string& type, bool ok, const std::string& reason,
+                 const std::string& message) {
     std::string st = ok ? "True" : "False";
     std::string since = now_;
     if (const auto* conds = old_.if_contains("conditions"); conds && conds->is_array())
@@ -104,7 +113,8 @@ struct workspace_settings {
 };
 
 // Explicit spec fields win, then the template's, then built-in defaults.
-specs::result<workspace_settings> effective_settings(reconcile_context& ctx, const json::value& obj) {
+specs::result<workspace_settings> effective_settings(reconcile_context& ctx,
+                                                     const json::value& obj) {
   workspace_settings s;
   json::value tmpl;
   if (auto name = string_at(obj, "spec.template"); !name.empty()) {
@@ -128,7 +138,8 @@ specs::result<workspace_settings> effective_settings(reconcile_context& ctx, con
   s.cpu = static_cast<int>(cpu.value_or(2));
   s.ide_port = static_cast<int>(int_at(obj, "spec.ide.port").value_or(8080));
   const auto* nest = specs::find_path(obj, "spec.nesting");
-  if ((nest == nullptr || !nest->is_bool()) && !tmpl.is_null()) nest = specs::find_path(tmpl, "spec.nesting");
+  if ((nest == nullptr || !nest->is_bool()) && !tmpl.is_null())
+    nest = specs::find_path(tmpl, "spec.nesting");
   s.nesting = nest && nest->is_bool() && nest->get_bool();
   return s;
 }
@@ -152,16 +163,21 @@ std::string last_ready_reason(const json::object& old_status) {
   return {};
 }
 
-std::string workspace_route_id(const std::string& ws) { return "rockpool-ws-" + ws; }
+std::string workspace_route_id(const std::string& ws) {
+  return "rockpool-ws-" + ws;
+}
 std::string port_route_id(const std::string& ws, std::int64_t port) {
   return "rockpool-pr-" + ws + "-" + std::to_string(port);
 }
-std::string port_device(std::int64_t port) { return "rockpool-port-" + std::to_string(port); }
+std::string port_device(std::int64_t port) {
+  return "rockpool-port-" + std::to_string(port);
+}
 constexpr const char* ide_device = "rockpool-ide";
 
 std::chrono::seconds restart_backoff(std::int64_t consecutive) {
   if (consecutive <= 0) return std::chrono::seconds(0);
-  return std::chrono::seconds(std::min<std::int64_t>(300, std::int64_t{1} << std::min<std::int64_t>(consecutive - 1, 9)));
+  return std::chrono::seconds(
+      std::min<std::int64_t>(300, std::int64_t{1} << std::min<std::int64_t>(consecutive - 1, 9)));
 }
 
 // ---- Workspace ----
@@ -181,19 +197,24 @@ pass_result teardown_workspace(reconcile_context& ctx, const json::value& obj) {
     if (!owned) continue;
     ++waiting;
     if (string_at(pr, "metadata.deletionTimestamp").empty())
-      (void)ctx.store.remove("PortRoute", string_at(pr, "metadata.name"), std::nullopt, controller_write);
+      (void)ctx.store.remove("PortRoute", string_at(pr, "metadata.name"), std::nullopt,
+                             controller_write);
   }
   if (waiting > 0)
-    return requeue("waiting for " + std::to_string(waiting) + " owned port route(s) to go", short_wait);
-  if (auto st = ctx.routes.remove(workspace_route_id(name)); !st.ok()) return failed(st.err().message);
+    return requeue("waiting for " + std::to_string(waiting) + " owned port route(s) to go",
+                   short_wait);
+  if (auto st = ctx.routes.remove(workspace_route_id(name)); !st.ok())
+    return failed(st.err().message);
   auto inst = ctx.incus.get_instance(name);
   if (!inst.ok()) return failed(inst.err().message);
   if (*inst && owned_by(**inst, obj)) {
-    if (auto st = ctx.incus.delete_instance(name); !st.ok() && st.err().why != specs::reason::not_found)
+    if (auto st = ctx.incus.delete_instance(name);
+        !st.ok() && st.err().why != specs::reason::not_found)
       return failed("deleting instance: " + st.err().message);
     ctx.events.record(obj, "Normal", "InstanceDeleted", "deleted instance " + name);
   }
-  if (auto st = ctx.ports.release("Workspace/" + name + "#ide"); !st.ok()) return failed(st.err().message);
+  if (auto st = ctx.ports.release("Workspace/" + name + "#ide"); !st.ok())
+    return failed(st.err().message);
   if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
   return converged("torn down");
 }
@@ -222,7 +243,8 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
     return fail_with("TemplateNotFound", settings.err().message, terminal(settings.err().message));
   const auto& s = *settings;
   auto image = ctx.incus.image_exists(s.image);
-  if (!image.ok()) return fail_with("IncusUnavailable", image.err().message, failed(image.err().message));
+  if (!image.ok())
+    return fail_with("IncusUnavailable", image.err().message, failed(image.err().message));
   if (!*image) {
     auto m = "image \"" + s.image + "\" does not exist in Incus";
     if (string_at(json::value(status.old()), "phase") != "Failed")
@@ -231,7 +253,8 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
   }
 
   auto inst = ctx.incus.get_instance(name);
-  if (!inst.ok()) return fail_with("IncusUnavailable", inst.err().message, failed(inst.err().message));
+  if (!inst.ok())
+    return fail_with("IncusUnavailable", inst.err().message, failed(inst.err().message));
   auto restarts = int_at(json::value(status.old()), "restarts").value_or(0);
   auto consecutive = int_at(json::value(status.old()), "consecutiveRestarts").value_or(0);
   bool had_instance = !string_at(json::value(status.old()), "instance").empty();
@@ -243,8 +266,8 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
     if (wait > std::chrono::seconds(0)) {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait);
       return fail_with("CrashLoopBackOff",
-                       "restarted " + std::to_string(consecutive) + " times in a row; next try in " +
-                           std::to_string(ms.count()) + " ms",
+                       "restarted " + std::to_string(consecutive) +
+                           " times in a row; next try in " + std::to_string(ms.count()) + " ms",
                        requeue("crash loop back-off", ms));
     }
     return std::nullopt;
@@ -277,7 +300,13 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
       if (auto wait = restart_allowed()) return *wait;
       note_restart("InstanceVanished", "instance " + name + " disappeared; recreating it");
     }
-    runtime::instance_spec spec{name, s.image, s.type, s.cpu, s.memory, s.disk, s.nesting,
+    runtime::instance_spec spec{name,
+                                s.image,
+                                s.type,
+                                s.cpu,
+                                s.memory,
+                                s.disk,
+                                s.nesting,
                                 {{runtime::owner_kind_key, "Workspace"},
                                  {runtime::owner_name_key, name},
                                  {runtime::owner_uid_key, string_at(obj, "metadata.uid")}}};
@@ -286,10 +315,14 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
         return fail_with("ImageNotFound", st.err().message, terminal(st.err().message));
       return fail_with("CreateFailed", st.err().message, failed(st.err().message));
     }
-    if (!had_instance) ctx.events.record(obj, "Normal", "InstanceCreated", "created instance " + name + " from " + s.image);
+    if (!had_instance)
+      ctx.events.record(obj, "Normal", "InstanceCreated",
+                        "created instance " + name + " from " + s.image);
     status["instance"] = name;
     inst = ctx.incus.get_instance(name);
-    if (!inst.ok() || !*inst) return fail_with("IncusUnavailable", "instance not visible after create", failed("instance not visible after create"));
+    if (!inst.ok() || !*inst)
+      return fail_with("IncusUnavailable", "instance not visible after create",
+                       failed("instance not visible after create"));
   }
   status["instance"] = name;
 
@@ -301,7 +334,8 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
                                     last_ready_reason(status.old()) == "CrashLoopBackOff");
     if (crashed) {
       if (auto wait = restart_allowed()) return *wait;
-      note_restart("InstanceCrashed", "instance " + name + " stopped behind the controller's back; starting it");
+      note_restart("InstanceCrashed",
+                   "instance " + name + " stopped behind the controller's back; starting it");
     }
     if (auto st = ctx.incus.start_instance(name); !st.ok())
       return fail_with("StartFailed", st.err().message, failed(st.err().message));
@@ -344,8 +378,10 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
     auto addr = (*inst)->config.find("volatile.eth0.address");
     if (addr == (*inst)->config.end()) {
       status.condition("InstanceReady", true, "Running", "the instance is running");
-      status.condition("RouteReady", false, "WaitingForAddress", "the instance has no bridge address yet");
-      status.condition("Ready", false, "WaitingForAddress", "the instance has no bridge address yet");
+      status.condition("RouteReady", false, "WaitingForAddress",
+                       "the instance has no bridge address yet");
+      status.condition("Ready", false, "WaitingForAddress",
+                       "the instance has no bridge address yet");
       status["phase"] = "Provisioning";
       (void)status.write(ctx, obj);
       return requeue("waiting for the instance's address", std::chrono::seconds(1));
@@ -359,7 +395,8 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
   bool route_ok = answers.ok() && *answers;
   status.condition("InstanceReady", true, "Running", "the instance is running");
   status.condition("RouteReady", route_ok, route_ok ? "Routed" : "RouteNotAnswering",
-                   route_ok ? "/workspace/" + name + "/ answers" : "/workspace/" + name + "/ does not answer yet");
+                   route_ok ? "/workspace/" + name + "/ answers"
+                            : "/workspace/" + name + "/ does not answer yet");
   status.condition("Ready", route_ok, route_ok ? "Ready" : "RouteNotAnswering",
                    route_ok ? "the workspace is ready" : "waiting for the route to answer");
   status["phase"] = route_ok ? "Running" : "Provisioning";
@@ -376,11 +413,13 @@ pass_result teardown_port_route(reconcile_context& ctx, const json::value& obj) 
   auto name = string_at(obj, "metadata.name");
   auto ws = string_at(obj, "spec.workspace");
   auto port = int_at(obj, "spec.port").value_or(0);
-  if (auto st = ctx.routes.remove(port_route_id(ws, port)); !st.ok()) return failed(st.err().message);
+  if (auto st = ctx.routes.remove(port_route_id(ws, port)); !st.ok())
+    return failed(st.err().message);
   auto inst = ctx.incus.get_instance(ws);
   if (!inst.ok()) return failed(inst.err().message);
   if (*inst)
-    if (auto st = ctx.incus.remove_proxy_device(ws, port_device(port)); !st.ok()) return failed(st.err().message);
+    if (auto st = ctx.incus.remove_proxy_device(ws, port_device(port)); !st.ok())
+      return failed(st.err().message);
   if (auto st = ctx.ports.release("PortRoute/" + name); !st.ok()) return failed(st.err().message);
   if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
   return converged("torn down");
@@ -397,21 +436,28 @@ pass_result reconcile_port_route(reconcile_context& ctx, json::value obj) {
   bool needs_owner = false;
   if (ws.ok()) {
     needs_owner = true;
-    if (const auto* refs = specs::find_path(obj, "metadata.ownerReferences"); refs && refs->is_array())
+    if (const auto* refs = specs::find_path(obj, "metadata.ownerReferences");
+        refs && refs->is_array())
       for (const auto& r : refs->get_array())
         if (string_at(r, "uid") == string_at(*ws, "metadata.uid")) needs_owner = false;
   }
   if (!has_finalizer(obj) || needs_owner) {
     json::array fins;
-    if (const auto* f = specs::find_path(obj, "metadata.finalizers"); f && f->is_array()) fins = f->get_array();
+    if (const auto* f = specs::find_path(obj, "metadata.finalizers"); f && f->is_array())
+      fins = f->get_array();
     if (!has_finalizer(obj)) fins.push_back(json::string(cleanup_finalizer));
     json::value patch = {{"metadata", {{"finalizers", fins}}}};
     if (needs_owner)
-      patch.as_object()["metadata"].as_object()["ownerReferences"] = json::array{
-          {{"apiVersion", specs::api_version}, {"kind", "Workspace"}, {"name", ws_name},
-           {"uid", string_at(*ws, "metadata.uid")}, {"controller", false}}};
+      patch.as_object()["metadata"].as_object()["ownerReferences"] =
+          json::array{{{"apiVersion", specs::api_version},
+                       {"kind", "Workspace"},
+                       {"name", ws_name},
+                       {"uid", string_at(*ws, "metadata.uid")},
+                       {"controller", false}}};
     auto r = ctx.store.merge_patch("PortRoute", name, patch, controller_write);
-    if (!r.ok()) return r.err().why == specs::reason::not_found ? pass_result{outcome::gone, "gone", {}} : failed(r.err().message);
+    if (!r.ok())
+      return r.err().why == specs::reason::not_found ? pass_result{outcome::gone, "gone", {}}
+                                                     : failed(r.err().message);
     obj = std::move(r->object);
   }
   status_builder status(obj, ctx.clock);
@@ -424,19 +470,24 @@ pass_result reconcile_port_route(reconcile_context& ctx, json::value obj) {
     if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
     return converged(message);  // the workspace's own events will poke us
   };
-  if (!ws.ok()) return not_ready("WorkspaceNotFound", "workspace \"" + ws_name + "\" does not exist");
+  if (!ws.ok())
+    return not_ready("WorkspaceNotFound", "workspace \"" + ws_name + "\" does not exist");
   if (!string_at(*ws, "metadata.deletionTimestamp").empty())
     return not_ready("WorkspaceTerminating", "workspace \"" + ws_name + "\" is being deleted");
   if (string_at(*ws, "status.phase") != "Running")
-    return not_ready("WorkspaceNotRunning", "workspace \"" + ws_name + "\" is not running (phase " +
-                                                (string_at(*ws, "status.phase").empty() ? std::string("Pending") : string_at(*ws, "status.phase")) + ")");
+    return not_ready("WorkspaceNotRunning",
+                     "workspace \"" + ws_name + "\" is not running (phase " +
+                         (string_at(*ws, "status.phase").empty() ? std::string("Pending")
+                                                                 : string_at(*ws, "status.phase")) +
+                         ")");
   auto inst = ctx.incus.get_instance(ws_name);
   if (!inst.ok()) return failed(inst.err().message);
   if (!*inst) return not_ready("InstanceNotFound", "the workspace's instance does not exist");
   std::string upstream;
   if (string_at(*ws, "spec.network") == "bridge") {
     auto addr = (*inst)->config.find("volatile.eth0.address");
-    if (addr == (*inst)->config.end()) return requeue("waiting for the instance's address", std::chrono::seconds(1));
+    if (addr == (*inst)->config.end())
+      return requeue("waiting for the instance's address", std::chrono::seconds(1));
     upstream = addr->second + ":" + std::to_string(port);
   } else {
     auto host_port = ctx.ports.acquire("PortRoute/" + name);
@@ -445,16 +496,20 @@ pass_result reconcile_port_route(reconcile_context& ctx, json::value obj) {
                               "tcp:127.0.0.1:" + std::to_string(port)};
     auto& proxies = (*inst)->proxies;
     if (std::find(proxies.begin(), proxies.end(), dev) == proxies.end())
-      if (auto st = ctx.incus.set_proxy_device(ws_name, dev); !st.ok()) return failed(st.err().message);
+      if (auto st = ctx.incus.set_proxy_device(ws_name, dev); !st.ok())
+        return failed(st.err().message);
     upstream = "127.0.0.1:" + std::to_string(*host_port);
     status["hostPort"] = *host_port;
   }
-  runtime::route r{route_id, "/workspace/" + ws_name + "/port/" + std::to_string(port) + "/", upstream};
+  runtime::route r{route_id, "/workspace/" + ws_name + "/port/" + std::to_string(port) + "/",
+                   upstream};
   if (auto st = ctx.routes.upsert(r); !st.ok()) return failed(st.err().message);
   auto answers = ctx.routes.answers(r);
   bool ok = answers.ok() && *answers;
-  status.condition("UpstreamReady", true, "ProxyReady", "forwarding " + upstream + " to port " + std::to_string(port));
-  status.condition("Ready", ok, ok ? "Ready" : "RouteNotAnswering", ok ? r.path_prefix + " answers" : "waiting for " + r.path_prefix + " to answer");
+  status.condition("UpstreamReady", true, "ProxyReady",
+                   "forwarding " + upstream + " to port " + std::to_string(port));
+  status.condition("Ready", ok, ok ? "Ready" : "RouteNotAnswering",
+                   ok ? r.path_prefix + " answers" : "waiting for " + r.path_prefix + " to answer");
   status["phase"] = ok ? "Ready" : "Pending";
   status["upstream"] = upstream;
   status["url"] = r.path_prefix;
@@ -484,21 +539,33 @@ pass_result reconcile_nested_host(reconcile_context& ctx, json::value obj) {
   if (!has_finalizer(obj)) {
     if (auto st = set_finalizer(ctx, obj, true); !st.ok()) return failed(st.err().message);
   }
-  json::value owner = json::array{{{"apiVersion", specs::api_version}, {"kind", "NestedHost"},
-                                   {"name", name}, {"uid", uid}, {"controller", true}}};
-  json::value ws_spec = {{"nesting", true},
-                         {"template", string_at(obj, "spec.template")},
-                         {"state", string_at(obj, "spec.state").empty() ? std::string("Running") : string_at(obj, "spec.state")}};
+  json::value owner = json::array{{{"apiVersion", specs::api_version},
+                                   {"kind", "NestedHost"},
+                                   {"name", name},
+                                   {"uid", uid},
+                                   {"controller", true}}};
+  json::value ws_spec = {
+      {"nesting", true},
+      {"template", string_at(obj, "spec.template")},
+      {"state", string_at(obj, "spec.state").empty() ? std::string("Running")
+                                                     : string_at(obj, "spec.state")}};
   for (const char* f : {"image", "type"})
     if (auto v = string_at(obj, std::string("spec.") + f); !v.empty()) ws_spec.as_object()[f] = v;
-  if (const auto* r = specs::find_path(obj, "spec.resources")) ws_spec.as_object()["resources"] = *r;
-  if (auto tmpl = string_at(obj, "spec.template"); !tmpl.empty() && !ctx.store.get("WorkspaceTemplate", tmpl).ok()) {
+  if (const auto* r = specs::find_path(obj, "spec.resources"))
+    ws_spec.as_object()["resources"] = *r;
+  if (auto tmpl = string_at(obj, "spec.template");
+      !tmpl.empty() && !ctx.store.get("WorkspaceTemplate", tmpl).ok()) {
     ws_spec.as_object().erase("template");
     // Built-in nested-host defaults when the named template is absent.
-    if (!ws_spec.as_object().contains("resources")) ws_spec.as_object()["resources"] = {{"cpu", 4}, {"memory", "8Gi"}, {"disk", "50Gi"}};
+    if (!ws_spec.as_object().contains("resources"))
+      ws_spec.as_object()["resources"] = {{"cpu", 4}, {"memory", "8Gi"}, {"disk", "50Gi"}};
   }
-  json::value ws = {{"apiVersion", specs::api_version}, {"kind", "Workspace"},
-                    {"metadata", {{"name", name}, {"ownerReferences", owner}, {"labels", {{"rockpool.dev/nested-host", name}}}}},
+  json::value ws = {{"apiVersion", specs::api_version},
+                    {"kind", "Workspace"},
+                    {"metadata",
+                     {{"name", name},
+                      {"ownerReferences", owner},
+                      {"labels", {{"rockpool.dev/nested-host", name}}}}},
                     {"spec", ws_spec}};
   auto applied = ctx.store.apply(ws, {false, "nestedhost:" + name}, true);
   status_builder status(obj, ctx.clock);
@@ -514,7 +581,8 @@ pass_result reconcile_nested_host(reconcile_context& ctx, json::value obj) {
     for (const auto& p : ports->get_array()) {
       if (!p.is_int64()) continue;
       auto pr_name = name + "-" + std::to_string(p.get_int64());
-      json::value pr = {{"apiVersion", specs::api_version}, {"kind", "PortRoute"},
+      json::value pr = {{"apiVersion", specs::api_version},
+                        {"kind", "PortRoute"},
                         {"metadata", {{"name", pr_name}, {"ownerReferences", owner}}},
                         {"spec", {{"workspace", name}, {"port", p.get_int64()}}}};
       auto r = ctx.store.apply(pr, {false, "nestedhost:" + name}, true);
@@ -524,12 +592,15 @@ pass_result reconcile_nested_host(reconcile_context& ctx, json::value obj) {
   }
   auto ws_phase = string_at(applied->object, "status.phase");
   bool ws_ok = ws_phase == "Running";
-  status.condition("WorkspaceReady", ws_ok, ws_ok ? "Running" : "WorkspaceNotReady",
-                   "workspace " + name + " is " + (ws_phase.empty() ? std::string("Pending") : ws_phase));
-  status.condition("RoutesReady", routes_ok, routes_ok ? "Ready" : "RoutesNotReady",
-                   routes_ok ? "the exposed ports answer" : "waiting for the exposed ports' routes");
-  status.condition("Ready", ws_ok && routes_ok, ws_ok && routes_ok ? "Ready" : "NotReady",
-                   ws_ok && routes_ok ? "the nested host is ready" : "waiting for its workspace and routes");
+  status.condition(
+      "WorkspaceReady", ws_ok, ws_ok ? "Running" : "WorkspaceNotReady",
+      "workspace " + name + " is " + (ws_phase.empty() ? std::string("Pending") : ws_phase));
+  status.condition(
+      "RoutesReady", routes_ok, routes_ok ? "Ready" : "RoutesNotReady",
+      routes_ok ? "the exposed ports answer" : "waiting for the exposed ports' routes");
+  status.condition(
+      "Ready", ws_ok && routes_ok, ws_ok && routes_ok ? "Ready" : "NotReady",
+      ws_ok && routes_ok ? "the nested host is ready" : "waiting for its workspace and routes");
   status["phase"] = ws_ok && routes_ok ? "Running" : "Provisioning";
   status["url"] = "/workspace/" + name + "/port/8080/app/";
   if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);

@@ -134,8 +134,7 @@ int kind_order(const std::string& kind) {
   return static_cast<int>(it - order.begin());
 }
 
-std::string age(const json::value& obj) {
-  auto ts = string_at(obj, "metadata.creationTimestamp");
+std::string age_since(const std::string& ts) {
   if (ts.empty()) return "<unknown>";
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() -
                                                                specs::parse_rfc3339(ts))
@@ -145,6 +144,10 @@ std::string age(const json::value& obj) {
   if (secs < 7200) return std::to_string(secs / 60) + "m";
   if (secs < 172800) return std::to_string(secs / 3600) + "h";
   return std::to_string(secs / 86400) + "d";
+}
+
+std::string age(const json::value& obj) {
+  return age_since(string_at(obj, "metadata.creationTimestamp"));
 }
 
 std::string condition_status(const json::value& obj, const std::string& type) {
@@ -160,6 +163,7 @@ std::string or_dash(std::string s) {
 }
 
 std::vector<std::string> header_for(const specs::kind_info& k, bool wide) {
+  if (k.kind == "Event") return {"LAST SEEN", "TYPE", "REASON", "OBJECT", "COUNT", "MESSAGE"};
   std::vector<std::string> h = {"NAME", "PHASE", "READY"};
   if (wide) {
     if (k.kind == "Workspace") h.insert(h.end(), {"IMAGE", "TYPE", "STATE", "TEMPLATE"});
@@ -172,6 +176,16 @@ std::vector<std::string> header_for(const specs::kind_info& k, bool wide) {
 }
 
 std::vector<std::string> row_for(const specs::kind_info& k, const json::value& o, bool wide) {
+  if (k.kind == "Event") {
+    const auto* inv = specs::find_kind(string_at(o, "spec.involvedObject.kind"));
+    return {age_since(string_at(o, "spec.lastTimestamp")),
+            string_at(o, "spec.type"),
+            string_at(o, "spec.reason"),
+            (inv ? inv->singular : string_at(o, "spec.involvedObject.kind")) + "/" +
+                string_at(o, "spec.involvedObject.name"),
+            std::to_string(specs::int_at(o, "spec.count").value_or(1)),
+            string_at(o, "spec.message")};
+  }
   std::vector<std::string> r = {string_at(o, "metadata.name"),
                                 or_dash(string_at(o, "status.phase")),
                                 condition_status(o, "Ready")};
@@ -242,7 +256,14 @@ void print_objects(std::ostream& out, const specs::kind_info& k,
     case output::wide: {
       std::vector<std::vector<std::string>> rows;
       if (header) rows.push_back(header_for(k, fmt == output::wide));
-      for (const auto& o : items) rows.push_back(row_for(k, o, fmt == output::wide));
+      std::vector<const json::value*> order;
+      for (const auto& o : items) order.push_back(&o);
+      if (k.kind == "Event")  // oldest first, as kubectl shows events
+        std::stable_sort(
+            order.begin(), order.end(), [](const json::value* a, const json::value* b) {
+              return string_at(*a, "spec.lastTimestamp") < string_at(*b, "spec.lastTimestamp");
+            });
+      for (const auto* o : order) rows.push_back(row_for(k, *o, fmt == output::wide));
       print_table(out, rows);
       break;
     }
@@ -579,7 +600,93 @@ int cmd_describe(context& c, const std::string& kind, const std::string& name) {
                       or_dash(string_at(cnd, "lastTransitionTime")), string_at(cnd, "message")});
     print_table(out, rows);
   }
+  out << "Events:\n";
+  auto ev = c.client.request("GET", std::string("/apis/") + specs::api_version + "/events");
+  std::vector<json::value> mine;
+  if (ev.ok() && ev->status == 200)
+    if (auto list = specs::parse_json(ev->body); list.ok())
+      if (const auto* items = specs::find_path(*list, "items"); items && items->is_array())
+        for (const auto& e : items->get_array())
+          if (string_at(e, "spec.involvedObject.uid") == string_at(o, "metadata.uid"))
+            mine.push_back(e);
+  if (mine.empty()) {
+    out << "  <none>\n";
+  } else {
+    std::sort(mine.begin(), mine.end(), [](const json::value& a, const json::value& b) {
+      return string_at(a, "spec.lastTimestamp") < string_at(b, "spec.lastTimestamp");
+    });
+    std::vector<std::vector<std::string>> rows = {{"  TYPE", "REASON", "AGE", "COUNT", "MESSAGE"}};
+    for (const auto& e : mine)
+      rows.push_back({"  " + string_at(e, "spec.type"), string_at(e, "spec.reason"),
+                      age_since(string_at(e, "spec.lastTimestamp")),
+                      std::to_string(specs::int_at(e, "spec.count").value_or(1)),
+                      string_at(e, "spec.message")});
+    print_table(out, rows);
+  }
   return 0;
+}
+
+struct wait_flags {
+  std::string kind, name, condition = "", timeout = "30s";
+};
+
+// kubectl-style wait: --for=condition=TYPE[=true|false] or --for=delete.
+int cmd_wait(context& c, const wait_flags& f) {
+  const auto* k = require_kind(c, f.kind);
+  if (!k) return 1;
+  bool for_delete = f.condition == "delete";
+  std::string type, want = "True";
+  if (!for_delete) {
+    constexpr std::string_view prefix = "condition=";
+    if (f.condition.rfind(prefix, 0) != 0) {
+      c.err << "error: --for must be condition=TYPE[=true|false] or delete, got \"" << f.condition
+            << "\"\n";
+      return 2;
+    }
+    type = f.condition.substr(prefix.size());
+    if (auto eq = type.find('='); eq != std::string::npos) {
+      auto v = type.substr(eq + 1);
+      type = type.substr(0, eq);
+      want = (v == "false" || v == "False") ? "False" : "True";
+    }
+  }
+  auto met = [&](const json::value& obj) {
+    return !for_delete && condition_status(obj, type) == want;
+  };
+  auto done = [&] {
+    c.out << k->singular << "." << specs::api_group << "/" << f.name
+          << (for_delete ? " deleted" : " condition met") << "\n";
+    return 0;
+  };
+  auto deadline = std::chrono::steady_clock::now() + parse_duration(f.timeout);
+  auto current = fetch(c, *k, f.name);
+  if (!current.ok()) {
+    if (current.err().why == specs::reason::not_found && for_delete) return done();
+    c.err << current.err().message << "\n";
+    return 1;
+  }
+  if (met(*current)) return done();
+  bool satisfied = false;
+  auto rv = string_at(*current, "metadata.resourceVersion");
+  watch_loop(
+      c, *k, "&fieldSelector=" + url_encode("metadata.name=" + f.name),
+      std::stoull(rv.empty() ? "0" : rv), deadline,
+      [&](const std::string& type_, const json::value& obj) {
+        satisfied = for_delete ? type_ == "DELETED" : (type_ != "DELETED" && met(obj));
+        return !satisfied;
+      },
+      [&]() -> std::optional<std::uint64_t> {
+        auto cur = fetch(c, *k, f.name);
+        if (!cur.ok()) {
+          satisfied = for_delete && cur.err().why == specs::reason::not_found;
+          return std::nullopt;
+        }
+        satisfied = met(*cur);
+        return std::stoull(string_at(*cur, "metadata.resourceVersion"));
+      });
+  if (satisfied) return done();
+  c.err << "error: timed out waiting for the condition on " << k->plural << "/" << f.name << "\n";
+  return 1;
 }
 
 struct delete_flags {
@@ -822,6 +929,21 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
       ->required();
   explain->add_flag("--recursive", recursive_explain, "Show every nested field");
 
+  wait_flags wf;
+  auto* wait = app.add_subcommand("wait", "Wait until an object has a condition, or is deleted");
+  wait->add_option("kind", wf.kind)->required();
+  wait->add_option("name", wf.name)->required();
+  wait->add_option("--for", wf.condition, "condition=TYPE[=true|false], or delete")->required();
+  wait->add_option("--timeout", wf.timeout, "Give up after this long (exit 1)")
+      ->capture_default_str();
+
+  get_flags ef;
+  ef.kind = "events";
+  auto* events = app.add_subcommand("events", "List events, oldest first (-w to follow)");
+  events->add_flag("-w,--watch", ef.watch, "After listing, print new events as they happen");
+  events->add_option("-o,--output", ef.output, "yaml, json, wide or name");
+  events->add_option("--timeout", ef.timeout, "With -w: stop after this long");
+
   bool client_only = false;
   auto* ver = app.add_subcommand("version", "Print client and server versions");
   ver->add_flag("--client", client_only, "Client version only");
@@ -855,6 +977,8 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (diff->parsed()) return cmd_diff(c, diff_files, diff_recursive, diff_manager);
   if (explain->parsed()) return cmd_explain(c, what, recursive_explain);
   if (ver->parsed()) return cmd_version(c, client_only);
+  if (wait->parsed()) return cmd_wait(c, wf);
+  if (events->parsed()) return cmd_get(c, ef);
   return 2;
 }
 

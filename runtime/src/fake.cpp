@@ -9,7 +9,9 @@ namespace rockpool::runtime {
 using specs::make_error;
 using specs::reason;
 
-fake_incus::fake_incus() { images_.insert("rockpool-tiny"); }
+fake_incus::fake_incus() {
+  images_.insert("rockpool-tiny");
+}
 
 specs::status fake_incus::enter(const std::string& op, const std::string& name) {
   std::function<void(const std::string&)> hook;
@@ -59,7 +61,8 @@ specs::status fake_incus::start_instance(const std::string& name) {
   if (start_latency_.count() > 0) std::this_thread::sleep_for(start_latency_);
   std::lock_guard lk(mu_);
   auto it = instances_.find(name);
-  if (it == instances_.end()) return make_error(reason::not_found, "instance \"" + name + "\" not found");
+  if (it == instances_.end())
+    return make_error(reason::not_found, "instance \"" + name + "\" not found");
   it->second.status = "Running";
   ++starts_;
   return specs::done{};
@@ -69,7 +72,8 @@ specs::status fake_incus::stop_instance(const std::string& name) {
   if (auto st = enter("stop", name); !st.ok()) return st;
   std::lock_guard lk(mu_);
   auto it = instances_.find(name);
-  if (it == instances_.end()) return make_error(reason::not_found, "instance \"" + name + "\" not found");
+  if (it == instances_.end())
+    return make_error(reason::not_found, "instance \"" + name + "\" not found");
   it->second.status = "Stopped";
   return specs::done{};
 }
@@ -86,7 +90,8 @@ specs::status fake_incus::set_proxy_device(const std::string& instance, const pr
   if (auto st = enter("proxy-add", instance + "/" + d.name); !st.ok()) return st;
   std::lock_guard lk(mu_);
   auto it = instances_.find(instance);
-  if (it == instances_.end()) return make_error(reason::not_found, "instance \"" + instance + "\" not found");
+  if (it == instances_.end())
+    return make_error(reason::not_found, "instance \"" + instance + "\" not found");
   auto& p = it->second.proxies;
   std::erase_if(p, [&](const proxy_device& x) { return x.name == d.name; });
   p.push_back(d);

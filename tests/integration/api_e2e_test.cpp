@@ -542,3 +542,62 @@ TEST_F(api_e2e_retention, rpctl_get_watch_survives_a_restart_and_relists_after_g
   EXPECT_NE(watch.out.find("workspace/gap-0\n"), std::string::npos) << watch.out;
   EXPECT_NE(watch.out.find("workspace/gap-11\n"), std::string::npos) << watch.out;
 }
+
+namespace {
+class actor_runtime_e2e : public api_e2e {
+ protected:
+  std::vector<std::string> extra_args() override {
+    return {"--runtime", "fake", "--sweep-interval", "0"};
+  }
+};
+}  // namespace
+
+TEST_F(actor_runtime_e2e, applied_workspace_becomes_ready_and_wait_returns) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  auto r = rpctl("wait ws demo --for=condition=Ready --timeout 10s");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "workspace.rockpool.dev/demo condition met\n");
+  EXPECT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 10s").exit_code, 0);
+  auto table = rpctl("get ws demo").out;
+  EXPECT_NE(table.find("demo   Running   True"), std::string::npos) << table;
+  auto d = rpctl("describe ws demo").out;
+  EXPECT_NE(d.find("Events:\n  TYPE     REASON            AGE"), std::string::npos) << d;
+  EXPECT_NE(d.find("InstanceCreated"), std::string::npos) << d;
+  EXPECT_NE(rpctl("events").out.find("workspace/demo"), std::string::npos);
+}
+
+TEST_F(actor_runtime_e2e, wait_times_out_with_exit_1_and_a_terminal_condition_is_visible) {
+  ASSERT_EQ(
+      rpctl("apply -f " + write("bad.yaml", ws("bad", 1).replace(ws("bad", 1).find("image: tiny"),
+                                                                 11, "image: no-such-image")))
+          .exit_code,
+      0);
+  auto r = rpctl("wait ws bad --for=condition=Ready --timeout 1s");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "error: timed out waiting for the condition on workspaces/bad\n");
+  EXPECT_EQ(rpctl("wait ws bad --for=condition=Ready=false --timeout 5s").exit_code, 0);
+  auto d = rpctl("describe ws bad").out;
+  EXPECT_NE(d.find("ImageNotFound"), std::string::npos) << d;
+  EXPECT_EQ(rpctl("wait ws nothing --for=condition=Ready --timeout 1s").exit_code, 1);
+}
+
+TEST_F(actor_runtime_e2e, delete_wait_tears_down_and_collects_owned_port_routes) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 10s").exit_code, 0);
+  auto r = rpctl("delete ws demo --wait --timeout 10s");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(rpctl("wait pr demo-9000 --for=delete --timeout 10s").exit_code, 0);
+  EXPECT_EQ(rpctl("get pr").err, "No resources found\n");
+  EXPECT_NE(rpctl("events").out.find("InstanceDeleted"), std::string::npos);
+}
+
+TEST_F(actor_runtime_e2e, events_watch_prints_new_events) {
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    rpctl("apply -f " + samples + "/quickstart.yaml");
+  });
+  auto r = rpctl("events -w --timeout 3s");
+  writer.join();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("InstanceCreated"), std::string::npos) << r.out;
+}

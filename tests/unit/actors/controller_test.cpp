@@ -1,18 +1,18 @@
 // Deterministic tests of the actor runtime: CAF's test coordinator runs every
 // actor on this thread, time moves only when the test advances it (the CAF
 // clock and the store's clock together), and the runtime is the in-memory fake.
-#include "rockpool/actors/atoms.hpp"
 #include "rockpool/actors/controller.hpp"
+#include "rockpool/actors/atoms.hpp"
 #include "rockpool/runtime/fake.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
 #include "test_support.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
-#include <gtest/gtest.h>
 
 using namespace rockpool;
 using namespace std::chrono_literals;
@@ -51,8 +51,10 @@ class actor_runtime : public ::testing::Test {
     cfg_->set("logger.console-verbosity", caf::atom("quiet"));
     sys_ = std::make_unique<caf::actor_system>(*cfg_);
     ctl_ = std::make_unique<actors::controller>(
-        *sys_, actors::reconcile_context{*store_, incus_, routes_, *ports_, *events_, clock_}, options_);
-    backend_->set_commit_listener([this](std::vector<specs::kv_event> e) { ctl_->publish(std::move(e)); });
+        *sys_, actors::reconcile_context{*store_, incus_, routes_, *ports_, *events_, clock_},
+        options_);
+    backend_->set_commit_listener(
+        [this](std::vector<specs::kv_event> e) { ctl_->publish(std::move(e)); });
     ctl_->start();
     run();
   }
@@ -85,8 +87,8 @@ class actor_runtime : public ::testing::Test {
     return r.ok() ? r->object : json_value();
   }
   static std::string workspace(const std::string& name, const std::string& extra = "") {
-    return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":")" + name +
-           R"("},"spec":{"image":"rockpool-tiny")" + extra + "}}";
+    return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":")" +
+           name + R"("},"spec":{"image":"rockpool-tiny")" + extra + "}}";
   }
   json_value get(const std::string& kind, const std::string& name) {
     auto r = store_->get(kind, name);
@@ -96,7 +98,8 @@ class actor_runtime : public ::testing::Test {
     const auto* conds = specs::find_path(obj, "status.conditions");
     if (conds && conds->is_array())
       for (const auto& c : conds->get_array())
-        if (string_at(c, "type") == type) return string_at(c, "status") + "/" + string_at(c, "reason");
+        if (string_at(c, "type") == type)
+          return string_at(c, "status") + "/" + string_at(c, "reason");
     return "-";
   }
   bool ready(const std::string& kind, const std::string& name) {
@@ -128,8 +131,10 @@ TEST_F(actor_runtime, workspace_converges_to_ready_with_instance_route_and_final
   EXPECT_EQ(condition(ws, "RouteReady"), "True/Routed");
   EXPECT_EQ(condition(ws, "Ready"), "True/Ready");
   EXPECT_EQ(string_at(ws, "status.phase"), "Running");
-  EXPECT_EQ(specs::int_at(ws, "status.observedGeneration"), specs::int_at(ws, "metadata.generation"));
-  EXPECT_EQ(specs::find_path(ws, "metadata.finalizers")->as_array()[0].as_string(), "rockpool.dev/cleanup");
+  EXPECT_EQ(specs::int_at(ws, "status.observedGeneration"),
+            specs::int_at(ws, "metadata.generation"));
+  EXPECT_EQ(specs::find_path(ws, "metadata.finalizers")->as_array()[0].as_string(),
+            "rockpool.dev/cleanup");
   EXPECT_TRUE(routes_.contains("rockpool-ws-demo"));
   auto inst = incus_.get_instance("demo");
   ASSERT_TRUE(inst.ok() && *inst);
@@ -149,7 +154,8 @@ TEST_F(actor_runtime, hundred_updates_during_a_pass_coalesce_into_at_most_two_pa
     if (op != "get" || fired) return;
     fired = true;  // mid-pass: 100 spec changes land while this pass is in flight
     for (int i = 1; i <= 100; ++i)
-      apply(workspace("demo", R"(,"resources":{"memory":")" + std::to_string(1000 + i) + R"(Mi"})"));
+      apply(
+          workspace("demo", R"(,"resources":{"memory":")" + std::to_string(1000 + i) + R"(Mi"})"));
   });
   apply(workspace("demo", R"(,"resources":{"memory":"999Mi"})"));
   run();
@@ -158,7 +164,8 @@ TEST_F(actor_runtime, hundred_updates_during_a_pass_coalesce_into_at_most_two_pa
   EXPECT_LE(ctl_->stats().passes_for("Workspace/demo") - before, 2u);
   auto ws = get("Workspace", "demo");
   EXPECT_EQ(string_at(ws, "spec.resources.memory"), "1100Mi");
-  EXPECT_EQ(specs::int_at(ws, "status.observedGeneration"), specs::int_at(ws, "metadata.generation"));
+  EXPECT_EQ(specs::int_at(ws, "status.observedGeneration"),
+            specs::int_at(ws, "metadata.generation"));
 }
 
 TEST(backoff, delay_doubles_per_attempt_and_is_capped) {
@@ -190,7 +197,8 @@ TEST_F(actor_runtime, failures_retry_with_growing_capped_backoff_and_success_res
   ASSERT_TRUE(ready("Workspace", "demo"));
   ASSERT_GE(pass_times.size(), 6u);
   std::vector<long> gaps = {pass_times[0]};
-  for (std::size_t i = 1; i < pass_times.size(); ++i) gaps.push_back(pass_times[i] - pass_times[i - 1]);
+  for (std::size_t i = 1; i < pass_times.size(); ++i)
+    gaps.push_back(pass_times[i] - pass_times[i - 1]);
   // 50, 100, 200, 400, 400, 400 ms, each within the ±20% jitter.
   const long expected[] = {50, 100, 200, 400, 400, 400};
   for (std::size_t i = 0; i < 6; ++i) {
@@ -212,7 +220,8 @@ TEST_F(actor_runtime, failures_retry_with_growing_capped_backoff_and_success_res
 
 TEST_F(actor_runtime, terminal_error_stops_retries_until_the_spec_changes) {
   boot();
-  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"demo"},"spec":{"image":"no-such-image"}})");
+  apply(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"demo"},"spec":{"image":"no-such-image"}})");
   run();
   auto ws = get("Workspace", "demo");
   EXPECT_EQ(condition(ws, "Ready"), "False/ImageNotFound");
@@ -250,7 +259,8 @@ TEST_F(actor_runtime, a_crashed_reconciler_is_restarted_by_the_manager_and_conve
   EXPECT_TRUE(ready("Workspace", "demo")) << "the replacement did not re-reconcile at once";
 }
 
-TEST_F(actor_runtime, deletion_tears_down_routes_then_instance_then_finalizer_and_collects_port_routes) {
+TEST_F(actor_runtime,
+       deletion_tears_down_routes_then_instance_then_finalizer_and_collects_port_routes) {
   std::vector<std::string> journal;
   routes_.set_journal([&](const std::string& e) { journal.push_back(e); });
   incus_.on_operation([&](const std::string& op) {
@@ -258,7 +268,8 @@ TEST_F(actor_runtime, deletion_tears_down_routes_then_instance_then_finalizer_an
   });
   boot();
   apply(workspace("demo"));
-  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"demo-9000"},"spec":{"workspace":"demo","port":9000}})");
+  apply(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"demo-9000"},"spec":{"workspace":"demo","port":9000}})");
   run();
   ASSERT_TRUE(ready("Workspace", "demo"));
   ASSERT_TRUE(ready("PortRoute", "demo-9000"));
@@ -285,7 +296,8 @@ TEST_F(actor_runtime, deletion_tears_down_routes_then_instance_then_finalizer_an
 TEST_F(actor_runtime, converged_objects_cause_no_reconciles_for_a_simulated_hour) {
   boot();
   for (int i = 0; i < 5; ++i) apply(workspace("w" + std::to_string(i)));
-  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"w0-9000"},"spec":{"workspace":"w0","port":9000}})");
+  apply(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"w0-9000"},"spec":{"workspace":"w0","port":9000}})");
   run();
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(ready("Workspace", "w" + std::to_string(i)));
   ASSERT_TRUE(ready("PortRoute", "w0-9000"));
@@ -323,7 +335,8 @@ TEST_F(actor_runtime, a_crash_loop_backs_off_instead_of_spinning) {
     incus_.crash("demo");
     ctl_->poke_all();
     run();
-    restarts_seen = static_cast<int>(specs::int_at(get("Workspace", "demo"), "status.restarts").value_or(0));
+    restarts_seen =
+        static_cast<int>(specs::int_at(get("Workspace", "demo"), "status.restarts").value_or(0));
   }
   // The first crash restarts at once; the next ones wait 1 s, 2 s, ...
   EXPECT_EQ(restarts_seen, 1);
@@ -351,7 +364,8 @@ TEST_F(actor_runtime, a_restarted_actor_system_converges_without_duplicate_creat
 
 TEST_F(actor_runtime, port_route_follows_its_workspace) {
   boot();
-  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"p"},"spec":{"workspace":"later","port":9000}})");
+  apply(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"p"},"spec":{"workspace":"later","port":9000}})");
   run();
   EXPECT_EQ(condition(get("PortRoute", "p"), "Ready"), "False/WorkspaceNotFound");
   apply(workspace("later"));
@@ -371,12 +385,14 @@ TEST_F(actor_runtime, name_collision_with_a_foreign_instance_is_terminal_and_unt
   run();
   EXPECT_EQ(condition(get("Workspace", "mine"), "Ready"), "False/NameConflict");
   auto journal = incus_.journal();
-  for (const auto& op : journal) EXPECT_TRUE(op.rfind("get", 0) == 0 || op.rfind("image", 0) == 0) << op;
+  for (const auto& op : journal)
+    EXPECT_TRUE(op.rfind("get", 0) == 0 || op.rfind("image", 0) == 0) << op;
 }
 
 TEST_F(actor_runtime, events_are_recorded_and_deduplicated) {
   boot();
-  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"demo"},"spec":{"image":"nope"}})");
+  apply(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"demo"},"spec":{"image":"nope"}})");
   run();
   auto events = store_->list("Event");
   ASSERT_TRUE(events.ok());
@@ -387,7 +403,8 @@ TEST_F(actor_runtime, events_are_recorded_and_deduplicated) {
   run();
   events = store_->list("Event");
   bool created = false;
-  for (const auto& e : events->items) created = created || string_at(e, "spec.reason") == "InstanceCreated";
+  for (const auto& e : events->items)
+    created = created || string_at(e, "spec.reason") == "InstanceCreated";
   EXPECT_TRUE(created);
 }
 
@@ -404,14 +421,16 @@ TEST_F(actor_runtime, a_slow_hub_subscriber_is_cut_off_with_a_resumable_position
   auto seen = std::make_shared<sink_state>();
   // Receives batches and never acknowledges them.
   auto slow = sys_->spawn([seen](caf::event_based_actor*) -> caf::behavior {
-    return {[seen](actors::events_atom, const actors::event_batch&) { ++seen->batches; },
-            [seen](actors::cutoff_atom, std::uint64_t position) { seen->cutoffs.push_back(position); }};
+    return {
+        [seen](actors::events_atom, const actors::event_batch&) { ++seen->batches; },
+        [seen](actors::cutoff_atom, std::uint64_t position) { seen->cutoffs.push_back(position); }};
   });
   caf::anon_send(ctl_->hub(), actors::subscribe_atom::value, slow, store_->revision());
   run();
   for (int i = 0; i < 50; ++i) {
-    apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate","metadata":{"name":"t)" +
-          std::to_string(i) + R"("},"spec":{"image":"x"}})");
+    apply(
+        R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate","metadata":{"name":"t)" +
+        std::to_string(i) + R"("},"spec":{"image":"x"}})");
     run();
   }
   // Writers were never held up: every write landed.

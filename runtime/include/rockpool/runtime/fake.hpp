@@ -39,8 +39,8 @@ class fake_incus final : public incus_client {
   /// Called at the start of every operation, by name (test hook).
   void on_operation(std::function<void(const std::string&)> hook);
   /// Simulates changes made behind the controller's back.
-  void crash(const std::string& name);    // instance stops
-  void vanish(const std::string& name);   // instance is deleted
+  void crash(const std::string& name);   // instance stops
+  void vanish(const std::string& name);  // instance is deleted
   /// Creates an instance the controller does not own.
   void add_foreign_instance(const std::string& name);
 

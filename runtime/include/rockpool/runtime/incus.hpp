@@ -18,8 +18,8 @@ inline constexpr const char* owner_uid_key = "user.rockpool.uid";
 /// What the controller asks Incus to create.
 struct instance_spec {
   std::string name;
-  std::string image;                 // alias or fingerprint
-  std::string type = "container";    // container | virtual-machine
+  std::string image;               // alias or fingerprint
+  std::string type = "container";  // container | virtual-machine
   int cpu = 2;
   std::string memory = "2Gi";
   std::string disk = "10Gi";
