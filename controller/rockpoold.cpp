@@ -14,6 +14,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 
+#include <malloc.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +37,9 @@ std::string read_token(const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Dozens of worker threads would each get a malloc arena that keeps freed
+  // memory; a few shared arenas keep RSS proportional to live objects.
+  mallopt(M_ARENA_MAX, 4);
   CLI::App app{
       "rockpoold: Rockpool's control-plane daemon. Keeps declarative specs in RocksDB and "
       "serves the Kubernetes-style API. Every flag may also be set in a config file "
@@ -55,7 +60,7 @@ int main(int argc, char** argv) {
   unsigned sweep_seconds = 30;
   std::size_t max_reconciles = 32;
   unsigned backoff_cap_seconds = 60;
-  std::string host_ports = "41000-41999";
+  std::string host_ports = "20000-31999";
   unsigned fake_start_latency_ms = 0;
   std::size_t event_limit = 1000;
 
@@ -128,11 +133,10 @@ int main(int argc, char** argv) {
   rockpool::controller::api_options api_opts;
   api_opts.bookmark_interval = std::chrono::seconds(bookmark_seconds);
   api_opts.version = rockpool::controller::version;
-  rockpool::controller::api_handler handler(store, metrics, api_opts);
 
   // The actor runtime. Until the Incus and Caddy adapters exist, only the fake
   // runtime can reconcile; with --runtime=incus specs are stored and served only.
-  unsigned short first_port = 41000, last_port = 41999;
+  unsigned short first_port = 20000, last_port = 31999;
   if (std::sscanf(host_ports.c_str(), "%hu-%hu", &first_port, &last_port) != 2 ||
       first_port > last_port) {
     spdlog::error("--host-ports must be FIRST-LAST, got {}", host_ports);
@@ -167,6 +171,26 @@ int main(int argc, char** argv) {
         "--runtime=incus: the Incus and Caddy adapters are not built yet; specs are "
         "stored and served but not reconciled (use --runtime=fake to run the actor runtime)");
   }
+
+  api_opts.extra_metrics = [&reconciler] {
+    if (!reconciler) return std::string();
+    const auto& st = reconciler->stats();
+    std::string out;
+    auto counter = [&](const char* name, const char* help, const char* type, std::uint64_t v) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+             name + " " + std::to_string(v) + "\n";
+    };
+    counter("rockpool_reconcile_passes_total", "Reconcile passes run.", "counter", st.passes);
+    counter("rockpool_reconcile_failures_total", "Reconcile passes that failed and were retried.",
+            "counter", st.failed_passes);
+    counter("rockpool_reconciler_restarts_total", "Reconciler actors restarted after a crash.",
+            "counter", st.reconciler_restarts);
+    counter("rockpool_reconcilers", "Live reconciler actors.", "gauge", st.live_reconcilers);
+    counter("rockpool_watch_subscribers_cut_off_total",
+            "Hub subscribers cut off for falling behind.", "counter", st.subscribers_cut_off);
+    return out;
+  };
+  rockpool::controller::api_handler handler(store, metrics, api_opts);
 
   rockpool::controller::server_options srv;
   srv.socket_path = socket;

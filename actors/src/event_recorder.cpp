@@ -18,18 +18,21 @@ event_recorder::event_recorder(specs::object_store& store, const specs::clock& c
 
 void event_recorder::record(const json::value& object, const std::string& type,
                             const std::string& reason, const std::string& message) {
-  std::lock_guard lk(mu_);
-  if (!loaded_) {
-    // Oldest first, so retention removes the right ones after a restart.
-    auto l = store_.list("Event");
-    if (l.ok()) {
-      std::sort(l->items.begin(), l->items.end(), [](const json::value& a, const json::value& b) {
-        return string_at(a, "spec.lastTimestamp") < string_at(b, "spec.lastTimestamp");
-      });
-      for (const auto& e : l->items) names_.push_back(string_at(e, "metadata.name"));
+  {
+    std::lock_guard lk(mu_);
+    if (!loaded_) {
+      // Oldest first, so retention removes the right ones after a restart.
+      auto l = store_.list("Event");
+      if (l.ok()) {
+        std::sort(l->items.begin(), l->items.end(), [](const json::value& a, const json::value& b) {
+          return string_at(a, "spec.lastTimestamp") < string_at(b, "spec.lastTimestamp");
+        });
+        for (const auto& e : l->items) names_.push_back(string_at(e, "metadata.name"));
+      }
+      loaded_ = true;
     }
-    loaded_ = true;
   }
+  // Store writes happen outside the lock, so concurrent passes share syncs.
   auto kind = string_at(object, "kind");
   auto name = string_at(object, "metadata.name");
   char hash[16];
@@ -62,11 +65,18 @@ void event_recorder::record(const json::value& object, const std::string& type,
         {"lastTimestamp", now},
         {"involvedObject",
          {{"kind", kind}, {"name", name}, {"uid", string_at(object, "metadata.uid")}}}}}};
-  if (store_.create(std::move(e), {false, "rockpoold"}).ok()) names_.push_back(event_name);
-  while (names_.size() > retention_) {
-    (void)store_.remove("Event", names_.front(), std::nullopt, {false, "rockpoold"});
-    names_.pop_front();
+  if (!store_.create(std::move(e), {false, "rockpoold"}).ok()) return;
+  std::vector<std::string> expired;
+  {
+    std::lock_guard lk(mu_);
+    names_.push_back(event_name);
+    while (names_.size() > retention_) {
+      expired.push_back(std::move(names_.front()));
+      names_.pop_front();
+    }
   }
+  for (const auto& old : expired)
+    (void)store_.remove("Event", old, std::nullopt, {false, "rockpoold"});
 }
 
 }  // namespace rockpool::actors

@@ -250,6 +250,7 @@ http_response api_handler::dispatch(const http_request& req) {
           "# HELP rockpool_store_batches_total Synced write batches (group commits).\n# TYPE "
           "rockpool_store_batches_total counter\n";
       extra += "rockpool_store_batches_total " + std::to_string(st.batches) + "\n";
+      if (options_.extra_metrics) extra += options_.extra_metrics();
       return http_response{200, "text/plain; version=0.0.4", metrics_.render(extra), {}};
     }
     if (s[0] == "apis") {

@@ -244,7 +244,8 @@ class rocksdb_backend final : public kv_backend {
         batch.Put(events(), encode_u64(rev), encode_event(type, w.key, *current_value));
         overlay[w.key] = {0, std::nullopt};
       }
-      if (listener_) committed.push_back(kv_event{rev, type, w.key, w.value ? *w.value : *current_value});
+      if (listener_)
+        committed.push_back(kv_event{rev, type, w.key, w.value ? *w.value : *current_value});
       p->outcome = rev;
       accepted.push_back(p);
     }
@@ -304,13 +305,16 @@ result<std::unique_ptr<kv_backend>> open_rocksdb(const std::string& dir, rocksdb
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 3;
+  // Small memtables: objects are small and the working set fits a few MiB, so
+  // memory stays proportional to what is stored, not to write volume.
   rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.OptimizeForPointLookup(8);
+  cf_options.write_buffer_size = 4 << 20;
+  cf_options.max_write_buffer_number = 2;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
-      {cf_objects, rocksdb::ColumnFamilyOptions()},
-      {cf_events, rocksdb::ColumnFamilyOptions()},
-      {cf_meta, rocksdb::ColumnFamilyOptions()}};
+      {rocksdb::kDefaultColumnFamilyName, cf_options},
+      {cf_objects, cf_options},
+      {cf_events, cf_options},
+      {cf_meta, cf_options}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);

@@ -70,6 +70,7 @@ class daemon_process {
   const std::string& socket() const { return socket_; }
   std::string log() const;
   std::string server_url() const { return "unix://" + socket_; }
+  int pid() const { return pid_; }
 
  private:
   std::string binary_, data_dir_, socket_;

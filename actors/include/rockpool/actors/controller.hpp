@@ -31,7 +31,7 @@ struct controller_options {
   /// Event batches a hub subscriber may have unacknowledged before it is cut off.
   std::size_t subscriber_max_in_flight = 64;
   /// Recent events the hub keeps for subscribers that join from a revision.
-  std::size_t hub_replay = 4096;
+  std::size_t hub_replay = 1024;
   /// Seed of the retry jitter; 0 seeds from the system.
   std::uint64_t jitter_seed = 0;
 };

@@ -37,6 +37,8 @@ class chunk_sink {
 struct api_options {
   std::chrono::milliseconds bookmark_interval{10000};
   std::string version = "dev";
+  /// Extra Prometheus text appended to /metrics (e.g. the actor runtime's counters).
+  std::function<std::string()> extra_metrics;
 };
 
 /// The Kubernetes-style API over an object_store: routing, content types,
