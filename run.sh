@@ -38,7 +38,7 @@ if running; then
   echo "rockpoold already running (pid $(cat "$pidfile"))"
 else
   setsid build/controller/rockpoold --data-dir "$home/data" --socket "$socket" \
-    --listen "127.0.0.1:$api_port" --token-file "$home/token" --runtime incus \
+    --listen "127.0.0.1:$api_port" --token-file "$home/token" --runtime fake \
     >>"$home/rockpoold.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 100); do
@@ -50,6 +50,9 @@ fi
 
 export ROCKPOOL_SERVER=unix://$socket
 build/controller/rpctl apply -f samples/quickstart.yaml
+build/controller/rpctl wait workspace demo --for=condition=Ready --timeout 30s
+build/controller/rpctl get workspaces
+build/controller/rpctl get portroutes
 cat <<MSG
 
 Rockpool control plane is up.
@@ -60,7 +63,8 @@ Rockpool control plane is up.
   Log:                 $home/rockpoold.log
   Stop:                ./run.sh down
 
-Specs are stored durably and served by the API. Reconciliation against Incus
-and Caddy (instances, routes, http://127.0.0.1:8081/workspace/demo/) is not
-built yet: see docs/operations.md, "What runs today".
+The actor runtime reconciles against the in-memory FAKE runtime (--runtime=fake):
+statuses, conditions, events, finalizers and routes are real controller output,
+but no Incus instance or Caddy route exists yet, so nothing answers on
+http://127.0.0.1:8081/workspace/demo/. See docs/operations.md, "What runs today".
 MSG
