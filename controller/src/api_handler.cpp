@@ -452,9 +452,8 @@ void api_handler::stream(const http_request& req,
     auto events = store_.events_after(rev, 256);
     if (!events.ok()) {
       // Fell behind the retention window: tell the client to relist.
-      sink.send(line("ERROR", status_response(events.err()).body.empty()
-                                  ? json::value()
-                                  : json::parse(status_response(events.err()).body)));
+      auto parsed = specs::parse_json(status_response(events.err()).body);
+      sink.send(line("ERROR", parsed.ok() ? std::move(*parsed) : json::value()));
       return;
     }
     std::string batch;
