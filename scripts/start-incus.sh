@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Starts incusd if it is not running (through systemd where there is one,
+# directly where there is none) and initialises it once with a `dir` storage
+# pool and no network. Idempotent. Prints "incus: ready" when the API answers.
+set -euo pipefail
+socket=/var/lib/incus/unix.socket
+
+answers() { [[ -S $socket ]] && timeout 5 incus query /1.0 >/dev/null 2>&1; }
+
+if ! answers; then
+  if [[ -d /run/systemd/system ]] && systemctl list-unit-files incus.service >/dev/null 2>&1; then
+    systemctl start incus
+  else
+    mkdir -p /var/log/incus
+    setsid /usr/libexec/incus/incusd --group root >>/var/log/incus/rockpool-incusd.log 2>&1 </dev/null &
+  fi
+  for _ in $(seq 100); do answers && break; sleep 0.2; done
+  answers || { echo "incus: incusd did not come up; see /var/log/incus/rockpool-incusd.log" >&2; exit 1; }
+fi
+
+if ! incus storage show default >/dev/null 2>&1; then
+  cat <<'YAML' | incus admin init --preseed
+storage_pools:
+- name: default
+  driver: dir
+profiles:
+- name: default
+  devices:
+    root:
+      path: /
+      pool: default
+      type: disk
+YAML
+fi
+echo "incus: ready ($(incus version 2>/dev/null | tr '\n' ' '))"
