@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds (Release), fuzzes the
-# decoder for FUZZ_SECONDS (default 60) under ASan+UBSan, then runs ctest.
-# ctest's summary line is the last thing printed.
+# Runs every test: installs what is missing (build tools, Incus, Caddy),
+# builds (Release), starts incusd and imports the rockpool-tiny image (stopping
+# incusd again at the end if this script started it), fuzzes the decoder for
+# FUZZ_SECONDS (default 60) under ASan+UBSan, then runs ctest. Under CI=true a
+# missing or broken Incus fails the run. ctest's summary line is printed last.
 set -euo pipefail
 cd "$(dirname "$0")"
 jobs=$(nproc)
 
-scripts/install-deps.sh
+scripts/install-deps.sh --runtime
+
+echo "== runtime: incusd and the rockpool-tiny image"
+started_incus=0
+if ! timeout 5 incus query /1.0 >/dev/null 2>&1; then started_incus=1; fi
+stop_incus() {
+  if [[ $started_incus -eq 1 ]]; then
+    timeout 60 incus admin shutdown >/dev/null 2>&1 || pkill -f /usr/libexec/incus/incusd || true
+  fi
+}
+trap stop_incus EXIT
+scripts/start-incus.sh
+runtime/images/build-tiny.sh
 
 echo "== build (Release)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null

@@ -375,8 +375,7 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
     upstream = "127.0.0.1:" + std::to_string(*port);
     status["hostPort"] = *port;
   } else {
-    auto addr = (*inst)->config.find("volatile.eth0.address");
-    if (addr == (*inst)->config.end()) {
+    if ((*inst)->address.empty()) {
       status.condition("InstanceReady", true, "Running", "the instance is running");
       status.condition("RouteReady", false, "WaitingForAddress",
                        "the instance has no bridge address yet");
@@ -386,7 +385,7 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
       (void)status.write(ctx, obj);
       return requeue("waiting for the instance's address", std::chrono::seconds(1));
     }
-    upstream = addr->second + ":" + std::to_string(s.ide_port);
+    upstream = (*inst)->address + ":" + std::to_string(s.ide_port);
   }
   runtime::route r{route_id, "/workspace/" + name + "/", upstream};
   if (auto st = ctx.routes.upsert(r); !st.ok())
@@ -485,10 +484,9 @@ pass_result reconcile_port_route(reconcile_context& ctx, json::value obj) {
   if (!*inst) return not_ready("InstanceNotFound", "the workspace's instance does not exist");
   std::string upstream;
   if (string_at(*ws, "spec.network") == "bridge") {
-    auto addr = (*inst)->config.find("volatile.eth0.address");
-    if (addr == (*inst)->config.end())
+    if ((*inst)->address.empty())
       return requeue("waiting for the instance's address", std::chrono::seconds(1));
-    upstream = addr->second + ":" + std::to_string(port);
+    upstream = (*inst)->address + ":" + std::to_string(port);
   } else {
     auto host_port = ctx.ports.acquire("PortRoute/" + name);
     if (!host_port.ok()) return failed(host_port.err().message);

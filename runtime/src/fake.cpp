@@ -51,7 +51,7 @@ specs::status fake_incus::create_instance(const instance_spec& spec) {
     return make_error(reason::not_found, "image \"" + spec.image + "\" not found");
   if (instances_.count(spec.name))
     return make_error(reason::already_exists, "instance \"" + spec.name + "\" already exists");
-  instances_[spec.name] = instance_info{spec.name, "Stopped", spec.type, spec.config, {}};
+  instances_[spec.name] = instance_info{spec.name, "Stopped", spec.type, spec.config, {}, {}};
   ++creates_;
   return specs::done{};
 }
@@ -139,7 +139,7 @@ void fake_incus::vanish(const std::string& name) {
 
 void fake_incus::add_foreign_instance(const std::string& name) {
   std::lock_guard lk(mu_);
-  instances_[name] = instance_info{name, "Running", "container", {}, {}};
+  instances_[name] = instance_info{name, "Running", "container", {}, {}, {}};
 }
 
 std::size_t fake_incus::instance_count() const {

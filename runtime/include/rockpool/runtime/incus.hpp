@@ -42,6 +42,7 @@ struct instance_info {
   std::string type;
   std::map<std::string, std::string> config;
   std::vector<proxy_device> proxies;
+  std::string address;  // IPv4 on eth0 (bridge networking), when Incus reports one
 };
 
 /// The Incus API, as the reconcilers need it. Every call may block; callers

@@ -1,0 +1,65 @@
+#pragma once
+
+#include "rockpool/runtime/incus.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <functional>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace rockpool::runtime {
+
+struct incus_rest_options {
+  std::string socket = "/var/lib/incus/unix.socket";
+  std::string project = "default";
+  std::string storage_pool = "default";
+  std::chrono::seconds operation_timeout{120};
+  std::chrono::seconds stop_timeout{10};  // graceful stop, then forced
+};
+
+/// incus_client over Incus's REST API on its unix socket (libcurl). Every
+/// call blocks; run it on a worker. Thread safety: thread-safe (a curl handle
+/// per call).
+class incus_rest final : public incus_client {
+ public:
+  explicit incus_rest(incus_rest_options options);
+
+  specs::result<std::optional<instance_info>> get_instance(const std::string& name) override;
+  specs::result<bool> image_exists(const std::string& image) override;
+  specs::status create_instance(const instance_spec& spec) override;
+  specs::status start_instance(const std::string& name) override;
+  specs::status stop_instance(const std::string& name) override;
+  specs::status delete_instance(const std::string& name) override;
+  specs::status set_proxy_device(const std::string& instance, const proxy_device& d) override;
+  specs::status remove_proxy_device(const std::string& instance, const std::string& d) override;
+
+  /// Server version, e.g. "6.0.4"; an error when Incus does not answer.
+  specs::result<std::string> server_version();
+  /// Creates a project that shares the default project's images and profiles
+  /// (features.images=false, features.profiles=false). Existing is fine.
+  specs::status create_project(const std::string& name);
+  /// Deletes a project (it must be empty). Absent is fine.
+  specs::status delete_project(const std::string& name);
+  /// Names of the instances in the project.
+  specs::result<std::vector<std::string>> list_instances();
+
+ private:
+  struct response;
+  specs::result<response> call(const std::string& method, const std::string& path,
+                               const std::string& body = {}, const std::string& if_match = {});
+  specs::status wait_operation(const response& r);
+  specs::status change_state(const std::string& name, const std::string& action, bool force);
+  specs::status edit_devices(const std::string& instance,
+                             const std::function<bool(boost::json::object&)>& edit);
+  std::string with_project(const std::string& path) const;
+
+  incus_rest_options options_;
+};
+
+/// "2Gi" -> "2GiB", "512Mi" -> "512MiB": Rockpool sizes in Incus's units.
+std::string incus_size(const std::string& size);
+
+}  // namespace rockpool::runtime

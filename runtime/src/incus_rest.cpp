@@ -1,0 +1,272 @@
+#include "rockpool/runtime/incus_rest.hpp"
+
+#include "rockpool/specs/codec.hpp"
+#include "rockpool/specs/json.hpp"
+
+#include <boost/json.hpp>
+#include <curl/curl.h>
+
+#include <mutex>
+#include <regex>
+
+namespace rockpool::runtime {
+
+namespace json = boost::json;
+using specs::make_error;
+using specs::reason;
+using specs::string_at;
+
+std::string incus_size(const std::string& size) {
+  if (size.size() > 2 && (size.ends_with("Mi") || size.ends_with("Gi") || size.ends_with("Ti")))
+    return size + "B";
+  return size;
+}
+
+struct incus_rest::response {
+  long http = 0;
+  json::value body;
+  std::string etag;
+};
+
+namespace {
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+size_t collect_header(char* data, size_t size, size_t n, void* out) {
+  std::string line(data, size * n);
+  if (line.size() > 5 && (line.rfind("ETag:", 0) == 0 || line.rfind("etag:", 0) == 0)) {
+    auto v = line.substr(5);
+    while (!v.empty() && (v.front() == ' ' || v.front() == '"')) v.erase(0, 1);
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == '"')) v.pop_back();
+    *static_cast<std::string*>(out) = v;
+  }
+  return size * n;
+}
+
+reason reason_for(long code) {
+  if (code == 404) return reason::not_found;
+  if (code == 409) return reason::already_exists;
+  if (code == 412) return reason::conflict;
+  if (code == 400) return reason::bad_request;
+  return reason::unavailable;
+}
+
+}  // namespace
+
+incus_rest::incus_rest(incus_rest_options options) : options_(std::move(options)) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+std::string incus_rest::with_project(const std::string& path) const {
+  return path + (path.find('?') == std::string::npos ? "?" : "&") + "project=" + options_.project;
+}
+
+specs::result<incus_rest::response> incus_rest::call(const std::string& method,
+                                                     const std::string& path,
+                                                     const std::string& body,
+                                                     const std::string& if_match) {
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return make_error(reason::internal, "curl_easy_init failed");
+  std::string out, etag;
+  std::string url = "http://incus" + path;
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  if (!if_match.empty()) headers = curl_slist_append(headers, ("If-Match: " + if_match).c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, options_.socket.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (!body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &etag);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(options_.operation_timeout.count() + 30));
+  auto rc = curl_easy_perform(curl);
+  long http = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK)
+    return make_error(reason::unavailable, "Incus at " + options_.socket + " does not answer: " +
+                                               curl_easy_strerror(rc));
+  auto parsed = specs::parse_json(out);
+  if (!parsed.ok()) return make_error(reason::unavailable, "Incus answered HTTP " + std::to_string(http) + " with a malformed body");
+  if (string_at(*parsed, "type") == "error" || http >= 400) {
+    auto code = specs::int_at(*parsed, "error_code").value_or(http);
+    return make_error(reason_for(code), "Incus: " + string_at(*parsed, "error"));
+  }
+  return response{http, std::move(*parsed), etag};
+}
+
+specs::status incus_rest::wait_operation(const response& r) {
+  if (string_at(r.body, "type") != "async") return specs::done{};
+  auto op = string_at(r.body, "operation");
+  auto w = call("GET", op + "/wait?timeout=" + std::to_string(options_.operation_timeout.count()));
+  if (!w.ok()) return w.err();
+  auto status = string_at(w->body, "metadata.status");
+  if (status == "Success") return specs::done{};
+  auto err = string_at(w->body, "metadata.err");
+  return make_error(err.find("not found") != std::string::npos ? reason::not_found : reason::unavailable,
+                    "Incus operation " + (status.empty() ? std::string("timed out") : "failed: " + err));
+}
+
+specs::result<std::string> incus_rest::server_version() {
+  auto r = call("GET", "/1.0");
+  if (!r.ok()) return r.err();
+  return string_at(r->body, "metadata.environment.server_version");
+}
+
+specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::string& name) {
+  auto r = call("GET", with_project("/1.0/instances/" + name + "?recursion=1"));
+  if (!r.ok()) {
+    if (r.err().why == reason::not_found) return std::optional<instance_info>{};
+    return r.err();
+  }
+  const auto& m = r->body.at("metadata");
+  instance_info info;
+  info.name = string_at(m, "name");
+  info.status = string_at(m, "status");
+  info.type = string_at(m, "type");
+  if (const auto* cfg = m.as_object().if_contains("config"); cfg && cfg->is_object())
+    for (const auto& kv : cfg->get_object())
+      if (kv.value().is_string()) info.config[std::string(kv.key())] = std::string(kv.value().get_string());
+  if (const auto* devs = m.as_object().if_contains("devices"); devs && devs->is_object())
+    for (const auto& kv : devs->get_object())
+      if (string_at(kv.value(), "type") == "proxy")
+        info.proxies.push_back({std::string(kv.key()), string_at(kv.value(), "listen"),
+                                string_at(kv.value(), "connect")});
+  if (const auto* addrs = specs::find_path(m, "state.network.eth0.addresses"); addrs && addrs->is_array())
+    for (const auto& a : addrs->get_array())
+      if (string_at(a, "family") == "inet") info.address = string_at(a, "address");
+  return std::optional<instance_info>{std::move(info)};
+}
+
+specs::result<bool> incus_rest::image_exists(const std::string& image) {
+  static const std::regex fingerprint("[0-9a-f]{12,64}");
+  auto path = std::regex_match(image, fingerprint) ? "/1.0/images/" + image : "/1.0/images/aliases/" + image;
+  auto r = call("GET", with_project(path));
+  if (r.ok()) return true;
+  if (r.err().why == reason::not_found) return false;
+  return r.err();
+}
+
+specs::status incus_rest::create_instance(const instance_spec& spec) {
+  static const std::regex fingerprint("[0-9a-f]{12,64}");
+  json::object config{{"limits.cpu", std::to_string(spec.cpu)},
+                      {"limits.memory", incus_size(spec.memory)}};
+  if (spec.nesting) config["security.nesting"] = "true";
+  for (const auto& [k, v] : spec.config) config[k] = v;
+  json::object source{{"type", "image"}};
+  source[std::regex_match(spec.image, fingerprint) ? "fingerprint" : "alias"] = spec.image;
+  json::object root{{"type", "disk"}, {"path", "/"}, {"pool", options_.storage_pool}};
+  json::value body = {{"name", spec.name}, {"type", spec.type}, {"source", source},
+                      {"config", config}, {"devices", {{"root", root}}}};
+  auto r = call("POST", with_project("/1.0/instances"), json::serialize(body));
+  if (!r.ok()) return r.err();
+  return wait_operation(*r);
+}
+
+specs::status incus_rest::change_state(const std::string& name, const std::string& action, bool force) {
+  json::value body = {{"action", action}, {"force", force},
+                      {"timeout", static_cast<std::int64_t>(options_.stop_timeout.count())}};
+  auto r = call("PUT", with_project("/1.0/instances/" + name + "/state"), json::serialize(body));
+  if (!r.ok()) return r.err();
+  return wait_operation(*r);
+}
+
+specs::status incus_rest::start_instance(const std::string& name) {
+  return change_state(name, "start", false);
+}
+
+specs::status incus_rest::stop_instance(const std::string& name) {
+  if (change_state(name, "stop", false).ok()) return specs::done{};
+  return change_state(name, "stop", true);  // graceful stop timed out or failed: force it
+}
+
+specs::status incus_rest::delete_instance(const std::string& name) {
+  auto inst = get_instance(name);
+  if (!inst.ok()) return inst.err();
+  if (!*inst) return make_error(reason::not_found, "instance \"" + name + "\" not found");
+  if ((*inst)->status != "Stopped")
+    if (auto st = change_state(name, "stop", true); !st.ok()) return st;
+  auto r = call("DELETE", with_project("/1.0/instances/" + name));
+  if (!r.ok()) return r.err();
+  return wait_operation(*r);
+}
+
+specs::status incus_rest::edit_devices(const std::string& instance,
+                                       const std::function<bool(json::object&)>& edit) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto r = call("GET", with_project("/1.0/instances/" + instance));
+    if (!r.ok()) return r.err();
+    auto m = r->body.at("metadata").as_object();
+    auto& devices = specs::ensure_object(m, "devices");
+    if (!edit(devices)) return specs::done{};  // already as wanted
+    json::object put;
+    for (const char* k : {"architecture", "config", "devices", "ephemeral", "profiles", "stateful", "description"})
+      if (auto* v = m.if_contains(k)) put[k] = *v;
+    auto w = call("PUT", with_project("/1.0/instances/" + instance), json::serialize(put), r->etag);
+    if (w.ok()) return wait_operation(*w);
+    if (w.err().why != reason::conflict) return w.err();  // 412: changed meanwhile, retry
+  }
+  return make_error(reason::conflict, "instance " + instance + " kept changing while editing its devices");
+}
+
+specs::status incus_rest::set_proxy_device(const std::string& instance, const proxy_device& d) {
+  return edit_devices(instance, [&](json::object& devices) {
+    json::value want = {{"type", "proxy"}, {"listen", d.listen}, {"connect", d.connect}, {"bind", "host"}};
+    if (auto* cur = devices.if_contains(d.name); cur && *cur == want) return false;
+    devices[d.name] = std::move(want);
+    return true;
+  });
+}
+
+specs::status incus_rest::remove_proxy_device(const std::string& instance, const std::string& d) {
+  auto st = edit_devices(instance, [&](json::object& devices) { return devices.erase(d) > 0; });
+  if (!st.ok() && st.err().why == reason::not_found) return specs::done{};
+  return st;
+}
+
+specs::status incus_rest::create_project(const std::string& name) {
+  json::value body = {{"name", name},
+                      {"config", {{"features.images", "false"}, {"features.profiles", "false"},
+                                  {"features.storage.volumes", "false"}}}};
+  auto r = call("POST", "/1.0/projects", json::serialize(body));
+  if (!r.ok() && r.err().why != reason::already_exists &&
+      r.err().message.find("already exists") == std::string::npos)
+    return r.err();
+  return specs::done{};
+}
+
+specs::status incus_rest::delete_project(const std::string& name) {
+  auto r = call("DELETE", "/1.0/projects/" + name);
+  if (!r.ok() && r.err().why != reason::not_found) return r.err();
+  return specs::done{};
+}
+
+specs::result<std::vector<std::string>> incus_rest::list_instances() {
+  auto r = call("GET", with_project("/1.0/instances"));
+  if (!r.ok()) return r.err();
+  std::vector<std::string> names;
+  if (const auto* list = r->body.as_object().if_contains("metadata"); list && list->is_array())
+    for (const auto& url : list->get_array())
+      if (url.is_string()) {
+        std::string u(url.get_string());
+        auto q = u.find('?');
+        u = u.substr(0, q);
+        names.push_back(u.substr(u.rfind('/') + 1));
+      }
+  return names;
+}
+
+}  // namespace rockpool::runtime
