@@ -3,7 +3,10 @@
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/api_server.hpp"
 #include "rockpool/controller/version.hpp"
+#include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/fake.hpp"
+#include "rockpool/runtime/incus_events.hpp"
+#include "rockpool/runtime/incus_rest.hpp"
 #include "rockpool/specs/object_store.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
@@ -63,6 +66,8 @@ int main(int argc, char** argv) {
   std::string host_ports = "20000-31999";
   unsigned fake_start_latency_ms = 0;
   std::size_t event_limit = 1000;
+  std::string caddy_control_listen = "127.0.0.1:8080";
+  std::string caddy_workspace_listen = "127.0.0.1:8081";
 
   app.set_config("--config", "", "Read flags from this config file (INI/TOML)");
   app.add_option("--data-dir", data_dir, "RocksDB directory (exclusively locked)")
@@ -73,14 +78,20 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", token_file, "File holding the bearer token required on --listen");
   app.add_option(
          "--runtime", runtime,
-         "Runtime adapters: incus or fake (used by the actor runtime; see docs/operations.md)")
-      ->check(CLI::IsMember({"incus", "fake"}))
+         "incus (real Incus and Caddy), fake (in memory), or none (store and serve specs only)")
+      ->check(CLI::IsMember({"incus", "fake", "none"}))
       ->capture_default_str();
   app.add_option("--incus-socket", incus_socket, "Incus unix socket")->capture_default_str();
   app.add_option("--incus-project", incus_project,
                  "Incus project for everything the controller creates")
       ->capture_default_str();
   app.add_option("--caddy-admin", caddy_admin, "Caddy admin API address")->capture_default_str();
+  app.add_option("--caddy-control-listen", caddy_control_listen,
+                 "Caddy's control-plane server (/api, /app)")
+      ->capture_default_str();
+  app.add_option("--caddy-workspace-listen", caddy_workspace_listen,
+                 "Caddy's workspace server (/workspace/...)")
+      ->capture_default_str();
   app.add_flag("--inner", inner, "This is an inner Rockpool running inside a NestedHost");
   app.add_option("--event-retention", event_retention, "Events kept for watch resumption")
       ->capture_default_str();
@@ -149,17 +160,48 @@ int main(int argc, char** argv) {
   rockpool::runtime::fake_incus fake_incus;
   rockpool::runtime::fake_routes fake_routes;
   fake_incus.set_start_latency(std::chrono::milliseconds(fake_start_latency_ms));
+  std::unique_ptr<rockpool::runtime::incus_rest> real_incus;
+  std::unique_ptr<rockpool::runtime::caddy_route_table> caddy;
+  rockpool::runtime::incus_client* incus = &fake_incus;
+  rockpool::runtime::route_table* routes = &fake_routes;
+  if (runtime == "incus") {
+    rockpool::runtime::incus_rest_options io;
+    io.socket = incus_socket;
+    io.project = incus_project;
+    real_incus = std::make_unique<rockpool::runtime::incus_rest>(io);
+    auto version = real_incus->server_version();
+    if (!version.ok()) {
+      spdlog::warn("{}; workspaces will report IncusUnavailable until it answers",
+                   version.err().message);
+    } else {
+      spdlog::info("Incus {} on {}, project {}", *version, incus_socket, incus_project);
+      if (incus_project != "default")
+        if (auto st = rockpool::runtime::incus_rest({incus_socket}).create_project(incus_project);
+            !st.ok())
+          spdlog::warn("cannot create Incus project {}: {}", incus_project, st.err().message);
+    }
+    rockpool::runtime::caddy_options co;
+    co.admin = caddy_admin;
+    co.control_listen = caddy_control_listen;
+    co.workspace_listen = caddy_workspace_listen;
+    if (!listen.empty()) co.control_upstream = listen;
+    caddy = std::make_unique<rockpool::runtime::caddy_route_table>(co);
+    if (auto st = caddy->sync(); !st.ok())
+      spdlog::warn("{}; routes will be written once Caddy answers", st.err().message);
+    incus = real_incus.get();
+    routes = caddy.get();
+  }
   rockpool::actors::host_port_allocator ports(**backend, first_port, last_port);
   rockpool::actors::event_recorder events(store, rockpool::specs::system_clock(), event_limit);
+  rockpool::actors::controller_options copts;
+  copts.sweep_interval = std::chrono::seconds(sweep_seconds);
+  copts.workers = max_reconciles;
+  copts.backoff_cap = std::chrono::seconds(backoff_cap_seconds);
   std::unique_ptr<rockpool::actors::controller> reconciler;
-  if (runtime == "fake") {
-    rockpool::actors::controller_options copts;
-    copts.sweep_interval = std::chrono::seconds(sweep_seconds);
-    copts.workers = max_reconciles;
-    copts.backoff_cap = std::chrono::seconds(backoff_cap_seconds);
+  if (runtime != "none") {
     reconciler = std::make_unique<rockpool::actors::controller>(
         actor_system,
-        rockpool::actors::reconcile_context{store, fake_incus, fake_routes, ports, events,
+        rockpool::actors::reconcile_context{store, *incus, *routes, ports, events,
                                             rockpool::specs::system_clock()},
         copts);
     (*backend)->set_commit_listener([&reconciler](std::vector<rockpool::specs::kv_event> e) {
@@ -167,12 +209,22 @@ int main(int argc, char** argv) {
     });
     reconciler->start();
   } else {
-    spdlog::warn(
-        "--runtime=incus: the Incus and Caddy adapters are not built yet; specs are "
-        "stored and served but not reconciled (use --runtime=fake to run the actor runtime)");
+    spdlog::info("--runtime=none: specs are stored and served, not reconciled");
+  }
+  // Self-healing: Incus lifecycle events poke the workspace of the same name at once.
+  std::unique_ptr<rockpool::runtime::incus_event_listener> incus_events;
+  if (runtime == "incus") {
+    incus_events = std::make_unique<rockpool::runtime::incus_event_listener>(
+        incus_socket, incus_project,
+        [&reconciler](const std::string& instance, const std::string& action) {
+          spdlog::debug("Incus event {} for {}", action, instance);
+          reconciler->poke("Workspace/" + instance);
+        },
+        [&reconciler] { reconciler->poke_all(); });
+    incus_events->start();
   }
 
-  api_opts.extra_metrics = [&reconciler] {
+  api_opts.extra_metrics = [&reconciler, &caddy] {
     if (!reconciler) return std::string();
     const auto& st = reconciler->stats();
     std::string out;
@@ -188,6 +240,13 @@ int main(int argc, char** argv) {
     counter("rockpool_reconcilers", "Live reconciler actors.", "gauge", st.live_reconcilers);
     counter("rockpool_watch_subscribers_cut_off_total",
             "Hub subscribers cut off for falling behind.", "counter", st.subscribers_cut_off);
+    if (caddy) {
+      counter("rockpool_caddy_loads_total", "Config loads sent to Caddy (one per batch).",
+              "counter", caddy->loads());
+      counter("rockpool_caddy_drift_repairs_total",
+              "Times Caddy's live config was found changed and restored.", "counter",
+              caddy->repairs());
+    }
     return out;
   };
   rockpool::controller::api_handler handler(store, metrics, api_opts);
@@ -231,9 +290,8 @@ int main(int argc, char** argv) {
   spdlog::info("received signal {}, shutting down", sig);
   (*backend)->wake_all();
   server.stop();
-  if (reconciler) {
-    (*backend)->set_commit_listener(nullptr);
-    reconciler->stop();
-  }
+  if (incus_events) incus_events->stop();
+  (*backend)->set_commit_listener(nullptr);
+  if (reconciler) reconciler->stop();
   return 0;
 }

@@ -517,6 +517,7 @@ caf::behavior object_manager(caf::stateful_actor<manager_state>* self, specs::ob
       [self, poke](poke_atom) {
         for (const auto& [key, t] : self->state.objects) poke(key, -1, true);
       },
+      [poke](poke_atom, const std::string& key) { poke(key, -1, true); },
       [self](kill_atom, const std::string& key) {
         auto it = self->state.objects.find(key);
         if (it != self->state.objects.end() && it->second.reconciler)
@@ -582,6 +583,14 @@ void controller::kill_reconciler(const std::string& key) {
 
 void controller::poke_all() {
   caf::anon_send(impl_->manager, poke_atom::value);
+}
+
+}  // namespace rockpool::actors
+
+namespace rockpool::actors {
+
+void controller::poke(const std::string& key) {
+  caf::anon_send(impl_->manager, poke_atom::value, key);
 }
 
 }  // namespace rockpool::actors

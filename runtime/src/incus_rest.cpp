@@ -3,11 +3,12 @@
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/json.hpp"
 
-#include <boost/json.hpp>
 #include <curl/curl.h>
+#include <boost/json.hpp>
 
 #include <mutex>
 #include <regex>
+#include <thread>
 
 namespace rockpool::runtime {
 
@@ -90,17 +91,20 @@ specs::result<incus_rest::response> incus_rest::call(const std::string& method,
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &etag);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(options_.operation_timeout.count() + 30));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT,
+                   static_cast<long>(options_.operation_timeout.count() + 30));
   auto rc = curl_easy_perform(curl);
   long http = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   if (rc != CURLE_OK)
-    return make_error(reason::unavailable, "Incus at " + options_.socket + " does not answer: " +
-                                               curl_easy_strerror(rc));
+    return make_error(reason::unavailable, "Incus at " + options_.socket +
+                                               " does not answer: " + curl_easy_strerror(rc));
   auto parsed = specs::parse_json(out);
-  if (!parsed.ok()) return make_error(reason::unavailable, "Incus answered HTTP " + std::to_string(http) + " with a malformed body");
+  if (!parsed.ok())
+    return make_error(reason::unavailable,
+                      "Incus answered HTTP " + std::to_string(http) + " with a malformed body");
   if (string_at(*parsed, "type") == "error" || http >= 400) {
     auto code = specs::int_at(*parsed, "error_code").value_or(http);
     return make_error(reason_for(code), "Incus: " + string_at(*parsed, "error"));
@@ -116,8 +120,9 @@ specs::status incus_rest::wait_operation(const response& r) {
   auto status = string_at(w->body, "metadata.status");
   if (status == "Success") return specs::done{};
   auto err = string_at(w->body, "metadata.err");
-  return make_error(err.find("not found") != std::string::npos ? reason::not_found : reason::unavailable,
-                    "Incus operation " + (status.empty() ? std::string("timed out") : "failed: " + err));
+  return make_error(
+      err.find("not found") != std::string::npos ? reason::not_found : reason::unavailable,
+      "Incus operation " + (status.empty() ? std::string("timed out") : "failed: " + err));
 }
 
 specs::result<std::string> incus_rest::server_version() {
@@ -139,13 +144,15 @@ specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::
   info.type = string_at(m, "type");
   if (const auto* cfg = m.as_object().if_contains("config"); cfg && cfg->is_object())
     for (const auto& kv : cfg->get_object())
-      if (kv.value().is_string()) info.config[std::string(kv.key())] = std::string(kv.value().get_string());
+      if (kv.value().is_string())
+        info.config[std::string(kv.key())] = std::string(kv.value().get_string());
   if (const auto* devs = m.as_object().if_contains("devices"); devs && devs->is_object())
     for (const auto& kv : devs->get_object())
       if (string_at(kv.value(), "type") == "proxy")
         info.proxies.push_back({std::string(kv.key()), string_at(kv.value(), "listen"),
                                 string_at(kv.value(), "connect")});
-  if (const auto* addrs = specs::find_path(m, "state.network.eth0.addresses"); addrs && addrs->is_array())
+  if (const auto* addrs = specs::find_path(m, "state.network.eth0.addresses");
+      addrs && addrs->is_array())
     for (const auto& a : addrs->get_array())
       if (string_at(a, "family") == "inet") info.address = string_at(a, "address");
   return std::optional<instance_info>{std::move(info)};
@@ -153,7 +160,8 @@ specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::
 
 specs::result<bool> incus_rest::image_exists(const std::string& image) {
   static const std::regex fingerprint("[0-9a-f]{12,64}");
-  auto path = std::regex_match(image, fingerprint) ? "/1.0/images/" + image : "/1.0/images/aliases/" + image;
+  auto path = std::regex_match(image, fingerprint) ? "/1.0/images/" + image
+                                                   : "/1.0/images/aliases/" + image;
   auto r = call("GET", with_project(path));
   if (r.ok()) return true;
   if (r.err().why == reason::not_found) return false;
@@ -169,19 +177,28 @@ specs::status incus_rest::create_instance(const instance_spec& spec) {
   json::object source{{"type", "image"}};
   source[std::regex_match(spec.image, fingerprint) ? "fingerprint" : "alias"] = spec.image;
   json::object root{{"type", "disk"}, {"path", "/"}, {"pool", options_.storage_pool}};
-  json::value body = {{"name", spec.name}, {"type", spec.type}, {"source", source},
-                      {"config", config}, {"devices", {{"root", root}}}};
+  json::value body = {{"name", spec.name},
+                      {"type", spec.type},
+                      {"source", source},
+                      {"config", config},
+                      {"devices", {{"root", root}}}};
   auto r = call("POST", with_project("/1.0/instances"), json::serialize(body));
   if (!r.ok()) return r.err();
   return wait_operation(*r);
 }
 
-specs::status incus_rest::change_state(const std::string& name, const std::string& action, bool force) {
-  json::value body = {{"action", action}, {"force", force},
+specs::status incus_rest::change_state(const std::string& name, const std::string& action,
+                                       bool force) {
+  json::value body = {{"action", action},
+                      {"force", force},
                       {"timeout", static_cast<std::int64_t>(options_.stop_timeout.count())}};
-  auto r = call("PUT", with_project("/1.0/instances/" + name + "/state"), json::serialize(body));
-  if (!r.ok()) return r.err();
-  return wait_operation(*r);
+  // Incus runs one operation per instance at a time; "busy" is transient.
+  for (int attempt = 0;; ++attempt) {
+    auto r = call("PUT", with_project("/1.0/instances/" + name + "/state"), json::serialize(body));
+    specs::status st = r.ok() ? wait_operation(*r) : specs::status(r.err());
+    if (st.ok() || attempt >= 20 || st.err().message.find("busy") == std::string::npos) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 specs::status incus_rest::start_instance(const std::string& name) {
@@ -206,25 +223,30 @@ specs::status incus_rest::delete_instance(const std::string& name) {
 
 specs::status incus_rest::edit_devices(const std::string& instance,
                                        const std::function<bool(json::object&)>& edit) {
-  for (int attempt = 0; attempt < 5; ++attempt) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
     auto r = call("GET", with_project("/1.0/instances/" + instance));
     if (!r.ok()) return r.err();
     auto m = r->body.at("metadata").as_object();
     auto& devices = specs::ensure_object(m, "devices");
     if (!edit(devices)) return specs::done{};  // already as wanted
     json::object put;
-    for (const char* k : {"architecture", "config", "devices", "ephemeral", "profiles", "stateful", "description"})
+    for (const char* k :
+         {"architecture", "config", "devices", "ephemeral", "profiles", "stateful", "description"})
       if (auto* v = m.if_contains(k)) put[k] = *v;
     auto w = call("PUT", with_project("/1.0/instances/" + instance), json::serialize(put), r->etag);
     if (w.ok()) return wait_operation(*w);
-    if (w.err().why != reason::conflict) return w.err();  // 412: changed meanwhile, retry
+    bool busy = w.err().message.find("busy") != std::string::npos;
+    if (w.err().why != reason::conflict && !busy) return w.err();  // 412 or busy: retry
+    if (busy) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return make_error(reason::conflict, "instance " + instance + " kept changing while editing its devices");
+  return make_error(reason::conflict,
+                    "instance " + instance + " kept changing while editing its devices");
 }
 
 specs::status incus_rest::set_proxy_device(const std::string& instance, const proxy_device& d) {
   return edit_devices(instance, [&](json::object& devices) {
-    json::value want = {{"type", "proxy"}, {"listen", d.listen}, {"connect", d.connect}, {"bind", "host"}};
+    json::value want = {
+        {"type", "proxy"}, {"listen", d.listen}, {"connect", d.connect}, {"bind", "host"}};
     if (auto* cur = devices.if_contains(d.name); cur && *cur == want) return false;
     devices[d.name] = std::move(want);
     return true;
@@ -238,9 +260,12 @@ specs::status incus_rest::remove_proxy_device(const std::string& instance, const
 }
 
 specs::status incus_rest::create_project(const std::string& name) {
+  if (call("GET", "/1.0/projects/" + name).ok()) return specs::done{};
   json::value body = {{"name", name},
-                      {"config", {{"features.images", "false"}, {"features.profiles", "false"},
-                                  {"features.storage.volumes", "false"}}}};
+                      {"config",
+                       {{"features.images", "false"},
+                        {"features.profiles", "false"},
+                        {"features.storage.volumes", "false"}}}};
   auto r = call("POST", "/1.0/projects", json::serialize(body));
   if (!r.ok() && r.err().why != reason::already_exists &&
       r.err().message.find("already exists") == std::string::npos)

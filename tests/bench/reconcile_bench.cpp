@@ -83,8 +83,8 @@ struct run {
 
 run measure(int n, bool reconcile, std::vector<std::string> extra = {}) {
   test_support::temp_dir tmp;
-  std::vector<std::string> args = {"--sweep-interval", "0"};
-  if (reconcile) args.insert(args.end(), {"--runtime", "fake"});
+  std::vector<std::string> args = {"--sweep-interval", "0", "--runtime",
+                                   reconcile ? "fake" : "none"};
   args.insert(args.end(), extra.begin(), extra.end());
   test_support::daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock", args);
   if (!d.start()) {

@@ -52,8 +52,11 @@ class incus_client_test : public ::testing::Test {
 
 TEST_F(incus_client_test, instance_lifecycle_with_an_idempotent_proxy_device) {
   EXPECT_FALSE(*incus_->image_exists("no-such-image"));
-  runtime::instance_spec spec{"itest", "rockpool-tiny", "container", 1, "256Mi", "1Gi", false,
-                              {{runtime::owner_uid_key, "uid-1"}, {runtime::owner_kind_key, "Workspace"}}};
+  runtime::instance_spec spec{
+      "itest",     "rockpool-tiny",
+      "container", 1,
+      "256Mi",     "1Gi",
+      false,       {{runtime::owner_uid_key, "uid-1"}, {runtime::owner_kind_key, "Workspace"}}};
   ASSERT_TRUE(incus_->create_instance(spec).ok());
   auto again = incus_->create_instance(spec);
   EXPECT_FALSE(again.ok());
@@ -64,7 +67,8 @@ TEST_F(incus_client_test, instance_lifecycle_with_an_idempotent_proxy_device) {
   EXPECT_EQ((*inst)->config.at("limits.memory"), "256MiB");
   ASSERT_TRUE(incus_->start_instance("itest").ok());
   auto port = test_support::free_port();
-  runtime::proxy_device dev{"rockpool-ide", "tcp:127.0.0.1:" + std::to_string(port), "tcp:127.0.0.1:8080"};
+  runtime::proxy_device dev{"rockpool-ide", "tcp:127.0.0.1:" + std::to_string(port),
+                            "tcp:127.0.0.1:8080"};
   ASSERT_TRUE(incus_->set_proxy_device("itest", dev).ok());
   ASSERT_TRUE(incus_->set_proxy_device("itest", dev).ok());  // idempotent
   inst = incus_->get_instance("itest");
@@ -76,8 +80,10 @@ TEST_F(incus_client_test, instance_lifecycle_with_an_idempotent_proxy_device) {
   std::string body;
   for (int i = 0; i < 50 && body.find("rockpool-tiny IDE") == std::string::npos; ++i) {
     auto r = http.request("GET", "/");
-    if (r.ok()) body = r->body;
-    else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (r.ok())
+      body = r->body;
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_NE(body.find("rockpool-tiny IDE"), std::string::npos) << body;
   ASSERT_TRUE(incus_->remove_proxy_device("itest", "rockpool-ide").ok());

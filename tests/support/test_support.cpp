@@ -34,6 +34,7 @@ std::string read_file(const std::string& path) {
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 namespace rockpool::test_support {
@@ -90,6 +91,9 @@ bool socket_answers(const std::string& path) {
 bool daemon_process::start() {
   std::vector<std::string> args = {binary_, "--data-dir",  data_dir_, "--socket",
                                    socket_, "--log-level", "warn"};
+  // Tests never reconcile against the host's Incus unless they ask to.
+  if (std::find(extra_.begin(), extra_.end(), "--runtime") == extra_.end())
+    args.insert(args.end(), {"--runtime", "none"});
   args.insert(args.end(), extra_.begin(), extra_.end());
   // Another process already serving this socket: the child must fail, so wait for it.
   bool served_before = socket_answers(socket_);
@@ -135,6 +139,56 @@ void daemon_process::kill9() {
 
 std::string daemon_process::log() const {
   return read_file(log_path_);
+}
+
+}  // namespace rockpool::test_support
+
+namespace rockpool::test_support {
+
+bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+caddy_process::caddy_process() : admin_port_(free_port()) {}
+
+caddy_process::~caddy_process() {
+  kill9();
+}
+
+bool caddy_process::start() {
+  auto config = dir_ / "caddy.json";
+  { std::ofstream(config) << R"({"admin":{"listen":")" << admin() << R"("},"apps":{}})"; }
+  auto data = dir_ / "data";
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    FILE* log = std::fopen((dir_ / "caddy.log").c_str(), "a");
+    ::dup2(fileno(log), 1);
+    ::dup2(fileno(log), 2);
+    ::setenv("XDG_DATA_HOME", data.c_str(), 1);
+    ::setenv("XDG_CONFIG_HOME", data.c_str(), 1);
+    ::execlp("caddy", "caddy", "run", "--config", config.c_str(), nullptr);
+    std::_Exit(127);
+  }
+  for (int i = 0; i < 100; ++i) {
+    auto r = run_command("curl -fsS -m 1 http://" + admin() + "/config/");
+    if (r.exit_code == 0) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+void caddy_process::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
 }
 
 }  // namespace rockpool::test_support

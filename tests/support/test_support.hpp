@@ -80,3 +80,27 @@ class daemon_process {
 };
 
 }  // namespace rockpool::test_support
+
+namespace rockpool::test_support {
+
+/// A Caddy child process with an empty config and its admin API on a free
+/// loopback port, state in a temporary directory.
+class caddy_process {
+ public:
+  caddy_process();
+  ~caddy_process();
+  /// Starts it; false when caddy is missing or does not answer.
+  bool start();
+  void kill9();
+  std::string admin() const { return "127.0.0.1:" + std::to_string(admin_port_); }
+
+ private:
+  temp_dir dir_;
+  unsigned short admin_port_;
+  int pid_ = -1;
+};
+
+/// True when the CI environment variable is "true".
+bool in_ci();
+
+}  // namespace rockpool::test_support

@@ -78,6 +78,8 @@ class controller {
   void kill_reconciler(const std::string& key);
   /// Asks every reconciler to look again (as the drift sweep does).
   void poke_all();
+  /// Asks kind/name's reconciler to look again now (e.g. an Incus event about it).
+  void poke(const std::string& key);
 
  private:
   struct impl;
