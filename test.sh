@@ -15,7 +15,7 @@ started_incus=0
 if ! timeout 5 incus query /1.0 >/dev/null 2>&1; then started_incus=1; fi
 stop_incus() {
   if [[ $started_incus -eq 1 ]]; then
-    timeout 60 incus admin shutdown >/dev/null 2>&1 || pkill -f /usr/libexec/incus/incusd || true
+    timeout 60 incus admin shutdown >/dev/null 2>&1 || pkill -x incusd || true
   fi
 }
 trap stop_incus EXIT

@@ -156,10 +156,10 @@ bool left_by_an_earlier_incarnation(const runtime::instance_info& inst, const js
          kind->second == string_at(obj, "kind") && name->second == string_at(obj, "metadata.name");
 }
 
-std::string last_ready_reason(const json::object& old_status) {
+std::string last_reason(const json::object& old_status, const std::string& type) {
   if (const auto* conds = old_status.if_contains("conditions"); conds && conds->is_array())
     for (const auto& c : conds->get_array())
-      if (string_at(c, "type") == "Ready") return string_at(c, "reason");
+      if (string_at(c, "type") == type) return string_at(c, "reason");
   return {};
 }
 
@@ -330,8 +330,10 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
   bool running = (*inst)->status == "Running";
   if (want_running && !running) {
     // It was running (or we were backing off restarting it): a crash, not a first start.
-    bool crashed = !created_now && (string_at(json::value(status.old()), "phase") == "Running" ||
-                                    last_ready_reason(status.old()) == "CrashLoopBackOff");
+    // The instance was known to run (InstanceReady/Running, whatever the route
+    // did), or we were backing off restarting it: a crash, not a first start.
+    bool crashed = !created_now && (last_reason(status.old(), "InstanceReady") == "Running" ||
+                                    last_reason(status.old(), "Ready") == "CrashLoopBackOff");
     if (crashed) {
       if (auto wait = restart_allowed()) return *wait;
       note_restart("InstanceCrashed",

@@ -133,6 +133,12 @@ struct api_server::impl {
             "request body exceeds " + std::to_string(options.max_body_bytes >> 20) + " MiB"));
         auto res = to_beast(r, 11, false);
         http::write(socket, res, ec);
+        // Let the client finish sending (bounded) so it reads the 413 instead
+        // of a connection reset.
+        socket.shutdown(Socket::shutdown_send, ec);
+        char sink[65536];
+        std::size_t drained = 0;
+        while (!ec && drained < (16u << 20)) drained += socket.read_some(asio::buffer(sink), ec);
         return;
       }
       if (ec) {

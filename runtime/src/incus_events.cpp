@@ -50,7 +50,7 @@ void incus_event_listener::run() {
       ws.handshake("incus", "/1.0/events?type=lifecycle&project=" + project_);
       ++connections_;
       if (connected_before) {
-        spdlog::info("Incus events: reconnected; sweeping for missed changes");
+        spdlog::warn("Incus events: reconnected; sweeping for missed changes");
         on_reconnect_();
       }
       connected_before = true;

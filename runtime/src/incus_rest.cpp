@@ -131,6 +131,12 @@ specs::result<std::string> incus_rest::server_version() {
   return string_at(r->body, "metadata.environment.server_version");
 }
 
+specs::result<json::value> incus_rest::server_info() {
+  auto r = call("GET", "/1.0");
+  if (!r.ok()) return r.err();
+  return r->body.at("metadata");
+}
+
 specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::string& name) {
   auto r = call("GET", with_project("/1.0/instances/" + name + "?recursion=1"));
   if (!r.ok()) {

@@ -38,6 +38,8 @@ class incus_rest final : public incus_client {
 
   /// Server version, e.g. "6.0.4"; an error when Incus does not answer.
   specs::result<std::string> server_version();
+  /// The metadata of GET /1.0 (environment: version, drivers, ...).
+  specs::result<boost::json::value> server_info();
   /// Creates a project that shares the default project's images and profiles
   /// (features.images=false, features.profiles=false). Existing is fine.
   specs::status create_project(const std::string& name);

@@ -1,0 +1,32 @@
+// incusd restarted under a running rockpoold: no crash, the event listener
+// reconnects, and the workspace is healed again afterwards. It restarts the
+// machine's incusd, so ctest runs it alone (RUN_SERIAL).
+#include "real_runtime_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace rockpool;
+using rockpool::test_support::real_runtime;
+using test_support::run_command;
+
+TEST_F(real_runtime, incusd_restart_is_survived_and_events_resume) {
+  ASSERT_EQ(rpctl(std::string("apply -f ") + SAMPLES_DIR + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
+  // Stop incusd (instances keep running) and start it again.
+  ASSERT_EQ(run_command("pkill -TERM -x incusd").exit_code, 0);
+  for (int i = 0; i < 100 && run_command("pgrep -x incusd").exit_code == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // rockpoold sees it gone
+  auto started = run_command(std::string(SCRIPTS_DIR) + "/start-incus.sh");
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  // rockpoold is alive, reconnected, and heals on events again.
+  controller::api_client api({daemon_->server_url(), "", 5000});
+  auto health = api.request("GET", "/healthz");
+  ASSERT_TRUE(health.ok() && health->status == 200);
+  for (int i = 0; i < 100 && daemon_->log().find("reconnected") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_NE(daemon_->log().find("Incus events: reconnected"), std::string::npos) << daemon_->log();
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
+  ASSERT_EQ(incus_retrying("stop --force demo"), 0);
+  EXPECT_GE(seconds_until("/workspace/demo/", "rockpool-tiny IDE", 10), 0);
+}

@@ -1,0 +1,121 @@
+#pragma once
+
+// The fixture of the tests against the real incusd and Caddy: rockpoold
+// --runtime=incus in an Incus project of its own, Caddy on free loopback
+// ports. Under CI=true a missing Incus or Caddy fails; elsewhere they skip.
+#include "rockpool/controller/client.hpp"
+#include "rockpool/runtime/incus_rest.hpp"
+#include "rockpool/specs/codec.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+namespace rockpool::test_support {
+
+using rockpool::test_support::command_result;
+using rockpool::test_support::run_command;
+
+class real_runtime : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto version = runtime::incus_rest({}).server_version();
+    if (!version.ok()) {
+      if (test_support::in_ci())
+        FAIL() << "Incus is required under CI=true: " << version.err().message;
+      GTEST_SKIP() << "no incusd";
+    }
+    if (!caddy_.start()) {
+      if (test_support::in_ci()) FAIL() << "Caddy is required under CI=true";
+      GTEST_SKIP() << "no caddy";
+    }
+    project_ = "rockpool-it-" + std::to_string(::getpid());
+    control_ = test_support::free_port();
+    workspaces_ = test_support::free_port();
+    // Parallel tests must not share host ports: start at one the kernel just
+    // reported free (the ephemeral range is wide; 50 ports are plenty here).
+    int base = test_support::free_port();
+    if (base > 65000) base = 64000;
+    daemon_ = std::make_unique<test_support::daemon_process>(
+        ROCKPOOLD_PATH, tmp_ / "db", tmp_ / "api.sock",
+        std::vector<std::string>{
+            "--runtime", "incus", "--incus-project", project_, "--caddy-admin", caddy_.admin(),
+            "--caddy-control-listen", "127.0.0.1:" + std::to_string(control_),
+            "--caddy-workspace-listen", "127.0.0.1:" + std::to_string(workspaces_), "--host-ports",
+            std::to_string(base) + "-" + std::to_string(base + 99), "--sweep-interval", "30"});
+    ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  }
+  void TearDown() override {
+    if (!daemon_) return;
+    for (const auto& name : {"demo", "other", "bad", "taken"})
+      rpctl(std::string("delete ws ") + name + " --wait --timeout 30s");
+    daemon_->stop();
+    runtime::incus_rest_options o;
+    o.project = project_;
+    runtime::incus_rest incus(o);
+    auto left = incus.list_instances();
+    if (left.ok()) {
+      EXPECT_TRUE(left->empty() || leftovers_allowed_)
+          << left->size() << " instance(s) left in " << project_;
+      for (const auto& n : *left) (void)incus.delete_instance(n);
+    }
+    (void)runtime::incus_rest({}).delete_project(project_);
+  }
+
+  command_result rpctl(const std::string& args) {
+    return run_command("ROCKPOOL_SERVER=" + daemon_->server_url() + " " RPCTL_PATH " " + args);
+  }
+  command_result incus(const std::string& args) {
+    return run_command("incus " + args + " --project " + project_);
+  }
+  // Incus runs one operation per instance at a time: retry while it is busy.
+  int incus_retrying(const std::string& args) {
+    command_result r;
+    for (int i = 0; i < 50; ++i) {
+      r = incus(args);
+      if (r.exit_code == 0 || r.err.find("busy") == std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (r.exit_code != 0) std::cerr << "incus " << args << ": " << r.err;
+    return r.exit_code;
+  }
+  std::string get(unsigned short port, const std::string& path, long* status = nullptr) {
+    controller::api_client c({"http://127.0.0.1:" + std::to_string(port), "", 3000});
+    auto r = c.request("GET", path);
+    if (status) *status = r.ok() ? r->status : 0;
+    return r.ok() ? r->body : std::string();
+  }
+  // Polls until GET through Caddy's workspace server returns `want`, up to `limit`.
+  double seconds_until(const std::string& path, const std::string& want, double limit) {
+    auto start = std::chrono::steady_clock::now();
+    while (true) {
+      auto elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (get(workspaces_, path).find(want) != std::string::npos) return elapsed;
+      if (elapsed > limit) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  std::string phase(const std::string& ws) {
+    auto v = specs::parse_json(rpctl("get ws " + ws + " -o json").out);
+    return v.ok() ? specs::string_at(*v, "status.phase") : std::string();
+  }
+  std::string write(const std::string& name, const std::string& text) {
+    auto path = tmp_ / name;
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  test_support::temp_dir tmp_;
+  test_support::caddy_process caddy_;
+  std::unique_ptr<test_support::daemon_process> daemon_;
+  std::string project_;
+  unsigned short control_ = 0, workspaces_ = 0;
+  bool leftovers_allowed_ = false;
+};
+
+}  // namespace rockpool::test_support
