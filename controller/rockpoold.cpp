@@ -5,6 +5,7 @@
 #include "rockpool/controller/version.hpp"
 #include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/fake.hpp"
+#include "rockpool/runtime/host_probe.hpp"
 #include "rockpool/runtime/incus_events.hpp"
 #include "rockpool/runtime/incus_rest.hpp"
 #include "rockpool/specs/object_store.hpp"
@@ -13,13 +14,17 @@
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 
 #include <malloc.h>
 
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -224,6 +229,51 @@ int main(int argc, char** argv) {
     incus_events->start();
   }
 
+  // The host probe writes the Host object "local" now and every minute.
+  std::mutex probe_mu;
+  std::condition_variable probe_cv;
+  bool probe_stop = false;
+  std::thread probe_thread([&] {
+    rockpool::runtime::host_probe_sources sources;
+    if (real_incus) sources.incus_info = [&] { return real_incus->server_info(); };
+    if (runtime == "incus")
+      sources.caddy_reachable = [&] {
+        return std::system(("curl -fsS -m 2 -o /dev/null http://" + caddy_admin + "/config/ 2>/dev/null").c_str()) == 0;
+      };
+    std::unique_lock lk(probe_mu);
+    while (!probe_stop) {
+      lk.unlock();
+      auto checks = rockpool::runtime::probe_host(sources);
+      std::string version;
+      if (real_incus)
+        if (auto v = real_incus->server_version(); v.ok()) version = *v;
+      boost::json::value host = {{"apiVersion", rockpool::specs::api_version},
+                                 {"kind", "Host"},
+                                 {"metadata", {{"name", "local"}}},
+                                 {"spec", boost::json::object{}}};
+      auto applied = store.apply(host, {false, "rockpoold"}, true);
+      if (applied.ok()) {
+        auto obj = applied->object;
+        auto status = rockpool::runtime::host_status(
+            checks, version, rockpool::specs::format_rfc3339(rockpool::specs::system_clock().now()),
+            rockpool::specs::int_at(obj, "metadata.generation").value_or(1));
+        // Keep each condition's lastTransitionTime while its status holds, so
+        // an unchanged probe writes nothing.
+        if (const auto* old = rockpool::specs::find_path(obj, "status.conditions"); old && old->is_array())
+          for (auto& c : status.as_object()["conditions"].as_array())
+            for (const auto& o : old->get_array())
+              if (rockpool::specs::string_at(o, "type") == rockpool::specs::string_at(c, "type") &&
+                  rockpool::specs::string_at(o, "status") == rockpool::specs::string_at(c, "status"))
+                c.as_object()["lastTransitionTime"] = o.at("lastTransitionTime");
+        obj.as_object()["status"] = std::move(status);
+        obj.as_object()["metadata"].as_object().erase("resourceVersion");
+        (void)store.replace_status(std::move(obj), {false, "rockpoold"});
+      }
+      lk.lock();
+      probe_cv.wait_for(lk, std::chrono::seconds(60), [&] { return probe_stop; });
+    }
+  });
+
   api_opts.extra_metrics = [&reconciler, &caddy] {
     if (!reconciler) return std::string();
     const auto& st = reconciler->stats();
@@ -290,6 +340,12 @@ int main(int argc, char** argv) {
   spdlog::info("received signal {}, shutting down", sig);
   (*backend)->wake_all();
   server.stop();
+  {
+    std::lock_guard lk(probe_mu);
+    probe_stop = true;
+  }
+  probe_cv.notify_all();
+  probe_thread.join();
   if (incus_events) incus_events->stop();
   (*backend)->set_commit_listener(nullptr);
   if (reconciler) reconciler->stop();

@@ -626,6 +626,38 @@ int cmd_describe(context& c, const std::string& kind, const std::string& name) {
   return 0;
 }
 
+// Prints the host checks from the Host object the daemon's probe writes.
+// Exit 1 when a check that container workspaces need fails.
+int cmd_preflight(context& c) {
+  const auto* k = specs::find_kind("Host");
+  auto host = fetch(c, *k, "local");
+  if (!host.ok()) {
+    c.err << host.err().message << "\n";
+    return 1;
+  }
+  const auto* conds = specs::find_path(*host, "status.conditions");
+  if (!conds || !conds->is_array()) {
+    c.err << "error: the host has not been probed yet\n";
+    return 1;
+  }
+  bool ready = false;
+  for (const auto& cnd : conds->get_array()) {
+    auto type = string_at(cnd, "type");
+    if (type == "Ready") {
+      ready = string_at(cnd, "status") == "True";
+      continue;
+    }
+    bool ok = string_at(cnd, "status") == "True";
+    auto msg = string_at(cnd, "message");
+    auto remedy = msg.find("; remedy: ");
+    c.out << (ok ? "PASS  " : "FAIL  ") << type << ": " << msg.substr(0, remedy) << "\n";
+    if (!ok && remedy != std::string::npos) c.out << "      remedy: " << msg.substr(remedy + 10) << "\n";
+  }
+  c.out << (ready ? "Container workspaces can run on this host.\n"
+                  : "A check container workspaces need failed.\n");
+  return ready ? 0 : 1;
+}
+
 struct wait_flags {
   std::string kind, name, condition = "", timeout = "30s";
 };
@@ -944,6 +976,8 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   events->add_option("-o,--output", ef.output, "yaml, json, wide or name");
   events->add_option("--timeout", ef.timeout, "With -w: stop after this long");
 
+  auto* preflight = app.add_subcommand("preflight", "Check the host: Incus, containers, VMs, KVM, nested KVM, vhost_vsock, Caddy");
+
   bool client_only = false;
   auto* ver = app.add_subcommand("version", "Print client and server versions");
   ver->add_flag("--client", client_only, "Client version only");
@@ -978,6 +1012,7 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   if (explain->parsed()) return cmd_explain(c, what, recursive_explain);
   if (ver->parsed()) return cmd_version(c, client_only);
   if (wait->parsed()) return cmd_wait(c, wf);
+  if (preflight->parsed()) return cmd_preflight(c);
   if (events->parsed()) return cmd_get(c, ef);
   return 2;
 }

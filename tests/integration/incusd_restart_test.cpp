@@ -1,6 +1,6 @@
 // incusd restarted under a running rockpoold: no crash, the event listener
 // reconnects, and the workspace is healed again afterwards. It restarts the
-// machine's incusd, so ctest runs it alone (RUN_SERIAL).
+// machine's incusd; like every real-runtime test, ctest runs it alone (RUN_SERIAL).
 #include "real_runtime_fixture.hpp"
 
 #include <gtest/gtest.h>

@@ -1,0 +1,56 @@
+#include "rockpool/runtime/host_probe.hpp"
+#include "rockpool/specs/codec.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace rockpool;
+
+namespace {
+const runtime::host_check* find(const std::vector<runtime::host_check>& cs, const std::string& type) {
+  for (const auto& c : cs)
+    if (c.type == type) return &c;
+  return nullptr;
+}
+}  // namespace
+
+TEST(host_probe, reads_kvm_nesting_and_vsock_from_the_host_and_drivers_from_incus) {
+  test_support::temp_dir root;
+  std::filesystem::create_directories(root.path() / "dev");
+  std::filesystem::create_directories(root.path() / "sys/module/kvm_amd/parameters");
+  std::ofstream(root / "dev/kvm") << "";
+  std::ofstream(root / "sys/module/kvm_amd/parameters/nested") << "1\n";
+  runtime::host_probe_sources s;
+  s.root = root.path().string();
+  s.incus_info = [] { return specs::parse_json(R"({"environment":{"server_version":"6.0.4","driver":"lxc | qemu"}})"); };
+  s.caddy_reachable = [] { return true; };
+  auto checks = runtime::probe_host(s);
+  EXPECT_TRUE(find(checks, "IncusReachable")->ok);
+  EXPECT_TRUE(find(checks, "ContainersOperational")->ok);
+  EXPECT_TRUE(find(checks, "VirtualMachinesOperational")->ok);
+  EXPECT_TRUE(find(checks, "KVMPresent")->ok);
+  EXPECT_TRUE(find(checks, "NestedKVM")->ok);
+  EXPECT_FALSE(find(checks, "VhostVsock")->ok);
+  EXPECT_EQ(find(checks, "VhostVsock")->remedy, "modprobe vhost_vsock");
+  auto status = runtime::host_status(checks, "6.0.4", "2026-11-29T00:00:00Z", 1);
+  EXPECT_EQ(specs::string_at(status, "phase"), "Ready");  // vsock is only needed for VMs
+}
+
+TEST(host_probe, an_unreachable_incus_fails_the_required_checks) {
+  test_support::temp_dir root;
+  runtime::host_probe_sources s;
+  s.root = root.path().string();
+  s.incus_info = [] { return specs::result<specs::json::value>(specs::make_error(specs::reason::unavailable, "no socket")); };
+  s.caddy_reachable = [] { return false; };
+  auto checks = runtime::probe_host(s);
+  EXPECT_FALSE(find(checks, "IncusReachable")->ok);
+  EXPECT_FALSE(find(checks, "KVMPresent")->ok);
+  EXPECT_FALSE(find(checks, "NestedKVM")->ok);
+  auto status = runtime::host_status(checks, "", "2026-11-29T00:00:00Z", 1);
+  EXPECT_EQ(specs::string_at(status, "phase"), "Failed");
+  const auto& conds = specs::find_path(status, "conditions")->as_array();
+  EXPECT_EQ(specs::string_at(conds.back(), "message"), "failing: IncusReachable, ContainersOperational, CaddyReachable");
+}
