@@ -23,11 +23,11 @@
 
 #include <condition_variable>
 #include <csignal>
-#include <mutex>
-#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 namespace {
 
@@ -238,7 +238,9 @@ int main(int argc, char** argv) {
     if (real_incus) sources.incus_info = [&] { return real_incus->server_info(); };
     if (runtime == "incus")
       sources.caddy_reachable = [&] {
-        return std::system(("curl -fsS -m 2 -o /dev/null http://" + caddy_admin + "/config/ 2>/dev/null").c_str()) == 0;
+        return std::system(
+                   ("curl -fsS -m 2 -o /dev/null http://" + caddy_admin + "/config/ 2>/dev/null")
+                       .c_str()) == 0;
       };
     std::unique_lock lk(probe_mu);
     while (!probe_stop) {
@@ -259,11 +261,13 @@ int main(int argc, char** argv) {
             rockpool::specs::int_at(obj, "metadata.generation").value_or(1));
         // Keep each condition's lastTransitionTime while its status holds, so
         // an unchanged probe writes nothing.
-        if (const auto* old = rockpool::specs::find_path(obj, "status.conditions"); old && old->is_array())
+        if (const auto* old = rockpool::specs::find_path(obj, "status.conditions");
+            old && old->is_array())
           for (auto& c : status.as_object()["conditions"].as_array())
             for (const auto& o : old->get_array())
               if (rockpool::specs::string_at(o, "type") == rockpool::specs::string_at(c, "type") &&
-                  rockpool::specs::string_at(o, "status") == rockpool::specs::string_at(c, "status"))
+                  rockpool::specs::string_at(o, "status") ==
+                      rockpool::specs::string_at(c, "status"))
                 c.as_object()["lastTransitionTime"] = o.at("lastTransitionTime");
         obj.as_object()["status"] = std::move(status);
         obj.as_object()["metadata"].as_object().erase("resourceVersion");

@@ -651,7 +651,8 @@ int cmd_preflight(context& c) {
     auto msg = string_at(cnd, "message");
     auto remedy = msg.find("; remedy: ");
     c.out << (ok ? "PASS  " : "FAIL  ") << type << ": " << msg.substr(0, remedy) << "\n";
-    if (!ok && remedy != std::string::npos) c.out << "      remedy: " << msg.substr(remedy + 10) << "\n";
+    if (!ok && remedy != std::string::npos)
+      c.out << "      remedy: " << msg.substr(remedy + 10) << "\n";
   }
   c.out << (ready ? "Container workspaces can run on this host.\n"
                   : "A check container workspaces need failed.\n");
@@ -976,7 +977,8 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   events->add_option("-o,--output", ef.output, "yaml, json, wide or name");
   events->add_option("--timeout", ef.timeout, "With -w: stop after this long");
 
-  auto* preflight = app.add_subcommand("preflight", "Check the host: Incus, containers, VMs, KVM, nested KVM, vhost_vsock, Caddy");
+  auto* preflight = app.add_subcommand(
+      "preflight", "Check the host: Incus, containers, VMs, KVM, nested KVM, vhost_vsock, Caddy");
 
   bool client_only = false;
   auto* ver = app.add_subcommand("version", "Print client and server versions");

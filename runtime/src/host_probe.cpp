@@ -45,11 +45,15 @@ std::vector<host_check> probe_host(const host_probe_sources& s) {
   }
   bool lxc = drivers.find("lxc") != std::string::npos;
   bool qemu = drivers.find("qemu") != std::string::npos;
-  out.push_back({"ContainersOperational", lxc, lxc ? "Incus driver lxc available" : "Incus reports no lxc driver",
+  out.push_back({"ContainersOperational", lxc,
+                 lxc ? "Incus driver lxc available" : "Incus reports no lxc driver",
                  "install incus (incus-base) with LXC support", true});
   out.push_back({"VirtualMachinesOperational", qemu,
-                 qemu ? "Incus driver qemu available" : "Incus reports no qemu driver (drivers: " + (drivers.empty() ? std::string("none") : drivers) + ")",
-                 "install the incus package (not only incus-base) with QEMU, on a host with KVM", false});
+                 qemu ? "Incus driver qemu available"
+                      : "Incus reports no qemu driver (drivers: " +
+                            (drivers.empty() ? std::string("none") : drivers) + ")",
+                 "install the incus package (not only incus-base) with QEMU, on a host with KVM",
+                 false});
   bool kvm = std::filesystem::exists(path_of(s, "/dev/kvm"));
   out.push_back({"KVMPresent", kvm, kvm ? "/dev/kvm exists" : "/dev/kvm is missing",
                  "enable virtualization (VT-x/AMD-V) and load kvm_intel or kvm_amd", false});
@@ -61,14 +65,17 @@ std::vector<host_check> probe_host(const host_probe_sources& s) {
   bool nested_on = nested == "Y" || nested == "1";
   out.push_back({"NestedKVM", nested_on,
                  nested.empty() ? "no kvm_intel/kvm_amd nested parameter" : "nested = " + nested,
-                 "load kvm_intel nested=1 (or kvm_amd nested=1); on a cloud VM, choose an instance type with nested virtualization",
+                 "load kvm_intel nested=1 (or kvm_amd nested=1); on a cloud VM, choose an instance "
+                 "type with nested virtualization",
                  false});
   bool vsock = std::filesystem::exists(path_of(s, "/dev/vhost-vsock"));
-  out.push_back({"VhostVsock", vsock, vsock ? "/dev/vhost-vsock exists" : "/dev/vhost-vsock is missing",
+  out.push_back({"VhostVsock", vsock,
+                 vsock ? "/dev/vhost-vsock exists" : "/dev/vhost-vsock is missing",
                  "modprobe vhost_vsock", false});
   if (s.caddy_reachable) {
     bool ok = s.caddy_reachable();
-    out.push_back({"CaddyReachable", ok, ok ? "Caddy's admin API answers" : "Caddy's admin API does not answer",
+    out.push_back({"CaddyReachable", ok,
+                   ok ? "Caddy's admin API answers" : "Caddy's admin API does not answer",
                    "start Caddy (scripts/start-caddy.sh) or fix --caddy-admin", true});
   }
   return out;
@@ -91,12 +98,13 @@ json::value host_status(const std::vector<host_check>& checks, const std::string
                           {"lastTransitionTime", now},
                           {"observedGeneration", generation}});
   }
-  conditions.push_back({{"type", "Ready"},
-                        {"status", ready ? "True" : "False"},
-                        {"reason", ready ? "Ready" : "RequiredCheckFailed"},
-                        {"message", ready ? "container workspaces can run here" : "failing: " + failing},
-                        {"lastTransitionTime", now},
-                        {"observedGeneration", generation}});
+  conditions.push_back(
+      {{"type", "Ready"},
+       {"status", ready ? "True" : "False"},
+       {"reason", ready ? "Ready" : "RequiredCheckFailed"},
+       {"message", ready ? "container workspaces can run here" : "failing: " + failing},
+       {"lastTransitionTime", now},
+       {"observedGeneration", generation}});
   return json::object{{"observedGeneration", generation},
                       {"phase", ready ? "Ready" : "Failed"},
                       {"incusVersion", incus_version},

@@ -155,7 +155,8 @@ TEST_F(real_runtime, bad_input_becomes_conditions_and_foreign_instances_are_unto
 TEST_F(real_runtime, sigkill_while_applying_twenty_workspaces_converges_without_leaks) {
   std::string manifest;
   for (int i = 0; i < 20; ++i)
-    manifest += "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: w" + std::to_string(i) +
+    manifest += "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: w" +
+                std::to_string(i) +
                 "\nspec:\n  image: rockpool-tiny\n  resources: {cpu: 1, memory: 128Mi}\n---\n";
   auto file = write("twenty.yaml", manifest);
   leftovers_allowed_ = false;
@@ -168,7 +169,10 @@ TEST_F(real_runtime, sigkill_while_applying_twenty_workspaces_converges_without_
   ASSERT_TRUE(daemon_->start()) << daemon_->log();
   ASSERT_EQ(rpctl("apply -f " + file).exit_code, 0);  // what a user does after a failed apply
   for (int i = 0; i < 20; ++i)
-    ASSERT_EQ(rpctl("wait ws w" + std::to_string(i) + " --for=condition=Ready --timeout 120s").exit_code, 0) << i;
+    ASSERT_EQ(
+        rpctl("wait ws w" + std::to_string(i) + " --for=condition=Ready --timeout 120s").exit_code,
+        0)
+        << i;
   auto names = incus("list -c n -f csv").out;
   EXPECT_EQ(std::count(names.begin(), names.end(), '\n'), 20) << names;
   // One proxy device per workspace, each on its own host port, and one route each.
@@ -181,11 +185,16 @@ TEST_F(real_runtime, sigkill_while_applying_twenty_workspaces_converges_without_
     listens.insert(incus("config device get w" + std::to_string(i) + " rockpool-ide listen").out);
   }
   EXPECT_EQ(listens.size(), 20u);
-  auto routes = run_command("curl -fsS http://" + caddy_.admin() + "/config/apps/http/servers/rockpool-workspaces/routes").out;
+  auto routes = run_command("curl -fsS http://" + caddy_.admin() +
+                            "/config/apps/http/servers/rockpool-workspaces/routes")
+                    .out;
   int count = 0;
-  for (auto at = routes.find("rockpool-ws-"); at != std::string::npos; at = routes.find("rockpool-ws-", at + 1)) ++count;
+  for (auto at = routes.find("rockpool-ws-"); at != std::string::npos;
+       at = routes.find("rockpool-ws-", at + 1))
+    ++count;
   EXPECT_EQ(count, 20) << routes;
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(rpctl("delete ws w" + std::to_string(i) + " --wait --timeout 60s").exit_code, 0);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(rpctl("delete ws w" + std::to_string(i) + " --wait --timeout 60s").exit_code, 0);
   EXPECT_EQ(incus("list -c n -f csv").out, "");
 }
 

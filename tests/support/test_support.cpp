@@ -120,21 +120,24 @@ bool daemon_process::start() {
   return false;
 }
 
-int daemon_process::stop() {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
+namespace {
+// Sends sig to pid and reaps it; returns the exit code, or -1 if signalled.
+int signal_and_reap(int& pid, int sig) {
+  if (pid <= 0) return -1;
+  ::kill(pid, sig);
   int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  ::waitpid(pid, &status, 0);
+  pid = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+}  // namespace
+
+int daemon_process::stop() {
+  return signal_and_reap(pid_, SIGTERM);
 }
 
 void daemon_process::kill9() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  signal_and_reap(pid_, SIGKILL);
 }
 
 std::string daemon_process::log() const {
@@ -184,11 +187,7 @@ bool caddy_process::start() {
 }
 
 void caddy_process::kill9() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
+  signal_and_reap(pid_, SIGKILL);
 }
 
 }  // namespace rockpool::test_support

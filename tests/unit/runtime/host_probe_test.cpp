@@ -10,7 +10,8 @@
 using namespace rockpool;
 
 namespace {
-const runtime::host_check* find(const std::vector<runtime::host_check>& cs, const std::string& type) {
+const runtime::host_check* find(const std::vector<runtime::host_check>& cs,
+                                const std::string& type) {
   for (const auto& c : cs)
     if (c.type == type) return &c;
   return nullptr;
@@ -25,7 +26,9 @@ TEST(host_probe, reads_kvm_nesting_and_vsock_from_the_host_and_drivers_from_incu
   std::ofstream(root / "sys/module/kvm_amd/parameters/nested") << "1\n";
   runtime::host_probe_sources s;
   s.root = root.path().string();
-  s.incus_info = [] { return specs::parse_json(R"({"environment":{"server_version":"6.0.4","driver":"lxc | qemu"}})"); };
+  s.incus_info = [] {
+    return specs::parse_json(R"({"environment":{"server_version":"6.0.4","driver":"lxc | qemu"}})");
+  };
   s.caddy_reachable = [] { return true; };
   auto checks = runtime::probe_host(s);
   EXPECT_TRUE(find(checks, "IncusReachable")->ok);
@@ -43,7 +46,10 @@ TEST(host_probe, an_unreachable_incus_fails_the_required_checks) {
   test_support::temp_dir root;
   runtime::host_probe_sources s;
   s.root = root.path().string();
-  s.incus_info = [] { return specs::result<specs::json::value>(specs::make_error(specs::reason::unavailable, "no socket")); };
+  s.incus_info = [] {
+    return specs::result<specs::json::value>(
+        specs::make_error(specs::reason::unavailable, "no socket"));
+  };
   s.caddy_reachable = [] { return false; };
   auto checks = runtime::probe_host(s);
   EXPECT_FALSE(find(checks, "IncusReachable")->ok);
@@ -52,5 +58,6 @@ TEST(host_probe, an_unreachable_incus_fails_the_required_checks) {
   auto status = runtime::host_status(checks, "", "2026-11-29T00:00:00Z", 1);
   EXPECT_EQ(specs::string_at(status, "phase"), "Failed");
   const auto& conds = specs::find_path(status, "conditions")->as_array();
-  EXPECT_EQ(specs::string_at(conds.back(), "message"), "failing: IncusReachable, ContainersOperational, CaddyReachable");
+  EXPECT_EQ(specs::string_at(conds.back(), "message"),
+            "failing: IncusReachable, ContainersOperational, CaddyReachable");
 }
