@@ -5,6 +5,10 @@
 
 #include <boost/json.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace rockpool::actors {
 
 namespace {
@@ -16,9 +20,24 @@ std::string key_of(unsigned short port) {
 }
 }  // namespace
 
+bool host_port_allocator::listening_on_loopback(unsigned short port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  // SO_REUSEADDR as Incus's proxy sets it: only a listener makes bind fail.
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool taken = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0;
+  ::close(fd);
+  return taken;
+}
+
 host_port_allocator::host_port_allocator(specs::kv_backend& backend, unsigned short first,
-                                         unsigned short last)
-    : backend_(backend), first_(first), last_(last), next_(first) {
+                                         unsigned short last, port_probe in_use)
+    : backend_(backend), first_(first), last_(last), in_use_(std::move(in_use)), next_(first) {
   auto snap = backend_.list(prefix);
   if (!snap.ok()) return;
   for (const auto& rec : snap->records) {
@@ -35,10 +54,15 @@ specs::result<unsigned short> host_port_allocator::acquire(const std::string& ow
   std::lock_guard lk(mu_);
   if (auto it = by_owner_.find(owner); it != by_owner_.end()) return it->second.first;
   std::size_t span = static_cast<std::size_t>(last_ - first_) + 1;
+  std::size_t taken_elsewhere = 0;
   for (std::size_t tries = 0; tries < span; ++tries) {
     unsigned short port = next_;
     next_ = next_ == last_ ? first_ : static_cast<unsigned short>(next_ + 1);
     if (by_port_.count(port)) continue;
+    if (in_use_ && in_use_(port)) {
+      ++taken_elsewhere;
+      continue;
+    }
     auto value = boost::json::serialize(boost::json::object{{"owner", owner}});
     auto rev = backend_.commit(specs::kv_write{key_of(port), 0, value});
     if (!rev.ok()) {
@@ -49,9 +73,18 @@ specs::result<unsigned short> host_port_allocator::acquire(const std::string& ow
     by_port_[port] = owner;
     return port;
   }
-  return specs::make_error(
-      specs::reason::unavailable,
-      "no free host port in " + std::to_string(first_) + "-" + std::to_string(last_));
+  return specs::make_error(specs::reason::unavailable,
+                           "no free host port in " + std::to_string(first_) + "-" +
+                               std::to_string(last_) + " (" + std::to_string(by_port_.size()) +
+                               " held by Rockpool, " + std::to_string(taken_elsewhere) +
+                               " in use by other processes)");
+}
+
+std::optional<std::string> host_port_allocator::owner_of(unsigned short port) const {
+  std::lock_guard lk(mu_);
+  auto it = by_port_.find(port);
+  if (it == by_port_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<unsigned short> host_port_allocator::find(const std::string& owner) const {

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <regex>
 
 namespace rockpool::actors {
 
@@ -174,6 +175,42 @@ std::string port_device(std::int64_t port) {
 }
 constexpr const char* ide_device = "rockpool-ide";
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+// Incus reports a proxy device whose host port another process listens on as
+// "... listen tcp 127.0.0.1:PORT: bind: address already in use".
+std::optional<unsigned short> taken_port(const std::string& message) {
+  static const std::regex re("127\\.0\\.0\\.1:([0-9]{1,5}): bind: address already in use");
+  std::smatch m;
+  if (!std::regex_search(message, m, re)) return std::nullopt;
+  return static_cast<unsigned short>(std::stoul(m[1].str()));
+}
+
+// Gives up a host port another process has taken: drops the proxy device that
+// listens on it and frees the allocation, so its owner's next pass gets another.
+pass_result move_off_taken_port(reconcile_context& ctx, const json::value& obj,
+                                const std::string& instance, unsigned short port) {
+  auto listen = "tcp:127.0.0.1:" + std::to_string(port);
+  auto inst = ctx.incus.get_instance(instance);
+  if (!inst.ok()) return failed(inst.err().message);
+  if (*inst)
+    for (const auto& d : (*inst)->proxies)
+      if (d.listen == listen)
+        if (auto st = ctx.incus.remove_proxy_device(instance, d.name); !st.ok())
+          return failed(st.err().message);
+  auto owner = ctx.ports.owner_of(port);
+  if (owner)
+    if (auto st = ctx.ports.release(*owner); !st.ok()) return failed(st.err().message);
+  auto m = "host port " + std::to_string(port) + (owner ? " (held for " + *owner + ")" : "") +
+           " is in use by another process; moving to another port";
+  ctx.events.record(obj, "Warning", "HostPortInUse", m);
+  return requeue(m, std::chrono::milliseconds(0));
+}
+
 std::chrono::seconds restart_backoff(std::int64_t consecutive) {
   if (consecutive <= 0) return std::chrono::seconds(0);
   return std::chrono::seconds(
@@ -293,6 +330,16 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
       return fail_with("NameConflict", m, terminal(m));
     }
   }
+  runtime::instance_spec spec{name,
+                              s.image,
+                              s.type,
+                              s.cpu,
+                              s.memory,
+                              s.disk,
+                              s.nesting,
+                              {{runtime::owner_kind_key, "Workspace"},
+                               {runtime::owner_name_key, name},
+                               {runtime::owner_uid_key, string_at(obj, "metadata.uid")}}};
   bool created_now = false;
   if (!*inst) {
     created_now = true;
@@ -300,16 +347,6 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
       if (auto wait = restart_allowed()) return *wait;
       note_restart("InstanceVanished", "instance " + name + " disappeared; recreating it");
     }
-    runtime::instance_spec spec{name,
-                                s.image,
-                                s.type,
-                                s.cpu,
-                                s.memory,
-                                s.disk,
-                                s.nesting,
-                                {{runtime::owner_kind_key, "Workspace"},
-                                 {runtime::owner_name_key, name},
-                                 {runtime::owner_uid_key, string_at(obj, "metadata.uid")}}};
     if (auto st = ctx.incus.create_instance(spec); !st.ok()) {
       if (st.err().why == specs::reason::not_found)
         return fail_with("ImageNotFound", st.err().message, terminal(st.err().message));
@@ -328,6 +365,26 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
 
   bool want_running = s.state == "Running";
   bool running = (*inst)->status == "Running";
+  // Spec changes to an existing instance: live ones now, the rest while it is stopped.
+  auto plan = runtime::plan_update(**inst, spec);
+  if (!plan.live.empty()) {
+    if (auto st = ctx.incus.update_instance(name, plan.live); !st.ok())
+      return fail_with("UpdateFailed", st.err().message, failed(st.err().message));
+    ctx.events.record(obj, "Normal", "ConfigUpdated",
+                      "applied " + join(plan.live_fields) + " to the instance live");
+  }
+  auto apply_at_restart = [&]() -> std::optional<pass_result> {
+    if (plan.at_restart.empty()) return std::nullopt;
+    if (auto st = ctx.incus.update_instance(name, plan.at_restart); !st.ok())
+      return fail_with("UpdateFailed", st.err().message, failed(st.err().message));
+    ctx.events.record(obj, "Normal", "ConfigUpdated",
+                      "applied " + join(plan.restart_fields) + " while the instance was stopped");
+    plan.at_restart = {};
+    plan.restart_fields.clear();
+    return std::nullopt;
+  };
+  if (!running)
+    if (auto r = apply_at_restart()) return *r;
   if (want_running && !running) {
     // It was running (or we were backing off restarting it): a crash, not a first start.
     // The instance was known to run (InstanceReady/Running, whatever the route
@@ -339,14 +396,37 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
       note_restart("InstanceCrashed",
                    "instance " + name + " stopped behind the controller's back; starting it");
     }
-    if (auto st = ctx.incus.start_instance(name); !st.ok())
+    if (auto st = ctx.incus.start_instance(name); !st.ok()) {
+      if (auto port = taken_port(st.err().message)) {
+        auto moved = move_off_taken_port(ctx, obj, name, *port);
+        return fail_with("HostPortInUse", moved.message, moved);
+      }
       return fail_with("StartFailed", st.err().message, failed(st.err().message));
+    }
     running = true;
   } else if (!want_running && running) {
     if (auto st = ctx.incus.stop_instance(name); !st.ok())
       return fail_with("StopFailed", st.err().message, failed(st.err().message));
     running = false;
     ctx.events.record(obj, "Normal", "InstanceStopped", "stopped instance " + name);
+    if (auto r = apply_at_restart()) return *r;
+  }
+  if (!plan.recreate_fields.empty()) {
+    auto m = join(plan.recreate_fields) +
+             " changed; the instance keeps its old one until it is recreated (delete and "
+             "re-apply the workspace; its disk is not kept)";
+    if (last_reason(status.old(), "ConfigApplied") != "RecreateRequired")
+      ctx.events.record(obj, "Warning", "RecreateRequired", m);
+    status.condition("ConfigApplied", false, "RecreateRequired", m);
+  } else if (!plan.restart_fields.empty()) {
+    auto m = join(plan.restart_fields) +
+             " changed and takes effect when the instance next starts (set spec.state to "
+             "Stopped, then Running)";
+    if (last_reason(status.old(), "ConfigApplied") != "RestartRequired")
+      ctx.events.record(obj, "Normal", "RestartRequired", m);
+    status.condition("ConfigApplied", false, "RestartRequired", m);
+  } else {
+    status.condition("ConfigApplied", true, "Applied", "the instance matches the spec");
   }
   // Five quiet minutes since the last restart end a crash loop.
   if (running && !restarted_now && consecutive > 0 && now - last_restart > std::chrono::minutes(5))
@@ -372,8 +452,13 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
                               "tcp:127.0.0.1:" + std::to_string(s.ide_port)};
     auto& proxies = (*inst)->proxies;
     if (std::find(proxies.begin(), proxies.end(), dev) == proxies.end())
-      if (auto st = ctx.incus.set_proxy_device(name, dev); !st.ok())
+      if (auto st = ctx.incus.set_proxy_device(name, dev); !st.ok()) {
+        if (auto taken = taken_port(st.err().message)) {
+          auto moved = move_off_taken_port(ctx, obj, name, *taken);
+          return fail_with("HostPortInUse", moved.message, moved);
+        }
         return fail_with("ProxyDeviceFailed", st.err().message, failed(st.err().message));
+      }
     upstream = "127.0.0.1:" + std::to_string(*port);
     status["hostPort"] = *port;
   } else {
@@ -496,8 +581,11 @@ pass_result reconcile_port_route(reconcile_context& ctx, json::value obj) {
                               "tcp:127.0.0.1:" + std::to_string(port)};
     auto& proxies = (*inst)->proxies;
     if (std::find(proxies.begin(), proxies.end(), dev) == proxies.end())
-      if (auto st = ctx.incus.set_proxy_device(ws_name, dev); !st.ok())
+      if (auto st = ctx.incus.set_proxy_device(ws_name, dev); !st.ok()) {
+        if (auto taken = taken_port(st.err().message))
+          return move_off_taken_port(ctx, obj, ws_name, *taken);
         return failed(st.err().message);
+      }
     upstream = "127.0.0.1:" + std::to_string(*host_port);
     status["hostPort"] = *host_port;
   }

@@ -21,9 +21,10 @@ specs::status fake_incus::enter(const std::string& op, const std::string& name) 
     journal_.push_back(op + " " + name);
     hook = hook_;
     if (throws_.erase(op) > 0) throw std::runtime_error("injected crash in " + op);
-    if (auto it = failures_.find(op); it != failures_.end() && it->second > 0) {
-      --it->second;
-      return make_error(reason::unavailable, "injected failure of " + op);
+    if (auto it = failures_.find(op); it != failures_.end() && it->second.first > 0) {
+      --it->second.first;
+      return make_error(reason::unavailable, it->second.second.empty() ? "injected failure of " + op
+                                                                       : it->second.second);
     }
   }
   if (hook) hook(op);
@@ -51,7 +52,8 @@ specs::status fake_incus::create_instance(const instance_spec& spec) {
     return make_error(reason::not_found, "image \"" + spec.image + "\" not found");
   if (instances_.count(spec.name))
     return make_error(reason::already_exists, "instance \"" + spec.name + "\" already exists");
-  instances_[spec.name] = instance_info{spec.name, "Stopped", spec.type, spec.config, {}, {}};
+  instances_[spec.name] = instance_info{
+      spec.name, "Stopped", spec.type, instance_config(spec), {}, {}, incus_size(spec.disk)};
   ++creates_;
   return specs::done{};
 }
@@ -86,6 +88,17 @@ specs::status fake_incus::delete_instance(const std::string& name) {
   return specs::done{};
 }
 
+specs::status fake_incus::update_instance(const std::string& name, const instance_update& u) {
+  if (auto st = enter("update", name); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  auto it = instances_.find(name);
+  if (it == instances_.end())
+    return make_error(reason::not_found, "instance \"" + name + "\" not found");
+  for (const auto& [k, v] : u.config) it->second.config[k] = v;
+  if (!u.root_size.empty()) it->second.root_size = u.root_size;
+  return specs::done{};
+}
+
 specs::status fake_incus::set_proxy_device(const std::string& instance, const proxy_device& d) {
   if (auto st = enter("proxy-add", instance + "/" + d.name); !st.ok()) return st;
   std::lock_guard lk(mu_);
@@ -112,9 +125,9 @@ void fake_incus::add_image(const std::string& image) {
   images_.insert(image);
 }
 
-void fake_incus::fail_next(const std::string& operation, int n) {
+void fake_incus::fail_next(const std::string& operation, int n, std::string message) {
   std::lock_guard lk(mu_);
-  failures_[operation] = n;
+  failures_[operation] = {n, std::move(message)};
 }
 
 void fake_incus::throw_next(const std::string& operation) {
@@ -139,7 +152,7 @@ void fake_incus::vanish(const std::string& name) {
 
 void fake_incus::add_foreign_instance(const std::string& name) {
   std::lock_guard lk(mu_);
-  instances_[name] = instance_info{name, "Running", "container", {}, {}, {}};
+  instances_[name] = instance_info{name, "Running", "container", {}, {}, {}, {}};
 }
 
 std::size_t fake_incus::instance_count() const {

@@ -17,12 +17,6 @@ using specs::make_error;
 using specs::reason;
 using specs::string_at;
 
-std::string incus_size(const std::string& size) {
-  if (size.size() > 2 && (size.ends_with("Mi") || size.ends_with("Gi") || size.ends_with("Ti")))
-    return size + "B";
-  return size;
-}
-
 struct incus_rest::response {
   long http = 0;
   json::value body;
@@ -153,10 +147,12 @@ specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::
       if (kv.value().is_string())
         info.config[std::string(kv.key())] = std::string(kv.value().get_string());
   if (const auto* devs = m.as_object().if_contains("devices"); devs && devs->is_object())
-    for (const auto& kv : devs->get_object())
+    for (const auto& kv : devs->get_object()) {
       if (string_at(kv.value(), "type") == "proxy")
         info.proxies.push_back({std::string(kv.key()), string_at(kv.value(), "listen"),
                                 string_at(kv.value(), "connect")});
+      if (kv.key() == "root") info.root_size = string_at(kv.value(), "size");
+    }
   if (const auto* addrs = specs::find_path(m, "state.network.eth0.addresses");
       addrs && addrs->is_array())
     for (const auto& a : addrs->get_array())
@@ -176,13 +172,14 @@ specs::result<bool> incus_rest::image_exists(const std::string& image) {
 
 specs::status incus_rest::create_instance(const instance_spec& spec) {
   static const std::regex fingerprint("[0-9a-f]{12,64}");
-  json::object config{{"limits.cpu", std::to_string(spec.cpu)},
-                      {"limits.memory", incus_size(spec.memory)}};
-  if (spec.nesting) config["security.nesting"] = "true";
-  for (const auto& [k, v] : spec.config) config[k] = v;
+  json::object config;
+  for (const auto& [k, v] : instance_config(spec)) config[k] = v;
   json::object source{{"type", "image"}};
   source[std::regex_match(spec.image, fingerprint) ? "fingerprint" : "alias"] = spec.image;
-  json::object root{{"type", "disk"}, {"path", "/"}, {"pool", options_.storage_pool}};
+  json::object root{{"type", "disk"},
+                    {"path", "/"},
+                    {"pool", options_.storage_pool},
+                    {"size", incus_size(spec.disk)}};
   json::value body = {{"name", spec.name},
                       {"type", spec.type},
                       {"source", source},
@@ -227,18 +224,17 @@ specs::status incus_rest::delete_instance(const std::string& name) {
   return wait_operation(*r);
 }
 
-specs::status incus_rest::edit_devices(const std::string& instance,
-                                       const std::function<bool(json::object&)>& edit) {
+specs::status incus_rest::edit_instance(const std::string& instance,
+                                        const std::function<bool(json::object&)>& edit) {
   for (int attempt = 0; attempt < 20; ++attempt) {
     auto r = call("GET", with_project("/1.0/instances/" + instance));
     if (!r.ok()) return r.err();
-    auto m = r->body.at("metadata").as_object();
-    auto& devices = specs::ensure_object(m, "devices");
-    if (!edit(devices)) return specs::done{};  // already as wanted
+    const auto& m = r->body.at("metadata").as_object();
     json::object put;
     for (const char* k :
          {"architecture", "config", "devices", "ephemeral", "profiles", "stateful", "description"})
       if (auto* v = m.if_contains(k)) put[k] = *v;
+    if (!edit(put)) return specs::done{};  // already as wanted
     auto w = call("PUT", with_project("/1.0/instances/" + instance), json::serialize(put), r->etag);
     if (w.ok()) return wait_operation(*w);
     bool busy = w.err().message.find("busy") != std::string::npos;
@@ -246,11 +242,32 @@ specs::status incus_rest::edit_devices(const std::string& instance,
     if (busy) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return make_error(reason::conflict,
-                    "instance " + instance + " kept changing while editing its devices");
+                    "instance " + instance + " kept changing while it was being edited");
+}
+
+specs::status incus_rest::update_instance(const std::string& name, const instance_update& u) {
+  return edit_instance(name, [&](json::object& put) {
+    bool changed = false;
+    auto& config = specs::ensure_object(put, "config");
+    for (const auto& [k, v] : u.config)
+      if (auto* cur = config.if_contains(k); !cur || *cur != json::value(v)) {
+        config[k] = v;
+        changed = true;
+      }
+    if (!u.root_size.empty()) {
+      auto& root = specs::ensure_object(specs::ensure_object(put, "devices"), "root");
+      if (string_at(json::value(root), "size") != u.root_size) {
+        root["size"] = u.root_size;
+        changed = true;
+      }
+    }
+    return changed;
+  });
 }
 
 specs::status incus_rest::set_proxy_device(const std::string& instance, const proxy_device& d) {
-  return edit_devices(instance, [&](json::object& devices) {
+  return edit_instance(instance, [&](json::object& put) {
+    auto& devices = specs::ensure_object(put, "devices");
     json::value want = {
         {"type", "proxy"}, {"listen", d.listen}, {"connect", d.connect}, {"bind", "host"}};
     if (auto* cur = devices.if_contains(d.name); cur && *cur == want) return false;
@@ -260,7 +277,9 @@ specs::status incus_rest::set_proxy_device(const std::string& instance, const pr
 }
 
 specs::status incus_rest::remove_proxy_device(const std::string& instance, const std::string& d) {
-  auto st = edit_devices(instance, [&](json::object& devices) { return devices.erase(d) > 0; });
+  auto st = edit_instance(instance, [&](json::object& put) {
+    return specs::ensure_object(put, "devices").erase(d) > 0;
+  });
   if (!st.ok() && st.err().why == reason::not_found) return specs::done{};
   return st;
 }

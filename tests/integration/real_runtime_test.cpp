@@ -5,6 +5,8 @@
 #include "real_runtime_fixture.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -150,6 +152,112 @@ TEST_F(real_runtime, bad_input_becomes_conditions_and_foreign_instances_are_unto
   EXPECT_NE(incus("list -c ns -f csv").out.find("taken,STOPPED"), std::string::npos)
       << "the foreign instance was touched";
   incus("delete --force taken");
+}
+
+namespace {
+
+// A listener on 127.0.0.1:port, as another program on the host would hold it.
+class loopback_listener {
+ public:
+  explicit loopback_listener(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<unsigned short>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok_ =
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd_, 4) == 0;
+  }
+  ~loopback_listener() { ::close(fd_); }
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+const std::string demo_yaml =
+    "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: demo\nspec:\n  "
+    "image: rockpool-tiny\n";
+
+}  // namespace
+
+TEST_F(real_runtime, a_host_port_taken_by_another_process_moves_the_workspace_to_another_port) {
+  ASSERT_EQ(rpctl("apply -f " + write("demo.yaml", demo_yaml + "  state: Running\n")).exit_code, 0);
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
+  auto host_port = [&] {
+    auto ws = specs::parse_json(rpctl("get ws demo -o json").out);
+    return ws.ok() ? specs::int_at(*ws, "status.hostPort").value_or(0) : 0;
+  };
+  auto first = host_port();
+  ASSERT_GT(first, 0);
+  ASSERT_EQ(rpctl("apply -f " + write("demo.yaml", demo_yaml + "  state: Stopped\n")).exit_code, 0);
+  for (int i = 0; i < 300 && phase("demo") != "Stopped"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(phase("demo"), "Stopped");
+  // While it is stopped, another program starts listening on its host port.
+  loopback_listener squatter(static_cast<int>(first));
+  ASSERT_TRUE(squatter.ok());
+  ASSERT_EQ(rpctl("apply -f " + write("demo.yaml", demo_yaml + "  state: Running\n")).exit_code, 0);
+  auto r = rpctl("wait ws demo --for=condition=Ready --timeout 60s");
+  ASSERT_EQ(r.exit_code, 0) << rpctl("describe ws demo").out;
+  EXPECT_NE(host_port(), first);
+  EXPECT_GE(seconds_until("/workspace/demo/", ide_page, 10), 0);
+  auto events = rpctl("events").out;
+  EXPECT_NE(events.find("HostPortInUse"), std::string::npos) << events;
+}
+
+TEST_F(real_runtime, a_port_route_for_an_already_routed_port_is_refused_and_changes_nothing) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  auto dup = write("dup.yaml",
+                   "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: "
+                   "demo-9000-again\nspec:\n  workspace: demo\n  port: 9000\n");
+  auto r = rpctl("apply -f " + dup);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("dup.yaml: document 1 (PortRoute \"demo-9000-again\")"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("spec.port: port 9000 of workspace \"demo\" is already routed by "
+                       "portroute/demo-9000"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(rpctl("get pr demo-9000-again").exit_code, 0);
+}
+
+TEST_F(real_runtime, resource_changes_reach_the_running_instance_without_restarting_it) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
+  auto pid = [&] {
+    auto st = specs::parse_json(
+        run_command("incus query '/1.0/instances/demo/state?project=" + project_ + "'").out);
+    return st.ok() ? specs::int_at(*st, "pid").value_or(0) : 0;
+  };
+  auto before = pid();
+  ASSERT_GT(before, 0);
+  auto bigger = write("bigger.yaml", demo_yaml + "  resources: {cpu: 2, memory: 384Mi}\n");
+  ASSERT_EQ(rpctl("apply -f " + bigger).exit_code, 0);
+  std::string memory;
+  for (int i = 0; i < 100 && memory != "384MiB"; ++i) {
+    memory = incus("config get demo limits.memory").out;
+    if (!memory.empty() && memory.back() == '\n') memory.pop_back();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(memory, "384MiB");
+  EXPECT_EQ(incus("config get demo limits.cpu").out, "2\n");
+  EXPECT_EQ(pid(), before) << "a live change restarted the instance";
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=ConfigApplied --timeout 30s").exit_code, 0);
+  // Nesting takes effect at the next start: reported, not forced.
+  ASSERT_EQ(
+      rpctl("apply -f " + write("nested.yaml", demo_yaml + "  resources: {cpu: 2, memory: 384Mi}\n"
+                                                           "  nesting: true\n"))
+          .exit_code,
+      0);
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=ConfigApplied=false --timeout 30s").exit_code, 0);
+  EXPECT_NE(rpctl("describe ws demo").out.find("RestartRequired"), std::string::npos);
+  EXPECT_EQ(pid(), before);
+  EXPECT_EQ(incus("config get demo security.nesting").out, "false\n");
+  EXPECT_GE(seconds_until("/workspace/demo/", ide_page, 5), 0) << "it keeps serving";
 }
 
 TEST_F(real_runtime, sigkill_while_applying_twenty_workspaces_converges_without_leaks) {

@@ -14,6 +14,8 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
+#include <set>
+
 using namespace rockpool;
 using namespace std::chrono_literals;
 using specs::string_at;
@@ -40,7 +42,8 @@ class actor_runtime : public ::testing::Test {
     ASSERT_TRUE(b.ok()) << b.err().message;
     backend_ = std::move(*b);
     store_ = std::make_unique<specs::object_store>(*backend_, clock_);
-    ports_ = std::make_unique<actors::host_port_allocator>(*backend_, 41000, 41999);
+    ports_ = std::make_unique<actors::host_port_allocator>(
+        *backend_, 41000, 41999, [this](unsigned short p) { return busy_ports_.count(p) > 0; });
     events_ = std::make_unique<actors::event_recorder>(*store_, clock_, 1000);
   }
 
@@ -114,6 +117,7 @@ class actor_runtime : public ::testing::Test {
   std::unique_ptr<actors::event_recorder> events_;
   runtime::fake_incus incus_;
   runtime::fake_routes routes_;
+  std::set<unsigned short> busy_ports_;  // "listened on by another process"
   actors::controller_options options_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
@@ -406,6 +410,148 @@ TEST_F(actor_runtime, events_are_recorded_and_deduplicated) {
   for (const auto& e : events->items)
     created = created || string_at(e, "spec.reason") == "InstanceCreated";
   EXPECT_TRUE(created);
+}
+
+namespace {
+std::vector<std::string> event_reasons(specs::object_store& store) {
+  std::vector<std::string> out;
+  auto events = store.list("Event");
+  if (events.ok())
+    for (const auto& e : events->items) out.push_back(string_at(e, "spec.reason"));
+  return out;
+}
+std::string config_of(runtime::fake_incus& incus, const std::string& name, const std::string& key) {
+  auto inst = incus.get_instance(name);
+  if (!inst.ok() || !*inst) return "<no instance>";
+  auto it = (*inst)->config.find(key);
+  return it == (*inst)->config.end() ? "" : it->second;
+}
+}  // namespace
+
+TEST_F(actor_runtime, resource_changes_are_applied_live_without_a_restart) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(config_of(incus_, "demo", "limits.cpu"), "2");
+  auto starts = incus_.starts();
+  apply(workspace("demo", R"(,"resources":{"cpu":4,"memory":"4Gi","disk":"20Gi"})"));
+  run();
+  EXPECT_EQ(config_of(incus_, "demo", "limits.cpu"), "4");
+  EXPECT_EQ(config_of(incus_, "demo", "limits.memory"), "4GiB");
+  EXPECT_EQ((*incus_.get_instance("demo"))->root_size, "20GiB");
+  EXPECT_EQ(incus_.starts(), starts) << "a live change must not restart the instance";
+  EXPECT_EQ(incus_.creates(), 1u);
+  EXPECT_EQ(condition(get("Workspace", "demo"), "ConfigApplied"), "True/Applied");
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  auto reasons = event_reasons(*store_);
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "ConfigUpdated"), reasons.end());
+}
+
+TEST_F(actor_runtime, a_change_that_needs_a_restart_is_reported_and_applied_at_the_next_start) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  apply(workspace("demo", R"(,"nesting":true)"));
+  run();
+  EXPECT_EQ(condition(get("Workspace", "demo"), "ConfigApplied"), "False/RestartRequired");
+  EXPECT_EQ(config_of(incus_, "demo", "security.nesting"), "false") << "not while it runs";
+  EXPECT_TRUE(ready("Workspace", "demo")) << "the workspace keeps serving meanwhile";
+  apply(workspace("demo", R"(,"nesting":true,"state":"Stopped")"));
+  run();
+  EXPECT_EQ(config_of(incus_, "demo", "security.nesting"), "true");
+  EXPECT_EQ(condition(get("Workspace", "demo"), "ConfigApplied"), "True/Applied");
+  apply(workspace("demo", R"(,"nesting":true)"));
+  run();
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(condition(get("Workspace", "demo"), "ConfigApplied"), "True/Applied");
+}
+
+TEST_F(actor_runtime, a_crash_restart_applies_pending_restart_changes) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  apply(workspace("demo", R"(,"nesting":true)"));
+  run();
+  ASSERT_EQ(condition(get("Workspace", "demo"), "ConfigApplied"), "False/RestartRequired");
+  incus_.crash("demo");
+  ctl_->poke_all();
+  run();
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(config_of(incus_, "demo", "security.nesting"), "true");
+  EXPECT_EQ(condition(get("Workspace", "demo"), "ConfigApplied"), "True/Applied");
+}
+
+TEST_F(actor_runtime, an_image_change_is_reported_and_the_instance_is_not_recreated) {
+  incus_.add_image("other");
+  boot();
+  apply(workspace("demo"));
+  run();
+  apply(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"demo"},"spec":{"image":"other"}})");
+  run();
+  auto ws = get("Workspace", "demo");
+  EXPECT_EQ(condition(ws, "ConfigApplied"), "False/RecreateRequired");
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(incus_.creates(), 1u);
+  EXPECT_EQ(config_of(incus_, "demo", "user.rockpool.image"), "rockpool-tiny");
+  auto reasons = event_reasons(*store_);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "RecreateRequired"), 1);
+}
+
+TEST_F(actor_runtime, a_host_port_another_process_listens_on_is_skipped) {
+  busy_ports_ = {41000, 41001};
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(specs::int_at(get("Workspace", "demo"), "status.hostPort"), 41002);
+}
+
+TEST_F(actor_runtime, no_free_host_port_is_a_clear_condition) {
+  ports_ = std::make_unique<actors::host_port_allocator>(
+      *backend_, 41000, 41001, [](unsigned short p) { return p == 41001; });
+  boot();
+  apply(workspace("a"));
+  apply(workspace("b"));
+  run();
+  EXPECT_TRUE(ready("Workspace", "a"));
+  auto b = get("Workspace", "b");
+  EXPECT_EQ(condition(b, "Ready"), "False/NoHostPort");
+  std::string message;
+  for (const auto& c : specs::find_path(b, "status.conditions")->as_array())
+    if (string_at(c, "type") == "Ready") message = string_at(c, "message");
+  EXPECT_EQ(message,
+            "no free host port in 41000-41001 (1 held by Rockpool, 1 in use by other "
+            "processes)");
+}
+
+TEST_F(actor_runtime, a_start_refused_because_a_host_port_was_taken_moves_to_another_port) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  auto port = specs::int_at(get("Workspace", "demo"), "status.hostPort").value_or(0);
+  ASSERT_EQ(port, 41000);
+  // Another process listens on the port while the instance is down.
+  busy_ports_.insert(41000);
+  incus_.crash("demo");
+  incus_.fail_next("start", 1,
+                   "Incus: Error occurred when starting proxy device: Error: Failed to listen on "
+                   "127.0.0.1:41000: listen tcp 127.0.0.1:41000: bind: address already in use");
+  ctl_->poke_all();
+  run();
+  EXPECT_EQ(condition(get("Workspace", "demo"), "Ready"), "False/HostPortInUse");
+  advance(1ms);  // the requeue
+  auto ws = get("Workspace", "demo");
+  EXPECT_TRUE(ready("Workspace", "demo")) << condition(ws, "Ready");
+  EXPECT_EQ(specs::int_at(ws, "status.hostPort"), 41001);
+  auto inst = *incus_.get_instance("demo");
+  ASSERT_EQ(inst->proxies.size(), 1u);
+  EXPECT_EQ(inst->proxies[0].listen, "tcp:127.0.0.1:41001");
+  EXPECT_EQ(ports_->owner_of(41000), std::nullopt);
+  auto reasons = event_reasons(*store_);
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "HostPortInUse"), reasons.end());
 }
 
 namespace {

@@ -25,6 +25,7 @@ class fake_incus final : public incus_client {
   specs::status start_instance(const std::string& name) override;
   specs::status stop_instance(const std::string& name) override;
   specs::status delete_instance(const std::string& name) override;
+  specs::status update_instance(const std::string& name, const instance_update& update) override;
   specs::status set_proxy_device(const std::string& instance, const proxy_device& d) override;
   specs::status remove_proxy_device(const std::string& instance, const std::string& d) override;
 
@@ -32,8 +33,9 @@ class fake_incus final : public incus_client {
   void add_image(const std::string& image);
   /// Every start_instance sleeps this long (blocking, as a real start does).
   void set_start_latency(std::chrono::milliseconds d) { start_latency_ = d; }
-  /// The next n calls of operation (e.g. "create", "start") fail with reason::unavailable.
-  void fail_next(const std::string& operation, int n = 1);
+  /// The next n calls of operation (e.g. "create", "start") fail with
+  /// reason::unavailable and message (a default one when empty).
+  void fail_next(const std::string& operation, int n = 1, std::string message = {});
   /// The next call of operation throws std::runtime_error (a crashing reconcile).
   void throw_next(const std::string& operation);
   /// Called at the start of every operation, by name (test hook).
@@ -57,7 +59,7 @@ class fake_incus final : public incus_client {
   mutable std::mutex mu_;
   std::map<std::string, instance_info> instances_;
   std::set<std::string> images_;
-  std::map<std::string, int> failures_;
+  std::map<std::string, std::pair<int, std::string>> failures_;  // count, message
   std::set<std::string> throws_;
   std::function<void(const std::string&)> hook_;
   std::vector<std::string> journal_;

@@ -11,10 +11,10 @@ namespace rockpool::runtime {
 
 /// One capability check of the host, with what to do when it fails.
 struct host_check {
-  std::string type;     // condition type, e.g. "NestedKVM"
+  std::string type;  // condition type, e.g. "NestedKVM"
   bool ok = false;
-  std::string message;  // what was seen
-  std::string remedy;   // what to do when !ok
+  std::string message;    // what was seen
+  std::string remedy;     // what to do when !ok
   bool required = false;  // needed for container workspaces (else only for VMs)
 };
 
@@ -34,7 +34,8 @@ std::vector<host_check> probe_host(const host_probe_sources& sources);
 
 /// The Host object's status for these checks: a condition per check, Ready
 /// when every required check passes, and incusVersion.
-specs::json::value host_status(const std::vector<host_check>& checks, const std::string& incus_version,
-                               const std::string& now, std::int64_t generation);
+specs::json::value host_status(const std::vector<host_check>& checks,
+                               const std::string& incus_version, const std::string& now,
+                               std::int64_t generation);
 
 }  // namespace rockpool::runtime

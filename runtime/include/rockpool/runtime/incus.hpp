@@ -14,6 +14,8 @@ namespace rockpool::runtime {
 inline constexpr const char* owner_kind_key = "user.rockpool.kind";
 inline constexpr const char* owner_name_key = "user.rockpool.name";
 inline constexpr const char* owner_uid_key = "user.rockpool.uid";
+/// The image the instance was created from, as the spec named it.
+inline constexpr const char* image_key = "user.rockpool.image";
 
 /// What the controller asks Incus to create.
 struct instance_spec {
@@ -42,8 +44,38 @@ struct instance_info {
   std::string type;
   std::map<std::string, std::string> config;
   std::vector<proxy_device> proxies;
-  std::string address;  // IPv4 on eth0 (bridge networking), when Incus reports one
+  std::string address;    // IPv4 on eth0 (bridge networking), when Incus reports one
+  std::string root_size;  // size of the instance's own root disk device, "" when unset
 };
+
+/// Changes to an existing instance: config keys to set and, optionally, a new
+/// root disk size.
+struct instance_update {
+  std::map<std::string, std::string> config;
+  std::string root_size;  // "" leaves it alone
+  bool empty() const { return config.empty() && root_size.empty(); }
+};
+
+/// "2Gi" -> "2GiB", "512Mi" -> "512MiB": Rockpool sizes in Incus's units.
+std::string incus_size(const std::string& size);
+
+/// Every Incus config key an instance made from spec carries: limits,
+/// security.nesting, the image it came from and spec.config (the owner keys).
+std::map<std::string, std::string> instance_config(const instance_spec& spec);
+
+/// How an existing instance differs from what its spec asks for, sorted by
+/// what it takes to apply each difference. Field names are the spec's
+/// ("resources.cpu", "image", ...).
+struct update_plan {
+  instance_update live;        // apply now, running or not
+  instance_update at_restart;  // apply while the instance is stopped
+  std::vector<std::string> live_fields, restart_fields, recreate_fields;
+};
+
+/// Containers take CPU, memory and disk limits live; security.nesting takes
+/// effect at the next start. VMs take CPU and disk live, memory at the next
+/// start. A different image or instance type needs a new instance.
+update_plan plan_update(const instance_info& have, const instance_spec& want);
 
 /// The Incus API, as the reconcilers need it. Every call may block; callers
 /// run them off the actor scheduler. Thread safety: implementations are
@@ -60,6 +92,9 @@ class incus_client {
   /// Graceful stop, forced after a timeout.
   [[nodiscard]] virtual specs::status stop_instance(const std::string& name) = 0;
   [[nodiscard]] virtual specs::status delete_instance(const std::string& name) = 0;
+  /// Sets config keys and the root disk size of an existing instance.
+  [[nodiscard]] virtual specs::status update_instance(const std::string& name,
+                                                      const instance_update& update) = 0;
   /// Adds or replaces a proxy device (idempotent).
   [[nodiscard]] virtual specs::status set_proxy_device(const std::string& instance,
                                                        const proxy_device& device) = 0;

@@ -33,6 +33,7 @@ class incus_rest final : public incus_client {
   specs::status start_instance(const std::string& name) override;
   specs::status stop_instance(const std::string& name) override;
   specs::status delete_instance(const std::string& name) override;
+  specs::status update_instance(const std::string& name, const instance_update& update) override;
   specs::status set_proxy_device(const std::string& instance, const proxy_device& d) override;
   specs::status remove_proxy_device(const std::string& instance, const std::string& d) override;
 
@@ -54,14 +55,13 @@ class incus_rest final : public incus_client {
                                const std::string& body = {}, const std::string& if_match = {});
   specs::status wait_operation(const response& r);
   specs::status change_state(const std::string& name, const std::string& action, bool force);
-  specs::status edit_devices(const std::string& instance,
-                             const std::function<bool(boost::json::object&)>& edit);
+  /// Read-modify-write of the instance's writable fields (config, devices,
+  /// ...) pinned to its ETag; edit returns false when nothing needs changing.
+  specs::status edit_instance(const std::string& instance,
+                              const std::function<bool(boost::json::object&)>& edit);
   std::string with_project(const std::string& path) const;
 
   incus_rest_options options_;
 };
-
-/// "2Gi" -> "2GiB", "512Mi" -> "512MiB": Rockpool sizes in Incus's units.
-std::string incus_size(const std::string& size);
 
 }  // namespace rockpool::runtime
