@@ -66,11 +66,20 @@ TEST_F(incus_client_test, instance_lifecycle_with_an_idempotent_proxy_device) {
   EXPECT_EQ((*inst)->config.at("user.rockpool.uid"), "uid-1");
   EXPECT_EQ((*inst)->config.at("limits.memory"), "256MiB");
   ASSERT_TRUE(incus_->start_instance("itest").ok());
-  auto port = test_support::free_port();
+  auto port = test_support::host_port_base(1);
   runtime::proxy_device dev{"rockpool-ide", "tcp:127.0.0.1:" + std::to_string(port),
                             "tcp:127.0.0.1:8080"};
   ASSERT_TRUE(incus_->set_proxy_device("itest", dev).ok());
   ASSERT_TRUE(incus_->set_proxy_device("itest", dev).ok());  // idempotent
+  // Limits and the root disk size change on the running instance.
+  ASSERT_TRUE(
+      incus_->update_instance("itest", {{{"limits.cpu", "1"}, {"limits.memory", "300MiB"}}, "2GiB"})
+          .ok());
+  auto updated = incus_->get_instance("itest");
+  ASSERT_TRUE(updated.ok() && *updated);
+  EXPECT_EQ((*updated)->config.at("limits.memory"), "300MiB");
+  EXPECT_EQ((*updated)->root_size, "2GiB");
+  EXPECT_EQ((*updated)->proxies.size(), 1u) << "an update keeps the devices";
   inst = incus_->get_instance("itest");
   ASSERT_EQ((*inst)->proxies.size(), 1u);
   EXPECT_EQ((*inst)->proxies[0], dev);

@@ -36,10 +36,7 @@ class real_runtime : public ::testing::Test {
     project_ = "rockpool-it-" + std::to_string(::getpid());
     control_ = test_support::free_port();
     workspaces_ = test_support::free_port();
-    // Parallel tests must not share host ports: start at one the kernel just
-    // reported free (the ephemeral range is wide; 50 ports are plenty here).
-    int base = test_support::free_port();
-    if (base > 65000) base = 64000;
+    int base = test_support::host_port_base(100);
     daemon_ = std::make_unique<test_support::daemon_process>(
         ROCKPOOLD_PATH, tmp_ / "db", tmp_ / "api.sock",
         std::vector<std::string>{

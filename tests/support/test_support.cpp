@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "rockpool/actors/host_ports.hpp"
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -62,6 +64,20 @@ unsigned short free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+unsigned short host_port_base(unsigned short span) {
+  // 20000-31999, below Linux's ephemeral range (32768+): no outgoing
+  // connection (a test's own HTTP client, say) can be holding one of them.
+  constexpr int first = 20000, blocks = 120;
+  for (int tries = 0; tries < blocks; ++tries) {
+    int base = first + ((::getpid() + tries) % blocks) * 100;
+    bool free = true;
+    for (int p = base; p < base + span && free; ++p)
+      free = !actors::host_port_allocator::listening_on_loopback(static_cast<unsigned short>(p));
+    if (free) return static_cast<unsigned short>(base);
+  }
+  return static_cast<unsigned short>(first);
 }
 
 daemon_process::daemon_process(std::string binary, std::string data_dir, std::string socket,

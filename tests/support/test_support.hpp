@@ -54,6 +54,11 @@ command_result run_command(const std::string& command);
 /// A loopback TCP port that was free a moment ago.
 unsigned short free_port();
 
+/// The first of `span` host loopback ports for a controller under test: a
+/// block in 20000-31999 (below the ephemeral range) chosen by process id, with
+/// no listener on any of its ports a moment ago. REQUIRES: span <= 100.
+unsigned short host_port_base(unsigned short span);
+
 /// A rockpoold child process on a temporary data directory and socket.
 class daemon_process {
  public:
