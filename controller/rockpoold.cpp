@@ -1,12 +1,13 @@
 // rockpoold: the Rockpool control-plane daemon. Wiring only; logic lives in libraries.
 #include "rockpool/actors/controller.hpp"
+#include "rockpool/actors/incus_events.hpp"
+#include "rockpool/actors/route_table.hpp"
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/api_server.hpp"
 #include "rockpool/controller/version.hpp"
 #include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/fake.hpp"
 #include "rockpool/runtime/host_probe.hpp"
-#include "rockpool/runtime/incus_events.hpp"
 #include "rockpool/runtime/incus_rest.hpp"
 #include "rockpool/specs/object_store.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
@@ -166,7 +167,7 @@ int main(int argc, char** argv) {
   rockpool::runtime::fake_routes fake_routes;
   fake_incus.set_start_latency(std::chrono::milliseconds(fake_start_latency_ms));
   std::unique_ptr<rockpool::runtime::incus_rest> real_incus;
-  std::unique_ptr<rockpool::runtime::caddy_route_table> caddy;
+  std::unique_ptr<rockpool::actors::actor_route_table> caddy;
   rockpool::runtime::incus_client* incus = &fake_incus;
   rockpool::runtime::route_table* routes = &fake_routes;
   if (runtime == "incus") {
@@ -190,7 +191,8 @@ int main(int argc, char** argv) {
     co.control_listen = caddy_control_listen;
     co.workspace_listen = caddy_workspace_listen;
     if (!listen.empty()) co.control_upstream = listen;
-    caddy = std::make_unique<rockpool::runtime::caddy_route_table>(co);
+    caddy = std::make_unique<rockpool::actors::actor_route_table>(
+        actor_system, std::make_shared<rockpool::runtime::caddy_admin_http>(co), co);
     if (auto st = caddy->sync(); !st.ok())
       spdlog::warn("{}; routes will be written once Caddy answers", st.err().message);
     incus = real_incus.get();
@@ -217,17 +219,10 @@ int main(int argc, char** argv) {
     spdlog::info("--runtime=none: specs are stored and served, not reconciled");
   }
   // Self-healing: Incus lifecycle events poke the workspace of the same name at once.
-  std::unique_ptr<rockpool::runtime::incus_event_listener> incus_events;
-  if (runtime == "incus") {
-    incus_events = std::make_unique<rockpool::runtime::incus_event_listener>(
-        incus_socket, incus_project,
-        [&reconciler](const std::string& instance, const std::string& action) {
-          spdlog::debug("Incus event {} for {}", action, instance);
-          reconciler->poke("Workspace/" + instance);
-        },
-        [&reconciler] { reconciler->poke_all(); });
-    incus_events->start();
-  }
+  std::unique_ptr<rockpool::actors::incus_events> incus_events;
+  if (runtime == "incus")
+    incus_events = std::make_unique<rockpool::actors::incus_events>(
+        actor_system, incus_socket, incus_project, reconciler->manager());
 
   // The host probe writes the Host object "local" now and every minute.
   std::mutex probe_mu;
@@ -296,10 +291,10 @@ int main(int argc, char** argv) {
             "Hub subscribers cut off for falling behind.", "counter", st.subscribers_cut_off);
     if (caddy) {
       counter("rockpool_caddy_loads_total", "Config loads sent to Caddy (one per batch).",
-              "counter", caddy->loads());
+              "counter", caddy->stats().loads.load());
       counter("rockpool_caddy_drift_repairs_total",
               "Times Caddy's live config was found changed and restored.", "counter",
-              caddy->repairs());
+              caddy->stats().repairs.load());
     }
     return out;
   };
@@ -351,6 +346,7 @@ int main(int argc, char** argv) {
   probe_cv.notify_all();
   probe_thread.join();
   if (incus_events) incus_events->stop();
+  if (caddy) caddy->stop();
   (*backend)->set_commit_listener(nullptr);
   if (reconciler) reconciler->stop();
   return 0;

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <mutex>
 #include <vector>
 
 namespace rockpool::runtime {
@@ -64,24 +65,15 @@ json::value caddy_route(const std::string& id, const std::string& prefix,
 
 }  // namespace
 
-caddy_route_table::caddy_route_table(caddy_options options) : options_(std::move(options)) {
+caddy_admin_http::caddy_admin_http(caddy_options options) : options_(std::move(options)) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (options_.drift_check.count() > 0) drift_thread_ = std::thread([this] { drift_loop(); });
 }
 
-caddy_route_table::~caddy_route_table() {
-  {
-    std::lock_guard lk(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (drift_thread_.joinable()) drift_thread_.join();
-}
-
-std::string caddy_route_table::render() const {
+std::string render_http_app(const caddy_options& options,
+                            const std::map<std::string, route>& routes) {
   std::vector<const route*> ordered;
-  for (const auto& [id, r] : desired_) ordered.push_back(&r);
+  for (const auto& [id, r] : routes) ordered.push_back(&r);
   std::stable_sort(ordered.begin(), ordered.end(), [](const route* a, const route* b) {
     return a->path_prefix.size() > b->path_prefix.size();  // port routes before IDE routes
   });
@@ -89,10 +81,10 @@ std::string caddy_route_table::render() const {
   for (const auto* r : ordered)
     ws_routes.push_back(caddy_route(r->id, r->path_prefix, r->upstream));
   json::array control_routes;
-  if (!options_.control_upstream.empty()) {
+  if (!options.control_upstream.empty()) {
     control_routes.push_back(
-        caddy_route("rockpool-control-api", "/api/", options_.control_upstream));
-    auto app = caddy_route("rockpool-control-app", "/app/", options_.control_upstream);
+        caddy_route("rockpool-control-api", "/api/", options.control_upstream));
+    auto app = caddy_route("rockpool-control-app", "/app/", options.control_upstream);
     // The UI is served by rockpoold under /app/: keep the prefix.
     app.as_object()["handle"].as_array().erase(app.as_object()["handle"].as_array().begin());
     control_routes.push_back(std::move(app));
@@ -108,120 +100,41 @@ std::string caddy_route_table::render() const {
   control_routes.push_back(not_found);
   json::value http = {{"servers",
                        {{"rockpool-control",
-                         {{"listen", json::array{json::string(options_.control_listen)}},
+                         {{"listen", json::array{json::string(options.control_listen)}},
                           {"routes", std::move(control_routes)},
                           {"automatic_https", {{"disable", true}}}}},
                         {"rockpool-workspaces",
-                         {{"listen", json::array{json::string(options_.workspace_listen)}},
+                         {{"listen", json::array{json::string(options.workspace_listen)}},
                           {"routes", std::move(ws_routes)},
                           {"automatic_https", {{"disable", true}}}}}}}};
   return json::serialize(http);
 }
 
-// Leader/follower: the first waiter whose change is unapplied sends one batch
-// holding every change made until then; the others wait for it.
-specs::status caddy_route_table::flush_from(std::unique_lock<std::mutex>& lk,
-                                            std::uint64_t my_version) {
-  while (applied_ < my_version) {
-    if (failed_version_ >= my_version) return make_error(reason::unavailable, last_error_);
-    if (flushing_) {
-      cv_.wait(lk);
-      continue;
-    }
-    flushing_ = true;
-    lk.unlock();
-    std::this_thread::sleep_for(options_.batch_window);  // let concurrent changes join
-    lk.lock();
-    auto version = version_;
-    auto http_app = render();
-    lk.unlock();
-    std::string config =
-        R"({"admin":{"listen":")" + options_.admin + R"("},"apps":{"http":)" + http_app + "}}";
-    auto r = http("POST", "http://" + options_.admin + "/load", config, 10000);
-    lk.lock();
-    flushing_ = false;
-    ++loads_;
-    if (r.ok() && r->status == 200) {
-      applied_ = std::max(applied_, version);
-      last_applied_http_ = http_app;
-    } else {
-      last_error_ =
-          "Caddy admin API at " + options_.admin + ": " +
-          (r.ok() ? "HTTP " + std::to_string(r->status) + " " + r->body : r.err().message);
-      failed_version_ = version;
-    }
-    cv_.notify_all();
-  }
-  return specs::done{};
+specs::status caddy_admin_http::load(const std::string& http_app) {
+  std::string config =
+      R"({"admin":{"listen":")" + options_.admin + R"("},"apps":{"http":)" + http_app + "}}";
+  auto r = http("POST", "http://" + options_.admin + "/load", config, 10000);
+  if (r.ok() && r->status == 200) return specs::done{};
+  return make_error(
+      reason::unavailable,
+      "Caddy admin API at " + options_.admin + ": " +
+          (r.ok() ? "HTTP " + std::to_string(r->status) + " " + r->body : r.err().message));
 }
 
-specs::status caddy_route_table::upsert(const route& r) {
-  std::unique_lock lk(mu_);
-  auto it = desired_.find(r.id);
-  if (it != desired_.end() && it->second == r && applied_ >= version_) return specs::done{};
-  desired_[r.id] = r;
-  return flush_from(lk, ++version_);
+specs::result<std::string> caddy_admin_http::live_http_app() {
+  auto r = http("GET", "http://" + options_.admin + "/config/apps/http", {}, 3000);
+  if (!r.ok()) return make_error(reason::unavailable, "Caddy admin API: " + r.err().message);
+  if (r->status != 200)
+    return make_error(reason::unavailable,
+                      "Caddy admin API: HTTP " + std::to_string(r->status) + " " + r->body);
+  return r->body;
 }
 
-specs::status caddy_route_table::remove(const std::string& id) {
-  std::unique_lock lk(mu_);
-  if (desired_.erase(id) == 0 && applied_ >= version_) return specs::done{};
-  return flush_from(lk, ++version_);
-}
-
-specs::status caddy_route_table::sync() {
-  std::unique_lock lk(mu_);
-  return flush_from(lk, ++version_);
-}
-
-specs::result<bool> caddy_route_table::answers(const route& r) {
-  {
-    std::lock_guard lk(mu_);
-    auto it = desired_.find(r.id);
-    if (it == desired_.end() || !(it->second == r) || applied_ < version_) return false;
-  }
-  auto res = http("GET", "http://" + options_.workspace_listen + r.path_prefix, {}, 3000);
+specs::result<bool> caddy_admin_http::answers(const std::string& path) {
+  auto res = http("GET", "http://" + options_.workspace_listen + path, {}, 3000);
   if (!res.ok())
     return make_error(reason::unavailable, "Caddy workspace server: " + res.err().message);
   return res->status != 502 && res->status != 503 && res->status != 504 && res->status != 0;
-}
-
-void caddy_route_table::drift_loop() {
-  std::unique_lock lk(mu_);
-  while (!stopping_) {
-    cv_.wait_for(lk, options_.drift_check, [&] { return stopping_; });
-    if (stopping_ || flushing_) continue;
-    if (applied_ == 0) {  // never written (Caddy was down at start): try again
-      auto v = ++version_;
-      (void)flush_from(lk, v);
-      continue;
-    }
-    auto expected = last_applied_http_;
-    lk.unlock();
-    auto live = http("GET", "http://" + options_.admin + "/config/apps/http", {}, 3000);
-    bool drifted = false;
-    if (live.ok() && live->status == 200) {
-      auto a = specs::parse_json(live->body);
-      auto b = specs::parse_json(expected);
-      drifted = !(a.ok() && b.ok() && *a == *b);
-    }
-    lk.lock();
-    if (drifted && !stopping_) {
-      ++repairs_;
-      auto v = ++version_;
-      (void)flush_from(lk, v);
-    }
-  }
-}
-
-std::uint64_t caddy_route_table::loads() const {
-  std::lock_guard lk(mu_);
-  return loads_;
-}
-
-std::uint64_t caddy_route_table::repairs() const {
-  std::lock_guard lk(mu_);
-  return repairs_;
 }
 
 }  // namespace rockpool::runtime

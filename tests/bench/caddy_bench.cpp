@@ -1,12 +1,16 @@
 // Routes into a real Caddy 2.6, side by side in one run:
 //   - baseline: one admin-API request per route (append to the server's routes),
 //     as a controller without batching would do;
-//   - caddy_route_table: the same routes upserted from 32 threads at once (as 32
+//   - the route table actor: the same routes upserted from 32 threads at once (as 32
 //     reconcile workers would), coalesced into batched `/load`s.
 // Reports the time until every route is in Caddy's config and the requests sent.
 //
 // Usage: caddy_bench [N]   (default 1000; run by hand, see docs/benchmarks.md)
+#include "rockpool/actors/route_table.hpp"
 #include "rockpool/runtime/caddy.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include "test_support.hpp"
 
 #include <atomic>
@@ -93,7 +97,9 @@ int main(int argc, char** argv) {
     o.workspace_listen = "127.0.0.1:" + std::to_string(ws_port);
     o.control_listen = "127.0.0.1:" + std::to_string(test_support::free_port());
     o.drift_check = std::chrono::milliseconds(0);
-    runtime::caddy_route_table table(o);
+    caf::actor_system_config cfg;
+    caf::actor_system sys{cfg};
+    actors::actor_route_table table(sys, std::make_shared<runtime::caddy_admin_http>(o), o);
     std::atomic<int> next{0}, failures{0};
     auto start = steady::now();
     std::vector<std::thread> workers;
@@ -108,7 +114,7 @@ int main(int argc, char** argv) {
       });
     for (auto& w : workers) w.join();
     batched_s = std::chrono::duration<double>(steady::now() - start).count();
-    loads = table.loads();
+    loads = table.stats().loads;
     int in_config = routes_in_config(caddy.admin()) - 1;  // minus the 404 catch-all
     if (failures != 0 || in_config != n) {
       std::fprintf(stderr, "batched run failed: %d failures, %d routes in config\n", failures.load(), in_config);
@@ -119,7 +125,7 @@ int main(int argc, char** argv) {
   std::printf("%d routes into Caddy (admin API on loopback)\n\n", n);
   std::printf("%-52s %12s %12s\n", "", "seconds", "requests");
   std::printf("%-52s %12.2f %12d\n", "baseline: one request per route (sequential)", per_route_s, n);
-  std::printf("%-52s %12.2f %12llu\n", "caddy_route_table, 32 concurrent callers, batched", batched_s,
+  std::printf("%-52s %12.2f %12llu\n", "route table actor, 32 concurrent callers, batched", batched_s,
               static_cast<unsigned long long>(loads));
   return 0;
 }

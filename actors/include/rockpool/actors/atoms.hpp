@@ -34,6 +34,18 @@ using cutoff_atom = caf::atom_constant<caf::atom("cutoff")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using kill_atom = caf::atom_constant<caf::atom("kill")>;
 
+/// The route table actor: upsert(id, prefix, upstream), remove(id),
+/// applied(id, prefix, upstream) and sync() from callers; flush() and drift()
+/// are its own timers.
+using upsert_atom = caf::atom_constant<caf::atom("upsert")>;
+using remove_atom = caf::atom_constant<caf::atom("remove")>;
+using applied_atom = caf::atom_constant<caf::atom("applied")>;
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using drift_atom = caf::atom_constant<caf::atom("drift")>;
+/// The Incus events actor's own turn.
+using pump_atom = caf::atom_constant<caf::atom("pump")>;
+
 using event_batch = std::vector<specs::kv_event>;
 using blocking_job = std::function<void()>;
 

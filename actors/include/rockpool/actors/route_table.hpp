@@ -1,0 +1,65 @@
+#pragma once
+
+#include "rockpool/runtime/caddy.hpp"
+#include "rockpool/runtime/routes.hpp"
+
+#include <atomic>
+#include <memory>
+
+namespace caf {
+class actor_system;
+class actor;
+}  // namespace caf
+
+namespace rockpool::actors {
+
+struct route_table_stats {
+  std::atomic<std::uint64_t> loads{0};    // config loads sent to Caddy (one per batch)
+  std::atomic<std::uint64_t> repairs{0};  // drift found and repaired
+};
+
+/// Spawns the one actor that owns Caddy's HTTP app. It keeps the desired
+/// routes; a change starts a batch_window timer, and every change that arrives
+/// before it fires goes to Caddy in one load, after which each change's sender
+/// gets its answer ("" or Caddy's error). Every drift_check it compares Caddy's
+/// live app with what it last loaded and reloads on any difference (Caddy
+/// restarted empty, a route edited or removed by hand). Its loads block, so in
+/// production it runs detached (a thread of its own); tests with CAF's test
+/// coordinator pass detached = false.
+///
+/// Messages (atoms in atoms.hpp):
+///   (upsert, id, path_prefix, upstream) -> std::string error
+///   (remove, id) -> std::string error
+///   (applied, id, path_prefix, upstream) -> bool: this route is desired and loaded
+///   (sync) -> std::string error: load now
+caf::actor spawn_route_table(caf::actor_system& sys, std::shared_ptr<runtime::caddy_admin> admin,
+                             runtime::caddy_options options,
+                             std::shared_ptr<route_table_stats> stats, bool detached = true);
+
+/// The route table as reconcile passes use it: each call is a request to the
+/// actor, waited for on the caller's thread (a worker, never the scheduler).
+/// answers() asks the actor whether the route is loaded, then GETs it through
+/// Caddy on the caller's thread. Thread safety: thread-safe.
+class actor_route_table final : public runtime::route_table {
+ public:
+  /// Spawns the actor. REQUIRES: sys outlives this object.
+  actor_route_table(caf::actor_system& sys, std::shared_ptr<runtime::caddy_admin> admin,
+                    runtime::caddy_options options);
+  ~actor_route_table() override;
+
+  specs::status upsert(const runtime::route& r) override;
+  specs::status remove(const std::string& id) override;
+  specs::result<bool> answers(const runtime::route& r) override;
+  /// Loads the config now (start-up: the control-plane routes).
+  specs::status sync();
+  /// Stops the actor.
+  void stop();
+  const route_table_stats& stats() const { return *stats_; }
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::shared_ptr<route_table_stats> stats_;
+};
+
+}  // namespace rockpool::actors

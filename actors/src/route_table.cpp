@@ -1,0 +1,192 @@
+#include "rockpool/actors/route_table.hpp"
+
+#include "rockpool/actors/atoms.hpp"
+
+#include "rockpool/specs/codec.hpp"
+
+#include <caf/all.hpp>
+
+#include <map>
+#include <vector>
+
+namespace rockpool::actors {
+
+namespace {
+
+struct route_table_state {
+  std::map<std::string, runtime::route> desired;
+  std::uint64_t version = 0;  // bumped by every change
+  std::uint64_t loaded = 0;   // the version Caddy last accepted
+  std::string last_loaded;    // the HTTP app as last loaded
+  bool flush_scheduled = false;
+  std::vector<std::pair<std::uint64_t, caf::response_promise>> waiting;  // version, sender
+  static inline const char* name = "route_table";
+};
+
+using route_table_actor = caf::stateful_actor<route_table_state>;
+
+void flush(route_table_actor* self, const std::shared_ptr<runtime::caddy_admin>& admin,
+           const runtime::caddy_options& options, route_table_stats& stats) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  auto version = st.version;
+  auto app = runtime::render_http_app(options, st.desired);
+  auto result = admin->load(app);
+  ++stats.loads;
+  std::string error = result.ok() ? std::string() : result.err().message;
+  if (result.ok()) {
+    st.loaded = version;
+    st.last_loaded = std::move(app);
+  }
+  std::vector<std::pair<std::uint64_t, caf::response_promise>> later;
+  for (auto& [v, rp] : st.waiting) {
+    if (v <= version)
+      rp.deliver(error);
+    else
+      later.emplace_back(v, std::move(rp));
+  }
+  st.waiting = std::move(later);
+}
+
+// A change joins the open batch, or opens one.
+caf::response_promise enqueue(route_table_actor* self, std::chrono::milliseconds window) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  st.waiting.emplace_back(++st.version, rp);
+  if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->delayed_send(self, window, flush_atom::value);
+  }
+  return rp;
+}
+
+caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::caddy_admin> admin,
+                          runtime::caddy_options options,
+                          std::shared_ptr<route_table_stats> stats) {
+  if (options.drift_check.count() > 0)
+    self->delayed_send(self, options.drift_check, drift_atom::value);
+  return {
+      [self, options](upsert_atom, const std::string& id, const std::string& prefix,
+                      const std::string& upstream) -> caf::result<std::string> {
+        auto& st = self->state;
+        runtime::route r{id, prefix, upstream};
+        auto it = st.desired.find(id);
+        if (it != st.desired.end() && it->second == r && st.loaded == st.version)
+          return std::string();
+        st.desired[id] = std::move(r);
+        return enqueue(self, options.batch_window);
+      },
+      [self, options](remove_atom, const std::string& id) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (st.desired.erase(id) == 0 && st.loaded == st.version) return std::string();
+        return enqueue(self, options.batch_window);
+      },
+      [self](applied_atom, const std::string& id, const std::string& prefix,
+             const std::string& upstream) {
+        auto& st = self->state;
+        auto it = st.desired.find(id);
+        return it != st.desired.end() && it->second == runtime::route{id, prefix, upstream} &&
+               st.loaded == st.version && st.version > 0;
+      },
+      [self](sync_atom) -> caf::result<std::string> {
+        return enqueue(self, std::chrono::milliseconds(0));
+      },
+      [self, admin, options, stats](flush_atom) { flush(self, admin, options, *stats); },
+      [self, admin, options, stats](drift_atom) {
+        self->delayed_send(self, options.drift_check, drift_atom::value);
+        auto& st = self->state;
+        if (st.flush_scheduled) return;  // a load is coming anyway
+        if (st.loaded == 0) {            // never loaded (Caddy was down): try again
+          ++st.version;
+          flush(self, admin, options, *stats);
+          return;
+        }
+        auto live = admin->live_http_app();
+        if (!live.ok()) return;  // Caddy down: the next check repairs it once it is back
+        auto a = specs::parse_json(*live);
+        auto b = specs::parse_json(st.last_loaded);
+        if (a.ok() && b.ok() && *a == *b) return;
+        ++stats->repairs;
+        ++st.version;
+        flush(self, admin, options, *stats);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_route_table(caf::actor_system& sys, std::shared_ptr<runtime::caddy_admin> admin,
+                             runtime::caddy_options options,
+                             std::shared_ptr<route_table_stats> stats, bool detached) {
+  if (detached)
+    return sys.spawn<caf::detached>(route_table, std::move(admin), std::move(options),
+                                    std::move(stats));
+  return sys.spawn(route_table, std::move(admin), std::move(options), std::move(stats));
+}
+
+struct actor_route_table::impl {
+  caf::actor_system& sys;
+  std::shared_ptr<runtime::caddy_admin> admin;
+  caf::actor actor;
+
+  template <class... Ts>
+  specs::result<std::string> ask(Ts&&... xs) {
+    caf::scoped_actor self{sys};
+    specs::result<std::string> out = std::string();
+    self->request(actor, std::chrono::seconds(60), std::forward<Ts>(xs)...)
+        .receive([&](const std::string& error) { out = error; },
+                 [&](caf::error& e) {
+                   out = specs::make_error(specs::reason::unavailable,
+                                           "route table actor: " + sys.render(e));
+                 });
+    return out;
+  }
+  specs::status change(specs::result<std::string> r) {
+    if (!r.ok()) return r.err();
+    if (!r->empty()) return specs::make_error(specs::reason::unavailable, *r);
+    return specs::done{};
+  }
+};
+
+actor_route_table::actor_route_table(caf::actor_system& sys,
+                                     std::shared_ptr<runtime::caddy_admin> admin,
+                                     runtime::caddy_options options)
+    : stats_(std::make_shared<route_table_stats>()) {
+  auto actor = spawn_route_table(sys, admin, std::move(options), stats_);
+  impl_ = std::make_unique<impl>(impl{sys, std::move(admin), std::move(actor)});
+}
+
+actor_route_table::~actor_route_table() {
+  stop();
+}
+
+void actor_route_table::stop() {
+  if (impl_->actor) caf::anon_send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+}
+
+specs::status actor_route_table::upsert(const runtime::route& r) {
+  return impl_->change(impl_->ask(upsert_atom::value, r.id, r.path_prefix, r.upstream));
+}
+
+specs::status actor_route_table::remove(const std::string& id) {
+  return impl_->change(impl_->ask(remove_atom::value, id));
+}
+
+specs::status actor_route_table::sync() {
+  return impl_->change(impl_->ask(sync_atom::value));
+}
+
+specs::result<bool> actor_route_table::answers(const runtime::route& r) {
+  caf::scoped_actor self{impl_->sys};
+  bool loaded = false;
+  std::string error;
+  self->request(impl_->actor, std::chrono::seconds(60), applied_atom::value, r.id, r.path_prefix,
+                r.upstream)
+      .receive([&](bool b) { loaded = b; }, [&](caf::error& e) { error = impl_->sys.render(e); });
+  if (!error.empty())
+    return specs::make_error(specs::reason::unavailable, "route table actor: " + error);
+  if (!loaded) return false;
+  return impl_->admin->answers(r.path_prefix);
+}
+
+}  // namespace rockpool::actors
