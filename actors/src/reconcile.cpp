@@ -411,20 +411,27 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
     ctx.events.record(obj, "Normal", "InstanceStopped", "stopped instance " + name);
     if (auto r = apply_at_restart()) return *r;
   }
-  if (!plan.recreate_fields.empty()) {
-    auto m = join(plan.recreate_fields) +
-             " changed; the instance keeps its old one until it is recreated (delete and "
-             "re-apply the workspace; its disk is not kept)";
-    if (last_reason(status.old(), "ConfigApplied") != "RecreateRequired")
-      ctx.events.record(obj, "Warning", "RecreateRequired", m);
-    status.condition("ConfigApplied", false, "RecreateRequired", m);
-  } else if (!plan.restart_fields.empty()) {
-    auto m = join(plan.restart_fields) +
-             " changed and takes effect when the instance next starts (set spec.state to "
-             "Stopped, then Running)";
-    if (last_reason(status.old(), "ConfigApplied") != "RestartRequired")
-      ctx.events.record(obj, "Normal", "RestartRequired", m);
-    status.condition("ConfigApplied", false, "RestartRequired", m);
+  // ConfigApplied: what the spec asks for that the instance does not have yet.
+  struct unapplied {
+    const std::vector<std::string>& fields;
+    const char* reason;
+    const char* event_type;
+    const char* what_now;
+  };
+  std::optional<unapplied> gap;
+  if (!plan.recreate_fields.empty())
+    gap.emplace(unapplied{plan.recreate_fields, "RecreateRequired", "Warning",
+                          " changed; the instance keeps its old one until it is recreated "
+                          "(delete and re-apply the workspace; its disk is not kept)"});
+  else if (!plan.restart_fields.empty())
+    gap.emplace(unapplied{plan.restart_fields, "RestartRequired", "Normal",
+                          " changed and takes effect when the instance next starts (set "
+                          "spec.state to Stopped, then Running)"});
+  if (gap) {
+    auto m = join(gap->fields) + gap->what_now;
+    if (last_reason(status.old(), "ConfigApplied") != gap->reason)
+      ctx.events.record(obj, gap->event_type, gap->reason, m);
+    status.condition("ConfigApplied", false, gap->reason, m);
   } else {
     status.condition("ConfigApplied", true, "Applied", "the instance matches the spec");
   }

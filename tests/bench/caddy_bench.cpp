@@ -44,6 +44,16 @@ int routes_in_config(const std::string& admin) {
   return n;
 }
 
+runtime::caddy_options table_options(const test_support::caddy_process& caddy,
+                                     unsigned short ws_port) {
+  runtime::caddy_options o;
+  o.admin = caddy.admin();
+  o.workspace_listen = "127.0.0.1:" + std::to_string(ws_port);
+  o.control_listen = "127.0.0.1:" + std::to_string(test_support::free_port());
+  o.drift_check = std::chrono::milliseconds(0);
+  return o;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,11 +110,7 @@ int main(int argc, char** argv) {
   {
     test_support::caddy_process caddy;
     if (!caddy.start()) return 1;
-    runtime::caddy_options o;
-    o.admin = caddy.admin();
-    o.workspace_listen = "127.0.0.1:" + std::to_string(ws_port);
-    o.control_listen = "127.0.0.1:" + std::to_string(test_support::free_port());
-    o.drift_check = std::chrono::milliseconds(0);
+    auto o = table_options(caddy, ws_port);
     caf::actor_system_config cfg;
     caf::actor_system sys{cfg};
     actors::actor_route_table table(sys, std::make_shared<runtime::caddy_admin_http>(o), o);
@@ -138,11 +144,7 @@ int main(int argc, char** argv) {
   {
     test_support::caddy_process caddy;
     if (!caddy.start()) return 1;
-    runtime::caddy_options o;
-    o.admin = caddy.admin();
-    o.workspace_listen = "127.0.0.1:" + std::to_string(ws_port);
-    o.control_listen = "127.0.0.1:" + std::to_string(test_support::free_port());
-    o.drift_check = std::chrono::milliseconds(0);
+    auto o = table_options(caddy, ws_port);
     caf::actor_system_config cfg;
     caf::actor_system sys{cfg};
     auto stats = std::make_shared<actors::route_table_stats>();

@@ -3,16 +3,13 @@
 #include "rockpool/actors/reconcile.hpp"
 #include "rockpool/specs/kv_backend.hpp"
 
+#include <caf/fwd.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
-
-namespace caf {
-class actor_system;
-class actor;
-}  // namespace caf
 
 namespace rockpool::actors {
 

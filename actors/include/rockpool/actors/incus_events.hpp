@@ -1,13 +1,10 @@
 #pragma once
 
+#include <caf/fwd.hpp>
+
 #include <atomic>
 #include <memory>
 #include <string>
-
-namespace caf {
-class actor_system;
-class actor;
-}  // namespace caf
 
 namespace rockpool::actors {
 

@@ -3,13 +3,10 @@
 #include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/routes.hpp"
 
+#include <caf/fwd.hpp>
+
 #include <atomic>
 #include <memory>
-
-namespace caf {
-class actor_system;
-class actor;
-}  // namespace caf
 
 namespace rockpool::actors {
 
