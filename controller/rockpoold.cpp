@@ -58,8 +58,7 @@ int main(int argc, char** argv) {
   std::string listen;
   std::string token_file;
   std::string runtime = "incus";
-  std::string incus_socket = "/var/lib/incus/unix.socket";
-  std::string incus_project = "default";
+  rockpool::runtime::incus_rest_options incus_where;  // socket, URL, certificates, project
   std::string caddy_admin = "127.0.0.1:2019";
   bool inner = false;
   std::string log_level = "info";
@@ -87,8 +86,17 @@ int main(int argc, char** argv) {
          "incus (real Incus and Caddy), fake (in memory), or none (store and serve specs only)")
       ->check(CLI::IsMember({"incus", "fake", "none"}))
       ->capture_default_str();
-  app.add_option("--incus-socket", incus_socket, "Incus unix socket")->capture_default_str();
-  app.add_option("--incus-project", incus_project,
+  app.add_option("--incus-socket", incus_where.socket, "Incus unix socket")->capture_default_str();
+  app.add_option("--incus-url", incus_where.url,
+                 "Reach Incus over HTTPS instead, e.g. https://10.0.0.2:8443 (needs "
+                 "--incus-client-cert and --incus-client-key)");
+  app.add_option("--incus-client-cert", incus_where.client_cert,
+                 "PEM certificate Incus trusts (incus config trust add-certificate)");
+  app.add_option("--incus-client-key", incus_where.client_key,
+                 "PEM private key of that certificate");
+  app.add_option("--incus-server-cert", incus_where.server_cert,
+                 "PEM server certificate of Incus (its server.crt), pinned");
+  app.add_option("--incus-project", incus_where.project,
                  "Incus project for everything the controller creates")
       ->capture_default_str();
   app.add_option("--caddy-admin", caddy_admin, "Caddy admin API address")->capture_default_str();
@@ -171,20 +179,22 @@ int main(int argc, char** argv) {
   rockpool::runtime::incus_client* incus = &fake_incus;
   rockpool::runtime::route_table* routes = &fake_routes;
   if (runtime == "incus") {
-    rockpool::runtime::incus_rest_options io;
-    io.socket = incus_socket;
-    io.project = incus_project;
-    real_incus = std::make_unique<rockpool::runtime::incus_rest>(io);
+    if (!incus_where.url.empty() &&
+        (incus_where.client_cert.empty() || incus_where.client_key.empty())) {
+      spdlog::error("--incus-url needs --incus-client-cert and --incus-client-key");
+      return 1;
+    }
+    real_incus = std::make_unique<rockpool::runtime::incus_rest>(incus_where);
+    const auto& where = incus_where.url.empty() ? incus_where.socket : incus_where.url;
     auto version = real_incus->server_version();
     if (!version.ok()) {
       spdlog::warn("{}; workspaces will report IncusUnavailable until it answers",
                    version.err().message);
     } else {
-      spdlog::info("Incus {} on {}, project {}", *version, incus_socket, incus_project);
-      if (incus_project != "default")
-        if (auto st = rockpool::runtime::incus_rest({incus_socket}).create_project(incus_project);
-            !st.ok())
-          spdlog::warn("cannot create Incus project {}: {}", incus_project, st.err().message);
+      spdlog::info("Incus {} on {}, project {}", *version, where, incus_where.project);
+      if (incus_where.project != "default")
+        if (auto st = real_incus->create_project(incus_where.project); !st.ok())
+          spdlog::warn("cannot create Incus project {}: {}", incus_where.project, st.err().message);
     }
     rockpool::runtime::caddy_options co;
     co.admin = caddy_admin;
@@ -221,8 +231,8 @@ int main(int argc, char** argv) {
   // Self-healing: Incus lifecycle events poke the workspace of the same name at once.
   std::unique_ptr<rockpool::actors::incus_events> incus_events;
   if (runtime == "incus")
-    incus_events = std::make_unique<rockpool::actors::incus_events>(
-        actor_system, incus_socket, incus_project, reconciler->manager());
+    incus_events = std::make_unique<rockpool::actors::incus_events>(actor_system, incus_where,
+                                                                    reconciler->manager());
 
   // The host probe writes the Host object "local" now and every minute.
   std::mutex probe_mu;

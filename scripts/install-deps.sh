@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(
   cmake g++ make pkg-config git ca-certificates curl
   libcaf-dev libboost1.81-dev libboost-json1.81-dev
-  libcurl4-openssl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
+  libcurl4-openssl-dev libssl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format
 )

@@ -4,12 +4,18 @@
 #include "rockpool/specs/codec.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <caf/all.hpp>
+
+#include <regex>
 
 namespace rockpool::actors {
 
@@ -18,11 +24,14 @@ namespace beast = boost::beast;
 
 namespace {
 
-using websocket = beast::websocket::stream<asio::local::stream_protocol::socket>;
+using unix_websocket = beast::websocket::stream<asio::local::stream_protocol::socket>;
+using tls_websocket = beast::websocket::stream<asio::ssl::stream<asio::ip::tcp::socket>>;
 
 struct incus_events_state {
   asio::io_context io;
-  std::unique_ptr<websocket> ws;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::unique_ptr<unix_websocket> ws;
+  std::unique_ptr<tls_websocket> wss;
   beast::flat_buffer buffer;
   std::string broken;  // why the connection failed; empty while it is fine
   bool connected_before = false;
@@ -44,10 +53,10 @@ std::string instance_of(const std::string& text) {
   return name.substr(0, name.find_first_of("/?"));
 }
 
-void read_next(events_actor* self, const caf::actor& manager,
+template <class Websocket>
+void read_next(events_actor* self, Websocket& ws, const caf::actor& manager,
                const std::shared_ptr<incus_events_stats>& stats) {
-  auto& st = self->state;
-  st.ws->async_read(st.buffer, [self, manager, stats](beast::error_code ec, std::size_t) {
+  ws.async_read(self->state.buffer, [self, &ws, manager, stats](beast::error_code ec, std::size_t) {
     auto& st = self->state;
     if (ec) {
       st.broken = ec.message();
@@ -59,17 +68,52 @@ void read_next(events_actor* self, const caf::actor& manager,
       ++stats->events;
       self->send(manager, poke_atom::value, "Workspace/" + name);
     }
-    read_next(self, manager, stats);
+    read_next(self, ws, manager, stats);
   });
 }
 
-caf::behavior follow_incus_events(events_actor* self, std::string socket, std::string project,
+// Connects and starts reading. Throws on failure.
+void connect(events_actor* self, const runtime::incus_rest_options& where,
+             const caf::actor& manager, const std::shared_ptr<incus_events_stats>& stats) {
+  auto& st = self->state;
+  auto target = "/1.0/events?type=lifecycle&project=" + where.project;
+  if (where.url.empty()) {
+    st.ws = std::make_unique<unix_websocket>(st.io);
+    st.ws->next_layer().connect(asio::local::stream_protocol::endpoint(where.socket));
+    st.ws->handshake("incus", target);
+    read_next(self, *st.ws, manager, stats);
+    return;
+  }
+  static const std::regex url_re("https://([^/:]+|\\[[^\\]]+\\]):([0-9]+)/?");
+  std::smatch m;
+  if (!std::regex_match(where.url, m, url_re))
+    throw std::runtime_error("Incus URL " + where.url + " is not https://HOST:PORT");
+  if (!st.tls) {
+    st.tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    st.tls->use_certificate_chain_file(where.client_cert);
+    st.tls->use_private_key_file(where.client_key, asio::ssl::context::pem);
+    if (!where.server_cert.empty()) {
+      // Pinned: exactly Incus's own certificate is trusted; the name is not checked.
+      st.tls->load_verify_file(where.server_cert);
+      st.tls->set_verify_mode(asio::ssl::verify_peer);
+    }
+  }
+  st.wss = std::make_unique<tls_websocket>(st.io, *st.tls);
+  asio::ip::tcp::resolver resolver(st.io);
+  asio::connect(beast::get_lowest_layer(*st.wss), resolver.resolve(m[1].str(), m[2].str()));
+  st.wss->next_layer().handshake(asio::ssl::stream_base::client);
+  st.wss->handshake(m[1].str(), target);
+  read_next(self, *st.wss, manager, stats);
+}
+
+caf::behavior follow_incus_events(events_actor* self, runtime::incus_rest_options where,
                                   caf::actor manager, std::shared_ptr<incus_events_stats> stats) {
   self->send(self, pump_atom::value);
   auto retry_later = [self](const std::string& why) {
     auto& st = self->state;
     spdlog::warn("Incus events: {}; reconnecting in {} ms", why, st.delay.count());
     st.ws.reset();
+    st.wss.reset();
     st.broken.clear();
     self->delayed_send(self, st.delay, pump_atom::value);
     st.delay = std::min(st.delay * 2, std::chrono::milliseconds(5000));
@@ -77,11 +121,9 @@ caf::behavior follow_incus_events(events_actor* self, std::string socket, std::s
   return {
       [=](pump_atom) {
         auto& st = self->state;
-        if (!st.ws) {
+        if (!st.ws && !st.wss) {
           try {
-            st.ws = std::make_unique<websocket>(st.io);
-            st.ws->next_layer().connect(asio::local::stream_protocol::endpoint(socket));
-            st.ws->handshake("incus", "/1.0/events?type=lifecycle&project=" + project);
+            connect(self, where, manager, stats);
           } catch (const std::exception& e) {
             retry_later(e.what());
             return;
@@ -93,8 +135,6 @@ caf::behavior follow_incus_events(events_actor* self, std::string socket, std::s
           }
           st.connected_before = true;
           st.delay = std::chrono::milliseconds(100);
-          st.buffer.clear();
-          read_next(self, manager, stats);
         }
         st.io.restart();
         st.io.run_for(std::chrono::milliseconds(200));
@@ -109,11 +149,11 @@ caf::behavior follow_incus_events(events_actor* self, std::string socket, std::s
 
 }  // namespace
 
-incus_events::incus_events(caf::actor_system& sys, std::string socket, std::string project,
+incus_events::incus_events(caf::actor_system& sys, runtime::incus_rest_options where,
                            const caf::actor& manager)
     : stats_(std::make_shared<incus_events_stats>()) {
-  actor_ = std::make_unique<caf::actor>(sys.spawn<caf::detached>(
-      follow_incus_events, std::move(socket), std::move(project), manager, stats_));
+  actor_ = std::make_unique<caf::actor>(
+      sys.spawn<caf::detached>(follow_incus_events, std::move(where), manager, stats_));
 }
 
 incus_events::~incus_events() {

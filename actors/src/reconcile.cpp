@@ -108,6 +108,7 @@ class status_builder {
 
 struct workspace_settings {
   std::string image, type, memory, disk, state, network;
+  std::vector<std::string> profiles{"default"};
   int cpu = 2;
   int ide_port = 8080;
   bool nesting = false;
@@ -142,6 +143,14 @@ specs::result<workspace_settings> effective_settings(reconcile_context& ctx,
   if ((nest == nullptr || !nest->is_bool()) && !tmpl.is_null())
     nest = specs::find_path(tmpl, "spec.nesting");
   s.nesting = nest && nest->is_bool() && nest->get_bool();
+  const auto* profiles = specs::find_path(obj, "spec.profiles");
+  if ((profiles == nullptr || !profiles->is_array()) && !tmpl.is_null())
+    profiles = specs::find_path(tmpl, "spec.profiles");
+  if (profiles && profiles->is_array()) {
+    s.profiles.clear();
+    for (const auto& p : profiles->get_array())
+      if (p.is_string()) s.profiles.emplace_back(p.get_string());
+  }
   return s;
 }
 
@@ -339,7 +348,8 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
                               s.nesting,
                               {{runtime::owner_kind_key, "Workspace"},
                                {runtime::owner_name_key, name},
-                               {runtime::owner_uid_key, string_at(obj, "metadata.uid")}}};
+                               {runtime::owner_uid_key, string_at(obj, "metadata.uid")}},
+                              s.profiles};
   bool created_now = false;
   if (!*inst) {
     created_now = true;

@@ -53,7 +53,8 @@ specs::status fake_incus::create_instance(const instance_spec& spec) {
   if (instances_.count(spec.name))
     return make_error(reason::already_exists, "instance \"" + spec.name + "\" already exists");
   instances_[spec.name] = instance_info{
-      spec.name, "Stopped", spec.type, instance_config(spec), {}, {}, incus_size(spec.disk)};
+      spec.name,    "Stopped", spec.type, instance_config(spec), {}, {}, incus_size(spec.disk),
+      spec.profiles};
   ++creates_;
   return specs::done{};
 }
@@ -96,6 +97,7 @@ specs::status fake_incus::update_instance(const std::string& name, const instanc
     return make_error(reason::not_found, "instance \"" + name + "\" not found");
   for (const auto& [k, v] : u.config) it->second.config[k] = v;
   if (!u.root_size.empty()) it->second.root_size = u.root_size;
+  if (u.profiles) it->second.profiles = *u.profiles;
   return specs::done{};
 }
 
@@ -152,7 +154,7 @@ void fake_incus::vanish(const std::string& name) {
 
 void fake_incus::add_foreign_instance(const std::string& name) {
   std::lock_guard lk(mu_);
-  instances_[name] = instance_info{name, "Running", "container", {}, {}, {}, {}};
+  instances_[name] = instance_info{name, "Running", "container", {}, {}, {}, {}, {"default"}};
 }
 
 std::size_t fake_incus::instance_count() const {

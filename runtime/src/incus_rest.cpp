@@ -56,6 +56,10 @@ incus_rest::incus_rest(incus_rest_options options) : options_(std::move(options)
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+std::string incus_rest::where() const {
+  return options_.url.empty() ? options_.socket : options_.url;
+}
+
 std::string incus_rest::with_project(const std::string& path) const {
   return path + (path.find('?') == std::string::npos ? "?" : "&") + "project=" + options_.project;
 }
@@ -67,12 +71,21 @@ specs::result<incus_rest::response> incus_rest::call(const std::string& method,
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return make_error(reason::internal, "curl_easy_init failed");
   std::string out, etag;
-  std::string url = "http://incus" + path;
+  std::string url = (options_.url.empty() ? std::string("http://incus") : options_.url) + path;
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   if (!if_match.empty()) headers = curl_slist_append(headers, ("If-Match: " + if_match).c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, options_.socket.c_str());
+  if (options_.url.empty()) {
+    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, options_.socket.c_str());
+  } else {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.client_cert.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.client_key.c_str());
+    if (!options_.server_cert.empty()) {
+      curl_easy_setopt(curl, CURLOPT_CAINFO, options_.server_cert.c_str());
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);  // the certificate itself is pinned
+    }
+  }
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   if (!body.empty()) {
@@ -93,8 +106,8 @@ specs::result<incus_rest::response> incus_rest::call(const std::string& method,
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   if (rc != CURLE_OK)
-    return make_error(reason::unavailable, "Incus at " + options_.socket +
-                                               " does not answer: " + curl_easy_strerror(rc));
+    return make_error(reason::unavailable,
+                      "Incus at " + where() + " does not answer: " + curl_easy_strerror(rc));
   auto parsed = specs::parse_json(out);
   if (!parsed.ok())
     return make_error(reason::unavailable,
@@ -153,6 +166,9 @@ specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::
                                 string_at(kv.value(), "connect")});
       if (kv.key() == "root") info.root_size = string_at(kv.value(), "size");
     }
+  if (const auto* ps = m.as_object().if_contains("profiles"); ps && ps->is_array())
+    for (const auto& p : ps->get_array())
+      if (p.is_string()) info.profiles.emplace_back(p.get_string());
   if (const auto* addrs = specs::find_path(m, "state.network.eth0.addresses");
       addrs && addrs->is_array())
     for (const auto& a : addrs->get_array())
@@ -180,11 +196,10 @@ specs::status incus_rest::create_instance(const instance_spec& spec) {
                     {"path", "/"},
                     {"pool", options_.storage_pool},
                     {"size", incus_size(spec.disk)}};
-  json::value body = {{"name", spec.name},
-                      {"type", spec.type},
-                      {"source", source},
-                      {"config", config},
-                      {"devices", {{"root", root}}}};
+  json::array profiles;
+  for (const auto& p : spec.profiles) profiles.push_back(json::string(p));
+  json::value body = {{"name", spec.name}, {"type", spec.type},    {"source", source},
+                      {"config", config},  {"profiles", profiles}, {"devices", {{"root", root}}}};
   auto r = call("POST", with_project("/1.0/instances"), json::serialize(body));
   if (!r.ok()) return r.err();
   return wait_operation(*r);
@@ -254,6 +269,14 @@ specs::status incus_rest::update_instance(const std::string& name, const instanc
         config[k] = v;
         changed = true;
       }
+    if (u.profiles) {
+      json::array want;
+      for (const auto& p : *u.profiles) want.push_back(json::string(p));
+      if (put["profiles"] != json::value(want)) {
+        put["profiles"] = std::move(want);
+        changed = true;
+      }
+    }
     if (!u.root_size.empty()) {
       auto& root = specs::ensure_object(specs::ensure_object(put, "devices"), "root");
       if (string_at(json::value(root), "size") != u.root_size) {

@@ -39,6 +39,10 @@ update_plan plan_update(const instance_info& have, const instance_spec& want) {
     (f.live ? plan.live : plan.at_restart).config[f.key] = value;
     (f.live ? plan.live_fields : plan.restart_fields).push_back(f.name);
   }
+  if (have.profiles != want.profiles) {
+    plan.live.profiles = want.profiles;
+    plan.live_fields.push_back("profiles");
+  }
   if (auto disk = incus_size(want.disk); !have.root_size.empty() && have.root_size != disk) {
     plan.live.root_size = disk;
     plan.live_fields.push_back("resources.disk");

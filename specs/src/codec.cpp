@@ -328,28 +328,37 @@ std::optional<bad_character> first_unprintable(std::string_view s) {
   return std::nullopt;
 }
 
-void expand_list(document doc, std::vector<document>& out, std::vector<diagnostic>& problems) {
-  auto* items = doc.value.as_object().if_contains("items");
+// Expands a List (at `base` inside `top`, "" for the document itself) into
+// its items, nested Lists included (kubectl flattens them too). Items keep
+// their source positions, and problems name the full path in `top`.
+void expand_list(const document& top, const json::value& list, const std::string& base,
+                 std::vector<document>& out, std::vector<diagnostic>& problems) {
+  auto at = [&](const std::string& field) { return base.empty() ? field : base + "." + field; };
+  const auto* items = list.as_object().if_contains("items");
   if (items == nullptr || !items->is_array()) {
-    problems.push_back(diagnose(doc, "items", "a List must have an items array"));
+    problems.push_back(diagnose(top, at("items"), "a List must have an items array"));
     return;
   }
-  auto& arr = items->get_array();
+  const auto& arr = items->get_array();
   for (std::size_t i = 0; i < arr.size(); ++i) {
+    auto path = at("items[" + std::to_string(i) + "]");
     if (!arr[i].is_object()) {
-      problems.push_back(diagnose(doc, "items[" + std::to_string(i) + "]",
-                                  "a List item must be a mapping (an object)"));
+      problems.push_back(diagnose(top, path, "a List item must be a mapping (an object)"));
+      continue;
+    }
+    if (string_at(arr[i], "kind") == "List") {
+      expand_list(top, arr[i], path, out, problems);
       continue;
     }
     document item;
-    item.source = doc.source;
-    item.index = doc.index;
+    item.source = top.source;
+    item.index = top.index;
     item.value = arr[i];
-    auto prefix = "items[" + std::to_string(i) + "]";
-    for (const auto& [path, pos] : doc.positions) {
-      if (path.rfind(prefix, 0) != 0) continue;
-      auto rest = path.substr(prefix.size());
-      if (!rest.empty() && rest[0] == '.') rest.erase(0, 1);
+    for (const auto& [p, pos] : top.positions) {
+      if (p.rfind(path, 0) != 0) continue;
+      auto rest = p.substr(path.size());
+      if (!rest.empty() && rest[0] != '.') continue;  // items[10] is not under items[1]
+      if (!rest.empty()) rest.erase(0, 1);
       item.positions[rest] = pos;
     }
     out.push_back(std::move(item));
@@ -413,7 +422,7 @@ decoded_input decode_documents(std::string_view text, const std::string& source)
       continue;
     }
     if (string_at(doc.value, "kind") == "List") {
-      expand_list(std::move(doc), out.documents, out.problems);
+      expand_list(doc, doc.value, "", out.documents, out.problems);
     } else {
       out.documents.push_back(std::move(doc));
     }

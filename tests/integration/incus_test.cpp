@@ -72,14 +72,24 @@ TEST_F(incus_client_test, instance_lifecycle_with_an_idempotent_proxy_device) {
   ASSERT_TRUE(incus_->set_proxy_device("itest", dev).ok());
   ASSERT_TRUE(incus_->set_proxy_device("itest", dev).ok());  // idempotent
   // Limits and the root disk size change on the running instance.
-  ASSERT_TRUE(
-      incus_->update_instance("itest", {{{"limits.cpu", "1"}, {"limits.memory", "300MiB"}}, "2GiB"})
-          .ok());
+  ASSERT_TRUE(incus_
+                  ->update_instance(
+                      "itest", {{{"limits.cpu", "1"}, {"limits.memory", "300MiB"}}, "2GiB", {}})
+                  .ok());
   auto updated = incus_->get_instance("itest");
   ASSERT_TRUE(updated.ok() && *updated);
   EXPECT_EQ((*updated)->config.at("limits.memory"), "300MiB");
   EXPECT_EQ((*updated)->root_size, "2GiB");
   EXPECT_EQ((*updated)->proxies.size(), 1u) << "an update keeps the devices";
+  EXPECT_EQ((*updated)->profiles, std::vector<std::string>{"default"});
+  runtime::instance_update no_profiles;
+  no_profiles.profiles = std::vector<std::string>{};
+  ASSERT_TRUE(incus_->update_instance("itest", no_profiles).ok());
+  EXPECT_TRUE((*incus_->get_instance("itest"))->profiles.empty());
+  runtime::instance_update back;
+  back.profiles = std::vector<std::string>{"default"};
+  ASSERT_TRUE(incus_->update_instance("itest", back).ok());
+  EXPECT_EQ((*incus_->get_instance("itest"))->profiles, std::vector<std::string>{"default"});
   inst = incus_->get_instance("itest");
   ASSERT_EQ((*inst)->proxies.size(), 1u);
   EXPECT_EQ((*inst)->proxies[0], dev);

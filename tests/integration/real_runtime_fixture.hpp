@@ -37,13 +37,23 @@ class real_runtime : public ::testing::Test {
     control_ = test_support::free_port();
     workspaces_ = test_support::free_port();
     int base = test_support::host_port_base(100);
-    daemon_ = std::make_unique<test_support::daemon_process>(
-        ROCKPOOLD_PATH, tmp_ / "db", tmp_ / "api.sock",
-        std::vector<std::string>{
-            "--runtime", "incus", "--incus-project", project_, "--caddy-admin", caddy_.admin(),
-            "--caddy-control-listen", "127.0.0.1:" + std::to_string(control_),
-            "--caddy-workspace-listen", "127.0.0.1:" + std::to_string(workspaces_), "--host-ports",
-            std::to_string(base) + "-" + std::to_string(base + 99), "--sweep-interval", "30"});
+    std::vector<std::string> args{"--runtime",
+                                  "incus",
+                                  "--incus-project",
+                                  project_,
+                                  "--caddy-admin",
+                                  caddy_.admin(),
+                                  "--caddy-control-listen",
+                                  "127.0.0.1:" + std::to_string(control_),
+                                  "--caddy-workspace-listen",
+                                  "127.0.0.1:" + std::to_string(workspaces_),
+                                  "--host-ports",
+                                  std::to_string(base) + "-" + std::to_string(base + 99),
+                                  "--sweep-interval",
+                                  "30"};
+    for (auto& a : extra_daemon_args()) args.push_back(std::move(a));
+    daemon_ = std::make_unique<test_support::daemon_process>(ROCKPOOLD_PATH, tmp_ / "db",
+                                                             tmp_ / "api.sock", std::move(args));
     ASSERT_TRUE(daemon_->start()) << daemon_->log();
   }
   void TearDown() override {
@@ -62,6 +72,9 @@ class real_runtime : public ::testing::Test {
     }
     (void)runtime::incus_rest({}).delete_project(project_);
   }
+
+  /// More rockpoold flags (how it reaches Incus, say).
+  virtual std::vector<std::string> extra_daemon_args() { return {}; }
 
   command_result rpctl(const std::string& args) {
     return run_command("ROCKPOOL_SERVER=" + daemon_->server_url() + " " RPCTL_PATH " " + args);

@@ -13,7 +13,7 @@ instance_spec spec_of(const std::string& type = "container") {
 }
 
 instance_info made_from(const instance_spec& s) {
-  return {s.name, "Running", s.type, instance_config(s), {}, {}, incus_size(s.disk)};
+  return {s.name, "Running", s.type, instance_config(s), {}, {}, incus_size(s.disk), s.profiles};
 }
 
 }  // namespace
@@ -40,6 +40,18 @@ TEST(plan_update, container_limits_and_disk_are_live_and_nesting_waits_for_a_sta
   EXPECT_EQ(plan.restart_fields, std::vector<std::string>{"nesting"});
 }
 
+TEST(plan_update, profiles_change_live_in_their_order) {
+  auto want = spec_of();
+  want.profiles = {"default", "gpu"};
+  auto plan = plan_update(made_from(spec_of()), want);
+  EXPECT_EQ(plan.live.profiles, (std::vector<std::string>{"default", "gpu"}));
+  EXPECT_EQ(plan.live_fields, std::vector<std::string>{"profiles"});
+  auto reordered = spec_of();
+  reordered.profiles = {"gpu", "default"};
+  EXPECT_TRUE(plan_update(made_from(want), reordered).live.profiles.has_value())
+      << "order matters: later profiles override earlier ones";
+}
+
 TEST(plan_update, vm_memory_waits_for_a_start) {
   auto want = spec_of("virtual-machine");
   want.memory = "4Gi";
@@ -57,7 +69,7 @@ TEST(plan_update, image_or_type_changes_need_a_new_instance) {
 }
 
 TEST(plan_update, instances_without_the_recorded_keys_are_not_second_guessed) {
-  instance_info old{"demo", "Running", "container", {{"limits.cpu", "2"}}, {}, {}, {}};
+  instance_info old{"demo", "Running", "container", {{"limits.cpu", "2"}}, {}, {}, {}, {"default"}};
   auto want = spec_of();
   auto plan = plan_update(old, want);
   EXPECT_TRUE(plan.recreate_fields.empty());

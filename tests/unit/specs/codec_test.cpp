@@ -89,6 +89,34 @@ TEST(codec, list_items_must_be_objects) {
   EXPECT_EQ(in.problems[0].field, "items[0]");
 }
 
+// Found by the fuzzer: a List inside a List came out as one document that
+// re-encoded to a List, so decode(to_yaml(doc)) was not doc.
+TEST(codec, nested_lists_are_flattened_and_problems_name_the_full_path) {
+  auto in = decode_documents(
+      "{\"kind\":\"List\",\"items\":[{\"kind\":\"List\",\"items\":[3,metadata.l]}]}",
+      "fuzz.json");
+  EXPECT_TRUE(in.documents.empty());
+  ASSERT_EQ(in.problems.size(), 2u);
+  EXPECT_EQ(in.problems[0].field, "items[0].items[0]");
+  EXPECT_EQ(in.problems[1].field, "items[0].items[1]");
+  auto ok = decode_documents(
+      "kind: List\nitems:\n- kind: List\n  items:\n  - kind: A\n    metadata: {name: x}\n",
+      "n.yaml");
+  ASSERT_TRUE(ok.problems.empty());
+  ASSERT_EQ(ok.documents.size(), 1u);
+  EXPECT_EQ(string_at(ok.documents[0].value, "kind"), "A");
+  EXPECT_EQ(ok.documents[0].position_of("kind").line, 5);
+}
+
+TEST(codec, a_list_item_keeps_only_its_own_positions) {
+  std::string yaml = "kind: List\nitems:\n";
+  for (int i = 0; i < 11; ++i) yaml += "- kind: K" + std::to_string(i) + "\n";
+  auto in = decode_documents(yaml, "l.yaml");
+  ASSERT_EQ(in.documents.size(), 11u);
+  EXPECT_EQ(in.documents[1].position_of("kind").line, 4);
+  EXPECT_EQ(in.documents[10].position_of("kind").line, 13);
+}
+
 TEST(codec, json_input_is_accepted_with_positions) {
   auto in = decode_documents("{\"kind\": \"Workspace\",\n \"spec\": {\"port\": 80}}", "f.json");
   ASSERT_TRUE(in.problems.empty());

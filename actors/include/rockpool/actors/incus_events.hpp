@@ -1,5 +1,7 @@
 #pragma once
 
+#include "rockpool/runtime/incus_rest.hpp"
+
 #include <caf/fwd.hpp>
 
 #include <atomic>
@@ -14,7 +16,8 @@ struct incus_events_stats {
 };
 
 /// The actor that holds a websocket to Incus's lifecycle events
-/// (`/1.0/events?type=lifecycle&project=P`, Boost.Beast over the unix socket)
+/// (`/1.0/events?type=lifecycle&project=P`, Boost.Beast over the unix socket,
+/// or over TLS with the client certificate when `where.url` is set)
 /// and sends the manager `(poke, "Workspace/NAME")` for every instance-*
 /// event (instance-stopped, -shutdown, -deleted, -updated, ...). When the
 /// connection fails it reconnects with backoff (100 ms doubling to 5 s); after
@@ -25,7 +28,7 @@ struct incus_events_stats {
 class incus_events {
  public:
   /// REQUIRES: sys outlives this object.
-  incus_events(caf::actor_system& sys, std::string socket, std::string project,
+  incus_events(caf::actor_system& sys, runtime::incus_rest_options where,
                const caf::actor& manager);
   ~incus_events();
   incus_events(const incus_events&) = delete;

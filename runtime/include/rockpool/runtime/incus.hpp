@@ -27,6 +27,7 @@ struct instance_spec {
   std::string disk = "10Gi";
   bool nesting = false;
   std::map<std::string, std::string> config;  // includes the user.rockpool.* keys
+  std::vector<std::string> profiles{"default"};
 };
 
 /// An Incus proxy device forwarding a host loopback port into the instance.
@@ -46,14 +47,16 @@ struct instance_info {
   std::vector<proxy_device> proxies;
   std::string address;    // IPv4 on eth0 (bridge networking), when Incus reports one
   std::string root_size;  // size of the instance's own root disk device, "" when unset
+  std::vector<std::string> profiles;
 };
 
 /// Changes to an existing instance: config keys to set and, optionally, a new
 /// root disk size.
 struct instance_update {
   std::map<std::string, std::string> config;
-  std::string root_size;  // "" leaves it alone
-  bool empty() const { return config.empty() && root_size.empty(); }
+  std::string root_size;                             // "" leaves it alone
+  std::optional<std::vector<std::string>> profiles;  // nullopt leaves them alone
+  bool empty() const { return config.empty() && root_size.empty() && !profiles; }
 };
 
 /// "2Gi" -> "2GiB", "512Mi" -> "512MiB": Rockpool sizes in Incus's units.
@@ -72,8 +75,8 @@ struct update_plan {
   std::vector<std::string> live_fields, restart_fields, recreate_fields;
 };
 
-/// Containers take CPU, memory and disk limits live; security.nesting takes
-/// effect at the next start. VMs take CPU and disk live, memory at the next
+/// Containers take CPU, memory, disk limits and profiles live;
+/// security.nesting takes effect at the next start. VMs take CPU and disk live, memory at the next
 /// start. A different image or instance type needs a new instance.
 update_plan plan_update(const instance_info& have, const instance_spec& want);
 

@@ -12,17 +12,26 @@
 
 namespace rockpool::runtime {
 
+/// Where Incus is and how to reach it: its unix socket, or, when url is set,
+/// its HTTPS API with a client certificate Incus trusts.
 struct incus_rest_options {
   std::string socket = "/var/lib/incus/unix.socket";
+  std::string url;          // e.g. https://127.0.0.1:8443; empty: use socket
+  std::string client_cert;  // PEM file: the certificate Incus trusts
+  std::string client_key;   // PEM file: its private key
+  // PEM file: Incus's own server certificate, pinned. The connection is
+  // trusted when the server presents exactly this certificate; the host name
+  // is not checked (Incus's self-signed certificates rarely name the host).
+  std::string server_cert;
   std::string project = "default";
   std::string storage_pool = "default";
   std::chrono::seconds operation_timeout{120};
   std::chrono::seconds stop_timeout{10};  // graceful stop, then forced
 };
 
-/// incus_client over Incus's REST API on its unix socket (libcurl). Every
-/// call blocks; run it on a worker. Thread safety: thread-safe (a curl handle
-/// per call).
+/// incus_client over Incus's REST API (libcurl), on its unix socket or over
+/// HTTPS with a client certificate. Every call blocks; run it on a worker.
+/// Thread safety: thread-safe (a curl handle per call).
 class incus_rest final : public incus_client {
  public:
   explicit incus_rest(incus_rest_options options);
@@ -60,6 +69,8 @@ class incus_rest final : public incus_client {
   specs::status edit_instance(const std::string& instance,
                               const std::function<bool(boost::json::object&)>& edit);
   std::string with_project(const std::string& path) const;
+  /// "unix socket S" or the URL, for messages.
+  std::string where() const;
 
   incus_rest_options options_;
 };
