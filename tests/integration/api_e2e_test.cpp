@@ -458,6 +458,7 @@ TEST_F(api_e2e_retention, watch_from_a_compacted_revision_gets_410_gone) {
 #include "rockpool/specs/object_store.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -600,4 +601,50 @@ TEST_F(actor_runtime_e2e, events_watch_prints_new_events) {
   writer.join();
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("InstanceCreated"), std::string::npos) << r.out;
+}
+
+// A watcher that falls behind the retention window while its stream is open
+// gets an in-stream ERROR event carrying 410, then the stream ends: it must
+// relist (as rpctl get -w does).
+TEST_F(api_e2e_retention, a_watcher_that_falls_behind_mid_stream_gets_an_error_event_with_410) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", daemon_->socket().c_str());
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string req =
+      "GET /apis/rockpool.dev/v1alpha1/workspaces?watch=true HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  // While it does not read, far more changes than the socket holds, and far
+  // more than the 5 events kept.
+  auto c = client();
+  std::string pad(16000, 'p');
+  for (int i = 0; i < 100; ++i) {
+    auto body =
+        R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"w)" +
+        std::to_string(i) + R"(","annotations":{"pad":")" + pad + R"("}},"spec":{"image":"x"}})";
+    auto r = c.request("POST", "/apis/rockpool.dev/v1alpha1/workspaces", body, "application/json");
+    ASSERT_TRUE(r.ok() && r->status == 201) << i;
+  }
+  // Now it reads: what was in flight, then the ERROR.
+  std::string got;
+  char buf[65536];
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (got.find("\"type\":\"ERROR\"") == std::string::npos &&
+         std::chrono::steady_clock::now() < until) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0) continue;
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  auto at = got.find("\"type\":\"ERROR\"");
+  ASSERT_NE(at, std::string::npos) << got.size() << " bytes, no ERROR event";
+  auto line_end = got.find('\n', at);
+  auto line = got.substr(got.rfind('{', at), line_end - got.rfind('{', at));
+  EXPECT_NE(line.find("\"code\":410"), std::string::npos) << line;
+  EXPECT_NE(got.find("\"type\":\"ADDED\""), std::string::npos) << "events before it were delivered";
 }
