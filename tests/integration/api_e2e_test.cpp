@@ -463,18 +463,31 @@ TEST_F(api_e2e_retention, watch_from_a_compacted_revision_gets_410_gone) {
 #include <sys/un.h>
 #include <unistd.h>
 
-TEST_F(api_e2e, a_watcher_that_never_reads_does_not_block_writers) {
-  // A client opens a watch and never reads from it.
+namespace {
+// A raw watch on the API socket whose receive buffer is tiny, so the server
+// blocks on it as soon as the client stops reading. -1 on failure.
+int open_unread_watch(const std::string& socket) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   int small = 4096;
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", daemon_->socket().c_str());
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", socket.c_str());
   std::string req =
       "GET /apis/rockpool.dev/v1alpha1/workspaces?watch=true HTTP/1.1\r\nHost: x\r\n\r\n";
-  ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+}  // namespace
+
+TEST_F(api_e2e, a_watcher_that_never_reads_does_not_block_writers) {
+  // A client opens a watch and never reads from it.
+  int fd = open_unread_watch(daemon_->socket());
+  ASSERT_GE(fd, 0);
 
   // Meanwhile a reading watcher counts events.
   std::atomic<int> seen{0};
@@ -607,16 +620,8 @@ TEST_F(actor_runtime_e2e, events_watch_prints_new_events) {
 // gets an in-stream ERROR event carrying 410, then the stream ends: it must
 // relist (as rpctl get -w does).
 TEST_F(api_e2e_retention, a_watcher_that_falls_behind_mid_stream_gets_an_error_event_with_410) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  int small = 4096;
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", daemon_->socket().c_str());
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  std::string req =
-      "GET /apis/rockpool.dev/v1alpha1/workspaces?watch=true HTTP/1.1\r\nHost: x\r\n\r\n";
-  ASSERT_EQ(::write(fd, req.data(), req.size()), static_cast<ssize_t>(req.size()));
+  int fd = open_unread_watch(daemon_->socket());
+  ASSERT_GE(fd, 0);
   // While it does not read, far more changes than the socket holds, and far
   // more than the 5 events kept.
   auto c = client();
