@@ -283,7 +283,7 @@ int main(int argc, char** argv) {
     }
   });
 
-  api_opts.extra_metrics = [&reconciler, &caddy] {
+  api_opts.extra_metrics = [&reconciler, &caddy, &incus_events] {
     if (!reconciler) return std::string();
     const auto& st = reconciler->stats();
     std::string out;
@@ -305,6 +305,13 @@ int main(int argc, char** argv) {
       counter("rockpool_caddy_drift_repairs_total",
               "Times Caddy's live config was found changed and restored.", "counter",
               caddy->stats().repairs.load());
+    }
+    if (incus_events) {
+      counter("rockpool_incus_event_connections_total",
+              "Websocket connections made to Incus's lifecycle events.", "counter",
+              incus_events->stats().connections.load());
+      counter("rockpool_incus_events_total", "Incus instance events received.", "counter",
+              incus_events->stats().events.load());
     }
     return out;
   };

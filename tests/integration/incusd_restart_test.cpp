@@ -31,6 +31,11 @@ TEST_F(real_runtime, incusd_restart_is_survived_and_events_resume) {
   for (int i = 0; i < 100 && daemon_->log().find("reconnected") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_NE(daemon_->log().find("Incus events: reconnected"), std::string::npos) << daemon_->log();
+  auto metrics = api.request("GET", "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  auto at = metrics->body.find("\nrockpool_incus_event_connections_total ");
+  ASSERT_NE(at, std::string::npos) << metrics->body;
+  EXPECT_GE(std::stoi(metrics->body.substr(at + 40)), 2) << "the events actor reconnected";
   ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 120s").exit_code, 0)
       << rpctl("describe ws demo").out << incus("list -c ns -f csv").out << daemon_->log();
   ASSERT_EQ(incus_retrying("stop --force demo"), 0);
