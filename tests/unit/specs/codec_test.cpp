@@ -93,8 +93,7 @@ TEST(codec, list_items_must_be_objects) {
 // re-encoded to a List, so decode(to_yaml(doc)) was not doc.
 TEST(codec, nested_lists_are_flattened_and_problems_name_the_full_path) {
   auto in = decode_documents(
-      "{\"kind\":\"List\",\"items\":[{\"kind\":\"List\",\"items\":[3,metadata.l]}]}",
-      "fuzz.json");
+      "{\"kind\":\"List\",\"items\":[{\"kind\":\"List\",\"items\":[3,metadata.l]}]}", "fuzz.json");
   EXPECT_TRUE(in.documents.empty());
   ASSERT_EQ(in.problems.size(), 2u);
   EXPECT_EQ(in.problems[0].field, "items[0].items[0]");

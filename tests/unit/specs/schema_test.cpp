@@ -8,7 +8,8 @@ TEST(schema, every_kind_is_loaded_from_its_embedded_crd) {
   std::vector<std::string> names;
   for (const auto& k : kinds()) names.push_back(k.kind);
   EXPECT_EQ(names.size(), 6u);
-  for (const char* k : {"Workspace", "PortRoute", "NestedHost", "WorkspaceTemplate", "Host", "Event"})
+  for (const char* k :
+       {"Workspace", "PortRoute", "NestedHost", "WorkspaceTemplate", "Host", "Event"})
     EXPECT_NE(find_kind(k), nullptr) << k;
 }
 

@@ -3,8 +3,8 @@
 #include "rockpool/specs/result.hpp"
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
