@@ -5,6 +5,7 @@
 #include "rockpool/specs/schema.hpp"
 #include "rockpool/specs/validation.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 #include <caf/all.hpp>
 
@@ -47,6 +48,7 @@ caf::behavior worker(caf::event_based_actor*, reconcile_context* ctx,
   return {
       [=](run_atom, const std::string& kind, const std::string& name) {
         stats->count_pass(kind + "/" + name);
+        auto started = std::chrono::steady_clock::now();
         pass_result r;
         try {
           r = reconcile(*ctx, kind, name);
@@ -55,6 +57,13 @@ caf::behavior worker(caf::event_based_actor*, reconcile_context* ctx,
               pass_result::outcome::failed, std::string("reconcile threw: ") + e.what(), {}};
         }
         if (r.what == pass_result::outcome::failed) ++stats->failed_passes;
+        static constexpr const char* outcomes[] = {"converged", "requeue", "failed", "terminal",
+                                                   "gone"};
+        spdlog::debug("pass {}/{}: {} in {} ms{}{}", kind, name, outcomes[static_cast<int>(r.what)],
+                      std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started)
+                          .count(),
+                      r.message.empty() ? "" : ": ", r.message);
         return r;
       },
       [=](exec_atom, const blocking_job& job) { job(); },

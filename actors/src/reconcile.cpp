@@ -326,7 +326,18 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
     status["restarts"] = restarts;
     status["consecutiveRestarts"] = consecutive;
     status["lastRestartTime"] = specs::format_rfc3339(now);
+    status["instanceState"] = "Starting";  // counted once, even if this start fails
     ctx.events.record(obj, "Warning", reason, message);
+    // Say so before the (slow) restart: readers must not see Ready=True or an
+    // old restart count while the instance is down.
+    status_builder restarting(obj, ctx.clock);
+    for (const char* k : {"restarts", "consecutiveRestarts", "lastRestartTime", "instanceState"})
+      restarting[k] = status[k];
+    restarting.condition("InstanceReady", false, reason, message);
+    restarting.condition("RouteReady", false, "InstanceNotReady", "the instance is not ready");
+    restarting.condition("Ready", false, reason, message);
+    restarting["phase"] = "Provisioning";
+    (void)restarting.write(ctx, obj);
   };
 
   if (*inst && !owned_by(**inst, obj)) {
@@ -396,11 +407,16 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
   if (!running)
     if (auto r = apply_at_restart()) return *r;
   if (want_running && !running) {
-    // It was running (or we were backing off restarting it): a crash, not a first start.
-    // The instance was known to run (InstanceReady/Running, whatever the route
-    // did), or we were backing off restarting it: a crash, not a first start.
-    bool crashed = !created_now && (last_reason(status.old(), "InstanceReady") == "Running" ||
-                                    last_reason(status.old(), "Ready") == "CrashLoopBackOff");
+    // The instance was last seen running, or we were backing off restarting
+    // it: a crash, not a first start. status.instanceState is only written
+    // from a successful observation, so a pass that failed to reach Incus in
+    // between (Incus answers errors while an instance is stopping) does not
+    // hide the crash. (Statuses from before that field: InstanceReady/Running.)
+    const auto* last_state = status.old().if_contains("instanceState");
+    bool was_running = last_state ? *last_state == "Running"
+                                  : last_reason(status.old(), "InstanceReady") == "Running";
+    bool crashed =
+        !created_now && (was_running || last_reason(status.old(), "Ready") == "CrashLoopBackOff");
     if (crashed) {
       if (auto wait = restart_allowed()) return *wait;
       note_restart("InstanceCrashed",
@@ -456,6 +472,7 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
     status.condition("RouteReady", false, "WorkspaceStopped", "the workspace is stopped");
     status.condition("Ready", false, "Stopped", "the workspace is stopped");
     status["phase"] = "Stopped";
+    status["instanceState"] = "Stopped";
     status.erase("url");
     if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
     return converged();
@@ -486,6 +503,7 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
       status.condition("Ready", false, "WaitingForAddress",
                        "the instance has no bridge address yet");
       status["phase"] = "Provisioning";
+      status["instanceState"] = "Running";
       (void)status.write(ctx, obj);
       return requeue("waiting for the instance's address", std::chrono::seconds(1));
     }
@@ -503,6 +521,7 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
   status.condition("Ready", route_ok, route_ok ? "Ready" : "RouteNotAnswering",
                    route_ok ? "the workspace is ready" : "waiting for the route to answer");
   status["phase"] = route_ok ? "Running" : "Provisioning";
+  status["instanceState"] = "Running";
   status["upstream"] = upstream;
   status["url"] = "/workspace/" + name + "/";
   if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);

@@ -4,6 +4,7 @@
 #include "rockpool/specs/json.hpp"
 
 #include <curl/curl.h>
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
 #include <mutex>
@@ -215,6 +216,7 @@ specs::status incus_rest::change_state(const std::string& name, const std::strin
     auto r = call("PUT", with_project("/1.0/instances/" + name + "/state"), json::serialize(body));
     specs::status st = r.ok() ? wait_operation(*r) : specs::status(r.err());
     if (st.ok() || attempt >= 20 || st.err().message.find("busy") == std::string::npos) return st;
+    spdlog::debug("Incus: {} {}: {}; retrying", action, name, st.err().message);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }

@@ -126,6 +126,22 @@ class actor_runtime : public ::testing::Test {
 
 }  // namespace
 
+namespace {
+std::vector<std::string> event_reasons(specs::object_store& store) {
+  std::vector<std::string> out;
+  auto events = store.list("Event");
+  if (events.ok())
+    for (const auto& e : events->items) out.push_back(string_at(e, "spec.reason"));
+  return out;
+}
+std::string config_of(runtime::fake_incus& incus, const std::string& name, const std::string& key) {
+  auto inst = incus.get_instance(name);
+  if (!inst.ok() || !*inst) return "<no instance>";
+  auto it = (*inst)->config.find(key);
+  return it == (*inst)->config.end() ? "" : it->second;
+}
+}  // namespace
+
 TEST_F(actor_runtime, workspace_converges_to_ready_with_instance_route_and_finalizer) {
   boot();
   apply(workspace("demo"));
@@ -330,6 +346,60 @@ TEST_F(actor_runtime, drift_sweep_restarts_a_crashed_instance_and_counts_the_res
   EXPECT_EQ(incus_.creates(), 2u);
 }
 
+TEST_F(actor_runtime, a_restart_is_in_status_before_the_instance_is_started_again) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  std::string seen_at_start;
+  incus_.on_operation([&](const std::string& op) {
+    if (op != "start") return;
+    auto ws = get("Workspace", "demo");
+    seen_at_start = condition(ws, "Ready") +
+                    " restarts=" + std::to_string(specs::int_at(ws, "status.restarts").value_or(0));
+  });
+  incus_.crash("demo");
+  ctl_->poke_all();
+  run();
+  EXPECT_EQ(seen_at_start, "False/InstanceCrashed restarts=1");
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(specs::int_at(get("Workspace", "demo"), "status.restarts"), 1);
+}
+
+// Found against real Incus: while an instance is stopping, Incus answers its
+// state with an error; that failed pass must not hide the crash from the next.
+TEST_F(actor_runtime, a_crash_is_counted_even_when_incus_errs_in_between) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  incus_.crash("demo");
+  incus_.fail_next("get", 1, "Incus: Invalid PID");
+  ctl_->poke_all();
+  run();
+  EXPECT_EQ(condition(get("Workspace", "demo"), "Ready"), "False/IncusUnavailable");
+  advance(100ms);  // the retry
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(specs::int_at(get("Workspace", "demo"), "status.restarts"), 1);
+  EXPECT_EQ(string_at(get("Workspace", "demo"), "status.instanceState"), "Running");
+  auto reasons = event_reasons(*store_);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "InstanceCrashed"), 1);
+}
+
+TEST_F(actor_runtime, a_failed_restart_is_counted_once) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  incus_.crash("demo");
+  incus_.fail_next("start", 1, "Incus: Instance is busy running a \"stop\" operation");
+  ctl_->poke_all();
+  run();
+  EXPECT_EQ(condition(get("Workspace", "demo"), "Ready"), "False/StartFailed");
+  advance(100ms);
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(specs::int_at(get("Workspace", "demo"), "status.restarts"), 1);
+}
+
 TEST_F(actor_runtime, a_crash_loop_backs_off_instead_of_spinning) {
   boot();
   apply(workspace("demo"));
@@ -411,22 +481,6 @@ TEST_F(actor_runtime, events_are_recorded_and_deduplicated) {
     created = created || string_at(e, "spec.reason") == "InstanceCreated";
   EXPECT_TRUE(created);
 }
-
-namespace {
-std::vector<std::string> event_reasons(specs::object_store& store) {
-  std::vector<std::string> out;
-  auto events = store.list("Event");
-  if (events.ok())
-    for (const auto& e : events->items) out.push_back(string_at(e, "spec.reason"));
-  return out;
-}
-std::string config_of(runtime::fake_incus& incus, const std::string& name, const std::string& key) {
-  auto inst = incus.get_instance(name);
-  if (!inst.ok() || !*inst) return "<no instance>";
-  auto it = (*inst)->config.find(key);
-  return it == (*inst)->config.end() ? "" : it->second;
-}
-}  // namespace
 
 TEST_F(actor_runtime, resource_changes_are_applied_live_without_a_restart) {
   boot();
