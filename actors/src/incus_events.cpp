@@ -124,6 +124,9 @@ caf::behavior follow_incus_events(events_actor* self, runtime::incus_rest_option
         if (!st.ws && !st.wss) {
           try {
             connect(self, where, manager, stats);
+          } catch (const boost::system::system_error& e) {
+            retry_later(e.code().message());  // what() adds Boost's source location
+            return;
           } catch (const std::exception& e) {
             retry_later(e.what());
             return;
