@@ -90,6 +90,16 @@ class status_builder {
 
   /// Writes the status if anything in it changed.
   specs::status write(reconcile_context& ctx, json::value obj) {
+    // A stable order whatever the pass did first: the parts, then Ready.
+    auto rank = [](const json::value& c) {
+      auto t = string_at(c, "type");
+      if (t == "Ready") return 3;
+      if (t == "ConfigApplied") return 2;
+      if (t == "RouteReady" || t == "RoutesReady") return 1;
+      return 0;
+    };
+    std::stable_sort(conditions_.begin(), conditions_.end(),
+                     [&](const json::value& a, const json::value& b) { return rank(a) < rank(b); });
     status_["conditions"] = std::move(conditions_);
     obj.as_object()["status"] = std::move(status_);
     obj.as_object()["metadata"].as_object().erase("resourceVersion");

@@ -150,6 +150,11 @@ TEST_F(actor_runtime, workspace_converges_to_ready_with_instance_route_and_final
   EXPECT_EQ(condition(ws, "InstanceReady"), "True/Running");
   EXPECT_EQ(condition(ws, "RouteReady"), "True/Routed");
   EXPECT_EQ(condition(ws, "Ready"), "True/Ready");
+  std::vector<std::string> order;
+  for (const auto& c : specs::find_path(ws, "status.conditions")->as_array())
+    order.push_back(string_at(c, "type"));
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"InstanceReady", "RouteReady", "ConfigApplied", "Ready"}));
   EXPECT_EQ(string_at(ws, "status.phase"), "Running");
   EXPECT_EQ(specs::int_at(ws, "status.observedGeneration"),
             specs::int_at(ws, "metadata.generation"));
