@@ -243,9 +243,9 @@ int main(int argc, char** argv) {
     if (real_incus) sources.incus_info = [&] { return real_incus->server_info(); };
     if (runtime == "incus")
       sources.caddy_reachable = [&] {
-        return std::system(
-                   ("curl -fsS -m 2 -o /dev/null http://" + caddy_admin + "/config/ 2>/dev/null")
-                       .c_str()) == 0;
+        rockpool::runtime::caddy_options admin_only;
+        admin_only.admin = caddy_admin;
+        return rockpool::runtime::caddy_admin_http(admin_only).live_http_app().ok();
       };
     std::unique_lock lk(probe_mu);
     while (!probe_stop) {

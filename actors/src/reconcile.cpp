@@ -230,6 +230,14 @@ pass_result move_off_taken_port(reconcile_context& ctx, const json::value& obj,
   return requeue(m, std::chrono::milliseconds(0));
 }
 
+// The instance is not ready, for this reason: the workspace's conditions say so.
+void instance_not_ready(status_builder& status, const std::string& reason,
+                        const std::string& message) {
+  status.condition("InstanceReady", false, reason, message);
+  status.condition("RouteReady", false, "InstanceNotReady", "the instance is not ready");
+  status.condition("Ready", false, reason, message);
+}
+
 std::chrono::seconds restart_backoff(std::int64_t consecutive) {
   if (consecutive <= 0) return std::chrono::seconds(0);
   return std::chrono::seconds(
@@ -286,12 +294,18 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
   }
   status_builder status(obj, ctx.clock);
   auto fail_with = [&](const std::string& reason, const std::string& message, pass_result result) {
-    status.condition("InstanceReady", false, reason, message);
-    status.condition("RouteReady", false, "InstanceNotReady", "the instance is not ready");
-    status.condition("Ready", false, reason, message);
+    instance_not_ready(status, reason, message);
     status["phase"] = result.what == outcome::terminal ? "Failed" : "Provisioning";
     if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
     return result;
+  };
+
+  // Incus refused a proxy device's host port: move to another one.
+  auto port_taken = [&](const specs::error& e) -> std::optional<pass_result> {
+    auto port = taken_port(e.message);
+    if (!port) return std::nullopt;
+    auto moved = move_off_taken_port(ctx, obj, name, *port);
+    return fail_with("HostPortInUse", moved.message, moved);
   };
 
   auto settings = effective_settings(ctx, obj);
@@ -343,9 +357,7 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
     status_builder restarting(obj, ctx.clock);
     for (const char* k : {"restarts", "consecutiveRestarts", "lastRestartTime", "instanceState"})
       restarting[k] = status[k];
-    restarting.condition("InstanceReady", false, reason, message);
-    restarting.condition("RouteReady", false, "InstanceNotReady", "the instance is not ready");
-    restarting.condition("Ready", false, reason, message);
+    instance_not_ready(restarting, reason, message);
     restarting["phase"] = "Provisioning";
     (void)restarting.write(ctx, obj);
   };
@@ -433,10 +445,7 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
                    "instance " + name + " stopped behind the controller's back; starting it");
     }
     if (auto st = ctx.incus.start_instance(name); !st.ok()) {
-      if (auto port = taken_port(st.err().message)) {
-        auto moved = move_off_taken_port(ctx, obj, name, *port);
-        return fail_with("HostPortInUse", moved.message, moved);
-      }
+      if (auto moved = port_taken(st.err())) return *moved;
       return fail_with("StartFailed", st.err().message, failed(st.err().message));
     }
     running = true;
@@ -497,10 +506,7 @@ pass_result reconcile_workspace(reconcile_context& ctx, json::value obj) {
     auto& proxies = (*inst)->proxies;
     if (std::find(proxies.begin(), proxies.end(), dev) == proxies.end())
       if (auto st = ctx.incus.set_proxy_device(name, dev); !st.ok()) {
-        if (auto taken = taken_port(st.err().message)) {
-          auto moved = move_off_taken_port(ctx, obj, name, *taken);
-          return fail_with("HostPortInUse", moved.message, moved);
-        }
+        if (auto moved = port_taken(st.err())) return *moved;
         return fail_with("ProxyDeviceFailed", st.err().message, failed(st.err().message));
       }
     upstream = "127.0.0.1:" + std::to_string(*port);

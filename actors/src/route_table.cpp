@@ -129,12 +129,13 @@ struct actor_route_table::impl {
   std::shared_ptr<runtime::caddy_admin> admin;
   caf::actor actor;
 
-  template <class... Ts>
-  specs::result<std::string> ask(Ts&&... xs) {
+  // A request to the actor, waited for on this thread; T is the answer's type.
+  template <class T, class... Ts>
+  specs::result<T> ask(Ts&&... xs) {
     caf::scoped_actor self{sys};
-    specs::result<std::string> out = std::string();
+    specs::result<T> out = T();
     self->request(actor, std::chrono::seconds(60), std::forward<Ts>(xs)...)
-        .receive([&](const std::string& error) { out = error; },
+        .receive([&](const T& answer) { out = answer; },
                  [&](caf::error& e) {
                    out = specs::make_error(specs::reason::unavailable,
                                            "route table actor: " + sys.render(e));
@@ -165,27 +166,21 @@ void actor_route_table::stop() {
 }
 
 specs::status actor_route_table::upsert(const runtime::route& r) {
-  return impl_->change(impl_->ask(upsert_atom::value, r.id, r.path_prefix, r.upstream));
+  return impl_->change(
+      impl_->ask<std::string>(upsert_atom::value, r.id, r.path_prefix, r.upstream));
 }
 
 specs::status actor_route_table::remove(const std::string& id) {
-  return impl_->change(impl_->ask(remove_atom::value, id));
+  return impl_->change(impl_->ask<std::string>(remove_atom::value, id));
 }
 
 specs::status actor_route_table::sync() {
-  return impl_->change(impl_->ask(sync_atom::value));
+  return impl_->change(impl_->ask<std::string>(sync_atom::value));
 }
 
 specs::result<bool> actor_route_table::answers(const runtime::route& r) {
-  caf::scoped_actor self{impl_->sys};
-  bool loaded = false;
-  std::string error;
-  self->request(impl_->actor, std::chrono::seconds(60), applied_atom::value, r.id, r.path_prefix,
-                r.upstream)
-      .receive([&](bool b) { loaded = b; }, [&](caf::error& e) { error = impl_->sys.render(e); });
-  if (!error.empty())
-    return specs::make_error(specs::reason::unavailable, "route table actor: " + error);
-  if (!loaded) return false;
+  auto loaded = impl_->ask<bool>(applied_atom::value, r.id, r.path_prefix, r.upstream);
+  if (!loaded.ok() || !*loaded) return loaded;
   return impl_->admin->answers(r.path_prefix);
 }
 
