@@ -1,6 +1,7 @@
 // rockpoold: the Rockpool control-plane daemon. Wiring only; logic lives in libraries.
 #include "rockpool/actors/controller.hpp"
 #include "rockpool/actors/incus_events.hpp"
+#include "rockpool/actors/kinds.hpp"
 #include "rockpool/actors/route_table.hpp"
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/api_server.hpp"
@@ -22,13 +23,10 @@
 
 #include <malloc.h>
 
-#include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
 namespace {
 
@@ -159,8 +157,7 @@ int main(int argc, char** argv) {
   api_opts.bookmark_interval = std::chrono::seconds(bookmark_seconds);
   api_opts.version = rockpool::controller::version;
 
-  // The actor runtime. Until the Incus and Caddy adapters exist, only the fake
-  // runtime can reconcile; with --runtime=incus specs are stored and served only.
+  // The actor runtime: real Incus and Caddy, or the in-memory fakes.
   unsigned short first_port = 20000, last_port = 31999;
   if (std::sscanf(host_ports.c_str(), "%hu-%hu", &first_port, &last_port) != 2 ||
       first_port > last_port) {
@@ -214,13 +211,30 @@ int main(int argc, char** argv) {
   copts.sweep_interval = std::chrono::seconds(sweep_seconds);
   copts.workers = max_reconciles;
   copts.backoff_cap = std::chrono::seconds(backoff_cap_seconds);
+  // The Host kind probes the machine every minute and keeps Host/local's status.
+  rockpool::actors::kind_dependencies kind_deps;
+  auto& probe = kind_deps.host.emplace();
+  if (real_incus) {
+    probe.sources.incus_info = [&real_incus] { return real_incus->server_info(); };
+    probe.incus_version = [&real_incus] {
+      auto v = real_incus->server_version();
+      return v.ok() ? *v : std::string();
+    };
+  }
+  if (runtime == "incus")
+    probe.sources.caddy_reachable = [caddy_admin] {
+      rockpool::runtime::caddy_options admin_only;
+      admin_only.admin = caddy_admin;
+      return rockpool::runtime::caddy_admin_http(admin_only).live_http_app().ok();
+    };
+  const auto kinds = rockpool::actors::standard_kinds(kind_deps);
   std::unique_ptr<rockpool::actors::controller> reconciler;
   if (runtime != "none") {
     reconciler = std::make_unique<rockpool::actors::controller>(
         actor_system,
         rockpool::actors::reconcile_context{store, *incus, *routes, ports, events,
                                             rockpool::specs::system_clock()},
-        copts);
+        kinds, copts);
     (*backend)->set_commit_listener([&reconciler](std::vector<rockpool::specs::kv_event> e) {
       reconciler->publish(std::move(e));
     });
@@ -233,55 +247,6 @@ int main(int argc, char** argv) {
   if (runtime == "incus")
     incus_events = std::make_unique<rockpool::actors::incus_events>(actor_system, incus_where,
                                                                     reconciler->manager());
-
-  // The host probe writes the Host object "local" now and every minute.
-  std::mutex probe_mu;
-  std::condition_variable probe_cv;
-  bool probe_stop = false;
-  std::thread probe_thread([&] {
-    rockpool::runtime::host_probe_sources sources;
-    if (real_incus) sources.incus_info = [&] { return real_incus->server_info(); };
-    if (runtime == "incus")
-      sources.caddy_reachable = [&] {
-        rockpool::runtime::caddy_options admin_only;
-        admin_only.admin = caddy_admin;
-        return rockpool::runtime::caddy_admin_http(admin_only).live_http_app().ok();
-      };
-    std::unique_lock lk(probe_mu);
-    while (!probe_stop) {
-      lk.unlock();
-      auto checks = rockpool::runtime::probe_host(sources);
-      std::string version;
-      if (real_incus)
-        if (auto v = real_incus->server_version(); v.ok()) version = *v;
-      boost::json::value host = {{"apiVersion", rockpool::specs::api_version},
-                                 {"kind", "Host"},
-                                 {"metadata", {{"name", "local"}}},
-                                 {"spec", boost::json::object{}}};
-      auto applied = store.apply(host, {false, "rockpoold"}, true);
-      if (applied.ok()) {
-        auto obj = applied->object;
-        auto status = rockpool::runtime::host_status(
-            checks, version, rockpool::specs::format_rfc3339(rockpool::specs::system_clock().now()),
-            rockpool::specs::int_at(obj, "metadata.generation").value_or(1));
-        // Keep each condition's lastTransitionTime while its status holds, so
-        // an unchanged probe writes nothing.
-        if (const auto* old = rockpool::specs::find_path(obj, "status.conditions");
-            old && old->is_array())
-          for (auto& c : status.as_object()["conditions"].as_array())
-            for (const auto& o : old->get_array())
-              if (rockpool::specs::string_at(o, "type") == rockpool::specs::string_at(c, "type") &&
-                  rockpool::specs::string_at(o, "status") ==
-                      rockpool::specs::string_at(c, "status"))
-                c.as_object()["lastTransitionTime"] = o.at("lastTransitionTime");
-        obj.as_object()["status"] = std::move(status);
-        obj.as_object()["metadata"].as_object().erase("resourceVersion");
-        (void)store.replace_status(std::move(obj), {false, "rockpoold"});
-      }
-      lk.lock();
-      probe_cv.wait_for(lk, std::chrono::seconds(60), [&] { return probe_stop; });
-    }
-  });
 
   api_opts.extra_metrics = [&reconciler, &caddy, &incus_events] {
     if (!reconciler) return std::string();
@@ -333,6 +298,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+
   // Block the stop signals before any thread starts, then wait for one here.
   sigset_t signals;
   sigemptyset(&signals);
@@ -356,12 +322,6 @@ int main(int argc, char** argv) {
   spdlog::info("received signal {}, shutting down", sig);
   (*backend)->wake_all();
   server.stop();
-  {
-    std::lock_guard lk(probe_mu);
-    probe_stop = true;
-  }
-  probe_cv.notify_all();
-  probe_thread.join();
   if (incus_events) incus_events->stop();
   if (caddy) caddy->stop();
   (*backend)->set_commit_listener(nullptr);

@@ -22,6 +22,17 @@ namespace rockpool::actors {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
+std::string instance_of_event(const std::string& text) {
+  auto ev = specs::parse_json(text);
+  if (!ev.ok()) return {};
+  auto action = specs::string_at(*ev, "metadata.action");
+  auto source = specs::string_at(*ev, "metadata.source");  // /1.0/instances/NAME?project=P
+  constexpr std::string_view prefix = "/1.0/instances/";
+  if (action.rfind("instance-", 0) != 0 || source.rfind(prefix, 0) != 0) return {};
+  auto name = source.substr(prefix.size());
+  return name.substr(0, name.find_first_of("/?"));
+}
+
 namespace {
 
 using unix_websocket = beast::websocket::stream<asio::local::stream_protocol::socket>;
@@ -41,18 +52,6 @@ struct incus_events_state {
 
 using events_actor = caf::stateful_actor<incus_events_state>;
 
-// The name of the instance an instance-* event is about, or "".
-std::string instance_of(const std::string& text) {
-  auto ev = specs::parse_json(text);
-  if (!ev.ok()) return {};
-  auto action = specs::string_at(*ev, "metadata.action");
-  auto source = specs::string_at(*ev, "metadata.source");  // /1.0/instances/NAME?project=P
-  constexpr std::string_view prefix = "/1.0/instances/";
-  if (action.rfind("instance-", 0) != 0 || source.rfind(prefix, 0) != 0) return {};
-  auto name = source.substr(prefix.size());
-  return name.substr(0, name.find_first_of("/?"));
-}
-
 template <class Websocket>
 void read_next(events_actor* self, Websocket& ws, const caf::actor& manager,
                const std::shared_ptr<incus_events_stats>& stats) {
@@ -62,11 +61,11 @@ void read_next(events_actor* self, Websocket& ws, const caf::actor& manager,
       st.broken = ec.message();
       return;
     }
-    auto name = instance_of(beast::buffers_to_string(st.buffer.data()));
+    auto name = instance_of_event(beast::buffers_to_string(st.buffer.data()));
     st.buffer.consume(st.buffer.size());
     if (!name.empty()) {
       ++stats->events;
-      self->send(manager, poke_atom::value, "Workspace/" + name);
+      self->send(manager, instance_atom::value, name);
     }
     read_next(self, ws, manager, stats);
   });

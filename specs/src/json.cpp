@@ -47,10 +47,6 @@ std::string describe_value(const json::value& v) {
   return s;
 }
 
-std::string to_json(const json::value& v) {
-  return json::serialize(v);
-}
-
 namespace {
 void pretty(std::string& out, const json::value& v, int indent) {
   auto pad = [&](int n) { out.append(static_cast<std::size_t>(n) * 2, ' '); };

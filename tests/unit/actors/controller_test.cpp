@@ -3,6 +3,8 @@
 // clock and the store's clock together), and the runtime is the in-memory fake.
 #include "rockpool/actors/controller.hpp"
 #include "rockpool/actors/atoms.hpp"
+#include "rockpool/actors/incus_events.hpp"
+#include "rockpool/actors/kinds.hpp"
 #include "rockpool/runtime/fake.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
@@ -55,7 +57,7 @@ class actor_runtime : public ::testing::Test {
     sys_ = std::make_unique<caf::actor_system>(*cfg_);
     ctl_ = std::make_unique<actors::controller>(
         *sys_, actors::reconcile_context{*store_, incus_, routes_, *ports_, *events_, clock_},
-        options_);
+        kinds_, options_);
     backend_->set_commit_listener(
         [this](std::vector<specs::kv_event> e) { ctl_->publish(std::move(e)); });
     ctl_->start();
@@ -121,6 +123,8 @@ class actor_runtime : public ::testing::Test {
   actors::controller_options options_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
+  // The standard kinds without Host (whose probe reads this machine).
+  actors::kind_registry kinds_ = actors::standard_kinds({});
   std::unique_ptr<actors::controller> ctl_;
 };
 
@@ -648,4 +652,98 @@ TEST_F(actor_runtime, a_slow_hub_subscriber_is_cut_off_with_a_resumable_position
   ASSERT_TRUE(resumed.ok());
   EXPECT_EQ(resumed->front().revision, seen->cutoffs[0] + 1);
   caf::anon_send_exit(slow, caf::exit_reason::user_shutdown);
+}
+
+// ---- triggers declared by the kinds (owns, watches, follows instances) ----
+
+TEST_F(actor_runtime, an_incus_event_about_an_instance_pokes_the_workspace_of_that_name) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  incus_.crash("demo");  // no drift sweep here: only the event can bring a pass
+  run();
+  EXPECT_EQ((*incus_.get_instance("demo"))->status, "Stopped");
+  caf::anon_send(ctl_->manager(), actors::instance_atom::value, std::string("elsewhere"));
+  run();
+  EXPECT_EQ((*incus_.get_instance("demo"))->status, "Stopped");
+  caf::anon_send(ctl_->manager(), actors::instance_atom::value, std::string("demo"));
+  run();
+  EXPECT_EQ((*incus_.get_instance("demo"))->status, "Running");
+  EXPECT_EQ(specs::int_at(get("Workspace", "demo"), "status.restarts"), 1);
+}
+
+TEST(incus_events, instance_events_name_their_instance_and_others_name_none) {
+  EXPECT_EQ(
+      actors::instance_of_event(R"({"type":"lifecycle","metadata":{"action":"instance-stopped",)"
+                                R"("source":"/1.0/instances/demo?project=rockpool"}})"),
+      "demo");
+  EXPECT_EQ(actors::instance_of_event(
+                R"({"metadata":{"action":"instance-deleted","source":"/1.0/instances/w-2"}})"),
+            "w-2");
+  EXPECT_EQ(actors::instance_of_event(
+                R"({"metadata":{"action":"image-created","source":"/1.0/images/abc"}})"),
+            "");
+  EXPECT_EQ(actors::instance_of_event("not json"), "");
+}
+
+TEST_F(actor_runtime, a_template_change_reaches_the_workspaces_made_from_it_at_once) {
+  boot();
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate",)"
+        R"("metadata":{"name":"small"},"spec":{"image":"rockpool-tiny","resources":{"cpu":2}}})");
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"demo"},)"
+        R"("spec":{"template":"small"}})");
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(config_of(incus_, "demo", "limits.cpu"), "2");
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate",)"
+        R"("metadata":{"name":"small"},"spec":{"image":"rockpool-tiny","resources":{"cpu":4}}})");
+  run();  // no sweep: only the watch on the template can bring the pass
+  EXPECT_EQ(config_of(incus_, "demo", "limits.cpu"), "4");
+}
+
+namespace {
+// A kind of the test's own: counts its passes.
+class counting_reconciler final : public actors::reconciler {
+ public:
+  explicit counting_reconciler(int* passes) : passes_(passes) {}
+  std::string_view kind() const override { return "WorkspaceTemplate"; }
+  actors::pass_result reconcile(actors::reconcile_context&, boost::json::value) const override {
+    ++*passes_;
+    return {};
+  }
+
+ private:
+  int* passes_;
+};
+}  // namespace
+
+TEST_F(actor_runtime, a_registered_kind_gets_a_reconciler_per_object_and_nothing_else_is_needed) {
+  int passes = 0;
+  kinds_ = actors::kind_registry{};
+  kinds_.add(std::make_unique<counting_reconciler>(&passes));
+  boot();
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate",)"
+        R"("metadata":{"name":"t1"},"spec":{"image":"a"}})");
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate",)"
+        R"("metadata":{"name":"t2"},"spec":{"image":"b"}})");
+  apply(workspace("not-registered"));
+  run();
+  EXPECT_EQ(passes, 2);
+  EXPECT_EQ(ctl_->stats().live_reconcilers, 2u);
+  EXPECT_EQ(incus_.instance_count(), 0u);
+}
+
+TEST(kind_registry, indexes_follow_the_declarations_of_the_standard_kinds) {
+  auto kinds = actors::standard_kinds({});
+  EXPECT_EQ(kinds.kinds(), (std::vector<std::string>{"NestedHost", "PortRoute", "Workspace"}));
+  EXPECT_TRUE(kinds.tracks("WorkspaceTemplate"));  // watched by Workspace
+  EXPECT_FALSE(kinds.tracks("Event"));
+  EXPECT_FALSE(kinds.tracks("Host"));  // not registered without a probe
+  EXPECT_TRUE(kinds.owner_follows("NestedHost", "Workspace"));
+  EXPECT_TRUE(kinds.owner_follows("Workspace", "PortRoute"));
+  EXPECT_FALSE(kinds.owner_follows("PortRoute", "Workspace"));
+  EXPECT_EQ(kinds.instance_followers(), (std::vector<std::string>{"Workspace"}));
+  kinds.add(std::make_unique<counting_reconciler>(nullptr));
+  EXPECT_THROW(kinds.add(std::make_unique<counting_reconciler>(nullptr)), std::logic_error);
 }

@@ -3,7 +3,7 @@
 // The messages of the actor runtime. CAF 0.17 spellings live here and in
 // actors/src only, so a CAF upgrade touches this folder alone.
 
-#include "rockpool/actors/reconcile.hpp"
+#include "rockpool/actors/reconciler.hpp"
 #include "rockpool/specs/kv_backend.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -33,6 +33,8 @@ using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using cutoff_atom = caf::atom_constant<caf::atom("cutoff")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using kill_atom = caf::atom_constant<caf::atom("kill")>;
+/// instance(name): Incus reported an event about instance NAME, to the manager.
+using instance_atom = caf::atom_constant<caf::atom("instance")>;
 
 /// The route table actor: upsert(id, prefix, upstream), remove(id),
 /// applied(id, prefix, upstream) and sync() from callers; flush() and drift()

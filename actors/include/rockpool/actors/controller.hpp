@@ -1,6 +1,6 @@
 #pragma once
 
-#include "rockpool/actors/reconcile.hpp"
+#include "rockpool/actors/reconciler.hpp"
 #include "rockpool/specs/kv_backend.hpp"
 
 #include <caf/fwd.hpp>
@@ -49,18 +49,20 @@ struct controller_stats {
   std::map<std::string, std::uint64_t> by_key_;
 };
 
-/// The actor runtime: a watch hub fed by committed store events, a manager
-/// keeping one reconciler actor per live object, and a bounded pool of
-/// workers running the (blocking) reconcile passes.
+/// The actor runtime (actors/src/loop): a watch hub fed by committed store
+/// events, a manager keeping one reconciler actor per object of a registered
+/// kind, and a bounded pool of workers running the (blocking) passes.
 class controller {
  public:
-  /// REQUIRES: ctx's members outlive the controller.
-  controller(caf::actor_system& sys, reconcile_context ctx, controller_options options = {});
+  /// REQUIRES: ctx's members and kinds outlive the controller.
+  controller(caf::actor_system& sys, reconcile_context ctx, const kind_registry& kinds,
+             controller_options options = {});
   ~controller();
   controller(const controller&) = delete;
   controller& operator=(const controller&) = delete;
 
-  /// Spawns the actors; the manager lists the store and reconciles everything.
+  /// Creates the kinds' bootstrap objects where absent, then spawns the
+  /// actors; the manager lists the store and reconciles everything.
   void start();
   /// Stops every actor.
   void stop();
@@ -79,6 +81,7 @@ class controller {
   void poke(const std::string& key);
 
  private:
+  void create_bootstrap_objects();
   struct impl;
   std::unique_ptr<impl> impl_;
   std::shared_ptr<controller_stats> stats_;

@@ -28,8 +28,6 @@ class host_port_allocator {
 
   /// The port held by owner (e.g. "Workspace/demo#ide"), allocating one if needed.
   [[nodiscard]] specs::result<unsigned short> acquire(const std::string& owner);
-  /// The port held by owner, if any.
-  std::optional<unsigned short> find(const std::string& owner) const;
   /// Who holds port, if anyone.
   std::optional<std::string> owner_of(unsigned short port) const;
   /// Frees owner's port; absent is fine.

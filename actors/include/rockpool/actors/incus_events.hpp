@@ -15,11 +15,16 @@ struct incus_events_stats {
   std::atomic<std::uint64_t> events{0};       // instance-* events received
 };
 
+/// The name of the instance an Incus lifecycle event (JSON text) is about,
+/// or "" when it is not an instance-* event.
+std::string instance_of_event(const std::string& text);
+
 /// The actor that holds a websocket to Incus's lifecycle events
 /// (`/1.0/events?type=lifecycle&project=P`, Boost.Beast over the unix socket,
 /// or over TLS with the client certificate when `where.url` is set)
-/// and sends the manager `(poke, "Workspace/NAME")` for every instance-*
-/// event (instance-stopped, -shutdown, -deleted, -updated, ...). When the
+/// and sends the manager `(instance, NAME)` for every instance-* event
+/// (instance-stopped, -shutdown, -deleted, -updated, ...); the manager pokes
+/// the objects of the kinds that follow instances. When the
 /// connection fails it reconnects with backoff (100 ms doubling to 5 s); after
 /// every connection but the first it sends the manager `(poke)`, a full sweep,
 /// since events may have been missed meanwhile. It runs detached: each turn

@@ -25,9 +25,6 @@ json::object& ensure_object(json::object& parent, std::string_view key);
 /// Renders a value for an error message: strings quoted, others as JSON.
 std::string describe_value(const json::value& v);
 
-/// Serialises with object keys in their stored order (compact JSON).
-std::string to_json(const json::value& v);
-
 /// Serialises with two-space indentation.
 std::string to_pretty_json(const json::value& v);
 

@@ -87,13 +87,6 @@ std::optional<std::string> host_port_allocator::owner_of(unsigned short port) co
   return it->second;
 }
 
-std::optional<unsigned short> host_port_allocator::find(const std::string& owner) const {
-  std::lock_guard lk(mu_);
-  auto it = by_owner_.find(owner);
-  if (it == by_owner_.end()) return std::nullopt;
-  return it->second.first;
-}
-
 specs::status host_port_allocator::release(const std::string& owner) {
   std::lock_guard lk(mu_);
   auto it = by_owner_.find(owner);

@@ -1,0 +1,116 @@
+#pragma once
+
+// The CAF-free contract between the actor loop and the kinds it reconciles.
+// A kind is a folder under actors/reconcilers/ that implements `reconciler`
+// and is registered with one line in actors/reconcilers/kinds.cpp.
+
+#include "rockpool/actors/event_recorder.hpp"
+#include "rockpool/actors/host_ports.hpp"
+#include "rockpool/runtime/incus.hpp"
+#include "rockpool/runtime/routes.hpp"
+#include "rockpool/specs/object_store.hpp"
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rockpool::actors {
+
+/// The finalizer every managed object carries until its teardown is done.
+inline constexpr const char* cleanup_finalizer = "rockpool.dev/cleanup";
+
+/// What one reconcile pass concluded.
+struct pass_result {
+  enum class outcome {
+    converged,  // the world matches the spec: nothing to do until something changes
+    requeue,    // waiting on something that will not send an event: look again after `after`
+    failed,     // a transient error: retry with backoff
+    terminal,   // the spec cannot be satisfied here: no retry until the spec changes
+    gone,       // the object no longer exists
+  };
+  outcome what = outcome::converged;
+  std::string message;
+  std::chrono::milliseconds after{0};
+  std::int64_t generation = -1;  // metadata.generation the pass acted on, if it read the object
+};
+
+/// Everything a pass may use. All members are thread-safe.
+struct reconcile_context {
+  specs::object_store& store;
+  runtime::incus_client& incus;
+  runtime::route_table& routes;
+  host_port_allocator& ports;
+  event_recorder& events;
+  const specs::clock& clock;
+};
+
+/// A "maps from" trigger: a change to an object of `source_kind` pokes every
+/// object of the declaring kind whose `references` name it. The manager keeps
+/// the index; `references` must be a pure function of the object.
+struct watch_rule {
+  std::string source_kind;
+  std::function<std::vector<std::string>(const specs::json::value& ours)> references;
+};
+
+/// One kind's reconciler: what it is For, what it Owns and Watches (in the
+/// sense of controller-runtime's builder), and its pass.
+/// Thread safety: reconcile() runs on several workers at once, for different
+/// objects; implementations keep no mutable state of their own.
+class reconciler {
+ public:
+  virtual ~reconciler() = default;
+  /// The kind this reconciler is for, e.g. "Workspace".
+  virtual std::string_view kind() const = 0;
+  /// Kinds whose objects this kind owns through ownerReferences: when an owned
+  /// object's status.phase changes or it is deleted, its owner is poked.
+  virtual std::vector<std::string> owns() const { return {}; }
+  /// Other kinds whose changes poke objects of this kind.
+  virtual std::vector<watch_rule> watches() const { return {}; }
+  /// Whether an Incus instance event about instance NAME pokes KIND/NAME.
+  virtual bool follows_instances() const { return false; }
+  /// Objects of this kind the controller creates at start when they are
+  /// absent (e.g. Host/local, whose status the reconciler keeps).
+  virtual std::vector<specs::json::value> bootstrap() const { return {}; }
+  /// One level-triggered pass over obj, freshly read from the store: observe
+  /// the world, act, write status if it changed. Blocking; runs on a worker,
+  /// never on the actor scheduler. May throw (a bug or an injected fault):
+  /// the caller treats that as a failed pass.
+  virtual pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const = 0;
+};
+
+/// The reconciled kinds, and the indexes the manager derives from their
+/// declarations. Built once at start-up; read-only (so thread-safe) after.
+class kind_registry {
+ public:
+  /// REQUIRES: no reconciler for r->kind() is registered yet.
+  void add(std::unique_ptr<reconciler> r);
+  /// The reconciler for kind, or nullptr.
+  const reconciler* find(std::string_view kind) const;
+  /// Whether the manager keeps track of objects of kind: reconciled kinds and
+  /// the kinds they own or watch.
+  bool tracks(std::string_view kind) const;
+  /// Whether owner_kind declares that it owns objects of owned_kind.
+  bool owner_follows(std::string_view owner_kind, std::string_view owned_kind) const;
+  /// The kinds poked about Incus instance events.
+  std::vector<std::string> instance_followers() const;
+  /// Every (watching kind, rule) pair.
+  std::vector<std::pair<std::string, const watch_rule*>> watch_rules() const;
+  std::vector<std::string> kinds() const;
+  /// Every registered kind's bootstrap objects.
+  std::vector<specs::json::value> bootstrap_objects() const;
+
+ private:
+  std::map<std::string, std::unique_ptr<reconciler>, std::less<>> by_kind_;
+  std::map<std::string, std::vector<watch_rule>, std::less<>> watches_;
+};
+
+/// One pass for kind/name: reads the object and hands it to its kind's
+/// reconciler; a missing object is `gone`, an exception a failed pass.
+pass_result run_pass(reconcile_context& ctx, const kind_registry& kinds, const std::string& kind,
+                     const std::string& name);
+
+}  // namespace rockpool::actors

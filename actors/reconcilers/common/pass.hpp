@@ -1,0 +1,42 @@
+#pragma once
+
+// Shorthands for pass results and the writer identity of the controller.
+
+#include "rockpool/actors/reconciler.hpp"
+
+#include <chrono>
+#include <string>
+
+namespace rockpool::actors::common {
+
+using outcome = pass_result::outcome;
+namespace json = boost::json;
+
+/// How soon a pass looks again while it waits on something quick (a route to answer).
+inline constexpr auto short_wait = std::chrono::milliseconds(200);
+/// Writes the controller makes on its own behalf.
+inline const specs::write_request controller_write{false, "rockpoold"};
+
+inline pass_result converged(std::string m = {}) {
+  return {outcome::converged, std::move(m), {}};
+}
+inline pass_result failed(std::string m) {
+  return {outcome::failed, std::move(m), {}};
+}
+inline pass_result terminal(std::string m) {
+  return {outcome::terminal, std::move(m), {}};
+}
+inline pass_result requeue(std::string m, std::chrono::milliseconds after) {
+  return {outcome::requeue, std::move(m), after};
+}
+inline pass_result gone() {
+  return {outcome::gone, "gone", {}};
+}
+
+/// Whether obj has metadata.deletionTimestamp set.
+bool being_deleted(const json::value& obj);
+
+/// "a, b, c".
+std::string join(const std::vector<std::string>& items);
+
+}  // namespace rockpool::actors::common

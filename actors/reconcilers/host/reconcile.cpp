@@ -1,0 +1,34 @@
+#include "host/reconciler.hpp"
+
+#include "common/pass.hpp"
+#include "common/status.hpp"
+
+#include "rockpool/specs/schema.hpp"
+
+namespace rockpool::actors::host {
+
+using namespace common;
+
+std::vector<json::value> reconciler::bootstrap() const {
+  return {{{"apiVersion", specs::api_version},
+           {"kind", "Host"},
+           {"metadata", {{"name", "local"}}},
+           {"spec", json::object{}}}};
+}
+
+pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
+  auto checks = runtime::probe_host(settings_.sources);
+  auto version = settings_.incus_version ? settings_.incus_version() : std::string();
+  auto status = runtime::host_status(checks, version, specs::format_rfc3339(ctx.clock.now()),
+                                     specs::int_at(obj, "metadata.generation").value_or(1));
+  // An unchanged probe writes nothing.
+  keep_transition_times(specs::find_path(obj, "status.conditions"),
+                        status.as_object()["conditions"].as_array());
+  obj.as_object()["status"] = std::move(status);
+  obj.as_object()["metadata"].as_object().erase("resourceVersion");
+  auto r = ctx.store.replace_status(std::move(obj), controller_write);
+  if (!r.ok() && r.err().why != specs::reason::not_found) return failed(r.err().message);
+  return requeue("next probe", settings_.interval);
+}
+
+}  // namespace rockpool::actors::host

@@ -1,0 +1,16 @@
+#pragma once
+
+#include "rockpool/actors/reconciler.hpp"
+
+namespace rockpool::actors::nested_host {
+
+/// NestedHost: a workspace with nesting on that runs an inner Rockpool, and a
+/// PortRoute per exposed port. For NestedHost, Owns Workspace and PortRoute.
+class reconciler final : public actors::reconciler {
+ public:
+  std::string_view kind() const override { return "NestedHost"; }
+  std::vector<std::string> owns() const override { return {"Workspace", "PortRoute"}; }
+  pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const override;
+};
+
+}  // namespace rockpool::actors::nested_host

@@ -1,0 +1,150 @@
+// The PortRoute reconciler: owned by its workspace (so deleting the workspace
+// deletes the route), routed only while the workspace runs, through a proxy
+// device and host port (network: proxy) or the instance's bridge address.
+#include "port_route/reconciler.hpp"
+
+#include "common/finalizers.hpp"
+#include "common/ownership.hpp"
+#include "common/pass.hpp"
+#include "common/status.hpp"
+#include "workspace/workspace.hpp"
+
+#include <algorithm>
+
+namespace rockpool::actors::port_route {
+
+using namespace common;
+using specs::int_at;
+using specs::string_at;
+
+namespace {
+
+std::string route_id(const std::string& ws, std::int64_t port) {
+  return "rockpool-pr-" + ws + "-" + std::to_string(port);
+}
+std::string device_name(std::int64_t port) {
+  return "rockpool-port-" + std::to_string(port);
+}
+std::string host_port_owner(const std::string& name) {
+  return "PortRoute/" + name;
+}
+
+pass_result teardown(reconcile_context& ctx, const json::value& obj) {
+  auto ws = string_at(obj, "spec.workspace");
+  auto port = int_at(obj, "spec.port").value_or(0);
+  if (auto st = ctx.routes.remove(route_id(ws, port)); !st.ok()) return failed(st.err().message);
+  auto inst = ctx.incus.get_instance(ws);
+  if (!inst.ok()) return failed(inst.err().message);
+  if (*inst)
+    if (auto st = ctx.incus.remove_proxy_device(ws, device_name(port)); !st.ok())
+      return failed(st.err().message);
+  if (auto st = ctx.ports.release(host_port_owner(string_at(obj, "metadata.name"))); !st.ok())
+    return failed(st.err().message);
+  if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
+  return converged("torn down");
+}
+
+// Adds the finalizer and the workspace as owner where missing. Returns the
+// object as written, or the result that ends the pass.
+std::variant<json::value, pass_result> adopt(reconcile_context& ctx, json::value obj,
+                                             const specs::result<json::value>& ws) {
+  bool needs_owner = ws.ok() && !owned_by_uid(obj, string_at(*ws, "metadata.uid"));
+  if (has_finalizer(obj) && !needs_owner) return obj;
+  json::array fins;
+  if (const auto* f = specs::find_path(obj, "metadata.finalizers"); f && f->is_array())
+    fins = f->get_array();
+  if (!has_finalizer(obj)) fins.push_back(json::string(cleanup_finalizer));
+  json::value patch = {{"metadata", {{"finalizers", fins}}}};
+  if (needs_owner)
+    patch.as_object()["metadata"].as_object()["ownerReferences"] = owner_reference(*ws, false);
+  auto r =
+      ctx.store.merge_patch("PortRoute", string_at(obj, "metadata.name"), patch, controller_write);
+  if (!r.ok()) return r.err().why == specs::reason::not_found ? gone() : failed(r.err().message);
+  return std::move(r->object);
+}
+
+// Why the workspace cannot take a route now, or "" when it can.
+std::pair<std::string, std::string> workspace_unready(const specs::result<json::value>& ws,
+                                                      const std::string& ws_name) {
+  if (!ws.ok()) return {"WorkspaceNotFound", "workspace \"" + ws_name + "\" does not exist"};
+  if (being_deleted(*ws))
+    return {"WorkspaceTerminating", "workspace \"" + ws_name + "\" is being deleted"};
+  auto phase = string_at(*ws, "status.phase");
+  if (phase != "Running")
+    return {"WorkspaceNotRunning", "workspace \"" + ws_name + "\" is not running (phase " +
+                                       (phase.empty() ? std::string("Pending") : phase) + ")"};
+  return {};
+}
+
+}  // namespace
+
+std::vector<watch_rule> reconciler::watches() const {
+  return {{"Workspace", [](const json::value& pr) {
+             return std::vector<std::string>{string_at(pr, "spec.workspace")};
+           }}};
+}
+
+pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
+  if (being_deleted(obj)) return teardown(ctx, obj);
+  auto name = string_at(obj, "metadata.name");
+  auto ws_name = string_at(obj, "spec.workspace");
+  auto port = int_at(obj, "spec.port").value_or(0);
+  auto ws = ctx.store.get("Workspace", ws_name);
+  if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err().message);
+  auto adopted = adopt(ctx, std::move(obj), ws);
+  if (auto* r = std::get_if<pass_result>(&adopted)) return *r;
+  obj = std::move(std::get<json::value>(adopted));
+
+  status_builder status(obj, ctx.clock, {"UpstreamReady", "Ready"});
+  auto id = route_id(ws_name, port);
+  auto not_ready = [&](const std::string& reason, const std::string& message) {
+    if (auto st = ctx.routes.remove(id); !st.ok()) return failed(st.err().message);
+    status.condition("UpstreamReady", false, reason, message);
+    status.condition("Ready", false, reason, message);
+    status["phase"] = "Pending";
+    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+    return converged(message);  // the workspace's own changes will poke us
+  };
+  if (auto [reason, message] = workspace_unready(ws, ws_name); !reason.empty())
+    return not_ready(reason, message);
+  auto inst = ctx.incus.get_instance(ws_name);
+  if (!inst.ok()) return failed(inst.err().message);
+  if (!*inst) return not_ready("InstanceNotFound", "the workspace's instance does not exist");
+
+  std::string upstream;
+  if (string_at(*ws, "spec.network") == "bridge") {
+    if ((*inst)->address.empty())
+      return requeue("waiting for the instance's address", std::chrono::seconds(1));
+    upstream = (*inst)->address + ":" + std::to_string(port);
+  } else {
+    auto host_port = ctx.ports.acquire(host_port_owner(name));
+    if (!host_port.ok()) return failed(host_port.err().message);
+    runtime::proxy_device dev{device_name(port), "tcp:127.0.0.1:" + std::to_string(*host_port),
+                              "tcp:127.0.0.1:" + std::to_string(port)};
+    const auto& proxies = (*inst)->proxies;
+    if (std::find(proxies.begin(), proxies.end(), dev) == proxies.end())
+      if (auto st = ctx.incus.set_proxy_device(ws_name, dev); !st.ok()) {
+        if (auto taken = workspace::taken_port(st.err().message))
+          return workspace::move_off_taken_port(ctx, obj, ws_name, *taken);
+        return failed(st.err().message);
+      }
+    upstream = "127.0.0.1:" + std::to_string(*host_port);
+    status["hostPort"] = *host_port;
+  }
+  runtime::route r{id, "/workspace/" + ws_name + "/port/" + std::to_string(port) + "/", upstream};
+  if (auto st = ctx.routes.upsert(r); !st.ok()) return failed(st.err().message);
+  auto answers = ctx.routes.answers(r);
+  bool ok = answers.ok() && *answers;
+  status.condition("UpstreamReady", true, "ProxyReady",
+                   "forwarding " + upstream + " to port " + std::to_string(port));
+  status.condition("Ready", ok, ok ? "Ready" : "RouteNotAnswering",
+                   ok ? r.path_prefix + " answers" : "waiting for " + r.path_prefix + " to answer");
+  status["phase"] = ok ? "Ready" : "Pending";
+  status["upstream"] = upstream;
+  status["url"] = r.path_prefix;
+  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+  if (!ok) return requeue("waiting for the route to answer", short_wait);
+  return converged();
+}
+
+}  // namespace rockpool::actors::port_route

@@ -1,0 +1,136 @@
+// The workspace's Incus instance: adopted, created, or refused when another
+// owner has the name; spec changes applied live or at the next start.
+#include "workspace/workspace.hpp"
+
+namespace rockpool::actors::workspace {
+
+using namespace common;
+using specs::string_at;
+
+namespace {
+
+// An instance a deleted workspace of the same name left behind.
+bool left_by_an_earlier_incarnation(const runtime::instance_info& inst, const json::value& obj) {
+  auto kind = inst.config.find(runtime::owner_kind_key);
+  auto name = inst.config.find(runtime::owner_name_key);
+  return kind != inst.config.end() && name != inst.config.end() &&
+         kind->second == string_at(obj, "kind") && name->second == string_at(obj, "metadata.name");
+}
+
+}  // namespace
+
+bool made_by_rockpool_for(const runtime::instance_info& inst, const json::value& obj) {
+  auto it = inst.config.find(runtime::owner_uid_key);
+  return it != inst.config.end() && it->second == string_at(obj, "metadata.uid");
+}
+
+pass::step pass::check_image() {
+  auto image = ctx_.incus.image_exists(s_.image);
+  if (!image.ok())
+    return fail("IncusUnavailable", image.err().message, failed(image.err().message));
+  if (*image) return std::nullopt;
+  auto m = "image \"" + s_.image + "\" does not exist in Incus";
+  if (string_at(status_.old_value(), "phase") != "Failed")
+    ctx_.events.record(obj_, "Warning", "ImageNotFound", m);
+  return fail("ImageNotFound", m, terminal(m));
+}
+
+pass::step pass::ensure_instance() {
+  auto got = ctx_.incus.get_instance(s_.name);
+  if (!got.ok()) return fail("IncusUnavailable", got.err().message, failed(got.err().message));
+  inst_ = std::move(*got);
+  if (inst_ && !made_by_rockpool_for(*inst_, obj_)) {
+    if (!left_by_an_earlier_incarnation(*inst_, obj_)) {
+      auto m = "an Incus instance named \"" + s_.name + "\" exists and is not managed by Rockpool";
+      return fail("NameConflict", m, terminal(m));
+    }
+    if (auto st = ctx_.incus.delete_instance(s_.name); !st.ok())
+      return fail("DeleteFailed", st.err().message, failed(st.err().message));
+    inst_ = std::nullopt;
+  }
+  spec_ = runtime::instance_spec{s_.name,
+                                 s_.image,
+                                 s_.type,
+                                 s_.cpu,
+                                 s_.memory,
+                                 s_.disk,
+                                 s_.nesting,
+                                 {{runtime::owner_kind_key, "Workspace"},
+                                  {runtime::owner_name_key, s_.name},
+                                  {runtime::owner_uid_key, s_.uid}},
+                                 s_.profiles};
+  if (!inst_) {
+    created_now_ = true;
+    if (had_instance_) {
+      if (auto wait = wait_out_crash_loop()) return wait;
+      record_restart("InstanceVanished", "instance " + s_.name + " disappeared; recreating it");
+    }
+    if (auto st = ctx_.incus.create_instance(spec_); !st.ok()) {
+      if (st.err().why == specs::reason::not_found)
+        return fail("ImageNotFound", st.err().message, terminal(st.err().message));
+      return fail("CreateFailed", st.err().message, failed(st.err().message));
+    }
+    status_["instance"] = s_.name;
+    if (!had_instance_)
+      ctx_.events.record(obj_, "Normal", "InstanceCreated",
+                         "created instance " + s_.name + " from " + s_.image);
+    auto fresh = ctx_.incus.get_instance(s_.name);
+    if (!fresh.ok() || !*fresh)
+      return fail("IncusUnavailable", "instance not visible after create",
+                  failed("instance not visible after create"));
+    inst_ = std::move(*fresh);
+  }
+  status_["instance"] = s_.name;
+  running_ = inst_->status == "Running";
+  // Spec changes to an existing instance: live ones now, the rest while it is stopped.
+  plan_ = runtime::plan_update(*inst_, spec_);
+  if (!plan_.live.empty()) {
+    if (auto st = ctx_.incus.update_instance(s_.name, plan_.live); !st.ok())
+      return fail("UpdateFailed", st.err().message, failed(st.err().message));
+    ctx_.events.record(obj_, "Normal", "ConfigUpdated",
+                       "applied " + join(plan_.live_fields) + " to the instance live");
+  }
+  return std::nullopt;
+}
+
+pass::step pass::apply_changes_while_stopped() {
+  if (plan_.at_restart.empty()) return std::nullopt;
+  if (auto st = ctx_.incus.update_instance(s_.name, plan_.at_restart); !st.ok())
+    return fail("UpdateFailed", st.err().message, failed(st.err().message));
+  ctx_.events.record(obj_, "Normal", "ConfigUpdated",
+                     "applied " + join(plan_.restart_fields) + " while the instance was stopped");
+  plan_.at_restart = {};
+  plan_.restart_fields.clear();
+  return std::nullopt;
+}
+
+// ConfigApplied: what the spec asks for that the instance does not have yet.
+void pass::report_config_gap() {
+  const std::vector<std::string>* fields = nullptr;
+  const char *reason = nullptr, *event_type = nullptr, *what_now = nullptr;
+  if (!plan_.recreate_fields.empty()) {
+    fields = &plan_.recreate_fields;
+    reason = "RecreateRequired";
+    event_type = "Warning";
+    what_now =
+        " changed; the instance keeps its old one until it is recreated "
+        "(delete and re-apply the workspace; its disk is not kept)";
+  } else if (!plan_.restart_fields.empty()) {
+    fields = &plan_.restart_fields;
+    reason = "RestartRequired";
+    event_type = "Normal";
+    what_now =
+        " changed and takes effect when the instance next starts (set "
+        "spec.state to Stopped, then Running)";
+  }
+  if (fields == nullptr) {
+    status_.condition("ConfigApplied", true, "Applied", "the instance matches the spec");
+    return;
+  }
+  auto m = join(*fields) + what_now;
+  if (last_reason(status_.old(), "ConfigApplied") != reason)
+    ctx_.events.record(obj_, event_type, reason, m);
+  status_.condition("ConfigApplied", false, reason, m);
+}
+
+}  // namespace rockpool::actors::workspace

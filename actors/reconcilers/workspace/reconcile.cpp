@@ -1,0 +1,97 @@
+// The Workspace reconciler: finalizer, then settings → image → instance →
+// power state (self-healing) → upstream → route → status.
+#include "common/finalizers.hpp"
+#include "workspace/reconciler.hpp"
+#include "workspace/workspace.hpp"
+
+namespace rockpool::actors::workspace {
+
+using namespace common;
+using specs::string_at;
+
+pass::pass(reconcile_context& ctx, json::value obj)
+    : ctx_(ctx), obj_(std::move(obj)), status_(obj_, ctx.clock, condition_order()) {}
+
+pass_result pass::fail(const std::string& reason, const std::string& message, pass_result result) {
+  status_.condition("InstanceReady", false, reason, message);
+  status_.condition("RouteReady", false, "InstanceNotReady", "the instance is not ready");
+  status_.condition("Ready", false, reason, message);
+  status_["phase"] = result.what == outcome::terminal ? "Failed" : "Provisioning";
+  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+  return result;
+}
+
+pass_result pass::run() {
+  auto resolved = resolve(ctx_.store, obj_);
+  if (!resolved.ok())
+    return fail("TemplateNotFound", resolved.err().message, terminal(resolved.err().message));
+  s_ = std::move(*resolved);
+  if (auto r = check_image()) return *r;
+  read_restart_history();
+  if (auto r = ensure_instance()) return *r;
+  if (auto r = converge_power_state()) return *r;
+  report_config_gap();
+  end_quiet_crash_loop();
+  if (s_.state != "Running") return report_stopped();
+  std::string upstream;
+  if (auto r = ensure_upstream(upstream)) return *r;
+  return report_routed(upstream);
+}
+
+pass_result pass::report_stopped() {
+  if (auto st = ctx_.routes.remove(route_id(s_.name)); !st.ok()) return failed(st.err().message);
+  status_.condition("InstanceReady", true, "Stopped", "the instance is stopped, as requested");
+  status_.condition("RouteReady", false, "WorkspaceStopped", "the workspace is stopped");
+  status_.condition("Ready", false, "Stopped", "the workspace is stopped");
+  status_["phase"] = "Stopped";
+  status_["instanceState"] = "Stopped";
+  status_.erase("url");
+  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+  return converged();
+}
+
+pass_result pass::report_routed(const std::string& upstream) {
+  auto prefix = "/workspace/" + s_.name + "/";
+  runtime::route r{route_id(s_.name), prefix, upstream};
+  if (auto st = ctx_.routes.upsert(r); !st.ok())
+    return fail("RouteFailed", st.err().message, failed(st.err().message));
+  auto answers = ctx_.routes.answers(r);
+  bool ok = answers.ok() && *answers;
+  status_.condition("InstanceReady", true, "Running", "the instance is running");
+  status_.condition("RouteReady", ok, ok ? "Routed" : "RouteNotAnswering",
+                    prefix + (ok ? " answers" : " does not answer yet"));
+  status_.condition("Ready", ok, ok ? "Ready" : "RouteNotAnswering",
+                    ok ? "the workspace is ready" : "waiting for the route to answer");
+  status_["phase"] = ok ? "Running" : "Provisioning";
+  status_["instanceState"] = "Running";
+  status_["upstream"] = upstream;
+  status_["url"] = prefix;
+  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+  if (!ok) return requeue("waiting for the route to answer", short_wait);
+  return converged();
+}
+
+std::vector<std::string> reconciler::owns() const {
+  return {"PortRoute"};
+}
+
+std::vector<watch_rule> reconciler::watches() const {
+  // A template's change reaches the workspaces made from it at once.
+  return {{"WorkspaceTemplate", [](const json::value& ws) {
+             auto t = string_at(ws, "spec.template");
+             return t.empty() ? std::vector<std::string>{} : std::vector<std::string>{t};
+           }}};
+}
+
+pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
+  if (being_deleted(obj)) return teardown(ctx, obj);
+  if (!has_finalizer(obj)) {
+    if (auto st = set_finalizer(ctx, obj, true); !st.ok()) return failed(st.err().message);
+    auto fresh = ctx.store.get("Workspace", string_at(obj, "metadata.name"));
+    if (!fresh.ok()) return failed(fresh.err().message);
+    obj = std::move(*fresh);
+  }
+  return pass(ctx, std::move(obj)).run();
+}
+
+}  // namespace rockpool::actors::workspace

@@ -1,0 +1,18 @@
+#pragma once
+
+#include "rockpool/actors/reconciler.hpp"
+
+namespace rockpool::actors::workspace {
+
+/// Workspace: For Workspace, Owns PortRoute (foreground deletion), Watches
+/// WorkspaceTemplate (spec.template), follows Incus instance events.
+class reconciler final : public actors::reconciler {
+ public:
+  std::string_view kind() const override { return "Workspace"; }
+  std::vector<std::string> owns() const override;
+  std::vector<watch_rule> watches() const override;
+  bool follows_instances() const override { return true; }
+  pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const override;
+};
+
+}  // namespace rockpool::actors::workspace

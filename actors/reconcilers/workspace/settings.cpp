@@ -1,0 +1,77 @@
+#include "workspace/workspace.hpp"
+
+#include <regex>
+
+namespace rockpool::actors::workspace {
+
+using specs::int_at;
+using specs::string_at;
+
+namespace {
+
+// The first of the object's and the template's value at path that is set.
+const json::value* pick(const json::value& obj, const json::value& tmpl, const char* path) {
+  const auto* v = specs::find_path(obj, path);
+  if ((v == nullptr || v->is_null()) && !tmpl.is_null()) v = specs::find_path(tmpl, path);
+  return v != nullptr && !v->is_null() ? v : nullptr;
+}
+
+void pick_string(const json::value& obj, const json::value& tmpl, const char* path,
+                 std::string& out) {
+  if (const auto* v = pick(obj, tmpl, path); v && v->is_string() && !v->get_string().empty())
+    out = std::string(v->get_string());
+}
+
+}  // namespace
+
+specs::result<settings> resolve(specs::object_store& store, const json::value& obj) {
+  settings s;
+  s.name = string_at(obj, "metadata.name");
+  s.uid = string_at(obj, "metadata.uid");
+  json::value tmpl;
+  if (auto name = string_at(obj, "spec.template"); !name.empty()) {
+    auto t = store.get("WorkspaceTemplate", name);
+    if (!t.ok()) return t.err();
+    tmpl = std::move(*t);
+  }
+  pick_string(obj, tmpl, "spec.image", s.image);
+  pick_string(obj, tmpl, "spec.type", s.type);
+  pick_string(obj, tmpl, "spec.resources.memory", s.memory);
+  pick_string(obj, tmpl, "spec.resources.disk", s.disk);
+  pick_string(obj, tmpl, "spec.state", s.state);
+  pick_string(obj, tmpl, "spec.network", s.network);
+  if (const auto* cpu = pick(obj, tmpl, "spec.resources.cpu"); cpu && cpu->is_int64())
+    s.cpu = static_cast<int>(cpu->get_int64());
+  s.ide_port = static_cast<int>(int_at(obj, "spec.ide.port").value_or(8080));
+  if (const auto* nest = pick(obj, tmpl, "spec.nesting"); nest && nest->is_bool())
+    s.nesting = nest->get_bool();
+  if (const auto* profiles = pick(obj, tmpl, "spec.profiles"); profiles && profiles->is_array()) {
+    s.profiles.clear();
+    for (const auto& p : profiles->get_array())
+      if (p.is_string()) s.profiles.emplace_back(p.get_string());
+  }
+  return s;
+}
+
+std::string route_id(const std::string& workspace) {
+  return "rockpool-ws-" + workspace;
+}
+
+std::string ide_port_owner(const std::string& workspace) {
+  return "Workspace/" + workspace + "#ide";
+}
+
+std::vector<std::string_view> condition_order() {
+  return {"InstanceReady", "RouteReady", "ConfigApplied", "Ready"};
+}
+
+// Incus reports a proxy device whose host port another process listens on as
+// "... listen tcp 127.0.0.1:PORT: bind: address already in use".
+std::optional<unsigned short> taken_port(const std::string& incus_message) {
+  static const std::regex re("127\\.0\\.0\\.1:([0-9]{1,5}): bind: address already in use");
+  std::smatch m;
+  if (!std::regex_search(incus_message, m, re)) return std::nullopt;
+  return static_cast<unsigned short>(std::stoul(m[1].str()));
+}
+
+}  // namespace rockpool::actors::workspace

@@ -1,0 +1,55 @@
+// Deleting a workspace: foreground deletion of its port routes, then its
+// route, its instance (only if Rockpool made it) and its host port.
+#include "common/finalizers.hpp"
+#include "common/ownership.hpp"
+#include "workspace/workspace.hpp"
+
+namespace rockpool::actors::workspace {
+
+using namespace common;
+using specs::string_at;
+
+namespace {
+
+// Asks every port route owned by obj to go; returns how many are still there.
+specs::result<int> remove_owned_port_routes(reconcile_context& ctx, const json::value& obj) {
+  auto routes = ctx.store.list("PortRoute");
+  if (!routes.ok()) return routes.err();
+  auto uid = string_at(obj, "metadata.uid");
+  int waiting = 0;
+  for (const auto& pr : routes->items) {
+    if (!owned_by_uid(pr, uid)) continue;
+    ++waiting;
+    if (!being_deleted(pr))
+      if (auto st = ctx.store.remove("PortRoute", string_at(pr, "metadata.name"), std::nullopt,
+                                     controller_write);
+          !st.ok() && st.err().why != specs::reason::not_found)
+        return st.err();
+  }
+  return waiting;
+}
+
+}  // namespace
+
+pass_result teardown(reconcile_context& ctx, const json::value& obj) {
+  auto name = string_at(obj, "metadata.name");
+  auto waiting = remove_owned_port_routes(ctx, obj);
+  if (!waiting.ok()) return failed(waiting.err().message);
+  if (*waiting > 0)
+    return requeue("waiting for " + std::to_string(*waiting) + " owned port route(s) to go",
+                   short_wait);
+  if (auto st = ctx.routes.remove(route_id(name)); !st.ok()) return failed(st.err().message);
+  auto inst = ctx.incus.get_instance(name);
+  if (!inst.ok()) return failed(inst.err().message);
+  if (*inst && made_by_rockpool_for(**inst, obj)) {
+    if (auto st = ctx.incus.delete_instance(name);
+        !st.ok() && st.err().why != specs::reason::not_found)
+      return failed("deleting instance: " + st.err().message);
+    ctx.events.record(obj, "Normal", "InstanceDeleted", "deleted instance " + name);
+  }
+  if (auto st = ctx.ports.release(ide_port_owner(name)); !st.ok()) return failed(st.err().message);
+  if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
+  return converged("torn down");
+}
+
+}  // namespace rockpool::actors::workspace

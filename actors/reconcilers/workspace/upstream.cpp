@@ -1,0 +1,69 @@
+// Where Caddy sends /workspace/{name}/: a host loopback port forwarded into
+// the instance by an Incus proxy device (network: proxy), or the instance's
+// bridge address (network: bridge).
+#include "workspace/workspace.hpp"
+
+#include <algorithm>
+
+namespace rockpool::actors::workspace {
+
+using namespace common;
+
+pass_result move_off_taken_port(reconcile_context& ctx, const json::value& obj,
+                                const std::string& instance, unsigned short port) {
+  auto listen = "tcp:127.0.0.1:" + std::to_string(port);
+  auto inst = ctx.incus.get_instance(instance);
+  if (!inst.ok()) return failed(inst.err().message);
+  if (*inst)
+    for (const auto& d : (*inst)->proxies)
+      if (d.listen == listen)
+        if (auto st = ctx.incus.remove_proxy_device(instance, d.name); !st.ok())
+          return failed(st.err().message);
+  auto owner = ctx.ports.owner_of(port);
+  if (owner)
+    if (auto st = ctx.ports.release(*owner); !st.ok()) return failed(st.err().message);
+  auto m = "host port " + std::to_string(port) + (owner ? " (held for " + *owner + ")" : "") +
+           " is in use by another process; moving to another port";
+  ctx.events.record(obj, "Warning", "HostPortInUse", m);
+  return requeue(m, std::chrono::milliseconds(0));
+}
+
+// Incus refused a proxy device's host port: move to another one.
+pass::step pass::on_port_taken(const specs::error& e) {
+  auto port = taken_port(e.message);
+  if (!port) return std::nullopt;
+  auto moved = move_off_taken_port(ctx_, obj_, s_.name, *port);
+  return fail("HostPortInUse", moved.message, moved);
+}
+
+pass::step pass::ensure_upstream(std::string& upstream) {
+  if (s_.network == "proxy") {
+    auto port = ctx_.ports.acquire(ide_port_owner(s_.name));
+    if (!port.ok()) return fail("NoHostPort", port.err().message, failed(port.err().message));
+    runtime::proxy_device dev{ide_device, "tcp:127.0.0.1:" + std::to_string(*port),
+                              "tcp:127.0.0.1:" + std::to_string(s_.ide_port)};
+    const auto& proxies = inst_->proxies;
+    if (std::find(proxies.begin(), proxies.end(), dev) == proxies.end())
+      if (auto st = ctx_.incus.set_proxy_device(s_.name, dev); !st.ok()) {
+        if (auto moved = on_port_taken(st.err())) return moved;
+        return fail("ProxyDeviceFailed", st.err().message, failed(st.err().message));
+      }
+    upstream = "127.0.0.1:" + std::to_string(*port);
+    status_["hostPort"] = *port;
+    return std::nullopt;
+  }
+  if (inst_->address.empty()) {
+    auto m = "the instance has no bridge address yet";
+    status_.condition("InstanceReady", true, "Running", "the instance is running");
+    status_.condition("RouteReady", false, "WaitingForAddress", m);
+    status_.condition("Ready", false, "WaitingForAddress", m);
+    status_["phase"] = "Provisioning";
+    status_["instanceState"] = "Running";
+    if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+    return requeue("waiting for the instance's address", std::chrono::seconds(1));
+  }
+  upstream = inst_->address + ":" + std::to_string(s_.ide_port);
+  return std::nullopt;
+}
+
+}  // namespace rockpool::actors::workspace

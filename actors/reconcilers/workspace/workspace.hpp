@@ -1,0 +1,104 @@
+#pragma once
+
+// The Workspace kind: one Incus instance plus the Caddy route
+// /workspace/{name}/ on the workspace server. Internal to this folder.
+
+#include "common/pass.hpp"
+#include "common/status.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rockpool::actors::workspace {
+
+namespace json = boost::json;
+
+/// A workspace's spec with every default resolved, in one place: explicit
+/// spec fields win, then its template's, then the built-in defaults (which
+/// match the CRD's descriptions).
+struct settings {
+  std::string name, uid;
+  std::string image;
+  std::string type = "container";
+  std::string memory = "2Gi";
+  std::string disk = "10Gi";
+  std::string state = "Running";
+  std::string network = "proxy";
+  std::vector<std::string> profiles{"default"};
+  int cpu = 2;
+  int ide_port = 8080;
+  bool nesting = false;
+};
+
+/// Reads obj's typed view, resolving spec.template from the store.
+specs::result<settings> resolve(specs::object_store& store, const json::value& obj);
+
+/// Names of what a workspace creates outside the store.
+std::string route_id(const std::string& workspace);
+std::string ide_port_owner(const std::string& workspace);
+inline constexpr const char* ide_device = "rockpool-ide";
+/// The conditions of a Workspace, in the order they are shown.
+std::vector<std::string_view> condition_order();
+
+/// If an Incus error says a proxy device's host port is held by another
+/// process, that port.
+std::optional<unsigned short> taken_port(const std::string& incus_message);
+/// Gives up a host port another process has taken: drops the proxy device of
+/// `instance` that listens on it and frees the allocation, so its owner's next
+/// pass gets another. Used by PortRoutes too.
+pass_result move_off_taken_port(reconcile_context& ctx, const json::value& obj,
+                                const std::string& instance, unsigned short port);
+
+/// Whether Rockpool created inst for this very object (its uid is recorded).
+bool made_by_rockpool_for(const runtime::instance_info& inst, const json::value& obj);
+
+/// Deletes everything the workspace made: its port routes first, then its
+/// route, instance and host port; then drops the finalizer.
+pass_result teardown(reconcile_context& ctx, const json::value& obj);
+
+/// One pass for a live (not deleting) workspace that carries the finalizer.
+/// Each step returns a result only when the pass ends there.
+class pass {
+ public:
+  pass(reconcile_context& ctx, json::value obj);
+  pass_result run();
+
+ private:
+  using step = std::optional<pass_result>;
+  // instance.cpp
+  step check_image();
+  step ensure_instance();
+  step apply_changes_while_stopped();
+  void report_config_gap();
+  // self_heal.cpp
+  void read_restart_history();
+  bool crashed() const;
+  step wait_out_crash_loop();
+  void record_restart(const std::string& reason, const std::string& message);
+  step converge_power_state();
+  void end_quiet_crash_loop();
+  // upstream.cpp
+  step ensure_upstream(std::string& upstream);
+  step on_port_taken(const specs::error& e);
+  // reconcile.cpp
+  pass_result fail(const std::string& reason, const std::string& message, pass_result result);
+  pass_result report_stopped();
+  pass_result report_routed(const std::string& upstream);
+
+  reconcile_context& ctx_;
+  json::value obj_;
+  settings s_;
+  common::status_builder status_;
+  runtime::instance_spec spec_;
+  std::optional<runtime::instance_info> inst_;
+  runtime::update_plan plan_;
+  bool created_now_ = false;
+  bool restarted_now_ = false;
+  bool running_ = false;
+  std::int64_t restarts_ = 0, consecutive_ = 0;
+  bool had_instance_ = false;
+  std::chrono::system_clock::time_point last_restart_{}, now_{};
+};
+
+}  // namespace rockpool::actors::workspace

@@ -1,0 +1,90 @@
+#include "rockpool/actors/reconciler.hpp"
+
+#include "rockpool/specs/json.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace rockpool::actors {
+
+void kind_registry::add(std::unique_ptr<reconciler> r) {
+  std::string kind(r->kind());
+  if (by_kind_.count(kind)) throw std::logic_error("kind " + kind + " is registered twice");
+  watches_[kind] = r->watches();
+  by_kind_.emplace(std::move(kind), std::move(r));
+}
+
+const reconciler* kind_registry::find(std::string_view kind) const {
+  auto it = by_kind_.find(kind);
+  return it == by_kind_.end() ? nullptr : it->second.get();
+}
+
+bool kind_registry::tracks(std::string_view kind) const {
+  if (by_kind_.count(kind)) return true;
+  for (const auto& [k, r] : by_kind_) {
+    auto owned = r->owns();
+    if (std::find(owned.begin(), owned.end(), kind) != owned.end()) return true;
+  }
+  for (const auto& [k, rules] : watches_)
+    for (const auto& w : rules)
+      if (w.source_kind == kind) return true;
+  return false;
+}
+
+bool kind_registry::owner_follows(std::string_view owner_kind, std::string_view owned_kind) const {
+  const auto* r = find(owner_kind);
+  if (r == nullptr) return false;
+  auto owned = r->owns();
+  return std::find(owned.begin(), owned.end(), owned_kind) != owned.end();
+}
+
+std::vector<std::string> kind_registry::instance_followers() const {
+  std::vector<std::string> out;
+  for (const auto& [k, r] : by_kind_)
+    if (r->follows_instances()) out.push_back(k);
+  return out;
+}
+
+std::vector<std::pair<std::string, const watch_rule*>> kind_registry::watch_rules() const {
+  std::vector<std::pair<std::string, const watch_rule*>> out;
+  for (const auto& [k, rules] : watches_)
+    for (const auto& w : rules) out.emplace_back(k, &w);
+  return out;
+}
+
+std::vector<std::string> kind_registry::kinds() const {
+  std::vector<std::string> out;
+  for (const auto& [k, r] : by_kind_) out.push_back(k);
+  return out;
+}
+
+std::vector<specs::json::value> kind_registry::bootstrap_objects() const {
+  std::vector<specs::json::value> out;
+  for (const auto& [k, r] : by_kind_)
+    for (auto& obj : r->bootstrap()) out.push_back(std::move(obj));
+  return out;
+}
+
+pass_result run_pass(reconcile_context& ctx, const kind_registry& kinds, const std::string& kind,
+                     const std::string& name) {
+  using outcome = pass_result::outcome;
+  const auto* r = kinds.find(kind);
+  if (r == nullptr) return {outcome::converged, "not a reconciled kind", {}};
+  auto obj = ctx.store.get(kind, name);
+  if (!obj.ok()) {
+    if (obj.err().why == specs::reason::not_found) return {outcome::gone, "gone", {}};
+    return {outcome::failed, obj.err().message, {}};
+  }
+  auto generation = specs::int_at(*obj, "metadata.generation").value_or(-1);
+  pass_result result;
+  try {
+    result = r->reconcile(ctx, std::move(*obj));
+  } catch (const std::exception& e) {
+    // A bug or an injected fault: a failed pass, retried with backoff.
+    result = {outcome::failed, std::string("reconcile threw: ") + e.what(), {}};
+  }
+  result.generation = generation;
+  return result;
+}
+
+}  // namespace rockpool::actors
