@@ -22,6 +22,7 @@
 #include <caf/atom.hpp>
 
 #include <malloc.h>
+#include <sys/stat.h>
 
 #include <csignal>
 #include <filesystem>
@@ -30,7 +31,13 @@
 
 namespace {
 
+// Like ssh with a private key, a token others can read is refused.
 std::string read_token(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw std::runtime_error("cannot read token file " + path);
+  if ((st.st_mode & 077) != 0)
+    throw std::runtime_error("token file " + path +
+                             " is readable or writable by group or others; chmod 600 " + path);
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read token file " + path);
   std::string token;
@@ -134,9 +141,27 @@ int main(int argc, char** argv) {
 
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  // Flags that can fail are checked before anything starts.
+  rockpool::controller::server_options srv;
+  srv.socket_path = socket;
+  try {
+    if (!listen.empty()) {
+      srv.listen = listen;
+      if (token_file.empty()) {
+        spdlog::error("--listen requires --token-file");
+        return 1;
+      }
+      srv.token = read_token(token_file);
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
   try {
     (void)rockpool::specs::kinds();  // fail fast on a broken embedded CRD
-    std::filesystem::create_directories(data_dir);
+    // Every object is readable in the database files: owner only.
+    if (std::filesystem::create_directories(data_dir))
+      std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all);
     if (auto parent = std::filesystem::path(socket).parent_path(); !parent.empty())
       std::filesystem::create_directories(parent);
   } catch (const std::exception& e) {
@@ -281,23 +306,6 @@ int main(int argc, char** argv) {
     return out;
   };
   rockpool::controller::api_handler handler(store, metrics, api_opts);
-
-  rockpool::controller::server_options srv;
-  srv.socket_path = socket;
-  try {
-    if (!listen.empty()) {
-      srv.listen = listen;
-      if (token_file.empty()) {
-        spdlog::error("--listen requires --token-file");
-        return 1;
-      }
-      srv.token = read_token(token_file);
-    }
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return 1;
-  }
-
 
   // Block the stop signals before any thread starts, then wait for one here.
   sigset_t signals;

@@ -76,6 +76,7 @@ struct api_server::impl {
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
   std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor;
   std::vector<std::thread> accept_threads;
+  bool bound_socket = false;  // the socket path is ours to remove
 
   std::mutex mu;
   std::condition_variable cv;
@@ -257,6 +258,7 @@ specs::status api_server::start() {
         return make_error(reason::unavailable,
                           "cannot bind " + o.socket_path + ": " + ec.message());
       ::chmod(o.socket_path.c_str(), 0600);
+      impl_->bound_socket = true;
       impl_->unix_acceptor->listen(128);
     }
     if (o.listen) {
@@ -271,8 +273,15 @@ specs::status api_server::start() {
         return make_error(reason::bad_request, "--listen needs a bearer token (--token-file)");
       auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1"
                                                              : (host == "[::1]" ? "::1" : host));
-      auto port = static_cast<unsigned short>(std::stoul(o.listen->substr(colon + 1)));
-      asio::ip::tcp::endpoint ep(addr, port);
+      auto port_text = o.listen->substr(colon + 1);
+      unsigned long port = 0;
+      bool digits = !port_text.empty() && port_text.size() <= 5 &&
+                    port_text.find_first_not_of("0123456789") == std::string::npos;
+      if (digits) port = std::stoul(port_text);
+      if (!digits || port == 0 || port > 65535)
+        return make_error(reason::bad_request,
+                          "--listen port must be 1-65535, got \"" + port_text + "\"");
+      asio::ip::tcp::endpoint ep(addr, static_cast<unsigned short>(port));
       impl_->tcp_acceptor = std::make_unique<asio::ip::tcp::acceptor>(impl_->io);
       impl_->tcp_acceptor->open(ep.protocol());
       impl_->tcp_acceptor->set_option(asio::socket_base::reuse_address(true));
@@ -316,7 +325,9 @@ void api_server::stop() {
   std::unique_lock lk(impl_->mu);
   for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
   impl_->cv.wait_for(lk, std::chrono::seconds(5), [&] { return impl_->live_connections == 0; });
-  if (!impl_->options.socket_path.empty()) std::filesystem::remove(impl_->options.socket_path, ec);
+  // Only a socket this process bound: a daemon that failed to start must not
+  // take the running daemon's socket away.
+  if (impl_->bound_socket) std::filesystem::remove(impl_->options.socket_path, ec);
 }
 
 }  // namespace rockpool::controller

@@ -441,10 +441,34 @@ result<json::value> parse_json(std::string_view text) {
 
 namespace {
 
+// Whether s has the shape [A-Za-z_/][A-Za-z0-9_./@+-]*( [A-Za-z0-9_./@+()-]+)*:
+// a plain scalar YAML reads back as this string. One pass, any length.
+bool plain_scalar_shape(std::string_view s) {
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  auto first = s.empty() ? '\0' : s[0];
+  if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || first == '_' ||
+        first == '/'))
+    return false;
+  bool seen_space = false, after_space = false;
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == ' ') {
+      if (after_space) return false;
+      seen_space = after_space = true;
+      continue;
+    }
+    std::string_view extra = seen_space ? "_./@+()-" : "_./@+-";
+    if (!alnum(c) && extra.find(c) == std::string_view::npos) return false;
+    after_space = false;
+  }
+  return !after_space;
+}
+
 bool needs_quotes(std::string_view s) {
   if (s.empty()) return true;
-  static const std::regex safe(R"([A-Za-z_/][A-Za-z0-9_./@+-]*( [A-Za-z0-9_./@+()-]+)*)");
-  if (!std::regex_match(s.begin(), s.end(), safe)) return true;
+  if (!plain_scalar_shape(s)) return true;
   // Words YAML 1.1 readers treat as booleans or null.
   static const char* special[] = {"true", "false", "yes", "no", "on", "off", "null", "y", "n"};
   std::string lower;

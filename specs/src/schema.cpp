@@ -50,7 +50,11 @@ std::shared_ptr<schema> parse_schema(const json::value& v, const std::string& wh
   if (auto n = int_at(v, "maxLength")) s->max_length = static_cast<std::size_t>(*n);
   if (auto n = int_at(v, "maxItems")) s->max_items = static_cast<std::size_t>(*n);
   s->pattern = string_at(v, "pattern");
-  if (!s->pattern.empty()) s->pattern_re.emplace(s->pattern, std::regex::ECMAScript);
+  if (!s->pattern.empty()) {
+    auto compiled = pattern::compile(s->pattern);
+    if (!compiled.ok()) throw std::runtime_error("embedded CRD: " + compiled.err().message);
+    s->pattern_re.emplace(std::move(*compiled));
+  }
   if (const auto* d = o.if_contains("default")) s->default_value = *d;
   return s;
 }
@@ -195,10 +199,12 @@ void validate_schema(const schema& s, const json::value& v, const std::string& p
           {path, s.min_length == 1u
                      ? "must not be empty"
                      : "must be at least " + std::to_string(*s.min_length) + " characters long"});
-    if (s.max_length && str->size() > *s.max_length)
+    bool too_long = s.max_length && str->size() > *s.max_length;
+    if (too_long)
       out.push_back(
           {path, "must be at most " + std::to_string(*s.max_length) + " characters long"});
-    if (s.pattern_re && !std::regex_search(str->begin(), str->end(), *s.pattern_re))
+    // Length first: a value already too long is not matched as well.
+    if (!too_long && s.pattern_re && !s.pattern_re->search(*str))
       out.push_back({path, pattern_text(s) + ", got " + describe_value(v)});
   }
   if (const auto* arr = v.if_array()) {

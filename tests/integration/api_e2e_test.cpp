@@ -404,6 +404,7 @@ class api_e2e_tcp : public api_e2e {
   std::vector<std::string> extra_args() override {
     port_ = test_support::free_port();
     std::ofstream(tmp_ / "token") << "s3cret-token-0123456789\n";
+    std::filesystem::permissions(tmp_ / "token", std::filesystem::perms::owner_read);
     return {"--listen", "127.0.0.1:" + std::to_string(port_), "--token-file", tmp_ / "token"};
   }
   unsigned short port_ = 0;
@@ -436,10 +437,61 @@ TEST_F(api_e2e_tcp, tcp_requires_the_bearer_token) {
 TEST(api_e2e_flags, listen_refuses_non_loopback_addresses) {
   temp_dir tmp;
   std::ofstream(tmp / "token") << "s3cret-token-0123456789\n";
+  std::filesystem::permissions(tmp / "token", std::filesystem::perms::owner_read);
   daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "s.sock",
                    {"--listen", "0.0.0.0:1", "--token-file", tmp / "token"});
   EXPECT_FALSE(d.start());
   EXPECT_NE(d.log().find("loopback only"), std::string::npos) << d.log();
+}
+
+// Issue 9, items 3, 12 and 13: early exits are one clear line and exit 1 (no
+// abort), nothing out of range is bound, and a failed second daemon leaves
+// the running daemon's socket alone.
+TEST(api_e2e_flags, bad_flags_exit_1_with_one_line_and_never_abort) {
+  temp_dir tmp;
+  auto token = tmp / "token";
+  std::ofstream(token) << "s3cret-token-0123456789\n";
+  std::filesystem::permissions(token, std::filesystem::perms::owner_read);
+  auto short_token = tmp / "short";
+  std::ofstream(short_token) << "short\n";
+  std::filesystem::permissions(short_token, std::filesystem::perms::owner_read);
+  auto open_token = tmp / "open";
+  std::ofstream(open_token) << "s3cret-token-0123456789\n";
+  std::filesystem::permissions(open_token, std::filesystem::perms::owner_read |
+                                               std::filesystem::perms::group_read |
+                                               std::filesystem::perms::others_read);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--listen 0.0.0.0:1 --token-file " + token, "loopback only"},
+      {"--listen 127.0.0.1:65536 --token-file " + token, "1-65535"},
+      {"--listen 127.0.0.1:83572 --token-file " + token, "1-65535"},
+      {"--listen 127.0.0.1:1 --token-file " + short_token, "shorter than 16"},
+      {"--listen 127.0.0.1:1 --token-file " + open_token, "chmod 600"},
+  };
+  for (const auto& [flags, words] : cases) {
+    auto r = run_command(std::string(ROCKPOOLD_PATH) + " --runtime none --data-dir " +
+                         (tmp / "db") + " --socket " + (tmp / "s.sock") + " " + flags);
+    EXPECT_EQ(r.exit_code, 1) << flags << "\n" << r.out << r.err;
+    EXPECT_NE((r.out + r.err).find(words), std::string::npos) << flags << "\n" << r.out << r.err;
+  }
+}
+
+TEST(api_e2e_flags, a_second_daemon_that_fails_leaves_the_first_ones_socket_and_data_private) {
+  temp_dir tmp;
+  daemon_process first(ROCKPOOLD_PATH, tmp / "db", tmp / "s.sock");
+  ASSERT_TRUE(first.start()) << first.log();
+  auto mode = std::filesystem::status(tmp / "db").permissions();
+  EXPECT_EQ(mode & std::filesystem::perms::all, std::filesystem::perms::owner_all);
+  // Same socket, another data dir: its start fails on the socket in use.
+  auto r = run_command(std::string(ROCKPOOLD_PATH) + " --runtime none --data-dir " + (tmp / "db2") +
+                       " --socket " + (tmp / "s.sock"));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("served by a running process"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(tmp / "s.sock"));
+  controller::api_client c({"unix://" + (tmp / "s.sock"), "", 5000});
+  auto health = c.request("GET", "/healthz");
+  ASSERT_TRUE(health.ok()) << health.err().message;
+  EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(first.stop(), 0);
 }
 
 TEST_F(api_e2e_retention, watch_from_a_compacted_revision_gets_410_gone) {
@@ -652,4 +704,36 @@ TEST_F(api_e2e_retention, a_watcher_that_falls_behind_mid_stream_gets_an_error_e
   auto line = got.substr(got.rfind('{', at), line_end - got.rfind('{', at));
   EXPECT_NE(line.find("\"code\":410"), std::string::npos) << line;
   EXPECT_NE(got.find("\"type\":\"ADDED\""), std::string::npos) << "events before it were delivered";
+}
+
+// Issue 9, item 1: one ~33 KB request used to kill the daemon (SIGSEGV in a
+// recursive std::regex), and rpctl apply/diff of such a file the same way.
+TEST_F(api_e2e, huge_patterned_fields_are_refused_and_nothing_crashes) {
+  auto c = client();
+  auto body = R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"p"},)"
+              R"("spec":{"workspace":")" +
+              std::string(40000, 'a') + R"(","port":9000}})";
+  for (const char* query : {"", "?dryRun=All"}) {
+    auto r = c.request("POST", std::string("/apis/rockpool.dev/v1alpha1/portroutes") + query, body,
+                       "application/json");
+    ASSERT_TRUE(r.ok()) << r.err().message << daemon_->log();
+    EXPECT_EQ(r->status, 422) << r->body.substr(0, 300);
+  }
+  auto memory = write("memory.yaml",
+                      "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
+                      "metadata:\n  name: m\nspec:\n  image: x\n  resources:\n"
+                      "    memory: \"1" +
+                          std::string(100000, '0') + "Mi\"\n");
+  auto route = write("route.yaml",
+                     "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\n"
+                     "metadata:\n  name: p\nspec:\n  workspace: " +
+                         std::string(40000, 'a') + "\n  port: 9000\n");
+  for (const auto& file : {memory, route}) {
+    auto applied = rpctl("apply -f " + file);
+    EXPECT_EQ(applied.exit_code, 1) << applied.err.substr(0, 300);
+    EXPECT_NE(applied.err.find("at most"), std::string::npos) << applied.err.substr(0, 300);
+    EXPECT_EQ(rpctl("diff -f " + file).exit_code, 2);
+  }
+  EXPECT_EQ(c.request("GET", "/healthz")->status, 200) << "the daemon is still up";
+  EXPECT_EQ(rpctl("get pr").err, "No resources found\n");
 }

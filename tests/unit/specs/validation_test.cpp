@@ -173,3 +173,19 @@ TEST(validation, labels_and_annotations_follow_kubernetes_syntax) {
   EXPECT_TRUE(mentions(ds, "metadata.labels.ok", "label value"));
   EXPECT_TRUE(mentions(ds, "metadata.labels.num", "must be a string"));
 }
+
+// Issue 9, item 1: these crashed the validator (recursive std::regex).
+TEST(validation, huge_values_of_patterned_fields_are_refused_without_crashing) {
+  auto long_name = std::string(40000, 'a');
+  auto ds = check(
+      "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: p\nspec:\n"
+      "  workspace: " +
+      long_name + "\n  port: 9000\n");
+  EXPECT_TRUE(mentions(ds, "spec.workspace", "at most 63 characters")) << all_text(ds);
+  EXPECT_FALSE(mentions(ds, "spec.workspace", "DNS")) << "a value too long is not also matched";
+  auto huge_memory = "1" + std::string(100000, '0') + "Mi";
+  ds = check(ws_head + "spec:\n  image: x\n  resources:\n    memory: \"" + huge_memory + "\"\n");
+  EXPECT_TRUE(mentions(ds, "spec.resources.memory", "at most 12 characters")) << all_text(ds);
+  ds = check(ws_head + "spec:\n  image: x\n  resources:\n    memory: 99999999999999999999Gi\n");
+  EXPECT_TRUE(mentions(ds, "spec.resources.memory", "at most 12 characters")) << all_text(ds);
+}

@@ -1,11 +1,11 @@
 #pragma once
 
 #include "rockpool/specs/json.hpp"
+#include "rockpool/specs/pattern.hpp"
 
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -26,7 +26,7 @@ struct schema {
   std::optional<double> minimum, maximum;
   std::optional<std::size_t> min_length, max_length, max_items;
   std::string pattern;
-  std::optional<std::regex> pattern_re;
+  std::optional<specs::pattern> pattern_re;  // linear-time; see pattern.hpp
   std::optional<json::value> default_value;
 
   /// The schema of a property, or nullptr.
