@@ -222,8 +222,8 @@ http_response api_handler::dispatch(const http_request& req) {
   if (s.size() == 1 && req.method == "GET") {
     if (s[0] == "healthz") return http_response{200, "text/plain", "ok", {}};
     if (s[0] == "readyz") {
-      auto probe = store_.backend().get("meta/readyz");
-      if (!probe.ok()) return http_response{503, "text/plain", "store: " + probe.err().message, {}};
+      if (auto ready = store_.ready(); !ready.ok())
+        return http_response{503, "text/plain", "store: " + ready.err().message, {}};
       return http_response{200, "text/plain", "ok", {}};
     }
     if (s[0] == "version")
@@ -241,7 +241,7 @@ http_response api_handler::dispatch(const http_request& req) {
           "# HELP rockpool_store_revision Latest store revision.\n# TYPE rockpool_store_revision "
           "gauge\n";
       extra += "rockpool_store_revision " + std::to_string(store_.revision()) + "\n";
-      auto st = store_.backend().stats();
+      auto st = store_.stats();
       extra +=
           "# HELP rockpool_store_writes_total Acknowledged durable writes.\n# TYPE "
           "rockpool_store_writes_total counter\n";
@@ -446,7 +446,6 @@ void api_handler::stream(const http_request& req,
   if (!head(http_response{200, "application/json", {}, {}})) return;
   if (!initial.empty() && !sink.send(initial)) return;
 
-  auto& backend = store_.backend();
   auto next_bookmark = steady::now() + options_.bookmark_interval;
   while (!stopping_ && steady::now() < deadline) {
     auto events = store_.events_after(rev, 256);
@@ -473,7 +472,7 @@ void api_handler::stream(const http_request& req,
     auto wait = std::min<std::chrono::milliseconds>(
         std::chrono::milliseconds(500),
         std::chrono::duration_cast<std::chrono::milliseconds>(next_bookmark - steady::now()));
-    backend.wait_for_revision(rev, std::max(wait, std::chrono::milliseconds(1)));
+    store_.wait_for_revision(rev, std::max(wait, std::chrono::milliseconds(1)));
   }
 }
 

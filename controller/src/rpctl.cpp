@@ -3,8 +3,9 @@
 #include "rockpool/controller/client.hpp"
 #include "rockpool/controller/text_diff.hpp"
 #include "rockpool/controller/version.hpp"
+#include "rockpool/specs/clock.hpp"
 #include "rockpool/specs/codec.hpp"
-#include "rockpool/specs/object_store.hpp"
+#include "rockpool/specs/object_model.hpp"
 #include "rockpool/specs/schema.hpp"
 #include "rockpool/specs/validation.hpp"
 

@@ -1,6 +1,6 @@
 #include "rockpool/runtime/caddy.hpp"
 
-#include "rockpool/specs/codec.hpp"
+#include "rockpool/specs/json.hpp"
 
 #include <curl/curl.h>
 #include <boost/json.hpp>

@@ -1,6 +1,5 @@
 #include "rockpool/runtime/incus_rest.hpp"
 
-#include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/json.hpp"
 
 #include <curl/curl.h>

@@ -430,15 +430,6 @@ decoded_input decode_documents(std::string_view text, const std::string& source)
   return out;
 }
 
-result<json::value> parse_json(std::string_view text) {
-  json::parse_options opts;
-  opts.max_depth = max_nesting_depth + 1;
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec, json::storage_ptr(), opts);
-  if (ec) return make_error(reason::bad_request, "malformed JSON body: " + ec.message());
-  return v;
-}
-
 namespace {
 
 // Whether s has the shape [A-Za-z_/][A-Za-z0-9_./@+-]*( [A-Za-z0-9_./@+()-]+)*:

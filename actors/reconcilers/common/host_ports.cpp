@@ -38,8 +38,16 @@ bool host_port_allocator::listening_on_loopback(unsigned short port) {
 host_port_allocator::host_port_allocator(specs::kv_backend& backend, unsigned short first,
                                          unsigned short last, port_probe in_use)
     : backend_(backend), first_(first), last_(last), in_use_(std::move(in_use)), next_(first) {
-  auto snap = backend_.list(prefix);
-  if (!snap.ok()) return;
+  std::lock_guard lk(mu_);
+  (void)load();  // a failure is retried by the next acquire or release
+}
+
+// REQUIRES: mu_ held. Until the stored allocations are read, nothing is handed
+// out: a port would otherwise be given twice.
+specs::status host_port_allocator::load() {
+  if (loaded_) return specs::done{};
+  auto snap = backend_.list(prefix, specs::keyspace::allocations);
+  if (!snap.ok()) return snap.err();
   for (const auto& rec : snap->records) {
     auto port = static_cast<unsigned short>(std::stoul(rec.key.substr(prefix.size())));
     auto v = specs::parse_json(rec.value);
@@ -48,10 +56,13 @@ host_port_allocator::host_port_allocator(specs::kv_backend& backend, unsigned sh
     by_owner_[owner] = {port, rec.mod_revision};
     by_port_[port] = owner;
   }
+  loaded_ = true;
+  return specs::done{};
 }
 
 specs::result<unsigned short> host_port_allocator::acquire(const std::string& owner) {
   std::lock_guard lk(mu_);
+  if (auto st = load(); !st.ok()) return st.err();
   if (auto it = by_owner_.find(owner); it != by_owner_.end()) return it->second.first;
   std::size_t span = static_cast<std::size_t>(last_ - first_) + 1;
   std::size_t taken_elsewhere = 0;
@@ -64,7 +75,8 @@ specs::result<unsigned short> host_port_allocator::acquire(const std::string& ow
       continue;
     }
     auto value = boost::json::serialize(boost::json::object{{"owner", owner}});
-    auto rev = backend_.commit(specs::kv_write{key_of(port), 0, value});
+    auto rev =
+        backend_.commit(specs::kv_write{key_of(port), 0, value, specs::keyspace::allocations});
     if (!rev.ok()) {
       if (rev.err().why == specs::reason::conflict) continue;  // taken elsewhere
       return rev.err();
@@ -89,10 +101,12 @@ std::optional<std::string> host_port_allocator::owner_of(unsigned short port) co
 
 specs::status host_port_allocator::release(const std::string& owner) {
   std::lock_guard lk(mu_);
+  if (auto st = load(); !st.ok()) return st.err();
   auto it = by_owner_.find(owner);
   if (it == by_owner_.end()) return specs::done{};
   auto [port, rev] = it->second;
-  auto r = backend_.commit(specs::kv_write{key_of(port), rev, std::nullopt});
+  auto r = backend_.commit(
+      specs::kv_write{key_of(port), rev, std::nullopt, specs::keyspace::allocations});
   if (!r.ok() && r.err().why != specs::reason::not_found) return r.err();
   by_port_.erase(port);
   by_owner_.erase(it);

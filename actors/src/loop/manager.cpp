@@ -205,7 +205,6 @@ struct manager_env {
     for (const auto& e : batch) {
       if (e.revision <= st().position) continue;
       st().position = e.revision;
-      if (e.key.rfind("alloc/", 0) == 0) continue;
       if (!kinds->tracks(kind_of(e.key))) continue;
       auto obj = specs::parse_json(e.value);
       if (!obj.ok() || !obj->is_object()) continue;

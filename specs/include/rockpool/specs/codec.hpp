@@ -13,7 +13,7 @@ namespace rockpool::specs {
 /// Limits on decoded input; documents beyond them are rejected.
 inline constexpr std::size_t max_document_bytes = 1 << 20;  // 1 MiB
 inline constexpr std::size_t max_input_bytes = 64 << 20;    // whole file or stream
-inline constexpr int max_nesting_depth = 64;
+inline constexpr int max_nesting_depth = max_json_depth;
 
 /// 1-based line and column of a value in its YAML source.
 struct position {
@@ -59,9 +59,6 @@ struct decoded_input {
 /// Decodes a multi-document YAML (or JSON, which is YAML) stream. Empty documents
 /// are skipped; a `kind: List` document is expanded into its items. Never throws.
 decoded_input decode_documents(std::string_view text, const std::string& source);
-
-/// Parses a JSON request body (fast path, no positions). Depth-limited.
-result<json::value> parse_json(std::string_view text);
 
 /// Emits a value as block-style YAML, quoting strings that would read back as
 /// another type. Keys keep their order.

@@ -95,4 +95,13 @@ std::string to_pretty_json(const json::value& v) {
   return out;
 }
 
+result<json::value> parse_json(std::string_view text) {
+  json::parse_options opts;
+  opts.max_depth = max_json_depth + 1;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec, json::storage_ptr(), opts);
+  if (ec) return make_error(reason::bad_request, "malformed JSON body: " + ec.message());
+  return v;
+}
+
 }  // namespace rockpool::specs

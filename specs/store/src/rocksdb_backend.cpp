@@ -1,5 +1,7 @@
 #include "rockpool/specs/rocksdb_backend.hpp"
 
+#include "commit_plan.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -15,8 +17,11 @@ namespace {
 constexpr const char* cf_objects = "objects";
 constexpr const char* cf_events = "events";
 constexpr const char* cf_meta = "meta";
+constexpr const char* cf_allocations = "allocations";
 constexpr const char* meta_revision = "revision";
 constexpr const char* meta_compacted = "compacted";
+constexpr const char* meta_allocation_revision = "allocation_revision";
+constexpr std::string_view legacy_allocation_prefix = "alloc/";
 
 std::string encode_u64(std::uint64_t v) {
   std::string s(8, '\0');
@@ -60,12 +65,14 @@ error io_error(const rocksdb::Status& s) {
 class rocksdb_backend final : public kv_backend {
  public:
   rocksdb_backend(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> cfs,
-                  rocksdb_options options, std::uint64_t revision, std::uint64_t compacted)
+                  rocksdb_options options, std::uint64_t revision, std::uint64_t compacted,
+                  std::uint64_t allocation_revision)
       : db_(std::move(db)),
         cfs_(std::move(cfs)),
         options_(options),
         revision_(revision),
-        compacted_(compacted) {
+        compacted_(compacted),
+        allocation_revision_(allocation_revision) {
     write_options_.sync = options_.sync;
   }
 
@@ -74,24 +81,25 @@ class rocksdb_backend final : public kv_backend {
     db_->Close();
   }
 
-  result<std::optional<kv_record>> get(std::string_view key) override {
+  result<std::optional<kv_record>> get(std::string_view key, keyspace space) override {
     std::string raw;
-    auto s =
-        db_->Get(rocksdb::ReadOptions(), objects(), rocksdb::Slice(key.data(), key.size()), &raw);
+    auto s = db_->Get(rocksdb::ReadOptions(), family(space), rocksdb::Slice(key.data(), key.size()),
+                      &raw);
     if (s.IsNotFound()) return std::optional<kv_record>{};
     if (!s.ok()) return io_error(s);
     return std::optional<kv_record>{kv_record{std::string(key), raw.substr(8), decode_u64(raw)}};
   }
 
-  result<kv_snapshot> list(std::string_view prefix) override {
+  result<kv_snapshot> list(std::string_view prefix, keyspace space) override {
     const rocksdb::Snapshot* snap = db_->GetSnapshot();
     rocksdb::ReadOptions ro;
     ro.snapshot = snap;
     kv_snapshot out;
     std::string rev;
-    auto s = db_->Get(ro, meta(), meta_revision, &rev);
+    auto s = db_->Get(ro, meta(),
+                      space == keyspace::objects ? meta_revision : meta_allocation_revision, &rev);
     if (s.ok()) out.revision = decode_u64(rev);
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, objects()));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, family(space)));
     for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
       auto k = it->key().ToStringView();
       if (k.substr(0, prefix.size()) != prefix) break;
@@ -194,88 +202,69 @@ class rocksdb_backend final : public kv_backend {
   rocksdb::ColumnFamilyHandle* objects() const { return cfs_[1]; }
   rocksdb::ColumnFamilyHandle* events() const { return cfs_[2]; }
   rocksdb::ColumnFamilyHandle* meta() const { return cfs_[3]; }
+  rocksdb::ColumnFamilyHandle* allocations() const { return cfs_[4]; }
+  rocksdb::ColumnFamilyHandle* family(keyspace space) const {
+    return space == keyspace::objects ? objects() : allocations();
+  }
 
   // Runs as the group leader: checks every precondition in order (later
   // writes see earlier ones of the same group), then one synced WriteBatch.
   void write_group(std::deque<pending*>& group) {
-    rocksdb::WriteBatch batch;
-    std::uint64_t rev = revision();
-    std::uint64_t compacted = compacted_revision();
-    std::map<std::string, std::pair<std::uint64_t, std::optional<std::string>>> overlay;
-    std::vector<pending*> accepted;
-    std::vector<kv_event> committed;
-    for (auto* p : group) {
-      const kv_write& w = *p->write;
-      std::uint64_t current_rev = 0;
-      std::optional<std::string> current_value;
-      if (auto it = overlay.find(w.key); it != overlay.end()) {
-        current_rev = it->second.first;
-        current_value = it->second.second;
-      } else {
-        auto cur = get(w.key);
-        if (!cur.ok()) {
-          p->outcome = cur.err();
-          continue;
-        }
-        if (*cur) {
-          current_rev = (*cur)->mod_revision;
-          current_value = std::move((*cur)->value);
-        }
-      }
-      if (current_rev != w.expected_revision) {
-        p->outcome = make_error(reason::conflict, "the object has been modified (revision " +
-                                                      std::to_string(current_rev) + ", expected " +
-                                                      std::to_string(w.expected_revision) + ")");
-        continue;
-      }
-      if (!w.value && current_rev == 0) {
-        p->outcome = make_error(reason::not_found, w.key + " does not exist");
-        continue;
-      }
-      ++rev;
-      auto type = !w.value ? kv_event::type::deleted
-                           : (current_rev == 0 ? kv_event::type::added : kv_event::type::modified);
-      if (w.value) {
-        batch.Put(objects(), w.key, encode_u64(rev) + *w.value);
-        batch.Put(events(), encode_u64(rev), encode_event(type, w.key, *w.value));
-        overlay[w.key] = {rev, w.value};
-      } else {
-        batch.Delete(objects(), w.key);
-        batch.Put(events(), encode_u64(rev), encode_event(type, w.key, *current_value));
-        overlay[w.key] = {0, std::nullopt};
-      }
-      if (listener_)
-        committed.push_back(kv_event{rev, type, w.key, w.value ? *w.value : *current_value});
-      p->outcome = rev;
-      accepted.push_back(p);
+    std::vector<const kv_write*> writes;
+    for (auto* p : group) writes.push_back(p->write);
+    std::uint64_t allocation_rev;
+    {
+      std::lock_guard lk(rev_mu_);
+      allocation_rev = allocation_revision_;
     }
-    if (!accepted.empty()) {
-      batch.Put(meta(), meta_revision, encode_u64(rev));
-      // Compact the event log in the same batch once it is 10% over retention.
-      std::uint64_t keep = options_.event_retention;
-      if (rev > keep && rev - keep > compacted + keep / 10) {
-        std::uint64_t new_compacted = rev - keep;
-        batch.DeleteRange(events(), encode_u64(0), encode_u64(new_compacted + 1));
-        batch.Put(meta(), meta_compacted, encode_u64(new_compacted));
-        compacted = new_compacted;
-      }
-      auto s = db_->Write(write_options_, &batch);
-      if (!s.ok()) {
-        for (auto* p : accepted) p->outcome = io_error(s);
-      } else {
-        {
-          std::lock_guard lk(rev_mu_);
-          revision_ = rev;
-          compacted_ = compacted;
-          stats_.writes += accepted.size();
-          ++stats_.batches;
-        }
-        rev_cv_.notify_all();
-        // Still the leader here, so listeners see batches in revision order.
-        if (listener_) listener_(std::move(committed));
-      }
-    }
+    auto plan = detail::plan_commits(
+        writes, [this](keyspace space, const std::string& key) { return get(key, space); },
+        revision(), allocation_rev);
+    for (std::size_t i = 0; i < group.size(); ++i)
+      if (plan.outcomes[i] && !plan.outcomes[i]->ok()) group[i]->outcome = *plan.outcomes[i];
+    if (!plan.mutations.empty()) store(plan, group);
     for (auto* p : group) p->done = true;
+  }
+
+  void store(detail::commit_plan& plan, std::deque<pending*>& group) {
+    rocksdb::WriteBatch batch;
+    std::size_t event = 0;
+    for (const auto& m : plan.mutations) {
+      if (m.value)
+        batch.Put(family(m.space), m.key, encode_u64(m.revision) + *m.value);
+      else
+        batch.Delete(family(m.space), m.key);
+      if (m.space == keyspace::objects) {
+        const auto& e = plan.events[event++];
+        batch.Put(events(), encode_u64(e.revision), encode_event(e.kind, e.key, e.value));
+      }
+    }
+    batch.Put(meta(), meta_revision, encode_u64(plan.revision));
+    batch.Put(meta(), meta_allocation_revision, encode_u64(plan.allocation_revision));
+    // Compact the event log in the same batch once it is 10% over retention.
+    std::uint64_t compacted = compacted_revision();
+    std::uint64_t keep = options_.event_retention;
+    if (plan.revision > keep && plan.revision - keep > compacted + keep / 10) {
+      compacted = plan.revision - keep;
+      batch.DeleteRange(events(), encode_u64(0), encode_u64(compacted + 1));
+      batch.Put(meta(), meta_compacted, encode_u64(compacted));
+    }
+    auto s = db_->Write(write_options_, &batch);
+    for (std::size_t i = 0; i < group.size(); ++i)
+      if (plan.outcomes[i] && plan.outcomes[i]->ok())
+        group[i]->outcome = s.ok() ? *plan.outcomes[i] : result<std::uint64_t>(io_error(s));
+    if (!s.ok()) return;
+    {
+      std::lock_guard lk(rev_mu_);
+      revision_ = plan.revision;
+      allocation_revision_ = plan.allocation_revision;
+      compacted_ = compacted;
+      stats_.writes += plan.mutations.size();
+      ++stats_.batches;
+    }
+    rev_cv_.notify_all();
+    // Still the leader here, so listeners see batches in revision order.
+    if (listener_ && !plan.events.empty()) listener_(std::move(plan.events));
   }
 
   std::unique_ptr<rocksdb::DB> db_;
@@ -289,13 +278,39 @@ class rocksdb_backend final : public kv_backend {
   std::deque<pending*> queue_;
   bool leader_active_ = false;
 
-  mutable std::mutex rev_mu_;  // guards revision_, compacted_, stats_, woken_
+  mutable std::mutex rev_mu_;  // guards the revisions, compacted_, stats_, woken_
   std::condition_variable rev_cv_;
   std::uint64_t revision_ = 0;
   std::uint64_t compacted_ = 0;
+  std::uint64_t allocation_revision_ = 0;
   kv_stats stats_;
   bool woken_ = false;
 };
+
+// Stores written before allocations had a keyspace kept them as "alloc/..."
+// objects: move them over, keeping their revisions, in one batch.
+rocksdb::Status migrate_allocations(rocksdb::DB& db,
+                                    const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
+                                    std::uint64_t& allocation_revision) {
+  rocksdb::WriteBatch batch;
+  std::uint64_t highest = allocation_revision;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), handles[1]));
+  for (it->Seek(legacy_allocation_prefix); it->Valid(); it->Next()) {
+    auto k = it->key().ToStringView();
+    if (k.substr(0, legacy_allocation_prefix.size()) != legacy_allocation_prefix) break;
+    batch.Put(handles[4], it->key(), it->value());
+    batch.Delete(handles[1], it->key());
+    highest = std::max(highest, decode_u64(it->value().ToStringView()));
+  }
+  if (!it->status().ok()) return it->status();
+  it.reset();
+  if (batch.Count() == 0) return rocksdb::Status::OK();
+  allocation_revision = highest;
+  batch.Put(handles[3], meta_allocation_revision, encode_u64(highest));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return db.Write(wo, &batch);
+}
 
 }  // namespace
 
@@ -314,7 +329,8 @@ result<std::unique_ptr<kv_backend>> open_rocksdb(const std::string& dir, rocksdb
       {rocksdb::kDefaultColumnFamilyName, cf_options},
       {cf_objects, cf_options},
       {cf_events, cf_options},
-      {cf_meta, cf_options}};
+      {cf_meta, cf_options},
+      {cf_allocations, cf_options}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
@@ -328,13 +344,31 @@ result<std::unique_ptr<kv_backend>> open_rocksdb(const std::string& dir, rocksdb
     return make_error(reason::internal, "cannot open store in " + dir + ": " + text);
   }
   std::unique_ptr<rocksdb::DB> db(raw);
-  std::string v;
-  std::uint64_t revision = 0, compacted = 0;
-  if (db->Get(rocksdb::ReadOptions(), handles[3], meta_revision, &v).ok()) revision = decode_u64(v);
-  if (db->Get(rocksdb::ReadOptions(), handles[3], meta_compacted, &v).ok())
-    compacted = decode_u64(v);
-  return std::unique_ptr<kv_backend>(
-      new rocksdb_backend(std::move(db), std::move(handles), options, revision, compacted));
+  auto close = [&] {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  };
+  std::uint64_t revision = 0, compacted = 0, allocation_revision = 0;
+  for (auto [key, out] :
+       {std::pair{meta_revision, &revision}, std::pair{meta_compacted, &compacted},
+        std::pair{meta_allocation_revision, &allocation_revision}}) {
+    std::string v;
+    auto st = db->Get(rocksdb::ReadOptions(), handles[3], key, &v);
+    if (st.ok()) {
+      *out = decode_u64(v);
+    } else if (!st.IsNotFound()) {
+      // Never restart revisions at 0 over existing data.
+      close();
+      return make_error(reason::internal,
+                        "cannot read the store's " + std::string(key) + ": " + st.ToString());
+    }
+  }
+  if (auto st = migrate_allocations(*db, handles, allocation_revision); !st.ok()) {
+    close();
+    return make_error(reason::internal,
+                      "cannot move allocations to their keyspace: " + st.ToString());
+  }
+  return std::unique_ptr<kv_backend>(new rocksdb_backend(std::move(db), std::move(handles), options,
+                                                         revision, compacted, allocation_revision));
 }
 
 }  // namespace rockpool::specs

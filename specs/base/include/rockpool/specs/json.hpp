@@ -1,5 +1,7 @@
 #pragma once
 
+#include "rockpool/specs/result.hpp"
+
 #include <boost/json/value.hpp>
 
 #include <optional>
@@ -7,6 +9,9 @@
 #include <string_view>
 
 namespace rockpool::specs {
+
+/// Deepest nesting a decoded document or request body may have.
+inline constexpr int max_json_depth = 64;
 
 namespace json = boost::json;
 
@@ -27,5 +32,9 @@ std::string describe_value(const json::value& v);
 
 /// Serialises with two-space indentation.
 std::string to_pretty_json(const json::value& v);
+
+/// Parses a JSON request body (fast path, no positions), at most
+/// max_json_depth levels deep.
+[[nodiscard]] result<json::value> parse_json(std::string_view text);
 
 }  // namespace rockpool::specs

@@ -3,46 +3,19 @@
 #include "rockpool/specs/clock.hpp"
 #include "rockpool/specs/json.hpp"
 #include "rockpool/specs/kv_backend.hpp"
+#include "rockpool/specs/object_model.hpp"
 #include "rockpool/specs/result.hpp"
 #include "rockpool/specs/selector.hpp"
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace rockpool::specs {
 
 struct validation_context;
-
-/// Annotations the store maintains for server-side apply.
-inline constexpr const char* managed_by_annotation = "rockpool.dev/managed-by";
-inline constexpr const char* last_applied_annotation = "rockpool.dev/last-applied";
-
-/// What a write did.
-enum class write_effect { created, configured, unchanged, deleted, terminating };
-const char* effect_name(write_effect e);
-
-struct write_outcome {
-  json::value object;  // the object as stored (or as it would be, for dry runs)
-  write_effect effect = write_effect::unchanged;
-};
-
-struct list_outcome {
-  std::vector<json::value> items;
-  std::uint64_t revision = 0;
-};
-
-/// A change to an object, decoded from the event log.
-struct watch_event {
-  std::string type;  // ADDED, MODIFIED, DELETED
-  json::value object;
-  std::uint64_t revision = 0;
-};
-
-struct write_request {
-  bool dry_run = false;
-  std::string manager;  // field manager, e.g. "rpctl", "gitops:samples/", "ui"
-};
 
 /// Kubernetes object semantics over a kv_backend: uid, generation,
 /// resourceVersion, defaults and validation on admission, status written
@@ -84,14 +57,30 @@ class object_store {
   [[nodiscard]] result<std::vector<watch_event>> events_after(std::uint64_t after,
                                                               std::size_t limit);
   std::uint64_t revision() const { return backend_.revision(); }
-  kv_backend& backend() { return backend_; }
+  /// Blocks until the store revision passes `after` or the timeout; true iff it did.
+  bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout);
+  /// OK iff the store answers reads (readiness).
+  [[nodiscard]] status ready();
+  /// Write-path counters (writes, synced batches).
+  kv_stats stats() const { return backend_.stats(); }
 
  private:
   struct current {
     json::value object;
     std::uint64_t revision = 0;
   };
+  /// nullopt: the attempt's compare-and-swap lost a race; read and try again.
+  using attempt_outcome = std::optional<result<write_outcome>>;
+  using attempt_fn = std::function<attempt_outcome(const std::optional<current>&)>;
+
   validation_context context();
+  /// Reads kind/name and runs attempt on it until it does not lose a race;
+  /// after too many lost races, exhausted().
+  result<write_outcome> retry_on_race(const std::string& kind, const std::string& name,
+                                      const attempt_fn& attempt,
+                                      const std::function<error()>& exhausted);
+  attempt_outcome finish_deletion(const std::string& key, const current& old, json::value last,
+                                  const write_request& req, bool may_retry);
   result<std::optional<current>> read(const std::string& kind, const std::string& name);
   result<write_outcome> commit(const std::string& key, const std::optional<current>& old,
                                json::value next, write_effect effect, const write_request& req);
@@ -102,11 +91,5 @@ class object_store {
   const clock& clock_;
   std::vector<std::string> outer_networks_;
 };
-
-/// The annotation key of an object (keys may contain dots), or "".
-std::string annotation(const json::value& obj, std::string_view key);
-
-/// RFC 7386 merge patch: null deletes, objects merge, everything else replaces.
-json::value apply_merge_patch(const json::value& target, const json::value& patch);
 
 }  // namespace rockpool::specs

@@ -12,6 +12,12 @@
 
 namespace rockpool::specs {
 
+/// Where a key lives. Objects are revisioned by the global store revision and
+/// every write to them is an event in the log (watch). Allocations (host
+/// ports, addresses) are durable compare-and-swap records with revisions of
+/// their own: they never appear in the event log or move the store revision.
+enum class keyspace : std::uint8_t { objects, allocations };
+
 /// A stored value and the revision of its last write.
 struct kv_record {
   std::string key;
@@ -31,6 +37,7 @@ struct kv_write {
   std::string key;
   std::uint64_t expected_revision = 0;
   std::optional<std::string> value;  // nullopt deletes the key
+  keyspace space = keyspace::objects;
 };
 
 /// One entry of the revision-ordered event log.
@@ -49,17 +56,26 @@ struct kv_stats {
 };
 
 /// The durable key-value seam under the object store. Implementations:
-/// RocksDB (embedded default). An etcd v3 backend maps one-to-one: commit is a
-/// Txn comparing mod_revision, events_after is a watch from a revision.
+/// RocksDB (embedded default), in memory (tests, `memory_backend.hpp`), and a
+/// fault-injecting wrapper of either (`fault_backend.hpp`). An etcd v3 backend maps one-to-one:
+/// commit is a Txn comparing mod_revision, events_after is a watch from a revision.
 ///
 /// Thread safety: every method may be called from any thread concurrently.
 class kv_backend {
  public:
   virtual ~kv_backend() = default;
 
-  [[nodiscard]] virtual result<std::optional<kv_record>> get(std::string_view key) = 0;
-  /// Every key with the prefix, from one consistent snapshot.
-  [[nodiscard]] virtual result<kv_snapshot> list(std::string_view prefix) = 0;
+  [[nodiscard]] virtual result<std::optional<kv_record>> get(std::string_view key,
+                                                             keyspace space) = 0;
+  /// Every key with the prefix, from one consistent snapshot; its revision is
+  /// the store revision (objects) or the allocations' revision.
+  [[nodiscard]] virtual result<kv_snapshot> list(std::string_view prefix, keyspace space) = 0;
+  [[nodiscard]] result<std::optional<kv_record>> get(std::string_view key) {
+    return get(key, keyspace::objects);
+  }
+  [[nodiscard]] result<kv_snapshot> list(std::string_view prefix) {
+    return list(prefix, keyspace::objects);
+  }
   /// Durably applies w and returns its revision. Returns reason::conflict when the
   /// precondition fails. Returns only after the write is synced to stable storage;
   /// concurrent callers share one sync (group commit).

@@ -1,0 +1,52 @@
+#pragma once
+
+// The shapes of writes and reads of Kubernetes-style objects, shared by the
+// store, the API and the clients: what a write did, server-side apply's
+// annotations, and RFC 7386 merge patches.
+
+#include "rockpool/specs/json.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rockpool::specs {
+
+/// Annotations the store maintains for server-side apply.
+inline constexpr const char* managed_by_annotation = "rockpool.dev/managed-by";
+inline constexpr const char* last_applied_annotation = "rockpool.dev/last-applied";
+
+/// What a write did.
+enum class write_effect { created, configured, unchanged, deleted, terminating };
+const char* effect_name(write_effect e);
+
+struct write_outcome {
+  json::value object;  // the object as stored (or as it would be, for dry runs)
+  write_effect effect = write_effect::unchanged;
+};
+
+struct list_outcome {
+  std::vector<json::value> items;
+  std::uint64_t revision = 0;
+};
+
+/// A change to an object, decoded from the event log.
+struct watch_event {
+  std::string type;  // ADDED, MODIFIED, DELETED
+  json::value object;
+  std::uint64_t revision = 0;
+};
+
+struct write_request {
+  bool dry_run = false;
+  std::string manager;  // field manager, e.g. "rpctl", "gitops:samples/", "ui"
+};
+
+/// The annotation key of an object (keys may contain dots), or "".
+std::string annotation(const json::value& obj, std::string_view key);
+
+/// RFC 7386 merge patch: null deletes, objects merge, everything else replaces.
+json::value apply_merge_patch(const json::value& target, const json::value& patch);
+
+}  // namespace rockpool::specs

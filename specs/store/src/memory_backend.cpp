@@ -1,0 +1,138 @@
+#include "rockpool/specs/memory_backend.hpp"
+
+#include "commit_plan.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+
+namespace rockpool::specs {
+
+namespace {
+
+class memory_backend final : public kv_backend {
+ public:
+  explicit memory_backend(std::uint64_t retention) : retention_(retention) {}
+
+  result<std::optional<kv_record>> get(std::string_view key, keyspace space) override {
+    std::lock_guard lk(mu_);
+    return find(space, std::string(key));
+  }
+
+  result<kv_snapshot> list(std::string_view prefix, keyspace space) override {
+    std::lock_guard lk(mu_);
+    kv_snapshot out;
+    out.revision = space == keyspace::objects ? revision_ : allocation_revision_;
+    const auto& data = space_of(space);
+    for (auto it = data.lower_bound(std::string(prefix));
+         it != data.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+      out.records.push_back({it->first, it->second.second, it->second.first});
+    return out;
+  }
+
+  result<std::uint64_t> commit(const kv_write& w) override {
+    std::lock_guard order(commit_mu_);  // listeners see commits in revision order
+    detail::commit_plan plan;
+    {
+      std::lock_guard lk(mu_);
+      plan = detail::plan_commits(
+          {&w},
+          [this](keyspace space, const std::string& key) -> result<std::optional<kv_record>> {
+            return find(space, key);
+          },
+          revision_, allocation_revision_);
+      for (const auto& m : plan.mutations) {
+        if (m.value)
+          space_of(m.space)[m.key] = {m.revision, *m.value};
+        else
+          space_of(m.space).erase(m.key);
+      }
+      for (const auto& e : plan.events) log_.push_back(e);
+      while (!log_.empty() && log_.front().revision + retention_ <= plan.revision) {
+        compacted_ = log_.front().revision;
+        log_.pop_front();
+      }
+      revision_ = plan.revision;
+      allocation_revision_ = plan.allocation_revision;
+      if (!plan.mutations.empty()) {
+        ++stats_.writes;
+        ++stats_.batches;
+      }
+    }
+    cv_.notify_all();
+    if (listener_ && !plan.events.empty()) listener_(std::move(plan.events));
+    return *plan.outcomes.front();
+  }
+
+  result<std::vector<kv_event>> events_after(std::uint64_t after, std::size_t limit) override {
+    std::lock_guard lk(mu_);
+    if (after < compacted_)
+      return make_error(reason::gone, "too old resource version: " + std::to_string(after));
+    std::vector<kv_event> out;
+    for (const auto& e : log_) {
+      if (out.size() >= limit) break;
+      if (e.revision > after) out.push_back(e);
+    }
+    return out;
+  }
+
+  std::uint64_t revision() const override {
+    std::lock_guard lk(mu_);
+    return revision_;
+  }
+  std::uint64_t compacted_revision() const override {
+    std::lock_guard lk(mu_);
+    return compacted_;
+  }
+  bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) override {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, timeout, [&] { return revision_ > after || woken_; }) &&
+           revision_ > after;
+  }
+  kv_stats stats() const override {
+    std::lock_guard lk(mu_);
+    return stats_;
+  }
+  void set_commit_listener(std::function<void(std::vector<kv_event>)> listener) override {
+    listener_ = std::move(listener);
+  }
+  void wake_all() override {
+    {
+      std::lock_guard lk(mu_);
+      woken_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  using records = std::map<std::string, std::pair<std::uint64_t, std::string>>;
+
+  records& space_of(keyspace space) { return space == keyspace::objects ? objects_ : allocations_; }
+  // REQUIRES: mu_ held.
+  std::optional<kv_record> find(keyspace space, const std::string& key) {
+    const auto& data = space_of(space);
+    auto it = data.find(key);
+    if (it == data.end()) return std::nullopt;
+    return kv_record{key, it->second.second, it->second.first};
+  }
+
+  const std::uint64_t retention_;
+  std::mutex commit_mu_;
+  mutable std::mutex mu_;  // guards everything below
+  std::condition_variable cv_;
+  records objects_, allocations_;
+  std::deque<kv_event> log_;
+  std::uint64_t revision_ = 0, allocation_revision_ = 0, compacted_ = 0;
+  kv_stats stats_;
+  bool woken_ = false;
+  std::function<void(std::vector<kv_event>)> listener_;
+};
+
+}  // namespace
+
+std::unique_ptr<kv_backend> make_memory_backend(std::uint64_t event_retention) {
+  return std::make_unique<memory_backend>(event_retention);
+}
+
+}  // namespace rockpool::specs

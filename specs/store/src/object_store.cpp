@@ -1,0 +1,478 @@
+#include "rockpool/specs/object_store.hpp"
+
+#include "rockpool/specs/schema.hpp"
+#include "rockpool/specs/validation.hpp"
+
+#include <boost/json.hpp>
+
+#include <random>
+
+namespace rockpool::specs {
+
+namespace {
+
+constexpr int max_race_retries = 16;
+
+std::string new_uid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uint64_t a = rng(), b = rng();
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::string describe(const std::string& kind, const std::string& name) {
+  const auto* k = find_kind(kind);
+  return (k ? k->plural : kind) + "." + api_group + " \"" + name + "\"";
+}
+
+error invalid(const json::value& obj, std::vector<field_error> problems) {
+  std::string msg = string_at(obj, "kind") + "." + api_group + " \"" +
+                    string_at(obj, "metadata.name") + "\" is invalid: ";
+  error e{reason::invalid, {}, {}};
+  for (std::size_t i = 0; i < problems.size(); ++i) {
+    if (i > 0) msg += ", ";
+    msg += (problems[i].field.empty() ? "" : problems[i].field + ": ") + problems[i].message;
+    e.causes.push_back({problems[i].field, problems[i].message});
+  }
+  e.message = std::move(msg);
+  return e;
+}
+
+json::object& meta_of(json::value& obj) {
+  return ensure_object(obj.as_object(), "metadata");
+}
+
+// Copies a metadata field from src to dst, or removes it from dst when src lacks it.
+void copy_meta_field(json::object& dst, const json::object& src, const char* field) {
+  if (const auto* v = src.if_contains(field); v && !v->is_null())
+    dst[field] = *v;
+  else
+    dst.erase(field);
+}
+
+json::value strip_rv(json::value v) {
+  if (auto* m = v.as_object().if_contains("metadata"); m && m->is_object())
+    m->get_object().erase("resourceVersion");
+  return v;
+}
+
+bool has_finalizers(const json::value& obj) {
+  const auto* f = find_path(obj, "metadata.finalizers");
+  return f && f->is_array() && !f->get_array().empty();
+}
+
+// Three-way merge of a string map (labels, annotations) for apply: keys the
+// previous configuration set but the new one does not are removed; others kept.
+json::object merge_map(const json::value* live, const json::value* last, const json::value* next,
+                       bool keep_rockpool_keys) {
+  json::object out = (live && live->is_object()) ? live->get_object() : json::object{};
+  if (last && last->is_object())
+    for (const auto& kv : last->get_object())
+      if (!(next && next->is_object() && next->get_object().contains(kv.key())))
+        out.erase(kv.key());
+  if (next && next->is_object())
+    for (const auto& kv : next->get_object()) out[kv.key()] = kv.value();
+  if (!keep_rockpool_keys) {
+    out.erase(managed_by_annotation);
+    out.erase(last_applied_annotation);
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+std::optional<std::uint64_t> body_precondition(const json::value& obj) {
+  auto rv = string_at(obj, "metadata.resourceVersion");
+  if (rv.empty()) return std::nullopt;
+  try {
+    return std::stoull(rv);
+  } catch (...) {
+    return 0;  // unparseable: can never match
+  }
+}
+
+// Whether a write lost a compare-and-swap to a concurrent writer.
+template <class T>
+bool lost_race(const result<T>& r) {
+  return !r.ok() && r.err().why == reason::conflict;
+}
+
+error stale(const std::string& kind, const std::string& name) {
+  return make_error(reason::conflict,
+                    "Operation cannot be fulfilled on " + describe(kind, name) +
+                        ": the object has been modified; please apply your changes to the "
+                        "latest version and try again");
+}
+
+}  // namespace
+
+object_store::object_store(kv_backend& backend, const clock& clock,
+                           std::vector<std::string> outer_networks)
+    : backend_(backend), clock_(clock), outer_networks_(std::move(outer_networks)) {}
+
+result<std::optional<object_store::current>> object_store::read(const std::string& kind,
+                                                                const std::string& name) {
+  auto rec = backend_.get(kind + "/" + name);
+  if (!rec.ok()) return rec.err();
+  if (!*rec) return std::optional<current>{};
+  auto parsed = parse_json((*rec)->value);
+  if (!parsed.ok())
+    return make_error(reason::internal, "stored object " + kind + "/" + name +
+                                            " is corrupt: " + parsed.err().message);
+  auto obj = std::move(*parsed);
+  meta_of(obj)["resourceVersion"] = std::to_string((*rec)->mod_revision);
+  return std::optional<current>{current{std::move(obj), (*rec)->mod_revision}};
+}
+
+validation_context object_store::context() {
+  return validation_context{
+      [this](const std::string& k, const std::string& n) -> std::optional<json::value> {
+        auto r = get(k, n);
+        if (r.ok()) return std::move(*r);
+        return std::nullopt;
+      },
+      [this](const std::string& k) {
+        auto r = list(k);
+        return r.ok() ? std::move(r->items) : std::vector<json::value>{};
+      },
+      outer_networks_};
+}
+
+result<write_outcome> object_store::retry_on_race(const std::string& kind, const std::string& name,
+                                                  const attempt_fn& attempt,
+                                                  const std::function<error()>& exhausted) {
+  for (int i = 0; i < max_race_retries; ++i) {
+    auto cur = read(kind, name);
+    if (!cur.ok()) return cur.err();
+    if (auto out = attempt(*cur)) return std::move(*out);
+  }
+  return exhausted();
+}
+
+status object_store::ready() {
+  auto probe = backend_.get("meta/readyz");
+  if (!probe.ok()) return probe.err();
+  return done{};
+}
+
+bool object_store::wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) {
+  return backend_.wait_for_revision(after, timeout);
+}
+
+result<json::value> object_store::get(const std::string& kind, const std::string& name) {
+  auto cur = read(kind, name);
+  if (!cur.ok()) return cur.err();
+  if (!*cur) return make_error(reason::not_found, describe(kind, name) + " not found");
+  return std::move((*cur)->object);
+}
+
+result<list_outcome> object_store::list(const std::string& kind, const label_selector& selector) {
+  auto snap = backend_.list(kind + "/");
+  if (!snap.ok()) return snap.err();
+  list_outcome out;
+  out.revision = snap->revision;
+  for (auto& rec : snap->records) {
+    auto parsed = parse_json(rec.value);
+    if (!parsed.ok()) continue;
+    auto obj = std::move(*parsed);
+    meta_of(obj)["resourceVersion"] = std::to_string(rec.mod_revision);
+    if (selector.matches(obj)) out.items.push_back(std::move(obj));
+  }
+  return out;
+}
+
+result<write_outcome> object_store::commit(const std::string& key,
+                                           const std::optional<current>& old, json::value next,
+                                           write_effect effect, const write_request& req) {
+  next = strip_rv(std::move(next));
+  if (old && strip_rv(old->object) == next)
+    return write_outcome{old->object, write_effect::unchanged};
+  if (req.dry_run) {
+    if (old) meta_of(next)["resourceVersion"] = std::to_string(old->revision);
+    return write_outcome{std::move(next), effect};
+  }
+  kv_write w{key, old ? old->revision : 0, json::serialize(next)};
+  auto rev = backend_.commit(w);
+  if (!rev.ok()) return rev.err();
+  meta_of(next)["resourceVersion"] = std::to_string(*rev);
+  return write_outcome{std::move(next), effect};
+}
+
+result<write_outcome> object_store::create(json::value obj, const write_request& req) {
+  if (!obj.is_object()) return make_error(reason::bad_request, "body must be a JSON object");
+  default_object(obj);
+  auto problems = validate_object(obj, context());
+  if (!problems.empty()) return invalid(obj, std::move(problems));
+  auto kind = string_at(obj, "kind");
+  auto name = string_at(obj, "metadata.name");
+  return retry_on_race(
+      kind, name,
+      [&](const std::optional<current>& cur) -> attempt_outcome {
+        if (cur)
+          return make_error(reason::already_exists, describe(kind, name) + " already exists");
+        json::value next = json::object{{"apiVersion", api_version}, {"kind", kind}};
+        auto& meta = meta_of(next);
+        const auto& in_meta = obj.at("metadata").get_object();
+        meta["name"] = name;
+        meta["uid"] = new_uid();
+        meta["generation"] = 1;
+        meta["creationTimestamp"] = format_rfc3339(clock_.now());
+        for (const char* f : {"labels", "annotations", "finalizers", "ownerReferences"})
+          copy_meta_field(meta, in_meta, f);
+        if (const auto* spec = obj.as_object().if_contains("spec"))
+          next.as_object()["spec"] = *spec;
+        auto out =
+            commit(kind + "/" + name, std::nullopt, std::move(next), write_effect::created, req);
+        if (lost_race(out)) return std::nullopt;  // raced with another create
+        return out;
+      },
+      [&] { return make_error(reason::already_exists, describe(kind, name) + " already exists"); });
+}
+
+namespace {
+
+// What the user sent, kept verbatim (before defaults) as the last-applied
+// configuration of server-side apply.
+json::value applied_configuration(const json::value& obj) {
+  json::value applied =
+      json::object{{"apiVersion", obj.at("apiVersion")}, {"kind", obj.at("kind")}};
+  json::object m{{"name", string_at(obj, "metadata.name")}};
+  const auto& in_meta = obj.at("metadata").get_object();
+  for (const char* f : {"labels", "annotations", "finalizers", "ownerReferences"})
+    if (const auto* v = in_meta.if_contains(f); v && !v->is_null()) m[f] = *v;
+  if (auto* a = m.if_contains("annotations"); a && a->is_object()) {
+    a->get_object().erase(managed_by_annotation);
+    a->get_object().erase(last_applied_annotation);
+    if (a->get_object().empty()) m.erase("annotations");
+  }
+  applied.get_object()["metadata"] = std::move(m);
+  if (const auto* spec = obj.as_object().if_contains("spec")) applied.get_object()["spec"] = *spec;
+  return applied;
+}
+
+// Server-side apply's metadata: labels and annotations merged with what the
+// manager applied last time, ownership recorded.
+void merge_applied_metadata(json::object& meta, const json::value& old, const json::object& in_meta,
+                            const json::value& applied, const std::string& manager) {
+  json::value last;
+  if (auto parsed = parse_json(annotation(old, last_applied_annotation)); parsed.ok())
+    last = std::move(*parsed);
+  meta["labels"] = merge_map(find_path(old, "metadata.labels"), find_path(last, "metadata.labels"),
+                             in_meta.if_contains("labels"), true);
+  auto ann =
+      merge_map(find_path(old, "metadata.annotations"), find_path(last, "metadata.annotations"),
+                in_meta.if_contains("annotations"), false);
+  ann[managed_by_annotation] = manager;
+  ann[last_applied_annotation] = json::serialize(applied);
+  meta["annotations"] = std::move(ann);
+  if (in_meta.contains("finalizers")) copy_meta_field(meta, in_meta, "finalizers");
+  if (in_meta.contains("ownerReferences")) copy_meta_field(meta, in_meta, "ownerReferences");
+  if (meta["labels"].get_object().empty()) meta.erase("labels");
+}
+
+// Sets next's spec from obj's; bumps the generation iff the spec changed.
+void take_spec(json::value& next, const json::value& old, const json::value& obj) {
+  const auto* new_spec = obj.as_object().if_contains("spec");
+  const auto* old_spec = old.as_object().if_contains("spec");
+  bool spec_changed =
+      (new_spec == nullptr) != (old_spec == nullptr) || (new_spec && *new_spec != *old_spec);
+  if (new_spec)
+    next.as_object()["spec"] = *new_spec;
+  else
+    next.as_object().erase("spec");
+  if (spec_changed)
+    meta_of(next)["generation"] = int_at(old, "metadata.generation").value_or(0) + 1;
+}
+
+}  // namespace
+
+result<write_outcome> object_store::update_existing(json::value obj, const write_request& req,
+                                                    bool force, bool is_apply) {
+  auto kind = string_at(obj, "kind");
+  auto name = string_at(obj, "metadata.name");
+  auto precondition = is_apply ? std::nullopt : body_precondition(obj);
+  json::value applied = is_apply ? applied_configuration(obj) : json::value();
+  default_object(obj);
+  auto problems = validate_object(obj, context());
+  if (!problems.empty()) return invalid(obj, std::move(problems));
+  auto key = kind + "/" + name;
+  return retry_on_race(
+      kind, name,
+      [&](const std::optional<current>& cur) -> attempt_outcome {
+        if (!cur && !is_apply)
+          return make_error(reason::not_found, describe(kind, name) + " not found");
+        if (precondition && (!cur || *precondition != cur->revision)) return stale(kind, name);
+        if (!cur) {
+          // Apply of a new object: create it, recording ownership.
+          json::value to_create = obj;
+          auto& ann = ensure_object(meta_of(to_create), "annotations");
+          ann[managed_by_annotation] = req.manager;
+          ann[last_applied_annotation] = json::serialize(applied);
+          auto out = create(std::move(to_create), req);
+          if (!out.ok() && out.err().why == reason::already_exists) return std::nullopt;
+          return out;
+        }
+        json::value next = cur->object;
+        auto& meta = meta_of(next);
+        const auto& in_meta = obj.at("metadata").get_object();
+        if (is_apply) {
+          auto owner = annotation(cur->object, managed_by_annotation);
+          if (!owner.empty() && owner != req.manager && !force)
+            return make_error(reason::conflict,
+                              "Apply failed: " + describe(kind, name) + " is managed by \"" +
+                                  owner + "\", not \"" + req.manager +
+                                  "\"; apply with --force-conflicts to take it over");
+          merge_applied_metadata(meta, cur->object, in_meta, applied, req.manager);
+        } else {
+          for (const char* f : {"labels", "annotations", "finalizers", "ownerReferences"})
+            copy_meta_field(meta, in_meta, f);
+        }
+        take_spec(next, cur->object, obj);
+        if (meta.contains("deletionTimestamp") && !has_finalizers(next))
+          return finish_deletion(key, *cur, std::move(next), req, true);
+        auto r = commit(key, cur, std::move(next), write_effect::configured, req);
+        if (lost_race(r)) {
+          if (precondition) return stale(kind, name);
+          return std::nullopt;
+        }
+        return r;
+      },
+      [&] { return stale(kind, name); });
+}
+
+// The last finalizer is gone: the object can finally be removed.
+object_store::attempt_outcome object_store::finish_deletion(const std::string& key,
+                                                            const current& old, json::value last,
+                                                            const write_request& req,
+                                                            bool may_retry) {
+  if (req.dry_run) return write_outcome{std::move(last), write_effect::deleted};
+  auto rev = backend_.commit(kv_write{key, old.revision, std::nullopt});
+  if (may_retry && lost_race(rev)) return std::nullopt;
+  if (!rev.ok()) return rev.err();
+  return write_outcome{std::move(last), write_effect::deleted};
+}
+
+result<write_outcome> object_store::replace(json::value obj, const write_request& req) {
+  if (!obj.is_object()) return make_error(reason::bad_request, "body must be a JSON object");
+  return update_existing(std::move(obj), req, false, false);
+}
+
+result<write_outcome> object_store::apply(json::value obj, const write_request& req, bool force) {
+  if (!obj.is_object()) return make_error(reason::bad_request, "body must be a JSON object");
+  if (req.manager.empty()) return make_error(reason::bad_request, "apply requires a fieldManager");
+  // Status and server-owned metadata in an applied configuration are ignored, so
+  // the output of `get -o yaml` can be applied back.
+  auto& o = obj.as_object();
+  o.erase("status");
+  if (auto* m = o.if_contains("metadata"); m && m->is_object())
+    for (const char* f : {"uid", "generation", "resourceVersion", "creationTimestamp",
+                          "deletionTimestamp", "managedFields"})
+      m->get_object().erase(f);
+  return update_existing(std::move(obj), req, force, true);
+}
+
+result<write_outcome> object_store::replace_status(json::value obj, const write_request& req) {
+  if (!obj.is_object()) return make_error(reason::bad_request, "body must be a JSON object");
+  auto kind = string_at(obj, "kind");
+  auto name = string_at(obj, "metadata.name");
+  if (find_kind(kind) == nullptr)
+    return make_error(reason::bad_request, "unknown kind \"" + kind + "\"");
+  auto problems = validate_status(obj);
+  if (!problems.empty()) return invalid(obj, std::move(problems));
+  auto precondition = body_precondition(obj);
+  return retry_on_race(
+      kind, name,
+      [&](const std::optional<current>& cur) -> attempt_outcome {
+        if (!cur) return make_error(reason::not_found, describe(kind, name) + " not found");
+        if (precondition && *precondition != cur->revision) return stale(kind, name);
+        json::value next = cur->object;
+        if (const auto* st = obj.as_object().if_contains("status"))
+          next.as_object()["status"] = *st;
+        else
+          next.as_object().erase("status");
+        auto r = commit(kind + "/" + name, cur, std::move(next), write_effect::configured, req);
+        if (lost_race(r)) {
+          if (precondition) return stale(kind, name);
+          return std::nullopt;
+        }
+        return r;
+      },
+      [&] { return stale(kind, name); });
+}
+
+result<write_outcome> object_store::merge_patch(const std::string& kind, const std::string& name,
+                                                const json::value& patch,
+                                                const write_request& req) {
+  if (!patch.is_object()) return make_error(reason::bad_request, "a merge patch must be an object");
+  bool pinned_by_caller = !string_at(patch, "metadata.resourceVersion").empty();
+  return retry_on_race(
+      kind, name,
+      [&](const std::optional<current>& cur) -> attempt_outcome {
+        if (!cur) return make_error(reason::not_found, describe(kind, name) + " not found");
+        auto patched = apply_merge_patch(cur->object, patch);
+        if (!patched.is_object() || string_at(patched, "kind") != kind ||
+            string_at(patched, "metadata.name") != name)
+          return make_error(reason::bad_request, "a patch may not change kind or metadata.name");
+        // Pin the write to the revision the patch was computed from.
+        if (!pinned_by_caller) meta_of(patched)["resourceVersion"] = std::to_string(cur->revision);
+        auto r = update_existing(std::move(patched), req, false, false);
+        if (!pinned_by_caller && lost_race(r)) return std::nullopt;
+        return r;
+      },
+      [&] { return stale(kind, name); });
+}
+
+result<write_outcome> object_store::remove(const std::string& kind, const std::string& name,
+                                           std::optional<std::uint64_t> precondition,
+                                           const write_request& req) {
+  return retry_on_race(
+      kind, name,
+      [&](const std::optional<current>& cur) -> attempt_outcome {
+        if (!cur) return make_error(reason::not_found, describe(kind, name) + " not found");
+        if (precondition && *precondition != cur->revision) return stale(kind, name);
+        auto key = kind + "/" + name;
+        if (!has_finalizers(cur->object))
+          return finish_deletion(key, *cur, cur->object, req, !precondition);
+        json::value next = cur->object;
+        auto& meta = meta_of(next);
+        if (!meta.contains("deletionTimestamp")) {
+          meta["deletionTimestamp"] = format_rfc3339(clock_.now());
+          // As in Kubernetes: controllers see deletion as a new generation to act on.
+          meta["generation"] = int_at(cur->object, "metadata.generation").value_or(0) + 1;
+        }
+        auto r = commit(key, cur, std::move(next), write_effect::terminating, req);
+        if (!precondition && lost_race(r)) return std::nullopt;
+        if (r.ok()) r->effect = write_effect::terminating;
+        return r;
+      },
+      [&] { return stale(kind, name); });
+}
+
+result<std::vector<watch_event>> object_store::events_after(std::uint64_t after,
+                                                            std::size_t limit) {
+  auto raw = backend_.events_after(after, limit);
+  if (!raw.ok()) return raw.err();
+  std::vector<watch_event> out;
+  out.reserve(raw->size());
+  for (auto& e : *raw) {
+    auto parsed = parse_json(e.value);
+    if (!parsed.ok()) continue;
+    watch_event we;
+    we.type = e.kind == kv_event::type::added      ? "ADDED"
+              : e.kind == kv_event::type::modified ? "MODIFIED"
+                                                   : "DELETED";
+    we.object = std::move(*parsed);
+    meta_of(we.object)["resourceVersion"] = std::to_string(e.revision);
+    we.revision = e.revision;
+    out.push_back(std::move(we));
+  }
+  return out;
+}
+
+}  // namespace rockpool::specs

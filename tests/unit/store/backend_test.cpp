@@ -1,0 +1,195 @@
+// The kv_backend contract, run against RocksDB and the in-memory backend; the
+// object store over the fault-injecting backend; RocksDB after a torn WAL tail
+// and with allocations written by older versions.
+#include "rockpool/specs/fault_backend.hpp"
+#include "rockpool/specs/memory_backend.hpp"
+#include "rockpool/specs/object_store.hpp"
+#include "rockpool/specs/rocksdb_backend.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include <filesystem>
+
+using namespace rockpool::specs;
+using rockpool::test_support::fake_clock;
+using rockpool::test_support::temp_dir;
+
+namespace {
+
+json::value workspace(const std::string& name) {
+  return json::value{{"apiVersion", "rockpool.dev/v1alpha1"},
+                     {"kind", "Workspace"},
+                     {"metadata", {{"name", name}}},
+                     {"spec", {{"image", "tiny"}}}};
+}
+
+class backend_contract : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "memory") {
+      backend_ = make_memory_backend(/*event_retention=*/4);
+    } else {
+      rocksdb_options o;
+      o.event_retention = 4;
+      auto b = open_rocksdb(dir_ / "db", o);
+      ASSERT_TRUE(b.ok()) << b.err().message;
+      backend_ = std::move(*b);
+    }
+  }
+  temp_dir dir_;
+  std::unique_ptr<kv_backend> backend_;
+};
+
+}  // namespace
+
+TEST_P(backend_contract, compare_and_swap_revisions_and_events) {
+  std::vector<kv_event> heard;
+  backend_->set_commit_listener([&](std::vector<kv_event> e) {
+    for (auto& x : e) heard.push_back(std::move(x));
+  });
+  auto r1 = backend_->commit({"Workspace/a", 0, "1"});
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ(*r1, 1u);
+  auto again = backend_->commit({"Workspace/a", 0, "x"});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.err().why, reason::conflict);
+  auto r2 = backend_->commit({"Workspace/a", *r1, "2"});
+  ASSERT_TRUE(r2.ok());
+  auto gone_key = backend_->commit({"Workspace/none", 0, std::nullopt});
+  EXPECT_EQ(gone_key.err().why, reason::not_found);
+  ASSERT_TRUE(backend_->commit({"Workspace/a", *r2, std::nullopt}).ok());
+  EXPECT_EQ(backend_->revision(), 3u);
+  auto events = backend_->events_after(0, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[2].kind, kv_event::type::deleted);
+  EXPECT_EQ((*events)[2].value, "2") << "a deletion carries the last value";
+  EXPECT_EQ(heard.size(), 3u);
+  EXPECT_FALSE(backend_->get("Workspace/a")->has_value());
+}
+
+TEST_P(backend_contract, allocations_have_their_own_revisions_and_no_events) {
+  ASSERT_TRUE(backend_->commit({"Workspace/a", 0, "1"}).ok());
+  auto a = backend_->commit({"alloc/hostport/20000", 0, "{}", keyspace::allocations});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(*a, 1u);
+  EXPECT_EQ(backend_->revision(), 1u) << "allocations do not move the store revision";
+  EXPECT_EQ(backend_->events_after(0, 10)->size(), 1u);
+  EXPECT_TRUE(backend_->list("alloc/")->records.empty()) << "not among the objects";
+  auto allocs = backend_->list("alloc/", keyspace::allocations);
+  ASSERT_EQ(allocs->records.size(), 1u);
+  EXPECT_EQ(allocs->records[0].mod_revision, 1u);
+  EXPECT_EQ(backend_->commit({"alloc/hostport/20000", 0, "{}", keyspace::allocations}).err().why,
+            reason::conflict);
+  EXPECT_TRUE(
+      backend_->commit({"alloc/hostport/20000", 1, std::nullopt, keyspace::allocations}).ok());
+}
+
+TEST_P(backend_contract, events_past_retention_are_gone) {
+  for (int i = 0; i < 12; ++i)
+    ASSERT_TRUE(backend_->commit({"Workspace/w" + std::to_string(i), 0, "v"}).ok());
+  auto old = backend_->events_after(0, 100);
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.err().why, reason::gone);
+  auto recent = backend_->events_after(11, 100);
+  ASSERT_TRUE(recent.ok());
+  ASSERT_EQ(recent->size(), 1u);
+  EXPECT_EQ(recent->front().revision, 12u);
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, backend_contract, ::testing::Values("rocksdb", "memory"));
+
+TEST(fault_backend, a_failed_sync_is_never_acknowledged_nor_visible) {
+  auto inner = make_memory_backend();
+  fault_backend faulty(*inner);
+  fake_clock clock;
+  object_store store(faulty, clock);
+  std::vector<kv_event> heard;
+  faulty.set_commit_listener(
+      [&](std::vector<kv_event> e) { heard.insert(heard.end(), e.begin(), e.end()); });
+  faulty.inject(fault_backend::fault::fail);
+  auto r = store.create(workspace("demo"), {false, "test"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().why, reason::unavailable);
+  EXPECT_EQ(store.get("Workspace", "demo").err().why, reason::not_found);
+  EXPECT_TRUE(heard.empty());
+  EXPECT_EQ(store.revision(), 0u);
+  EXPECT_TRUE(store.create(workspace("demo"), {false, "test"}).ok())
+      << "the next write goes through";
+  EXPECT_EQ(faulty.faults(), 1u);
+}
+
+TEST(fault_backend, a_lost_acknowledgement_leaves_a_write_that_a_retried_apply_finds_unchanged) {
+  auto inner = make_memory_backend();
+  fault_backend faulty(*inner);
+  fake_clock clock;
+  object_store store(faulty, clock);
+  faulty.inject(fault_backend::fault::lose_ack);
+  auto r = store.apply(workspace("demo"), {false, "test"}, false);
+  ASSERT_FALSE(r.ok()) << "the caller never heard of the write";
+  auto retried = store.apply(workspace("demo"), {false, "test"}, false);
+  ASSERT_TRUE(retried.ok()) << retried.err().message;
+  EXPECT_EQ(retried->effect, write_effect::unchanged);
+}
+
+TEST(fault_backend, delays_hold_writers_but_keep_every_write) {
+  auto inner = make_memory_backend();
+  fault_backend faulty(*inner);
+  faulty.set_delay(std::chrono::milliseconds(20));
+  auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(faulty.commit({"Workspace/a", 0, "1"}).ok());
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(20));
+  EXPECT_EQ(inner->revision(), 1u);
+}
+
+// Power lost in the middle of the last WAL record: RocksDB must open, and no
+// half-written object may be visible (each write is one atomic batch).
+TEST(rocksdb_backend, a_torn_write_is_never_visible_after_reopen) {
+  temp_dir dir;
+  fake_clock clock;
+  {
+    auto b = open_rocksdb(dir / "db");
+    ASSERT_TRUE(b.ok());
+    object_store store(**b, clock);
+    for (int i = 0; i < 20; ++i)
+      ASSERT_TRUE(store.create(workspace("w" + std::to_string(i)), {false, "test"}).ok());
+  }
+  std::filesystem::path wal;
+  for (const auto& f : std::filesystem::directory_iterator(dir / "db"))
+    if (f.path().extension() == ".log" && std::filesystem::file_size(f.path()) > 0) wal = f.path();
+  ASSERT_FALSE(wal.empty()) << "no WAL with data";
+  auto size = std::filesystem::file_size(wal);
+  std::filesystem::resize_file(wal, size - 40);  // tear the last record
+  auto b = open_rocksdb(dir / "db");
+  ASSERT_TRUE(b.ok()) << b.err().message;
+  object_store store(**b, clock);
+  auto list = store.list("Workspace");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->items.size(), 19u) << "every write but the torn one";
+  for (const auto& w : list->items) EXPECT_EQ(string_at(w, "spec.image"), "tiny");
+  EXPECT_EQ(store.get("Workspace", "w19").err().why, reason::not_found);
+  EXPECT_EQ(store.revision(), 19u);
+  EXPECT_TRUE(store.create(workspace("w19"), {false, "test"}).ok()) << "writable again";
+}
+
+TEST(rocksdb_backend, allocations_stored_by_older_versions_move_to_their_keyspace) {
+  temp_dir dir;
+  {
+    auto b = open_rocksdb(dir / "db");
+    ASSERT_TRUE(b.ok());
+    ASSERT_TRUE((*b)->commit({"Workspace/a", 0, "{}"}).ok());
+    // What earlier versions wrote: an allocation among the objects.
+    ASSERT_TRUE((*b)->commit({"alloc/hostport/20000", 0, R"({"owner":"x"})"}).ok());
+  }
+  auto b = open_rocksdb(dir / "db");
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE((*b)->list("alloc/")->records.empty());
+  auto allocs = (*b)->list("alloc/", keyspace::allocations);
+  ASSERT_EQ(allocs->records.size(), 1u);
+  EXPECT_EQ(allocs->records[0].mod_revision, 2u);
+  auto next = (*b)->commit({"alloc/hostport/20001", 0, "{}", keyspace::allocations});
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT(*next, 2u) << "allocation revisions continue past the migrated ones";
+}
