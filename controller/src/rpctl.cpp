@@ -5,6 +5,7 @@
 #include "rockpool/controller/version.hpp"
 #include "rockpool/specs/clock.hpp"
 #include "rockpool/specs/codec.hpp"
+#include "rockpool/specs/columns.hpp"
 #include "rockpool/specs/object_model.hpp"
 #include "rockpool/specs/schema.hpp"
 #include "rockpool/specs/validation.hpp"
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -127,28 +129,17 @@ specs::decoded_input load_inputs(const std::vector<std::string>& paths, bool rec
   return all;
 }
 
-// Applies templates before the workspaces that reference them, and so on.
+// Applies templates before the workspaces that reference them, and so on
+// (each CRD's rockpool.dev/apply-order).
 int kind_order(const std::string& kind) {
-  static const std::vector<std::string> order = {"WorkspaceTemplate", "Workspace", "NestedHost",
-                                                 "PortRoute", "Host"};
-  auto it = std::find(order.begin(), order.end(), kind);
-  return static_cast<int>(it - order.begin());
+  const auto* k = specs::find_kind(kind);
+  return k ? k->apply_order : std::numeric_limits<int>::max();
 }
 
 std::string age_since(const std::string& ts) {
   if (ts.empty()) return "<unknown>";
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() -
-                                                               specs::parse_rfc3339(ts))
-                  .count();
-  if (secs < 0) secs = 0;
-  if (secs < 120) return std::to_string(secs) + "s";
-  if (secs < 7200) return std::to_string(secs / 60) + "m";
-  if (secs < 172800) return std::to_string(secs / 3600) + "h";
-  return std::to_string(secs / 86400) + "d";
-}
-
-std::string age(const json::value& obj) {
-  return age_since(string_at(obj, "metadata.creationTimestamp"));
+  return specs::format_age(std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now() - specs::parse_rfc3339(ts)));
 }
 
 std::string condition_status(const json::value& obj, const std::string& type) {
@@ -163,49 +154,35 @@ std::string or_dash(std::string s) {
   return s.empty() ? "-" : s;
 }
 
-std::vector<std::string> header_for(const specs::kind_info& k, bool wide) {
-  if (k.kind == "Event") return {"LAST SEEN", "TYPE", "REASON", "OBJECT", "COUNT", "MESSAGE"};
-  std::vector<std::string> h = {"NAME", "PHASE", "READY"};
-  if (wide) {
-    if (k.kind == "Workspace") h.insert(h.end(), {"IMAGE", "TYPE", "STATE", "TEMPLATE"});
-    if (k.kind == "PortRoute") h.insert(h.end(), {"WORKSPACE", "PORT"});
-    if (k.kind == "NestedHost") h.insert(h.end(), {"TYPE", "INNER-NETWORK"});
-    if (k.kind == "WorkspaceTemplate") h.insert(h.end(), {"IMAGE", "TYPE"});
+// A table row of `get`: NAME, then the kind's CRD columns (priority > 0
+// only when wide), as kubectl prints custom resources.
+std::vector<std::string> table_row(const specs::kind_info& k, const json::value* o, bool wide) {
+  std::vector<std::string> r = {o ? string_at(*o, "metadata.name") : "NAME"};
+  auto now = std::chrono::system_clock::now();
+  for (const auto& col : k.columns) {
+    if (col.priority > 0 && !wide) continue;
+    if (!o) {
+      std::string title = col.name;
+      for (auto& ch : title) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      r.push_back(title);
+    } else {
+      r.push_back(or_dash(specs::column_cell(col, *o, now)));
+    }
   }
-  h.push_back("AGE");
-  return h;
+  return r;
 }
 
-std::vector<std::string> row_for(const specs::kind_info& k, const json::value& o, bool wide) {
-  if (k.kind == "Event") {
-    const auto* inv = specs::find_kind(string_at(o, "spec.involvedObject.kind"));
-    return {age_since(string_at(o, "spec.lastTimestamp")),
-            string_at(o, "spec.type"),
-            string_at(o, "spec.reason"),
-            (inv ? inv->singular : string_at(o, "spec.involvedObject.kind")) + "/" +
-                string_at(o, "spec.involvedObject.name"),
-            std::to_string(specs::int_at(o, "spec.count").value_or(1)),
-            string_at(o, "spec.message")};
-  }
-  std::vector<std::string> r = {string_at(o, "metadata.name"),
-                                or_dash(string_at(o, "status.phase")),
-                                condition_status(o, "Ready")};
-  if (wide) {
-    auto port = specs::int_at(o, "spec.port");
-    if (k.kind == "Workspace")
-      r.insert(r.end(),
-               {or_dash(string_at(o, "spec.image")), or_dash(string_at(o, "spec.type")),
-                or_dash(string_at(o, "spec.state")), or_dash(string_at(o, "spec.template"))});
-    if (k.kind == "PortRoute")
-      r.insert(r.end(), {string_at(o, "spec.workspace"), port ? std::to_string(*port) : "-"});
-    if (k.kind == "NestedHost")
-      r.insert(r.end(),
-               {or_dash(string_at(o, "spec.type")), or_dash(string_at(o, "spec.innerNetwork"))});
-    if (k.kind == "WorkspaceTemplate")
-      r.insert(r.end(), {or_dash(string_at(o, "spec.image")), or_dash(string_at(o, "spec.type"))});
-  }
-  r.push_back(age(o));
-  return r;
+// A row of `rpctl events`, laid out as `kubectl events` does; nullptr: the header.
+std::vector<std::string> event_row(const json::value* o) {
+  if (!o) return {"LAST SEEN", "TYPE", "REASON", "OBJECT", "COUNT", "MESSAGE"};
+  const auto* inv = specs::find_kind(string_at(*o, "spec.involvedObject.kind"));
+  return {age_since(string_at(*o, "spec.lastTimestamp")),
+          string_at(*o, "spec.type"),
+          string_at(*o, "spec.reason"),
+          (inv ? inv->singular : string_at(*o, "spec.involvedObject.kind")) + "/" +
+              string_at(*o, "spec.involvedObject.name"),
+          std::to_string(specs::int_at(*o, "spec.count").value_or(1)),
+          string_at(*o, "spec.message")};
 }
 
 void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
@@ -235,8 +212,10 @@ std::optional<output> parse_output(const std::string& o) {
   return std::nullopt;
 }
 
+// event_view: `rpctl events`' own layout, oldest first.
 void print_objects(std::ostream& out, const specs::kind_info& k,
-                   const std::vector<json::value>& items, output fmt, bool single, bool header) {
+                   const std::vector<json::value>& items, output fmt, bool single, bool header,
+                   bool event_view = false) {
   switch (fmt) {
     case output::yaml:
     case output::json: {
@@ -255,16 +234,20 @@ void print_objects(std::ostream& out, const specs::kind_info& k,
       break;
     case output::table:
     case output::wide: {
+      bool wide = fmt == output::wide;
+      auto row = [&](const json::value* o) {
+        return event_view ? event_row(o) : table_row(k, o, wide);
+      };
       std::vector<std::vector<std::string>> rows;
-      if (header) rows.push_back(header_for(k, fmt == output::wide));
+      if (header) rows.push_back(row(nullptr));
       std::vector<const json::value*> order;
       for (const auto& o : items) order.push_back(&o);
-      if (k.kind == "Event")  // oldest first, as kubectl shows events
+      if (event_view)  // oldest first, as kubectl shows events
         std::stable_sort(
             order.begin(), order.end(), [](const json::value* a, const json::value* b) {
               return string_at(*a, "spec.lastTimestamp") < string_at(*b, "spec.lastTimestamp");
             });
-      for (const auto* o : order) rows.push_back(row_for(k, *o, fmt == output::wide));
+      for (const auto* o : order) rows.push_back(row(o));
       print_table(out, rows);
       break;
     }
@@ -447,6 +430,7 @@ int cmd_apply(context& c, const apply_flags& f) {
 struct get_flags {
   std::string kind, name, output, selector, timeout;
   bool watch = false;
+  bool event_view = false;  // `rpctl events`
 };
 
 int cmd_get(context& c, const get_flags& f) {
@@ -467,7 +451,7 @@ int cmd_get(context& c, const get_flags& f) {
     } else if (*fmt == output::yaml) {
       c.out << "---\n" << specs::to_yaml(obj);
     } else {
-      print_objects(c.out, *k, {obj}, *fmt, true, false);
+      print_objects(c.out, *k, {obj}, *fmt, true, false, f.event_view);
     }
     c.out.flush();
     return true;
@@ -511,7 +495,7 @@ int cmd_get(context& c, const get_flags& f) {
             << f.name << "\" not found\n";
       return std::nullopt;
     } else {
-      print_objects(c.out, *k, items, *fmt, !f.name.empty(), true);
+      print_objects(c.out, *k, items, *fmt, !f.name.empty(), true, f.event_view);
       c.out.flush();
     }
     return rv;
@@ -973,6 +957,7 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
 
   get_flags ef;
   ef.kind = "events";
+  ef.event_view = true;
   auto* events = app.add_subcommand("events", "List events, oldest first (-w to follow)");
   events->add_flag("-w,--watch", ef.watch, "After listing, print new events as they happen");
   events->add_option("-o,--output", ef.output, "yaml, json, wide or name");

@@ -59,6 +59,23 @@ std::shared_ptr<schema> parse_schema(const json::value& v, const std::string& wh
   return s;
 }
 
+std::vector<printer_column> parse_columns(const json::value& version) {
+  std::vector<printer_column> out;
+  const auto* cols = find_path(version, "additionalPrinterColumns");
+  if (cols == nullptr || !cols->is_array()) return out;
+  for (const auto& c : cols->get_array())
+    out.push_back({string_at(c, "name"), string_at(c, "type"), string_at(c, "jsonPath"),
+                   string_at(c, "description"),
+                   static_cast<int>(int_at(c, "priority").value_or(0))});
+  return out;
+}
+
+std::string annotation_of(const json::value& doc, const std::string& key) {
+  const auto* ann = find_path(doc, "metadata.annotations");
+  const auto* v = ann && ann->is_object() ? ann->get_object().if_contains(key) : nullptr;
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
 std::vector<kind_info> load_kinds() {
   std::vector<kind_info> out;
   for (const auto& file : crds::embedded_files()) {
@@ -80,6 +97,9 @@ std::vector<kind_info> load_kinds() {
       if (root == nullptr) throw std::runtime_error(std::string(file.name) + ": no schema");
       k.root = parse_schema(*root, k.kind);
       k.crd_yaml = std::string(file.yaml);
+      k.columns = parse_columns(versions->get_array()[0]);
+      if (auto order = annotation_of(doc.value, "rockpool.dev/apply-order"); !order.empty())
+        k.apply_order = std::stoi(order);
       out.push_back(std::move(k));
     }
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "rockpool/specs/columns.hpp"
 #include "rockpool/specs/json.hpp"
 #include "rockpool/specs/pattern.hpp"
 
@@ -41,6 +42,12 @@ struct kind_info {
   std::vector<std::string> short_names;
   std::shared_ptr<schema> root;  // openAPIV3Schema
   std::string crd_yaml;          // the CRD as embedded
+  /// Table columns after NAME (additionalPrinterColumns).
+  std::vector<printer_column> columns;
+  /// Where the kind goes when a set of objects is applied: lower first (a
+  /// template before the workspaces made from it). The CRD's annotation
+  /// rockpool.dev/apply-order; 100 when absent.
+  int apply_order = 100;
 };
 
 /// All kinds, in the order CRDs were embedded. Parsed once, on first use.
