@@ -1,6 +1,7 @@
 // rockpoold: the Rockpool control-plane daemon. Wiring only; logic lives in libraries.
 #include "rockpool/actors/controller.hpp"
 #include "rockpool/actors/incus_events.hpp"
+#include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/actors/kinds.hpp"
 #include "rockpool/actors/route_table.hpp"
 #include "rockpool/controller/api_handler.hpp"
@@ -176,7 +177,8 @@ int main(int argc, char** argv) {
     spdlog::error("{}", backend.err().message);
     return 1;
   }
-  rockpool::specs::object_store store(**backend, rockpool::specs::system_clock(), outer_networks);
+  rockpool::specs::object_store store(**backend, rockpool::specs::system_clock(), outer_networks,
+                                      &rockpool::actors::kind_rules());
   rockpool::controller::metrics metrics;
   rockpool::controller::api_options api_opts;
   api_opts.bookmark_interval = std::chrono::seconds(bookmark_seconds);

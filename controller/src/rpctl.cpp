@@ -1,5 +1,6 @@
 #include "rockpool/controller/rpctl.hpp"
 
+#include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/controller/client.hpp"
 #include "rockpool/controller/text_diff.hpp"
 #include "rockpool/controller/version.hpp"
@@ -127,6 +128,14 @@ specs::decoded_input load_inputs(const std::vector<std::string>& paths, bool rec
     }
   }
   return all;
+}
+
+// What rpctl can check before sending: schemas and the kinds' rules, over
+// its own input only (the server checks against what is stored).
+specs::validation_context client_validation() {
+  specs::validation_context ctx;
+  ctx.rules = &actors::kind_rules();
+  return ctx;
 }
 
 // Applies templates before the workspaces that reference them, and so on
@@ -349,7 +358,7 @@ int cmd_apply(context& c, const apply_flags& f) {
   }
   auto input = load_inputs(f.files, f.recursive);
   auto problems = std::move(input.problems);
-  auto more = specs::validate_input(input.documents, specs::validation_context{});
+  auto more = specs::validate_input(input.documents, client_validation());
   problems.insert(problems.end(), more.begin(), more.end());
   if (!problems.empty()) {
     for (const auto& p : problems) c.err << "error: " << p.to_string() << "\n";
@@ -798,7 +807,7 @@ int cmd_diff(context& c, const std::vector<std::string>& files, bool recursive,
              const std::string& manager) {
   auto input = load_inputs(files, recursive);
   auto problems = std::move(input.problems);
-  auto more = specs::validate_input(input.documents, specs::validation_context{});
+  auto more = specs::validate_input(input.documents, client_validation());
   problems.insert(problems.end(), more.begin(), more.end());
   if (!problems.empty()) {
     for (const auto& p : problems) c.err << "error: " << p.to_string() << "\n";

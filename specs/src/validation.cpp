@@ -183,80 +183,6 @@ void check_metadata(const json::value& obj, std::vector<field_error>& out) {
   }
 }
 
-void check_semantics(const json::value& obj, const validation_context& ctx,
-                     std::vector<field_error>& out) {
-  auto kind = string_at(obj, "kind");
-  auto name = string_at(obj, "metadata.name");
-  if (kind == "Workspace") {
-    auto tmpl = string_at(obj, "spec.template");
-    if (string_at(obj, "spec.image").empty() && tmpl.empty())
-      out.push_back({"spec.image", "required field is missing (set spec.image or spec.template)"});
-    if (!tmpl.empty() && ctx.lookup && !ctx.lookup("WorkspaceTemplate", tmpl))
-      out.push_back({"spec.template", "WorkspaceTemplate \"" + tmpl + "\" does not exist"});
-  } else if (kind == "PortRoute") {
-    auto ws = string_at(obj, "spec.workspace");
-    auto port = int_at(obj, "spec.port");
-    if (ws.empty() || !port) return;
-    if (ctx.lookup) {
-      if (auto w = ctx.lookup("Workspace", ws)) {
-        auto ide = int_at(*w, "spec.ide.port").value_or(8080);
-        if (ide == *port)
-          out.push_back({"spec.port", "port " + std::to_string(*port) + " is workspace \"" + ws +
-                                          "\"'s IDE port, which is already routed at /workspace/" +
-                                          ws + "/"});
-      }
-    }
-    if (ctx.list) {
-      for (const auto& other : ctx.list("PortRoute")) {
-        if (string_at(other, "metadata.name") == name) continue;
-        if (string_at(other, "spec.workspace") == ws && int_at(other, "spec.port") == port)
-          out.push_back({"spec.port", "port " + std::to_string(*port) + " of workspace \"" + ws +
-                                          "\" is already routed by portroute/" +
-                                          string_at(other, "metadata.name")});
-      }
-    }
-  } else if (kind == "NestedHost") {
-    auto cidr = string_at(obj, "spec.innerNetwork");
-    if (!cidr.empty()) {
-      auto parsed = parse_cidr(cidr);
-      if (!parsed) {
-        out.push_back({"spec.innerNetwork",
-                       "must be an IPv4 CIDR such as 10.123.0.0/24, got \"" + cidr + "\""});
-      } else if (parsed->second < 8 || parsed->second > 30) {
-        out.push_back({"spec.innerNetwork", "prefix length must be between /8 and /30"});
-      } else {
-        if (cidrs_overlap(cidr, "127.0.0.0/8"))
-          out.push_back({"spec.innerNetwork", "overlaps the loopback network 127.0.0.0/8"});
-        for (const auto& outer : ctx.outer_networks)
-          if (cidrs_overlap(cidr, outer))
-            out.push_back({"spec.innerNetwork", "overlaps the outer host's network " + outer});
-        if (ctx.list)
-          for (const auto& other : ctx.list("NestedHost")) {
-            auto on = string_at(other, "metadata.name");
-            auto oc = string_at(other, "spec.innerNetwork");
-            if (on != name && cidrs_overlap(cidr, oc))
-              out.push_back(
-                  {"spec.innerNetwork", "overlaps nestedhost/" + on + "'s inner network " + oc});
-          }
-      }
-    }
-    if (const auto* ports = find_path(obj, "spec.exposedPorts"); ports && ports->is_array()) {
-      std::set<std::int64_t> seen;
-      for (std::size_t i = 0; i < ports->get_array().size(); ++i) {
-        const auto& p = ports->get_array()[i];
-        if (p.is_int64() && !seen.insert(p.get_int64()).second)
-          out.push_back({"spec.exposedPorts[" + std::to_string(i) + "]",
-                         "port " + std::to_string(p.get_int64()) + " is listed twice"});
-      }
-    }
-    auto tmpl = string_at(obj, "spec.template");
-    if (string_at(obj, "spec.image").empty() && ctx.lookup && !tmpl.empty() &&
-        !ctx.lookup("WorkspaceTemplate", tmpl))
-      out.push_back({"spec.template", "WorkspaceTemplate \"" + tmpl +
-                                          "\" does not exist and spec.image is not set"});
-  }
-}
-
 }  // namespace
 
 void default_object(json::value& obj) {
@@ -264,7 +190,6 @@ void default_object(json::value& obj) {
   const auto* k = find_kind(string_at(obj, "kind"));
   if (k == nullptr || string_at(obj, "kind") != k->kind) return;
   auto* spec = obj.get_object().if_contains("spec");
-  if (spec == nullptr && k->root->property("spec") != nullptr && k->kind == "Host") return;
   if (spec != nullptr)
     if (const auto* s = k->root->property("spec")) apply_defaults(*s, *spec);
 }
@@ -304,7 +229,9 @@ std::vector<field_error> validate_object(const json::value& obj, const validatio
     } else if (spec_schema != nullptr) {
       validate_schema(*spec_schema, *spec, "spec", out);
     }
-    if (out.empty()) check_semantics(obj, ctx, out);
+    if (out.empty() && ctx.rules != nullptr)
+      if (auto rule = ctx.rules->find(k->kind); rule != ctx.rules->end())
+        rule->second(obj, ctx, out);
   }
   return out;
 }
@@ -345,16 +272,7 @@ std::vector<diagnostic> validate_input(std::vector<document>& docs, const valida
     for (auto& [n, v] : all) list.push_back(std::move(v));
     return list;
   };
-  // A client without a server cannot see stored templates; it leaves that rule to the server.
-  if (!ctx.lookup) {
-    auto inner = merged.lookup;
-    merged.lookup = [inner](const std::string& kind,
-                            const std::string& name) -> std::optional<json::value> {
-      auto v = inner(kind, name);
-      if (!v && kind == "WorkspaceTemplate") return json::value(json::object{});
-      return v;
-    };
-  }
+  merged.sees_store = ctx.sees_store || static_cast<bool>(ctx.lookup);
   std::map<std::string, int> first_seen;
   for (const auto& d : docs) {
     for (auto& fe : validate_object(d.value, merged))

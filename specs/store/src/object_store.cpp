@@ -113,8 +113,8 @@ error stale(const std::string& kind, const std::string& name) {
 }  // namespace
 
 object_store::object_store(kv_backend& backend, const clock& clock,
-                           std::vector<std::string> outer_networks)
-    : backend_(backend), clock_(clock), outer_networks_(std::move(outer_networks)) {}
+                           std::vector<std::string> outer_networks, const semantic_rules* rules)
+    : backend_(backend), clock_(clock), outer_networks_(std::move(outer_networks)), rules_(rules) {}
 
 result<std::optional<object_store::current>> object_store::read(const std::string& kind,
                                                                 const std::string& name) {
@@ -141,7 +141,8 @@ validation_context object_store::context() {
         auto r = list(k);
         return r.ok() ? std::move(r->items) : std::vector<json::value>{};
       },
-      outer_networks_};
+      outer_networks_, rules_,
+      /*sees_store=*/true};
 }
 
 result<write_outcome> object_store::retry_on_race(const std::string& kind, const std::string& name,

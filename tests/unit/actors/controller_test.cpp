@@ -4,6 +4,7 @@
 #include "rockpool/actors/controller.hpp"
 #include "rockpool/actors/atoms.hpp"
 #include "rockpool/actors/incus_events.hpp"
+#include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/actors/kinds.hpp"
 #include "rockpool/runtime/fake.hpp"
 #include "rockpool/specs/codec.hpp"
@@ -43,7 +44,8 @@ class actor_runtime : public ::testing::Test {
     auto b = specs::open_rocksdb(dir_ / "db");
     ASSERT_TRUE(b.ok()) << b.err().message;
     backend_ = std::move(*b);
-    store_ = std::make_unique<specs::object_store>(*backend_, clock_);
+    store_ = std::make_unique<specs::object_store>(*backend_, clock_, std::vector<std::string>{},
+                                                   &actors::kind_rules());
     ports_ = std::make_unique<actors::host_port_allocator>(
         *backend_, 41000, 41999, [this](unsigned short p) { return busy_ports_.count(p) > 0; });
     events_ = std::make_unique<actors::event_recorder>(*store_, clock_, 1000);

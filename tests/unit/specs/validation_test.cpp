@@ -1,4 +1,5 @@
 #include "rockpool/specs/validation.hpp"
+#include "rockpool/actors/kind_rules.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@ using namespace rockpool::specs;
 namespace {
 
 std::vector<diagnostic> check(const std::string& yaml, validation_context ctx = {}) {
+  ctx.rules = &rockpool::actors::kind_rules();
   auto in = decode_documents(yaml, "samples/bad.yaml");
   EXPECT_TRUE(in.problems.empty());
   return validate_input(in.documents, ctx);

@@ -4,14 +4,24 @@
 #include "rockpool/specs/schema.hpp"
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace rockpool::specs {
 
+struct validation_context;
+
+/// A kind's rules beyond its schema (cross-field and cross-object checks):
+/// appends its findings to out. Each kind's live in its folder
+/// (actors/reconcilers/KIND/rules.cpp); the table is actors::kind_rules().
+using semantic_rule = std::function<void(const json::value& obj, const validation_context& ctx,
+                                         std::vector<field_error>& out)>;
+using semantic_rules = std::map<std::string, semantic_rule, std::less<>>;
+
 /// What validation may consult beyond the object itself: objects already
-/// stored (server side) and the networks of the outer host.
+/// stored (server side), the networks of the outer host, and the kinds' rules.
 struct validation_context {
   /// Returns the stored object kind/name, if any. May be empty (client side, no server).
   std::function<std::optional<json::value>(const std::string& kind, const std::string& name)>
@@ -20,6 +30,11 @@ struct validation_context {
   std::function<std::vector<json::value>(const std::string& kind)> list;
   /// IPv4 CIDRs that nested hosts' inner networks must not overlap.
   std::vector<std::string> outer_networks;
+  /// The semantic rules by kind; without them only schemas are checked.
+  const semantic_rules* rules = nullptr;
+  /// Whether lookup and list see every stored object (the server). A client
+  /// sees only its own input, so rules leave "does not exist" to the server.
+  bool sees_store = false;
 };
 
 /// True iff s is a DNS-1123 label: 1-63 of [a-z0-9-], alphanumeric at both ends.

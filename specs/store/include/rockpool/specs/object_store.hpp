@@ -6,6 +6,7 @@
 #include "rockpool/specs/object_model.hpp"
 #include "rockpool/specs/result.hpp"
 #include "rockpool/specs/selector.hpp"
+#include "rockpool/specs/validation.hpp"
 
 #include <chrono>
 #include <functional>
@@ -15,8 +16,6 @@
 
 namespace rockpool::specs {
 
-struct validation_context;
-
 /// Kubernetes object semantics over a kv_backend: uid, generation,
 /// resourceVersion, defaults and validation on admission, status written
 /// separately, no-op writes skipped, optimistic concurrency, finalizers and
@@ -25,8 +24,10 @@ struct validation_context;
 /// Thread safety: all methods may be called concurrently.
 class object_store {
  public:
+  /// rules: the kinds' semantic rules applied on admission (actors::kind_rules());
+  /// without them only the CRD schemas are checked. REQUIRES: they outlive the store.
   object_store(kv_backend& backend, const clock& clock,
-               std::vector<std::string> outer_networks = {});
+               std::vector<std::string> outer_networks = {}, const semantic_rules* rules = nullptr);
 
   [[nodiscard]] result<json::value> get(const std::string& kind, const std::string& name);
   [[nodiscard]] result<list_outcome> list(const std::string& kind,
@@ -90,6 +91,7 @@ class object_store {
   kv_backend& backend_;
   const clock& clock_;
   std::vector<std::string> outer_networks_;
+  const semantic_rules* rules_;
 };
 
 }  // namespace rockpool::specs

@@ -1,0 +1,30 @@
+// The kinds' semantic rules, one line per kind that has rules beyond its
+// schema. Linked by the store (admission) and by rpctl (client-side checks);
+// depends on specs only.
+#include "rockpool/actors/kind_rules.hpp"
+
+namespace rockpool::actors {
+
+namespace workspace {
+void validate(const specs::json::value&, const specs::validation_context&,
+              std::vector<specs::field_error>&);
+}
+namespace port_route {
+void validate(const specs::json::value&, const specs::validation_context&,
+              std::vector<specs::field_error>&);
+}
+namespace nested_host {
+void validate(const specs::json::value&, const specs::validation_context&,
+              std::vector<specs::field_error>&);
+}
+
+const specs::semantic_rules& kind_rules() {
+  static const specs::semantic_rules rules = {
+      {"Workspace", workspace::validate},
+      {"PortRoute", port_route::validate},
+      {"NestedHost", nested_host::validate},
+  };
+  return rules;
+}
+
+}  // namespace rockpool::actors
