@@ -2,14 +2,18 @@
 
 #include "rockpool/controller/metrics.hpp"
 #include "rockpool/specs/object_store.hpp"
+#include "rockpool/specs/schema.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace rockpool::controller {
+
+struct resource_call;
 
 /// A parsed HTTP request, independent of the transport.
 struct http_request {
@@ -62,7 +66,26 @@ class api_handler {
   static http_response status_response(const specs::error& e);
 
  private:
-  http_response dispatch(const http_request& req);
+  // One file each under controller/src/api/.
+  http_response dispatch(const http_request& req);              // router.cpp
+  std::optional<http_response> probe(const std::string& path);  // probes.cpp
+  std::string metrics_text();                                   // probes.cpp
+  http_response api_groups() const;                             // discovery.cpp
+  http_response group_version(const http_request& req) const;   // discovery.cpp
+  http_response list(const resource_call& c);                   // get.cpp
+  http_response get(const resource_call& c);                    // get.cpp
+  http_response create(const resource_call& c);                 // create.cpp
+  http_response update(const resource_call& c);                 // update.cpp
+  http_response patch(const resource_call& c);                  // patch.cpp
+  http_response remove(const resource_call& c);                 // delete.cpp
+  /// Streams the events after rev that pass the filters until the client goes,
+  /// the deadline passes or stop() is called.                             // watch.cpp
+  void follow(const specs::kind_info& k, const specs::label_selector& selector,
+              const std::string& name, std::chrono::steady_clock::time_point deadline,
+              std::uint64_t rev, chunk_sink& sink);
+  /// Runs a store write, timing it in the metrics unless it is a dry run.
+  specs::result<specs::write_outcome> timed_write(
+      const resource_call& c, const std::function<specs::result<specs::write_outcome>()>& write);
 
   specs::object_store& store_;
   metrics& metrics_;

@@ -1,0 +1,66 @@
+#pragma once
+
+// Internal to the API: request parsing and response building shared by the
+// verb handlers (one file per verb, as Kubernetes' apiserver has).
+
+#include "rockpool/controller/api_handler.hpp"
+#include "rockpool/specs/codec.hpp"
+#include "rockpool/specs/schema.hpp"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rockpool::controller::api {
+
+namespace json = boost::json;
+using specs::error;
+using specs::make_error;
+using specs::reason;
+using steady = std::chrono::steady_clock;
+
+struct parsed_target {
+  std::vector<std::string> segments;
+  std::map<std::string, std::string> query;
+};
+
+/// The path's decoded segments and the query parameters.
+parsed_target parse_target(std::string_view target);
+/// A query parameter, or "".
+std::string query(const parsed_target& t, const std::string& key);
+http_response json_response(int status, const json::value& v);
+bool has_media_type(const std::string& content_type, std::string_view media);
+/// A request body: JSON, or YAML for apply patches and yaml content types.
+specs::result<json::value> decode_body(const http_request& req);
+json::value list_object(const specs::kind_info& k, specs::list_outcome&& l);
+/// dryRun and fieldManager.
+specs::write_request write_request_of(const parsed_target& t);
+/// A write's outcome: the object with 200/201/202, or a Status.
+http_response write_response(specs::result<specs::write_outcome>&& r, int ok_status);
+/// Checks that a body names the kind and object the URL names.
+std::optional<error> check_body_identity(const json::value& obj, const specs::kind_info& k,
+                                         const std::string& url_name);
+bool passes_filters(const json::value& obj, const specs::kind_info& k,
+                    const specs::label_selector& sel, const std::string& name);
+/// Parses fieldSelector; only metadata.name=NAME is supported.
+specs::result<std::string> name_from_field_selector(const std::string& fs);
+
+}  // namespace rockpool::controller::api
+
+namespace rockpool::controller {
+
+/// A request to /apis/rockpool.dev/v1alpha1/PLURAL[/NAME[/status]].
+struct resource_call {
+  const http_request& req;
+  api::parsed_target target;
+  const specs::kind_info& kind;
+  std::string name;  // empty on the collection
+  bool status_path = false;
+  specs::write_request write;
+};
+
+}  // namespace rockpool::controller

@@ -1,0 +1,16 @@
+// POST to a collection.
+#include "api/api.hpp"
+
+namespace rockpool::controller {
+
+using namespace api;
+
+http_response api_handler::create(const resource_call& c) {
+  auto body = decode_body(c.req);
+  if (!body.ok()) return status_response(body.err());
+  if (auto e = check_body_identity(*body, c.kind, "")) return status_response(*e);
+  return write_response(timed_write(c, [&] { return store_.create(std::move(*body), c.write); }),
+                        201);
+}
+
+}  // namespace rockpool::controller

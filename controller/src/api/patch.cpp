@@ -1,0 +1,43 @@
+// PATCH: server-side apply (application/apply-patch+yaml) and RFC 7386 merge
+// patches (application/merge-patch+json), of an object or of its status.
+#include "api/api.hpp"
+
+namespace rockpool::controller {
+
+using namespace api;
+
+http_response api_handler::patch(const resource_call& c) {
+  auto body = decode_body(c.req);
+  if (!body.ok()) return status_response(body.err());
+  if (has_media_type(c.req.content_type, "application/apply-patch+yaml")) {
+    if (c.status_path)
+      return status_response(
+          make_error(reason::unsupported_media,
+                     "apply patches are not supported on status; use a merge patch"));
+    if (auto e = check_body_identity(*body, c.kind, c.name)) return status_response(*e);
+    if (c.write.manager.empty())
+      return status_response(
+          make_error(reason::bad_request, "fieldManager is required for apply patches"));
+    bool force = query(c.target, "force") == "true";
+    return write_response(
+        timed_write(c, [&] { return store_.apply(std::move(*body), c.write, force); }), 200);
+  }
+  if (!has_media_type(c.req.content_type, "application/merge-patch+json"))
+    return status_response(make_error(
+        reason::unsupported_media,
+        "PATCH needs Content-Type application/apply-patch+yaml or application/merge-patch+json"));
+  if (!c.status_path)
+    return write_response(
+        timed_write(c, [&] { return store_.merge_patch(c.kind.kind, c.name, *body, c.write); }),
+        200);
+  return write_response(timed_write(c,
+                                    [&]() -> specs::result<specs::write_outcome> {
+                                      auto cur = store_.get(c.kind.kind, c.name);
+                                      if (!cur.ok()) return cur.err();
+                                      auto patched = specs::apply_merge_patch(*cur, *body);
+                                      return store_.replace_status(std::move(patched), c.write);
+                                    }),
+                        200);
+}
+
+}  // namespace rockpool::controller

@@ -1,0 +1,50 @@
+// /healthz, /readyz, /version, /metrics.
+#include "api/api.hpp"
+
+namespace rockpool::controller {
+
+using namespace api;
+
+namespace {
+
+void gauge_or_counter(std::string& out, const char* name, const char* help, const char* type,
+                      std::uint64_t value) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+         name + " " + std::to_string(value) + "\n";
+}
+
+}  // namespace
+
+std::optional<http_response> api_handler::probe(const std::string& path) {
+  if (path == "healthz") return http_response{200, "text/plain", "ok", {}};
+  if (path == "readyz") {
+    if (auto ready = store_.ready(); !ready.ok())
+      return http_response{503, "text/plain", "store: " + ready.err().message, {}};
+    return http_response{200, "text/plain", "ok", {}};
+  }
+  if (path == "version")
+    return json_response(200, {{"version", options_.version}, {"apiVersion", specs::api_version}});
+  if (path == "metrics") return http_response{200, "text/plain; version=0.0.4", metrics_text(), {}};
+  return std::nullopt;
+}
+
+std::string api_handler::metrics_text() {
+  std::string extra =
+      "# HELP rockpool_objects Stored objects, by kind.\n# TYPE rockpool_objects gauge\n";
+  for (const auto& k : specs::kinds()) {
+    auto l = store_.list(k.kind);
+    extra += "rockpool_objects{kind=\"" + k.kind + "\"} " +
+             std::to_string(l.ok() ? l->items.size() : 0) + "\n";
+  }
+  gauge_or_counter(extra, "rockpool_store_revision", "Latest store revision.", "gauge",
+                   store_.revision());
+  auto st = store_.stats();
+  gauge_or_counter(extra, "rockpool_store_writes_total", "Acknowledged durable writes.", "counter",
+                   st.writes);
+  gauge_or_counter(extra, "rockpool_store_batches_total", "Synced write batches (group commits).",
+                   "counter", st.batches);
+  if (options_.extra_metrics) extra += options_.extra_metrics();
+  return metrics_.render(extra);
+}
+
+}  // namespace rockpool::controller

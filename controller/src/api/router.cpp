@@ -1,0 +1,96 @@
+// Routing: probes and discovery, then /apis/rockpool.dev/v1alpha1/PLURAL
+// [/NAME[/status]] to the verb handlers (one file each).
+#include "api/api.hpp"
+
+namespace rockpool::controller {
+
+using namespace api;
+
+api_handler::api_handler(specs::object_store& store, metrics& m, api_options options)
+    : store_(store), metrics_(m), options_(std::move(options)) {}
+
+http_response api_handler::status_response(const error& e) {
+  json::array causes;
+  for (const auto& c : e.causes)
+    causes.push_back({{"field", c.field},
+                      {"message", c.message},
+                      {"reason", e.why == reason::invalid ? "FieldValueInvalid" : "BadRequest"}});
+  json::object status{{"apiVersion", "v1"},
+                      {"kind", "Status"},
+                      {"metadata", json::object{}},
+                      {"status", "Failure"},
+                      {"message", e.message},
+                      {"reason", specs::reason_name(e.why)},
+                      {"code", specs::http_code(e.why)}};
+  if (!causes.empty()) status["details"] = {{"causes", std::move(causes)}};
+  return json_response(specs::http_code(e.why), status);
+}
+
+bool api_handler::is_watch(const http_request& req) const {
+  if (req.method != "GET") return false;
+  auto t = parse_target(req.target);
+  auto w = query(t, "watch");
+  return (w == "true" || w == "1") && t.segments.size() == 4 && t.segments[0] == "apis";
+}
+
+void api_handler::stop() {
+  stopping_ = true;
+}
+
+http_response api_handler::handle(const http_request& req) {
+  auto start = steady::now();
+  http_response resp;
+  try {
+    resp = dispatch(req);
+  } catch (const std::exception& e) {
+    resp =
+        status_response(make_error(reason::internal, std::string("internal error: ") + e.what()));
+  }
+  metrics_.count_request(req.method, resp.status,
+                         std::chrono::duration<double>(steady::now() - start).count());
+  return resp;
+}
+
+http_response api_handler::dispatch(const http_request& req) {
+  auto t = parse_target(req.target);
+  const auto& s = t.segments;
+  auto not_found = [&] {
+    return status_response(
+        make_error(reason::not_found, "the server could not find the requested resource " +
+                                          req.target.substr(0, req.target.find('?'))));
+  };
+  if (s.size() == 1 && req.method == "GET") {
+    if (s[0] == "apis") return api_groups();
+    if (auto r = probe(s[0])) return *r;
+  }
+  if (s.size() < 3 || s[0] != "apis" || s[1] != specs::api_group || s[2] != "v1alpha1")
+    return not_found();
+  if (s.size() == 3) return group_version(req);
+  const auto* k = specs::find_kind(s[3]);
+  if (k == nullptr || k->plural != s[3] || s.size() > 6 || (s.size() == 6 && s[5] != "status"))
+    return not_found();
+  resource_call call{
+      req, t, *k, s.size() > 4 ? s[4] : std::string(), s.size() == 6, write_request_of(t)};
+  if (call.name.empty()) {
+    if (req.method == "GET") return list(call);
+    if (req.method == "POST") return create(call);
+    return status_response(
+        make_error(reason::method_not_allowed, req.method + " is not supported on a collection"));
+  }
+  if (req.method == "GET") return get(call);
+  if (req.method == "PUT") return update(call);
+  if (req.method == "PATCH") return patch(call);
+  if (req.method == "DELETE") return remove(call);
+  return status_response(make_error(reason::method_not_allowed, req.method + " is not supported"));
+}
+
+specs::result<specs::write_outcome> api_handler::timed_write(
+    const resource_call& c, const std::function<specs::result<specs::write_outcome>()>& write) {
+  auto start = steady::now();
+  auto r = write();
+  if (!c.write.dry_run)
+    metrics_.observe_store_write(std::chrono::duration<double>(steady::now() - start).count());
+  return r;
+}
+
+}  // namespace rockpool::controller
