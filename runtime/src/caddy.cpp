@@ -2,8 +2,8 @@
 
 #include "rockpool/specs/json.hpp"
 
-#include <curl/curl.h>
 #include <boost/json.hpp>
+#include "rockpool/runtime/http.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -17,11 +17,6 @@ using specs::reason;
 
 namespace {
 
-size_t collect(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
 struct http_result {
   long status = 0;
   std::string body;
@@ -29,27 +24,16 @@ struct http_result {
 
 specs::result<http_result> http(const std::string& method, const std::string& url,
                                 const std::string& body, long timeout_ms) {
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return make_error(reason::internal, "curl_easy_init failed");
-  http_result out;
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  if (method != "GET") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  auto rc = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) return make_error(reason::unavailable, curl_easy_strerror(rc));
-  return out;
+  http_call c;
+  c.method = method;
+  c.url = url;
+  c.headers.push_back("Content-Type: application/json");
+  c.body = body;
+  c.send_body = method != "GET";
+  c.timeout_ms = timeout_ms;
+  auto r = http_perform(c);
+  if (!r.ok()) return r.err();
+  return http_result{r->status, std::move(r->body)};
 }
 
 json::value caddy_route(const std::string& id, const std::string& prefix,
@@ -65,10 +49,7 @@ json::value caddy_route(const std::string& id, const std::string& prefix,
 
 }  // namespace
 
-caddy_admin_http::caddy_admin_http(caddy_options options) : options_(std::move(options)) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+caddy_admin_http::caddy_admin_http(caddy_options options) : options_(std::move(options)) {}
 
 std::string render_http_app(const caddy_options& options,
                             const std::map<std::string, route>& routes) {

@@ -2,9 +2,9 @@
 
 #include "rockpool/specs/json.hpp"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
+#include "rockpool/runtime/http.hpp"
 
 #include <mutex>
 #include <regex>
@@ -25,22 +25,6 @@ struct incus_rest::response {
 
 namespace {
 
-size_t collect(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t collect_header(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  if (line.size() > 5 && (line.rfind("ETag:", 0) == 0 || line.rfind("etag:", 0) == 0)) {
-    auto v = line.substr(5);
-    while (!v.empty() && (v.front() == ' ' || v.front() == '"')) v.erase(0, 1);
-    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == '"')) v.pop_back();
-    *static_cast<std::string*>(out) = v;
-  }
-  return size * n;
-}
-
 reason reason_for(long code) {
   if (code == 404) return reason::not_found;
   if (code == 409) return reason::already_exists;
@@ -51,10 +35,7 @@ reason reason_for(long code) {
 
 }  // namespace
 
-incus_rest::incus_rest(incus_rest_options options) : options_(std::move(options)) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+incus_rest::incus_rest(incus_rest_options options) : options_(std::move(options)) {}
 
 std::string incus_rest::where() const {
   return options_.url.empty() ? options_.socket : options_.url;
@@ -68,46 +49,30 @@ specs::result<incus_rest::response> incus_rest::call(const std::string& method,
                                                      const std::string& path,
                                                      const std::string& body,
                                                      const std::string& if_match) {
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return make_error(reason::internal, "curl_easy_init failed");
-  std::string out, etag;
-  std::string url = (options_.url.empty() ? std::string("http://incus") : options_.url) + path;
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  if (!if_match.empty()) headers = curl_slist_append(headers, ("If-Match: " + if_match).c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  http_call c;
+  c.method = method;
+  c.url = (options_.url.empty() ? std::string("http://incus") : options_.url) + path;
   if (options_.url.empty()) {
-    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, options_.socket.c_str());
+    c.unix_socket = options_.socket;
   } else {
-    curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.client_cert.c_str());
-    curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.client_key.c_str());
-    if (!options_.server_cert.empty()) {
-      curl_easy_setopt(curl, CURLOPT_CAINFO, options_.server_cert.c_str());
-      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);  // the certificate itself is pinned
-    }
+    c.client_cert = options_.client_cert;
+    c.client_key = options_.client_key;
+    c.pinned_server_cert = options_.server_cert;
   }
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  if (!body.empty()) {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &etag);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT,
-                   static_cast<long>(options_.operation_timeout.count() + 30));
-  auto rc = curl_easy_perform(curl);
-  long http = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK)
+  c.headers.push_back("Content-Type: application/json");
+  if (!if_match.empty()) c.headers.push_back("If-Match: " + if_match);
+  c.body = body;
+  c.connect_timeout_ms = 5000;
+  c.timeout_ms = (options_.operation_timeout.count() + 30) * 1000;
+  auto reply = http_perform(c);
+  if (!reply.ok())
     return make_error(reason::unavailable,
-                      "Incus at " + where() + " does not answer: " + curl_easy_strerror(rc));
+                      "Incus at " + where() + " does not answer: " + reply.err().message);
+  long http = reply->status;
+  auto etag = reply->headers["etag"];
+  while (!etag.empty() && etag.front() == '"') etag.erase(0, 1);
+  while (!etag.empty() && etag.back() == '"') etag.pop_back();
+  const auto& out = reply->body;
   auto parsed = specs::parse_json(out);
   if (!parsed.ok())
     return make_error(reason::unavailable,

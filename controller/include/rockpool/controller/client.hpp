@@ -1,5 +1,6 @@
 #pragma once
 
+#include "rockpool/runtime/http.hpp"
 #include "rockpool/specs/result.hpp"
 
 #include <functional>
@@ -45,10 +46,11 @@ class api_client {
   const client_options& options() const { return options_; }
 
  private:
-  void* handle();  // the reusable CURL easy handle
+  runtime::http_call call_for(const std::string& method, const std::string& path) const;
+  specs::error unreachable(const specs::error& e) const;
 
   client_options options_;
-  void* curl_ = nullptr;
+  runtime::http_session session_;  // keeps the connection open
   std::string unix_path_;
   std::string base_url_;
 };

@@ -1,0 +1,132 @@
+#include "rockpool/runtime/http.hpp"
+
+#include <curl/curl.h>
+
+#include <cctype>
+#include <mutex>
+
+namespace rockpool::runtime {
+
+using specs::make_error;
+using specs::reason;
+
+namespace {
+
+struct transfer {
+  const http_call* call;
+  CURL* curl;
+  http_reply reply;
+};
+
+size_t on_body(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<transfer*>(user);
+  size_t len = size * n;
+  if (!t->call->on_data) {
+    t->reply.body.append(data, len);
+    return len;
+  }
+  if (t->reply.status == 0) curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->reply.status);
+  if (t->call->on_data(std::string_view(data, len), t->reply.status)) return len;
+  t->reply.stopped = true;
+  return 0;  // tells libcurl to stop
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(0, 1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+size_t on_header(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<transfer*>(user);
+  std::string line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string key = line.substr(0, colon);
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    t->reply.headers[key] = trimmed(line.substr(colon + 1));
+  }
+  return size * n;
+}
+
+void configure(CURL* curl, const http_call& c, curl_slist* headers, transfer& t) {
+  curl_easy_setopt(curl, CURLOPT_URL, c.url.c_str());
+  if (!c.unix_socket.empty())
+    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, c.unix_socket.c_str());
+  if (!c.client_cert.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, c.client_cert.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, c.client_key.c_str());
+  }
+  if (!c.pinned_server_cert.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, c.pinned_server_cert.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);  // the certificate itself is pinned
+  }
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, c.method.c_str());
+  if (c.send_body || !c.body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, c.body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(c.body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  if (c.connect_timeout_ms > 0)
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, c.connect_timeout_ms);
+  if (c.timeout_ms > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, c.timeout_ms);
+}
+
+specs::result<http_reply> run(CURL* curl, const http_call& c) {
+  if (curl == nullptr) return make_error(reason::internal, "curl_easy_init failed");
+  transfer t{&c, curl, {}};
+  curl_slist* headers = nullptr;
+  for (const auto& h : c.headers) headers = curl_slist_append(headers, h.c_str());
+  configure(curl, c, headers, t);
+  auto rc = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.reply.status);
+  curl_slist_free_all(headers);
+  // A stream ends when the server closes it: not a failure once it answered.
+  bool stream_ended =
+      c.on_data && t.reply.status != 0 && (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR);
+  if (rc != CURLE_OK && !t.reply.stopped && !stream_ended)
+    return make_error(reason::unavailable, curl_easy_strerror(rc));
+  return std::move(t.reply);
+}
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+}  // namespace
+
+http_session::http_session() {
+  global_init();
+}
+
+http_session::~http_session() {
+  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+http_session::http_session(http_session&& other) noexcept : curl_(other.curl_) {
+  other.curl_ = nullptr;
+}
+
+specs::result<http_reply> http_session::perform(const http_call& call) {
+  if (curl_ == nullptr)
+    curl_ = curl_easy_init();
+  else
+    curl_easy_reset(static_cast<CURL*>(curl_));  // keeps the open connection
+  return run(static_cast<CURL*>(curl_), call);
+}
+
+specs::result<http_reply> http_perform(const http_call& call) {
+  global_init();
+  CURL* curl = curl_easy_init();
+  auto r = run(curl, call);
+  if (curl != nullptr) curl_easy_cleanup(curl);
+  return r;
+}
+
+}  // namespace rockpool::runtime
