@@ -6,10 +6,10 @@
 #include "rockpool/actors/incus_events.hpp"
 #include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/actors/kinds.hpp"
-#include "rockpool/runtime/fake.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
+#include "scripted_runtime.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -119,8 +119,8 @@ class actor_runtime : public ::testing::Test {
   std::unique_ptr<specs::object_store> store_;
   std::unique_ptr<actors::host_port_allocator> ports_;
   std::unique_ptr<actors::event_recorder> events_;
-  runtime::fake_incus incus_;
-  runtime::fake_routes routes_;
+  test_support::scripted_incus incus_;
+  test_support::scripted_routes routes_;
   std::set<unsigned short> busy_ports_;  // "listened on by another process"
   actors::controller_options options_;
   std::unique_ptr<caf::actor_system_config> cfg_;
@@ -140,7 +140,8 @@ std::vector<std::string> event_reasons(specs::object_store& store) {
     for (const auto& e : events->items) out.push_back(string_at(e, "spec.reason"));
   return out;
 }
-std::string config_of(runtime::fake_incus& incus, const std::string& name, const std::string& key) {
+std::string config_of(test_support::scripted_incus& incus, const std::string& name,
+                      const std::string& key) {
   auto inst = incus.get_instance(name);
   if (!inst.ok() || !*inst) return "<no instance>";
   auto it = (*inst)->config.find(key);

@@ -1,0 +1,73 @@
+#pragma once
+
+// rockpoold's configuration and the object that owns its running parts.
+// controller/rockpoold.cpp is only: parse, log, start, wait for a signal, stop.
+
+#include "rockpool/controller/api_server.hpp"
+#include "rockpool/runtime/incus_rest.hpp"
+#include "rockpool/specs/result.hpp"
+
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace rockpool::controller {
+
+/// Every flag of rockpoold (and of its --config file), with the defaults.
+struct daemon_config {
+  std::string data_dir = "/var/lib/rockpool";
+  std::string socket = "/run/rockpool/rockpoold.sock";
+  std::string listen;
+  std::string token_file;
+  std::string runtime = "incus";
+  rockpool::runtime::incus_rest_options incus_where;  // socket, URL, certificates, project
+  std::string caddy_admin = "127.0.0.1:2019";
+  bool inner = false;
+  std::string log_level = "info";
+  std::uint64_t event_retention = 10000;
+  unsigned bookmark_seconds = 10;
+  std::vector<std::string> outer_networks;
+  unsigned sweep_seconds = 30;
+  std::size_t max_reconciles = 32;
+  unsigned backoff_cap_seconds = 60;
+  std::string host_ports = "20000-31999";
+  unsigned short first_port = 20000, last_port = 31999;  // parsed from host_ports
+  unsigned fake_start_latency_ms = 0;
+  std::size_t event_limit = 1000;
+  std::string caddy_control_listen = "127.0.0.1:8080";
+  std::string caddy_workspace_listen = "127.0.0.1:8081";
+
+  server_options server;  // socket, loopback TCP and the token read from token_file
+};
+
+/// Parses the command line (and --config). Returns the configuration, or the
+/// exit code when the process should end now: 0 after --help, 1 after a bad
+/// flag, an unreadable or group-readable token file, or an invalid range (the
+/// reason is already printed as one line).
+std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv);
+
+/// rockpoold's running parts, wired together: the store, Incus and Caddy (or
+/// the in-memory fakes), the actor runtime and the API server. It owns them
+/// all; stop() takes them down in order.
+class daemon {
+ public:
+  /// Opens the store and starts every part; an error names what failed.
+  [[nodiscard]] static specs::result<std::unique_ptr<daemon>> start(const daemon_config& config);
+  ~daemon();
+  daemon(const daemon&) = delete;
+  daemon& operator=(const daemon&) = delete;
+
+  /// Stops, in order: watch streams and the API server, the Incus event
+  /// listener, the Caddy route table, the commit listener, the reconcilers.
+  void stop();
+  /// "rockpoold VERSION serving unix://... (data ..., revision N, runtime R)".
+  std::string serving_line() const;
+
+ private:
+  struct parts;
+  explicit daemon(std::unique_ptr<parts> p);
+  std::unique_ptr<parts> parts_;
+};
+
+}  // namespace rockpool::controller

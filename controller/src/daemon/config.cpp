@@ -1,0 +1,133 @@
+// rockpoold's flags: parsed with CLI11, checked before anything starts.
+#include "rockpool/controller/daemon.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+namespace rockpool::controller {
+
+namespace {
+
+// Like ssh with a private key, a token others can read is refused.
+std::string read_token(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw std::runtime_error("cannot read token file " + path);
+  if ((st.st_mode & 077) != 0)
+    throw std::runtime_error("token file " + path +
+                             " is readable or writable by group or others; chmod 600 " + path);
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read token file " + path);
+  std::string token;
+  std::getline(in, token);
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  if (token.size() < 16)
+    throw std::runtime_error("token in " + path + " is shorter than 16 characters");
+  return token;
+}
+
+void add_options(CLI::App& app, daemon_config& c) {
+  app.set_config("--config", "", "Read flags from this config file (INI/TOML)");
+  app.add_option("--data-dir", c.data_dir, "RocksDB directory (exclusively locked)")
+      ->capture_default_str();
+  app.add_option("--socket", c.socket, "Unix socket for the API (mode 0600)")
+      ->capture_default_str();
+  app.add_option("--listen", c.listen,
+                 "Also serve on loopback TCP, 127.0.0.1:PORT (needs --token-file)");
+  app.add_option("--token-file", c.token_file,
+                 "File holding the bearer token required on --listen");
+  app.add_option(
+         "--runtime", c.runtime,
+         "incus (real Incus and Caddy), fake (in memory), or none (store and serve specs only)")
+      ->check(CLI::IsMember({"incus", "fake", "none"}))
+      ->capture_default_str();
+  app.add_option("--incus-socket", c.incus_where.socket, "Incus unix socket")
+      ->capture_default_str();
+  app.add_option("--incus-url", c.incus_where.url,
+                 "Reach Incus over HTTPS instead, e.g. https://10.0.0.2:8443 (needs "
+                 "--incus-client-cert and --incus-client-key)");
+  app.add_option("--incus-client-cert", c.incus_where.client_cert,
+                 "PEM certificate Incus trusts (incus config trust add-certificate)");
+  app.add_option("--incus-client-key", c.incus_where.client_key,
+                 "PEM private key of that certificate");
+  app.add_option("--incus-server-cert", c.incus_where.server_cert,
+                 "PEM server certificate of Incus (its server.crt), pinned");
+  app.add_option("--incus-project", c.incus_where.project,
+                 "Incus project for everything the controller creates")
+      ->capture_default_str();
+  app.add_option("--caddy-admin", c.caddy_admin, "Caddy admin API address")->capture_default_str();
+  app.add_option("--caddy-control-listen", c.caddy_control_listen,
+                 "Caddy's control-plane server (/api, /app)")
+      ->capture_default_str();
+  app.add_option("--caddy-workspace-listen", c.caddy_workspace_listen,
+                 "Caddy's workspace server (/workspace/...)")
+      ->capture_default_str();
+  app.add_flag("--inner", c.inner, "This is an inner Rockpool running inside a NestedHost");
+  app.add_option("--event-retention", c.event_retention, "Events kept for watch resumption")
+      ->capture_default_str();
+  app.add_option("--bookmark-interval", c.bookmark_seconds, "Seconds between watch BOOKMARK events")
+      ->capture_default_str();
+  app.add_option("--outer-network", c.outer_networks,
+                 "IPv4 CIDR a NestedHost's innerNetwork must not overlap (repeatable)");
+  app.add_option("--sweep-interval", c.sweep_seconds,
+                 "Seconds between drift sweeps that re-observe every object (0: off)")
+      ->capture_default_str();
+  app.add_option("--max-concurrent-reconciles", c.max_reconciles,
+                 "Reconcile passes (and so Incus operations) in flight at once")
+      ->capture_default_str();
+  app.add_option("--backoff-cap", c.backoff_cap_seconds,
+                 "Longest retry delay after failures, in seconds")
+      ->capture_default_str();
+  app.add_option("--host-ports", c.host_ports,
+                 "Range of host loopback ports for proxy upstreams, FIRST-LAST")
+      ->capture_default_str();
+  app.add_option("--events-kept", c.event_limit, "Events kept in the store; the oldest are removed")
+      ->capture_default_str();
+  app.add_option("--fake-start-latency", c.fake_start_latency_ms,
+                 "With --runtime=fake: milliseconds each instance start takes")
+      ->capture_default_str();
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+}
+
+// The checks CLI11 cannot make; throws with the one line to print.
+void check(daemon_config& c) {
+  if (std::sscanf(c.host_ports.c_str(), "%hu-%hu", &c.first_port, &c.last_port) != 2 ||
+      c.first_port > c.last_port)
+    throw std::runtime_error("--host-ports must be FIRST-LAST, got " + c.host_ports);
+  if (!c.incus_where.url.empty() &&
+      (c.incus_where.client_cert.empty() || c.incus_where.client_key.empty()))
+    throw std::runtime_error("--incus-url needs --incus-client-cert and --incus-client-key");
+  c.server.socket_path = c.socket;
+  if (c.listen.empty()) return;
+  if (c.token_file.empty()) throw std::runtime_error("--listen requires --token-file");
+  c.server.listen = c.listen;
+  c.server.token = read_token(c.token_file);
+}
+
+}  // namespace
+
+std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv) {
+  CLI::App app{
+      "rockpoold: Rockpool's control-plane daemon. Keeps declarative specs in RocksDB and "
+      "serves the Kubernetes-style API. Every flag may also be set in a config file "
+      "(--config, INI/TOML: `data-dir = \"/var/lib/rockpool\"`)."};
+  daemon_config c;
+  add_options(app, c);
+  try {
+    app.parse(argc, argv);
+    check(c);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;  // --help is 0; any bad flag is 1, not CLI11's codes
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return c;
+}
+
+}  // namespace rockpool::controller

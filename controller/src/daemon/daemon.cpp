@@ -1,0 +1,242 @@
+// rockpoold's wiring: one object owns every part, built in dependency order
+// and stopped in the reverse of the order data flows.
+#include "rockpool/controller/daemon.hpp"
+
+#include "rockpool/actors/controller.hpp"
+#include "rockpool/actors/incus_events.hpp"
+#include "rockpool/actors/kind_rules.hpp"
+#include "rockpool/actors/kinds.hpp"
+#include "rockpool/actors/route_table.hpp"
+#include "rockpool/controller/api_handler.hpp"
+#include "rockpool/controller/version.hpp"
+#include "rockpool/runtime/caddy.hpp"
+#include "rockpool/runtime/fake.hpp"
+#include "rockpool/specs/object_store.hpp"
+#include "rockpool/specs/rocksdb_backend.hpp"
+#include "rockpool/specs/schema.hpp"
+
+#include <spdlog/spdlog.h>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+
+#include <filesystem>
+
+namespace rockpool::controller {
+
+using specs::make_error;
+using specs::reason;
+
+// Members are declared in the order they are built; each may use those above it.
+struct daemon::parts {
+  daemon_config config;
+  std::unique_ptr<specs::kv_backend> backend;
+  std::unique_ptr<specs::object_store> store;
+  metrics api_metrics;
+  caf::actor_system_config caf_config;
+  std::unique_ptr<caf::actor_system> actor_system;
+  runtime::fake_incus fake_incus;
+  runtime::fake_routes fake_routes;
+  std::unique_ptr<runtime::incus_rest> real_incus;
+  std::unique_ptr<actors::actor_route_table> caddy;
+  runtime::incus_client* incus = &fake_incus;
+  runtime::route_table* routes = &fake_routes;
+  std::unique_ptr<actors::host_port_allocator> ports;
+  std::unique_ptr<actors::event_recorder> events;
+  actors::kind_registry kinds;
+  std::unique_ptr<actors::controller> reconciler;
+  std::unique_ptr<actors::incus_events> incus_events;
+  std::unique_ptr<api_handler> handler;
+  std::unique_ptr<api_server> server;
+  bool stopped = false;
+
+  specs::status open_store();
+  void connect_runtime();
+  void start_reconcilers();
+  std::string runtime_metrics() const;
+};
+
+namespace {
+
+void counter(std::string& out, const char* name, const char* help, const char* type,
+             std::uint64_t v) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+         name + " " + std::to_string(v) + "\n";
+}
+
+}  // namespace
+
+specs::status daemon::parts::open_store() {
+  try {
+    (void)specs::kinds();  // fail fast on a broken embedded CRD
+    // Every object is readable in the database files: owner only.
+    if (std::filesystem::create_directories(config.data_dir))
+      std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all);
+    if (auto parent = std::filesystem::path(config.socket).parent_path(); !parent.empty())
+      std::filesystem::create_directories(parent);
+  } catch (const std::exception& e) {
+    return make_error(reason::internal, e.what());
+  }
+  specs::rocksdb_options db_options;
+  db_options.event_retention = config.event_retention;
+  auto opened = specs::open_rocksdb(config.data_dir, db_options);
+  if (!opened.ok()) return opened.err();
+  backend = std::move(*opened);
+  store = std::make_unique<specs::object_store>(*backend, specs::system_clock(),
+                                                config.outer_networks, &actors::kind_rules());
+  return specs::done{};
+}
+
+// Real Incus and Caddy with --runtime incus; the in-memory fakes otherwise.
+void daemon::parts::connect_runtime() {
+  caf_config.set("logger.file-verbosity", caf::atom("quiet"));
+  caf_config.set("logger.console-verbosity", caf::atom("quiet"));
+  actor_system = std::make_unique<caf::actor_system>(caf_config);
+  fake_incus.set_start_latency(std::chrono::milliseconds(config.fake_start_latency_ms));
+  if (config.runtime != "incus") return;
+  const auto& where = config.incus_where;
+  real_incus = std::make_unique<runtime::incus_rest>(where);
+  auto version = real_incus->server_version();
+  if (!version.ok()) {
+    spdlog::warn("{}; workspaces will report IncusUnavailable until it answers",
+                 version.err().message);
+  } else {
+    spdlog::info("Incus {} on {}, project {}", *version,
+                 where.url.empty() ? where.socket : where.url, where.project);
+    if (where.project != "default")
+      if (auto st = real_incus->create_project(where.project); !st.ok())
+        spdlog::warn("cannot create Incus project {}: {}", where.project, st.err().message);
+  }
+  runtime::caddy_options co;
+  co.admin = config.caddy_admin;
+  co.control_listen = config.caddy_control_listen;
+  co.workspace_listen = config.caddy_workspace_listen;
+  if (!config.listen.empty()) co.control_upstream = config.listen;
+  caddy = std::make_unique<actors::actor_route_table>(
+      *actor_system, std::make_shared<runtime::caddy_admin_http>(co), co);
+  if (auto st = caddy->sync(); !st.ok())
+    spdlog::warn("{}; routes will be written once Caddy answers", st.err().message);
+  incus = real_incus.get();
+  routes = caddy.get();
+}
+
+void daemon::parts::start_reconcilers() {
+  ports =
+      std::make_unique<actors::host_port_allocator>(*backend, config.first_port, config.last_port);
+  events =
+      std::make_unique<actors::event_recorder>(*store, specs::system_clock(), config.event_limit);
+  // The Host kind probes the machine every minute and keeps Host/local's status.
+  actors::kind_dependencies deps;
+  auto& probe = deps.host.emplace();
+  if (real_incus) {
+    probe.sources.incus_info = [this] { return real_incus->server_info(); };
+    probe.incus_version = [this] {
+      auto v = real_incus->server_version();
+      return v.ok() ? *v : std::string();
+    };
+  }
+  if (config.runtime == "incus")
+    probe.sources.caddy_reachable = [admin = config.caddy_admin] {
+      runtime::caddy_options admin_only;
+      admin_only.admin = admin;
+      return runtime::caddy_admin_http(admin_only).live_http_app().ok();
+    };
+  kinds = actors::standard_kinds(deps);
+  if (config.runtime == "none") {
+    spdlog::info("--runtime=none: specs are stored and served, not reconciled");
+    return;
+  }
+  actors::controller_options options;
+  options.sweep_interval = std::chrono::seconds(config.sweep_seconds);
+  options.workers = config.max_reconciles;
+  options.backoff_cap = std::chrono::seconds(config.backoff_cap_seconds);
+  reconciler = std::make_unique<actors::controller>(
+      *actor_system,
+      actors::reconcile_context{*store, *incus, *routes, *ports, *events, specs::system_clock()},
+      kinds, options);
+  backend->set_commit_listener(
+      [this](std::vector<specs::kv_event> e) { reconciler->publish(std::move(e)); });
+  reconciler->start();
+  // Self-healing: Incus lifecycle events poke the workspace of the same name at once.
+  if (config.runtime == "incus")
+    incus_events = std::make_unique<actors::incus_events>(*actor_system, config.incus_where,
+                                                          reconciler->manager());
+}
+
+std::string daemon::parts::runtime_metrics() const {
+  if (!reconciler) return {};
+  const auto& st = reconciler->stats();
+  std::string out;
+  counter(out, "rockpool_reconcile_passes_total", "Reconcile passes run.", "counter", st.passes);
+  counter(out, "rockpool_reconcile_failures_total",
+          "Reconcile passes that failed and were retried.", "counter", st.failed_passes);
+  counter(out, "rockpool_reconciler_restarts_total", "Reconciler actors restarted after a crash.",
+          "counter", st.reconciler_restarts);
+  counter(out, "rockpool_reconcilers", "Live reconciler actors.", "gauge", st.live_reconcilers);
+  counter(out, "rockpool_watch_subscribers_cut_off_total",
+          "Hub subscribers cut off for falling behind.", "counter", st.subscribers_cut_off);
+  if (caddy) {
+    counter(out, "rockpool_caddy_loads_total", "Config loads sent to Caddy (one per batch).",
+            "counter", caddy->stats().loads.load());
+    counter(out, "rockpool_caddy_drift_repairs_total",
+            "Times Caddy's live config was found changed and restored.", "counter",
+            caddy->stats().repairs.load());
+  }
+  if (incus_events) {
+    counter(out, "rockpool_incus_event_connections_total",
+            "Websocket connections made to Incus's lifecycle events.", "counter",
+            incus_events->stats().connections.load());
+    counter(out, "rockpool_incus_events_total", "Incus instance events received.", "counter",
+            incus_events->stats().events.load());
+  }
+  return out;
+}
+
+specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config) {
+  auto p = std::make_unique<parts>();
+  p->config = config;
+  if (auto st = p->open_store(); !st.ok()) return st.err();
+  p->connect_runtime();
+  p->start_reconcilers();
+  api_options api;
+  api.bookmark_interval = std::chrono::seconds(config.bookmark_seconds);
+  api.version = version;
+  api.extra_metrics = [raw = p.get()] { return raw->runtime_metrics(); };
+  p->handler = std::make_unique<api_handler>(*p->store, p->api_metrics, api);
+  p->server = std::make_unique<api_server>(*p->handler, config.server);
+  // Owned from here on, so a failure below is stopped in order, like a signal.
+  std::unique_ptr<daemon> d(new daemon(std::move(p)));
+  if (auto st = d->parts_->server->start(); !st.ok()) return st.err();
+  return d;
+}
+
+daemon::daemon(std::unique_ptr<parts> p) : parts_(std::move(p)) {}
+
+daemon::~daemon() {
+  stop();
+}
+
+void daemon::stop() {
+  if (!parts_) return;
+  auto& p = *parts_;
+  if (p.stopped) return;
+  p.stopped = true;
+  p.backend->wake_all();  // watch streams waiting for a revision
+  p.server->stop();
+  if (p.incus_events) p.incus_events->stop();
+  if (p.caddy) p.caddy->stop();
+  p.backend->set_commit_listener(nullptr);
+  if (p.reconciler) p.reconciler->stop();
+}
+
+std::string daemon::serving_line() const {
+  const auto& p = *parts_;
+  const auto& c = p.config;
+  return "rockpoold " + std::string(version) + " serving unix://" + c.socket +
+         (c.server.listen ? " and http://127.0.0.1:" + std::to_string(p.server->tcp_port())
+                          : std::string()) +
+         " (data " + c.data_dir + ", revision " + std::to_string(p.store->revision()) +
+         ", runtime " + c.runtime + (c.inner ? ", inner" : "") + ")";
+}
+
+}  // namespace rockpool::controller
