@@ -7,7 +7,9 @@
 #include "rockpool/specs/clock.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/columns.hpp"
+#include "rockpool/specs/manifests.hpp"
 #include "rockpool/specs/object_model.hpp"
+#include "rockpool/specs/object_writer.hpp"
 #include "rockpool/specs/schema.hpp"
 #include "rockpool/specs/validation.hpp"
 
@@ -74,75 +76,12 @@ const specs::kind_info* require_kind(context& c, const std::string& name) {
   return k;
 }
 
-// Reads FILE, DIR (with -R, recursively) or "-" into decoded documents.
-specs::decoded_input load_inputs(const std::vector<std::string>& paths, bool recursive) {
-  specs::decoded_input all;
-  auto add = [&](const std::string& source, const std::string& text) {
-    auto d = specs::decode_documents(text, source);
-    for (auto& doc : d.documents) all.documents.push_back(std::move(doc));
-    for (auto& p : d.problems) all.problems.push_back(std::move(p));
-  };
-  auto read_file = [&](const fs::path& p) {
-    std::error_code ec;
-    auto size = fs::file_size(p, ec);
-    if (!ec && size > specs::max_input_bytes) {
-      all.problems.push_back({p.string(), 0, {}, {}, "file is larger than 64 MiB", {}});
-      return;
-    }
-    std::ifstream in(p, std::ios::binary);
-    if (!in) {
-      all.problems.push_back({p.string(), 0, {}, {}, "cannot read file", {}});
-      return;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    add(p.string(), ss.str());
-  };
-  auto is_manifest = [](const fs::path& p) {
-    auto e = p.extension().string();
-    return e == ".yaml" || e == ".yml" || e == ".json";
-  };
-  for (const auto& path : paths) {
-    if (path == "-") {
-      std::stringstream ss;
-      ss << std::cin.rdbuf();
-      add("-", ss.str());
-      continue;
-    }
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) {
-      std::vector<fs::path> files;
-      if (recursive) {
-        for (const auto& e : fs::recursive_directory_iterator(path, ec))
-          if (e.is_regular_file() && is_manifest(e.path())) files.push_back(e.path());
-      } else {
-        for (const auto& e : fs::directory_iterator(path, ec))
-          if (e.is_regular_file() && is_manifest(e.path())) files.push_back(e.path());
-      }
-      std::sort(files.begin(), files.end());
-      for (const auto& f : files) read_file(f);
-    } else if (fs::exists(path, ec)) {
-      read_file(path);
-    } else {
-      all.problems.push_back({path, 0, {}, {}, "no such file or directory", {}});
-    }
-  }
-  return all;
-}
-
 // What rpctl can check before sending: schemas and the kinds' rules, over
 // its own input only (the server checks against what is stored).
 specs::validation_context client_validation() {
   specs::validation_context ctx;
   ctx.rules = &actors::kind_rules();
   return ctx;
-}
-
-// Applies templates before the workspaces that reference them, and so on
-// (each CRD's rockpool.dev/apply-order).
-int kind_order(const std::string& kind) {
-  const auto* k = specs::find_kind(kind);
-  return k ? k->apply_order : std::numeric_limits<int>::max();
 }
 
 std::string age_since(const std::string& ts) {
@@ -351,88 +290,149 @@ struct apply_flags {
   std::string field_manager = "rpctl";
 };
 
+// The object_writer of rpctl: rockpoold's API over HTTP.
+class api_writer final : public specs::object_writer {
+ public:
+  explicit api_writer(api_client& client) : client_(client) {}
+
+  specs::result<specs::write_outcome> apply(const json::value& obj, const std::string& manager,
+                                            bool force, bool dry_run) override {
+    const auto* k = specs::find_kind(string_at(obj, "kind"));
+    std::string path = resource_path(*k, string_at(obj, "metadata.name")) +
+                       "?fieldManager=" + url_encode(manager) + (force ? "&force=true" : "") +
+                       (dry_run ? "&dryRun=All" : "");
+    auto r = client_.request("PATCH", path, json::serialize(obj), "application/apply-patch+yaml");
+    if (!r.ok()) return r.err();
+    if (r->status >= 300) return refusal(*r);
+    auto body = specs::parse_json(r->body);
+    if (!body.ok()) return body.err();
+    auto effect = r->headers.count("rockpool-effect") ? r->headers.at("rockpool-effect") : "";
+    return specs::write_outcome{
+        std::move(*body), specs::parse_effect(effect).value_or(specs::write_effect::configured)};
+  }
+
+  specs::result<json::value> get(const std::string& kind, const std::string& name) override {
+    auto r = client_.request("GET", resource_path(*specs::find_kind(kind), name));
+    if (!r.ok()) return r.err();
+    if (r->status != 200) return refusal(*r);
+    return specs::parse_json(r->body);
+  }
+
+  specs::result<std::vector<json::value>> list(const std::string& kind,
+                                               const std::string& selector) override {
+    auto r = client_.request(
+        "GET", resource_path(*specs::find_kind(kind)) + "?labelSelector=" + url_encode(selector));
+    if (!r.ok()) return r.err();
+    if (r->status != 200) return refusal(*r);
+    auto list = specs::parse_json(r->body);
+    if (!list.ok()) return list.err();
+    const auto* items = specs::find_path(*list, "items");
+    if (!items || !items->is_array()) return std::vector<json::value>{};
+    return std::vector<json::value>(items->get_array().begin(), items->get_array().end());
+  }
+
+  specs::result<specs::write_effect> remove(const std::string& kind, const std::string& name,
+                                            bool dry_run) override {
+    auto r = client_.request(
+        "DELETE", resource_path(*specs::find_kind(kind), name) + (dry_run ? "?dryRun=All" : ""));
+    if (!r.ok()) return r.err();
+    if (r->status >= 300) return refusal(*r);
+    return r->status == 202 ? specs::write_effect::terminating : specs::write_effect::deleted;
+  }
+
+ private:
+  // The server's Status as an error (a 503 too is reason::unavailable).
+  static specs::error refusal(const client_response& r) {
+    auto why = r.status == 404   ? specs::reason::not_found
+               : r.status == 409 ? specs::reason::conflict
+               : r.status == 422 ? specs::reason::invalid
+               : r.status == 503 ? specs::reason::unavailable
+                                 : specs::reason::bad_request;
+    return specs::make_error(why, server_error(r));
+  }
+
+  api_client& client_;
+};
+
+// Loads and validates input, in apply order; prints the problems and returns
+// nothing when there are any.
+std::optional<std::vector<specs::document>> checked_input(context& c,
+                                                          const std::vector<std::string>& files,
+                                                          bool recursive,
+                                                          const std::string& refusal) {
+  auto set = specs::load_and_validate(files, recursive, std::cin, client_validation());
+  if (set.problems.empty()) return std::move(set.documents);
+  for (const auto& p : set.problems) c.err << "error: " << p.to_string() << "\n";
+  if (!refusal.empty())
+    c.err << "error: " << refusal << ": " << set.problems.size() << " problem"
+          << (set.problems.size() == 1 ? "" : "s") << " in the input\n";
+  return std::nullopt;
+}
+
+// Deletes what this manager applied earlier, matches the selector, and is
+// no longer in the input. Returns the number of failures.
+int prune(context& c, specs::object_writer& writer, const apply_flags& f,
+          const std::set<std::string>& applied, bool dry_run, const std::string& suffix) {
+  int failed = 0;
+  for (const auto& k : specs::kinds()) {
+    auto items = writer.list(k.kind, f.selector);
+    if (!items.ok()) continue;
+    for (const auto& item : *items) {
+      if (applied.count(specs::object_key(item))) continue;
+      if (specs::annotation(item, specs::managed_by_annotation) != f.field_manager) continue;
+      if (dry_run) {
+        c.out << ref(item) << " pruned" << suffix << "\n";
+        continue;
+      }
+      if (auto d = writer.remove(k.kind, string_at(item, "metadata.name"), false); d.ok()) {
+        c.out << ref(item) << " pruned\n";
+      } else {
+        c.err << "error: pruning " << ref(item) << ": " << d.err().message << "\n";
+        ++failed;
+      }
+    }
+  }
+  return failed;
+}
+
 int cmd_apply(context& c, const apply_flags& f) {
   if (f.prune && f.selector.empty()) {
     c.err << "error: --prune needs a label selector (-l) so it cannot delete everything\n";
     return 2;
   }
-  auto input = load_inputs(f.files, f.recursive);
-  auto problems = std::move(input.problems);
-  auto more = specs::validate_input(input.documents, client_validation());
-  problems.insert(problems.end(), more.begin(), more.end());
-  if (!problems.empty()) {
-    for (const auto& p : problems) c.err << "error: " << p.to_string() << "\n";
-    c.err << "error: nothing applied: " << problems.size() << " problem"
-          << (problems.size() == 1 ? "" : "s") << " in the input\n";
-    return 1;
-  }
-  if (input.documents.empty()) {
+  auto docs = checked_input(c, f.files, f.recursive, "nothing applied");
+  if (!docs) return 1;
+  if (docs->empty()) {
     c.err << "error: no objects passed to apply\n";
     return 1;
   }
-  std::stable_sort(
-      input.documents.begin(), input.documents.end(), [](const auto& a, const auto& b) {
-        return kind_order(string_at(a.value, "kind")) < kind_order(string_at(b.value, "kind"));
-      });
   bool dry_client = f.dry_run == "client";
   bool dry_server = f.dry_run == "server";
   std::string suffix = dry_client ? " (dry run)" : dry_server ? " (server dry run)" : "";
+  api_writer writer(c.client);
   int failed = 0;
   std::set<std::string> applied;
-  for (const auto& doc : input.documents) {
+  for (const auto& doc : *docs) {
     applied.insert(specs::object_key(doc.value));
     if (dry_client) {
       c.out << ref(doc.value) << " validated" << suffix << "\n";
       continue;
     }
-    const auto* k = specs::find_kind(string_at(doc.value, "kind"));
-    std::string path = resource_path(*k, string_at(doc.value, "metadata.name")) +
-                       "?fieldManager=" + url_encode(f.field_manager);
-    if (f.force_conflicts) path += "&force=true";
-    if (dry_server) path += "&dryRun=All";
-    auto r =
-        c.client.request("PATCH", path, json::serialize(doc.value), "application/apply-patch+yaml");
-    if (!r.ok()) {
+    auto r = writer.apply(doc.value, f.field_manager, f.force_conflicts, dry_server);
+    if (!r.ok() && r.err().why == specs::reason::unavailable) {
       c.err << "error: " << r.err().message << "\n";
       return 1;
     }
-    if (r->status >= 300) {
+    if (!r.ok()) {
       c.err << doc.source << ": document " << doc.index << " (" << doc.label()
-            << "): " << server_error(*r) << "\n";
+            << "): " << r.err().message << "\n";
       ++failed;
       continue;
     }
-    auto effect =
-        r->headers.count("rockpool-effect") ? r->headers.at("rockpool-effect") : "configured";
-    c.out << ref(doc.value) << " " << effect << suffix << "\n";
+    c.out << ref(doc.value) << " " << specs::effect_name(r->effect) << suffix << "\n";
   }
-  if (f.prune && failed == 0) {
-    for (const auto& k : specs::kinds()) {
-      auto r =
-          c.client.request("GET", resource_path(k) + "?labelSelector=" + url_encode(f.selector));
-      if (!r.ok() || r->status != 200) continue;
-      auto list = specs::parse_json(r->body);
-      if (!list.ok()) continue;
-      const auto* items = specs::find_path(*list, "items");
-      if (!items || !items->is_array()) continue;
-      for (const auto& item : items->get_array()) {
-        if (applied.count(specs::object_key(item))) continue;
-        if (specs::annotation(item, specs::managed_by_annotation) != f.field_manager) continue;
-        if (dry_client || dry_server) {
-          c.out << ref(item) << " pruned" << suffix << "\n";
-          continue;
-        }
-        auto d = c.client.request("DELETE", resource_path(k, string_at(item, "metadata.name")));
-        if (d.ok() && d->status < 300)
-          c.out << ref(item) << " pruned\n";
-        else {
-          c.err << "error: pruning " << ref(item) << ": "
-                << (d.ok() ? server_error(*d) : d.err().message) << "\n";
-          ++failed;
-        }
-      }
-    }
-  }
+  if (f.prune && failed == 0)
+    failed += prune(c, writer, f, applied, dry_client || dry_server, suffix);
   return failed ? 1 : 0;
 }
 
@@ -726,7 +726,7 @@ struct delete_flags {
 int cmd_delete(context& c, const delete_flags& f) {
   std::vector<std::pair<const specs::kind_info*, std::string>> targets;
   if (!f.files.empty()) {
-    auto input = load_inputs(f.files, false);
+    auto input = specs::load_manifests(f.files, false, std::cin);
     if (!input.problems.empty()) {
       for (const auto& p : input.problems) c.err << "error: " << p.to_string() << "\n";
       return 1;
@@ -805,38 +805,23 @@ json::value for_diff(json::value v) {
 
 int cmd_diff(context& c, const std::vector<std::string>& files, bool recursive,
              const std::string& manager) {
-  auto input = load_inputs(files, recursive);
-  auto problems = std::move(input.problems);
-  auto more = specs::validate_input(input.documents, client_validation());
-  problems.insert(problems.end(), more.begin(), more.end());
-  if (!problems.empty()) {
-    for (const auto& p : problems) c.err << "error: " << p.to_string() << "\n";
-    return 2;
-  }
+  auto docs = checked_input(c, files, recursive, "");
+  if (!docs) return 2;
+  api_writer writer(c.client);
   bool differs = false;
-  for (const auto& doc : input.documents) {
-    const auto* k = specs::find_kind(string_at(doc.value, "kind"));
-    auto name = string_at(doc.value, "metadata.name");
-    auto live = fetch(c, *k, name);
+  for (const auto& doc : *docs) {
+    auto live = writer.get(string_at(doc.value, "kind"), string_at(doc.value, "metadata.name"));
     if (!live.ok() && live.err().why != specs::reason::not_found) {
       c.err << live.err().message << "\n";
       return 2;
     }
-    auto r = c.client.request(
-        "PATCH", resource_path(*k, name) + "?dryRun=All&fieldManager=" + url_encode(manager),
-        json::serialize(doc.value), "application/apply-patch+yaml");
-    if (!r.ok()) {
-      c.err << "error: " << r.err().message << "\n";
+    auto merged = writer.apply(doc.value, manager, false, /*dry_run=*/true);
+    if (!merged.ok()) {
+      c.err << doc.source << ": document " << doc.index << ": " << merged.err().message << "\n";
       return 2;
     }
-    if (r->status >= 300) {
-      c.err << doc.source << ": document " << doc.index << ": " << server_error(*r) << "\n";
-      return 2;
-    }
-    auto merged = specs::parse_json(r->body);
-    if (!merged.ok()) return 2;
     std::string before = live.ok() ? specs::to_yaml(for_diff(*live)) : std::string();
-    std::string after = specs::to_yaml(for_diff(*merged));
+    std::string after = specs::to_yaml(for_diff(merged->object));
     auto d = unified_diff(before, after, "live/" + ref(doc.value), "merged/" + ref(doc.value));
     if (!d.empty()) {
       differs = true;

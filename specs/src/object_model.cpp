@@ -20,6 +20,13 @@ const char* effect_name(write_effect e) {
   return "unchanged";
 }
 
+std::optional<write_effect> parse_effect(std::string_view name) {
+  for (auto e : {write_effect::created, write_effect::configured, write_effect::unchanged,
+                 write_effect::deleted, write_effect::terminating})
+    if (name == effect_name(e)) return e;
+  return std::nullopt;
+}
+
 json::value apply_merge_patch(const json::value& target, const json::value& patch) {
   if (!patch.is_object()) return patch;
   json::value result = target.is_object() ? target : json::value(json::object{});

@@ -7,6 +7,7 @@
 #include "rockpool/specs/json.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,8 @@ inline constexpr const char* last_applied_annotation = "rockpool.dev/last-applie
 /// What a write did.
 enum class write_effect { created, configured, unchanged, deleted, terminating };
 const char* effect_name(write_effect e);
+/// The effect named name ("created", ...), if it is one.
+std::optional<write_effect> parse_effect(std::string_view name);
 
 struct write_outcome {
   json::value object;  // the object as stored (or as it would be, for dry runs)
