@@ -76,6 +76,35 @@ std::pair<std::string, std::string> workspace_unready(const specs::result<json::
   return {};
 }
 
+// Where Caddy sends the route: the instance's bridge address, or a host port
+// forwarded by a proxy device. Returns a result only when the pass ends here.
+std::optional<pass_result> ensure_upstream(reconcile_context& ctx, const json::value& obj,
+                                           const json::value& ws,
+                                           const runtime::instance_info& inst,
+                                           status_builder& status, std::string& upstream) {
+  auto ws_name = string_at(ws, "metadata.name");
+  auto port = int_at(obj, "spec.port").value_or(0);
+  if (string_at(ws, "spec.network") == "bridge") {
+    if (inst.address.empty())
+      return requeue("waiting for the instance's address", std::chrono::seconds(1));
+    upstream = inst.address + ":" + std::to_string(port);
+    return std::nullopt;
+  }
+  auto host_port = ctx.ports.acquire(host_port_owner(string_at(obj, "metadata.name")));
+  if (!host_port.ok()) return failed(host_port.err().message);
+  runtime::proxy_device dev{device_name(port), "tcp:127.0.0.1:" + std::to_string(*host_port),
+                            "tcp:127.0.0.1:" + std::to_string(port)};
+  if (std::find(inst.proxies.begin(), inst.proxies.end(), dev) == inst.proxies.end())
+    if (auto st = ctx.incus.set_proxy_device(ws_name, dev); !st.ok()) {
+      if (auto taken = workspace::taken_port(st.err().message))
+        return workspace::move_off_taken_port(ctx, obj, ws_name, *taken);
+      return failed(st.err().message);
+    }
+  upstream = "127.0.0.1:" + std::to_string(*host_port);
+  status["hostPort"] = *host_port;
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<watch_rule> reconciler::watches() const {
@@ -86,7 +115,6 @@ std::vector<watch_rule> reconciler::watches() const {
 
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
   if (being_deleted(obj)) return teardown(ctx, obj);
-  auto name = string_at(obj, "metadata.name");
   auto ws_name = string_at(obj, "spec.workspace");
   auto port = int_at(obj, "spec.port").value_or(0);
   auto ws = ctx.store.get("Workspace", ws_name);
@@ -112,25 +140,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   if (!*inst) return not_ready("InstanceNotFound", "the workspace's instance does not exist");
 
   std::string upstream;
-  if (string_at(*ws, "spec.network") == "bridge") {
-    if ((*inst)->address.empty())
-      return requeue("waiting for the instance's address", std::chrono::seconds(1));
-    upstream = (*inst)->address + ":" + std::to_string(port);
-  } else {
-    auto host_port = ctx.ports.acquire(host_port_owner(name));
-    if (!host_port.ok()) return failed(host_port.err().message);
-    runtime::proxy_device dev{device_name(port), "tcp:127.0.0.1:" + std::to_string(*host_port),
-                              "tcp:127.0.0.1:" + std::to_string(port)};
-    const auto& proxies = (*inst)->proxies;
-    if (std::find(proxies.begin(), proxies.end(), dev) == proxies.end())
-      if (auto st = ctx.incus.set_proxy_device(ws_name, dev); !st.ok()) {
-        if (auto taken = workspace::taken_port(st.err().message))
-          return workspace::move_off_taken_port(ctx, obj, ws_name, *taken);
-        return failed(st.err().message);
-      }
-    upstream = "127.0.0.1:" + std::to_string(*host_port);
-    status["hostPort"] = *host_port;
-  }
+  if (auto stop = ensure_upstream(ctx, obj, *ws, **inst, status, upstream)) return *stop;
   runtime::route r{id, "/workspace/" + ws_name + "/port/" + std::to_string(port) + "/", upstream};
   if (auto st = ctx.routes.upsert(r); !st.ok()) return failed(st.err().message);
   auto answers = ctx.routes.answers(r);

@@ -27,89 +27,95 @@ double next_unit(std::uint64_t& state) {
   return static_cast<double>(z >> 11) * 0x1.0p-53;
 }
 
-caf::behavior reconciler_actor(caf::stateful_actor<reconciler_state>* self, std::string kind,
-                               std::string name, caf::actor queue, controller_options options) {
+using reconciler_self = caf::stateful_actor<reconciler_state>;
+
+void schedule_retry(reconciler_self* self, std::chrono::milliseconds after) {
+  auto token = ++self->state.retry_token;
+  self->delayed_send(self, after, retry_atom::value, token);
+}
+
+// Books a pass's outcome: backoff on failure, a timer on requeue, nothing
+// more on convergence or a terminal error, the end on gone.
+void on_result(reconciler_self* self, const controller_options& options, const pass_result& r) {
+  auto& s = self->state;
+  if (r.generation >= 0) s.observed_generation = r.generation;
+  // Pokes that arrived during the pass for generations it already read are satisfied.
+  if (s.pending && !s.pending_forced && s.pending_generation <= s.observed_generation)
+    s.pending = false;
+  switch (r.what) {
+    case pass_result::outcome::converged:
+    case pass_result::outcome::terminal:
+      s.attempt = 0;
+      ++s.retry_token;  // cancels a pending retry
+      break;
+    case pass_result::outcome::requeue:
+      s.attempt = 0;
+      schedule_retry(self, r.after);
+      break;
+    case pass_result::outcome::failed:
+      ++s.attempt;
+      schedule_retry(self, backoff_delay(s.attempt, options.backoff_base, options.backoff_cap,
+                                         next_unit(s.rng)));
+      break;
+    case pass_result::outcome::gone:
+      self->quit();
+      break;
+  }
+}
+
+// Asks the work queue for a pass; when it ends, runs the one pending pass, if any.
+void start_pass(reconciler_self* self, const caf::actor& queue, const controller_options& options) {
+  auto& s = self->state;
+  s.busy = true;
+  s.pending = false;
+  s.pending_forced = false;
+  s.pending_generation = -1;
+  auto done = [self, queue, options](const pass_result& r) {
+    self->state.busy = false;
+    on_result(self, options, r);
+    if (self->state.pending && r.what != pass_result::outcome::gone)
+      start_pass(self, queue, options);
+  };
+  self->request(queue, caf::infinite, run_atom::value, s.kind, s.name)
+      .then([done](pass_result r) { done(r); },
+            [done](caf::error& e) {
+              done(pass_result{pass_result::outcome::failed, caf::to_string(e), {}});
+            });
+}
+
+// A pass now, or (while one runs) at most one more; generation < 0 means
+// "look again regardless" (sweeps, retries, related objects).
+void trigger(reconciler_self* self, const caf::actor& queue, const controller_options& options,
+             std::int64_t generation) {
+  auto& s = self->state;
+  if (!s.busy) {
+    start_pass(self, queue, options);
+    return;
+  }
+  s.pending = true;  // coalesces: at most one more pass
+  if (generation < 0)
+    s.pending_forced = true;
+  else
+    s.pending_generation = std::max(s.pending_generation, generation);
+}
+
+caf::behavior reconciler_actor(reconciler_self* self, std::string kind, std::string name,
+                               caf::actor queue, controller_options options) {
   auto& st = self->state;
   st.kind = std::move(kind);
   st.name = std::move(name);
   st.rng = options.jitter_seed ? options.jitter_seed : std::random_device{}();
-  auto start = std::make_shared<std::function<void()>>();
-  auto schedule = [self](std::chrono::milliseconds after) {
-    auto token = ++self->state.retry_token;
-    self->delayed_send(self, after, retry_atom::value, token);
-  };
-  auto on_result = [self, schedule, options](const pass_result& r) {
-    auto& s = self->state;
-    if (r.generation >= 0) s.observed_generation = r.generation;
-    // Pokes that arrived during the pass for generations it already read are satisfied.
-    if (s.pending && !s.pending_forced && s.pending_generation <= s.observed_generation)
-      s.pending = false;
-    switch (r.what) {
-      case pass_result::outcome::converged:
-        s.attempt = 0;
-        ++s.retry_token;  // cancels a pending retry
-        break;
-      case pass_result::outcome::requeue:
-        s.attempt = 0;
-        schedule(r.after);
-        break;
-      case pass_result::outcome::failed: {
-        ++s.attempt;
-        double jitter = next_unit(s.rng);
-        schedule(backoff_delay(s.attempt, options.backoff_base, options.backoff_cap, jitter));
-        break;
-      }
-      case pass_result::outcome::terminal:
-        s.attempt = 0;
-        ++s.retry_token;
-        break;
-      case pass_result::outcome::gone:
-        self->quit();
-        break;
-    }
-  };
-  *start = [self, queue, on_result, start] {
-    self->state.busy = true;
-    self->state.pending = false;
-    self->state.pending_forced = false;
-    self->state.pending_generation = -1;
-    self->request(queue, caf::infinite, run_atom::value, self->state.kind, self->state.name)
-        .then(
-            [self, on_result, start](pass_result r) {
-              self->state.busy = false;
-              on_result(r);
-              if (self->state.pending && r.what != pass_result::outcome::gone) (*start)();
-            },
-            [self, on_result, start](caf::error& e) {
-              self->state.busy = false;
-              on_result(pass_result{pass_result::outcome::failed, caf::to_string(e), {}});
-              if (self->state.pending) (*start)();
-            });
-  };
-  // generation < 0 means "look again regardless" (sweeps, retries, related objects).
-  auto trigger = [self, start](std::int64_t generation) {
-    auto& s = self->state;
-    if (!s.busy) {
-      (*start)();
-      return;
-    }
-    s.pending = true;  // coalesces: at most one more pass
-    if (generation < 0)
-      s.pending_forced = true;
-    else
-      s.pending_generation = std::max(s.pending_generation, generation);
-  };
   return {
-      [self, trigger](poke_atom, std::int64_t generation, bool sweep) {
+      [self, queue, options](poke_atom, std::int64_t generation, bool sweep) {
         auto& s = self->state;
         // A change we have already seen (our own finalizer or status write, or a
         // stale notification) needs no pass; a terminal error waits for a new
         // spec. The drift sweep re-checks everything.
         if (!sweep && generation >= 0 && !s.busy && generation <= s.observed_generation) return;
-        trigger(sweep ? -1 : generation);
+        trigger(self, queue, options, sweep ? -1 : generation);
       },
-      [self, trigger](retry_atom, std::uint64_t token) {
-        if (token == self->state.retry_token) trigger(-1);
+      [self, queue, options](retry_atom, std::uint64_t token) {
+        if (token == self->state.retry_token) trigger(self, queue, options, -1);
       },
   };
 }
