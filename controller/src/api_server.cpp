@@ -202,8 +202,11 @@ struct api_server::impl {
     // Probes carry no secrets and must work for health checkers without the token.
     if (target == "/healthz" || target == "/readyz") return true;
     auto auth = req[http::field::authorization];
-    constexpr std::string_view bearer = "Bearer ";
-    if (auth.size() <= bearer.size() || auth.substr(0, bearer.size()) != bearer) return false;
+    // The scheme is case-insensitive (RFC 9110, 11.1): "bearer" works too.
+    constexpr std::string_view bearer = "bearer ";
+    if (auth.size() <= bearer.size()) return false;
+    for (std::size_t i = 0; i < bearer.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(auth[i])) != bearer[i]) return false;
     auto given = auth.substr(bearer.size());
     return !options.token.empty() &&
            constant_time_equal(std::string_view(given.data(), given.size()), options.token);
@@ -233,65 +236,74 @@ api_server::~api_server() {
   stop();
 }
 
-specs::status api_server::start() {
+// The unix socket: refused when another process serves it, else created 0600.
+specs::status api_server::bind_unix() {
   auto& o = impl_->options;
   namespace fs = std::filesystem;
+  asio::local::stream_protocol::endpoint ep(o.socket_path);
+  if (fs::exists(o.socket_path)) {
+    asio::local::stream_protocol::socket probe(impl_->io);
+    boost::system::error_code ec;
+    probe.connect(ep, ec);
+    if (!ec)
+      return make_error(reason::unavailable,
+                        "socket " + o.socket_path + " is served by a running process");
+    fs::remove(o.socket_path);
+  }
+  auto old_mask = ::umask(0177);  // the socket is born owner-only
+  impl_->unix_acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(impl_->io);
+  impl_->unix_acceptor->open(ep.protocol());
+  boost::system::error_code ec;
+  impl_->unix_acceptor->bind(ep, ec);
+  ::umask(old_mask);
+  if (ec)
+    return make_error(reason::unavailable, "cannot bind " + o.socket_path + ": " + ec.message());
+  ::chmod(o.socket_path.c_str(), 0600);
+  impl_->bound_socket = true;
+  impl_->unix_acceptor->listen(128);
+  return specs::done{};
+}
+
+// The loopback TCP listener: 127.0.0.1 or ::1 only, a port in 1-65535, a token.
+specs::status api_server::bind_tcp() {
+  auto& o = impl_->options;
+  auto colon = o.listen->rfind(':');
+  if (colon == std::string::npos)
+    return make_error(reason::bad_request, "--listen must be 127.0.0.1:PORT, got " + *o.listen);
+  auto host = o.listen->substr(0, colon);
+  if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1")
+    return make_error(reason::bad_request,
+                      "--listen binds loopback only (127.0.0.1 or ::1), got " + host);
+  if (o.token.empty())
+    return make_error(reason::bad_request, "--listen needs a bearer token (--token-file)");
+  auto addr =
+      asio::ip::make_address(host == "localhost" ? "127.0.0.1" : (host == "[::1]" ? "::1" : host));
+  auto port_text = o.listen->substr(colon + 1);
+  unsigned long port = 0;
+  bool digits = !port_text.empty() && port_text.size() <= 5 &&
+                port_text.find_first_not_of("0123456789") == std::string::npos;
+  if (digits) port = std::stoul(port_text);
+  if (!digits || port == 0 || port > 65535)
+    return make_error(reason::bad_request,
+                      "--listen port must be 1-65535, got \"" + port_text + "\"");
+  asio::ip::tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  impl_->tcp_acceptor = std::make_unique<asio::ip::tcp::acceptor>(impl_->io);
+  impl_->tcp_acceptor->open(ep.protocol());
+  impl_->tcp_acceptor->set_option(asio::socket_base::reuse_address(true));
+  boost::system::error_code ec;
+  impl_->tcp_acceptor->bind(ep, ec);
+  if (ec)
+    return make_error(reason::unavailable, "cannot listen on " + *o.listen + ": " + ec.message());
+  impl_->tcp_acceptor->listen(128);
+  return specs::done{};
+}
+
+specs::status api_server::start() {
   try {
-    if (!o.socket_path.empty()) {
-      asio::local::stream_protocol::endpoint ep(o.socket_path);
-      if (fs::exists(o.socket_path)) {
-        asio::local::stream_protocol::socket probe(impl_->io);
-        boost::system::error_code ec;
-        probe.connect(ep, ec);
-        if (!ec)
-          return make_error(reason::unavailable,
-                            "socket " + o.socket_path + " is served by a running process");
-        fs::remove(o.socket_path);
-      }
-      auto old_mask = ::umask(0177);  // the socket is born owner-only
-      impl_->unix_acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(impl_->io);
-      impl_->unix_acceptor->open(ep.protocol());
-      boost::system::error_code ec;
-      impl_->unix_acceptor->bind(ep, ec);
-      ::umask(old_mask);
-      if (ec)
-        return make_error(reason::unavailable,
-                          "cannot bind " + o.socket_path + ": " + ec.message());
-      ::chmod(o.socket_path.c_str(), 0600);
-      impl_->bound_socket = true;
-      impl_->unix_acceptor->listen(128);
-    }
-    if (o.listen) {
-      auto colon = o.listen->rfind(':');
-      if (colon == std::string::npos)
-        return make_error(reason::bad_request, "--listen must be 127.0.0.1:PORT, got " + *o.listen);
-      auto host = o.listen->substr(0, colon);
-      if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1")
-        return make_error(reason::bad_request,
-                          "--listen binds loopback only (127.0.0.1 or ::1), got " + host);
-      if (o.token.empty())
-        return make_error(reason::bad_request, "--listen needs a bearer token (--token-file)");
-      auto addr = asio::ip::make_address(host == "localhost" ? "127.0.0.1"
-                                                             : (host == "[::1]" ? "::1" : host));
-      auto port_text = o.listen->substr(colon + 1);
-      unsigned long port = 0;
-      bool digits = !port_text.empty() && port_text.size() <= 5 &&
-                    port_text.find_first_not_of("0123456789") == std::string::npos;
-      if (digits) port = std::stoul(port_text);
-      if (!digits || port == 0 || port > 65535)
-        return make_error(reason::bad_request,
-                          "--listen port must be 1-65535, got \"" + port_text + "\"");
-      asio::ip::tcp::endpoint ep(addr, static_cast<unsigned short>(port));
-      impl_->tcp_acceptor = std::make_unique<asio::ip::tcp::acceptor>(impl_->io);
-      impl_->tcp_acceptor->open(ep.protocol());
-      impl_->tcp_acceptor->set_option(asio::socket_base::reuse_address(true));
-      boost::system::error_code ec;
-      impl_->tcp_acceptor->bind(ep, ec);
-      if (ec)
-        return make_error(reason::unavailable,
-                          "cannot listen on " + *o.listen + ": " + ec.message());
-      impl_->tcp_acceptor->listen(128);
-    }
+    if (!impl_->options.socket_path.empty())
+      if (auto st = bind_unix(); !st.ok()) return st;
+    if (impl_->options.listen)
+      if (auto st = bind_tcp(); !st.ok()) return st;
   } catch (const std::exception& e) {
     return make_error(reason::unavailable, std::string("cannot start the API server: ") + e.what());
   }

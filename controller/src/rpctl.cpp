@@ -202,13 +202,38 @@ void print_objects(std::ostream& out, const specs::kind_info& k,
   }
 }
 
-std::chrono::milliseconds parse_duration(const std::string& s) {
+// "30s", "1.5m", "200ms", "2h" or a number of seconds; nothing for anything else.
+std::optional<std::chrono::milliseconds> try_parse_duration(const std::string& s) {
   if (s.empty()) return std::chrono::milliseconds(0);
   std::size_t idx = 0;
-  double v = std::stod(s, &idx);
+  double v = 0;
+  try {
+    v = std::stod(s, &idx);
+  } catch (...) {
+    return std::nullopt;
+  }
   auto unit = s.substr(idx);
+  if (!(unit.empty() || unit == "s" || unit == "ms" || unit == "m" || unit == "h") || v < 0 ||
+      v > 1e9)
+    return std::nullopt;
   double ms = unit == "ms" ? v : unit == "m" ? v * 60000 : unit == "h" ? v * 3600000 : v * 1000;
   return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+// For flags already checked by duration_flag.
+std::chrono::milliseconds parse_duration(const std::string& s) {
+  return try_parse_duration(s).value_or(std::chrono::milliseconds(0));
+}
+
+// A resourceVersion from the server; 0 when it is not a number.
+std::uint64_t revision_of(const std::string& s) {
+  if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos)
+    return 0;
+  try {
+    return std::stoull(s);
+  } catch (...) {
+    return 0;
+  }
 }
 
 // Watches a collection from rv, calling on_event(type, object); resumes after
@@ -223,8 +248,8 @@ bool watch_loop(context& c, const specs::kind_info& k, std::string query, std::u
     auto remaining = std::chrono::duration_cast<std::chrono::seconds>(
                          deadline - std::chrono::steady_clock::now())
                          .count();
-    std::string path =
-        resource_path(k) + "?watch=true&resourceVersion=" + std::to_string(rv) + query;
+    std::string path = resource_path(k) + "?watch=true&allowWatchBookmarks=true&resourceVersion=" +
+                       std::to_string(rv) + query;
     if (deadline != std::chrono::steady_clock::time_point::max())
       path += "&timeoutSeconds=" + std::to_string(std::max<long long>(1, remaining + 1));
     bool stop = false, gone = false;
@@ -244,7 +269,7 @@ bool watch_loop(context& c, const specs::kind_info& k, std::string query, std::u
             return false;
           }
           auto rvs = string_at(*obj, "metadata.resourceVersion");
-          if (!rvs.empty()) rv = std::stoull(rvs);
+          if (!rvs.empty()) rv = revision_of(rvs);
           if (type == "BOOKMARK") return true;
           if (!on_event(type, *obj)) {
             stop = true;
@@ -442,6 +467,35 @@ struct get_flags {
   bool event_view = false;  // `rpctl events`
 };
 
+// GETs a collection (or one object): its items and the revision to watch
+// from. Prints the error and returns nothing on failure.
+std::optional<std::pair<std::vector<json::value>, std::uint64_t>> fetch_items(
+    context& c, const std::string& path) {
+  auto r = c.client.request("GET", path);
+  if (!r.ok()) {
+    c.err << "error: " << r.err().message << "\n";
+    return std::nullopt;
+  }
+  if (r->status != 200) {
+    c.err << server_error(*r) << "\n";
+    return std::nullopt;
+  }
+  auto v = specs::parse_json(r->body);
+  if (!v.ok()) {
+    c.err << "error: malformed response\n";
+    return std::nullopt;
+  }
+  std::vector<json::value> items;
+  std::uint64_t rv = 0;
+  if (const auto* arr = specs::find_path(*v, "items"); arr && arr->is_array()) {
+    items.assign(arr->get_array().begin(), arr->get_array().end());
+    rv = revision_of(string_at(*v, "metadata.resourceVersion"));
+  } else {
+    items.push_back(std::move(*v));
+  }
+  return std::make_pair(std::move(items), rv);
+}
+
 int cmd_get(context& c, const get_flags& f) {
   const auto* k = require_kind(c, f.kind);
   if (!k) return 1;
@@ -472,29 +526,9 @@ int cmd_get(context& c, const get_flags& f) {
     std::string path = f.name.empty() || f.watch
                            ? resource_path(*k) + (q.empty() ? "" : "?" + q.substr(1))
                            : resource_path(*k, f.name);
-    auto r = c.client.request("GET", path);
-    if (!r.ok()) {
-      c.err << "error: " << r.err().message << "\n";
-      return std::nullopt;
-    }
-    if (r->status != 200) {
-      c.err << server_error(*r) << "\n";
-      return std::nullopt;
-    }
-    auto v = specs::parse_json(r->body);
-    if (!v.ok()) {
-      c.err << "error: malformed response\n";
-      return std::nullopt;
-    }
-    std::vector<json::value> items;
-    std::uint64_t rv = 0;
-    if (const auto* arr = specs::find_path(*v, "items"); arr && arr->is_array()) {
-      items.assign(arr->get_array().begin(), arr->get_array().end());
-      auto text = string_at(*v, "metadata.resourceVersion");
-      rv = text.empty() ? 0 : std::stoull(text);
-    } else {
-      items.push_back(*v);
-    }
+    auto fetched = fetch_items(c, path);
+    if (!fetched) return std::nullopt;
+    auto& [items, rv] = *fetched;
     if (!initial) {
       for (const auto& o : items) print_event("ADDED", o);
     } else if (items.empty() && !f.watch && (*fmt == output::table || *fmt == output::wide)) {
@@ -528,16 +562,8 @@ specs::result<json::value> fetch(context& c, const specs::kind_info& k, const st
   return specs::parse_json(r->body);
 }
 
-int cmd_describe(context& c, const std::string& kind, const std::string& name) {
-  const auto* k = require_kind(c, kind);
-  if (!k) return 1;
-  auto obj = fetch(c, *k, name);
-  if (!obj.ok()) {
-    c.err << obj.err().message << "\n";
-    return 1;
-  }
-  const auto& o = *obj;
-  auto& out = c.out;
+// Name, kind, metadata and ownership, one "Label:  value" line each.
+void describe_metadata(std::ostream& out, const specs::kind_info& k, const json::value& o) {
   auto field = [&](const std::string& label, const std::string& value) {
     out << label << ":" << std::string(label.size() < 20 ? 20 - label.size() : 1, ' ')
         << (value.empty() ? "<none>" : value) << "\n";
@@ -555,7 +581,7 @@ int cmd_describe(context& c, const std::string& kind, const std::string& name) {
     return s;
   };
   field("Name", string_at(o, "metadata.name"));
-  field("Kind", k->kind);
+  field("Kind", k.kind);
   field("API Version", specs::api_version);
   field("UID", string_at(o, "metadata.uid"));
   field("Labels", map_text("metadata.labels", false));
@@ -572,6 +598,10 @@ int cmd_describe(context& c, const std::string& kind, const std::string& name) {
   field("Finalizers", fins);
   if (auto dt = string_at(o, "metadata.deletionTimestamp"); !dt.empty())
     field("Deletion Requested", dt);
+}
+
+// The spec as YAML and the status with its conditions.
+void describe_state(std::ostream& out, const json::value& o) {
   if (const auto* spec = specs::find_path(o, "spec")) {
     out << "Spec:\n";
     std::istringstream lines(specs::to_yaml(*spec));
@@ -594,6 +624,11 @@ int cmd_describe(context& c, const std::string& kind, const std::string& name) {
                       or_dash(string_at(cnd, "lastTransitionTime")), string_at(cnd, "message")});
     print_table(out, rows);
   }
+}
+
+// The object's events, oldest first.
+void describe_events(context& c, const json::value& o) {
+  auto& out = c.out;
   out << "Events:\n";
   auto ev = c.client.request("GET", std::string("/apis/") + specs::api_version + "/events");
   std::vector<json::value> mine;
@@ -617,6 +652,19 @@ int cmd_describe(context& c, const std::string& kind, const std::string& name) {
                       string_at(e, "spec.message")});
     print_table(out, rows);
   }
+}
+
+int cmd_describe(context& c, const std::string& kind, const std::string& name) {
+  const auto* k = require_kind(c, kind);
+  if (!k) return 1;
+  auto obj = fetch(c, *k, name);
+  if (!obj.ok()) {
+    c.err << obj.err().message << "\n";
+    return 1;
+  }
+  describe_metadata(c.out, *k, *obj);
+  describe_state(c.out, *obj);
+  describe_events(c, *obj);
   return 0;
 }
 
@@ -696,8 +744,7 @@ int cmd_wait(context& c, const wait_flags& f) {
   bool satisfied = false;
   auto rv = string_at(*current, "metadata.resourceVersion");
   watch_loop(
-      c, *k, "&fieldSelector=" + url_encode("metadata.name=" + f.name),
-      std::stoull(rv.empty() ? "0" : rv), deadline,
+      c, *k, "&fieldSelector=" + url_encode("metadata.name=" + f.name), revision_of(rv), deadline,
       [&](const std::string& type_, const json::value& obj) {
         satisfied = for_delete ? type_ == "DELETED" : (type_ != "DELETED" && met(obj));
         return !satisfied;
@@ -709,7 +756,7 @@ int cmd_wait(context& c, const wait_flags& f) {
           return std::nullopt;
         }
         satisfied = met(*cur);
-        return std::stoull(string_at(*cur, "metadata.resourceVersion"));
+        return revision_of(string_at(*cur, "metadata.resourceVersion"));
       });
   if (satisfied) return done();
   c.err << "error: timed out waiting for the condition on " << k->plural << "/" << f.name << "\n";
@@ -766,8 +813,7 @@ int cmd_delete(context& c, const delete_flags& f) {
     auto rv = obj.ok() ? string_at(*obj, "metadata.resourceVersion") : std::string("0");
     bool gone = false;
     watch_loop(
-        c, *k, "&fieldSelector=" + url_encode("metadata.name=" + name),
-        std::stoull(rv.empty() ? "0" : rv), deadline,
+        c, *k, "&fieldSelector=" + url_encode("metadata.name=" + name), revision_of(rv), deadline,
         [&](const std::string& type, const json::value&) {
           gone = type == "DELETED";
           return !gone;
@@ -778,7 +824,7 @@ int cmd_delete(context& c, const delete_flags& f) {
             gone = cur.err().why == specs::reason::not_found;
             return std::nullopt;
           }
-          return std::stoull(string_at(*cur, "metadata.resourceVersion"));
+          return revision_of(string_at(*cur, "metadata.resourceVersion"));
         });
     if (!gone) {
       c.err << "error: timed out waiting for " << k->singular << "/" << name << " to be deleted\n";
@@ -867,6 +913,12 @@ std::string env_or(const char* name, const std::string& fallback) {
 }  // namespace
 
 int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  const CLI::Validator duration_flag(
+      [](std::string& v) {
+        return try_parse_duration(v) ? std::string()
+                                     : "\"" + v + "\" is not a duration (e.g. 30s, 500ms, 2m)";
+      },
+      "DURATION");
   CLI::App app{"rpctl: command-line client for Rockpool's control plane"};
   app.require_subcommand(1);
   std::string server = env_or("ROCKPOOL_SERVER", default_server);
@@ -877,6 +929,7 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
       ->capture_default_str();
   app.add_option("--token", token, "Bearer token for TCP servers (env ROCKPOOL_TOKEN)");
   app.add_option("--request-timeout", request_timeout, "Timeout of one request, e.g. 30s")
+      ->check(duration_flag)
       ->capture_default_str();
 
   apply_flags af;
@@ -911,7 +964,8 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   get->add_option("-o,--output", gf.output, "yaml, json, wide or name");
   get->add_option("-l,--selector", gf.selector, "Label selector, e.g. app=web,tier!=db");
   get->add_flag("-w,--watch", gf.watch, "After listing, watch for changes");
-  get->add_option("--timeout", gf.timeout, "With -w: stop watching after this long (e.g. 30s)");
+  get->add_option("--timeout", gf.timeout, "With -w: stop watching after this long (e.g. 30s)")
+      ->check(duration_flag);
 
   std::string dkind, dname;
   auto* describe = app.add_subcommand("describe", "Show an object's details and conditions");
@@ -923,7 +977,9 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   del->add_option("args", df.args, "KIND NAME...");
   del->add_option("-f,--filename", df.files, "Delete the objects defined in these files");
   del->add_flag("--wait", df.wait, "Wait until finalizers have run and the object is gone");
-  del->add_option("--timeout", df.timeout, "How long --wait waits")->capture_default_str();
+  del->add_option("--timeout", df.timeout, "How long --wait waits")
+      ->check(duration_flag)
+      ->capture_default_str();
 
   std::vector<std::string> diff_files;
   bool diff_recursive = false;
@@ -947,6 +1003,7 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   wait->add_option("name", wf.name)->required();
   wait->add_option("--for", wf.condition, "condition=TYPE[=true|false], or delete")->required();
   wait->add_option("--timeout", wf.timeout, "Give up after this long (exit 1)")
+      ->check(duration_flag)
       ->capture_default_str();
 
   get_flags ef;
@@ -955,7 +1012,8 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   auto* events = app.add_subcommand("events", "List events, oldest first (-w to follow)");
   events->add_flag("-w,--watch", ef.watch, "After listing, print new events as they happen");
   events->add_option("-o,--output", ef.output, "yaml, json, wide or name");
-  events->add_option("--timeout", ef.timeout, "With -w: stop after this long");
+  events->add_option("--timeout", ef.timeout, "With -w: stop after this long")
+      ->check(duration_flag);
 
   auto* preflight = app.add_subcommand(
       "preflight", "Check the host: Incus, containers, VMs, KVM, nested KVM, vhost_vsock, Caddy");

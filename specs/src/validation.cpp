@@ -147,8 +147,10 @@ void check_metadata(const json::value& obj, std::vector<field_error>& out) {
       out.push_back({"metadata." + std::string(kv.key()), "unknown field"});
   }
   const auto* name = meta.if_contains("name");
-  if (name == nullptr || !name->is_string() || name->get_string().empty()) {
+  if (name == nullptr || name->is_null() || (name->is_string() && name->get_string().empty())) {
     out.push_back({"metadata.name", "required field is missing"});
+  } else if (!name->is_string()) {
+    out.push_back({"metadata.name", "must be a string, got " + describe_value(*name)});
   } else if (!is_dns1123_label(name->get_string())) {
     out.push_back({"metadata.name",
                    "must be a DNS-1123 label (at most 63 lower-case letters, digits and '-', "

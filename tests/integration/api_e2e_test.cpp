@@ -299,7 +299,8 @@ TEST_F(api_e2e, watch_sends_bookmarks_and_honours_label_selectors) {
     rpctl("apply -f " + write("l2.yaml", ws("l2", 1, "{team: b}")));
   });
   auto st = c.stream(
-      "/apis/rockpool.dev/v1alpha1/workspaces?watch=true&timeoutSeconds=3&labelSelector=team%3Db",
+      "/apis/rockpool.dev/v1alpha1/workspaces?watch=true&allowWatchBookmarks=true&timeoutSeconds=3&"
+      "labelSelector=team%3Db",
       [&](std::string_view line) {
         auto ev = specs::parse_json(line);
         types.push_back(specs::string_at(*ev, "type") + " " +
@@ -432,6 +433,12 @@ TEST_F(api_e2e_tcp, tcp_requires_the_bearer_token) {
   r = run_command("ROCKPOOL_SERVER=" + url + " " RPCTL_PATH " get ws");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("Unauthorized"), std::string::npos) << r.err;
+  // Issue 9, item 11: auth schemes are case-insensitive.
+  auto lower = run_command(
+      "curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: bearer "
+      "s3cret-token-0123456789' " +
+      url + "/apis/rockpool.dev/v1alpha1/workspaces");
+  EXPECT_EQ(lower.out, "200");
 }
 
 TEST(api_e2e_flags, listen_refuses_non_loopback_addresses) {

@@ -30,14 +30,10 @@ http_response api_handler::patch(const resource_call& c) {
     return write_response(
         timed_write(c, [&] { return store_.merge_patch(c.kind.kind, c.name, *body, c.write); }),
         200);
-  return write_response(timed_write(c,
-                                    [&]() -> specs::result<specs::write_outcome> {
-                                      auto cur = store_.get(c.kind.kind, c.name);
-                                      if (!cur.ok()) return cur.err();
-                                      auto patched = specs::apply_merge_patch(*cur, *body);
-                                      return store_.replace_status(std::move(patched), c.write);
-                                    }),
-                        200);
+  return write_response(
+      timed_write(c,
+                  [&] { return store_.merge_patch_status(c.kind.kind, c.name, *body, c.write); }),
+      200);
 }
 
 }  // namespace rockpool::controller

@@ -68,6 +68,15 @@ bool has_media_type(const std::string& content_type, std::string_view media) {
 }
 
 specs::result<json::value> decode_body(const http_request& req) {
+  static constexpr std::string_view accepted[] = {"application/json", "application/yaml",
+                                                  "application/apply-patch+yaml",
+                                                  "application/merge-patch+json"};
+  bool known = req.content_type.empty();
+  for (auto media : accepted) known = known || has_media_type(req.content_type, media);
+  if (!known)
+    return make_error(reason::unsupported_media,
+                      "the body's Content-Type \"" + req.content_type +
+                          "\" is not supported (application/json or application/yaml)");
   if (req.body.empty()) return make_error(reason::bad_request, "request body is empty");
   bool yaml = has_media_type(req.content_type, "application/apply-patch+yaml") ||
               has_media_type(req.content_type, "application/yaml");

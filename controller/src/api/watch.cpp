@@ -7,8 +7,6 @@ namespace rockpool::controller {
 
 using namespace api;
 
-namespace {
-
 // What a watch asks for, from its query.
 struct watch_request {
   const specs::kind_info* kind = nullptr;
@@ -16,13 +14,17 @@ struct watch_request {
   std::string name;  // fieldSelector metadata.name=NAME, or ""
   steady::time_point deadline = steady::time_point::max();
   std::optional<std::uint64_t> from;  // resourceVersion; none: the current state first
+  bool bookmarks = false;             // allowWatchBookmarks=true
 };
+
+namespace {
 
 specs::result<watch_request> parse_watch(const parsed_target& t) {
   watch_request w;
   w.kind = specs::find_kind(t.segments[3]);
-  if (w.kind == nullptr || w.kind->plural != t.segments[3] || t.segments[1] != specs::api_group)
-    return make_error(reason::not_found, "unknown resource " + t.segments[3]);
+  if (w.kind == nullptr || w.kind->plural != t.segments[3] || t.segments[1] != specs::api_group ||
+      t.segments[2] != "v1alpha1")
+    return make_error(reason::not_found, "the server could not find the requested resource");
   auto sel = specs::label_selector::parse(query(t, "labelSelector"));
   if (!sel.ok()) return sel.err();
   w.selector = std::move(*sel);
@@ -36,11 +38,15 @@ specs::result<watch_request> parse_watch(const parsed_target& t) {
     return make_error(reason::bad_request, "timeoutSeconds must be a number");
   }
   auto rv = query(t, "resourceVersion");
+  if (!rv.empty() && (rv.size() > 20 || rv.find_first_not_of("0123456789") != std::string::npos))
+    return make_error(reason::bad_request,
+                      "resourceVersion must be a non-negative number, got \"" + rv + "\"");
   try {
     if (!rv.empty() && rv != "0") w.from = std::stoull(rv);
   } catch (...) {
-    return make_error(reason::bad_request, "resourceVersion must be a number");
+    return make_error(reason::bad_request, "resourceVersion is out of range");
   }
+  w.bookmarks = query(t, "allowWatchBookmarks") == "true";
   return w;
 }
 
@@ -67,20 +73,25 @@ void api_handler::stream(const http_request& req,
         initial += watch_line("ADDED", std::move(o));
   } else {
     rev = *w->from;
+    if (rev > store_.revision())
+      return fail(make_error(reason::bad_request, "resourceVersion " + std::to_string(rev) +
+                                                      " is newer than the store's latest, " +
+                                                      std::to_string(store_.revision()) +
+                                                      "; list, then watch from its "
+                                                      "resourceVersion"));
     auto probe = store_.events_after(rev, 1);
     if (!probe.ok()) return fail(probe.err());
   }
   metrics_.count_request("WATCH", 200, 0);
   if (!head(http_response{200, "application/json", {}, {}})) return;
   if (!initial.empty() && !sink.send(initial)) return;
-  follow(*w->kind, w->selector, w->name, w->deadline, rev, sink);
+  follow(*w, rev, sink);
 }
 
-void api_handler::follow(const specs::kind_info& k, const specs::label_selector& selector,
-                         const std::string& name, steady::time_point deadline, std::uint64_t rev,
-                         chunk_sink& sink) {
+void api_handler::follow(const watch_request& w, std::uint64_t rev, chunk_sink& sink) {
+  const auto& k = *w.kind;
   auto next_bookmark = steady::now() + options_.bookmark_interval;
-  while (!stopping_ && steady::now() < deadline) {
+  while (!stopping_ && steady::now() < w.deadline) {
     auto events = store_.events_after(rev, 256);
     if (!events.ok()) {
       // Fell behind the retention window: tell the client to relist.
@@ -91,12 +102,12 @@ void api_handler::follow(const specs::kind_info& k, const specs::label_selector&
     std::string batch;
     for (auto& e : *events) {
       rev = e.revision;
-      if (passes_filters(e.object, k, selector, name))
+      if (passes_filters(e.object, k, w.selector, w.name))
         batch += watch_line(e.type, std::move(e.object));
     }
     if (!batch.empty() && !sink.send(batch)) return;
     if (!events->empty()) continue;
-    if (steady::now() >= next_bookmark) {
+    if (w.bookmarks && steady::now() >= next_bookmark) {
       json::value bm = {{"apiVersion", specs::api_version},
                         {"kind", k.kind},
                         {"metadata", {{"resourceVersion", std::to_string(rev)}}}};

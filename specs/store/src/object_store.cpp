@@ -1,5 +1,7 @@
 #include "rockpool/specs/object_store.hpp"
 
+#include <thread>
+
 #include "rockpool/specs/schema.hpp"
 #include "rockpool/specs/validation.hpp"
 
@@ -11,7 +13,9 @@ namespace rockpool::specs {
 
 namespace {
 
-constexpr int max_race_retries = 16;
+// Every lost race means another writer won, so the store as a whole always
+// makes progress; the bound only stops a pathological livelock.
+constexpr int max_race_retries = 1000;
 
 std::string new_uid() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -149,6 +153,7 @@ result<write_outcome> object_store::retry_on_race(const std::string& kind, const
                                                   const attempt_fn& attempt,
                                                   const std::function<error()>& exhausted) {
   for (int i = 0; i < max_race_retries; ++i) {
+    if (i >= 4) std::this_thread::yield();  // let the winners finish
     auto cur = read(kind, name);
     if (!cur.ok()) return cur.err();
     if (auto out = attempt(*cur)) return std::move(*out);
@@ -207,6 +212,9 @@ result<write_outcome> object_store::commit(const std::string& key,
 
 result<write_outcome> object_store::create(json::value obj, const write_request& req) {
   if (!obj.is_object()) return make_error(reason::bad_request, "body must be a JSON object");
+  if (!string_at(obj, "metadata.resourceVersion").empty())
+    return make_error(reason::bad_request,
+                      "metadata.resourceVersion: must not be set on objects to be created");
   default_object(obj);
   auto problems = validate_object(obj, context());
   if (!problems.empty()) return invalid(obj, std::move(problems));
@@ -423,6 +431,29 @@ result<write_outcome> object_store::merge_patch(const std::string& kind, const s
         // Pin the write to the revision the patch was computed from.
         if (!pinned_by_caller) meta_of(patched)["resourceVersion"] = std::to_string(cur->revision);
         auto r = update_existing(std::move(patched), req, false, false);
+        if (!pinned_by_caller && lost_race(r)) return std::nullopt;
+        return r;
+      },
+      [&] { return stale(kind, name); });
+}
+
+result<write_outcome> object_store::merge_patch_status(const std::string& kind,
+                                                       const std::string& name,
+                                                       const json::value& patch,
+                                                       const write_request& req) {
+  if (!patch.is_object()) return make_error(reason::bad_request, "a merge patch must be an object");
+  bool pinned_by_caller = !string_at(patch, "metadata.resourceVersion").empty();
+  return retry_on_race(
+      kind, name,
+      [&](const std::optional<current>& cur) -> attempt_outcome {
+        if (!cur) return make_error(reason::not_found, describe(kind, name) + " not found");
+        auto patched = apply_merge_patch(cur->object, patch);
+        if (!patched.is_object() || string_at(patched, "kind") != kind ||
+            string_at(patched, "metadata.name") != name)
+          return make_error(reason::bad_request, "a patch may not change kind or metadata.name");
+        // Pin the write to the revision the patch was computed from.
+        if (!pinned_by_caller) meta_of(patched)["resourceVersion"] = std::to_string(cur->revision);
+        auto r = replace_status(std::move(patched), req);
         if (!pinned_by_caller && lost_race(r)) return std::nullopt;
         return r;
       },

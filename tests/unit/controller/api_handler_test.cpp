@@ -6,7 +6,10 @@
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
+
+#include <atomic>
 #include <boost/json.hpp>
+#include <thread>
 
 using namespace rockpool;
 using controller::http_request;
@@ -118,4 +121,98 @@ TEST_F(api_handler_test, only_collection_gets_with_watch_are_streams) {
   EXPECT_FALSE(handler_.is_watch({"GET", ws_path + "/demo?watch=true", "", ""}));
   EXPECT_FALSE(handler_.is_watch({"POST", ws_path + "?watch=true", "", ""}));
   EXPECT_FALSE(handler_.is_watch({"GET", ws_path, "", ""}));
+}
+
+// ---- issue 9, items 8, 9 and 11: Kubernetes' behaviour at the edges ----
+
+namespace {
+struct collected : controller::chunk_sink {
+  std::string data;
+  bool send(std::string_view d) override {
+    data.append(d);
+    return true;
+  }
+};
+}  // namespace
+
+TEST_F(api_handler_test, bodies_that_are_not_json_or_yaml_get_415) {
+  EXPECT_EQ(call("POST", ws_path, demo, "text/plain").status, 415);
+  EXPECT_EQ(call("POST", ws_path, demo, "application/xml").status, 415);
+  EXPECT_EQ(call("PUT", ws_path + "/demo", demo, "text/plain; charset=utf-8").status, 415);
+  EXPECT_EQ(call("POST", ws_path, demo, "application/json; charset=utf-8").status, 201);
+}
+
+TEST_F(api_handler_test, create_refuses_a_resource_version_and_names_must_be_strings) {
+  auto with_rv =
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"a",)"
+      R"("resourceVersion":"7"},"spec":{"image":"x"}})";
+  auto r = call("POST", ws_path, with_rv);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("resourceVersion"), std::string::npos);
+  auto numeric =
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":42},)"
+      R"("spec":{"image":"x"}})";
+  r = call("POST", ws_path, numeric);
+  EXPECT_EQ(r.status, 422);
+  EXPECT_NE(r.body.find("must be a string, got 42"), std::string::npos) << r.body;
+}
+
+TEST_F(api_handler_test, concurrent_status_merge_patches_without_a_version_all_succeed) {
+  ASSERT_EQ(call("POST", ws_path, demo).status, 201);
+  std::atomic<int> conflicts{0}, ok{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t)
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto patch = R"({"status":{"restarts":)" + std::to_string(t * 100 + i) + "}}";
+        auto r = call("PATCH", ws_path + "/demo/status", patch, "application/merge-patch+json");
+        (r.status == 200 ? ok : conflicts)++;
+      }
+    });
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(conflicts, 0);
+  EXPECT_EQ(ok, 200);
+}
+
+TEST_F(api_handler_test, watch_versions_must_be_numbers_not_from_the_future_on_a_known_version) {
+  ASSERT_EQ(call("POST", ws_path, demo).status, 201);
+  auto watch = [&](const std::string& target) {
+    controller::http_response head;
+    collected sink;
+    handler_.stream(
+        {"GET", target, "", ""},
+        [&](const controller::http_response& r) {
+          head = r;
+          return true;
+        },
+        sink);
+    return head;
+  };
+  EXPECT_EQ(watch(ws_path + "?watch=true&resourceVersion=-5").status, 400);
+  EXPECT_EQ(watch(ws_path + "?watch=true&resourceVersion=abc").status, 400);
+  EXPECT_EQ(watch(ws_path + "?watch=true&resourceVersion=99").status, 400) << "from the future";
+  EXPECT_EQ(watch("/apis/rockpool.dev/v2/workspaces?watch=true").status, 404);
+}
+
+TEST(api_handler_bookmarks, bookmarks_only_when_the_client_allows_them) {
+  auto backend = specs::make_memory_backend();
+  test_support::fake_clock clock;
+  specs::object_store store(*backend, clock);
+  controller::metrics m;
+  controller::api_options options;
+  options.bookmark_interval = std::chrono::milliseconds(50);
+  controller::api_handler handler(store, m, options);
+  auto bookmarks = [&](const std::string& query) {
+    collected sink;
+    handler.stream(
+        {"GET", ws_path + "?watch=true&timeoutSeconds=1" + query, "", ""},
+        [](const controller::http_response&) { return true; }, sink);
+    std::size_t n = 0;
+    for (auto at = sink.data.find("BOOKMARK"); at != std::string::npos;
+         at = sink.data.find("BOOKMARK", at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(bookmarks(""), 0u);
+  EXPECT_GE(bookmarks("&allowWatchBookmarks=true"), 5u);
 }

@@ -125,3 +125,15 @@ TEST_F(rpctl_test, prune_deletes_only_what_this_manager_applied_and_the_input_dr
   EXPECT_NE(r.out.find("workspace/b pruned"), std::string::npos) << r.out;
   EXPECT_EQ(rpctl({"get", "ws", "-o", "name"}).out, "workspace/a\n");
 }
+
+// Issue 9, item 12: a bad duration is a usage error, not an abort.
+TEST_F(rpctl_test, bad_durations_are_usage_errors) {
+  for (const char* bad : {"abc", "5x", "-3s", ""}) {
+    auto r = rpctl({"--request-timeout", bad, "get", "ws"});
+    if (std::string(bad).empty()) continue;  // empty means "none"
+    EXPECT_EQ(r.code, 2) << bad;
+    EXPECT_NE(r.err.find("is not a duration"), std::string::npos) << bad << ": " << r.err;
+  }
+  EXPECT_EQ(rpctl({"wait", "ws", "x", "--for", "delete", "--timeout", "soon"}).code, 2);
+  EXPECT_EQ(rpctl({"--request-timeout", "1.5m", "get", "ws"}).code, 0) << "a valid duration";
+}

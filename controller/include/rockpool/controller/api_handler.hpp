@@ -14,6 +14,7 @@
 namespace rockpool::controller {
 
 struct resource_call;
+struct watch_request;
 
 /// A parsed HTTP request, independent of the transport.
 struct http_request {
@@ -78,11 +79,9 @@ class api_handler {
   http_response update(const resource_call& c);                 // update.cpp
   http_response patch(const resource_call& c);                  // patch.cpp
   http_response remove(const resource_call& c);                 // delete.cpp
-  /// Streams the events after rev that pass the filters until the client goes,
-  /// the deadline passes or stop() is called.                             // watch.cpp
-  void follow(const specs::kind_info& k, const specs::label_selector& selector,
-              const std::string& name, std::chrono::steady_clock::time_point deadline,
-              std::uint64_t rev, chunk_sink& sink);
+  /// Streams the events after rev that the watch selects until the client
+  /// goes, its deadline passes or stop() is called.                       // watch.cpp
+  void follow(const watch_request& w, std::uint64_t rev, chunk_sink& sink);
   /// Runs a store write, timing it in the metrics unless it is a dry run.
   specs::result<specs::write_outcome> timed_write(
       const resource_call& c, const std::function<specs::result<specs::write_outcome>()>& write);

@@ -33,6 +33,8 @@ class api_server {
   unsigned short tcp_port() const;
 
  private:
+  specs::status bind_unix();
+  specs::status bind_tcp();
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -48,6 +48,12 @@ class object_store {
   [[nodiscard]] result<write_outcome> merge_patch(const std::string& kind, const std::string& name,
                                                   const json::value& patch,
                                                   const write_request& req);
+  /// PATCH .../status with a merge patch; without a resourceVersion in the
+  /// patch it is retried on races, as a merge patch of the object is.
+  [[nodiscard]] result<write_outcome> merge_patch_status(const std::string& kind,
+                                                         const std::string& name,
+                                                         const json::value& patch,
+                                                         const write_request& req);
   /// DELETE: with finalizers, only sets deletionTimestamp (effect terminating);
   /// without, removes the object (effect deleted).
   [[nodiscard]] result<write_outcome> remove(const std::string& kind, const std::string& name,
