@@ -912,116 +912,139 @@ std::string env_or(const char* name, const std::string& fallback) {
 
 }  // namespace
 
-int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
-  const CLI::Validator duration_flag(
+// One subcommand: its flags live in the closure; run() is called when it was given.
+struct command {
+  CLI::App* app;
+  std::function<int(context&)> run;
+};
+
+CLI::Validator duration_check() {
+  return CLI::Validator(
       [](std::string& v) {
         return try_parse_duration(v) ? std::string()
                                      : "\"" + v + "\" is not a duration (e.g. 30s, 500ms, 2m)";
       },
       "DURATION");
-  CLI::App app{"rpctl: command-line client for Rockpool's control plane"};
-  app.require_subcommand(1);
-  std::string server = env_or("ROCKPOOL_SERVER", default_server);
-  std::string token = env_or("ROCKPOOL_TOKEN", "");
-  std::string request_timeout = "30s";
-  app.add_option("--server", server,
-                 "unix:///path.sock or http://127.0.0.1:PORT (env ROCKPOOL_SERVER)")
-      ->capture_default_str();
-  app.add_option("--token", token, "Bearer token for TCP servers (env ROCKPOOL_TOKEN)");
-  app.add_option("--request-timeout", request_timeout, "Timeout of one request, e.g. 30s")
-      ->check(duration_flag)
-      ->capture_default_str();
+}
 
-  apply_flags af;
-  auto* apply =
+command define_apply(CLI::App& app) {
+  auto f = std::make_shared<apply_flags>();
+  auto* sub =
       app.add_subcommand("apply", "Create or update objects from files, a directory or stdin");
-  apply->add_option("-f,--filename", af.files, "FILE, DIR or - (repeatable)")->required();
-  apply->add_flag("-R,--recursive", af.recursive, "Recurse into directories");
-  apply
-      ->add_option("--dry-run", af.dry_run,
-                   "none, client (validate only) or server (validate and admit, write nothing)")
+  sub->add_option("-f,--filename", f->files, "FILE, DIR or - (repeatable)")->required();
+  sub->add_flag("-R,--recursive", f->recursive, "Recurse into directories");
+  sub->add_option("--dry-run", f->dry_run,
+                  "none, client (validate only) or server (validate and admit, write nothing)")
       ->expected(0, 1)
       ->default_str("none")
       ->check(CLI::IsMember({"none", "client", "server"}));
-  apply->add_flag(
-      "--prune", af.prune,
+  sub->add_flag(
+      "--prune", f->prune,
       "Delete objects this field manager applied before that match -l but are not in the input");
-  apply->add_option("-l,--selector", af.selector, "Label selector for --prune");
-  apply->add_flag("--force-conflicts", af.force_conflicts,
-                  "Take over objects managed by another field manager");
-  apply
-      ->add_option("--field-manager", af.field_manager,
-                   "Name recorded as the owner of applied objects")
+  sub->add_option("-l,--selector", f->selector, "Label selector for --prune");
+  sub->add_flag("--force-conflicts", f->force_conflicts,
+                "Take over objects managed by another field manager");
+  sub->add_option("--field-manager", f->field_manager,
+                  "Name recorded as the owner of applied objects")
       ->capture_default_str();
+  return {sub, [f](context& c) { return cmd_apply(c, *f); }};
+}
 
-  get_flags gf;
-  auto* get = app.add_subcommand("get", "List objects, or show one");
-  get->add_option(
-         "kind", gf.kind,
+command define_get(CLI::App& app) {
+  auto f = std::make_shared<get_flags>();
+  auto* sub = app.add_subcommand("get", "List objects, or show one");
+  sub->add_option(
+         "kind", f->kind,
          "workspace, portroute, nestedhost, workspacetemplate, host (or plural, or ws/pr/nh/wst)")
       ->required();
-  get->add_option("name", gf.name, "Object name");
-  get->add_option("-o,--output", gf.output, "yaml, json, wide or name");
-  get->add_option("-l,--selector", gf.selector, "Label selector, e.g. app=web,tier!=db");
-  get->add_flag("-w,--watch", gf.watch, "After listing, watch for changes");
-  get->add_option("--timeout", gf.timeout, "With -w: stop watching after this long (e.g. 30s)")
-      ->check(duration_flag);
+  sub->add_option("name", f->name, "Object name");
+  sub->add_option("-o,--output", f->output, "yaml, json, wide or name");
+  sub->add_option("-l,--selector", f->selector, "Label selector, e.g. app=web,tier!=db");
+  sub->add_flag("-w,--watch", f->watch, "After listing, watch for changes");
+  sub->add_option("--timeout", f->timeout, "With -w: stop watching after this long (e.g. 30s)")
+      ->check(duration_check());
+  return {sub, [f](context& c) { return cmd_get(c, *f); }};
+}
 
-  std::string dkind, dname;
-  auto* describe = app.add_subcommand("describe", "Show an object's details and conditions");
-  describe->add_option("kind", dkind)->required();
-  describe->add_option("name", dname)->required();
+command define_events(CLI::App& app) {
+  auto f = std::make_shared<get_flags>();
+  f->kind = "events";
+  f->event_view = true;
+  auto* sub = app.add_subcommand("events", "List events, oldest first (-w to follow)");
+  sub->add_flag("-w,--watch", f->watch, "After listing, print new events as they happen");
+  sub->add_option("-o,--output", f->output, "yaml, json, wide or name");
+  sub->add_option("--timeout", f->timeout, "With -w: stop after this long")
+      ->check(duration_check());
+  return {sub, [f](context& c) { return cmd_get(c, *f); }};
+}
 
-  delete_flags df;
-  auto* del = app.add_subcommand("delete", "Delete objects by name or from files");
-  del->add_option("args", df.args, "KIND NAME...");
-  del->add_option("-f,--filename", df.files, "Delete the objects defined in these files");
-  del->add_flag("--wait", df.wait, "Wait until finalizers have run and the object is gone");
-  del->add_option("--timeout", df.timeout, "How long --wait waits")
-      ->check(duration_flag)
+command define_describe(CLI::App& app) {
+  auto f = std::make_shared<std::pair<std::string, std::string>>();
+  auto* sub = app.add_subcommand("describe", "Show an object's details and conditions");
+  sub->add_option("kind", f->first)->required();
+  sub->add_option("name", f->second)->required();
+  return {sub, [f](context& c) { return cmd_describe(c, f->first, f->second); }};
+}
+
+command define_delete(CLI::App& app) {
+  auto f = std::make_shared<delete_flags>();
+  auto* sub = app.add_subcommand("delete", "Delete objects by name or from files");
+  sub->add_option("args", f->args, "KIND NAME...");
+  sub->add_option("-f,--filename", f->files, "Delete the objects defined in these files");
+  sub->add_flag("--wait", f->wait, "Wait until finalizers have run and the object is gone");
+  sub->add_option("--timeout", f->timeout, "How long --wait waits")
+      ->check(duration_check())
       ->capture_default_str();
+  return {sub, [f](context& c) { return cmd_delete(c, *f); }};
+}
 
-  std::vector<std::string> diff_files;
-  bool diff_recursive = false;
-  std::string diff_manager = "rpctl";
-  auto* diff =
+struct diff_flags {
+  std::vector<std::string> files;
+  bool recursive = false;
+  std::string manager = "rpctl";
+};
+
+command define_diff(CLI::App& app) {
+  auto f = std::make_shared<diff_flags>();
+  auto* sub =
       app.add_subcommand("diff", "Show what apply would change (exit 0 same, 1 differs, 2 error)");
-  diff->add_option("-f,--filename", diff_files, "FILE, DIR or -")->required();
-  diff->add_flag("-R,--recursive", diff_recursive, "Recurse into directories");
-  diff->add_option("--field-manager", diff_manager)->capture_default_str();
+  sub->add_option("-f,--filename", f->files, "FILE, DIR or -")->required();
+  sub->add_flag("-R,--recursive", f->recursive, "Recurse into directories");
+  sub->add_option("--field-manager", f->manager)->capture_default_str();
+  return {sub, [f](context& c) { return cmd_diff(c, f->files, f->recursive, f->manager); }};
+}
 
-  std::string what;
-  bool recursive_explain = false;
-  auto* explain = app.add_subcommand("explain", "Document a kind or field from its CRD schema");
-  explain->add_option("what", what, "KIND or KIND.field.path, e.g. workspace.spec.resources")
+command define_explain(CLI::App& app) {
+  auto f = std::make_shared<std::pair<std::string, bool>>();
+  auto* sub = app.add_subcommand("explain", "Document a kind or field from its CRD schema");
+  sub->add_option("what", f->first, "KIND or KIND.field.path, e.g. workspace.spec.resources")
       ->required();
-  explain->add_flag("--recursive", recursive_explain, "Show every nested field");
+  sub->add_flag("--recursive", f->second, "Show every nested field");
+  return {sub, [f](context& c) { return cmd_explain(c, f->first, f->second); }};
+}
 
-  wait_flags wf;
-  auto* wait = app.add_subcommand("wait", "Wait until an object has a condition, or is deleted");
-  wait->add_option("kind", wf.kind)->required();
-  wait->add_option("name", wf.name)->required();
-  wait->add_option("--for", wf.condition, "condition=TYPE[=true|false], or delete")->required();
-  wait->add_option("--timeout", wf.timeout, "Give up after this long (exit 1)")
-      ->check(duration_flag)
+command define_wait(CLI::App& app) {
+  auto f = std::make_shared<wait_flags>();
+  auto* sub = app.add_subcommand("wait", "Wait until an object has a condition, or is deleted");
+  sub->add_option("kind", f->kind)->required();
+  sub->add_option("name", f->name)->required();
+  sub->add_option("--for", f->condition, "condition=TYPE[=true|false], or delete")->required();
+  sub->add_option("--timeout", f->timeout, "Give up after this long (exit 1)")
+      ->check(duration_check())
       ->capture_default_str();
+  return {sub, [f](context& c) { return cmd_wait(c, *f); }};
+}
 
-  get_flags ef;
-  ef.kind = "events";
-  ef.event_view = true;
-  auto* events = app.add_subcommand("events", "List events, oldest first (-w to follow)");
-  events->add_flag("-w,--watch", ef.watch, "After listing, print new events as they happen");
-  events->add_option("-o,--output", ef.output, "yaml, json, wide or name");
-  events->add_option("--timeout", ef.timeout, "With -w: stop after this long")
-      ->check(duration_flag);
+command define_version(CLI::App& app) {
+  auto client_only = std::make_shared<bool>(false);
+  auto* sub = app.add_subcommand("version", "Print client and server versions");
+  sub->add_flag("--client", *client_only, "Client version only");
+  return {sub, [client_only](context& c) { return cmd_version(c, *client_only); }};
+}
 
-  auto* preflight = app.add_subcommand(
-      "preflight", "Check the host: Incus, containers, VMs, KVM, nested KVM, vhost_vsock, Caddy");
-
-  bool client_only = false;
-  auto* ver = app.add_subcommand("version", "Print client and server versions");
-  ver->add_flag("--client", client_only, "Client version only");
-
+// Parses argv; returns an exit code when rpctl should stop now (help, usage error).
+std::optional<int> parse(CLI::App& app, int argc, char** argv, std::ostream& out,
+                         std::ostream& err) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -1039,21 +1062,40 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
     err << "error: " << e.what() << "\n";
     return 2;
   }
-  client_options co;
-  co.server = server;
-  co.token = token;
+  return std::nullopt;
+}
+
+int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"rpctl: command-line client for Rockpool's control plane"};
+  app.require_subcommand(1);
+  client_options co{env_or("ROCKPOOL_SERVER", default_server), env_or("ROCKPOOL_TOKEN", ""), 0};
+  std::string request_timeout = "30s";
+  app.add_option("--server", co.server,
+                 "unix:///path.sock or http://127.0.0.1:PORT (env ROCKPOOL_SERVER)")
+      ->capture_default_str();
+  app.add_option("--token", co.token, "Bearer token for TCP servers (env ROCKPOOL_TOKEN)");
+  app.add_option("--request-timeout", request_timeout, "Timeout of one request, e.g. 30s")
+      ->check(duration_check())
+      ->capture_default_str();
+  std::vector<command> commands = {
+      define_apply(app),
+      define_get(app),
+      define_describe(app),
+      define_delete(app),
+      define_diff(app),
+      define_explain(app),
+      define_wait(app),
+      define_events(app),
+      {app.add_subcommand("preflight",
+                          "Check the host: Incus, containers, VMs, KVM, nested KVM, "
+                          "vhost_vsock, Caddy"),
+       cmd_preflight},
+      define_version(app)};
+  if (auto stop = parse(app, argc, argv, out, err)) return *stop;
   co.timeout_ms = static_cast<long>(parse_duration(request_timeout).count());
   context c{out, err, api_client(co)};
-  if (apply->parsed()) return cmd_apply(c, af);
-  if (get->parsed()) return cmd_get(c, gf);
-  if (describe->parsed()) return cmd_describe(c, dkind, dname);
-  if (del->parsed()) return cmd_delete(c, df);
-  if (diff->parsed()) return cmd_diff(c, diff_files, diff_recursive, diff_manager);
-  if (explain->parsed()) return cmd_explain(c, what, recursive_explain);
-  if (ver->parsed()) return cmd_version(c, client_only);
-  if (wait->parsed()) return cmd_wait(c, wf);
-  if (preflight->parsed()) return cmd_preflight(c);
-  if (events->parsed()) return cmd_get(c, ef);
+  for (auto& cmd : commands)
+    if (cmd.app->parsed()) return cmd.run(c);
   return 2;
 }
 
