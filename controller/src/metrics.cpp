@@ -57,4 +57,11 @@ std::string metrics::render(const std::string& extra) const {
   return out;
 }
 
+void append_metric(std::string& out, std::string_view name, std::string_view help,
+                   std::string_view type, std::uint64_t value) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ");
+  out.append(name).append(" ").append(type).append("\n").append(name).append(" ");
+  out.append(std::to_string(value)).append("\n");
+}
+
 }  // namespace rockpool::controller

@@ -5,16 +5,6 @@ namespace rockpool::controller {
 
 using namespace api;
 
-namespace {
-
-void gauge_or_counter(std::string& out, const char* name, const char* help, const char* type,
-                      std::uint64_t value) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-         name + " " + std::to_string(value) + "\n";
-}
-
-}  // namespace
-
 std::optional<http_response> api_handler::probe(const std::string& path) {
   if (path == "healthz") return http_response{200, "text/plain", "ok", {}};
   if (path == "readyz") {
@@ -36,13 +26,13 @@ std::string api_handler::metrics_text() {
     extra += "rockpool_objects{kind=\"" + k.kind + "\"} " +
              std::to_string(l.ok() ? l->items.size() : 0) + "\n";
   }
-  gauge_or_counter(extra, "rockpool_store_revision", "Latest store revision.", "gauge",
-                   store_.revision());
+  append_metric(extra, "rockpool_store_revision", "Latest store revision.", "gauge",
+                store_.revision());
   auto st = store_.stats();
-  gauge_or_counter(extra, "rockpool_store_writes_total", "Acknowledged durable writes.", "counter",
-                   st.writes);
-  gauge_or_counter(extra, "rockpool_store_batches_total", "Synced write batches (group commits).",
-                   "counter", st.batches);
+  append_metric(extra, "rockpool_store_writes_total", "Acknowledged durable writes.", "counter",
+                st.writes);
+  append_metric(extra, "rockpool_store_batches_total", "Synced write batches (group commits).",
+                "counter", st.batches);
   if (options_.extra_metrics) extra += options_.extra_metrics();
   return metrics_.render(extra);
 }

@@ -8,6 +8,7 @@
 #include "rockpool/actors/kinds.hpp"
 #include "rockpool/actors/route_table.hpp"
 #include "rockpool/controller/api_handler.hpp"
+#include "rockpool/controller/metrics.hpp"
 #include "rockpool/controller/version.hpp"
 #include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/fake.hpp"
@@ -55,16 +56,6 @@ struct daemon::parts {
   void start_reconcilers();
   std::string runtime_metrics() const;
 };
-
-namespace {
-
-void counter(std::string& out, const char* name, const char* help, const char* type,
-             std::uint64_t v) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-         name + " " + std::to_string(v) + "\n";
-}
-
-}  // namespace
 
 specs::status daemon::parts::open_store() {
   try {
@@ -167,27 +158,29 @@ std::string daemon::parts::runtime_metrics() const {
   if (!reconciler) return {};
   const auto& st = reconciler->stats();
   std::string out;
-  counter(out, "rockpool_reconcile_passes_total", "Reconcile passes run.", "counter", st.passes);
-  counter(out, "rockpool_reconcile_failures_total",
-          "Reconcile passes that failed and were retried.", "counter", st.failed_passes);
-  counter(out, "rockpool_reconciler_restarts_total", "Reconciler actors restarted after a crash.",
-          "counter", st.reconciler_restarts);
-  counter(out, "rockpool_reconcilers", "Live reconciler actors.", "gauge", st.live_reconcilers);
-  counter(out, "rockpool_watch_subscribers_cut_off_total",
-          "Hub subscribers cut off for falling behind.", "counter", st.subscribers_cut_off);
+  append_metric(out, "rockpool_reconcile_passes_total", "Reconcile passes run.", "counter",
+                st.passes);
+  append_metric(out, "rockpool_reconcile_failures_total",
+                "Reconcile passes that failed and were retried.", "counter", st.failed_passes);
+  append_metric(out, "rockpool_reconciler_restarts_total",
+                "Reconciler actors restarted after a crash.", "counter", st.reconciler_restarts);
+  append_metric(out, "rockpool_reconcilers", "Live reconciler actors.", "gauge",
+                st.live_reconcilers);
+  append_metric(out, "rockpool_watch_subscribers_cut_off_total",
+                "Hub subscribers cut off for falling behind.", "counter", st.subscribers_cut_off);
   if (caddy) {
-    counter(out, "rockpool_caddy_loads_total", "Config loads sent to Caddy (one per batch).",
-            "counter", caddy->stats().loads.load());
-    counter(out, "rockpool_caddy_drift_repairs_total",
-            "Times Caddy's live config was found changed and restored.", "counter",
-            caddy->stats().repairs.load());
+    append_metric(out, "rockpool_caddy_loads_total", "Config loads sent to Caddy (one per batch).",
+                  "counter", caddy->stats().loads.load());
+    append_metric(out, "rockpool_caddy_drift_repairs_total",
+                  "Times Caddy's live config was found changed and restored.", "counter",
+                  caddy->stats().repairs.load());
   }
   if (incus_events) {
-    counter(out, "rockpool_incus_event_connections_total",
-            "Websocket connections made to Incus's lifecycle events.", "counter",
-            incus_events->stats().connections.load());
-    counter(out, "rockpool_incus_events_total", "Incus instance events received.", "counter",
-            incus_events->stats().events.load());
+    append_metric(out, "rockpool_incus_event_connections_total",
+                  "Websocket connections made to Incus's lifecycle events.", "counter",
+                  incus_events->stats().connections.load());
+    append_metric(out, "rockpool_incus_events_total", "Incus instance events received.", "counter",
+                  incus_events->stats().events.load());
   }
   return out;
 }

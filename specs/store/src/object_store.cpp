@@ -418,29 +418,23 @@ result<write_outcome> object_store::replace_status(json::value obj, const write_
 result<write_outcome> object_store::merge_patch(const std::string& kind, const std::string& name,
                                                 const json::value& patch,
                                                 const write_request& req) {
-  if (!patch.is_object()) return make_error(reason::bad_request, "a merge patch must be an object");
-  bool pinned_by_caller = !string_at(patch, "metadata.resourceVersion").empty();
-  return retry_on_race(
-      kind, name,
-      [&](const std::optional<current>& cur) -> attempt_outcome {
-        if (!cur) return make_error(reason::not_found, describe(kind, name) + " not found");
-        auto patched = apply_merge_patch(cur->object, patch);
-        if (!patched.is_object() || string_at(patched, "kind") != kind ||
-            string_at(patched, "metadata.name") != name)
-          return make_error(reason::bad_request, "a patch may not change kind or metadata.name");
-        // Pin the write to the revision the patch was computed from.
-        if (!pinned_by_caller) meta_of(patched)["resourceVersion"] = std::to_string(cur->revision);
-        auto r = update_existing(std::move(patched), req, false, false);
-        if (!pinned_by_caller && lost_race(r)) return std::nullopt;
-        return r;
-      },
-      [&] { return stale(kind, name); });
+  return merge_patch_then(kind, name, patch, [&](json::value patched) {
+    return update_existing(std::move(patched), req, false, false);
+  });
 }
 
 result<write_outcome> object_store::merge_patch_status(const std::string& kind,
                                                        const std::string& name,
                                                        const json::value& patch,
                                                        const write_request& req) {
+  return merge_patch_then(kind, name, patch, [&](json::value patched) {
+    return replace_status(std::move(patched), req);
+  });
+}
+
+result<write_outcome> object_store::merge_patch_then(
+    const std::string& kind, const std::string& name, const json::value& patch,
+    const std::function<result<write_outcome>(json::value)>& write) {
   if (!patch.is_object()) return make_error(reason::bad_request, "a merge patch must be an object");
   bool pinned_by_caller = !string_at(patch, "metadata.resourceVersion").empty();
   return retry_on_race(
@@ -453,7 +447,7 @@ result<write_outcome> object_store::merge_patch_status(const std::string& kind,
           return make_error(reason::bad_request, "a patch may not change kind or metadata.name");
         // Pin the write to the revision the patch was computed from.
         if (!pinned_by_caller) meta_of(patched)["resourceVersion"] = std::to_string(cur->revision);
-        auto r = replace_status(std::move(patched), req);
+        auto r = write(std::move(patched));
         if (!pinned_by_caller && lost_race(r)) return std::nullopt;
         return r;
       },

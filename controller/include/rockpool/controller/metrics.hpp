@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 namespace rockpool::controller {
 
@@ -21,6 +22,11 @@ class histogram {
   std::array<std::atomic<std::uint64_t>, bounds.size() + 1> counts_{};
   std::atomic<std::uint64_t> sum_micros_{0};
 };
+
+/// Appends one metric with its HELP and TYPE lines, in Prometheus text format.
+/// type is "counter" or "gauge".
+void append_metric(std::string& out, std::string_view name, std::string_view help,
+                   std::string_view type, std::uint64_t value);
 
 /// The daemon's metrics. Thread-safe.
 class metrics {

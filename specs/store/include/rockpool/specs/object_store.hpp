@@ -86,6 +86,11 @@ class object_store {
   result<write_outcome> retry_on_race(const std::string& kind, const std::string& name,
                                       const attempt_fn& attempt,
                                       const std::function<error()>& exhausted);
+  /// Applies patch to the current object and hands it to write, retrying
+  /// lost races unless the patch names a resourceVersion.
+  result<write_outcome> merge_patch_then(
+      const std::string& kind, const std::string& name, const json::value& patch,
+      const std::function<result<write_outcome>(json::value)>& write);
   attempt_outcome finish_deletion(const std::string& key, const current& old, json::value last,
                                   const write_request& req, bool may_retry);
   result<std::optional<current>> read(const std::string& kind, const std::string& name);
