@@ -69,6 +69,14 @@ http::response<http::string_body> to_beast(const http_response& r, unsigned vers
 
 }  // namespace
 
+// Counts connection threads. Each thread co-owns it, so the thread can report
+// its end after the server it served may already be gone.
+struct thread_count {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::size_t running = 0;
+};
+
 struct api_server::impl {
   api_handler& handler;
   server_options options;
@@ -83,6 +91,7 @@ struct api_server::impl {
   std::set<int> open_fds;  // native handles, shut down on stop
   std::size_t live_connections = 0;
   bool stopping = false;
+  std::shared_ptr<thread_count> threads = std::make_shared<thread_count>();
 
   impl(api_handler& h, server_options o) : handler(h), options(std::move(o)) {}
 
@@ -222,8 +231,20 @@ struct api_server::impl {
         if (stopping) return;
         continue;
       }
-      std::thread([this, s = std::move(socket), tcp]() mutable {
+      {
+        std::lock_guard lk(mu);
+        if (stopping) return;  // the socket closes as it goes out of scope
+      }
+      {
+        std::lock_guard lk(threads->mu);
+        ++threads->running;
+      }
+      std::thread([this, count = threads, s = std::move(socket), tcp]() mutable {
         serve(std::move(s), tcp);
+        // From here on `this` may be destroyed; only count is touched.
+        std::lock_guard lk(count->mu);
+        --count->running;
+        count->cv.notify_all();
       }).detach();
     }
   }
@@ -334,9 +355,16 @@ void api_server::stop() {
   for (auto& t : impl_->accept_threads) t.join();
   if (impl_->unix_acceptor) impl_->unix_acceptor->close(ec);
   if (impl_->tcp_acceptor) impl_->tcp_acceptor->close(ec);
-  std::unique_lock lk(impl_->mu);
-  for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
-  impl_->cv.wait_for(lk, std::chrono::seconds(5), [&] { return impl_->live_connections == 0; });
+  {
+    // No connection is tracked from now on (track() refuses while stopping);
+    // the tracked ones are shut down, which ends their reads and writes.
+    std::lock_guard lk(impl_->mu);
+    for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
+  }
+  // Every connection thread must be gone before the server is: they use it.
+  auto count = impl_->threads;
+  std::unique_lock lk(count->mu);
+  count->cv.wait(lk, [&] { return count->running == 0; });
   // Only a socket this process bound: a daemon that failed to start must not
   // take the running daemon's socket away.
   if (impl_->bound_socket) std::filesystem::remove(impl_->options.socket_path, ec);

@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 namespace rockpool::actors::loop {
@@ -39,6 +40,23 @@ using manager_actor = caf::stateful_actor<manager_state>;
 
 std::string kind_of(const std::string& key) {
   return key.substr(0, key.find('/'));
+}
+
+// Deletes key's object if none of its ownerReferences names an object that
+// exists with that uid (Kubernetes' garbage collector checks the same).
+void delete_if_orphaned(specs::object_store& store, const std::string& key) {
+  auto slash = key.find('/');
+  auto obj = store.get(key.substr(0, slash), key.substr(slash + 1));
+  if (!obj.ok()) return;
+  const auto* refs = specs::find_path(*obj, "metadata.ownerReferences");
+  if (refs == nullptr || !refs->is_array() || refs->get_array().empty()) return;
+  for (const auto& ref : refs->get_array()) {
+    auto owner = store.get(string_at(ref, "kind"), string_at(ref, "name"));
+    if (!owner.ok() && owner.err().why != specs::reason::not_found) return;  // cannot tell
+    if (owner.ok() && string_at(*owner, "metadata.uid") == string_at(ref, "uid")) return;
+  }
+  (void)store.remove(key.substr(0, slash), key.substr(slash + 1), std::nullopt,
+                     {false, "rockpoold"});  // a failure is retried by the next sweep
 }
 
 std::size_t fingerprint(const json::value& obj) {
@@ -115,8 +133,27 @@ struct manager_env {
         orphans.emplace_back(kind_of(k), k.substr(k.find('/') + 1));
     if (orphans.empty()) return;
     self->send(queue, exec_atom::value, blocking_job([store = store, orphans] {
+                 // A failure is retried by collect_orphans on the next sweep.
                  for (const auto& [k, n] : orphans)
                    (void)store->remove(k, n, std::nullopt, {false, "rockpoold"});
+               }));
+  }
+
+  // Level-triggered garbage collection: objects none of whose owners the
+  // manager knows (owners deleted while the daemon was down, or a delete that
+  // failed) are checked against the store and deleted if every owner is
+  // really gone. Runs after each resync and on each drift sweep.
+  void collect_orphans() const {
+    std::vector<std::string> candidates;
+    for (const auto& [key, t] : st().objects) {
+      if (t.owner_uids.empty()) continue;
+      bool known = std::any_of(t.owner_uids.begin(), t.owner_uids.end(),
+                               [&](const std::string& uid) { return st().key_by_uid.count(uid); });
+      if (!known) candidates.push_back(key);
+    }
+    if (candidates.empty()) return;
+    self->send(queue, exec_atom::value, blocking_job([store = store, candidates] {
+                 for (const auto& key : candidates) delete_if_orphaned(*store, key);
                }));
   }
 
@@ -179,12 +216,16 @@ struct manager_env {
   // Reads the whole store and reconciles every object: convergence never
   // depends on in-memory state.
   void resync() const {
-    std::set<std::string> seen;
+    std::set<std::string> seen, unlisted_kinds;
     std::uint64_t revision = 0;
     for (const auto& k : specs::kinds()) {
       if (!kinds->tracks(k.kind)) continue;
       auto l = store->list(k.kind);
-      if (!l.ok()) continue;
+      if (!l.ok()) {
+        // Keep what we know of this kind and look again soon.
+        unlisted_kinds.insert(k.kind);
+        continue;
+      }
       revision = revision == 0 ? l->revision : std::min(revision, l->revision);
       for (const auto& obj : l->items) {
         auto key = specs::object_key(obj);
@@ -195,10 +236,15 @@ struct manager_env {
     }
     std::vector<std::string> stale;
     for (const auto& [key, t] : st().objects)
-      if (!seen.count(key)) stale.push_back(key);
+      if (!seen.count(key) && !unlisted_kinds.count(kind_of(key))) stale.push_back(key);
     for (const auto& key : stale) forget(key);
+    if (!unlisted_kinds.empty()) {
+      self->delayed_send(self, std::chrono::seconds(1), cutoff_atom::value, std::uint64_t{0});
+      return;  // subscribe once every kind has been listed
+    }
     st().position = revision;
     self->send(hub, subscribe_atom::value, caf::actor_cast<caf::actor>(self), revision);
+    collect_orphans();
   }
 
   void on_events(const event_batch& batch) const {
@@ -254,6 +300,7 @@ caf::behavior object_manager(manager_actor* self, specs::object_store* store,
       [env](cutoff_atom, std::uint64_t) { env->resync(); },
       [env](sweep_atom) {
         env->poke_all();
+        env->collect_orphans();
         env->self->delayed_send(env->self, env->options.sweep_interval, sweep_atom::value);
       },
       [env](poke_atom) { env->poke_all(); },

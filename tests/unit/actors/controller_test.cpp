@@ -750,3 +750,26 @@ TEST(kind_registry, indexes_follow_the_declarations_of_the_standard_kinds) {
   kinds.add(std::make_unique<counting_reconciler>(nullptr));
   EXPECT_THROW(kinds.add(std::make_unique<counting_reconciler>(nullptr)), std::logic_error);
 }
+
+// Issue 9, item 14: garbage collection is level-triggered. An owner deleted
+// while the daemon was down leaves dependents that no delete event will ever
+// name; the resync at start (and every drift sweep) collects them.
+TEST_F(actor_runtime, orphans_of_owners_deleted_while_down_are_collected_at_start) {
+  apply(workspace("demo"));
+  auto owner_uid = string_at(get("Workspace", "demo"), "metadata.uid");
+  auto route = [](const std::string& name, const std::string& uid) {
+    return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":")" +
+           name + R"(","ownerReferences":[{"apiVersion":"rockpool.dev/v1alpha1",)" +
+           R"("kind":"Workspace","name":"demo","uid":")" + uid +
+           R"("}]},"spec":{"workspace":"demo","port":9000}})";
+  };
+  apply(route("orphan", "uid-of-a-workspace-long-gone"));
+  auto kept = route("kept", owner_uid);
+  kept.replace(kept.find("9000"), 4, "9001");
+  apply(kept);
+  boot();  // the controller was down while the orphan's owner went away
+  run();
+  EXPECT_EQ(store_->get("PortRoute", "orphan").err().why, specs::reason::not_found);
+  EXPECT_TRUE(store_->get("PortRoute", "kept").ok()) << "its owner exists";
+  EXPECT_TRUE(store_->get("Workspace", "demo").ok());
+}
