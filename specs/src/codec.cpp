@@ -488,11 +488,17 @@ bool is_empty_container(const json::value& v) {
 
 void emit(std::string& out, const json::value& v, int indent);
 
-void emit_key(std::string& out, std::string_view key) {
-  if (needs_quotes(key))
-    out += json::serialize(json::value(json::string(key)));
-  else
-    out.append(key);
+// A key as YAML writes it. YAML allows implicit keys ("key: value") of at
+// most 1024 characters; longer ones are written as explicit keys ("? key"
+// then ": value" on the next line, at the same indentation).
+void emit_key(std::string& out, std::string_view key, const std::string& pad) {
+  auto text =
+      needs_quotes(key) ? json::serialize(json::value(json::string(key))) : std::string(key);
+  if (text.size() <= 1024) {
+    out += text;
+  } else {
+    out += "? " + text + "\n" + pad;
+  }
 }
 
 void emit_child(std::string& out, const json::value& v, int indent) {
@@ -513,7 +519,7 @@ void emit(std::string& out, const json::value& v, int indent) {
   if (const auto* o = v.if_object()) {
     for (const auto& kv : *o) {
       out += pad;
-      emit_key(out, kv.key());
+      emit_key(out, kv.key(), pad);
       out += ":";
       emit_child(out, kv.value(), indent + 1);
     }

@@ -175,3 +175,18 @@ TEST(codec, yaml_escapes_for_latin1_code_points_decode_to_utf8) {
   ASSERT_TRUE(back.problems.empty());
   EXPECT_EQ(back.documents[0].value, in.documents[0].value);
 }
+
+// Fuzzer finding: YAML allows implicit keys of at most 1024 characters, so a
+// longer key was emitted in a form the decoder refuses. Such keys are now
+// written as explicit keys ("? key" / ": value"), also inside list items.
+TEST(codec, keys_longer_than_1024_characters_round_trip) {
+  std::string key(5000, 'k');
+  std::string quoted_key = std::string(3000, 'q') + " \"x\"";
+  json::value v = {{"spec", {{key, 1}, {"short", "s"}, {quoted_key, nullptr}}},
+                   {"items", json::array{{{key, "in a list"}, {"b", 2}}}}};
+  auto yaml = to_yaml(v);
+  auto again = decode_documents(yaml, "roundtrip.yaml");
+  ASSERT_TRUE(again.problems.empty()) << again.problems[0].to_string().substr(0, 300);
+  ASSERT_EQ(again.documents.size(), 1u);
+  EXPECT_EQ(again.documents[0].value, v);
+}
