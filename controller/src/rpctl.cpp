@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -420,6 +421,55 @@ int prune(context& c, specs::object_writer& writer, const apply_flags& f,
   return failed;
 }
 
+// Applies of one batch run this many at a time, each on its own connection,
+// so the server's group commit can share one sync among them.
+constexpr std::size_t apply_parallelism = 16;
+
+// Applies docs[first, last) concurrently; results in document order.
+std::vector<specs::result<specs::write_outcome>> apply_batch(
+    const client_options& options, const std::vector<specs::document>& docs, std::size_t first,
+    std::size_t last, const apply_flags& f, bool dry_run) {
+  std::vector<std::optional<specs::result<specs::write_outcome>>> results(last - first);
+  std::atomic<std::size_t> next{first};
+  auto work = [&] {
+    api_client client(options);
+    api_writer writer(client);
+    for (auto i = next++; i < last; i = next++)
+      results[i - first] = writer.apply(docs[i].value, f.field_manager, f.force_conflicts, dry_run);
+  };
+  std::vector<std::thread> workers;
+  for (std::size_t w = 1; w < std::min(apply_parallelism, last - first); ++w)
+    workers.emplace_back(work);
+  work();
+  for (auto& t : workers) t.join();
+  std::vector<specs::result<specs::write_outcome>> out;
+  for (auto& r : results) out.push_back(std::move(*r));
+  return out;
+}
+
+// Prints each document's outcome in input order. Returns false when rockpoold
+// could not be reached (nothing more should be tried); counts refusals.
+bool report(context& c, const std::vector<specs::document>& docs, std::size_t first,
+            std::vector<specs::result<specs::write_outcome>>& results, const std::string& suffix,
+            int& failed) {
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& doc = docs[first + i];
+    auto& r = results[i];
+    if (!r.ok() && r.err().why == specs::reason::unavailable) {
+      c.err << "error: " << r.err().message << "\n";
+      return false;
+    }
+    if (!r.ok()) {
+      c.err << doc.source << ": document " << doc.index << " (" << doc.label()
+            << "): " << r.err().message << "\n";
+      ++failed;
+      continue;
+    }
+    c.out << ref(doc.value) << " " << specs::effect_name(r->effect) << suffix << "\n";
+  }
+  return true;
+}
+
 int cmd_apply(context& c, const apply_flags& f) {
   if (f.prune && f.selector.empty()) {
     c.err << "error: --prune needs a label selector (-l) so it cannot delete everything\n";
@@ -434,28 +484,25 @@ int cmd_apply(context& c, const apply_flags& f) {
   bool dry_client = f.dry_run == "client";
   bool dry_server = f.dry_run == "server";
   std::string suffix = dry_client ? " (dry run)" : dry_server ? " (server dry run)" : "";
-  api_writer writer(c.client);
-  int failed = 0;
   std::set<std::string> applied;
-  for (const auto& doc : *docs) {
-    applied.insert(specs::object_key(doc.value));
+  for (const auto& doc : *docs) applied.insert(specs::object_key(doc.value));
+  int failed = 0;
+  // Kinds go in apply order (templates, workspaces, nested hosts, routes), so
+  // what an object refers to exists before it; within a kind, concurrently.
+  for (std::size_t first = 0; first < docs->size();) {
+    auto last = first;
+    auto kind = string_at((*docs)[first].value, "kind");
+    while (last < docs->size() && string_at((*docs)[last].value, "kind") == kind) ++last;
     if (dry_client) {
-      c.out << ref(doc.value) << " validated" << suffix << "\n";
-      continue;
+      for (auto i = first; i < last; ++i)
+        c.out << ref((*docs)[i].value) << " validated" << suffix << "\n";
+    } else {
+      auto results = apply_batch(c.client.options(), *docs, first, last, f, dry_server);
+      if (!report(c, *docs, first, results, suffix, failed)) return 1;
     }
-    auto r = writer.apply(doc.value, f.field_manager, f.force_conflicts, dry_server);
-    if (!r.ok() && r.err().why == specs::reason::unavailable) {
-      c.err << "error: " << r.err().message << "\n";
-      return 1;
-    }
-    if (!r.ok()) {
-      c.err << doc.source << ": document " << doc.index << " (" << doc.label()
-            << "): " << r.err().message << "\n";
-      ++failed;
-      continue;
-    }
-    c.out << ref(doc.value) << " " << specs::effect_name(r->effect) << suffix << "\n";
+    first = last;
   }
+  api_writer writer(c.client);
   if (f.prune && failed == 0)
     failed += prune(c, writer, f, applied, dry_client || dry_server, suffix);
   return failed ? 1 : 0;
