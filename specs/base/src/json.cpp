@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace rockpool::specs {
 
 const json::value* find_path(const json::value& root, std::string_view dotted) {
@@ -98,10 +100,19 @@ std::string to_pretty_json(const json::value& v) {
 result<json::value> parse_json(std::string_view text) {
   json::parse_options opts;
   opts.max_depth = max_json_depth + 1;
+  json::stream_parser parser(json::storage_ptr(), opts);
   boost::system::error_code ec;
-  auto v = json::parse(text, ec, json::storage_ptr(), opts);
-  if (ec) return make_error(reason::bad_request, "malformed JSON body: " + ec.message());
-  return v;
+  auto consumed = parser.write(text.data(), text.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (!ec) return parser.release();
+  // Where the parser stopped, as an editor counts: 1-based line and column.
+  auto upto = text.substr(0, std::min(consumed, text.size()));
+  auto line = 1 + std::count(upto.begin(), upto.end(), '\n');
+  auto last_newline = upto.rfind('\n');
+  auto column = upto.size() - (last_newline == std::string_view::npos ? 0 : last_newline + 1) + 1;
+  return make_error(reason::bad_request, "malformed JSON body: " + ec.message() + " (line " +
+                                             std::to_string(line) + ", column " +
+                                             std::to_string(column) + ")");
 }
 
 }  // namespace rockpool::specs

@@ -190,3 +190,14 @@ TEST(codec, keys_longer_than_1024_characters_round_trip) {
   ASSERT_EQ(again.documents.size(), 1u);
   EXPECT_EQ(again.documents[0].value, v);
 }
+
+// Issue 9, item 11: JSON syntax errors say where, as YAML errors do.
+TEST(codec, json_syntax_errors_carry_line_and_column) {
+  auto r = parse_json("{\n  \"a\": 1,\n  \"b\": ]\n}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.err().message.find("(line 3, column 8)"), std::string::npos) << r.err().message;
+  auto truncated = parse_json("{\"a\": [1, 2");
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_NE(truncated.err().message.find("line 1"), std::string::npos) << truncated.err().message;
+  EXPECT_TRUE(parse_json("{\"a\": [1, 2]}").ok());
+}
