@@ -223,14 +223,21 @@ struct api_server::impl {
 
   template <class Acceptor>
   void accept_loop(Acceptor& acceptor, bool tcp) {
+    auto backoff = std::chrono::milliseconds(10);
     while (true) {
       boost::system::error_code ec;
       auto socket = acceptor.accept(ec);
       if (ec) {
-        std::lock_guard lk(mu);
-        if (stopping) return;
+        {
+          std::lock_guard lk(mu);
+          if (stopping) return;
+        }
+        // A persistent error (no file descriptors left) must not spin a core.
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
         continue;
       }
+      backoff = std::chrono::milliseconds(10);
       {
         std::lock_guard lk(mu);
         if (stopping) return;  // the socket closes as it goes out of scope

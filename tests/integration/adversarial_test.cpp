@@ -17,6 +17,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 using namespace rockpool;
@@ -104,4 +108,36 @@ TEST(adversarial, stop_waits_for_a_request_still_in_the_store) {
   server.stop();
   EXPECT_EQ(inner->revision(), 1u) << "stop() returned while the request was still running";
   request.join();
+}
+
+namespace {
+// User plus system CPU time of a process, from /proc/PID/stat, in seconds.
+double cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::vector<std::string> f{std::istream_iterator<std::string>(fields), {}};
+  return (std::stod(f.at(11)) + std::stod(f.at(12))) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+}  // namespace
+
+// Issue 9, item 14: with no file descriptors left, accept() fails at once and
+// forever; the accept loop used to retry in a tight loop, a core at 100 %.
+TEST(adversarial, out_of_file_descriptors_does_not_spin_the_accept_loop) {
+  temp_dir tmp;
+  auto wrapper = tmp / "limited-rockpoold";
+  std::ofstream(wrapper) << "#!/bin/sh\nulimit -n 96\nexec " ROCKPOOLD_PATH " \"$@\"\n";
+  std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  daemon_process d(wrapper, tmp / "db", tmp / "api.sock");
+  ASSERT_TRUE(d.start()) << d.log();
+  std::vector<int> held;
+  for (int i = 0; i < 150; ++i)
+    if (int fd = connect_unix(tmp / "api.sock"); fd >= 0) held.push_back(fd);
+  std::this_thread::sleep_for(300ms);  // the daemon is out of descriptors now
+  auto before = cpu_seconds(d.pid());
+  std::this_thread::sleep_for(2s);
+  auto used = cpu_seconds(d.pid()) - before;
+  for (int fd : held) ::close(fd);
+  EXPECT_LT(used, 0.5) << "CPU seconds in 2 s while out of descriptors";
+  EXPECT_EQ(d.stop(), 0) << d.log();
 }
