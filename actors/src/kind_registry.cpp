@@ -2,7 +2,6 @@
 
 #include "rockpool/specs/json.hpp"
 
-#include <algorithm>
 #include <stdexcept>
 
 namespace rockpool::actors {
@@ -10,7 +9,16 @@ namespace rockpool::actors {
 void kind_registry::add(std::unique_ptr<reconciler> r) {
   std::string kind(r->kind());
   if (by_kind_.count(kind)) throw std::logic_error("kind " + kind + " is registered twice");
-  watches_[kind] = r->watches();
+  tracked_.insert(kind);
+  for (auto& owned : r->owns()) {
+    tracked_.insert(owned);
+    owns_[kind].insert(std::move(owned));
+  }
+  auto& rules = watches_[kind] = r->watches();
+  for (const auto& w : rules) tracked_.insert(w.source_kind);
+  rule_index_.clear();  // rebuilt: the vectors above may have moved
+  for (const auto& [k, rs] : watches_)
+    for (const auto& w : rs) rule_index_.emplace_back(k, &w);
   by_kind_.emplace(std::move(kind), std::move(r));
 }
 
@@ -20,35 +28,18 @@ const reconciler* kind_registry::find(std::string_view kind) const {
 }
 
 bool kind_registry::tracks(std::string_view kind) const {
-  if (by_kind_.count(kind)) return true;
-  for (const auto& [k, r] : by_kind_) {
-    auto owned = r->owns();
-    if (std::find(owned.begin(), owned.end(), kind) != owned.end()) return true;
-  }
-  for (const auto& [k, rules] : watches_)
-    for (const auto& w : rules)
-      if (w.source_kind == kind) return true;
-  return false;
+  return tracked_.find(kind) != tracked_.end();
 }
 
 bool kind_registry::owner_follows(std::string_view owner_kind, std::string_view owned_kind) const {
-  const auto* r = find(owner_kind);
-  if (r == nullptr) return false;
-  auto owned = r->owns();
-  return std::find(owned.begin(), owned.end(), owned_kind) != owned.end();
+  auto it = owns_.find(owner_kind);
+  return it != owns_.end() && it->second.find(owned_kind) != it->second.end();
 }
 
 std::vector<std::string> kind_registry::instance_followers() const {
   std::vector<std::string> out;
   for (const auto& [k, r] : by_kind_)
     if (r->follows_instances()) out.push_back(k);
-  return out;
-}
-
-std::vector<std::pair<std::string, const watch_rule*>> kind_registry::watch_rules() const {
-  std::vector<std::pair<std::string, const watch_rule*>> out;
-  for (const auto& [k, rules] : watches_)
-    for (const auto& w : rules) out.emplace_back(k, &w);
   return out;
 }
 

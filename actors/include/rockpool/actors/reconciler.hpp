@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,14 +99,20 @@ class kind_registry {
   /// The kinds poked about Incus instance events.
   std::vector<std::string> instance_followers() const;
   /// Every (watching kind, rule) pair.
-  std::vector<std::pair<std::string, const watch_rule*>> watch_rules() const;
+  const std::vector<std::pair<std::string, const watch_rule*>>& watch_rules() const {
+    return rule_index_;
+  }
   std::vector<std::string> kinds() const;
   /// Every registered kind's bootstrap objects.
   std::vector<specs::json::value> bootstrap_objects() const;
 
  private:
+  // The declarations, read once at add(): the manager asks on every event.
   std::map<std::string, std::unique_ptr<reconciler>, std::less<>> by_kind_;
   std::map<std::string, std::vector<watch_rule>, std::less<>> watches_;
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> owns_;
+  std::set<std::string, std::less<>> tracked_;
+  std::vector<std::pair<std::string, const watch_rule*>> rule_index_;
 };
 
 /// One pass for kind/name: reads the object and hands it to its kind's
