@@ -21,11 +21,8 @@ std::optional<http_response> api_handler::probe(const std::string& path) {
 std::string api_handler::metrics_text() {
   std::string extra =
       "# HELP rockpool_objects Stored objects, by kind.\n# TYPE rockpool_objects gauge\n";
-  for (const auto& k : specs::kinds()) {
-    auto l = store_.list(k.kind);
-    extra += "rockpool_objects{kind=\"" + k.kind + "\"} " +
-             std::to_string(l.ok() ? l->items.size() : 0) + "\n";
-  }
+  for (const auto& [kind, n] : store_.counts())
+    extra += "rockpool_objects{kind=\"" + kind + "\"} " + std::to_string(n) + "\n";
   append_metric(extra, "rockpool_store_revision", "Latest store revision.", "gauge",
                 store_.revision());
   auto st = store_.stats();

@@ -118,7 +118,23 @@ error stale(const std::string& kind, const std::string& name) {
 
 object_store::object_store(kv_backend& backend, const clock& clock,
                            std::vector<std::string> outer_networks, const semantic_rules* rules)
-    : backend_(backend), clock_(clock), outer_networks_(std::move(outer_networks)), rules_(rules) {}
+    : backend_(backend), clock_(clock), outer_networks_(std::move(outer_networks)), rules_(rules) {
+  for (const auto& k : kinds()) {
+    auto l = backend_.list(k.kind + "/");
+    counts_[k.kind] = l.ok() ? l->records.size() : 0;
+  }
+}
+
+std::map<std::string, std::uint64_t> object_store::counts() const {
+  std::lock_guard lk(counts_mu_);
+  return counts_;
+}
+
+void object_store::count(const std::string& kind, int delta) {
+  std::lock_guard lk(counts_mu_);
+  auto& n = counts_[kind];
+  n = delta < 0 && n == 0 ? 0 : n + delta;
+}
 
 result<std::optional<object_store::current>> object_store::read(const std::string& kind,
                                                                 const std::string& name) {
@@ -239,6 +255,7 @@ result<write_outcome> object_store::create(json::value obj, const write_request&
         auto out =
             commit(kind + "/" + name, std::nullopt, std::move(next), write_effect::created, req);
         if (lost_race(out)) return std::nullopt;  // raced with another create
+        if (out.ok() && !req.dry_run) count(kind, +1);
         return out;
       },
       [&] { return make_error(reason::already_exists, describe(kind, name) + " already exists"); });
@@ -364,6 +381,7 @@ object_store::attempt_outcome object_store::finish_deletion(const std::string& k
   auto rev = backend_.commit(kv_write{key, old.revision, std::nullopt});
   if (may_retry && lost_race(rev)) return std::nullopt;
   if (!rev.ok()) return rev.err();
+  count(key.substr(0, key.find('/')), -1);
   return write_outcome{std::move(last), write_effect::deleted};
 }
 

@@ -193,3 +193,38 @@ TEST(rocksdb_backend, allocations_stored_by_older_versions_move_to_their_keyspac
   ASSERT_TRUE(next.ok());
   EXPECT_GT(*next, 2u) << "allocation revisions continue past the migrated ones";
 }
+
+// Issue 9, item 10: /metrics reads per-kind counts the store keeps, instead
+// of parsing every object on every scrape. They must match a full list.
+TEST(object_store_counts, follow_creates_and_deletes_and_survive_reopening) {
+  auto backend = make_memory_backend();
+  fake_clock clock;
+  auto listed = [](object_store& s, const std::string& kind) {
+    return static_cast<std::uint64_t>(s.list(kind)->items.size());
+  };
+  {
+    object_store store(*backend, clock);
+    for (int i = 0; i < 20; ++i)
+      ASSERT_TRUE(store.create(workspace("w" + std::to_string(i)), {false, "t"}).ok());
+    ASSERT_TRUE(store.create(workspace("dry"), {true, "t"}).ok());
+    auto with_finalizer = workspace("f");
+    with_finalizer.as_object()["metadata"].as_object()["finalizers"] = json::array{"x/y"};
+    ASSERT_TRUE(store.create(with_finalizer, {false, "t"}).ok());
+    for (int i = 0; i < 5; ++i)
+      ASSERT_TRUE(
+          store.remove("Workspace", "w" + std::to_string(i), std::nullopt, {false, "t"}).ok());
+    ASSERT_TRUE(store.remove("Workspace", "w5", std::nullopt, {true, "t"}).ok());  // dry run
+    ASSERT_TRUE(store.remove("Workspace", "f", std::nullopt, {false, "t"}).ok());  // terminating
+    EXPECT_EQ(store.counts()["Workspace"], listed(store, "Workspace"));
+    EXPECT_EQ(store.counts()["Workspace"], 16u);
+    ASSERT_TRUE(store
+                    .merge_patch("Workspace", "f",
+                                 *parse_json(R"({"metadata":{"finalizers":null}})"), {false, "t"})
+                    .ok());  // the last finalizer goes: deleted
+    EXPECT_EQ(store.counts()["Workspace"], 15u);
+    EXPECT_EQ(store.counts()["Workspace"], listed(store, "Workspace"));
+  }
+  object_store reopened(*backend, clock);
+  EXPECT_EQ(reopened.counts()["Workspace"], 15u);
+  EXPECT_EQ(reopened.counts()["PortRoute"], 0u);
+}

@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,6 +72,10 @@ class object_store {
   [[nodiscard]] status ready();
   /// Write-path counters (writes, synced batches).
   kv_stats stats() const { return backend_.stats(); }
+  /// Stored objects by kind: counted once at construction, then kept up to
+  /// date by this store's creates and deletes (so a scrape reads no object).
+  /// REQUIRES: this store is the only writer of its backend.
+  std::map<std::string, std::uint64_t> counts() const;
 
  private:
   struct current {
@@ -103,6 +109,9 @@ class object_store {
   const clock& clock_;
   std::vector<std::string> outer_networks_;
   const semantic_rules* rules_;
+  mutable std::mutex counts_mu_;
+  std::map<std::string, std::uint64_t> counts_;
+  void count(const std::string& kind, int delta);
 };
 
 }  // namespace rockpool::specs
