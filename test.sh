@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (build tools, Incus, Caddy),
 # builds (Release), starts incusd and imports the rockpool-tiny image (stopping
-# incusd again at the end if this script started it), fuzzes the decoder for
-# FUZZ_SECONDS (default 60) under ASan+UBSan, then runs ctest. Under CI=true a
+# incusd again at the end if this script started it), fuzzes the decoder and
+# the HTTP request path for FUZZ_SECONDS each (default 60) under ASan+UBSan,
+# then runs ctest. Under CI=true a
 # missing or broken Incus fails the run. ctest's summary line is printed last.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,28 +27,35 @@ echo "== build (Release)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
 
-echo "== fuzz: YAML/JSON decoder, ${FUZZ_SECONDS:-60}s, ASan+UBSan"
-if command -v clang++ >/dev/null; then
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DROCKPOOL_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build-fuzz -j"$jobs" --target decode_fuzzer
+# Runs one libFuzzer target for FUZZ_SECONDS from a copy of its corpus. A
+# sanitizer report can hang instead of exiting here: kill after a margin and
+# treat the kill as a finding.
+fuzz() {
+  local target=$1 seeds=$2 corpus artifacts rc
+  echo "== fuzz: $target, ${FUZZ_SECONDS:-60}s, ASan+UBSan"
   corpus=$(mktemp -d)
   artifacts=$(mktemp -d)
-  cp tests/fuzz/corpus/* "$corpus"/
-  # A sanitizer report can hang instead of exiting here: kill after a margin
-  # and treat the kill as a finding.
+  cp "$seeds"/* "$corpus"/
   set +e
-  timeout -s KILL $(( ${FUZZ_SECONDS:-60} + 60 )) build-fuzz/tests/fuzz/decode_fuzzer \
+  timeout -s KILL $(( ${FUZZ_SECONDS:-60} + 60 )) "build-fuzz/tests/fuzz/$target" \
     -max_total_time="${FUZZ_SECONDS:-60}" -rss_limit_mb=2048 -max_len=65536 -timeout=10 \
     -artifact_prefix="$artifacts/" "$corpus" >"$artifacts/log" 2>&1
   rc=$?
   set -e
   tail -n 2 "$artifacts/log"
   if [[ $rc -ne 0 ]]; then
-    echo "fuzz: FAILED (exit $rc); reproducer and log in $artifacts"
+    echo "fuzz: $target FAILED (exit $rc); reproducer and log in $artifacts"
     ls -la "$artifacts"
     exit 1
   fi
   rm -rf "$corpus" "$artifacts"
+}
+
+if command -v clang++ >/dev/null; then
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -DROCKPOOL_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-fuzz -j"$jobs" --target decode_fuzzer http_fuzzer
+  fuzz decode_fuzzer tests/fuzz/corpus
+  fuzz http_fuzzer tests/fuzz/http-corpus
 elif [[ "${CI:-}" == "true" ]]; then
   echo "fuzz: clang++ missing under CI" >&2
   exit 1

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <variant>
@@ -21,6 +22,13 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // Each client connection is a file descriptor; the API server holds up to
+  // 4,096 unix and 16,384 TCP connections, far past the usual soft limit of
+  // 1,024. Raise the soft limit to the hard one, as Go's runtime does.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   auto parsed = rockpool::controller::parse_daemon_flags(argc, argv);
   if (auto* exit_code = std::get_if<int>(&parsed)) return *exit_code;

@@ -1,25 +1,33 @@
+// The HTTP transport: asynchronous accept, read, write and timeouts on one
+// I/O thread; request handlers on a thread pool; watch streams fed by the
+// handler's watch thread through a byte-bounded queue per connection.
 #include "rockpool/controller/api_server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
 #include <sys/stat.h>
 
-#include <condition_variable>
+#include <atomic>
+#include <cstdio>
 #include <filesystem>
-#include <mutex>
-#include <set>
 #include <thread>
+#include <unordered_map>
 
 namespace rockpool::controller {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+using boost::system::error_code;
 using specs::make_error;
 using specs::reason;
 
@@ -37,172 +45,375 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 namespace {
 
-template <class Stream>
-class beast_chunk_sink final : public chunk_sink {
- public:
-  explicit beast_chunk_sink(Stream& s) : stream_(s) {}
-  bool send(std::string_view data) override {
-    boost::system::error_code ec;
-    asio::write(stream_, http::make_chunk(asio::buffer(data.data(), data.size())), ec);
-    return !ec;
-  }
-  void finish() {
-    boost::system::error_code ec;
-    asio::write(stream_, http::make_chunk_last(), ec);
-  }
-
- private:
-  Stream& stream_;
+// One listening socket's limit and count (touched on the I/O thread only).
+struct listener_state {
+  std::string name;  // "unix" or "tcp", for messages
+  bool needs_token = false;
+  std::size_t max_connections = 0;
+  std::size_t open = 0;
+  std::chrono::milliseconds backoff{10};  // after a failed accept
 };
 
-http::response<http::string_body> to_beast(const http_response& r, unsigned version,
-                                           bool keep_alive) {
-  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-  res.set(http::field::server, "rockpoold");
-  res.set(http::field::content_type, r.content_type);
-  for (const auto& [k, v] : r.headers) res.set(k, v);
-  res.keep_alive(keep_alive);
-  res.body() = r.body;
-  res.prepare_payload();
-  return res;
+// What stop() needs of a connection, whatever its socket type.
+class connection_base {
+ public:
+  virtual ~connection_base() = default;
+  virtual void close() = 0;
+};
+
+// Bytes a client may still send after we answered and stopped reading (so it
+// reads our response instead of a reset), and for how long.
+constexpr std::size_t drain_after_reject = 256 << 10;
+constexpr std::size_t drain_after_too_large = 16 << 20;
+constexpr auto drain_time = std::chrono::seconds(2);
+// Connections being answered 503 at once; beyond that they are just closed.
+constexpr std::size_t max_rejecting = 1024;
+
+bool is_disconnect(const error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+         ec == asio::error::bad_descriptor || ec == asio::error::broken_pipe;
+}
+
+std::string chunk_frame(const std::string& data) {
+  char size[20];
+  int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out;
+  out.reserve(static_cast<std::size_t>(n) + data.size() + 2);
+  out.append(size, static_cast<std::size_t>(n));
+  out += data;
+  out += "\r\n";
+  return out;
 }
 
 }  // namespace
 
-// Counts connection threads. Each thread co-owns it, so the thread can report
-// its end after the server it served may already be gone.
-struct thread_count {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::size_t running = 0;
-};
-
 struct api_server::impl {
   api_handler& handler;
   server_options options;
-  asio::io_context io;
+  asio::io_context io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  asio::thread_pool workers;
+  std::thread io_thread;
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
   std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor;
-  std::vector<std::thread> accept_threads;
+  listener_state unix_listener, tcp_listener;
+  // Every open connection, so stop() can close them (I/O thread only).
+  std::unordered_map<connection_base*, std::shared_ptr<connection_base>> live;
+  std::size_t rejecting = 0;
+  std::atomic<bool> stopping{false};
   bool bound_socket = false;  // the socket path is ours to remove
+  char discard[64 << 10];     // drained bytes land here (I/O thread only)
 
-  std::mutex mu;
-  std::condition_variable cv;
-  std::set<int> open_fds;  // native handles, shut down on stop
-  std::size_t live_connections = 0;
-  bool stopping = false;
-  std::shared_ptr<thread_count> threads = std::make_shared<thread_count>();
-
-  impl(api_handler& h, server_options o) : handler(h), options(std::move(o)) {}
-
-  bool track(int fd) {
-    std::lock_guard lk(mu);
-    if (stopping || live_connections >= options.max_connections) return false;
-    open_fds.insert(fd);
-    ++live_connections;
-    return true;
-  }
-  void untrack(int fd) {
-    std::lock_guard lk(mu);
-    open_fds.erase(fd);
-    --live_connections;
-    cv.notify_all();
+  impl(api_handler& h, server_options o)
+      : handler(h),
+        options(std::move(o)),
+        workers(std::max<std::size_t>(options.handler_threads, 1)) {
+    unix_listener = {"unix", false, options.max_unix_connections};
+    tcp_listener = {"tcp", true, options.max_tcp_connections};
   }
 
-  template <class Socket>
-  void serve(Socket socket, bool tcp) {
-    int fd = socket.native_handle();
-    if (!track(fd)) return;
-    try {
-      session(socket, tcp);
-    } catch (const std::exception& e) {
-      spdlog::debug("connection ended: {}", e.what());
+  template <class Protocol>
+  void accept(typename Protocol::acceptor& acceptor, listener_state& l);
+  void close_all() {
+    std::vector<std::shared_ptr<connection_base>> all;
+    for (auto& [_, c] : live) all.push_back(c);
+    for (auto& c : all) c->close();
+  }
+};
+
+namespace {
+
+template <class Protocol>
+class connection;
+
+// A watch stream's end of a connection: called from the handler's threads,
+// it counts bytes and hands chunks to the I/O thread.
+template <class Protocol>
+class stream_client final : public watch_client {
+ public:
+  explicit stream_client(std::shared_ptr<connection<Protocol>> c) : conn_(std::move(c)) {}
+  std::size_t pending_bytes() const override { return pending_; }
+  void send(std::string chunk) override {
+    pending_ += chunk.size();
+    asio::post(conn_->io(), [c = conn_, chunk = std::move(chunk)]() mutable {
+      c->queue_chunk(std::move(chunk));
+    });
+  }
+  void finish() override {
+    asio::post(conn_->io(), [c = conn_] { c->finish_stream(); });
+  }
+  bool gone() const override { return gone_; }
+
+  void written(std::size_t n) { pending_ -= n; }
+  void mark_gone() { gone_ = true; }
+
+ private:
+  std::shared_ptr<connection<Protocol>> conn_;
+  std::atomic<std::size_t> pending_{0};
+  std::atomic<bool> gone_{false};
+};
+
+template <class Protocol>
+class connection final : public connection_base,
+                         public std::enable_shared_from_this<connection<Protocol>> {
+  using socket_type = typename Protocol::socket;
+
+ public:
+  connection(api_server::impl& s, listener_state& l, socket_type socket)
+      : server_(s),
+        listener_(l),
+        socket_(std::move(socket)),
+        timer_(s.io),
+        buffer_(s.options.max_header_bytes + (16 << 10)) {}
+
+  asio::io_context& io() { return server_.io; }
+
+  void start() {
+    server_.live.emplace(this, this->shared_from_this());
+    if (listener_.open >= listener_.max_connections) {
+      if (server_.rejecting >= max_rejecting) return close();
+      rejecting_ = true;
+      ++server_.rejecting;
+      auto r = api_handler::status_response(make_error(
+          reason::unavailable, "too many connections on the " + listener_.name +
+                                   " listener (limit " + std::to_string(listener_.max_connections) +
+                                   "); retry later"));
+      r.headers["Retry-After"] = "1";
+      return respond(r, 11, false, drain_after_reject);
     }
-    boost::system::error_code ec;
-    socket.shutdown(Socket::shutdown_both, ec);
-    untrack(fd);
-    socket.close(ec);
+    counted_ = true;
+    ++listener_.open;
+    wait_for_request();
   }
 
-  template <class Socket>
-  void session(Socket& socket, bool tcp) {
-    beast::flat_buffer buffer;
-    while (true) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(options.max_body_bytes);
-      parser.header_limit(64 * 1024);
-      boost::system::error_code ec;
-      http::read(socket, buffer, parser, ec);
-      if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-          ec == asio::error::bad_descriptor)
-        return;
-      if (ec == http::error::body_limit) {
-        auto r = api_handler::status_response(make_error(
-            reason::too_large,
-            "request body exceeds " + std::to_string(options.max_body_bytes >> 20) + " MiB"));
-        auto res = to_beast(r, 11, false);
-        http::write(socket, res, ec);
-        // Let the client finish sending (bounded) so it reads the 413 instead
-        // of a connection reset.
-        socket.shutdown(Socket::shutdown_send, ec);
-        char sink[65536];
-        std::size_t drained = 0;
-        while (!ec && drained < (16u << 20)) drained += socket.read_some(asio::buffer(sink), ec);
-        return;
-      }
-      if (ec) {
-        auto r = api_handler::status_response(
-            make_error(reason::bad_request, "malformed HTTP request: " + ec.message()));
-        auto res = to_beast(r, 11, false);
-        http::write(socket, res, ec);
-        return;
-      }
-      auto& req = parser.get();
-      http_request hreq{std::string(req.method_string()), std::string(req.target()),
-                        std::string(req[http::field::content_type]), std::move(req.body())};
-      bool keep_alive = req.keep_alive();
-      if (tcp && !authorized(req)) {
-        auto r = api_handler::status_response(
-            make_error(reason::unauthorized, "a valid bearer token is required"));
-        r.headers["WWW-Authenticate"] = "Bearer";
-        auto res = to_beast(r, req.version(), keep_alive);
-        http::write(socket, res, ec);
-        if (ec || !keep_alive) return;
-        continue;
-      }
-      if (handler.is_watch(hreq)) {
-        beast_chunk_sink<Socket> sink(socket);
-        bool streaming = false;
-        handler.stream(
-            hreq,
-            [&](const http_response& head) {
-              if (head.status != 200) {
-                auto res = to_beast(head, req.version(), false);
-                boost::system::error_code wec;
-                http::write(socket, res, wec);
-                return false;
-              }
-              http::response<http::empty_body> res{http::status::ok, req.version()};
-              res.set(http::field::server, "rockpoold");
-              res.set(http::field::content_type, "application/json");
-              res.chunked(true);
-              res.keep_alive(false);
-              http::response_serializer<http::empty_body> sr{res};
-              boost::system::error_code wec;
-              http::write_header(socket, sr, wec);
-              streaming = !wec;
-              return streaming;
-            },
-            sink);
-        if (streaming) sink.finish();
-        return;
-      }
-      auto resp = handler.handle(hreq);
-      auto res = to_beast(resp, req.version(), keep_alive);
-      http::write(socket, res, ec);
-      if (ec || !keep_alive) return;
+  void close() override {
+    if (closed_) return;
+    closed_ = true;
+    ++timer_generation_;
+    timer_.cancel();
+    error_code ec;
+    socket_.shutdown(socket_type::shutdown_both, ec);
+    socket_.close(ec);
+    if (client_) {
+      client_->mark_gone();
+      client_.reset();
     }
+    if (counted_) --listener_.open;
+    if (rejecting_) --server_.rejecting;
+    server_.live.erase(this);  // callers hold a reference
+  }
+
+  // Watch stream, on the I/O thread.
+  void queue_chunk(std::string chunk) {
+    if (closed_) return;
+    if (!streaming_) {
+      streaming_ = true;
+      outbox_ =
+          "HTTP/1.1 200 OK\r\nServer: rockpoold\r\nContent-Type: application/json\r\n"
+          "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+      notice_hangup();
+    }
+    if (!chunk.empty()) outbox_ += chunk_frame(chunk);
+    outbox_payload_ += chunk.size();
+    write_stream();
+  }
+  void finish_stream() {
+    if (closed_) return;
+    if (!streaming_) return close();
+    finishing_ = true;
+    write_stream();
+  }
+
+ private:
+  // Waits, without a buffer, for the first byte of the next request.
+  void wait_for_request() {
+    if (buffer_.size() > 0) return read_header();
+    arm(server_.options.idle_timeout);
+    socket_.async_wait(socket_type::wait_read, [self = this->shared_from_this()](error_code ec) {
+      if (ec || self->closed_) return self->close();
+      self->read_header();
+    });
+  }
+
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    parser_->body_limit(server_.options.max_body_bytes);
+    arm(server_.options.header_timeout);
+    http::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(error_code ec) {
+    if (closed_) return;
+    // The parser refuses a Content-Length over the body limit with the header
+    // (whose fields it has read): the token still comes first.
+    if (ec == http::error::body_limit) {
+      if (listener_.needs_token && !authorized(parser_->get())) return unauthorized();
+      return too_large();
+    }
+    if (ec) {
+      if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+        return reject(reason::too_large,
+                      "request header exceeds " +
+                          std::to_string(server_.options.max_header_bytes >> 10) + " KiB");
+      if (is_disconnect(ec) || ec == http::error::partial_message) return close();
+      return reject(reason::bad_request, "malformed HTTP request: " + ec.message());
+    }
+    auto& req = parser_->get();
+    version_ = req.version();
+    if (listener_.needs_token && !authorized(req)) return unauthorized();
+    if (auto length = parser_->content_length(); length && *length > server_.options.max_body_bytes)
+      return too_large();
+    if (beast::iequals(req[http::field::expect], "100-continue")) {
+      // The client waits for this before it sends the body.
+      interim_ = "HTTP/1.1 100 Continue\r\n\r\n";
+      arm(server_.options.write_timeout);
+      return asio::async_write(socket_, asio::buffer(interim_),
+                               [self = this->shared_from_this()](error_code wec, std::size_t) {
+                                 if (wec || self->closed_) return self->close();
+                                 self->read_body();
+                               });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    arm(server_.options.body_timeout);
+    http::async_read(
+        socket_, buffer_, *parser_,
+        [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
+  }
+
+  void on_body(error_code ec) {
+    if (closed_) return;
+    if (ec == http::error::body_limit) return too_large();
+    if (ec) {
+      if (is_disconnect(ec) || ec == http::error::partial_message) return close();
+      return reject(reason::bad_request, "malformed HTTP request: " + ec.message());
+    }
+    disarm();  // the handler's time is bounded by the store, not by the client
+    auto req = parser_->release();
+    parser_.reset();
+    keep_alive_ = req.keep_alive();
+    http_request hreq{std::string(req.method_string()), std::string(req.target()),
+                      std::string(req[http::field::content_type]), std::move(req.body())};
+    auto self = this->shared_from_this();
+    if (server_.handler.is_watch(hreq)) {
+      client_ = std::make_shared<stream_client<Protocol>>(self);
+      asio::post(server_.workers, [self, client = client_, hreq = std::move(hreq)] {
+        auto refused = self->server_.handler.watch(hreq, client);
+        if (refused)
+          asio::post(self->io(), [self, r = std::move(*refused)] {
+            if (self->client_) {
+              self->client_->mark_gone();
+              self->client_.reset();
+            }
+            self->respond(r, self->version_, self->keep_alive_, 0);
+          });
+      });
+      return;
+    }
+    asio::post(server_.workers, [self, hreq = std::move(hreq)] {
+      auto r = self->server_.handler.handle(hreq);
+      asio::post(self->io(), [self, r = std::move(r)] {
+        self->respond(r, self->version_, self->keep_alive_, 0);
+      });
+    });
+  }
+
+  void unauthorized() {
+    auto r = api_handler::status_response(
+        make_error(reason::unauthorized, "a valid bearer token is required"));
+    r.headers["WWW-Authenticate"] = "Bearer";
+    respond(r, version_, false, drain_after_reject);
+  }
+
+  void too_large() {
+    auto r = api_handler::status_response(make_error(
+        reason::too_large,
+        "request body exceeds " + std::to_string(server_.options.max_body_bytes >> 20) + " MiB"));
+    respond(r, version_, false, drain_after_too_large);
+  }
+
+  void reject(reason why, const std::string& message) {
+    respond(api_handler::status_response(make_error(why, message)), version_, false,
+            drain_after_reject);
+  }
+
+  // Writes a complete response; then reads the next request, or (closing)
+  // drains up to `drain` bytes the client is still sending and closes.
+  void respond(const http_response& r, unsigned version, bool keep_alive, std::size_t drain) {
+    if (closed_) return;
+    parser_.reset();
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(r.status), version);
+    res->set(http::field::server, "rockpoold");
+    res->set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : r.headers) res->set(k, v);
+    res->keep_alive(keep_alive);
+    res->body() = r.body;
+    res->prepare_payload();
+    arm(server_.options.write_timeout);
+    http::async_write(
+        socket_, *res,
+        [self = this->shared_from_this(), res, keep_alive, drain](error_code ec, std::size_t) {
+          if (ec || self->closed_) return self->close();
+          if (keep_alive) return self->wait_for_request();
+          self->drain_and_close(drain);
+        });
+  }
+
+  // Stops sending; reads and drops up to `budget` bytes the client still
+  // sends (for at most drain_time), so it reads our response, then closes.
+  void drain_and_close(std::size_t budget) {
+    error_code ec;
+    socket_.shutdown(socket_type::shutdown_send, ec);
+    if (budget == 0 || ec) return close();
+    arm(drain_time);
+    drain(budget);
+  }
+  void drain(std::size_t budget) {
+    socket_.async_read_some(asio::buffer(server_.discard), [self = this->shared_from_this(),
+                                                            budget](error_code ec, std::size_t n) {
+      if (ec || self->closed_ || n >= budget) return self->close();
+      self->drain(budget - n);
+    });
+  }
+
+  // During a watch the client sends nothing; a readable socket means it
+  // closed (or misbehaves), and either way the stream ends.
+  void notice_hangup() {
+    socket_.async_wait(socket_type::wait_read, [self = this->shared_from_this()](error_code ec) {
+      if (self->closed_ || ec == asio::error::operation_aborted) return;
+      self->close();
+    });
+  }
+
+  void write_stream() {
+    if (writing_ || closed_) return;
+    if (outbox_.empty()) {
+      if (!finishing_) return disarm();
+      if (terminated_) return drain_and_close(0);
+      terminated_ = true;
+      outbox_ = "0\r\n\r\n";
+    }
+    writing_ = true;
+    in_flight_.swap(outbox_);
+    outbox_.clear();
+    std::size_t payload = outbox_payload_;
+    outbox_payload_ = 0;
+    arm(server_.options.write_timeout);
+    asio::async_write(socket_, asio::buffer(in_flight_),
+                      [self = this->shared_from_this(), payload](error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        self->in_flight_.clear();
+                        if (self->client_) self->client_->written(payload);
+                        if (ec || self->closed_) return self->close();
+                        self->write_stream();
+                      });
   }
 
   template <class Request>
@@ -214,48 +425,67 @@ struct api_server::impl {
     // The scheme is case-insensitive (RFC 9110, 11.1): "bearer" works too.
     constexpr std::string_view bearer = "bearer ";
     if (auth.size() <= bearer.size()) return false;
-    for (std::size_t i = 0; i < bearer.size(); ++i)
-      if (std::tolower(static_cast<unsigned char>(auth[i])) != bearer[i]) return false;
+    if (!beast::iequals(auth.substr(0, bearer.size()), bearer)) return false;
     auto given = auth.substr(bearer.size());
-    return !options.token.empty() &&
-           constant_time_equal(std::string_view(given.data(), given.size()), options.token);
+    return !server_.options.token.empty() &&
+           constant_time_equal(std::string_view(given.data(), given.size()), server_.options.token);
   }
 
-  template <class Acceptor>
-  void accept_loop(Acceptor& acceptor, bool tcp) {
-    auto backoff = std::chrono::milliseconds(10);
-    while (true) {
-      boost::system::error_code ec;
-      auto socket = acceptor.accept(ec);
-      if (ec) {
-        {
-          std::lock_guard lk(mu);
-          if (stopping) return;
-        }
-        // A persistent error (no file descriptors left) must not spin a core.
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
-        continue;
-      }
-      backoff = std::chrono::milliseconds(10);
-      {
-        std::lock_guard lk(mu);
-        if (stopping) return;  // the socket closes as it goes out of scope
-      }
-      {
-        std::lock_guard lk(threads->mu);
-        ++threads->running;
-      }
-      std::thread([this, count = threads, s = std::move(socket), tcp]() mutable {
-        serve(std::move(s), tcp);
-        // From here on `this` may be destroyed; only count is touched.
-        std::lock_guard lk(count->mu);
-        --count->running;
-        count->cv.notify_all();
-      }).detach();
-    }
+  // One deadline at a time; a new one replaces the old. A generation guards
+  // against a deadline that fired just before it was replaced.
+  void arm(std::chrono::milliseconds d) {
+    auto generation = ++timer_generation_;
+    timer_.expires_after(d);
+    timer_.async_wait([self = this->shared_from_this(), generation](error_code ec) {
+      if (ec || generation != self->timer_generation_) return;
+      self->close();
+    });
   }
+  void disarm() {
+    ++timer_generation_;
+    timer_.cancel();
+  }
+
+  api_server::impl& server_;
+  listener_state& listener_;
+  socket_type socket_;
+  asio::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool counted_ = false, rejecting_ = false, closed_ = false;
+  std::string interim_;
+  // The watch stream.
+  std::shared_ptr<stream_client<Protocol>> client_;
+  bool streaming_ = false, writing_ = false, finishing_ = false, terminated_ = false;
+  std::string outbox_, in_flight_;
+  std::size_t outbox_payload_ = 0;
 };
+
+}  // namespace
+
+template <class Protocol>
+void api_server::impl::accept(typename Protocol::acceptor& acceptor, listener_state& l) {
+  acceptor.async_accept([this, &acceptor, &l](error_code ec, typename Protocol::socket s) {
+    if (stopping) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      // A persistent error (no file descriptors left) must not spin a core.
+      spdlog::warn("accept on the {} listener failed: {}", l.name, ec.message());
+      auto timer = std::make_shared<asio::steady_timer>(io, l.backoff);
+      l.backoff = std::min(l.backoff * 2, std::chrono::milliseconds(1000));
+      timer->async_wait([this, &acceptor, &l, timer](error_code) {
+        if (!stopping) accept<Protocol>(acceptor, l);
+      });
+      return;
+    }
+    l.backoff = std::chrono::milliseconds(10);
+    std::make_shared<connection<Protocol>>(*this, l, std::move(s))->start();
+    accept<Protocol>(acceptor, l);
+  });
+}
 
 api_server::api_server(api_handler& handler, server_options options)
     : impl_(std::make_unique<impl>(handler, std::move(options))) {}
@@ -271,7 +501,7 @@ specs::status api_server::bind_unix() {
   asio::local::stream_protocol::endpoint ep(o.socket_path);
   if (fs::exists(o.socket_path)) {
     asio::local::stream_protocol::socket probe(impl_->io);
-    boost::system::error_code ec;
+    error_code ec;
     probe.connect(ep, ec);
     if (!ec)
       return make_error(reason::unavailable,
@@ -281,14 +511,14 @@ specs::status api_server::bind_unix() {
   auto old_mask = ::umask(0177);  // the socket is born owner-only
   impl_->unix_acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(impl_->io);
   impl_->unix_acceptor->open(ep.protocol());
-  boost::system::error_code ec;
+  error_code ec;
   impl_->unix_acceptor->bind(ep, ec);
   ::umask(old_mask);
   if (ec)
     return make_error(reason::unavailable, "cannot bind " + o.socket_path + ": " + ec.message());
   ::chmod(o.socket_path.c_str(), 0600);
   impl_->bound_socket = true;
-  impl_->unix_acceptor->listen(128);
+  impl_->unix_acceptor->listen(asio::socket_base::max_listen_connections);
   return specs::done{};
 }
 
@@ -318,11 +548,11 @@ specs::status api_server::bind_tcp() {
   impl_->tcp_acceptor = std::make_unique<asio::ip::tcp::acceptor>(impl_->io);
   impl_->tcp_acceptor->open(ep.protocol());
   impl_->tcp_acceptor->set_option(asio::socket_base::reuse_address(true));
-  boost::system::error_code ec;
+  error_code ec;
   impl_->tcp_acceptor->bind(ep, ec);
   if (ec)
     return make_error(reason::unavailable, "cannot listen on " + *o.listen + ": " + ec.message());
-  impl_->tcp_acceptor->listen(128);
+  impl_->tcp_acceptor->listen(asio::socket_base::max_listen_connections);
   return specs::done{};
 }
 
@@ -335,11 +565,21 @@ specs::status api_server::start() {
   } catch (const std::exception& e) {
     return make_error(reason::unavailable, std::string("cannot start the API server: ") + e.what());
   }
-  if (impl_->unix_acceptor)
-    impl_->accept_threads.emplace_back(
-        [this] { impl_->accept_loop(*impl_->unix_acceptor, false); });
-  if (impl_->tcp_acceptor)
-    impl_->accept_threads.emplace_back([this] { impl_->accept_loop(*impl_->tcp_acceptor, true); });
+  auto& i = *impl_;
+  if (i.unix_acceptor) i.accept<asio::local::stream_protocol>(*i.unix_acceptor, i.unix_listener);
+  if (i.tcp_acceptor) i.accept<asio::ip::tcp>(*i.tcp_acceptor, i.tcp_listener);
+  i.work.emplace(i.io.get_executor());
+  i.io_thread = std::thread([&i] {
+    while (true) {
+      try {
+        i.io.run();
+        return;
+      } catch (const std::exception& e) {
+        // A handler that throws must not take the server down with it.
+        spdlog::error("API server I/O handler failed: {}", e.what());
+      }
+    }
+  });
   return specs::done{};
 }
 
@@ -348,33 +588,30 @@ unsigned short api_server::tcp_port() const {
 }
 
 void api_server::stop() {
-  {
-    std::lock_guard lk(impl_->mu);
-    if (impl_->stopping) return;
-    impl_->stopping = true;
+  auto& i = *impl_;
+  if (i.stopping.exchange(true)) return;
+  // Watches end first (their thread posts to the I/O thread, still running).
+  i.handler.stop();
+  if (i.io_thread.joinable()) {
+    asio::post(i.io, [&i] {
+      error_code ec;
+      if (i.unix_acceptor) i.unix_acceptor->close(ec);
+      if (i.tcp_acceptor) i.tcp_acceptor->close(ec);
+      i.close_all();
+    });
+    // Handlers still running finish (their responses go nowhere); none start.
+    i.workers.join();
+    asio::post(i.io, [&i] { i.close_all(); });
+    i.work.reset();
+    i.io.stop();
+    i.io_thread.join();
+  } else {
+    i.workers.join();
   }
-  impl_->handler.stop();
-  boost::system::error_code ec;
-  // Closing a blocking acceptor from another thread does not wake accept();
-  // shutting the listening fd down does.
-  if (impl_->unix_acceptor) ::shutdown(impl_->unix_acceptor->native_handle(), SHUT_RDWR);
-  if (impl_->tcp_acceptor) ::shutdown(impl_->tcp_acceptor->native_handle(), SHUT_RDWR);
-  for (auto& t : impl_->accept_threads) t.join();
-  if (impl_->unix_acceptor) impl_->unix_acceptor->close(ec);
-  if (impl_->tcp_acceptor) impl_->tcp_acceptor->close(ec);
-  {
-    // No connection is tracked from now on (track() refuses while stopping);
-    // the tracked ones are shut down, which ends their reads and writes.
-    std::lock_guard lk(impl_->mu);
-    for (int fd : impl_->open_fds) ::shutdown(fd, SHUT_RDWR);
-  }
-  // Every connection thread must be gone before the server is: they use it.
-  auto count = impl_->threads;
-  std::unique_lock lk(count->mu);
-  count->cv.wait(lk, [&] { return count->running == 0; });
   // Only a socket this process bound: a daemon that failed to start must not
   // take the running daemon's socket away.
-  if (impl_->bound_socket) std::filesystem::remove(impl_->options.socket_path, ec);
+  error_code ec;
+  if (i.bound_socket) std::filesystem::remove(i.options.socket_path, ec);
 }
 
 }  // namespace rockpool::controller

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -43,7 +45,271 @@ int connect_unix(const std::string& path) {
   return fd;
 }
 
+int connect_tcp(unsigned short port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+// What came back on a raw connection within a time limit.
+struct raw_reply {
+  std::string text;
+  bool closed = false;  // the server closed (or reset) the connection
+  int status() const { return text.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(text.c_str() + 9) : 0; }
+};
+
+// Reads until the server closes, a complete Content-Length response is in,
+// or the limit passes.
+raw_reply read_reply(int fd, std::chrono::milliseconds limit) {
+  raw_reply r;
+  auto end = std::chrono::steady_clock::now() + limit;
+  char buf[65536];
+  while (true) {
+    auto header_end = r.text.find("\r\n\r\n");
+    if (header_end != std::string::npos) {
+      auto cl = r.text.find("Content-Length: ");
+      if (cl != std::string::npos && cl < header_end &&
+          r.text.size() >= header_end + 4 + std::stoul(r.text.substr(cl + 16)))
+        return r;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return r;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      r.closed = true;
+      return r;
+    }
+    r.text.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+const std::string get_list =
+    "GET /apis/rockpool.dev/v1alpha1/workspaces HTTP/1.1\r\nHost: x\r\n\r\n";
+
+// An API server in this process on a memory store, its limits set by the test.
+struct local_server {
+  explicit local_server(controller::server_options o) {
+    o.socket_path = tmp / "api.sock";
+    o.listen = "127.0.0.1:" + std::to_string(test_support::free_port());
+    o.token = "s3cret-token-0123456789";
+    server = std::make_unique<controller::api_server>(handler, o);
+    ok = server->start().ok();
+  }
+  std::string socket() const { return tmp / "api.sock"; }
+  unsigned short port() const { return server->tcp_port(); }
+
+  temp_dir tmp;
+  std::unique_ptr<specs::kv_backend> backend = specs::make_memory_backend();
+  test_support::fake_clock clock;
+  specs::object_store store{*backend, clock};
+  controller::metrics m;
+  controller::api_handler handler{store, m, {}};
+  std::unique_ptr<controller::api_server> server;
+  bool ok = false;
+};
+
 }  // namespace
+
+// Issue 9, item 2: each listener has its own connection limit; over it a
+// client gets 503 with a Status (not a reset), and the other listener serves.
+TEST(adversarial, over_a_listeners_limit_clients_get_503_and_the_other_listener_still_serves) {
+  controller::server_options o;
+  o.max_tcp_connections = 40;
+  local_server s(o);
+  ASSERT_TRUE(s.ok);
+  std::vector<int> held;
+  for (int i = 0; i < 40; ++i) {
+    int fd = connect_tcp(s.port());
+    ASSERT_GE(fd, 0);
+    held.push_back(fd);
+  }
+  std::this_thread::sleep_for(200ms);  // all 40 accepted
+  int extra = connect_tcp(s.port());
+  ASSERT_GE(extra, 0);
+  auto r = read_reply(extra, 5s);
+  EXPECT_EQ(r.status(), 503) << r.text;
+  EXPECT_NE(r.text.find("\"reason\":\"ServiceUnavailable\""), std::string::npos) << r.text;
+  EXPECT_NE(r.text.find("Retry-After: 1"), std::string::npos) << r.text;
+  ::close(extra);
+  int local = connect_unix(s.socket());
+  ASSERT_TRUE(send_all(local, get_list));
+  EXPECT_EQ(read_reply(local, 5s).status(), 200);
+  ::close(local);
+  for (int fd : held) ::close(fd);
+}
+
+// Issue 9, item 2: a header that never ends and a connection that never
+// sends are closed at their timeouts.
+TEST(adversarial, slow_headers_and_idle_connections_are_closed_at_their_timeouts) {
+  controller::server_options o;
+  o.header_timeout = 300ms;
+  o.idle_timeout = 600ms;
+  local_server s(o);
+  ASSERT_TRUE(s.ok);
+  int slow = connect_unix(s.socket());
+  int idle = connect_unix(s.socket());
+  ASSERT_TRUE(send_all(slow, "GET /apis HTTP/1.1\r\nHost: x\r\nX-Slow: "));
+  auto start = std::chrono::steady_clock::now();
+  bool slow_open = true;
+  for (int i = 0; i < 30 && slow_open; ++i) {  // a byte every 100 ms: slowloris
+    std::this_thread::sleep_for(100ms);
+    slow_open = send_all(slow, "a") && !read_reply(slow, 1ms).closed;
+  }
+  auto slow_for = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(slow_open) << "a header trickling in for 3 s was not cut off";
+  EXPECT_LT(slow_for, 2s);
+  auto idle_reply = read_reply(idle, 5s);
+  EXPECT_TRUE(idle_reply.closed);
+  EXPECT_EQ(idle_reply.text, "");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 500ms) << "idle closed too early";
+  ::close(slow);
+  ::close(idle);
+}
+
+// Issue 9, items 2 and 5: without a token, a request is answered 401 as soon
+// as its header is in; its body is never read (nor buffered).
+TEST(adversarial, tokenless_requests_are_refused_before_their_body_is_read) {
+  local_server s({});
+  ASSERT_TRUE(s.ok);
+  for (std::string length : {"3000000", "900000000"}) {
+    int fd = connect_tcp(s.port());
+    ASSERT_TRUE(send_all(fd,
+                         "POST /apis/rockpool.dev/v1alpha1/workspaces HTTP/1.1\r\nHost: x\r\n"
+                         "Content-Type: application/json\r\nContent-Length: " +
+                             length + "\r\n\r\n{"));
+    auto r = read_reply(fd, 5s);  // no body sent: the answer cannot wait for it
+    EXPECT_EQ(r.status(), 401) << length << ": " << r.text;
+    EXPECT_NE(r.text.find("WWW-Authenticate: Bearer"), std::string::npos);
+    ::close(fd);
+  }
+  // With the token the same header waits for its body (then 413 past 3 MiB).
+  int fd = connect_tcp(s.port());
+  ASSERT_TRUE(send_all(fd,
+                       "POST /apis/rockpool.dev/v1alpha1/workspaces HTTP/1.1\r\nHost: x\r\n"
+                       "Authorization: Bearer s3cret-token-0123456789\r\n"
+                       "Content-Length: 900000000\r\n\r\n"));
+  EXPECT_EQ(read_reply(fd, 5s).status(), 413);
+  ::close(fd);
+}
+
+// Issue 9, item 2: 600 idle and 200 slowloris TCP clients without a token
+// used to take every connection slot (a shared cap of 512, one thread each)
+// and reset every request, on the unix socket too.
+TEST(adversarial, hundreds_of_idle_and_slowloris_tcp_clients_do_not_slow_the_unix_socket) {
+  temp_dir tmp;
+  auto port = test_support::free_port();
+  std::ofstream(tmp / "token") << "s3cret-token-0123456789\n";
+  std::filesystem::permissions(tmp / "token", std::filesystem::perms::owner_read);
+  daemon_process d(
+      ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock",
+      {"--listen", "127.0.0.1:" + std::to_string(port), "--token-file", tmp / "token"});
+  ASSERT_TRUE(d.start()) << d.log();
+  std::vector<int> held;
+  for (int i = 0; i < 800; ++i) {
+    int fd = connect_tcp(port);
+    ASSERT_GE(fd, 0) << i;
+    if (i >= 600) send_all(fd, "GET /apis HTTP/1.1\r\nHost: x\r\n");  // never finished
+    held.push_back(fd);
+  }
+  controller::api_client c({d.server_url(), "", 5000});
+  std::chrono::steady_clock::duration worst{};
+  for (int i = 0; i < 50; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auto r = c.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces");
+    worst = std::max(worst, std::chrono::steady_clock::now() - start);
+    ASSERT_TRUE(r.ok()) << r.err().message;
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_LT(worst, 500ms);
+  controller::api_client tcp(
+      {"http://127.0.0.1:" + std::to_string(port), "s3cret-token-0123456789", 5000});
+  auto r = tcp.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces");
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(r->status, 200) << "TCP with the token is served too";
+  for (int fd : held) ::close(fd);
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// Issue 9, item 2: 1,000 watchers (489 of them used to be reset) all get
+// every event, and a normal request still answers.
+TEST(adversarial, a_thousand_watchers_each_get_every_event) {
+  temp_dir tmp;
+  daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock");
+  ASSERT_TRUE(d.start()) << d.log();
+  constexpr int watchers = 1000;
+  std::vector<int> fds;
+  for (int i = 0; i < watchers; ++i) {
+    int fd = connect_unix(tmp / "api.sock");
+    ASSERT_GE(fd, 0) << i;
+    ASSERT_TRUE(send_all(fd,
+                         "GET /apis/rockpool.dev/v1alpha1/workspaces?watch=true HTTP/1.1\r\n"
+                         "Host: x\r\n\r\n"));
+    fds.push_back(fd);
+  }
+  controller::api_client c({d.server_url(), "", 5000});
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.request("POST", "/apis/rockpool.dev/v1alpha1/workspaces",
+                       R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace",)"
+                       R"("metadata":{"name":"w)" +
+                           std::to_string(i) + R"("},"spec":{"image":"x"}})",
+                       "application/json");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->status, 201);
+  }
+  // Every stream: a 200 head and three ADDED events, within 20 s in all.
+  std::vector<std::string> got(watchers);
+  std::vector<pollfd> polls;
+  for (int fd : fds) polls.push_back({fd, POLLIN, 0});
+  auto complete = [](const std::string& s) {
+    return s.find("\"name\":\"w2\"") != std::string::npos;
+  };
+  int done = 0;
+  auto end = std::chrono::steady_clock::now() + 20s;
+  char buf[65536];
+  while (done < watchers && std::chrono::steady_clock::now() < end) {
+    if (::poll(polls.data(), polls.size(), 200) <= 0) continue;
+    for (std::size_t i = 0; i < polls.size(); ++i) {
+      if ((polls[i].revents & (POLLIN | POLLHUP)) == 0 || polls[i].fd < 0) continue;
+      auto n = ::recv(polls[i].fd, buf, sizeof buf, 0);
+      if (n > 0) got[i].append(buf, static_cast<std::size_t>(n));
+      if (n <= 0 || complete(got[i])) {
+        polls[i].fd = -1;  // poll ignores it from now on
+        ++done;
+      }
+    }
+  }
+  int complete_streams = 0;
+  for (auto& g : got)
+    if (g.rfind("HTTP/1.1 200", 0) == 0 && complete(g)) ++complete_streams;
+  EXPECT_EQ(complete_streams, watchers);
+  auto start = std::chrono::steady_clock::now();
+  auto r = c.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
+  for (int fd : fds) ::close(fd);
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
 
 // Issue 9, item 4: SIGTERM while watchers stream, idle connections wait and
 // new connections keep arriving used to corrupt the heap (4 of 40 runs).

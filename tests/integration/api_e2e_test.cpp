@@ -336,7 +336,7 @@ TEST_F(api_e2e, oversized_bodies_get_413) {
       std::string(4 << 20, 'x') + "\"}},\"spec\":{\"image\":\"x\"}}";
   auto r = c.request("POST", "/apis/rockpool.dev/v1alpha1/workspaces", big, "application/json");
   ASSERT_TRUE(r.ok()) << r.err().message;
-  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(r->status, 413) << r->body;
   EXPECT_NE(r->body.find("RequestEntityTooLarge"), std::string::npos);
 }
 

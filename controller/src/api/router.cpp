@@ -6,9 +6,6 @@ namespace rockpool::controller {
 
 using namespace api;
 
-api_handler::api_handler(specs::object_store& store, metrics& m, api_options options)
-    : store_(store), metrics_(m), options_(std::move(options)) {}
-
 http_response api_handler::status_response(const error& e) {
   json::array causes;
   for (const auto& c : e.causes)
@@ -31,10 +28,6 @@ bool api_handler::is_watch(const http_request& req) const {
   auto t = parse_target(req.target);
   auto w = query(t, "watch");
   return (w == "true" || w == "1") && t.segments.size() == 4 && t.segments[0] == "apis";
-}
-
-void api_handler::stop() {
-  stopping_ = true;
 }
 
 http_response api_handler::handle(const http_request& req) {

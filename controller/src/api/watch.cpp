@@ -1,7 +1,21 @@
 // Watch: the current state or the events after a resourceVersion, then
-// every change, as newline-delimited JSON; BOOKMARKs while idle; an in-stream
-// ERROR (410) when the client falls behind the event log's retention.
+// every change, as newline-delimited JSON; BOOKMARKs while idle (when asked
+// for); an in-stream ERROR (410) when a watcher falls behind the event log's
+// retention.
+//
+// One thread feeds every open watch. Each round it reads the events after
+// each watcher's position (watchers at the same position share one read and
+// one serialization), filters them per watcher and hands them to the
+// watcher's transport, which writes asynchronously. A watcher whose transport
+// still holds watch_buffer_bytes gets nothing more until it drains: it falls
+// behind in the event log (and, past the retention, gets 410 Gone) instead of
+// growing a buffer.
 #include "api/api.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
 
 namespace rockpool::controller {
 
@@ -31,93 +45,236 @@ specs::result<watch_request> parse_watch(const parsed_target& t) {
   auto name = name_from_field_selector(query(t, "fieldSelector"));
   if (!name.ok()) return name.err();
   w.name = std::move(*name);
-  try {
-    if (auto ts = query(t, "timeoutSeconds"); !ts.empty())
-      w.deadline = steady::now() + std::chrono::seconds(std::stoul(ts));
-  } catch (...) {
-    return make_error(reason::bad_request, "timeoutSeconds must be a number");
+  auto ts = query(t, "timeoutSeconds");
+  if (!ts.empty()) {
+    if (ts.size() > 9 || ts.find_first_not_of("0123456789") != std::string::npos)
+      return make_error(reason::bad_request, "timeoutSeconds must be a number of seconds");
+    w.deadline = steady::now() + std::chrono::seconds(std::stoul(ts));
   }
   auto rv = query(t, "resourceVersion");
-  if (!rv.empty() && (rv.size() > 20 || rv.find_first_not_of("0123456789") != std::string::npos))
+  if (!rv.empty() && (rv.size() > 19 || rv.find_first_not_of("0123456789") != std::string::npos))
     return make_error(reason::bad_request,
                       "resourceVersion must be a non-negative number, got \"" + rv + "\"");
-  try {
-    if (!rv.empty() && rv != "0") w.from = std::stoull(rv);
-  } catch (...) {
-    return make_error(reason::bad_request, "resourceVersion is out of range");
-  }
+  if (!rv.empty() && rv != "0") w.from = std::stoull(rv);
   w.bookmarks = query(t, "allowWatchBookmarks") == "true";
   return w;
 }
 
-std::string watch_line(const std::string& type, json::value obj) {
-  return json::serialize(json::object{{"type", type}, {"object", std::move(obj)}}) + "\n";
+std::string watch_line(std::string_view type, const json::value& obj) {
+  return json::serialize(json::object{{"type", type}, {"object", obj}}) + "\n";
 }
+
+// One event of a round, read once and serialized once for every watcher that
+// sees it unchanged.
+struct shared_event {
+  specs::watch_event event;
+  std::string line;  // the event as sent, built on first use
+
+  const std::string& as_sent() {
+    if (line.empty()) line = watch_line(event.type, event.object);
+    return line;
+  }
+};
+
+using round_events = specs::result<std::vector<shared_event>>;
+
+// One open watch.
+struct watcher {
+  watch_request request;
+  std::uint64_t rev = 0;  // the last revision this watcher has been given
+  steady::time_point next_bookmark;
+  std::shared_ptr<watch_client> client;
+  // With a label selector, the names the client has been told are selected,
+  // so an object that stops matching is sent as DELETED and one that starts
+  // matching as ADDED (as Kubernetes does). Up to `uncertain_until` (a watch
+  // resumed from a client's resourceVersion) the client's view is not known
+  // exactly: an object that does not match is then sent as DELETED even when
+  // it is not in `known`, which clients ignore for objects they do not have.
+  std::unordered_set<std::string> known;
+  std::uint64_t uncertain_until = 0;
+
+  /// The type under which this watcher sees e, or "" when it does not.
+  std::string_view type_of(const specs::watch_event& e) {
+    if (specs::string_at(e.object, "kind") != request.kind->kind) return {};
+    auto name = specs::string_at(e.object, "metadata.name");
+    if (!request.name.empty() && name != request.name) return {};
+    if (request.selector.empty()) return e.type;
+    bool selected_before =
+        known.count(name) > 0 || (e.revision <= uncertain_until && e.type != "ADDED");
+    if (e.type != "DELETED" && request.selector.matches(e.object)) {
+      known.insert(name);
+      return selected_before && e.type != "ADDED" ? "MODIFIED" : "ADDED";
+    }
+    known.erase(name);
+    return selected_before ? "DELETED" : std::string_view{};
+  }
+};
 
 }  // namespace
 
-void api_handler::stream(const http_request& req,
-                         const std::function<bool(const http_response&)>& head, chunk_sink& sink) {
-  auto fail = [&](const error& e) { head(status_response(e)); };
-  auto w = parse_watch(parse_target(req.target));
-  if (!w.ok()) return fail(w.err());
-  std::uint64_t rev = 0;
-  std::string initial;
-  if (!w->from) {
-    // No position: the current state as synthetic ADDED events, then changes.
-    auto l = store_.list(w->kind->kind, w->selector);
-    if (!l.ok()) return fail(l.err());
-    rev = l->revision;
-    for (auto& o : l->items)
-      if (passes_filters(o, *w->kind, w->selector, w->name))
-        initial += watch_line("ADDED", std::move(o));
-  } else {
-    rev = *w->from;
-    if (rev > store_.revision())
-      return fail(make_error(reason::bad_request, "resourceVersion " + std::to_string(rev) +
-                                                      " is newer than the store's latest, " +
-                                                      std::to_string(store_.revision()) +
-                                                      "; list, then watch from its "
-                                                      "resourceVersion"));
-    auto probe = store_.events_after(rev, 1);
-    if (!probe.ok()) return fail(probe.err());
-  }
-  metrics_.count_request("WATCH", 200, 0);
-  if (!head(http_response{200, "application/json", {}, {}})) return;
-  if (!initial.empty() && !sink.send(initial)) return;
-  follow(*w, rev, sink);
+struct api_handler::watchers {
+  std::mutex mu;
+  std::vector<std::shared_ptr<watcher>> open;
+  std::thread thread;
+  bool started = false;
+};
+
+api_handler::api_handler(specs::object_store& store, metrics& m, api_options options)
+    : store_(store),
+      metrics_(m),
+      options_(std::move(options)),
+      watchers_(std::make_unique<watchers>()) {}
+
+api_handler::~api_handler() {
+  stop();
 }
 
-void api_handler::follow(const watch_request& w, std::uint64_t rev, chunk_sink& sink) {
-  const auto& k = *w.kind;
-  auto next_bookmark = steady::now() + options_.bookmark_interval;
-  while (!stopping_ && steady::now() < w.deadline) {
-    auto events = store_.events_after(rev, 256);
-    if (!events.ok()) {
-      // Fell behind the retention window: tell the client to relist.
-      auto parsed = specs::parse_json(status_response(events.err()).body);
-      sink.send(watch_line("ERROR", parsed.ok() ? std::move(*parsed) : json::value()));
-      return;
+void api_handler::stop() {
+  stopping_ = true;
+  std::thread t;
+  {
+    std::lock_guard lk(watchers_->mu);
+    t = std::move(watchers_->thread);
+  }
+  if (t.joinable()) t.join();
+  std::vector<std::shared_ptr<watcher>> left;
+  {
+    std::lock_guard lk(watchers_->mu);
+    left.swap(watchers_->open);
+  }
+  for (auto& w : left) w->client->finish();
+}
+
+std::optional<http_response> api_handler::watch(const http_request& req,
+                                                std::shared_ptr<watch_client> client) {
+  auto w = parse_watch(parse_target(req.target));
+  if (!w.ok()) return status_response(w.err());
+  auto open = std::make_shared<watcher>();
+  open->client = std::move(client);
+  std::string initial;
+  if (!w->from || !w->selector.empty()) {
+    // The current state: sent as ADDED events when the watch names no
+    // position; with one, it tells which objects the client sees selected.
+    auto l = store_.list(w->kind->kind, w->selector);
+    if (!l.ok()) return status_response(l.err());
+    for (auto& o : l->items) {
+      if (!w->name.empty() && specs::string_at(o, "metadata.name") != w->name) continue;
+      if (!w->selector.empty()) open->known.insert(specs::string_at(o, "metadata.name"));
+      if (!w->from) initial += watch_line("ADDED", o);
     }
-    std::string batch;
-    for (auto& e : *events) {
-      rev = e.revision;
-      if (passes_filters(e.object, k, w.selector, w.name))
-        batch += watch_line(e.type, std::move(e.object));
+    open->rev = l->revision;
+    if (w->from) open->uncertain_until = l->revision;
+  }
+  if (w->from) {
+    if (*w->from > store_.revision())
+      return status_response(make_error(
+          reason::bad_request,
+          "resourceVersion " + std::to_string(*w->from) + " is newer than the store's latest, " +
+              std::to_string(store_.revision()) + "; list, then watch from its resourceVersion"));
+    auto probe = store_.events_after(*w->from, 1);
+    if (!probe.ok()) return status_response(probe.err());
+    open->rev = *w->from;
+  }
+  open->request = std::move(*w);
+  open->next_bookmark = steady::now() + options_.bookmark_interval;
+  metrics_.count_request("WATCH", 200, 0);
+  open->client->send(std::move(initial));  // also starts the stream when empty
+  std::lock_guard lk(watchers_->mu);
+  if (stopping_) {
+    open->client->finish();
+    return std::nullopt;
+  }
+  watchers_->open.push_back(std::move(open));
+  if (!watchers_->started) {
+    watchers_->started = true;
+    watchers_->thread = std::thread([this] { feed_watchers(); });
+  }
+  return std::nullopt;
+}
+
+void api_handler::feed_watchers() {
+  const std::size_t limit = std::max<std::size_t>(options_.watch_buffer_bytes, 1);
+  while (!stopping_) {
+    std::vector<std::shared_ptr<watcher>> open;
+    {
+      std::lock_guard lk(watchers_->mu);
+      open = watchers_->open;
     }
-    if (!batch.empty() && !sink.send(batch)) return;
-    if (!events->empty()) continue;
-    if (w.bookmarks && steady::now() >= next_bookmark) {
-      json::value bm = {{"apiVersion", specs::api_version},
-                        {"kind", k.kind},
-                        {"metadata", {{"resourceVersion", std::to_string(rev)}}}};
-      if (!sink.send(watch_line("BOOKMARK", std::move(bm)))) return;
-      next_bookmark = steady::now() + options_.bookmark_interval;
+    auto head = store_.revision();
+    auto now = steady::now();
+    std::map<std::uint64_t, round_events> reads;  // this round's reads, by position
+    bool more_now = false, waiting_on_clients = false;
+    std::vector<watcher*> ended;
+    for (auto& wp : open) {
+      auto& w = *wp;
+      if (w.client->gone()) {
+        ended.push_back(&w);
+        continue;
+      }
+      if (now >= w.request.deadline) {
+        w.client->finish();
+        ended.push_back(&w);
+        continue;
+      }
+      auto pending = w.client->pending_bytes();
+      if (pending >= limit) {
+        waiting_on_clients = true;
+        continue;
+      }
+      if (w.rev < head) {
+        auto it = reads.find(w.rev);
+        if (it == reads.end()) {
+          auto raw = store_.events_after(w.rev, 256);
+          round_events evs =
+              raw.ok() ? round_events(std::vector<shared_event>()) : round_events(raw.err());
+          if (raw.ok())
+            for (auto& e : *raw) evs->push_back({std::move(e), {}});
+          it = reads.emplace(w.rev, std::move(evs)).first;
+        }
+        if (!it->second.ok()) {
+          // Fell behind the retention window: tell the client to relist.
+          auto parsed = specs::parse_json(status_response(it->second.err()).body);
+          w.client->send(watch_line("ERROR", parsed.ok() ? *parsed : json::value()));
+          w.client->finish();
+          ended.push_back(&w);
+          continue;
+        }
+        std::string batch;
+        for (auto& e : *it->second) {
+          if (pending + batch.size() >= limit) break;
+          w.rev = e.event.revision;
+          auto type = w.type_of(e.event);
+          if (type.empty()) continue;
+          if (type == e.event.type) {
+            batch += e.as_sent();
+          } else {
+            batch += watch_line(type, e.event.object);
+          }
+        }
+        if (!batch.empty()) w.client->send(std::move(batch));
+        if (w.rev < head) more_now = true;
+        w.next_bookmark = now + options_.bookmark_interval;
+        continue;
+      }
+      if (w.request.bookmarks && now >= w.next_bookmark) {
+        json::value bm = {{"apiVersion", specs::api_version},
+                          {"kind", w.request.kind->kind},
+                          {"metadata", {{"resourceVersion", std::to_string(w.rev)}}}};
+        w.client->send(watch_line("BOOKMARK", bm));
+        w.next_bookmark = now + options_.bookmark_interval;
+      }
     }
-    auto wait = std::min<std::chrono::milliseconds>(
-        std::chrono::milliseconds(500),
-        std::chrono::duration_cast<std::chrono::milliseconds>(next_bookmark - steady::now()));
-    store_.wait_for_revision(rev, std::max(wait, std::chrono::milliseconds(1)));
+    if (!ended.empty()) {
+      std::lock_guard lk(watchers_->mu);
+      std::erase_if(watchers_->open, [&](const std::shared_ptr<watcher>& w) {
+        return std::find(ended.begin(), ended.end(), w.get()) != ended.end();
+      });
+    }
+    if (more_now) continue;
+    // Wake for the next write at once; poll briefly while a client drains,
+    // else often enough for deadlines, bookmarks and new watchers behind head.
+    store_.wait_for_revision(
+        head, waiting_on_clients ? std::chrono::milliseconds(5) : std::chrono::milliseconds(50));
   }
 }
 

@@ -7,8 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
 #include <thread>
 
 using namespace rockpool;
@@ -126,12 +130,57 @@ TEST_F(api_handler_test, only_collection_gets_with_watch_are_streams) {
 // ---- issue 9, items 8, 9 and 11: Kubernetes' behaviour at the edges ----
 
 namespace {
-struct collected : controller::chunk_sink {
-  std::string data;
-  bool send(std::string_view d) override {
-    data.append(d);
-    return true;
+// A watch client that keeps what it is sent. `drains` false: nothing it is
+// sent is ever written, as with a client that stopped reading.
+struct collected : controller::watch_client {
+  explicit collected(bool drains = true) : drains_(drains) {}
+  std::size_t pending_bytes() const override { return drains_ ? 0 : size(); }
+  void send(std::string chunk) override {
+    std::lock_guard lk(mu_);
+    data_ += chunk;
+    ++sends_;
+    cv_.notify_all();
   }
+  void finish() override {
+    std::lock_guard lk(mu_);
+    finished_ = true;
+    cv_.notify_all();
+  }
+  bool gone() const override { return false; }
+
+  std::string data() const {
+    std::lock_guard lk(mu_);
+    return data_;
+  }
+  std::size_t size() const {
+    std::lock_guard lk(mu_);
+    return data_.size();
+  }
+  /// Waits (bounded) until the stream ended; true iff it did.
+  bool wait_finished(std::chrono::seconds limit = std::chrono::seconds(10)) {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, limit, [&] { return finished_; });
+  }
+  /// Waits (bounded) until n events have arrived; true iff they did.
+  bool wait_for_lines(std::size_t n, std::chrono::seconds limit = std::chrono::seconds(10)) {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, limit, [&] {
+      return static_cast<std::size_t>(std::count(data_.begin(), data_.end(), '\n')) >= n;
+    });
+  }
+  /// Waits (bounded) until `text` has arrived; true iff it did.
+  bool wait_for(const std::string& text, std::chrono::seconds limit = std::chrono::seconds(10)) {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, limit, [&] { return data_.find(text) != std::string::npos; });
+  }
+
+ private:
+  bool drains_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string data_;
+  std::size_t sends_ = 0;
+  bool finished_ = false;
 };
 }  // namespace
 
@@ -177,16 +226,9 @@ TEST_F(api_handler_test, concurrent_status_merge_patches_without_a_version_all_s
 TEST_F(api_handler_test, watch_versions_must_be_numbers_not_from_the_future_on_a_known_version) {
   ASSERT_EQ(call("POST", ws_path, demo).status, 201);
   auto watch = [&](const std::string& target) {
-    controller::http_response head;
-    collected sink;
-    handler_.stream(
-        {"GET", target, "", ""},
-        [&](const controller::http_response& r) {
-          head = r;
-          return true;
-        },
-        sink);
-    return head;
+    auto client = std::make_shared<collected>();
+    auto refused = handler_.watch({"GET", target, "", ""}, client);
+    return refused ? *refused : controller::http_response{};
   };
   EXPECT_EQ(watch(ws_path + "?watch=true&resourceVersion=-5").status, 400);
   EXPECT_EQ(watch(ws_path + "?watch=true&resourceVersion=abc").status, 400);
@@ -203,16 +245,105 @@ TEST(api_handler_bookmarks, bookmarks_only_when_the_client_allows_them) {
   options.bookmark_interval = std::chrono::milliseconds(50);
   controller::api_handler handler(store, m, options);
   auto bookmarks = [&](const std::string& query) {
-    collected sink;
-    handler.stream(
-        {"GET", ws_path + "?watch=true&timeoutSeconds=1" + query, "", ""},
-        [](const controller::http_response&) { return true; }, sink);
+    auto client = std::make_shared<collected>();
+    EXPECT_FALSE(
+        handler.watch({"GET", ws_path + "?watch=true&timeoutSeconds=1" + query, "", ""}, client));
+    EXPECT_TRUE(client->wait_finished());
+    auto data = client->data();
     std::size_t n = 0;
-    for (auto at = sink.data.find("BOOKMARK"); at != std::string::npos;
-         at = sink.data.find("BOOKMARK", at + 1))
+    for (auto at = data.find("BOOKMARK"); at != std::string::npos;
+         at = data.find("BOOKMARK", at + 1))
       ++n;
     return n;
   };
   EXPECT_EQ(bookmarks(""), 0u);
   EXPECT_GE(bookmarks("&allowWatchBookmarks=true"), 5u);
+}
+
+// ---- issue 9, item 7: a label-selector watch sees objects enter and leave ----
+
+namespace {
+std::string labelled(const std::string& name, const std::string& tier) {
+  return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":")" + name +
+         R"(","labels":{"tier":")" + tier + R"("}},"spec":{"image":"tiny"}})";
+}
+std::string relabel(const std::string& tier) {
+  return R"({"metadata":{"labels":{"tier":")" + tier + R"("}}})";
+}
+// The event types in a stream, in order, as "TYPE name" lines.
+std::vector<std::string> events_of(const std::string& stream) {
+  std::vector<std::string> out;
+  std::istringstream in(stream);
+  for (std::string line; std::getline(in, line);) {
+    auto v = specs::parse_json(line);
+    if (v.ok())
+      out.push_back(specs::string_at(*v, "type") + " " +
+                    specs::string_at(*v, "object.metadata.name"));
+  }
+  return out;
+}
+}  // namespace
+
+TEST_F(api_handler_test,
+       a_selector_watch_gets_deleted_when_an_object_leaves_and_added_when_it_enters) {
+  ASSERT_EQ(call("POST", ws_path, labelled("a", "web")).status, 201);
+  auto client = std::make_shared<collected>();
+  ASSERT_FALSE(
+      handler_.watch({"GET", ws_path + "?watch=true&labelSelector=tier%3Dweb", "", ""}, client));
+  const std::string merge = "application/merge-patch+json";
+  ASSERT_EQ(call("PATCH", ws_path + "/a", relabel("db"), merge).status, 200);    // leaves
+  ASSERT_EQ(call("PATCH", ws_path + "/a", relabel("web"), merge).status, 200);   // enters
+  ASSERT_EQ(call("POST", ws_path, labelled("b", "db")).status, 201);             // never selected
+  ASSERT_EQ(call("PATCH", ws_path + "/b", relabel("web"), merge).status, 200);   // enters
+  ASSERT_EQ(call("PATCH", ws_path + "/b", relabel("web2"), merge).status, 200);  // leaves
+  ASSERT_EQ(call("DELETE", ws_path + "/b").status, 200);  // not selected: nothing
+  ASSERT_EQ(call("DELETE", ws_path + "/a").status, 200);
+  ASSERT_TRUE(client->wait_for_lines(6)) << client->data();
+  EXPECT_EQ(events_of(client->data()),
+            (std::vector<std::string>{"ADDED a", "DELETED a", "ADDED a", "ADDED b", "DELETED b",
+                                      "DELETED a"}));
+}
+
+TEST_F(api_handler_test, a_selector_watch_resumed_from_a_version_reports_objects_that_left_since) {
+  ASSERT_EQ(call("POST", ws_path, labelled("a", "web")).status, 201);
+  auto rv = std::to_string(store_.revision());
+  const std::string merge = "application/merge-patch+json";
+  ASSERT_EQ(call("PATCH", ws_path + "/a", relabel("db"), merge).status, 200);  // left meanwhile
+  auto client = std::make_shared<collected>();
+  ASSERT_FALSE(handler_.watch(
+      {"GET", ws_path + "?watch=true&labelSelector=tier%3Dweb&resourceVersion=" + rv, "", ""},
+      client));
+  ASSERT_EQ(call("PATCH", ws_path + "/a", relabel("web"), merge).status, 200);
+  ASSERT_TRUE(client->wait_for("ADDED"));
+  EXPECT_EQ(events_of(client->data()), (std::vector<std::string>{"DELETED a", "ADDED a"}));
+}
+
+// ---- issue 9, item 5: a watcher's buffer is bounded by bytes ----
+
+TEST(api_handler_watch_buffer, a_client_that_stops_reading_is_sent_no_more_than_its_buffer) {
+  auto backend = specs::make_memory_backend();
+  test_support::fake_clock clock;
+  specs::object_store store(*backend, clock);
+  controller::metrics m;
+  controller::api_options options;
+  options.watch_buffer_bytes = 64 << 10;
+  controller::api_handler handler(store, m, options);
+  auto stalled = std::make_shared<collected>(/*drains=*/false);
+  auto reading = std::make_shared<collected>();
+  ASSERT_FALSE(handler.watch({"GET", ws_path + "?watch=true", "", ""}, stalled));
+  ASSERT_FALSE(handler.watch({"GET", ws_path + "?watch=true", "", ""}, reading));
+  // 60 writes of ~20 KiB each: 1.2 MB of events.
+  std::string big(20 << 10, 'x');
+  for (int i = 0; i < 60; ++i) {
+    auto obj = specs::parse_json(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace",)"
+                                 R"("metadata":{"name":"w)" +
+                                 std::to_string(i) + R"(","annotations":{"pad":")" + big +
+                                 R"("}},"spec":{"image":"tiny"}})");
+    ASSERT_TRUE(obj.ok());
+    ASSERT_TRUE(store.create(std::move(*obj), {}).ok());
+  }
+  ASSERT_TRUE(reading->wait_for("\"name\":\"w59\""));
+  // The stalled client holds at most its buffer plus the one event that crossed it.
+  EXPECT_LE(stalled->size(), options.watch_buffer_bytes + (22u << 10));
+  EXPECT_GE(reading->size(), 60u * (20u << 10));
 }

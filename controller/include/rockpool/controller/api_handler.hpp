@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -31,16 +32,31 @@ struct http_response {
   std::map<std::string, std::string> headers;
 };
 
-/// Receives the chunks of a streamed (watch) response.
-class chunk_sink {
+/// The receiving end of a watch stream, implemented by the transport. The
+/// handler's watch thread calls it; implementations must be thread-safe and
+/// must not block (they queue and write asynchronously).
+class watch_client {
  public:
-  virtual ~chunk_sink() = default;
-  /// Sends one chunk; returns false once the client has gone.
-  virtual bool send(std::string_view data) = 0;
+  virtual ~watch_client() = default;
+  /// Bytes handed to send() and not yet written to the client. The handler
+  /// sends nothing more while this is at api_options::watch_buffer_bytes: a
+  /// slow reader falls behind in the event log instead of growing a buffer.
+  virtual std::size_t pending_bytes() const = 0;
+  /// Queues one chunk of newline-terminated events. The first call starts
+  /// the response (an empty first chunk only sends the head); later empty
+  /// chunks are ignored.
+  virtual void send(std::string chunk) = 0;
+  /// Ends the stream once the queued chunks are written.
+  virtual void finish() = 0;
+  /// True once the client has gone; the handler then forgets it.
+  virtual bool gone() const = 0;
 };
 
 struct api_options {
   std::chrono::milliseconds bookmark_interval{10000};
+  /// Per watcher: no more events are queued while this many bytes wait to be
+  /// written (a watcher's buffer holds at most this plus one event).
+  std::size_t watch_buffer_bytes = 1 << 20;
   std::string version = "dev";
   /// Extra Prometheus text appended to /metrics (e.g. the actor runtime's counters).
   std::function<std::string()> extra_metrics;
@@ -51,16 +67,20 @@ struct api_options {
 class api_handler {
  public:
   api_handler(specs::object_store& store, metrics& m, api_options options);
+  ~api_handler();
+  api_handler(const api_handler&) = delete;
+  api_handler& operator=(const api_handler&) = delete;
 
-  /// True iff the request asks for a watch stream (served by stream()).
+  /// True iff the request asks for a watch stream (served by watch()).
   bool is_watch(const http_request& req) const;
   /// Serves a request with a complete response.
   http_response handle(const http_request& req);
-  /// Serves a watch: writes the response head via `head`, then events until
-  /// the client goes or stop() is called.
-  void stream(const http_request& req, const std::function<bool(const http_response&)>& head,
-              chunk_sink& sink);
-  /// Ends every watch stream promptly.
+  /// Starts a watch. Returns the error response when it cannot start;
+  /// otherwise nullopt, and the client has been sent the initial events and
+  /// gets every later one from the handler's watch thread until the client
+  /// goes, the watch's timeout passes or stop() is called.
+  std::optional<http_response> watch(const http_request& req, std::shared_ptr<watch_client> client);
+  /// Ends every watch stream (finish()) and stops the watch thread.
   void stop();
 
   /// An error as a Kubernetes Status response.
@@ -79,9 +99,9 @@ class api_handler {
   http_response update(const resource_call& c);                 // update.cpp
   http_response patch(const resource_call& c);                  // patch.cpp
   http_response remove(const resource_call& c);                 // delete.cpp
-  /// Streams the events after rev that the watch selects until the client
-  /// goes, its deadline passes or stop() is called.                       // watch.cpp
-  void follow(const watch_request& w, std::uint64_t rev, chunk_sink& sink);
+  struct watchers;  // the open watches and the thread that feeds them (watch.cpp)
+  /// The watch thread: hands each open watch the events it selects.
+  void feed_watchers();
   /// Runs a store write, timing it in the metrics unless it is a dry run.
   specs::result<specs::write_outcome> timed_write(
       const resource_call& c, const std::function<specs::result<specs::write_outcome>()>& write);
@@ -90,6 +110,7 @@ class api_handler {
   metrics& metrics_;
   api_options options_;
   std::atomic<bool> stopping_{false};
+  std::unique_ptr<watchers> watchers_;
 };
 
 }  // namespace rockpool::controller
