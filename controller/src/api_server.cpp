@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -59,6 +60,19 @@ class connection_base {
  public:
   virtual ~connection_base() = default;
   virtual void close() = 0;
+  /// Watch stream: writes `framed` (chunk-encoded bytes carrying `payload`
+  /// bytes of events) after what is queued, the response head first.
+  virtual void queue_stream(std::string framed, std::size_t payload) = 0;
+  /// Watch stream: ends it once the queue is written.
+  virtual void finish_stream() = 0;
+};
+
+// A watch stream's write or end, on its way to the I/O thread.
+struct stream_item {
+  std::shared_ptr<connection_base> conn;
+  std::string framed;
+  std::size_t payload = 0;
+  bool finish = false;
 };
 
 // Bytes a client may still send after we answered and stopped reading (so it
@@ -113,6 +127,34 @@ struct api_server::impl {
     tcp_listener = {"tcp", true, options.max_tcp_connections};
   }
 
+  // Watch output from other threads, handed to the I/O thread in batches:
+  // one wake-up for a round of the watch thread, not one per watcher.
+  std::mutex handover_mu;
+  std::vector<stream_item> handover;
+
+  void hand_over(stream_item item) {
+    bool first = false;
+    {
+      std::lock_guard lk(handover_mu);
+      first = handover.empty();
+      handover.push_back(std::move(item));
+    }
+    if (!first) return;  // a drain is already on its way
+    asio::post(io, [this] {
+      std::vector<stream_item> items;
+      {
+        std::lock_guard lk(handover_mu);
+        items.swap(handover);
+      }
+      for (auto& i : items) {
+        if (i.finish)
+          i.conn->finish_stream();
+        else
+          i.conn->queue_stream(std::move(i.framed), i.payload);
+      }
+    });
+  }
+
   template <class Protocol>
   void accept(typename Protocol::acceptor& acceptor, listener_state& l);
   void close_all() {
@@ -124,32 +166,27 @@ struct api_server::impl {
 
 namespace {
 
-template <class Protocol>
-class connection;
-
 // A watch stream's end of a connection: called from the handler's threads,
-// it counts bytes and hands chunks to the I/O thread.
-template <class Protocol>
+// it frames chunks, counts bytes and hands them to the I/O thread.
 class stream_client final : public watch_client {
  public:
-  explicit stream_client(std::shared_ptr<connection<Protocol>> c) : conn_(std::move(c)) {}
+  stream_client(api_server::impl& server, std::shared_ptr<connection_base> c)
+      : server_(server), conn_(std::move(c)) {}
   std::size_t pending_bytes() const override { return pending_; }
   void send(std::string chunk) override {
     pending_ += chunk.size();
-    asio::post(conn_->io(), [c = conn_, chunk = std::move(chunk)]() mutable {
-      c->queue_chunk(std::move(chunk));
-    });
+    auto size = chunk.size();
+    server_.hand_over({conn_, chunk.empty() ? std::string() : chunk_frame(chunk), size, false});
   }
-  void finish() override {
-    asio::post(conn_->io(), [c = conn_] { c->finish_stream(); });
-  }
+  void finish() override { server_.hand_over({conn_, {}, 0, true}); }
   bool gone() const override { return gone_; }
 
   void written(std::size_t n) { pending_ -= n; }
   void mark_gone() { gone_ = true; }
 
  private:
-  std::shared_ptr<connection<Protocol>> conn_;
+  api_server::impl& server_;
+  std::shared_ptr<connection_base> conn_;
   std::atomic<std::size_t> pending_{0};
   std::atomic<bool> gone_{false};
 };
@@ -204,8 +241,7 @@ class connection final : public connection_base,
     server_.live.erase(this);  // callers hold a reference
   }
 
-  // Watch stream, on the I/O thread.
-  void queue_chunk(std::string chunk) {
+  void queue_stream(std::string framed, std::size_t payload) override {
     if (closed_) return;
     if (!streaming_) {
       streaming_ = true;
@@ -214,11 +250,11 @@ class connection final : public connection_base,
           "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
       notice_hangup();
     }
-    if (!chunk.empty()) outbox_ += chunk_frame(chunk);
-    outbox_payload_ += chunk.size();
+    outbox_ += framed;
+    outbox_payload_ += payload;
     write_stream();
   }
-  void finish_stream() {
+  void finish_stream() override {
     if (closed_) return;
     if (!streaming_) return close();
     finishing_ = true;
@@ -302,7 +338,7 @@ class connection final : public connection_base,
                       std::string(req[http::field::content_type]), std::move(req.body())};
     auto self = this->shared_from_this();
     if (server_.handler.is_watch(hreq)) {
-      client_ = std::make_shared<stream_client<Protocol>>(self);
+      client_ = std::make_shared<stream_client>(server_, self);
       asio::post(server_.workers, [self, client = client_, hreq = std::move(hreq)] {
         auto refused = self->server_.handler.watch(hreq, client);
         if (refused)
@@ -458,7 +494,7 @@ class connection final : public connection_base,
   bool counted_ = false, rejecting_ = false, closed_ = false;
   std::string interim_;
   // The watch stream.
-  std::shared_ptr<stream_client<Protocol>> client_;
+  std::shared_ptr<stream_client> client_;
   bool streaming_ = false, writing_ = false, finishing_ = false, terminated_ = false;
   std::string outbox_, in_flight_;
   std::size_t outbox_payload_ = 0;

@@ -9,6 +9,7 @@
 //     sequential baseline), against 100 with the default concurrency bound.
 //
 // Usage: reconcile_bench [N ...]    default: 1000 10000
+#include "raw_socket.hpp"
 #include "rockpool/controller/client.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "test_support.hpp"
@@ -22,16 +23,9 @@
 
 using namespace rockpool;
 using steady = std::chrono::steady_clock;
+using test_support::rss_kib;
 
 namespace {
-
-long rss_kib(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return 0;
-}
 
 double metric(controller::api_client& c, const std::string& name) {
   auto r = c.request("GET", "/metrics");

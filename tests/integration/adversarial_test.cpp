@@ -1,6 +1,7 @@
 // Hostile and heavy clients against a real rockpoold (ctest label
 // "adversarial"). Loopback and unix sockets only; every loop is bounded in
 // count and time.
+#include "raw_socket.hpp"
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/api_server.hpp"
 #include "rockpool/controller/client.hpp"
@@ -29,79 +30,9 @@ using namespace rockpool;
 using namespace std::chrono_literals;
 using test_support::daemon_process;
 using test_support::temp_dir;
+using namespace test_support;
 
 namespace {
-
-int connect_unix(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-int connect_tcp(unsigned short port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool send_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-// What came back on a raw connection within a time limit.
-struct raw_reply {
-  std::string text;
-  bool closed = false;  // the server closed (or reset) the connection
-  int status() const { return text.rfind("HTTP/1.1 ", 0) == 0 ? std::atoi(text.c_str() + 9) : 0; }
-};
-
-// Reads until the server closes, a complete Content-Length response is in,
-// or the limit passes.
-raw_reply read_reply(int fd, std::chrono::milliseconds limit) {
-  raw_reply r;
-  auto end = std::chrono::steady_clock::now() + limit;
-  char buf[65536];
-  while (true) {
-    auto header_end = r.text.find("\r\n\r\n");
-    if (header_end != std::string::npos) {
-      auto cl = r.text.find("Content-Length: ");
-      if (cl != std::string::npos && cl < header_end &&
-          r.text.size() >= header_end + 4 + std::stoul(r.text.substr(cl + 16)))
-        return r;
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        end - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return r;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    auto n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) {
-      r.closed = true;
-      return r;
-    }
-    r.text.append(buf, static_cast<std::size_t>(n));
-  }
-}
 
 const std::string get_list =
     "GET /apis/rockpool.dev/v1alpha1/workspaces HTTP/1.1\r\nHost: x\r\n\r\n";
