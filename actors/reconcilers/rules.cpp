@@ -12,17 +12,19 @@ void validate(const specs::json::value&, const specs::validation_context&,
 namespace port_route {
 void validate(const specs::json::value&, const specs::validation_context&,
               std::vector<specs::field_error>&);
-}
+std::vector<std::string> exclusive(const specs::json::value&);
+}  // namespace port_route
 namespace nested_host {
 void validate(const specs::json::value&, const specs::validation_context&,
               std::vector<specs::field_error>&);
-}
+std::vector<std::string> exclusive(const specs::json::value&);
+}  // namespace nested_host
 
 const specs::semantic_rules& kind_rules() {
   static const specs::semantic_rules rules = {
-      {"Workspace", workspace::validate},
-      {"PortRoute", port_route::validate},
-      {"NestedHost", nested_host::validate},
+      {"Workspace", {workspace::validate, {}}},
+      {"PortRoute", {port_route::validate, port_route::exclusive}},
+      {"NestedHost", {nested_host::validate, nested_host::exclusive}},
   };
   return rules;
 }

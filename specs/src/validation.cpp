@@ -233,7 +233,7 @@ std::vector<field_error> validate_object(const json::value& obj, const validatio
     }
     if (out.empty() && ctx.rules != nullptr)
       if (auto rule = ctx.rules->find(k->kind); rule != ctx.rules->end())
-        rule->second(obj, ctx, out);
+        if (rule->second.check) rule->second.check(obj, ctx, out);
   }
   return out;
 }

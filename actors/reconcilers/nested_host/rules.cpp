@@ -60,4 +60,10 @@ void validate(const specs::json::value& obj, const specs::validation_context& ct
                    "WorkspaceTemplate \"" + tmpl + "\" does not exist and spec.image is not set"});
 }
 
+// Inner networks must not overlap: any two nested hosts may conflict, so
+// their writes are admitted one at a time (they are few).
+std::vector<std::string> exclusive(const specs::json::value&) {
+  return {"NestedHost inner networks"};
+}
+
 }  // namespace rockpool::actors::nested_host

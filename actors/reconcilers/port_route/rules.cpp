@@ -30,4 +30,12 @@ void validate(const specs::json::value& obj, const specs::validation_context& ct
   }
 }
 
+// One route per workspace port: creates and updates of routes to the same
+// port are admitted one at a time.
+std::vector<std::string> exclusive(const specs::json::value& obj) {
+  auto port = int_at(obj, "spec.port");
+  return {"PortRoute workspace " + string_at(obj, "spec.workspace") + " port " +
+          (port ? std::to_string(*port) : "")};
+}
+
 }  // namespace rockpool::actors::port_route

@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <random>
 
 namespace rockpool::specs {
@@ -226,7 +227,26 @@ result<write_outcome> object_store::commit(const std::string& key,
   return write_outcome{std::move(next), effect};
 }
 
+std::vector<std::unique_lock<std::mutex>> object_store::admit(const json::value& obj) {
+  std::vector<std::unique_lock<std::mutex>> held;
+  if (rules_ == nullptr) return held;
+  auto rule = rules_->find(string_at(obj, "kind"));
+  if (rule == rules_->end() || !rule->second.exclusive) return held;
+  std::vector<std::size_t> stripes;
+  for (const auto& key : rule->second.exclusive(obj))
+    stripes.push_back(std::hash<std::string>{}(key) % admission_.size());
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  for (auto s : stripes) held.emplace_back(admission_[s]);
+  return held;
+}
+
 result<write_outcome> object_store::create(json::value obj, const write_request& req) {
+  auto admitted = admit(obj);
+  return create_admitted(std::move(obj), req);
+}
+
+result<write_outcome> object_store::create_admitted(json::value obj, const write_request& req) {
   if (!obj.is_object()) return make_error(reason::bad_request, "body must be a JSON object");
   if (!string_at(obj, "metadata.resourceVersion").empty())
     return make_error(reason::bad_request,
@@ -320,6 +340,7 @@ void take_spec(json::value& next, const json::value& old, const json::value& obj
 
 result<write_outcome> object_store::update_existing(json::value obj, const write_request& req,
                                                     bool force, bool is_apply) {
+  auto admitted = admit(obj);
   auto kind = string_at(obj, "kind");
   auto name = string_at(obj, "metadata.name");
   auto precondition = is_apply ? std::nullopt : body_precondition(obj);
@@ -340,7 +361,7 @@ result<write_outcome> object_store::update_existing(json::value obj, const write
           auto& ann = ensure_object(meta_of(to_create), "annotations");
           ann[managed_by_annotation] = req.manager;
           ann[last_applied_annotation] = json::serialize(applied);
-          auto out = create(std::move(to_create), req);
+          auto out = create_admitted(std::move(to_create), req);
           if (!out.ok() && out.err().why == reason::already_exists) return std::nullopt;
           return out;
         }

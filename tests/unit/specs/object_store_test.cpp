@@ -1,4 +1,5 @@
 #include "rockpool/specs/object_store.hpp"
+#include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "test_support.hpp"
@@ -6,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <thread>
 
 using namespace rockpool::specs;
@@ -300,4 +302,48 @@ TEST_F(object_store_test, a_second_open_of_the_same_directory_fails_clearly) {
   EXPECT_EQ(second.err().why, reason::unavailable);
   EXPECT_NE(second.err().message.find("in use by another rockpoold"), std::string::npos)
       << second.err().message;
+}
+
+// ---- issue 9, item 6: a cross-object check and its write are one step ----
+
+namespace {
+// Creates `objects` concurrently (released together) and counts the successes.
+int concurrent_creates(object_store& store, const std::vector<json::value>& objects) {
+  std::atomic<int> ready{0}, created{0};
+  std::vector<std::thread> threads;
+  for (const auto& o : objects)
+    threads.emplace_back([&, o] {
+      ++ready;
+      while (ready < static_cast<int>(objects.size())) std::this_thread::yield();
+      if (store.create(o, {false, "rpctl"}).ok()) ++created;
+    });
+  for (auto& t : threads) t.join();
+  return created;
+}
+}  // namespace
+
+TEST(object_store_admission, concurrent_routes_to_one_port_and_overlapping_networks_admit_one) {
+  temp_dir dir;
+  fake_clock clock;
+  auto backend = open_rocksdb(dir / "db", {});
+  ASSERT_TRUE(backend.ok());
+  object_store store(**backend, clock, {}, &rockpool::actors::kind_rules());
+  for (int round = 0; round < 20; ++round) {
+    std::vector<json::value> routes, hosts;
+    auto n = std::to_string(round);
+    for (int t = 0; t < 4; ++t) {
+      auto i = std::to_string(t);
+      routes.push_back(json::value{{"apiVersion", "rockpool.dev/v1alpha1"},
+                                   {"kind", "PortRoute"},
+                                   {"metadata", {{"name", "r" + n + "-" + i}}},
+                                   {"spec", {{"workspace", "w" + n}, {"port", 9000}}}});
+      hosts.push_back(
+          json::value{{"apiVersion", "rockpool.dev/v1alpha1"},
+                      {"kind", "NestedHost"},
+                      {"metadata", {{"name", "h" + n + "-" + i}}},
+                      {"spec", {{"image", "x"}, {"innerNetwork", "10." + n + "." + i + ".0/16"}}}});
+    }
+    EXPECT_EQ(concurrent_creates(store, routes), 1) << "round " << round;
+    EXPECT_EQ(concurrent_creates(store, hosts), 1) << "round " << round;
+  }
 }

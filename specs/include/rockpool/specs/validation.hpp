@@ -18,7 +18,18 @@ struct validation_context;
 /// (actors/reconcilers/KIND/rules.cpp); the table is actors::kind_rules().
 using semantic_rule = std::function<void(const json::value& obj, const validation_context& ctx,
                                          std::vector<field_error>& out)>;
-using semantic_rules = std::map<std::string, semantic_rule, std::less<>>;
+
+/// What a kind's cross-object checks decide over, as names: a PortRoute's
+/// "workspace W port P", every NestedHost's "inner networks". The store
+/// admits one write per name at a time, from its check to its commit, so two
+/// concurrent writes cannot both pass a uniqueness check.
+using exclusion_keys = std::function<std::vector<std::string>(const json::value& obj)>;
+
+struct kind_rule {
+  semantic_rule check;
+  exclusion_keys exclusive;  // may be empty: the checks read no other object
+};
+using semantic_rules = std::map<std::string, kind_rule, std::less<>>;
 
 /// What validation may consult beyond the object itself: objects already
 /// stored (server side), the networks of the outer host, and the kinds' rules.

@@ -8,6 +8,7 @@
 #include "rockpool/specs/selector.hpp"
 #include "rockpool/specs/validation.hpp"
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -87,6 +88,11 @@ class object_store {
   using attempt_fn = std::function<attempt_outcome(const std::optional<current>&)>;
 
   validation_context context();
+  /// Locks the admission stripes of obj's exclusion keys (kind_rule::exclusive),
+  /// in a fixed order; held from validation to commit.
+  std::vector<std::unique_lock<std::mutex>> admit(const json::value& obj);
+  /// create() once admitted.
+  result<write_outcome> create_admitted(json::value obj, const write_request& req);
   /// Reads kind/name and runs attempt on it until it does not lose a race;
   /// after too many lost races, exhausted().
   result<write_outcome> retry_on_race(const std::string& kind, const std::string& name,
@@ -109,6 +115,7 @@ class object_store {
   const clock& clock_;
   std::vector<std::string> outer_networks_;
   const semantic_rules* rules_;
+  std::array<std::mutex, 64> admission_;
   mutable std::mutex counts_mu_;
   std::map<std::string, std::uint64_t> counts_;
   void count(const std::string& kind, int delta);
