@@ -8,10 +8,10 @@ build_pkgs=(
   cmake g++ make pkg-config git ca-certificates curl
   libcaf-dev libboost1.81-dev libboost-json1.81-dev
   libcurl4-openssl-dev libssl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   clang libclang-rt-14-dev clang-format
 )
-runtime_pkgs=(caddy busybox-static)
+runtime_pkgs=(caddy busybox-static dnsmasq-base)
 backports_pkgs=(incus-base)
 
 want_runtime=0

@@ -10,6 +10,8 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <thread>
+#include <utility>
 
 namespace rockpool::specs {
 namespace {
@@ -74,9 +76,16 @@ class rocksdb_backend final : public kv_backend {
         compacted_(compacted),
         allocation_revision_(allocation_revision) {
     write_options_.sync = options_.sync;
+    compactor_ = std::thread([this] { compact_when_asked(); });
   }
 
   ~rocksdb_backend() override {
+    {
+      std::lock_guard lk(compact_mu_);
+      compact_stop_ = true;
+    }
+    compact_cv_.notify_all();
+    compactor_.join();
     for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
     db_->Close();
   }
@@ -239,6 +248,9 @@ class rocksdb_backend final : public kv_backend {
         batch.Put(events(), encode_u64(e.revision), encode_event(e.kind, e.key, e.value));
       }
     }
+    std::size_t deletes = 0;
+    for (const auto& m : plan.mutations)
+      if (!m.value && m.space == keyspace::objects) ++deletes;
     batch.Put(meta(), meta_revision, encode_u64(plan.revision));
     batch.Put(meta(), meta_allocation_revision, encode_u64(plan.allocation_revision));
     // Compact the event log in the same batch once it is 10% over retention.
@@ -263,8 +275,48 @@ class rocksdb_backend final : public kv_backend {
       ++stats_.batches;
     }
     rev_cv_.notify_all();
+    ask_compaction(deletes, compacted);
     // Still the leader here, so listeners see batches in revision order.
     if (listener_ && !plan.events.empty()) listener_(std::move(plan.events));
+  }
+
+  // Deleted objects and trimmed events leave tombstones that RocksDB would
+  // only drop when its levels next compact, so a store emptied by deletes
+  // kept growing on disk. After every 1,000 object deletes, and whenever the
+  // event log was trimmed, a background thread compacts what was deleted.
+  void ask_compaction(std::size_t deletes, std::uint64_t events_upto) {
+    {
+      std::lock_guard lk(compact_mu_);
+      deletes_since_compaction_ += deletes;
+      if (deletes_since_compaction_ < 1000 && events_upto <= events_compacted_upto_) return;
+      compact_objects_ = compact_objects_ || deletes_since_compaction_ >= 1000;
+      if (compact_objects_) deletes_since_compaction_ = 0;
+      compact_events_upto_ = std::max(compact_events_upto_, events_upto);
+    }
+    compact_cv_.notify_all();
+  }
+
+  void compact_when_asked() {
+    std::unique_lock lk(compact_mu_);
+    while (true) {
+      compact_cv_.wait(lk, [&] {
+        return compact_stop_ || compact_objects_ || compact_events_upto_ > events_compacted_upto_;
+      });
+      if (compact_stop_) return;
+      bool objects_too = std::exchange(compact_objects_, false);
+      auto upto = compact_events_upto_;
+      lk.unlock();
+      rocksdb::CompactRangeOptions o;
+      o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+      if (objects_too) (void)db_->CompactRange(o, objects(), nullptr, nullptr);
+      if (upto > 0) {
+        auto end = encode_u64(upto + 1);
+        rocksdb::Slice end_key(end);
+        (void)db_->CompactRange(o, events(), nullptr, &end_key);
+      }
+      lk.lock();
+      events_compacted_upto_ = std::max(events_compacted_upto_, upto);
+    }
   }
 
   std::unique_ptr<rocksdb::DB> db_;
@@ -285,6 +337,15 @@ class rocksdb_backend final : public kv_backend {
   std::uint64_t allocation_revision_ = 0;
   kv_stats stats_;
   bool woken_ = false;
+
+  std::mutex compact_mu_;  // guards the compaction requests below
+  std::condition_variable compact_cv_;
+  std::size_t deletes_since_compaction_ = 0;
+  bool compact_objects_ = false;
+  std::uint64_t compact_events_upto_ = 0;
+  std::uint64_t events_compacted_upto_ = 0;
+  bool compact_stop_ = false;
+  std::thread compactor_;  // last: starts after, and stops before, the rest
 };
 
 // Stores written before allocations had a keyspace kept them as "alloc/..."
@@ -320,6 +381,11 @@ result<std::unique_ptr<kv_backend>> open_rocksdb(const std::string& dir, rocksdb
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 3;
+  // A write-ahead log file is deleted only once every column family with data
+  // in it has flushed; the small ones (meta, allocations) rarely fill a
+  // memtable, so without a cap the logs piled up (139 files, 100+ MB, in a
+  // store emptied by deletes). Past the cap, the oldest column families flush.
+  db_options.max_total_wal_size = 16 << 20;
   // Small memtables: objects are small and the working set fits a few MiB, so
   // memory stays proportional to what is stored, not to write volume.
   rocksdb::ColumnFamilyOptions cf_options;
