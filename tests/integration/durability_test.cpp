@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <sstream>
@@ -65,7 +66,11 @@ TEST(durability, acknowledged_writes_survive_sigkill) {
   std::uint64_t last_revision = 0;
   long next_seq = 0;
   std::size_t total_acks = 0;
-  constexpr int rounds = 20;
+  // 20 in CI; ROCKPOOL_DURABILITY_ROUNDS=1000 for the long run by hand
+  // (docs/benchmarks.md).
+  int rounds = 20;
+  if (const char* env = std::getenv("ROCKPOOL_DURABILITY_ROUNDS"); env && std::atoi(env) > 0)
+    rounds = std::atoi(env);
   for (int round = 0; round < rounds; ++round) {
     auto text = run_and_kill(dir, next_seq, std::chrono::milliseconds(delay_ms(rng)));
     std::istringstream lines(text);
