@@ -5,6 +5,7 @@
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/api_server.hpp"
 #include "rockpool/controller/client.hpp"
+#include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/fault_backend.hpp"
 #include "rockpool/specs/memory_backend.hpp"
 #include "test_support.hpp"
@@ -336,5 +337,109 @@ TEST(adversarial, out_of_file_descriptors_does_not_spin_the_accept_loop) {
   auto used = cpu_seconds(d.pid()) - before;
   for (int fd : held) ::close(fd);
   EXPECT_LT(used, 0.5) << "CPU seconds in 2 s while out of descriptors";
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// ---- API semantics under concurrency, against a real rockpoold over HTTP ----
+
+namespace {
+const std::string routes = "/apis/rockpool.dev/v1alpha1/portroutes";
+const std::string workspaces = "/apis/rockpool.dev/v1alpha1/workspaces";
+
+std::string route(const std::string& name, int port) {
+  return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":")" + name +
+         R"("},"spec":{"workspace":"w","port":)" + std::to_string(port) + "}}";
+}
+}  // namespace
+
+// Issue 9, items 6 and 9: two clients creating routes to the same port both
+// succeeded 91-93 % of the time; status merge patches without a
+// resourceVersion got spurious 409s (184 of 200).
+TEST(adversarial, concurrent_duplicate_routes_admit_one_and_status_patches_never_conflict) {
+  temp_dir tmp;
+  daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock");
+  ASSERT_TRUE(d.start()) << d.log();
+  int duplicates = 0;
+  for (int round = 0; round < 25; ++round) {
+    std::atomic<int> created{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 2; ++c)
+      clients.emplace_back([&, c] {
+        controller::api_client client({d.server_url(), "", 10000});
+        auto r = client.request(
+            "POST", routes,
+            route("r" + std::to_string(round) + "-" + std::to_string(c), 9000 + round),
+            "application/json");
+        if (r.ok() && r->status == 201) ++created;
+      });
+    for (auto& t : clients) t.join();
+    if (created != 1) ++duplicates;
+  }
+  EXPECT_EQ(duplicates, 0) << "rounds where both or neither create succeeded";
+
+  controller::api_client c({d.server_url(), "", 10000});
+  ASSERT_EQ(c.request("POST", workspaces,
+                      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace",)"
+                      R"("metadata":{"name":"w"},"spec":{"image":"x"}})",
+                      "application/json")
+                ->status,
+            201);
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> patchers;
+  for (int t = 0; t < 4; ++t)
+    patchers.emplace_back([&, t] {
+      controller::api_client client({d.server_url(), "", 10000});
+      for (int i = 0; i < 50; ++i) {
+        auto r = client.request("PATCH", workspaces + "/w/status",
+                                R"({"status":{"restarts":)" + std::to_string(t * 100 + i) + "}}",
+                                "application/merge-patch+json");
+        if (!r.ok() || r->status != 200) ++conflicts;
+      }
+    });
+  for (auto& t : patchers) t.join();
+  EXPECT_EQ(conflicts, 0);
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// Issue 9, items 7 and 8: a label-selector watch over HTTP reports objects
+// leaving and entering; resourceVersion edges are refused with a Status.
+TEST(adversarial, selector_watches_see_leave_and_enter_and_bad_versions_are_refused) {
+  temp_dir tmp;
+  daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock");
+  ASSERT_TRUE(d.start()) << d.log();
+  controller::api_client c({d.server_url(), "", 10000});
+  for (std::string rv : {"-5", "abc", "99999"}) {
+    auto r = c.request("GET", workspaces + "?watch=true&resourceVersion=" + rv);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 400) << rv;
+    EXPECT_NE(r->body.find("\"kind\":\"Status\""), std::string::npos) << rv;
+  }
+  auto ws = [](const std::string& tier) {
+    return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"a",)"
+           R"("labels":{"tier":")" +
+           tier + R"("}},"spec":{"image":"x"}})";
+  };
+  ASSERT_EQ(c.request("POST", workspaces, ws("web"), "application/json")->status, 201);
+  std::vector<std::string> types;
+  std::thread watcher([&] {
+    controller::api_client w({d.server_url(), "", 20000});
+    (void)w.stream(workspaces + "?watch=true&labelSelector=tier%3Dweb&timeoutSeconds=10",
+                   [&](std::string_view line) {
+                     auto v = specs::parse_json(line);
+                     if (v.ok()) types.push_back(specs::string_at(*v, "type"));
+                     return types.size() < 3;
+                   });
+  });
+  std::this_thread::sleep_for(300ms);  // the watch is open
+  const std::string merge = "application/merge-patch+json";
+  ASSERT_EQ(c.request("PATCH", workspaces + "/a", R"({"metadata":{"labels":{"tier":"db"}}})", merge)
+                ->status,
+            200);
+  ASSERT_EQ(
+      c.request("PATCH", workspaces + "/a", R"({"metadata":{"labels":{"tier":"web"}}})", merge)
+          ->status,
+      200);
+  watcher.join();
+  EXPECT_EQ(types, (std::vector<std::string>{"ADDED", "DELETED", "ADDED"}));
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
