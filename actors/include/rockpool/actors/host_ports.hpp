@@ -1,22 +1,16 @@
 #pragma once
 
-#include "rockpool/specs/kv_backend.hpp"
-#include "rockpool/specs/result.hpp"
+#include "rockpool/actors/allocator.hpp"
 
 #include <functional>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
 namespace rockpool::actors {
 
-/// Hands out host loopback ports from a range, durably: each allocation is a
-/// compare-and-swap write of `alloc/hostport/NNNNN` in the store's allocations
-/// keyspace, so a port is never handed out twice, even across restarts or to
-/// concurrent callers. Nothing is handed out until the stored allocations
-/// have been read.
-/// A port some other process listens on is skipped when it is handed out.
+/// Host loopback ports for proxy devices, allocated durably under
+/// `alloc/hostport/NNNNN` (see durable_allocator). A port some other process
+/// listens on is skipped when it is handed out.
 /// Thread safety: thread-safe.
 class host_port_allocator {
  public:
@@ -24,7 +18,6 @@ class host_port_allocator {
   using port_probe = std::function<bool(unsigned short)>;
   static bool listening_on_loopback(unsigned short port);
 
-  /// Loads existing allocations (retried on use if the store fails now).
   /// REQUIRES: first <= last.
   host_port_allocator(specs::kv_backend& backend, unsigned short first, unsigned short last,
                       port_probe in_use = listening_on_loopback);
@@ -38,16 +31,7 @@ class host_port_allocator {
   std::size_t allocated() const;
 
  private:
-  specs::status load();
-
-  specs::kv_backend& backend_;
-  unsigned short first_, last_;
-  port_probe in_use_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::pair<unsigned short, std::uint64_t>> by_owner_;  // port, revision
-  std::map<unsigned short, std::string> by_port_;
-  unsigned short next_;
-  bool loaded_ = false;
+  durable_allocator slots_;
 };
 
 }  // namespace rockpool::actors
