@@ -44,9 +44,11 @@ specs::status fake_incus::create_instance(const instance_spec& spec) {
     return make_error(reason::not_found, "image \"" + spec.image + "\" not found");
   if (instances_.count(spec.name))
     return make_error(reason::already_exists, "instance \"" + spec.name + "\" already exists");
+  if (spec.nic && !networks_.count(spec.nic->network))
+    return make_error(reason::not_found, "network \"" + spec.nic->network + "\" not found");
   instances_[spec.name] = instance_info{
-      spec.name,    "Stopped", spec.type, instance_config(spec), {}, {}, incus_size(spec.disk),
-      spec.profiles};
+      spec.name,     "Stopped", spec.type, instance_config(spec), {}, {}, incus_size(spec.disk),
+      spec.profiles, spec.nic};
   ++creates_;
   return specs::done{};
 }
@@ -58,7 +60,12 @@ specs::status fake_incus::start_instance(const std::string& name) {
   auto it = instances_.find(name);
   if (it == instances_.end())
     return make_error(reason::not_found, "instance \"" + name + "\" not found");
-  it->second.status = "Running";
+  auto& inst = it->second;
+  if (inst.nic && !networks_.count(inst.nic->network))
+    return make_error(reason::not_found, "network \"" + inst.nic->network + "\" not found");
+  inst.status = "Running";
+  // The bridge's DHCP server hands out the NIC's static address.
+  inst.address = inst.nic ? inst.nic->ipv4_address : std::string();
   ++starts_;
   return specs::done{};
 }
@@ -70,6 +77,7 @@ specs::status fake_incus::stop_instance(const std::string& name) {
   if (it == instances_.end())
     return make_error(reason::not_found, "instance \"" + name + "\" not found");
   it->second.status = "Stopped";
+  it->second.address.clear();
   return specs::done{};
 }
 
@@ -112,6 +120,53 @@ specs::status fake_incus::remove_proxy_device(const std::string& instance, const
   if (it != instances_.end())
     std::erase_if(it->second.proxies, [&](const proxy_device& x) { return x.name == d; });
   return specs::done{};
+}
+
+specs::status fake_incus::set_nic_device(const std::string& instance, const nic_device& nic) {
+  if (auto st = intercept("nic", instance + "/" + nic.name); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  auto it = instances_.find(instance);
+  if (it == instances_.end())
+    return make_error(reason::not_found, "instance \"" + instance + "\" not found");
+  if (!networks_.count(nic.network))
+    return make_error(reason::not_found, "network \"" + nic.network + "\" not found");
+  it->second.nic = nic;
+  if (it->second.status == "Running") it->second.address = nic.ipv4_address;
+  return specs::done{};
+}
+
+specs::result<std::optional<network_info>> fake_incus::get_network(const std::string& name) {
+  if (auto st = intercept("network-get", name); !st.ok()) return st.err();
+  std::lock_guard lk(mu_);
+  auto it = networks_.find(name);
+  if (it == networks_.end()) return std::optional<network_info>{};
+  return std::optional<network_info>{it->second};
+}
+
+specs::status fake_incus::create_network(const network_spec& spec) {
+  if (auto st = intercept("network-create", spec.name); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  if (networks_.count(spec.name))
+    return make_error(reason::already_exists, "network \"" + spec.name + "\" already exists");
+  network_info n{spec.name, "bridge", true, "Created", spec.description, spec.config};
+  n.config["ipv4.address"] = spec.address;
+  n.config["ipv4.nat"] = "true";
+  n.config["ipv6.address"] = "none";
+  networks_[spec.name] = std::move(n);
+  return specs::done{};
+}
+
+void fake_incus::put_network(network_info n) {
+  std::lock_guard lk(mu_);
+  networks_[n.name] = std::move(n);
+}
+
+void fake_incus::drop_network(const std::string& name) {
+  std::lock_guard lk(mu_);
+  networks_.erase(name);
+  // Instances lose their address with the bridge.
+  for (auto& [_, inst] : instances_)
+    if (inst.nic && inst.nic->network == name) inst.address.clear();
 }
 
 void fake_incus::add_image(const std::string& image) {

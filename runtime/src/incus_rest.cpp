@@ -109,6 +109,15 @@ specs::result<json::value> incus_rest::server_info() {
   return r->body.at("metadata");
 }
 
+namespace {
+json::value nic_json(const nic_device& nic) {
+  json::object d{{"type", "nic"}, {"network", nic.network}, {"name", nic.name}};
+  if (!nic.ipv4_address.empty()) d["ipv4.address"] = nic.ipv4_address;
+  if (nic.port_isolation) d["security.port_isolation"] = "true";
+  return d;
+}
+}  // namespace
+
 specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::string& name) {
   auto r = call("GET", with_project("/1.0/instances/" + name + "?recursion=1"));
   if (!r.ok()) {
@@ -130,6 +139,15 @@ specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::
         info.proxies.push_back({std::string(kv.key()), string_at(kv.value(), "listen"),
                                 string_at(kv.value(), "connect")});
       if (kv.key() == "root") info.root_size = string_at(kv.value(), "size");
+      if (kv.key() == "eth0" && string_at(kv.value(), "type") == "nic") {
+        // Keys with dots: read them directly (string_at takes a dotted path).
+        auto key = [&](const char* k) {
+          const auto* v = kv.value().as_object().if_contains(k);
+          return v && v->is_string() ? std::string(v->get_string()) : std::string();
+        };
+        info.nic = nic_device{key("name").empty() ? "eth0" : key("name"), key("network"),
+                              key("ipv4.address"), key("security.port_isolation") == "true"};
+      }
     }
   if (const auto* ps = m.as_object().if_contains("profiles"); ps && ps->is_array())
     for (const auto& p : ps->get_array())
@@ -163,8 +181,10 @@ specs::status incus_rest::create_instance(const instance_spec& spec) {
                     {"size", incus_size(spec.disk)}};
   json::array profiles;
   for (const auto& p : spec.profiles) profiles.push_back(json::string(p));
+  json::object devices{{"root", root}};
+  if (spec.nic) devices[spec.nic->name] = nic_json(*spec.nic);
   json::value body = {{"name", spec.name}, {"type", spec.type},    {"source", source},
-                      {"config", config},  {"profiles", profiles}, {"devices", {{"root", root}}}};
+                      {"config", config},  {"profiles", profiles}, {"devices", devices}};
   auto r = call("POST", with_project("/1.0/instances"), json::serialize(body));
   if (!r.ok()) return r.err();
   return wait_operation(*r);
@@ -271,6 +291,50 @@ specs::status incus_rest::remove_proxy_device(const std::string& instance, const
   });
   if (!st.ok() && st.err().why == reason::not_found) return specs::done{};
   return st;
+}
+
+specs::status incus_rest::set_nic_device(const std::string& instance, const nic_device& nic) {
+  return edit_instance(instance, [&](json::object& put) {
+    auto& devices = specs::ensure_object(put, "devices");
+    auto want = nic_json(nic);
+    if (auto* cur = devices.if_contains(nic.name); cur && *cur == want) return false;
+    devices[nic.name] = std::move(want);
+    return true;
+  });
+}
+
+specs::result<std::optional<network_info>> incus_rest::get_network(const std::string& name) {
+  auto r = call("GET", "/1.0/networks/" + name);
+  if (!r.ok()) {
+    if (r.err().why == reason::not_found) return std::optional<network_info>{};
+    return r.err();
+  }
+  const auto& m = r->body.at("metadata");
+  network_info n;
+  n.name = string_at(m, "name");
+  n.type = string_at(m, "type");
+  n.status = string_at(m, "status");
+  n.description = string_at(m, "description");
+  if (const auto* managed = m.as_object().if_contains("managed"); managed && managed->is_bool())
+    n.managed = managed->get_bool();
+  if (const auto* cfg = m.as_object().if_contains("config"); cfg && cfg->is_object())
+    for (const auto& kv : cfg->get_object())
+      if (kv.value().is_string())
+        n.config[std::string(kv.key())] = std::string(kv.value().get_string());
+  return std::optional<network_info>{std::move(n)};
+}
+
+specs::status incus_rest::create_network(const network_spec& spec) {
+  json::object config{
+      {"ipv4.address", spec.address}, {"ipv4.nat", "true"}, {"ipv6.address", "none"}};
+  for (const auto& [k, v] : spec.config) config[k] = v;
+  json::value body = {{"name", spec.name},
+                      {"type", "bridge"},
+                      {"description", spec.description},
+                      {"config", std::move(config)}};
+  auto r = call("POST", "/1.0/networks", json::serialize(body));
+  if (!r.ok()) return r.err();
+  return specs::done{};
 }
 
 specs::status incus_rest::create_project(const std::string& name) {

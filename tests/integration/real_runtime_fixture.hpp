@@ -51,6 +51,7 @@ class real_runtime : public ::testing::Test {
                                   std::to_string(base) + "-" + std::to_string(base + 99),
                                   "--sweep-interval",
                                   "30"};
+    for (auto& a : network_args()) args.push_back(std::move(a));
     for (auto& a : extra_daemon_args()) args.push_back(std::move(a));
     daemon_ = std::make_unique<test_support::daemon_process>(ROCKPOOLD_PATH, tmp_ / "db",
                                                              tmp_ / "api.sock", std::move(args));
@@ -75,6 +76,9 @@ class real_runtime : public ::testing::Test {
 
   /// More rockpoold flags (how it reaches Incus, say).
   virtual std::vector<std::string> extra_daemon_args() { return {}; }
+  /// How workspaces are networked: these tests use proxy devices (no bridge);
+  /// bridge_test.cpp gives its daemon a bridge of its own.
+  virtual std::vector<std::string> network_args() { return {"--bridge", "none"}; }
 
   command_result rpctl(const std::string& args) {
     return run_command("ROCKPOOL_SERVER=" + daemon_->server_url() + " " RPCTL_PATH " " + args);

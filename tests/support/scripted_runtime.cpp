@@ -54,6 +54,16 @@ void scripted_incus::vanish(const std::string& name) {
   edit_instances([&](auto& instances) { instances.erase(name); });
 }
 
+void scripted_incus::set_nic_behind(const std::string& name,
+                                    std::optional<runtime::nic_device> nic) {
+  edit_instances([&](auto& instances) {
+    if (auto it = instances.find(name); it != instances.end()) {
+      it->second.nic = nic;
+      it->second.address = nic && it->second.status == "Running" ? nic->ipv4_address : "";
+    }
+  });
+}
+
 void scripted_incus::add_foreign_instance(const std::string& name) {
   edit_instances([&](auto& instances) {
     instances[name] =

@@ -30,6 +30,8 @@ class scripted_incus final : public runtime::fake_incus {
   /// Changes behind the controller's back.
   void crash(const std::string& name);   // the instance stops
   void vanish(const std::string& name);  // the instance is deleted
+  /// The instance's NIC is replaced (nullopt: removed), as `incus config device` would.
+  void set_nic_behind(const std::string& name, std::optional<runtime::nic_device> nic);
   /// An instance the controller does not own.
   void add_foreign_instance(const std::string& name);
 

@@ -5,6 +5,8 @@
 
 #include "rockpool/specs/schema.hpp"
 
+#include <optional>
+
 namespace rockpool::actors::host {
 
 using namespace common;
@@ -19,11 +21,25 @@ std::vector<json::value> reconciler::bootstrap() const {
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
   auto checks = runtime::probe_host(settings_.sources);
   auto version = settings_.incus_version ? settings_.incus_version() : std::string();
+  std::optional<bridge_network::state> bridge;
+  if (ctx.bridge != nullptr && !version.empty()) {
+    bridge = ctx.bridge->ensure(ctx.incus);
+    checks.push_back({"BridgeReady", bridge->ready, bridge->message,
+                      "workspaces fall back to network: proxy until the bridge is usable; see "
+                      "docs/operations.md#networking",
+                      false});
+  }
   auto status = runtime::host_status(checks, version, specs::format_rfc3339(ctx.clock.now()),
                                      specs::int_at(obj, "metadata.generation").value_or(1));
   // An unchanged probe writes nothing.
   keep_transition_times(specs::find_path(obj, "status.conditions"),
                         status.as_object()["conditions"].as_array());
+  if (bridge)
+    status.as_object()["network"] = {{"name", ctx.bridge->name()},
+                                     {"cidr", ctx.bridge->cidr()},
+                                     {"gateway", ctx.bridge->gateway()},
+                                     {"ready", bridge->ready},
+                                     {"state", bridge->reason}};
   obj.as_object()["status"] = std::move(status);
   obj.as_object()["metadata"].as_object().erase("resourceVersion");
   auto r = ctx.store.replace_status(std::move(obj), controller_write);

@@ -84,10 +84,14 @@ std::optional<pass_result> ensure_upstream(reconcile_context& ctx, const json::v
                                            status_builder& status, std::string& upstream) {
   auto ws_name = string_at(ws, "metadata.name");
   auto port = int_at(obj, "spec.port").value_or(0);
-  if (string_at(ws, "spec.network") == "bridge") {
-    if (inst.address.empty())
-      return requeue("waiting for the instance's address", std::chrono::seconds(1));
-    upstream = inst.address + ":" + std::to_string(port);
+  if (string_at(ws, "status.network") == "bridge") {
+    // The workspace's address on the bridge, chosen by the controller.
+    auto address = string_at(ws, "status.address");
+    if (address.empty())
+      return requeue("waiting for the workspace's bridge address", std::chrono::seconds(1));
+    if (auto st = ctx.ports.release(host_port_owner(string_at(obj, "metadata.name"))); !st.ok())
+      return failed(st.err().message);
+    upstream = address + ":" + std::to_string(port);
     return std::nullopt;
   }
   auto host_port = ctx.ports.acquire(host_port_owner(string_at(obj, "metadata.name")));

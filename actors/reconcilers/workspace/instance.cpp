@@ -58,7 +58,8 @@ pass::step pass::ensure_instance() {
                                  {{runtime::owner_kind_key, "Workspace"},
                                   {runtime::owner_name_key, s_.name},
                                   {runtime::owner_uid_key, s_.uid}},
-                                 s_.profiles};
+                                 s_.profiles,
+                                 wanted_nic()};
   if (!inst_) {
     created_now_ = true;
     if (had_instance_) {
@@ -66,6 +67,12 @@ pass::step pass::ensure_instance() {
       record_restart("InstanceVanished", "instance " + s_.name + " disappeared; recreating it");
     }
     if (auto st = ctx_.incus.create_instance(spec_); !st.ok()) {
+      if (spec_.nic) {
+        // The bridge may be what is missing: recreate it and try again.
+        auto bridge = ctx_.bridge->ensure(ctx_.incus);
+        if (!bridge.ready || bridge.reason == "Created")
+          return fail("BridgeUnavailable", bridge.message, failed(st.err().message));
+      }
       if (st.err().why == specs::reason::not_found)
         return fail("ImageNotFound", st.err().message, terminal(st.err().message));
       return fail("CreateFailed", st.err().message, failed(st.err().message));
@@ -81,6 +88,7 @@ pass::step pass::ensure_instance() {
     inst_ = std::move(*fresh);
   }
   status_["instance"] = s_.name;
+  if (auto r = ensure_nic()) return r;
   running_ = inst_->status == "Running";
   // Spec changes to an existing instance: live ones now, the rest while it is stopped.
   plan_ = runtime::plan_update(*inst_, spec_);

@@ -27,6 +27,7 @@ pass_result pass::run() {
     return fail("TemplateNotFound", resolved.err().message, terminal(resolved.err().message));
   s_ = std::move(*resolved);
   if (auto r = check_image()) return *r;
+  if (auto r = choose_network()) return *r;
   read_restart_history();
   if (auto r = ensure_instance()) return *r;
   if (auto r = converge_power_state()) return *r;

@@ -1,5 +1,6 @@
 // Deleting a workspace: foreground deletion of its port routes, then its
-// route, its instance (only if Rockpool made it) and its host port.
+// route, its instance (only if Rockpool made it), its host port and its
+// bridge address.
 #include "common/finalizers.hpp"
 #include "common/ownership.hpp"
 #include "workspace/workspace.hpp"
@@ -48,6 +49,9 @@ pass_result teardown(reconcile_context& ctx, const json::value& obj) {
     ctx.events.record(obj, "Normal", "InstanceDeleted", "deleted instance " + name);
   }
   if (auto st = ctx.ports.release(ide_port_owner(name)); !st.ok()) return failed(st.err().message);
+  if (ctx.bridge != nullptr)
+    if (auto st = ctx.bridge->release(address_owner(name)); !st.ok())
+      return failed(st.err().message);
   if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
   return converged("torn down");
 }

@@ -1,6 +1,6 @@
 // Where Caddy sends /workspace/{name}/: a host loopback port forwarded into
-// the instance by an Incus proxy device (network: proxy), or the instance's
-// bridge address (network: bridge).
+// the instance by an Incus proxy device (network: proxy), or the address the
+// controller gave the instance on its bridge (network: bridge).
 #include "workspace/workspace.hpp"
 
 #include <algorithm>
@@ -52,17 +52,17 @@ pass::step pass::ensure_upstream(std::string& upstream) {
     status_["hostPort"] = *port;
     return std::nullopt;
   }
-  if (inst_->address.empty()) {
-    auto m = "the instance has no bridge address yet";
-    status_.condition("InstanceReady", true, "Running", "the instance is running");
-    status_.condition("RouteReady", false, "WaitingForAddress", m);
-    status_.condition("Ready", false, "WaitingForAddress", m);
-    status_["phase"] = "Provisioning";
-    status_["instanceState"] = "Running";
-    if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
-    return requeue("waiting for the instance's address", std::chrono::seconds(1));
-  }
-  upstream = inst_->address + ":" + std::to_string(s_.ide_port);
+  // A workspace moved from proxy to bridge gives its proxy device and host port up.
+  const auto& proxies = inst_->proxies;
+  if (std::any_of(proxies.begin(), proxies.end(),
+                  [](const runtime::proxy_device& d) { return d.name == ide_device; }))
+    if (auto st = ctx_.incus.remove_proxy_device(s_.name, ide_device); !st.ok())
+      return fail("ProxyDeviceFailed", st.err().message, failed(st.err().message));
+  if (auto st = ctx_.ports.release(ide_port_owner(s_.name)); !st.ok())
+    return failed(st.err().message);
+  status_.erase("hostPort");
+  // The address is the one the controller chose: known before the instance answers.
+  upstream = address_ + ":" + std::to_string(s_.ide_port);
   return std::nullopt;
 }
 

@@ -24,7 +24,7 @@ struct settings {
   std::string memory = "2Gi";
   std::string disk = "10Gi";
   std::string state = "Running";
-  std::string network = "proxy";
+  std::string network;  // proxy | bridge; "" until choose_network()
   std::vector<std::string> profiles{"default"};
   int cpu = 2;
   int ide_port = 8080;
@@ -37,6 +37,8 @@ specs::result<settings> resolve(specs::object_store& store, const json::value& o
 /// Names of what a workspace creates outside the store.
 std::string route_id(const std::string& workspace);
 std::string ide_port_owner(const std::string& workspace);
+/// The owner name of a workspace's bridge address.
+std::string address_owner(const std::string& workspace);
 inline constexpr const char* ide_device = "rockpool-ide";
 /// The conditions of a Workspace, in the order they are shown.
 std::vector<std::string_view> condition_order();
@@ -78,6 +80,10 @@ class pass {
   void record_restart(const std::string& reason, const std::string& message);
   step converge_power_state();
   void end_quiet_crash_loop();
+  // network.cpp
+  step choose_network();
+  std::optional<runtime::nic_device> wanted_nic() const;
+  step ensure_nic();
   // upstream.cpp
   step ensure_upstream(std::string& upstream);
   step on_port_taken(const specs::error& e);
@@ -98,6 +104,7 @@ class pass {
   bool running_ = false;
   std::int64_t restarts_ = 0, consecutive_ = 0;
   bool had_instance_ = false;
+  std::string address_;  // network: bridge
   std::chrono::system_clock::time_point last_restart_{}, now_{};
 };
 

@@ -1,13 +1,18 @@
 // rockpoold's flags: parsed with CLI11, checked before anything starts.
 #include "rockpool/controller/daemon.hpp"
 
+#include "rockpool/specs/validation.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 
 namespace rockpool::controller {
 
@@ -91,6 +96,12 @@ void add_options(CLI::App& app, daemon_config& c) {
   app.add_option("--fake-start-latency", c.fake_start_latency_ms,
                  "With --runtime=fake: milliseconds each instance start takes")
       ->capture_default_str();
+  app.add_option("--bridge", c.bridge,
+                 "Managed Incus bridge for network: bridge workspaces (none: off)")
+      ->capture_default_str();
+  app.add_option("--bridge-cidr", c.bridge_cidr,
+                 "The bridge's IPv4 network, /16 to /29 (default: the first of 10.77.0.0/24 .. "
+                 "10.99.0.0/24 free of host routes and --outer-network)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
 }
@@ -103,6 +114,27 @@ void check(daemon_config& c) {
   if (!c.incus_where.url.empty() &&
       (c.incus_where.client_cert.empty() || c.incus_where.client_key.empty()))
     throw std::runtime_error("--incus-url needs --incus-client-cert and --incus-client-key");
+  if (c.bridge != "none") {
+    if (!specs::is_dns1123_label(c.bridge) || c.bridge.size() > 15)
+      throw std::runtime_error(
+          "--bridge must be an interface name (a-z, 0-9, -; at most 15), got " + c.bridge);
+    if (c.bridge_cidr.empty()) {
+      std::ifstream in("/proc/net/route");
+      std::string table((std::istreambuf_iterator<char>(in)), {});
+      c.bridge_cidr = choose_bridge_cidr(host_routes(table, c.bridge), c.outer_networks);
+      if (c.bridge_cidr.empty())
+        throw std::runtime_error(
+            "no free network for the bridge among 10.77.0.0/24 .. 10.99.0.0/24; set --bridge-cidr");
+    }
+    auto parsed = specs::parse_cidr(c.bridge_cidr);
+    if (!parsed || parsed->second < 16 || parsed->second > 29)
+      throw std::runtime_error("--bridge-cidr must be an IPv4 network /16 to /29, got " +
+                               c.bridge_cidr);
+    for (const auto& outer : c.outer_networks)
+      if (specs::cidrs_overlap(c.bridge_cidr, outer))
+        throw std::runtime_error("--bridge-cidr " + c.bridge_cidr + " overlaps --outer-network " +
+                                 outer);
+  }
   c.server.socket_path = c.socket;
   if (c.listen.empty()) return;
   if (c.token_file.empty()) throw std::runtime_error("--listen requires --token-file");
@@ -111,6 +143,44 @@ void check(daemon_config& c) {
 }
 
 }  // namespace
+
+std::vector<std::string> host_routes(const std::string& table, const std::string& skip) {
+  // Iface Destination Gateway Flags RefCnt Use Metric Mask ...; addresses in
+  // hex, little-endian.
+  std::vector<std::string> out;
+  std::istringstream lines(table);
+  std::string line;
+  std::getline(lines, line);  // header
+  while (std::getline(lines, line)) {
+    std::istringstream f(line);
+    std::string iface, dest, gw, flags, refcnt, use, metric, mask;
+    if (!(f >> iface >> dest >> gw >> flags >> refcnt >> use >> metric >> mask)) continue;
+    if (iface == skip) continue;
+    auto d = static_cast<std::uint32_t>(std::stoul(dest, nullptr, 16));
+    auto m = static_cast<std::uint32_t>(std::stoul(mask, nullptr, 16));
+    if (m == 0) continue;  // the default route covers everything; it is not a network here
+    d = __builtin_bswap32(d);
+    m = __builtin_bswap32(m);
+    int prefix = __builtin_popcount(m);
+    out.push_back(std::to_string(d >> 24) + "." + std::to_string((d >> 16) & 255) + "." +
+                  std::to_string((d >> 8) & 255) + "." + std::to_string(d & 255) + "/" +
+                  std::to_string(prefix));
+  }
+  return out;
+}
+
+std::string choose_bridge_cidr(const std::vector<std::string>& routes,
+                               const std::vector<std::string>& outer) {
+  for (int second = 77; second <= 99; ++second) {
+    auto cidr = "10." + std::to_string(second) + ".0.0/24";
+    auto overlaps = [&](const std::vector<std::string>& nets) {
+      return std::any_of(nets.begin(), nets.end(),
+                         [&](const std::string& n) { return specs::cidrs_overlap(cidr, n); });
+    };
+    if (!overlaps(routes) && !overlaps(outer)) return cidr;
+  }
+  return {};
+}
 
 std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv) {
   CLI::App app{

@@ -43,6 +43,7 @@ struct daemon::parts {
   runtime::incus_client* incus = &fake_incus;
   runtime::route_table* routes = &fake_routes;
   std::unique_ptr<actors::host_port_allocator> ports;
+  std::unique_ptr<actors::bridge_network> bridge;  // network: bridge; null with --bridge none
   std::unique_ptr<actors::event_recorder> events;
   actors::kind_registry kinds;
   std::unique_ptr<actors::controller> reconciler;
@@ -116,6 +117,8 @@ void daemon::parts::start_reconcilers() {
       std::make_unique<actors::host_port_allocator>(*backend, config.first_port, config.last_port);
   events =
       std::make_unique<actors::event_recorder>(*store, specs::system_clock(), config.event_limit);
+  if (config.bridge != "none")
+    bridge = std::make_unique<actors::bridge_network>(*backend, config.bridge, config.bridge_cidr);
   // The Host kind probes the machine every minute and keeps Host/local's status.
   actors::kind_dependencies deps;
   auto& probe = deps.host.emplace();
@@ -143,7 +146,8 @@ void daemon::parts::start_reconcilers() {
   options.backoff_cap = std::chrono::seconds(config.backoff_cap_seconds);
   reconciler = std::make_unique<actors::controller>(
       *actor_system,
-      actors::reconcile_context{*store, *incus, *routes, *ports, *events, specs::system_clock()},
+      actors::reconcile_context{*store, *incus, *routes, *ports, *events, specs::system_clock(),
+                                bridge.get()},
       kinds, options);
   backend->set_commit_listener(
       [this](std::vector<specs::kv_event> e) { reconciler->publish(std::move(e)); });

@@ -49,6 +49,7 @@ class actor_runtime : public ::testing::Test {
     ports_ = std::make_unique<actors::host_port_allocator>(
         *backend_, 41000, 41999, [this](unsigned short p) { return busy_ports_.count(p) > 0; });
     events_ = std::make_unique<actors::event_recorder>(*store_, clock_, 1000);
+    bridge_ = std::make_unique<actors::bridge_network>(*backend_, "rpbr-test", "10.77.0.0/24");
   }
 
   void boot() {
@@ -58,7 +59,9 @@ class actor_runtime : public ::testing::Test {
     cfg_->set("logger.console-verbosity", caf::atom("quiet"));
     sys_ = std::make_unique<caf::actor_system>(*cfg_);
     ctl_ = std::make_unique<actors::controller>(
-        *sys_, actors::reconcile_context{*store_, incus_, routes_, *ports_, *events_, clock_},
+        *sys_,
+        actors::reconcile_context{*store_, incus_, routes_, *ports_, *events_, clock_,
+                                  bridge_.get()},
         kinds_, options_);
     backend_->set_commit_listener(
         [this](std::vector<specs::kv_event> e) { ctl_->publish(std::move(e)); });
@@ -119,6 +122,7 @@ class actor_runtime : public ::testing::Test {
   std::unique_ptr<specs::object_store> store_;
   std::unique_ptr<actors::host_port_allocator> ports_;
   std::unique_ptr<actors::event_recorder> events_;
+  std::unique_ptr<actors::bridge_network> bridge_;
   test_support::scripted_incus incus_;
   test_support::scripted_routes routes_;
   std::set<unsigned short> busy_ports_;  // "listened on by another process"
@@ -772,4 +776,119 @@ TEST_F(actor_runtime, orphans_of_owners_deleted_while_down_are_collected_at_star
   EXPECT_EQ(store_->get("PortRoute", "orphan").err().why, specs::reason::not_found);
   EXPECT_TRUE(store_->get("PortRoute", "kept").ok()) << "its owner exists";
   EXPECT_TRUE(store_->get("Workspace", "demo").ok());
+}
+
+// ---- issue 10: bridge networking ----
+
+TEST_F(actor_runtime, a_bridged_workspace_gets_an_address_a_nic_and_a_direct_route) {
+  boot();
+  apply(workspace("demo", R"(,"network":"bridge")"));
+  apply(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"PortRoute","metadata":{"name":"demo-9000"},)"
+      R"("spec":{"workspace":"demo","port":9000}})");
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo")) << condition(get("Workspace", "demo"), "Ready");
+  ASSERT_TRUE(ready("PortRoute", "demo-9000"));
+  auto ws = get("Workspace", "demo");
+  EXPECT_EQ(string_at(ws, "status.network"), "bridge");
+  EXPECT_EQ(string_at(ws, "status.address"), "10.77.0.2");
+  EXPECT_EQ(string_at(ws, "status.upstream"), "10.77.0.2:8080");
+  EXPECT_EQ(string_at(get("PortRoute", "demo-9000"), "status.upstream"), "10.77.0.2:9000");
+  // The controller made the bridge, and the instance sits on it with port isolation.
+  auto net = incus_.get_network("rpbr-test");
+  ASSERT_TRUE(net.ok() && *net);
+  EXPECT_EQ((*net)->config.at("ipv4.address"), "10.77.0.1/24");
+  EXPECT_EQ((*net)->config.at(actors::bridge_owner_key), actors::bridge_owner_value);
+  auto inst = incus_.get_instance("demo");
+  ASSERT_TRUE(inst.ok() && *inst && (*inst)->nic);
+  EXPECT_EQ(*(*inst)->nic, (runtime::nic_device{"eth0", "rpbr-test", "10.77.0.2", true}));
+  // No proxy devices and no host ports on this path.
+  EXPECT_TRUE((*inst)->proxies.empty());
+  EXPECT_EQ(ports_->allocated(), 0u);
+}
+
+TEST_F(actor_runtime, workspaces_default_to_the_bridge_once_it_is_ready_and_keep_their_mode) {
+  boot();
+  apply(workspace("before"));
+  run();
+  EXPECT_EQ(string_at(get("Workspace", "before"), "status.network"), "proxy");
+  ASSERT_TRUE(bridge_->ensure(incus_).ready);
+  apply(workspace("after"));
+  run();
+  EXPECT_EQ(string_at(get("Workspace", "after"), "status.network"), "bridge");
+  ctl_->poke_all();
+  run();
+  EXPECT_EQ(string_at(get("Workspace", "before"), "status.network"), "proxy") << "mode flipped";
+}
+
+TEST_F(actor_runtime, bridge_addresses_are_unique_freed_on_delete_and_survive_a_restart) {
+  boot();
+  for (int i = 0; i < 20; ++i) apply(workspace("w" + std::to_string(i), R"(,"network":"bridge")"));
+  run();
+  std::set<std::string> addresses;
+  for (int i = 0; i < 20; ++i) {
+    auto ws = get("Workspace", "w" + std::to_string(i));
+    ASSERT_TRUE(ready("Workspace", "w" + std::to_string(i)));
+    addresses.insert(string_at(ws, "status.address"));
+  }
+  EXPECT_EQ(addresses.size(), 20u);
+  ASSERT_TRUE(store_->remove("Workspace", "w3", std::nullopt, {false, "test"}).ok());
+  run();
+  EXPECT_EQ(bridge_->allocated(), 19u);
+  // A controller restarted on the same store hands out none of the held addresses.
+  shutdown();
+  bridge_ = std::make_unique<actors::bridge_network>(*backend_, "rpbr-test", "10.77.0.0/24");
+  for (int i = 0; i < 20; ++i) {
+    if (i == 3) continue;
+    auto again = bridge_->acquire("Workspace/w" + std::to_string(i));
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, string_at(get("Workspace", "w" + std::to_string(i)), "status.address"));
+  }
+  // The freed address may be reused; a held one never is.
+  auto fresh = bridge_->acquire("Workspace/new");
+  ASSERT_TRUE(fresh.ok());
+  for (int i = 0; i < 20; ++i) {
+    if (i == 3) continue;
+    EXPECT_NE(*fresh, string_at(get("Workspace", "w" + std::to_string(i)), "status.address"));
+  }
+}
+
+TEST_F(actor_runtime, a_nic_changed_or_removed_behind_the_controllers_back_is_put_back) {
+  boot();
+  apply(workspace("demo", R"(,"network":"bridge")"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  auto want = *(*incus_.get_instance("demo"))->nic;
+  incus_.set_nic_behind("demo", runtime::nic_device{"eth0", "rpbr-test", "10.77.0.99", false});
+  ctl_->poke_all();
+  run();
+  EXPECT_EQ(*(*incus_.get_instance("demo"))->nic, want);
+  incus_.set_nic_behind("demo", std::nullopt);
+  ctl_->poke_all();
+  run();
+  EXPECT_EQ(*(*incus_.get_instance("demo"))->nic, want);
+  EXPECT_TRUE(ready("Workspace", "demo"));
+}
+
+TEST_F(actor_runtime, a_deleted_bridge_is_recreated_and_a_foreign_one_is_refused) {
+  boot();
+  apply(workspace("demo", R"(,"network":"bridge")"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  incus_.drop_network("rpbr-test");
+  incus_.vanish("demo");
+  ctl_->poke_all();
+  run();
+
+  // The create failed on the missing bridge, which was then recreated; the retry succeeds.
+  EXPECT_EQ(condition(get("Workspace", "demo"), "Ready"), "False/BridgeUnavailable");
+  advance(1000ms);
+  EXPECT_TRUE(ready("Workspace", "demo")) << condition(get("Workspace", "demo"), "Ready");
+  EXPECT_TRUE(*incus_.get_network("rpbr-test"));
+  // A network of that name that is not ours is never adopted or changed.
+  incus_.put_network({"rpbr-test", "bridge", true, "Created", "someone else's", {}});
+  auto state = bridge_->ensure(incus_);
+  EXPECT_FALSE(state.ready);
+  EXPECT_EQ(state.reason, "NotOurs");
+  EXPECT_EQ((*incus_.get_network("rpbr-test"))->description, "someone else's");
 }

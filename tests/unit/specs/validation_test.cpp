@@ -95,7 +95,7 @@ TEST(validation, defaults_come_from_the_crd_schema) {
   const auto& v = in.documents[0].value;
   EXPECT_EQ(*int_at(v, "spec.ide.port"), 8080);
   EXPECT_EQ(string_at(v, "spec.state"), "Running");
-  EXPECT_EQ(string_at(v, "spec.network"), "proxy");
+  EXPECT_EQ(find_path(v, "spec.network"), nullptr);  // chosen at reconcile (bridge or proxy)
   EXPECT_EQ(find_path(v, "spec.type"), nullptr);  // left to the template, then container
 }
 

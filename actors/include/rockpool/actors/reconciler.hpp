@@ -4,6 +4,7 @@
 // A kind is a folder under actors/reconcilers/ that implements `reconciler`
 // and is registered with one line in actors/reconcilers/kinds.cpp.
 
+#include "rockpool/actors/bridge.hpp"
 #include "rockpool/actors/event_recorder.hpp"
 #include "rockpool/actors/host_ports.hpp"
 #include "rockpool/runtime/incus.hpp"
@@ -47,6 +48,8 @@ struct reconcile_context {
   host_port_allocator& ports;
   event_recorder& events;
   const specs::clock& clock;
+  /// The managed bridge for `network: bridge`; null when bridge networking is off.
+  bridge_network* bridge = nullptr;
 };
 
 /// A "maps from" trigger: a change to an object of `source_kind` pokes every

@@ -37,6 +37,10 @@ struct daemon_config {
   std::size_t event_limit = 1000;
   std::string caddy_control_listen = "127.0.0.1:8080";
   std::string caddy_workspace_listen = "127.0.0.1:8081";
+  /// The managed Incus bridge for network: bridge ("none": off) and its IPv4
+  /// network; an empty CIDR is chosen at start (choose_bridge_cidr).
+  std::string bridge = "rockpoolbr0";
+  std::string bridge_cidr;
 
   server_options server;  // socket, loopback TCP and the token read from token_file
 };
@@ -46,6 +50,14 @@ struct daemon_config {
 /// flag, an unreadable or group-readable token file, or an invalid range (the
 /// reason is already printed as one line).
 std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv);
+
+/// The first of 10.77.0.0/24, 10.78.0.0/24, ... 10.99.0.0/24 that overlaps
+/// none of `routes` (IPv4 routes as CIDRs, from /proc/net/route, without the
+/// bridge's own) and none of `outer`. "" when all do.
+std::string choose_bridge_cidr(const std::vector<std::string>& routes,
+                               const std::vector<std::string>& outer);
+/// The host's IPv4 routes as CIDRs, except those on interface `skip`.
+std::vector<std::string> host_routes(const std::string& proc_net_route, const std::string& skip);
 
 /// rockpoold's running parts, wired together: the store, Incus and Caddy (or
 /// the in-memory fakes), the actor runtime and the API server. It owns them

@@ -30,6 +30,13 @@ class fake_incus : public incus_client {
   specs::status update_instance(const std::string& name, const instance_update& update) override;
   specs::status set_proxy_device(const std::string& instance, const proxy_device& d) override;
   specs::status remove_proxy_device(const std::string& instance, const std::string& d) override;
+  specs::status set_nic_device(const std::string& instance, const nic_device& nic) override;
+  specs::result<std::optional<network_info>> get_network(const std::string& name) override;
+  specs::status create_network(const network_spec& spec) override;
+
+  /// Changes behind the controller's back: a network appears or disappears.
+  void put_network(network_info n);
+  void drop_network(const std::string& name);
 
   void add_image(const std::string& image);
   /// Every start_instance sleeps this long (blocking, as a real start does).
@@ -41,8 +48,9 @@ class fake_incus : public incus_client {
 
  protected:
   /// Called first by every operation, without locks held: op is "get",
-  /// "image", "create", "start", "stop", "delete", "update", "proxy-add" or
-  /// "proxy-remove", subject the instance (or instance/device). An error fails
+  /// "image", "create", "start", "stop", "delete", "update", "proxy-add",
+  /// "proxy-remove", "nic", "network-get" or "network-create", subject the
+  /// instance (or instance/device, or the network). An error fails
   /// the operation. The fake itself intercepts nothing.
   virtual specs::status intercept(const std::string& op, const std::string& subject);
   /// Runs change on the instances under the fake's lock.
@@ -51,6 +59,7 @@ class fake_incus : public incus_client {
  private:
   mutable std::mutex mu_;
   std::map<std::string, instance_info> instances_;
+  std::map<std::string, network_info> networks_;
   std::set<std::string> images_;
   std::chrono::milliseconds start_latency_{0};
   std::atomic<std::uint64_t> creates_{0}, starts_{0};

@@ -17,6 +17,37 @@ inline constexpr const char* owner_uid_key = "user.rockpool.uid";
 /// The image the instance was created from, as the spec named it.
 inline constexpr const char* image_key = "user.rockpool.image";
 
+/// A NIC on the controller's managed bridge with an address the controller
+/// chose (bridge networking): Incus's DHCP server hands the instance exactly
+/// this address, so Caddy's upstream is known before the instance answers.
+struct nic_device {
+  std::string name = "eth0";  // device and interface name
+  std::string network;        // the managed bridge
+  std::string ipv4_address;   // static, from the controller's IPAM
+  /// security.port_isolation: no traffic to other isolated ports on the bridge
+  /// (workspaces cannot reach each other); the gateway and uplink still can.
+  bool port_isolation = true;
+  bool operator==(const nic_device&) const = default;
+};
+
+/// A managed network as Incus shows it.
+struct network_info {
+  std::string name;
+  std::string type;  // bridge, ...
+  bool managed = false;
+  std::string status;  // Created, Errored, ...
+  std::string description;
+  std::map<std::string, std::string> config;  // ipv4.address, ipv4.nat, user.* ...
+};
+
+/// A managed bridge the controller creates: NAT on, IPv6 off, its own keys.
+struct network_spec {
+  std::string name;
+  std::string address;  // the gateway in CIDR form, e.g. 10.77.0.1/24
+  std::string description;
+  std::map<std::string, std::string> config;  // extra keys, e.g. user.rockpool.owner
+};
+
 /// What the controller asks Incus to create.
 struct instance_spec {
   std::string name;
@@ -28,6 +59,7 @@ struct instance_spec {
   bool nesting = false;
   std::map<std::string, std::string> config;  // includes the user.rockpool.* keys
   std::vector<std::string> profiles{"default"};
+  std::optional<nic_device> nic{};  // bridge networking: the instance's own eth0
 };
 
 /// An Incus proxy device forwarding a host loopback port into the instance.
@@ -48,6 +80,7 @@ struct instance_info {
   std::string address;    // IPv4 on eth0 (bridge networking), when Incus reports one
   std::string root_size;  // size of the instance's own root disk device, "" when unset
   std::vector<std::string> profiles;
+  std::optional<nic_device> nic{};  // the instance's own NIC device named eth0, if any
 };
 
 /// Changes to an existing instance: config keys to set and, optionally, a new
@@ -104,6 +137,15 @@ class incus_client {
   /// Removes a proxy device; absent is fine.
   [[nodiscard]] virtual specs::status remove_proxy_device(const std::string& instance,
                                                           const std::string& device) = 0;
+  /// Adds or replaces the instance's NIC device nic.name (idempotent). A
+  /// running container takes the change live.
+  [[nodiscard]] virtual specs::status set_nic_device(const std::string& instance,
+                                                     const nic_device& nic) = 0;
+  /// A network by name; nullopt when there is none.
+  [[nodiscard]] virtual specs::result<std::optional<network_info>> get_network(
+      const std::string& name) = 0;
+  /// Creates a managed bridge.
+  [[nodiscard]] virtual specs::status create_network(const network_spec& spec) = 0;
 };
 
 }  // namespace rockpool::runtime

@@ -45,6 +45,9 @@ class incus_rest final : public incus_client {
   specs::status update_instance(const std::string& name, const instance_update& update) override;
   specs::status set_proxy_device(const std::string& instance, const proxy_device& d) override;
   specs::status remove_proxy_device(const std::string& instance, const std::string& d) override;
+  specs::status set_nic_device(const std::string& instance, const nic_device& nic) override;
+  specs::result<std::optional<network_info>> get_network(const std::string& name) override;
+  specs::status create_network(const network_spec& spec) override;
 
   /// Server version, e.g. "6.0.4"; an error when Incus does not answer.
   specs::result<std::string> server_version();
