@@ -11,6 +11,7 @@ export ROCKPOOL_HOME=$home
 api_port=${ROCKPOOL_API_PORT:-7070}
 caddy_admin=${ROCKPOOL_CADDY_ADMIN:-127.0.0.1:2019}
 project=${ROCKPOOL_INCUS_PROJECT:-rockpool}
+bridge=${ROCKPOOL_BRIDGE:-rockpoolbr0}
 pidfile=$home/rockpoold.pid
 socket=$home/rockpoold.sock
 rpctl="build/controller/rpctl"
@@ -35,6 +36,12 @@ if [[ "${1:-}" == "down" ]]; then
     $rpctl delete workspace demo --wait --timeout 60s || true
   fi
   stop_pid "$pidfile" rockpoold
+  if [[ -f $home/bridge.created ]]; then
+    # rockpoold created the bridge for this demo: remove it (and its leases).
+    incus network delete "$(cat "$home/bridge.created")" >/dev/null 2>&1 &&
+      echo "bridge $(cat "$home/bridge.created") deleted"
+    rm -f "$home/bridge.created"
+  fi
   stop_pid "$home/caddy.pid" caddy
   if [[ -f $home/incusd.started ]]; then
     timeout 60 incus admin shutdown >/dev/null 2>&1 || true
@@ -59,12 +66,14 @@ if [[ ! -s $home/token ]]; then
   head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$home/token"
   chmod 600 "$home/token"
 fi
+# rockpoold creates the bridge when it is missing; if so, `down` removes it.
+if ! incus network show "$bridge" >/dev/null 2>&1; then echo "$bridge" >"$home/bridge.created"; fi
 if running "$pidfile"; then
   echo "rockpoold already running (pid $(cat "$pidfile"))"
 else
   setsid build/controller/rockpoold --data-dir "$home/data" --socket "$socket" \
     --listen "127.0.0.1:$api_port" --token-file "$home/token" --runtime incus \
-    --incus-project "$project" --caddy-admin "$caddy_admin" \
+    --incus-project "$project" --caddy-admin "$caddy_admin" --bridge "$bridge" \
     >>"$home/rockpoold.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 100); do
@@ -74,6 +83,9 @@ else
   done
 fi
 
+# Workspaces go on the bridge when the Host has found it usable (else proxy devices).
+$rpctl wait host local --for=condition=BridgeReady --timeout 30s ||
+  echo "bridge $bridge is not usable (see: $rpctl preflight); workspaces use proxy devices"
 $rpctl apply -f samples/quickstart.yaml
 $rpctl wait workspace demo --for=condition=Ready --timeout 120s
 $rpctl wait portroute demo-9000 --for=condition=Ready --timeout 60s

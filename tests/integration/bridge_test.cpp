@@ -74,6 +74,9 @@ TEST_F(bridged, a_workspace_on_the_bridge_is_served_through_caddy_without_proxy_
   auto created = run_command("incus network get " + bridge_ + " user.rockpool.owner");
   EXPECT_EQ(created.out, "rockpoold\n");
   EXPECT_EQ(run_command("incus network get " + bridge_ + " ipv4.nat").out, "true\n");
+  auto preflight = rpctl("preflight").out;
+  for (const char* check : {"PASS  DnsmasqPresent", "PASS  BridgeReady", "PASS  BridgeNAT"})
+    EXPECT_NE(preflight.find(check), std::string::npos) << check << "\n" << preflight;
   ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
   auto r = rpctl("wait ws demo --for=condition=Ready --timeout 60s");
   ASSERT_EQ(r.exit_code, 0) << r.err << rpctl("describe ws demo").out;

@@ -60,9 +60,10 @@ bridge_network::state bridge_network::ensure(runtime::incus_client& incus) {
                                "Rockpool workspaces (managed by rockpoold)",
                                {{bridge_owner_key, bridge_owner_value}}};
     auto created = incus.create_network(spec);
-    s = created.ok() ? state{true, "Created", "created bridge " + name_ + " (" + cidr_ + ", NAT)"}
-                     : state{false, "Unavailable",
-                             "cannot create bridge " + name_ + ": " + created.err().message};
+    s = created.ok()
+            ? state{true, "Created", "created bridge " + name_ + " (" + cidr_ + ", NAT)", true}
+            : state{false, "Unavailable",
+                    "cannot create bridge " + name_ + ": " + created.err().message, false};
   } else {
     const auto& n = **found;
     auto owner = n.config.find(bridge_owner_key);
@@ -79,7 +80,10 @@ bridge_network::state bridge_network::ensure(runtime::incus_client& incus) {
                " but --bridge-cidr asks for " + gateway_ +
                "; change the flag back or delete the bridge (it is recreated)"};
     } else {
-      s = {true, "Ready", "bridge " + name_ + " (" + cidr_ + ") is Rockpool's"};
+      auto nat = n.config.find("ipv4.nat");
+      bool nat_on = nat != n.config.end() && nat->second == "true";
+      s = {true, "Ready", "bridge " + name_ + " (" + cidr_ + (nat_on ? ", NAT" : ", NAT off") + ")",
+           nat_on};
     }
   }
   state_ = s;

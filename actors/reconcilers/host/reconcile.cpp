@@ -5,6 +5,7 @@
 
 #include "rockpool/specs/schema.hpp"
 
+#include <filesystem>
 #include <optional>
 
 namespace rockpool::actors::host {
@@ -23,11 +24,22 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   auto version = settings_.incus_version ? settings_.incus_version() : std::string();
   std::optional<bridge_network::state> bridge;
   if (ctx.bridge != nullptr && !version.empty()) {
+    // Incus runs dnsmasq for a managed bridge's DHCP (and so for the addresses
+    // the controller gives workspaces).
+    bool dnsmasq = std::filesystem::exists(settings_.sources.root + "usr/sbin/dnsmasq");
+    checks.push_back({"DnsmasqPresent", dnsmasq,
+                      dnsmasq ? "dnsmasq is installed" : "dnsmasq is not installed",
+                      "apt-get install dnsmasq-base (Incus needs it for a managed bridge)", false});
     bridge = ctx.bridge->ensure(ctx.incus);
     checks.push_back({"BridgeReady", bridge->ready, bridge->message,
                       "workspaces fall back to network: proxy until the bridge is usable; see "
                       "docs/operations.md#networking",
                       false});
+    if (bridge->ready)
+      checks.push_back({"BridgeNAT", bridge->nat,
+                        bridge->nat ? "workspaces reach the outside through NAT"
+                                    : "ipv4.nat is off on " + ctx.bridge->name(),
+                        "incus network set " + ctx.bridge->name() + " ipv4.nat=true", false});
   }
   auto status = runtime::host_status(checks, version, specs::format_rfc3339(ctx.clock.now()),
                                      specs::int_at(obj, "metadata.generation").value_or(1));

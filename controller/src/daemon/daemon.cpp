@@ -74,8 +74,11 @@ specs::status daemon::parts::open_store() {
   auto opened = specs::open_rocksdb(config.data_dir, db_options);
   if (!opened.ok()) return opened.err();
   backend = std::move(*opened);
-  store = std::make_unique<specs::object_store>(*backend, specs::system_clock(),
-                                                config.outer_networks, &actors::kind_rules());
+  // A nested host's inner network must not overlap the workspaces' bridge either.
+  auto taken = config.outer_networks;
+  if (config.bridge != "none") taken.push_back(config.bridge_cidr);
+  store = std::make_unique<specs::object_store>(*backend, specs::system_clock(), std::move(taken),
+                                                &actors::kind_rules());
   return specs::done{};
 }
 

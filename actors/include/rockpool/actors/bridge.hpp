@@ -38,6 +38,7 @@ class bridge_network {
     bool ready = false;
     std::string reason;   // Ready, Created, NotOurs, AddressMismatch, Unavailable
     std::string message;  // for conditions and Events
+    bool nat = false;     // ipv4.nat: workspaces reach the outside through the host
   };
   /// Creates the bridge when it is missing; adopts it when it is ours (it
   /// carries user.rockpool.owner=rockpoold) with the expected address; refuses
