@@ -10,7 +10,7 @@ set -euo pipefail
 force=0
 [[ "${1:-}" == "--force" ]] && { force=1; shift; }
 alias=${1:-rockpool-tiny}
-version=3  # bump when the rootfs changes; an older image is replaced
+version=4  # bump when the rootfs changes; an older image is replaced
 if [[ $force -eq 0 ]] && incus image info "$alias" 2>/dev/null | grep -q "rockpool.version: $version\$"; then
   echo "image $alias: already imported (version $version)"
   exit 0
@@ -26,7 +26,7 @@ trap 'rm -rf "$work"' EXIT
 root=$work/rootfs
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,var/www/ide,var/www/port}
 cp "$busybox" "$root/bin/busybox"
-for app in sh ls cat echo mkdir mount ip ifconfig route httpd sleep hostname ps kill udhcpc nc; do
+for app in sh ls cat echo mkdir mount ip ifconfig route httpd sleep hostname ps kill udhcpc nc arping; do
   ln -sf busybox "$root/bin/$app"
 done
 # udhcpc only reports a lease; this applies it.
@@ -38,7 +38,13 @@ case "$1" in
     ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
     if [ -n "$router" ]; then
       while route del default gw 0.0.0.0 dev "$interface" 2>/dev/null; do :; done
-      for r in $router; do route add default gw "$r" dev "$interface"; break; done
+      for r in $router; do
+        route add default gw "$r" dev "$interface"
+        # Tell the host who has this address now: a connection it is already
+        # trying (Caddy's) completes at once instead of at its next ARP retry.
+        arping -q -c 1 -w 1 -I "$interface" -s "$ip" "$r" &
+        break
+      done
     fi ;;
 esac
 exit 0

@@ -1,21 +1,26 @@
 // Workspaces on the real incusd and Caddy, side by side in one run, against
-// the same incusd and Caddy process:
+// the same incusd and Caddy process, with proxy devices and on a bridge:
 //   - manual_workspaces.sh seq: incus init, proxy device, start and one Caddy
 //     route per workspace, one workspace after another (the by-hand baseline);
 //   - manual_workspaces.sh par: the same with every workspace's steps at once;
-//   - Rockpool: `rpctl apply -f` of N Workspaces.
+//   - manual_workspaces.sh par on a bridge: a NIC with a static address
+//     instead of the proxy device, the route straight to it;
+//   - Rockpool: `rpctl apply -f` of N Workspaces, network: proxy, then
+//     network: bridge (a bridge this benchmark creates and deletes).
 // Each figure is the time from the first command until every workspace's IDE
 // page answers HTTP 200 through Caddy's workspace server.
 //
-// Then self-healing: the time from `incus stop --force` returning until the
-// IDE answers through Caddy again, for Rockpool and for an operator who runs
-// `incus start` the moment the stop returns.
+// Then self-healing, each workspace with a PortRoute attached: the time from
+// `incus stop --force` returning until the IDE answers through Caddy again,
+// for Rockpool (both modes) and for an operator who runs `incus start` the
+// moment the stop returns.
 //
 // Usage: workspace_bench [--reps R] [--counts 1,20] [--heals 10]
 // Needs a running incusd with the rockpool-tiny image (scripts/start-incus.sh,
 // runtime/images/build-tiny.sh) and caddy on PATH. Run by hand; see
 // docs/benchmarks.md.
 #include "rockpool/controller/client.hpp"
+#include "rockpool/controller/daemon.hpp"
 #include "rockpool/runtime/incus_rest.hpp"
 #include "test_support.hpp"
 
@@ -26,6 +31,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -105,15 +111,19 @@ struct bench {
                .exit_code == 0;
   }
 
-  double manual(int n, const std::string& mode, const std::string& prefix) {
+  std::string bridge = "rpb" + std::to_string(::getpid() % 1000000);
+  std::string subnet;  // A.B.C of the bridge's /24
+
+  double manual(int n, const std::string& mode, const std::string& prefix, bool bridged = false) {
     delete_all_instances();
     if (!load_manual_server()) return -1;
     auto names = names_of(prefix, n);
     auto t0 = steady::now();
     auto run = std::async(std::launch::async, [&] {
-      return run_command("bash " + script + " " + project + " " + std::to_string(n) + " " + mode +
-                         " " + caddy.admin() + " manual " + std::to_string(script_ports) + " " +
-                         prefix);
+      return run_command(
+          (bridged ? "BRIDGE=" + bridge + " SUBNET=" + subnet + " " : std::string()) + "bash " +
+          script + " " + project + " " + std::to_string(n) + " " + mode + " " + caddy.admin() +
+          " manual " + std::to_string(script_ports) + " " + prefix);
     });
     double t = until_all_answer(ws_port, names, t0);
     auto r = run.get();
@@ -155,12 +165,26 @@ int main(int argc, char** argv) {
   b.script_ports = test_support::host_port_base(100);
   b.controller_ports = b.script_ports + 100;
 
+  // The bridge both the script and Rockpool's bridge run use (Rockpool adopts
+  // it: it carries Rockpool's owner key).
+  std::ifstream route_table("/proc/net/route");
+  std::string routes((std::istreambuf_iterator<char>(route_table)), {});
+  auto cidr = controller::choose_bridge_cidr(controller::host_routes(routes, b.bridge), {});
+  b.subnet = cidr.substr(0, cidr.rfind(".0/"));
+  if (run_command("incus network create " + b.bridge + " ipv4.address=" + b.subnet +
+                  ".1/24 ipv4.nat=true ipv6.address=none user.rockpool.owner=rockpoold")
+          .exit_code != 0) {
+    std::fprintf(stderr, "cannot create bridge %s (is dnsmasq-base installed?)\n",
+                 b.bridge.c_str());
+    return 1;
+  }
+
   struct row {
     int n;
-    std::vector<double> seq, par, rockpool;
+    std::vector<double> seq, par, par_bridge, rockpool, rockpool_bridge;
   };
   std::vector<row> rows;
-  for (int n : counts) rows.push_back({n, {}, {}, {}});
+  for (int n : counts) rows.push_back({n, {}, {}, {}, {}, {}});
 
   // 1. The by-hand script (rockpoold is not running: it would own Caddy's config).
   std::vector<double> manual_heal;
@@ -168,6 +192,7 @@ int main(int argc, char** argv) {
     for (int rep = 0; rep < reps; ++rep) {
       r.seq.push_back(b.manual(r.n, "seq", "s"));
       r.par.push_back(b.manual(r.n, "par", "p"));
+      r.par_bridge.push_back(b.manual(r.n, "par", "b", true));
     }
   // The operator's self-heal floor: `incus start` right after the stop.
   b.manual(1, "seq", "h");
@@ -179,57 +204,79 @@ int main(int argc, char** argv) {
   }
   b.delete_all_instances();
 
-  // 2. Rockpool.
-  test_support::daemon_process daemon(
-      ROCKPOOLD_PATH, b.tmp / "db", b.tmp / "api.sock",
-      {"--runtime", "incus", "--incus-project", b.project, "--caddy-admin", b.caddy.admin(),
-       "--caddy-control-listen", "127.0.0.1:" + std::to_string(b.control_port),
-       "--caddy-workspace-listen", "127.0.0.1:" + std::to_string(b.ws_port), "--host-ports",
-       std::to_string(b.controller_ports) + "-" + std::to_string(b.controller_ports + 99)});
-  if (!daemon.start()) {
-    std::fprintf(stderr, "rockpoold did not start:\n%s\n", daemon.log().c_str());
-    return 1;
-  }
-  auto rpctl = [&](const std::string& args) {
-    return run_command("ROCKPOOL_SERVER=" + daemon.server_url() + " " RPCTL_PATH " " + args);
-  };
-  auto manifest = [&](const std::string& prefix, int n) {
-    std::string yaml;
-    for (const auto& name : names_of(prefix, n))
-      yaml += "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: " + name +
-              "\nspec:\n  image: rockpool-tiny\n  resources: {cpu: 1, memory: 256Mi}\n---\n";
-    auto path = b.tmp / (prefix + std::to_string(n) + ".yaml");
-    std::ofstream(path) << yaml;
-    return path;
-  };
-  for (auto& r : rows)
-    for (int rep = 0; rep < reps; ++rep) {
-      auto file = manifest("r", r.n);
-      auto t0 = steady::now();
-      if (rpctl("apply -f " + file).exit_code != 0) return 1;
-      r.rockpool.push_back(until_all_answer(b.ws_port, names_of("r", r.n), t0));
-      if (rpctl("delete -f " + file + " --wait --timeout 120s").exit_code != 0) return 1;
+  // 2. Rockpool, with proxy devices, then on the bridge.
+  std::vector<double> heal[2], heal_from_issue[2];
+  for (int bridged = 0; bridged < 2; ++bridged) {
+    std::vector<std::string> args = {
+        "--runtime",
+        "incus",
+        "--incus-project",
+        b.project,
+        "--caddy-admin",
+        b.caddy.admin(),
+        "--caddy-control-listen",
+        "127.0.0.1:" + std::to_string(b.control_port),
+        "--caddy-workspace-listen",
+        "127.0.0.1:" + std::to_string(b.ws_port),
+        "--host-ports",
+        std::to_string(b.controller_ports) + "-" + std::to_string(b.controller_ports + 99)};
+    if (bridged) {
+      args.insert(args.end(), {"--bridge", b.bridge, "--bridge-cidr", b.subnet + ".0/24"});
+    } else {
+      args.insert(args.end(), {"--bridge", "none"});
     }
-  // Self-healing: one stop per workspace, so the crash-loop back-off (which
-  // delays a second restart within five minutes) is not what is measured.
-  std::vector<double> heal, heal_from_issue;
-  {
-    auto file = manifest("heal", heals);
+    test_support::daemon_process daemon(ROCKPOOLD_PATH, b.tmp / ("db" + std::to_string(bridged)),
+                                        b.tmp / "api.sock", args);
+    if (!daemon.start()) {
+      std::fprintf(stderr, "rockpoold did not start:\n%s\n", daemon.log().c_str());
+      return 1;
+    }
+    auto rpctl = [&](const std::string& a) {
+      return run_command("ROCKPOOL_SERVER=" + daemon.server_url() + " " RPCTL_PATH " " + a);
+    };
+    auto network = std::string(bridged ? "bridge" : "proxy");
+    auto manifest = [&](const std::string& prefix, int n, bool with_routes) {
+      std::string yaml;
+      for (const auto& name : names_of(prefix, n)) {
+        yaml += "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: " + name +
+                "\nspec:\n  image: rockpool-tiny\n  network: " + network +
+                "\n  resources: {cpu: 1, memory: 256Mi}\n---\n";
+        if (with_routes)
+          yaml += "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: " + name +
+                  "-9000\nspec:\n  workspace: " + name + "\n  port: 9000\n---\n";
+      }
+      auto path = b.tmp / (prefix + std::to_string(n) + network + ".yaml");
+      std::ofstream(path) << yaml;
+      return path;
+    };
+    for (auto& r : rows)
+      for (int rep = 0; rep < reps; ++rep) {
+        auto file = manifest("r", r.n, false);
+        auto t0 = steady::now();
+        if (rpctl("apply -f " + file).exit_code != 0) return 1;
+        (bridged ? r.rockpool_bridge : r.rockpool)
+            .push_back(until_all_answer(b.ws_port, names_of("r", r.n), t0));
+        if (rpctl("delete -f " + file + " --wait --timeout 120s").exit_code != 0) return 1;
+      }
+    // Self-healing: one stop per workspace, so the crash-loop back-off (which
+    // delays a second restart within five minutes) is not what is measured.
+    auto file = manifest("heal", heals, true);
     rpctl("apply -f " + file);
     if (until_all_answer(b.ws_port, names_of("heal", heals), steady::now()) < 0) return 1;
     for (const auto& name : names_of("heal", heals)) {
       auto issued = steady::now();
       b.incus("stop --force " + name);
       auto stopped = steady::now();
-      heal.push_back(until_all_answer(b.ws_port, {name}, stopped, 30));
-      heal_from_issue.push_back(std::chrono::duration<double>(stopped - issued).count() +
-                                heal.back());
+      heal[bridged].push_back(until_all_answer(b.ws_port, {name}, stopped, 30));
+      heal_from_issue[bridged].push_back(std::chrono::duration<double>(stopped - issued).count() +
+                                         heal[bridged].back());
     }
     rpctl("delete -f " + file + " --wait --timeout 120s");
+    daemon.stop();
   }
-  daemon.stop();
   b.delete_all_instances();
   (void)incus.delete_project(b.project);
+  run_command("incus network delete " + b.bridge);
 
   auto fmt = [](const std::vector<double>& v) {
     char buf[64];
@@ -241,19 +288,27 @@ int main(int argc, char** argv) {
       "Workspaces from the first command to HTTP 200 through Caddy (seconds, median "
       "[min-max] of %d)\n\n",
       reps);
-  std::printf("%-6s %-24s %-24s %-24s %s\n", "count", "script, sequential", "script, parallel",
-              "rockpool (rpctl apply)", "rockpool / parallel");
+  std::printf("%-6s %-22s %-22s %-22s %-22s %-22s\n", "count", "script, sequential",
+              "script, parallel", "script, par., bridge", "rockpool, proxy", "rockpool, bridge");
   for (const auto& r : rows)
-    std::printf("%-6d %-24s %-24s %-24s %.2fx\n", r.n, fmt(r.seq).c_str(), fmt(r.par).c_str(),
-                fmt(r.rockpool).c_str(), median(r.rockpool) / median(r.par));
+    std::printf("%-6d %-22s %-22s %-22s %-22s %-22s\n", r.n, fmt(r.seq).c_str(), fmt(r.par).c_str(),
+                fmt(r.par_bridge).c_str(), fmt(r.rockpool).c_str(), fmt(r.rockpool_bridge).c_str());
+  std::printf("\n%-6s %-30s %-30s\n", "count", "rockpool bridge / script bridge",
+              "rockpool proxy / rockpool bridge");
+  for (const auto& r : rows)
+    std::printf("%-6d %-30.2f %-30.2f\n", r.n, median(r.rockpool_bridge) / median(r.par_bridge),
+                median(r.rockpool) / median(r.rockpool_bridge));
   std::printf(
-      "\nSelf-heal after `incus stop --force` to HTTP 200 (seconds, median [min-max] of "
-      "%d)\n\n",
+      "\nSelf-heal after `incus stop --force` to HTTP 200, a PortRoute attached (seconds, "
+      "median [min-max] of %d)\n\n",
       heals);
   std::printf("%-58s %s\n", "operator runs `incus start` when the stop returns",
               fmt(manual_heal).c_str());
-  std::printf("%-58s %s\n", "rockpool, from the stop's return", fmt(heal).c_str());
-  std::printf("%-58s %s\n", "rockpool, from issuing `incus stop --force`",
-              fmt(heal_from_issue).c_str());
+  std::printf("%-58s %s\n", "rockpool proxy, from the stop's return", fmt(heal[0]).c_str());
+  std::printf("%-58s %s\n", "rockpool bridge, from the stop's return", fmt(heal[1]).c_str());
+  std::printf("%-58s %s\n", "rockpool proxy, from issuing `incus stop --force`",
+              fmt(heal_from_issue[0]).c_str());
+  std::printf("%-58s %s\n", "rockpool bridge, from issuing `incus stop --force`",
+              fmt(heal_from_issue[1]).c_str());
   return 0;
 }

@@ -146,3 +146,32 @@ TEST_F(bridged, heals_after_a_forced_stop_and_a_removed_nic_and_delete_leaves_no
                     .out;
   EXPECT_EQ(config.find(address), std::string::npos) << config;
 }
+
+TEST_F(bridged, fifty_concurrent_creates_get_fifty_distinct_addresses_on_their_nics) {
+  ASSERT_TRUE(bridge_ready());
+  std::string yaml;
+  for (int i = 0; i < 50; ++i)
+    yaml += "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: ip" +
+            std::to_string(i) +
+            "\nspec:\n  image: rockpool-tiny\n  network: bridge\n  resources: {cpu: 1, memory: "
+            "128Mi}\n---\n";
+  auto file = write("fifty.yaml", yaml);
+  ASSERT_EQ(rpctl("apply -f " + file).exit_code, 0);
+  for (int i = 0; i < 50; ++i) {
+    auto r = rpctl("wait ws ip" + std::to_string(i) + " --for=condition=Ready --timeout 120s");
+    ASSERT_EQ(r.exit_code, 0) << r.err << rpctl("describe ws ip" + std::to_string(i)).out;
+  }
+  std::set<std::string> addresses;
+  for (int i = 0; i < 50; ++i) {
+    auto name = "ip" + std::to_string(i);
+    auto address = field("ws", name, "status.address");
+    EXPECT_FALSE(address.empty()) << name;
+    addresses.insert(address);
+    // What Incus has is what the controller recorded.
+    EXPECT_EQ(incus("config device get " + name + " eth0 ipv4.address").out, address + "\n")
+        << name;
+  }
+  EXPECT_EQ(addresses.size(), 50u);
+  EXPECT_EQ(rpctl("delete -f " + file + " --wait --timeout 180s").exit_code, 0);
+  EXPECT_EQ(incus("list -c n -f csv").out, "");
+}

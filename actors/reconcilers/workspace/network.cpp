@@ -19,6 +19,9 @@ std::string address_owner(const std::string& workspace) {
 pass::step pass::choose_network() {
   if (s_.network.empty()) {
     auto kept = string_at(status_.old_value(), "network");
+    // A workspace from before bridge networking (a host port, no recorded
+    // mode) stays on its proxy device: an upgrade does not move it.
+    if (kept.empty() && status_.old().contains("hostPort")) kept = "proxy";
     s_.network = !kept.empty()                                    ? kept
                  : ctx_.bridge != nullptr && ctx_.bridge->ready() ? "bridge"
                                                                   : "proxy";

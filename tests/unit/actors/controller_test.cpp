@@ -821,6 +821,23 @@ TEST_F(actor_runtime, workspaces_default_to_the_bridge_once_it_is_ready_and_keep
   EXPECT_EQ(string_at(get("Workspace", "before"), "status.network"), "proxy") << "mode flipped";
 }
 
+TEST_F(actor_runtime, a_workspace_from_before_bridges_stays_on_its_proxy_device) {
+  boot();
+  apply(workspace("old"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "old"));
+  // What an earlier version left: a host port and no recorded mode.
+  auto obj = get("Workspace", "old");
+  obj.as_object()["status"].as_object().erase("network");
+  obj.as_object()["metadata"].as_object().erase("resourceVersion");
+  ASSERT_TRUE(store_->replace_status(obj, {false, "test"}).ok());
+  ASSERT_TRUE(bridge_->ensure(incus_).ready);
+  ctl_->poke_all();
+  run();
+  EXPECT_EQ(string_at(get("Workspace", "old"), "status.network"), "proxy");
+  EXPECT_FALSE((*incus_.get_instance("old"))->nic.has_value());
+}
+
 TEST_F(actor_runtime, bridge_addresses_are_unique_freed_on_delete_and_survive_a_restart) {
   boot();
   for (int i = 0; i < 20; ++i) apply(workspace("w" + std::to_string(i), R"(,"network":"bridge")"));
