@@ -36,6 +36,19 @@ specs::result<http_result> http(const std::string& method, const std::string& ur
   return http_result{r->status, std::move(r->body)};
 }
 
+// Upstreams are on this host (loopback or the bridge): a dial that has not
+// connected in 100 ms has lost its SYN (a just-started instance drops it until
+// DHCP has configured its address, and TCP would wait a full second to
+// resend). Caddy then dials again every 20 ms for up to 5 s, so the first
+// request to a starting workspace waits for the instance, not for TCP's
+// retransmit timer.
+json::value reverse_proxy_transport() {
+  return {{"protocol", "http"}, {"dial_timeout", "100ms"}};
+}
+json::value reverse_proxy_retries() {
+  return {{"try_duration", "5s"}, {"try_interval", "20ms"}};
+}
+
 json::value caddy_route(const std::string& id, const std::string& prefix,
                         const std::string& upstream) {
   std::string strip =
@@ -44,7 +57,9 @@ json::value caddy_route(const std::string& id, const std::string& prefix,
                       {"match", json::array{{{"path", json::array{json::string(prefix + "*")}}}}},
                       {"handle", json::array{{{"handler", "rewrite"}, {"strip_path_prefix", strip}},
                                              {{"handler", "reverse_proxy"},
-                                              {"upstreams", json::array{{{"dial", upstream}}}}}}}};
+                                              {"upstreams", json::array{{{"dial", upstream}}}},
+                                              {"transport", reverse_proxy_transport()},
+                                              {"load_balancing", reverse_proxy_retries()}}}}};
 }
 
 }  // namespace
