@@ -594,10 +594,12 @@ specs::status api_server::bind_tcp() {
 
 specs::status api_server::start() {
   try {
-    if (!impl_->options.socket_path.empty())
-      if (auto st = bind_unix(); !st.ok()) return st;
+    // TCP first: its flags can be refused, and a daemon that fails must not
+    // have made its unix socket connectable, even for a moment.
     if (impl_->options.listen)
       if (auto st = bind_tcp(); !st.ok()) return st;
+    if (!impl_->options.socket_path.empty())
+      if (auto st = bind_unix(); !st.ok()) return st;
   } catch (const std::exception& e) {
     return make_error(reason::unavailable, std::string("cannot start the API server: ") + e.what());
   }
