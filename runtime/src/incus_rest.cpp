@@ -110,6 +110,18 @@ specs::result<json::value> incus_rest::server_info() {
 }
 
 namespace {
+// The string members of obj[key] (Incus config and device maps, whose keys
+// contain dots, so they are not read as paths).
+std::map<std::string, std::string> string_members(const json::value& obj,
+                                                  const char* key = nullptr) {
+  std::map<std::string, std::string> out;
+  const json::value* v = key ? obj.as_object().if_contains(key) : &obj;
+  if (v && v->is_object())
+    for (const auto& kv : v->get_object())
+      if (kv.value().is_string()) out[std::string(kv.key())] = std::string(kv.value().get_string());
+  return out;
+}
+
 json::value nic_json(const nic_device& nic) {
   json::object d{{"type", "nic"}, {"network", nic.network}, {"name", nic.name}};
   if (!nic.ipv4_address.empty()) d["ipv4.address"] = nic.ipv4_address;
@@ -129,10 +141,7 @@ specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::
   info.name = string_at(m, "name");
   info.status = string_at(m, "status");
   info.type = string_at(m, "type");
-  if (const auto* cfg = m.as_object().if_contains("config"); cfg && cfg->is_object())
-    for (const auto& kv : cfg->get_object())
-      if (kv.value().is_string())
-        info.config[std::string(kv.key())] = std::string(kv.value().get_string());
+  info.config = string_members(m, "config");
   if (const auto* devs = m.as_object().if_contains("devices"); devs && devs->is_object())
     for (const auto& kv : devs->get_object()) {
       if (string_at(kv.value(), "type") == "proxy")
@@ -140,13 +149,9 @@ specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::
                                 string_at(kv.value(), "connect")});
       if (kv.key() == "root") info.root_size = string_at(kv.value(), "size");
       if (kv.key() == "eth0" && string_at(kv.value(), "type") == "nic") {
-        // Keys with dots: read them directly (string_at takes a dotted path).
-        auto key = [&](const char* k) {
-          const auto* v = kv.value().as_object().if_contains(k);
-          return v && v->is_string() ? std::string(v->get_string()) : std::string();
-        };
-        info.nic = nic_device{key("name").empty() ? "eth0" : key("name"), key("network"),
-                              key("ipv4.address"), key("security.port_isolation") == "true"};
+        auto d = string_members(kv.value());
+        info.nic = nic_device{d["name"].empty() ? "eth0" : d["name"], d["network"],
+                              d["ipv4.address"], d["security.port_isolation"] == "true"};
       }
     }
   if (const auto* ps = m.as_object().if_contains("profiles"); ps && ps->is_array())
@@ -317,10 +322,7 @@ specs::result<std::optional<network_info>> incus_rest::get_network(const std::st
   n.description = string_at(m, "description");
   if (const auto* managed = m.as_object().if_contains("managed"); managed && managed->is_bool())
     n.managed = managed->get_bool();
-  if (const auto* cfg = m.as_object().if_contains("config"); cfg && cfg->is_object())
-    for (const auto& kv : cfg->get_object())
-      if (kv.value().is_string())
-        n.config[std::string(kv.key())] = std::string(kv.value().get_string());
+  n.config = string_members(m, "config");
   return std::optional<network_info>{std::move(n)};
 }
 
