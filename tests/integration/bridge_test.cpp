@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -145,6 +147,39 @@ TEST_F(bridged, heals_after_a_forced_stop_and_a_removed_nic_and_delete_leaves_no
                             "/config/apps/http/servers/rockpool-workspaces/routes")
                     .out;
   EXPECT_EQ(config.find(address), std::string::npos) << config;
+}
+
+// Incus refuses to delete a bridge an instance's NIC names, so an admin who
+// deletes it first takes the NIC off a stopped instance. The controller is
+// paused (SIGSTOP) for the three steps so that it cannot repair in between:
+// what it finds when it resumes is a stopped instance without a NIC and no
+// bridge at all.
+TEST_F(bridged, heals_after_the_bridge_itself_is_deleted) {
+  ASSERT_TRUE(bridge_ready());
+  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 60s").exit_code, 0);
+  auto address = field("ws", "demo", "status.address");
+  ASSERT_EQ(::kill(daemon_->pid(), SIGSTOP), 0);
+  auto stopped = incus_retrying("stop --force demo");
+  auto removed = incus_retrying("config device remove demo eth0");
+  auto deleted = run_command("incus network delete " + bridge_);
+  ASSERT_EQ(::kill(daemon_->pid(), SIGCONT), 0);
+  ASSERT_EQ(stopped, 0);
+  ASSERT_EQ(removed, 0);
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_GE(seconds_until("/workspace/demo/port/9000/", port_page, 60), 0)
+      << rpctl("describe ws demo").out;
+  std::cerr << "bridge deleted -> HTTP 200: "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()
+            << " s\n";
+  // The same bridge, recreated as the controller's, and the same address.
+  EXPECT_EQ(run_command("incus network get " + bridge_ + " user.rockpool.owner").out,
+            "rockpoold\n");
+  EXPECT_EQ(run_command("incus network get " + bridge_ + " ipv4.nat").out, "true\n");
+  EXPECT_EQ(field("ws", "demo", "status.address"), address);
+  EXPECT_NE(incus("config device list demo").out.find("eth0"), std::string::npos);
+  EXPECT_TRUE(bridge_ready()) << rpctl("describe host local").out;
 }
 
 TEST_F(bridged, fifty_concurrent_creates_get_fifty_distinct_addresses_on_their_nics) {
