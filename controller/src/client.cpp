@@ -1,27 +1,10 @@
 #include "rockpool/controller/client.hpp"
 
-#include <cctype>
-
 namespace rockpool::controller {
 
 using specs::error;
 using specs::make_error;
 using specs::reason;
-
-std::string url_encode(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 api_client::api_client(client_options options) : options_(std::move(options)) {
   const std::string unix_prefix = "unix://";

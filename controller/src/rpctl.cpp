@@ -948,7 +948,78 @@ int cmd_version(context& c, bool client_only) {
     return 1;
   }
   auto v = specs::parse_json(r->body);
-  c.out << "Server Version: " << (v.ok() ? string_at(*v, "version") : std::string("?")) << "\n";
+  c.out << "Server Version: " << (v.ok() ? string_at(*v, "version") : std::string("?"));
+  if (v.ok() && string_at(*v, "role") == "inner")
+    c.out << " (inner Rockpool of nestedhost/" << string_at(*v, "nestedHost") << ")";
+  c.out << "\n";
+  return 0;
+}
+
+// GET of a NestedHost subresource; the body, or a message on err.
+std::optional<std::string> nested_host_get(context& c, const std::string& name,
+                                           const std::string& what) {
+  auto r =
+      c.client.request("GET", resource_path(*specs::find_kind("NestedHost"), name) + "/" + what);
+  if (!r.ok()) {
+    c.err << "error: " << r.err().message << "\n";
+    return std::nullopt;
+  }
+  if (r->status != 200) {
+    c.err << server_error(*r) << "\n";
+    return std::nullopt;
+  }
+  return r->body;
+}
+
+int cmd_credentials(context& c, const std::string& name, const std::string& output) {
+  auto body = nested_host_get(c, name, "credentials");
+  if (!body) return 1;
+  if (output == "json") {
+    c.out << *body << "\n";
+    return 0;
+  }
+  auto v = specs::parse_json(*body);
+  if (!v.ok()) {
+    c.err << "error: malformed credentials from the server\n";
+    return 1;
+  }
+  c.out << "# The inner Rockpool of nestedhost/" << name << ", through the outer routes.\n"
+        << "# Use: eval \"$(rpctl nestedhost credentials " << name << ")\"; rpctl get ws\n"
+        << "# Inner UI: " << string_at(*v, "ui") << "\n"
+        << "export ROCKPOOL_SERVER=" << string_at(*v, "server") << "\n"
+        << "export ROCKPOOL_TOKEN=" << string_at(*v, "token") << "\n";
+  return 0;
+}
+
+struct logs_flags {
+  std::string target, component = "rockpoold";
+  std::size_t limit_bytes = 0;
+  bool follow = false;
+};
+
+int cmd_logs(context& c, const logs_flags& f) {
+  auto slash = f.target.find('/');
+  const auto* k = specs::find_kind(f.target.substr(0, slash));
+  if (slash == std::string::npos || k == nullptr || k->kind != "NestedHost") {
+    c.err << "error: logs takes nestedhost/NAME, got \"" << f.target << "\"\n";
+    return 2;
+  }
+  auto name = f.target.substr(slash + 1);
+  auto what = "log?component=" + url_encode(f.component) +
+              (f.limit_bytes ? "&limitBytes=" + std::to_string(f.limit_bytes) : std::string());
+  auto body = nested_host_get(c, name, what);
+  if (!body) return 1;
+  c.out << *body << std::flush;
+  // -f: look again every second and print what follows what was printed.
+  for (std::string last = *body; f.follow;) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto next = nested_host_get(c, name, what);
+    if (!next) return 1;
+    auto tail = last.substr(last.size() - std::min<std::size_t>(last.size(), 512));
+    auto at = tail.empty() ? std::string::npos : next->rfind(tail);
+    c.out << (at == std::string::npos ? *next : next->substr(at + tail.size())) << std::flush;
+    last = std::move(*next);
+  }
   return 0;
 }
 
@@ -1089,6 +1160,32 @@ command define_version(CLI::App& app) {
   return {sub, [client_only](context& c) { return cmd_version(c, *client_only); }};
 }
 
+command define_nested_host(CLI::App& app) {
+  auto name = std::make_shared<std::string>();
+  auto output = std::make_shared<std::string>("env");
+  auto* sub = app.add_subcommand("nestedhost", "Reach a nested host's inner Rockpool");
+  sub->require_subcommand(1);
+  auto* creds = sub->add_subcommand(
+      "credentials", "Print the inner control plane's server and token (read through Incus)");
+  creds->add_option("NAME", *name, "The NestedHost")->required();
+  creds->add_option("-o,--output", *output, "env (shell exports) or json")
+      ->check(CLI::IsMember({"env", "json"}))
+      ->capture_default_str();
+  return {sub, [name, output](context& c) { return cmd_credentials(c, *name, *output); }};
+}
+
+command define_logs(CLI::App& app) {
+  auto f = std::make_shared<logs_flags>();
+  auto* sub = app.add_subcommand("logs", "Print a nested host's inner logs (read through Incus)");
+  sub->add_option("TARGET", f->target, "nestedhost/NAME")->required();
+  sub->add_option("--component", f->component, "rockpoold, caddy, incusd, init or dhcp")
+      ->check(CLI::IsMember({"rockpoold", "caddy", "incusd", "init", "dhcp"}))
+      ->capture_default_str();
+  sub->add_option("--limit-bytes", f->limit_bytes, "Only the last N bytes (default 64 KiB)");
+  sub->add_flag("-f,--follow", f->follow, "Keep printing what is appended");
+  return {sub, [f](context& c) { return cmd_logs(c, *f); }};
+}
+
 // Parses argv; returns an exit code when rpctl should stop now (help, usage error).
 std::optional<int> parse(CLI::App& app, int argc, char** argv, std::ostream& out,
                          std::ostream& err) {
@@ -1137,6 +1234,8 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
                           "Check the host: Incus, containers, VMs, KVM, nested KVM, "
                           "vhost_vsock, Caddy"),
        cmd_preflight},
+      define_nested_host(app),
+      define_logs(app),
       define_version(app)};
   if (auto stop = parse(app, argc, argv, out, err)) return *stop;
   co.timeout_ms = static_cast<long>(parse_duration(request_timeout).count());

@@ -86,6 +86,7 @@ specs::status fake_incus::delete_instance(const std::string& name) {
   std::lock_guard lk(mu_);
   if (instances_.erase(name) == 0)
     return make_error(reason::not_found, "instance \"" + name + "\" not found");
+  std::erase_if(files_, [&](const auto& f) { return f.first.first == name; });
   return specs::done{};
 }
 
@@ -154,6 +155,24 @@ specs::status fake_incus::create_network(const network_spec& spec) {
   n.config["ipv6.address"] = "none";
   networks_[spec.name] = std::move(n);
   return specs::done{};
+}
+
+specs::result<std::string> fake_incus::read_file(const std::string& instance,
+                                                 const std::string& path, std::size_t max_bytes) {
+  if (auto st = intercept("file", instance + path); !st.ok()) return st.err();
+  std::lock_guard lk(mu_);
+  if (!instances_.count(instance))
+    return make_error(reason::not_found, "instance \"" + instance + "\" not found");
+  auto it = files_.find({instance, path});
+  if (it == files_.end()) return make_error(reason::not_found, "file " + path + " not found");
+  const auto& c = it->second;
+  return c.size() > max_bytes ? c.substr(c.size() - max_bytes) : c;
+}
+
+void fake_incus::put_file(const std::string& instance, const std::string& path,
+                          std::string content) {
+  std::lock_guard lk(mu_);
+  files_[{instance, path}] = std::move(content);
 }
 
 void fake_incus::put_network(network_info n) {

@@ -45,10 +45,7 @@ std::string incus_rest::with_project(const std::string& path) const {
   return path + (path.find('?') == std::string::npos ? "?" : "&") + "project=" + options_.project;
 }
 
-specs::result<incus_rest::response> incus_rest::call(const std::string& method,
-                                                     const std::string& path,
-                                                     const std::string& body,
-                                                     const std::string& if_match) {
+http_call incus_rest::request(const std::string& method, const std::string& path) const {
   http_call c;
   c.method = method;
   c.url = (options_.url.empty() ? std::string("http://incus") : options_.url) + path;
@@ -59,6 +56,15 @@ specs::result<incus_rest::response> incus_rest::call(const std::string& method,
     c.client_key = options_.client_key;
     c.pinned_server_cert = options_.server_cert;
   }
+  c.connect_timeout_ms = 5000;
+  return c;
+}
+
+specs::result<incus_rest::response> incus_rest::call(const std::string& method,
+                                                     const std::string& path,
+                                                     const std::string& body,
+                                                     const std::string& if_match) {
+  auto c = request(method, path);
   c.headers.push_back("Content-Type: application/json");
   if (!if_match.empty()) c.headers.push_back("If-Match: " + if_match);
   c.body = body;
@@ -337,6 +343,35 @@ specs::status incus_rest::create_network(const network_spec& spec) {
   auto r = call("POST", "/1.0/networks", json::serialize(body));
   if (!r.ok()) return r.err();
   return specs::done{};
+}
+
+specs::result<std::string> incus_rest::read_file(const std::string& instance,
+                                                 const std::string& path, std::size_t max_bytes) {
+  auto c = request("GET",
+                   with_project("/1.0/instances/" + instance + "/files?path=" + url_encode(path)));
+  c.timeout_ms = 30000;
+  // Keep the file's tail: a log grows at its end. Past 64 MiB the transfer stops.
+  std::string tail;
+  long status = 0;
+  c.on_data = [&](std::string_view chunk, long code) {
+    status = code;
+    tail.append(chunk);
+    if (tail.size() > 2 * max_bytes) tail.erase(0, tail.size() - max_bytes);
+    return tail.size() < (64u << 20);
+  };
+  auto reply = http_perform(c);
+  if (!reply.ok())
+    return make_error(reason::unavailable,
+                      "Incus at " + where() + " does not answer: " + reply.err().message);
+  if (reply->status == 0) reply->status = status;
+  if (reply->status >= 400) {
+    auto parsed = specs::parse_json(tail);
+    auto message = parsed.ok() ? string_at(*parsed, "error") : tail.substr(0, 200);
+    return make_error(reply->status == 404 ? reason::not_found : reason_for(reply->status),
+                      "Incus: " + message + " (" + path + " in " + instance + ")");
+  }
+  if (tail.size() > max_bytes) tail.erase(0, tail.size() - max_bytes);
+  return tail;
 }
 
 specs::status incus_rest::create_project(const std::string& name) {

@@ -39,6 +39,19 @@ update_plan plan_update(const instance_info& have, const instance_spec& want) {
     (f.live ? plan.live : plan.at_restart).config[f.key] = value;
     (f.live ? plan.live_fields : plan.restart_fields).push_back(f.name);
   }
+  // The init's environment is read when it starts.
+  bool env_changed = false;
+  for (const auto& [key, value] : want_config)
+    if (key.starts_with(environment_prefix) && current(key) != value) {
+      plan.at_restart.config[key] = value;
+      env_changed = true;
+    }
+  for (const auto& [key, value] : have.config)
+    if (key.starts_with(environment_prefix) && !want_config.contains(key)) {
+      plan.at_restart.config[key] = "";  // Incus drops a key set to ""
+      env_changed = true;
+    }
+  if (env_changed) plan.restart_fields.push_back("environment");
   if (have.profiles != want.profiles) {
     plan.live.profiles = want.profiles;
     plan.live_fields.push_back("profiles");

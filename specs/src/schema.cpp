@@ -40,6 +40,8 @@ std::shared_ptr<schema> parse_schema(const json::value& v, const std::string& wh
     for (const auto& e : r->get_array())
       if (e.is_string()) s->required.emplace_back(e.get_string());
   if (const auto* i = o.if_contains("items")) s->items = parse_schema(*i, where + "[]");
+  if (const auto* a = o.if_contains("additionalProperties"); a && a->is_object())
+    s->additional_properties = parse_schema(*a, where + ".*");
   if (const auto* x = o.if_contains("x-kubernetes-preserve-unknown-fields"); x && x->is_bool())
     s->preserve_unknown_fields = x->get_bool();
   if (const auto* e = o.if_contains("enum"); e && e->is_array())
@@ -49,6 +51,7 @@ std::shared_ptr<schema> parse_schema(const json::value& v, const std::string& wh
   if (auto n = int_at(v, "minLength")) s->min_length = static_cast<std::size_t>(*n);
   if (auto n = int_at(v, "maxLength")) s->max_length = static_cast<std::size_t>(*n);
   if (auto n = int_at(v, "maxItems")) s->max_items = static_cast<std::size_t>(*n);
+  if (auto n = int_at(v, "maxProperties")) s->max_properties = static_cast<std::size_t>(*n);
   s->pattern = string_at(v, "pattern");
   if (!s->pattern.empty()) {
     auto compiled = pattern::compile(s->pattern);
@@ -185,6 +188,9 @@ void apply_defaults(const schema& s, json::value& v) {
       if (!o->contains(key) && child->default_value) (*o)[key] = *child->default_value;
       if (auto* cv = o->if_contains(key)) apply_defaults(*child, *cv);
     }
+    if (s.additional_properties)
+      for (auto& kv : *o)
+        if (!s.property(kv.key())) apply_defaults(*s.additional_properties, kv.value());
   } else if (auto* a = v.if_array(); a && s.items) {
     for (auto& e : *a) apply_defaults(*s.items, e);
   }
@@ -237,10 +243,14 @@ void validate_schema(const schema& s, const json::value& v, const std::string& p
   if (const auto* obj = v.if_object()) {
     for (const auto& req : s.required)
       if (!obj->contains(req)) out.push_back({join_path(path, req), "required field is missing"});
+    if (s.max_properties && obj->size() > *s.max_properties)
+      out.push_back({path, "must have at most " + std::to_string(*s.max_properties) + " entries"});
     for (const auto& kv : *obj) {
       auto child_path = join_path(path, kv.key());
       if (const auto* child = s.property(kv.key()))
         validate_schema(*child, kv.value(), child_path, out);
+      else if (s.additional_properties)
+        validate_schema(*s.additional_properties, kv.value(), child_path, out);
       else if (!s.preserve_unknown_fields && !(s.type.empty() && s.properties.empty()))
         out.push_back({child_path, "unknown field"});
     }

@@ -53,9 +53,10 @@ void validate(const specs::json::value& obj, const specs::validation_context& ct
                        "port " + std::to_string(p.get_int64()) + " is listed twice"});
     }
   }
+  // The built-in template may be absent: the controller creates it when needed.
   auto tmpl = string_at(obj, "spec.template");
-  if (string_at(obj, "spec.image").empty() && !tmpl.empty() && ctx.sees_store && ctx.lookup &&
-      !ctx.lookup("WorkspaceTemplate", tmpl))
+  if (string_at(obj, "spec.image").empty() && !tmpl.empty() && tmpl != "rockpool-nested-host" &&
+      ctx.sees_store && ctx.lookup && !ctx.lookup("WorkspaceTemplate", tmpl))
     out.push_back({"spec.template",
                    "WorkspaceTemplate \"" + tmpl + "\" does not exist and spec.image is not set"});
 }

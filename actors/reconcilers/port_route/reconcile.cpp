@@ -55,8 +55,15 @@ std::variant<json::value, pass_result> adopt(reconcile_context& ctx, json::value
     fins = f->get_array();
   if (!has_finalizer(obj)) fins.push_back(json::string(cleanup_finalizer));
   json::value patch = {{"metadata", {{"finalizers", fins}}}};
-  if (needs_owner)
-    patch.as_object()["metadata"].as_object()["ownerReferences"] = owner_reference(*ws, false);
+  if (needs_owner) {
+    // Added to the owners it has (a NestedHost's routes keep their controller).
+    json::array refs;
+    if (const auto* o = specs::find_path(obj, "metadata.ownerReferences"); o && o->is_array())
+      for (const auto& r : o->get_array())
+        if (string_at(r, "kind") != "Workspace") refs.push_back(r);
+    for (const auto& r : owner_reference(*ws, false)) refs.push_back(r);
+    patch.as_object()["metadata"].as_object()["ownerReferences"] = std::move(refs);
+  }
   auto r =
       ctx.store.merge_patch("PortRoute", string_at(obj, "metadata.name"), patch, controller_write);
   if (!r.ok()) return r.err().why == specs::reason::not_found ? gone() : failed(r.err().message);

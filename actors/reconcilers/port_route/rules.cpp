@@ -14,7 +14,14 @@ void validate(const specs::json::value& obj, const specs::validation_context& ct
   auto port = int_at(obj, "spec.port");
   if (ws.empty() || !port) return;
   auto port_text = "port " + std::to_string(*port);
-  if (ctx.lookup)
+  // A nested host routes its inner control plane (its workspace's port 8080)
+  // at /workspace/NH/port/8080/ too, as the inner Rockpool's URLs expect.
+  bool nested_host_route = false;
+  if (const auto* refs = specs::find_path(obj, "metadata.ownerReferences");
+      refs && refs->is_array())
+    for (const auto& r : refs->get_array())
+      nested_host_route = nested_host_route || string_at(r, "kind") == "NestedHost";
+  if (ctx.lookup && !nested_host_route)
     if (auto w = ctx.lookup("Workspace", ws))
       if (int_at(*w, "spec.ide.port").value_or(8080) == *port)
         out.push_back({"spec.port", port_text + " is workspace \"" + ws +

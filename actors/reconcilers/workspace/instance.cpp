@@ -60,6 +60,8 @@ pass::step pass::ensure_instance() {
                                   {runtime::owner_uid_key, s_.uid}},
                                  s_.profiles,
                                  wanted_nic()};
+  for (const auto& [k, v] : s_.environment)
+    spec_.config[std::string(runtime::environment_prefix) + k] = v;
   if (!inst_) {
     created_now_ = true;
     if (had_instance_) {

@@ -50,6 +50,10 @@ specs::result<settings> resolve(specs::object_store& store, const json::value& o
     for (const auto& p : profiles->get_array())
       if (p.is_string()) s.profiles.emplace_back(p.get_string());
   }
+  if (const auto* env = specs::find_path(obj, "spec.environment"); env && env->is_object())
+    for (const auto& kv : env->get_object())
+      if (kv.value().is_string())
+        s.environment[std::string(kv.key())] = std::string(kv.value().get_string());
   return s;
 }
 

@@ -6,6 +6,7 @@
 #include "common/pass.hpp"
 #include "common/status.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct settings {
   std::string state = "Running";
   std::string network;  // proxy | bridge; "" until choose_network()
   std::vector<std::string> profiles{"default"};
+  std::map<std::string, std::string> environment;  // spec.environment
   int cpu = 2;
   int ide_port = 8080;
   bool nesting = false;

@@ -12,8 +12,22 @@ std::optional<http_response> api_handler::probe(const std::string& path) {
       return http_response{503, "text/plain", "store: " + ready.err().message, {}};
     return http_response{200, "text/plain", "ok", {}};
   }
-  if (path == "version")
-    return json_response(200, {{"version", options_.version}, {"apiVersion", specs::api_version}});
+  if (path == "version") {
+    // Kubernetes' version.Info fields, and which Rockpool this is.
+    auto dot = options_.version.find('.');
+    auto dot2 = options_.version.find('.', dot == std::string::npos ? dot : dot + 1);
+    json::object v = {
+        {"major", options_.version.substr(0, dot)},
+        {"minor", dot == std::string::npos ? std::string()
+                                           : options_.version.substr(dot + 1, dot2 - dot - 1)},
+        {"gitVersion", "v" + options_.version},
+        {"platform", "linux/amd64"},
+        {"version", options_.version},
+        {"apiVersion", specs::api_version},
+        {"role", options_.role}};
+    if (!options_.nested_host.empty()) v["nestedHost"] = options_.nested_host;
+    return json_response(200, std::move(v));
+  }
   if (path == "metrics") return http_response{200, "text/plain; version=0.0.4", metrics_text(), {}};
   return std::nullopt;
 }

@@ -60,8 +60,14 @@ http_response api_handler::dispatch(const http_request& req) {
     return not_found();
   if (s.size() == 3) return group_version(req);
   const auto* k = specs::find_kind(s[3]);
-  if (k == nullptr || k->plural != s[3] || s.size() > 6 || (s.size() == 6 && s[5] != "status"))
-    return not_found();
+  if (k == nullptr || k->plural != s[3] || s.size() > 6) return not_found();
+  if (s.size() == 6 && k->kind == "NestedHost" && (s[5] == "credentials" || s[5] == "log")) {
+    if (req.method != "GET")
+      return status_response(
+          make_error(reason::method_not_allowed, req.method + " is not supported"));
+    return nested_host(resource_call{req, t, *k, s[4], false, {}}, s[5]);
+  }
+  if (s.size() == 6 && s[5] != "status") return not_found();
   resource_call call{
       req, t, *k, s.size() > 4 ? s[4] : std::string(), s.size() == 6, write_request_of(t)};
   if (call.name.empty()) {

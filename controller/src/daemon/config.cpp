@@ -73,6 +73,8 @@ void add_options(CLI::App& app, daemon_config& c) {
                  "Caddy's workspace server (/workspace/...)")
       ->capture_default_str();
   app.add_flag("--inner", c.inner, "This is an inner Rockpool running inside a NestedHost");
+  app.add_option("--nested-host", c.nested_host,
+                 "With --inner: the name of the NestedHost it runs in (shown by /version)");
   app.add_option("--event-retention", c.event_retention, "Events kept for watch resumption")
       ->capture_default_str();
   app.add_option("--bookmark-interval", c.bookmark_seconds, "Seconds between watch BOOKMARK events")

@@ -42,6 +42,9 @@ struct daemon::parts {
   std::unique_ptr<actors::actor_route_table> caddy;
   runtime::incus_client* incus = &fake_incus;
   runtime::route_table* routes = &fake_routes;
+  runtime::fake_inner_probe fake_inner;
+  std::unique_ptr<runtime::inner_probe_http> real_inner;
+  runtime::inner_probe* inner = &fake_inner;
   std::unique_ptr<actors::host_port_allocator> ports;
   std::unique_ptr<actors::bridge_network> bridge;  // network: bridge; null with --bridge none
   std::unique_ptr<actors::event_recorder> events;
@@ -113,6 +116,8 @@ void daemon::parts::connect_runtime() {
     spdlog::warn("{}; routes will be written once Caddy answers", st.err().message);
   incus = real_incus.get();
   routes = caddy.get();
+  real_inner = std::make_unique<runtime::inner_probe_http>(config.caddy_workspace_listen);
+  inner = real_inner.get();
 }
 
 void daemon::parts::start_reconcilers() {
@@ -150,7 +155,7 @@ void daemon::parts::start_reconcilers() {
   reconciler = std::make_unique<actors::controller>(
       *actor_system,
       actors::reconcile_context{*store, *incus, *routes, *ports, *events, specs::system_clock(),
-                                bridge.get()},
+                                bridge.get(), inner},
       kinds, options);
   backend->set_commit_listener(
       [this](std::vector<specs::kv_event> e) { reconciler->publish(std::move(e)); });
@@ -201,6 +206,15 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
   api_options api;
   api.bookmark_interval = std::chrono::seconds(config.bookmark_seconds);
   api.version = version;
+  api.role = config.inner ? "inner" : "outer";
+  api.nested_host = config.nested_host;
+  if (auto* incus = p->incus; config.runtime != "none")
+    api.read_instance_file = [incus](const std::string& instance, const std::string& path,
+                                     std::size_t max_bytes) {
+      return incus->read_file(instance, path, max_bytes);
+    };
+  auto listen = config.caddy_workspace_listen;
+  api.workspace_url = "http://" + (listen.starts_with(":") ? "127.0.0.1" + listen : listen);
   api.extra_metrics = [raw = p.get()] { return raw->runtime_metrics(); };
   p->handler = std::make_unique<api_handler>(*p->store, p->api_metrics, api);
   p->server = std::make_unique<api_server>(*p->handler, config.server);

@@ -17,6 +17,7 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
+#include <mutex>
 #include <set>
 
 using namespace rockpool;
@@ -61,7 +62,7 @@ class actor_runtime : public ::testing::Test {
     ctl_ = std::make_unique<actors::controller>(
         *sys_,
         actors::reconcile_context{*store_, incus_, routes_, *ports_, *events_, clock_,
-                                  bridge_.get()},
+                                  bridge_.get(), &inner_},
         kinds_, options_);
     backend_->set_commit_listener(
         [this](std::vector<specs::kv_event> e) { ctl_->publish(std::move(e)); });
@@ -126,6 +127,18 @@ class actor_runtime : public ::testing::Test {
   test_support::scripted_incus incus_;
   test_support::scripted_routes routes_;
   std::set<unsigned short> busy_ports_;  // "listened on by another process"
+  // A nested host's inner control plane, as seen through the outer route.
+  struct scripted_inner final : runtime::inner_probe {
+    runtime::inner_health look(const std::string& api_path, const std::string& token) override {
+      std::lock_guard lk(mu);
+      looked_at = api_path;
+      seen_token = token;
+      return health;
+    }
+    std::mutex mu;
+    runtime::inner_health health = runtime::inner_health::down("connection refused");
+    std::string looked_at, seen_token;
+  } inner_;
   actors::controller_options options_;
   std::unique_ptr<caf::actor_system_config> cfg_;
   std::unique_ptr<caf::actor_system> sys_;
@@ -908,4 +921,123 @@ TEST_F(actor_runtime, a_deleted_bridge_is_recreated_and_a_foreign_one_is_refused
   EXPECT_FALSE(state.ready);
   EXPECT_EQ(state.reason, "NotOurs");
   EXPECT_EQ((*incus_.get_network("rpbr-test"))->description, "someone else's");
+}
+
+namespace {
+const std::string nested_dev =
+    R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"NestedHost","metadata":{"name":"dev"},)"
+    R"("spec":{"innerNetwork":"10.124.0.0/24"}})";
+}
+
+TEST_F(actor_runtime,
+       a_nested_host_gets_its_template_workspace_and_routes_and_is_ready_when_inside_answers) {
+  incus_.add_image("rockpool-nested-host");
+  boot();
+  apply(nested_dev);
+  run();
+  for (int i = 0; i < 20; ++i) advance(100ms);
+  // The built-in template was created for it.
+  auto tmpl = get("WorkspaceTemplate", "rockpool-nested-host");
+  EXPECT_EQ(string_at(tmpl, "spec.image"), "rockpool-nested-host");
+  EXPECT_EQ(string_at(tmpl, "spec.resources.memory"), "8Gi");
+  // Its workspace: nesting on, a container (no Host says VMs run here), the
+  // inner settings in the init's environment.
+  auto ws = get("Workspace", "dev");
+  EXPECT_EQ(string_at(ws, "spec.template"), "rockpool-nested-host");
+  EXPECT_EQ(string_at(ws, "spec.type"), "container");
+  EXPECT_TRUE(specs::find_path(ws, "spec.nesting")->as_bool());
+  auto inst = incus_.get_instance("dev");
+  ASSERT_TRUE(inst.ok() && *inst);
+  EXPECT_EQ((*inst)->config["environment.ROCKPOOL_INNER_NETWORK"], "10.124.0.0/24");
+  EXPECT_EQ((*inst)->config["environment.ROCKPOOL_NESTED_HOST"], "dev");
+  EXPECT_EQ((*inst)->config["security.nesting"], "true");
+  EXPECT_TRUE(ready("PortRoute", "dev-8080"))
+      << boost::json::serialize(get("PortRoute", "dev-8080"));
+  EXPECT_TRUE(ready("PortRoute", "dev-8081"));
+  // The inner control plane does not answer yet: not Ready, and it says why.
+  auto nh = get("NestedHost", "dev");
+  EXPECT_EQ(condition(nh, "PreflightPassed"), "True/Passed");
+  EXPECT_EQ(condition(nh, "InstanceRunning"), "True/Running");
+  EXPECT_EQ(condition(nh, "RoutesReady"), "True/Ready");
+  EXPECT_EQ(condition(nh, "InnerControlPlaneReady"), "False/NotAnswering");
+  EXPECT_EQ(condition(nh, "Ready").substr(0, 5), "False");
+  EXPECT_EQ(inner_.looked_at, "/workspace/dev/port/8080/api");
+  // Now it answers, and its token is readable inside the instance.
+  incus_.put_file("dev", "/var/lib/rockpool/token", "tok-123\n");
+  {
+    std::lock_guard lk(inner_.mu);
+    inner_.health = {true, "answers", "v0.1.0", "inner", 3, 2, 1};
+  }
+  advance(1100ms);
+  nh = get("NestedHost", "dev");
+  EXPECT_TRUE(ready("NestedHost", "dev")) << boost::json::serialize(nh);
+  EXPECT_EQ(inner_.seen_token, "tok-123");
+  EXPECT_EQ(specs::int_at(nh, "status.inner.workspaces"), 3);
+  EXPECT_EQ(specs::int_at(nh, "status.inner.readyWorkspaces"), 2);
+  EXPECT_EQ(string_at(nh, "status.inner.version"), "v0.1.0");
+  EXPECT_EQ(string_at(nh, "status.url"), "/workspace/dev/port/8080/app/");
+  // An inner outage shows in the outer status at the next look (10 s).
+  {
+    std::lock_guard lk(inner_.mu);
+    inner_.health = runtime::inner_health::down("connection refused");
+  }
+  advance(10100ms);
+  EXPECT_EQ(condition(get("NestedHost", "dev"), "InnerControlPlaneReady"), "False/NotAnswering");
+  // Delete: routes, workspace and instance go.
+  ASSERT_TRUE(store_->remove("NestedHost", "dev", std::nullopt, {false, "test"}).ok());
+  for (int i = 0; i < 30; ++i) advance(250ms);
+  EXPECT_FALSE(store_->get("NestedHost", "dev").ok());
+  EXPECT_FALSE(store_->get("Workspace", "dev").ok());
+  EXPECT_FALSE(store_->get("PortRoute", "dev-8080").ok());
+  EXPECT_EQ(incus_.instance_count(), 0u);
+  // The template stays: others may use it.
+  EXPECT_TRUE(store_->get("WorkspaceTemplate", "rockpool-nested-host").ok());
+}
+
+TEST_F(actor_runtime,
+       a_vm_nested_host_where_kvm_is_missing_gets_a_terminal_condition_naming_each_gap) {
+  boot();
+  auto host = R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Host","metadata":{"name":"local"}})";
+  apply(host);
+  auto obj = get("Host", "local");
+  obj.as_object()["status"] = boost::json::parse(R"({"conditions":[
+    {"type":"VirtualMachinesOperational","status":"False","message":"no qemu driver; remedy: install qemu"},
+    {"type":"KVMPresent","status":"False","message":"/dev/kvm is missing; remedy: enable KVM"},
+    {"type":"NestedKVM","status":"False","message":"nested KVM is off; remedy: modprobe kvm_intel nested=1"},
+    {"type":"VhostVsock","status":"False","message":"/dev/vhost-vsock is missing; remedy: modprobe vhost_vsock"}]})");
+  obj.as_object()["metadata"].as_object().erase("resourceVersion");
+  ASSERT_TRUE(store_->replace_status(obj, {false, "test"}).ok());
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"NestedHost","metadata":{"name":"vm"},)"
+        R"("spec":{"type":"virtual-machine","innerNetwork":"10.125.0.0/24"}})");
+  for (int i = 0; i < 10; ++i) advance(100ms);
+  auto nh = get("NestedHost", "vm");
+  EXPECT_EQ(condition(nh, "PreflightPassed"), "False/HostCannotRunType");
+  EXPECT_EQ(string_at(nh, "status.phase"), "Failed");
+  std::string message;
+  for (const auto& c : specs::find_path(nh, "status.conditions")->as_array())
+    if (string_at(c, "type") == "PreflightPassed") message = string_at(c, "message");
+  for (const char* gap : {"KVMPresent", "NestedKVM", "VhostVsock", "modprobe vhost_vsock"})
+    EXPECT_NE(message.find(gap), std::string::npos) << gap << " in: " << message;
+  EXPECT_FALSE(store_->get("Workspace", "vm").ok()) << "nothing is created for it";
+  // With the type unset, the same host gives a container.
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"NestedHost","metadata":{"name":"ct"},)"
+        R"("spec":{"image":"rockpool-tiny","innerNetwork":"10.126.0.0/24"}})");
+  for (int i = 0; i < 10; ++i) advance(100ms);
+  EXPECT_EQ(string_at(get("Workspace", "ct"), "spec.type"), "container");
+  EXPECT_EQ(condition(get("NestedHost", "ct"), "PreflightPassed"), "True/Passed");
+}
+
+TEST_F(actor_runtime, a_users_edits_to_the_nested_host_template_win) {
+  incus_.add_image("rockpool-nested-host");
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate",)"
+        R"("metadata":{"name":"rockpool-nested-host"},)"
+        R"("spec":{"image":"rockpool-nested-host","resources":{"cpu":2,"memory":"3Gi"}}})");
+  boot();
+  apply(nested_dev);
+  for (int i = 0; i < 10; ++i) advance(100ms);
+  auto tmpl = get("WorkspaceTemplate", "rockpool-nested-host");
+  EXPECT_EQ(string_at(tmpl, "spec.resources.memory"), "3Gi");
+  auto inst = incus_.get_instance("dev");
+  ASSERT_TRUE(inst.ok() && *inst);
+  EXPECT_EQ((*inst)->config["limits.memory"], "3GiB");
 }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -346,4 +347,58 @@ TEST(api_handler_watch_buffer, a_client_that_stops_reading_is_sent_no_more_than_
   // The stalled client holds at most its buffer plus the one event that crossed it.
   EXPECT_LE(stalled->size(), options.watch_buffer_bytes + (22u << 10));
   EXPECT_GE(reading->size(), 60u * (20u << 10));
+}
+
+// nestedhosts/NAME/credentials and /log read files inside the instance through
+// the hook the daemon wires to Incus's file API.
+TEST_F(api_handler_test, nested_host_credentials_and_logs_are_read_from_inside_the_instance) {
+  std::map<std::string, std::string> files = {
+      {"dev:/var/lib/rockpool/token", "s3cret-token\n"},
+      {"dev:/var/log/rockpool/rockpoold.log", "line 1\nline 2\nline 3\n"}};
+  controller::api_options options;
+  options.workspace_url = "http://127.0.0.1:18081";
+  options.version = "0.1.0";
+  options.role = "inner";
+  options.nested_host = "outer-nh";
+  options.read_instance_file = [&](const std::string& instance, const std::string& path,
+                                   std::size_t max) -> specs::result<std::string> {
+    auto it = files.find(instance + ":" + path);
+    if (it == files.end()) return specs::make_error(specs::reason::not_found, path + " not found");
+    return it->second.substr(it->second.size() - std::min(max, it->second.size()));
+  };
+  controller::api_handler h(store_, metrics_, options);
+  auto get = [&](const std::string& target) {
+    return h.handle(http_request{"GET", target, "", ""});
+  };
+  const std::string nh = "/apis/rockpool.dev/v1alpha1/nestedhosts";
+  EXPECT_EQ(get(nh + "/dev/credentials").status, 404);  // no such NestedHost
+  ASSERT_EQ(h.handle(http_request{"POST", nh, "application/json",
+                                  R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"NestedHost",)"
+                                  R"("metadata":{"name":"dev"},"spec":{"image":"x"}})"})
+                .status,
+            201);
+  auto creds = get(nh + "/dev/credentials");
+  ASSERT_EQ(creds.status, 200) << creds.body;
+  auto v = specs::parse_json(creds.body);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(specs::string_at(*v, "token"), "s3cret-token");
+  EXPECT_EQ(specs::string_at(*v, "server"), "http://127.0.0.1:18081/workspace/dev/port/8080/api");
+  EXPECT_EQ(get(nh + "/dev/log").body, "line 1\nline 2\nline 3\n");
+  EXPECT_EQ(get(nh + "/dev/log?limitBytes=7").body, "line 3\n");
+  EXPECT_EQ(get(nh + "/dev/log?component=caddy").status, 404);
+  EXPECT_EQ(reason_of(get(nh + "/dev/log?component=../../etc/shadow")), "BadRequest");
+  EXPECT_EQ(reason_of(get(nh + "/dev/log?limitBytes=-1")), "BadRequest");
+  EXPECT_EQ(
+      h.handle(http_request{"POST", nh + "/dev/credentials", "application/json", "{}"}).status,
+      405);
+  // Without Incus (--runtime none) the subresources say so.
+  EXPECT_EQ(call("GET", nh + "/dev/credentials").status, 503);
+  // /version says which Rockpool this is, in Kubernetes' version.Info shape.
+  auto version = specs::parse_json(get("/version").body);
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(specs::string_at(*version, "role"), "inner");
+  EXPECT_EQ(specs::string_at(*version, "nestedHost"), "outer-nh");
+  EXPECT_EQ(specs::string_at(*version, "gitVersion"), "v0.1.0");
+  EXPECT_EQ(specs::string_at(*version, "major"), "0");
+  EXPECT_EQ(specs::string_at(*version, "minor"), "1");
 }

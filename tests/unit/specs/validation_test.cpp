@@ -96,7 +96,7 @@ TEST(validation, defaults_come_from_the_crd_schema) {
   EXPECT_EQ(*int_at(v, "spec.ide.port"), 8080);
   EXPECT_EQ(string_at(v, "spec.state"), "Running");
   EXPECT_EQ(find_path(v, "spec.network"), nullptr);  // chosen at reconcile (bridge or proxy)
-  EXPECT_EQ(find_path(v, "spec.type"), nullptr);  // left to the template, then container
+  EXPECT_EQ(find_path(v, "spec.type"), nullptr);     // left to the template, then container
 }
 
 TEST(validation, port_route_may_not_name_the_ide_port) {
@@ -190,4 +190,17 @@ TEST(validation, huge_values_of_patterned_fields_are_refused_without_crashing) {
   EXPECT_TRUE(mentions(ds, "spec.resources.memory", "at most 12 characters")) << all_text(ds);
   ds = check(ws_head + "spec:\n  image: x\n  resources:\n    memory: 99999999999999999999Gi\n");
   EXPECT_TRUE(mentions(ds, "spec.resources.memory", "at most 12 characters")) << all_text(ds);
+}
+
+TEST(validation, workspace_environment_is_a_map_of_variable_names_to_strings) {
+  EXPECT_TRUE(
+      check(ws_head + "spec:\n  image: x\n  environment:\n    GOOD_1: a\n    _x: b\n").empty());
+  auto ds = check(ws_head + "spec:\n  image: x\n  environment:\n    1BAD: a\n    has-dash: b\n");
+  EXPECT_TRUE(mentions(ds, "spec.environment.1BAD", "variable name")) << all_text(ds);
+  EXPECT_TRUE(mentions(ds, "spec.environment.has-dash", "variable name")) << all_text(ds);
+  ds = check(ws_head + "spec:\n  image: x\n  environment:\n    N: 5\n");
+  EXPECT_TRUE(mentions(ds, "spec.environment.N", "must be a string")) << all_text(ds);
+  std::string many = ws_head + "spec:\n  image: x\n  environment:\n";
+  for (int i = 0; i < 65; ++i) many += "    V" + std::to_string(i) + ": x\n";
+  EXPECT_TRUE(mentions(check(many), "spec.environment", "at most 64 entries"));
 }

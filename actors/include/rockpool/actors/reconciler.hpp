@@ -8,6 +8,7 @@
 #include "rockpool/actors/event_recorder.hpp"
 #include "rockpool/actors/host_ports.hpp"
 #include "rockpool/runtime/incus.hpp"
+#include "rockpool/runtime/inner.hpp"
 #include "rockpool/runtime/routes.hpp"
 #include "rockpool/specs/object_store.hpp"
 
@@ -50,6 +51,8 @@ struct reconcile_context {
   const specs::clock& clock;
   /// The managed bridge for `network: bridge`; null when bridge networking is off.
   bridge_network* bridge = nullptr;
+  /// How a NestedHost's inner control plane is looked at; null: not at all.
+  runtime::inner_probe* inner = nullptr;
 };
 
 /// A "maps from" trigger: a change to an object of `source_kind` pokes every

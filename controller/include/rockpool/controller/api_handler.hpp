@@ -58,6 +58,17 @@ struct api_options {
   /// written (a watcher's buffer holds at most this plus one event).
   std::size_t watch_buffer_bytes = 1 << 20;
   std::string version = "dev";
+  /// "outer", or "inner" for a Rockpool running inside a NestedHost (/version).
+  std::string role = "outer";
+  /// The NestedHost an inner Rockpool runs in ("" when unknown or outer).
+  std::string nested_host;
+  /// Reads a file inside an Incus instance (the last max_bytes of it), for a
+  /// NestedHost's credentials and logs; unset: those subresources answer 503.
+  std::function<specs::result<std::string>(const std::string& instance, const std::string& path,
+                                           std::size_t max_bytes)>
+      read_instance_file;
+  /// The outer Caddy's workspace server, e.g. http://127.0.0.1:8081.
+  std::string workspace_url = "http://127.0.0.1:8081";
   /// Extra Prometheus text appended to /metrics (e.g. the actor runtime's counters).
   std::function<std::string()> extra_metrics;
 };
@@ -99,6 +110,8 @@ class api_handler {
   http_response update(const resource_call& c);                 // update.cpp
   http_response patch(const resource_call& c);                  // patch.cpp
   http_response remove(const resource_call& c);                 // delete.cpp
+  /// NestedHost credentials and log.
+  http_response nested_host(const resource_call& c, const std::string& what);  // nested_host.cpp
   struct watchers;  // the open watches and the thread that feeds them (watch.cpp)
   /// The watch thread: hands each open watch the events it selects.
   void feed_watchers();

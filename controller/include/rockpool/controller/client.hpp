@@ -55,7 +55,6 @@ class api_client {
   std::string base_url_;
 };
 
-/// Percent-encodes a query parameter value.
-std::string url_encode(std::string_view s);
+using runtime::url_encode;
 
 }  // namespace rockpool::controller

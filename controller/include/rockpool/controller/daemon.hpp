@@ -24,6 +24,7 @@ struct daemon_config {
   rockpool::runtime::incus_rest_options incus_where;  // socket, URL, certificates, project
   std::string caddy_admin = "127.0.0.1:2019";
   bool inner = false;
+  std::string nested_host;  // with --inner: the NestedHost this Rockpool runs in
   std::string log_level = "info";
   std::uint64_t event_retention = 10000;
   unsigned bookmark_seconds = 10;

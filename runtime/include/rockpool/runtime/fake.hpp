@@ -33,7 +33,11 @@ class fake_incus : public incus_client {
   specs::status set_nic_device(const std::string& instance, const nic_device& nic) override;
   specs::result<std::optional<network_info>> get_network(const std::string& name) override;
   specs::status create_network(const network_spec& spec) override;
+  specs::result<std::string> read_file(const std::string& instance, const std::string& path,
+                                       std::size_t max_bytes) override;
 
+  /// A file inside an instance, as a process in it would write it.
+  void put_file(const std::string& instance, const std::string& path, std::string content);
   /// Changes behind the controller's back: a network appears or disappears.
   void put_network(network_info n);
   void drop_network(const std::string& name);
@@ -49,7 +53,7 @@ class fake_incus : public incus_client {
  protected:
   /// Called first by every operation, without locks held: op is "get",
   /// "image", "create", "start", "stop", "delete", "update", "proxy-add",
-  /// "proxy-remove", "nic", "network-get" or "network-create", subject the
+  /// "proxy-remove", "nic", "network-get", "network-create" or "file", subject the
   /// instance (or instance/device, or the network). An error fails
   /// the operation. The fake itself intercepts nothing.
   virtual specs::status intercept(const std::string& op, const std::string& subject);
@@ -60,6 +64,7 @@ class fake_incus : public incus_client {
   mutable std::mutex mu_;
   std::map<std::string, instance_info> instances_;
   std::map<std::string, network_info> networks_;
+  std::map<std::pair<std::string, std::string>, std::string> files_;  // (instance, path)
   std::set<std::string> images_;
   std::chrono::milliseconds start_latency_{0};
   std::atomic<std::uint64_t> creates_{0}, starts_{0};

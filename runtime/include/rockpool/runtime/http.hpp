@@ -14,6 +14,9 @@
 
 namespace rockpool::runtime {
 
+/// Percent-encodes a query parameter value.
+std::string url_encode(std::string_view s);
+
 /// One HTTP request.
 struct http_call {
   std::string method = "GET";

@@ -16,6 +16,8 @@ inline constexpr const char* owner_name_key = "user.rockpool.name";
 inline constexpr const char* owner_uid_key = "user.rockpool.uid";
 /// The image the instance was created from, as the spec named it.
 inline constexpr const char* image_key = "user.rockpool.image";
+/// Incus config keys of the init's environment: environment.NAME.
+inline constexpr std::string_view environment_prefix = "environment.";
 
 /// A NIC on the controller's managed bridge with an address the controller
 /// chose (bridge networking): Incus's DHCP server hands the instance exactly
@@ -146,6 +148,12 @@ class incus_client {
       const std::string& name) = 0;
   /// Creates a managed bridge.
   [[nodiscard]] virtual specs::status create_network(const network_spec& spec) = 0;
+  /// The last max_bytes bytes of a file inside an instance (Incus's file API:
+  /// the instance need not run an agent or a shell). reason::not_found when
+  /// the instance or the file does not exist.
+  [[nodiscard]] virtual specs::result<std::string> read_file(const std::string& instance,
+                                                             const std::string& path,
+                                                             std::size_t max_bytes) = 0;
 };
 
 }  // namespace rockpool::runtime

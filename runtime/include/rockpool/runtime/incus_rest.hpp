@@ -1,5 +1,6 @@
 #pragma once
 
+#include "rockpool/runtime/http.hpp"
 #include "rockpool/runtime/incus.hpp"
 
 #include <boost/json/object.hpp>
@@ -48,6 +49,8 @@ class incus_rest final : public incus_client {
   specs::status set_nic_device(const std::string& instance, const nic_device& nic) override;
   specs::result<std::optional<network_info>> get_network(const std::string& name) override;
   specs::status create_network(const network_spec& spec) override;
+  specs::result<std::string> read_file(const std::string& instance, const std::string& path,
+                                       std::size_t max_bytes) override;
 
   /// Server version, e.g. "6.0.4"; an error when Incus does not answer.
   specs::result<std::string> server_version();
@@ -63,6 +66,8 @@ class incus_rest final : public incus_client {
 
  private:
   struct response;
+  /// The request, addressed to Incus (socket or URL, client certificate).
+  http_call request(const std::string& method, const std::string& path) const;
   specs::result<response> call(const std::string& method, const std::string& path,
                                const std::string& body = {}, const std::string& if_match = {});
   specs::status wait_operation(const response& r);

@@ -22,10 +22,12 @@ struct schema {
   std::vector<std::pair<std::string, std::shared_ptr<schema>>> properties;  // declared order
   std::vector<std::string> required;
   std::shared_ptr<schema> items;
+  /// A map's values (additionalProperties: {schema}): keys not in properties.
+  std::shared_ptr<schema> additional_properties;
   bool preserve_unknown_fields = false;
   std::vector<json::value> enum_values;
   std::optional<double> minimum, maximum;
-  std::optional<std::size_t> min_length, max_length, max_items;
+  std::optional<std::size_t> min_length, max_length, max_items, max_properties;
   std::string pattern;
   std::optional<specs::pattern> pattern_re;  // linear-time; see pattern.hpp
   std::optional<json::value> default_value;

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Builds and imports the `rockpool-nested-host` Incus image: a minimal Debian
+# bookworm with Incus (bookworm-backports), Caddy, dnsmasq, the runtime
+# libraries of rockpoold, the current build's rockpoold and rpctl, the
+# rockpool-tiny image for inner workspaces, and an init that runs a whole
+# inner Rockpool (rockpool-init, next to this script). No image server needed:
+# packages come from the Debian archive.
+#
+# Two caches keep a rebuild cheap:
+#   - the Debian rootfs, keyed by a hash of its package list and of the base
+#     recipe, in $ROCKPOOL_IMAGE_CACHE (default /var/cache/rockpool);
+#   - the image itself: a hash of everything that goes in (base, init,
+#     binaries, the tiny image) is stored as the image property rockpool.hash,
+#     and a build whose hash matches the imported image does nothing.
+#
+# Usage: runtime/images/nested-host/build.sh [--force] [--build-deps] [BIN_DIR]
+#   BIN_DIR        where rockpoold and rpctl are (default: build/controller)
+#   --build-deps   also install Rockpool's own build dependencies, so a clone
+#                  of the repository builds inside the nested host
+#   --force        rebuild and re-import even when the hash matches
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+force=0
+build_deps=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --force) force=1; shift ;;
+    --build-deps) build_deps=1; shift ;;
+    -*) echo "build.sh: unknown flag $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+bindir=${1:-$repo/build/controller}
+alias=${ROCKPOOL_NESTED_IMAGE:-rockpool-nested-host}
+cache=${ROCKPOOL_IMAGE_CACHE:-/var/cache/rockpool}
+base_recipe=3  # bump when the base steps below change
+started=$(date +%s%N)
+say() { echo "nested-host image: $1 ($((($(date +%s%N) - started) / 1000000)) ms)"; }
+
+for bin in rockpoold rpctl; do
+  [[ -x $bindir/$bin ]] || { echo "build.sh: $bindir/$bin not built" >&2; exit 1; }
+done
+command -v debootstrap >/dev/null || { echo "build.sh: needs debootstrap (scripts/install-deps.sh --runtime)" >&2; exit 1; }
+
+# The Debian mirror this machine's apt uses (the only archive reachable here).
+mirror=${DEBIAN_MIRROR:-$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' \
+  /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | awk '{print $2}' | head -n1 || true)}
+mirror=${mirror:-http://deb.debian.org/debian}
+
+# The Debian packages that provide rockpoold's and rpctl's shared libraries,
+# so the binaries run in the image exactly as they do here.
+# (dpkg knows some of them only by their /usr path: merged /usr.)
+lib_pkgs=$(for lib in $(ldd "$bindir/rockpoold" "$bindir/rpctl" | awk '/=> \//{print $3}' | sort -u); do
+  dpkg -S "$lib" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null || true
+done | cut -d: -f1 | sort -u | tr '\n' ' ')
+pkgs="dnsmasq-base iproute2 nftables busybox-static curl ca-certificates caddy procps $lib_pkgs"
+backports="incus-base"
+dev_pkgs=""
+if [[ $build_deps -eq 1 ]]; then
+  dev_pkgs="cmake g++ make pkg-config git libcaf-dev libboost1.81-dev libboost-json1.81-dev
+    libcurl4-openssl-dev libssl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
+    libgtest-dev libgmock-dev libjemalloc-dev debootstrap"
+fi
+base_hash=$(printf '%s\n' "$base_recipe" "$mirror" $pkgs $backports $dev_pkgs | sha256sum | cut -c1-16)
+base=$cache/nested-host-base-$base_hash
+
+# The inputs of the image; its hash decides whether anything is to be done.
+tiny=$(incus image list rockpool-tiny -f csv -c f 2>/dev/null | head -n1)
+[[ -n $tiny ]] || "$repo/runtime/images/build-tiny.sh"
+tiny=$(incus image list rockpool-tiny -f csv -c F | head -n1)
+hash=$( (echo "$base_hash $tiny"; cat "$here/build.sh" "$here/rockpool-init" \
+  "$bindir/rockpoold" "$bindir/rpctl") | sha256sum | cut -c1-32)
+if [[ $force -eq 0 ]] && incus image info "$alias" 2>/dev/null | grep -q "rockpool.hash: $hash\$"; then
+  echo "nested-host image: $alias is up to date (hash $hash)"
+  exit 0
+fi
+
+if [[ ! -f $base/.complete ]]; then
+  say "building the Debian base in $base (debootstrap from $mirror)"
+  rm -rf "$base" "$base.tmp"
+  mkdir -p "$cache"
+  debootstrap --variant=minbase bookworm "$base.tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+    { tail -n 20 "$cache/debootstrap.log" >&2; exit 1; }
+  say "debootstrap done"
+  cat >"$base.tmp/etc/apt/sources.list" <<SRC
+deb $mirror bookworm main
+deb $mirror bookworm-updates main
+deb $mirror bookworm-backports main
+SRC
+  # No daemons may start while packages are installed.
+  printf '#!/bin/sh\nexit 101\n' >"$base.tmp/usr/sbin/policy-rc.d"
+  chmod +x "$base.tmp/usr/sbin/policy-rc.d"
+  mount --bind /proc "$base.tmp/proc"
+  trap 'umount "$base.tmp/proc" 2>/dev/null || true' EXIT
+  in_root() { chroot "$base.tmp" env DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+  in_root apt-get update -qq
+  # shellcheck disable=SC2086
+  in_root apt-get install -y -qq --no-install-recommends $pkgs $dev_pkgs >/dev/null
+  # shellcheck disable=SC2086
+  in_root apt-get install -y -qq --no-install-recommends -t bookworm-backports $backports >/dev/null
+  in_root apt-get clean
+  umount "$base.tmp/proc"
+  trap - EXIT
+  rm -f "$base.tmp/usr/sbin/policy-rc.d"
+  rm -rf "$base.tmp"/var/lib/apt/lists/* "$base.tmp"/var/cache/apt/*.bin
+  # PID 1 is Rockpool's own init (no systemd in a minbase system).
+  ln -sf /usr/local/sbin/rockpool-init "$base.tmp/sbin/init"
+  echo "rockpool-nested-host" >"$base.tmp/etc/hostname"
+  touch "$base.tmp/.complete"
+  mv "$base.tmp" "$base"
+  # Older bases are of no further use.
+  find "$cache" -maxdepth 1 -name 'nested-host-base-*' ! -name "nested-host-base-$base_hash" \
+    -exec rm -rf {} +
+  say "base ready ($(du -sm "$base" | cut -f1) MB)"
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+overlay=$work/overlay
+mkdir -p "$overlay/usr/local/bin" "$overlay/usr/local/sbin" "$overlay/usr/share/rockpool/images"
+install -m 0755 "$bindir/rockpoold" "$bindir/rpctl" "$overlay/usr/local/bin/"
+install -m 0755 "$here/rockpool-init" "$overlay/usr/local/sbin/rockpool-init"
+incus image export rockpool-tiny "$overlay/usr/share/rockpool/images/rockpool-tiny" >/dev/null
+cat >"$work/metadata.yaml" <<META
+architecture: x86_64
+creation_date: $(date +%s)
+properties:
+  description: Rockpool nested host (Debian bookworm, Incus, Caddy, rockpoold)
+  os: debian
+  release: bookworm
+  rockpool.hash: "$hash"
+META
+tar -C "$work" -cf "$work/metadata.tar" metadata.yaml
+# Uncompressed: compressing 600 MB costs half a minute, importing it a second.
+tar --numeric-owner -cf "$work/rootfs.tar" -C "$base" --exclude=./.complete . -C "$overlay" .
+say "rootfs packed ($(du -m "$work/rootfs.tar" | cut -f1) MB)"
+incus image delete "$alias" >/dev/null 2>&1 || true
+incus image import "$work/metadata.tar" "$work/rootfs.tar" --alias "$alias" >/dev/null
+say "imported as $alias (hash $hash)"
