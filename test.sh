@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (build tools, Incus, Caddy),
-# builds (Release), starts incusd and imports the rockpool-tiny image (stopping
-# incusd again at the end if this script started it), fuzzes the decoder and
+# builds (Release), starts incusd and imports the rockpool-tiny and
+# rockpool-nested-host images (stopping incusd again at the end if this script
+# started it), fuzzes the decoder and
 # the HTTP request path for FUZZ_SECONDS each (default 60) under ASan+UBSan,
 # then runs ctest. Under CI=true a
 # missing or broken Incus fails the run. ctest's summary line is printed last.
@@ -26,6 +27,12 @@ runtime/images/build-tiny.sh
 echo "== build (Release)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
+
+# The nested host image carries this build's rockpoold and rpctl (cached: a
+# rebuild with the same inputs is a no-op; the Debian base is kept in
+# /var/cache/rockpool).
+echo "== runtime: the rockpool-nested-host image"
+runtime/images/nested-host/build.sh
 
 # Runs one libFuzzer target for FUZZ_SECONDS from a copy of its corpus. A
 # sanitizer report can hang instead of exiting here: kill after a margin and

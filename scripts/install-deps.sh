@@ -11,7 +11,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   clang libclang-rt-14-dev clang-format
 )
-runtime_pkgs=(caddy busybox-static dnsmasq-base)
+runtime_pkgs=(caddy busybox-static dnsmasq-base debootstrap)
 backports_pkgs=(incus-base)
 
 want_runtime=0

@@ -127,7 +127,7 @@ specs::result<std::string> caddy_admin_http::live_http_app() {
 }
 
 specs::result<bool> caddy_admin_http::answers(const std::string& path) {
-  auto res = http("GET", "http://" + options_.workspace_listen + path, {}, 3000);
+  auto res = http("GET", "http://" + dial_address(options_.workspace_listen) + path, {}, 3000);
   if (!res.ok())
     return make_error(reason::unavailable, "Caddy workspace server: " + res.err().message);
   return res->status != 502 && res->status != 503 && res->status != 504 && res->status != 0;

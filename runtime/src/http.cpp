@@ -6,6 +6,12 @@
 #include <mutex>
 
 namespace rockpool::runtime {
+
+std::string dial_address(const std::string& listen) {
+  if (listen.starts_with(":")) return "127.0.0.1" + listen;
+  if (listen.starts_with("0.0.0.0:")) return "127.0.0.1" + listen.substr(7);
+  return listen;
+}
 std::string url_encode(std::string_view s) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;

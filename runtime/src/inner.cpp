@@ -7,11 +7,8 @@ namespace rockpool::runtime {
 
 using specs::string_at;
 
-inner_probe_http::inner_probe_http(std::string workspace_listen) {
-  if (!workspace_listen.empty() && workspace_listen.front() == ':')
-    workspace_listen = "127.0.0.1" + workspace_listen;
-  base_ = "http://" + workspace_listen;
-}
+inner_probe_http::inner_probe_http(const std::string& workspace_listen)
+    : base_("http://" + dial_address(workspace_listen)) {}
 
 namespace {
 

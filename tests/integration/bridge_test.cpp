@@ -27,17 +27,7 @@ const std::string port_page = "rockpool-tiny port 9000";
 
 class bridged : public test_support::real_runtime {
  protected:
-  std::vector<std::string> network_args() override {
-    bridge_ = "rpt" + std::to_string(::getpid() % 1000000);
-    std::ifstream in("/proc/net/route");
-    std::string table((std::istreambuf_iterator<char>(in)), {});
-    cidr_ = controller::choose_bridge_cidr(controller::host_routes(table, bridge_), {});
-    return {"--bridge", bridge_, "--bridge-cidr", cidr_};
-  }
-  void TearDown() override {
-    real_runtime::TearDown();
-    if (!bridge_.empty()) run_command("incus network delete " + bridge_);
-  }
+  std::vector<std::string> network_args() override { return own_bridge_args(); }
   // The Host's bridge is ready (the daemon creates it at start).
   bool bridge_ready() {
     auto r = rpctl("wait host local --for=condition=BridgeReady --timeout 30s");
@@ -65,8 +55,6 @@ class bridged : public test_support::real_runtime {
               << (answered ? "answered" : "no answer (" + r.err + ")") << "\n";
     return answered;
   }
-
-  std::string bridge_, cidr_;
 };
 
 }  // namespace

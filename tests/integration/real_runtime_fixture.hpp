@@ -4,6 +4,7 @@
 // --runtime=incus in an Incus project of its own, Caddy on free loopback
 // ports. Under CI=true a missing Incus or Caddy fails; elsewhere they skip.
 #include "rockpool/controller/client.hpp"
+#include "rockpool/controller/daemon.hpp"
 #include "rockpool/runtime/incus_rest.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "test_support.hpp"
@@ -13,6 +14,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <thread>
 
 namespace rockpool::test_support {
@@ -72,13 +74,23 @@ class real_runtime : public ::testing::Test {
       for (const auto& n : *left) (void)incus.delete_instance(n);
     }
     (void)runtime::incus_rest({}).delete_project(project_);
+    if (!bridge_.empty()) run_command("incus network delete " + bridge_);
   }
 
   /// More rockpoold flags (how it reaches Incus, say).
   virtual std::vector<std::string> extra_daemon_args() { return {}; }
   /// How workspaces are networked: these tests use proxy devices (no bridge);
-  /// bridge_test.cpp gives its daemon a bridge of its own.
+  /// bridge_test.cpp gives its daemon a bridge of its own (own_bridge_args()).
   virtual std::vector<std::string> network_args() { return {"--bridge", "none"}; }
+  /// A managed bridge for this test alone: a name and a CIDR free of the
+  /// host's routes; TearDown deletes it.
+  std::vector<std::string> own_bridge_args() {
+    bridge_ = "rpt" + std::to_string(::getpid() % 1000000);
+    std::ifstream in("/proc/net/route");
+    std::string table((std::istreambuf_iterator<char>(in)), {});
+    cidr_ = controller::choose_bridge_cidr(controller::host_routes(table, bridge_), {});
+    return {"--bridge", bridge_, "--bridge-cidr", cidr_};
+  }
 
   command_result rpctl(const std::string& args) {
     return run_command("ROCKPOOL_SERVER=" + daemon_->server_url() + " " RPCTL_PATH " " + args);
@@ -130,6 +142,7 @@ class real_runtime : public ::testing::Test {
   std::string project_;
   unsigned short control_ = 0, workspaces_ = 0;
   bool leftovers_allowed_ = false;
+  std::string bridge_, cidr_;  // own_bridge_args()
 };
 
 }  // namespace rockpool::test_support

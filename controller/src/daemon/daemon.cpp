@@ -12,6 +12,7 @@
 #include "rockpool/controller/version.hpp"
 #include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/fake.hpp"
+#include "rockpool/runtime/http.hpp"
 #include "rockpool/specs/object_store.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
@@ -213,8 +214,7 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
                                      std::size_t max_bytes) {
       return incus->read_file(instance, path, max_bytes);
     };
-  auto listen = config.caddy_workspace_listen;
-  api.workspace_url = "http://" + (listen.starts_with(":") ? "127.0.0.1" + listen : listen);
+  api.workspace_url = "http://" + runtime::dial_address(config.caddy_workspace_listen);
   api.extra_metrics = [raw = p.get()] { return raw->runtime_metrics(); };
   p->handler = std::make_unique<api_handler>(*p->store, p->api_metrics, api);
   p->server = std::make_unique<api_server>(*p->handler, config.server);

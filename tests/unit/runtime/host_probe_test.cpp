@@ -1,4 +1,5 @@
 #include "rockpool/runtime/host_probe.hpp"
+#include "rockpool/runtime/http.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "test_support.hpp"
 
@@ -60,4 +61,11 @@ TEST(host_probe, an_unreachable_incus_fails_the_required_checks) {
   const auto& conds = specs::find_path(status, "conditions")->as_array();
   EXPECT_EQ(specs::string_at(conds.back(), "message"),
             "failing: IncusReachable, ContainersOperational, CaddyReachable");
+}
+
+TEST(dial_address, a_listen_on_every_interface_is_reached_on_loopback) {
+  EXPECT_EQ(rockpool::runtime::dial_address(":8081"), "127.0.0.1:8081");
+  EXPECT_EQ(rockpool::runtime::dial_address("0.0.0.0:8081"), "127.0.0.1:8081");
+  EXPECT_EQ(rockpool::runtime::dial_address("127.0.0.1:18081"), "127.0.0.1:18081");
+  EXPECT_EQ(rockpool::runtime::dial_address("10.0.0.5:80"), "10.0.0.5:80");
 }

@@ -17,6 +17,10 @@ namespace rockpool::runtime {
 /// Percent-encodes a query parameter value.
 std::string url_encode(std::string_view s);
 
+/// Where to reach a server that listens on `listen`: ":8081" and
+/// "0.0.0.0:8081" (every interface) are reached on 127.0.0.1:8081.
+std::string dial_address(const std::string& listen);
+
 /// One HTTP request.
 struct http_call {
   std::string method = "GET";

@@ -40,9 +40,8 @@ class inner_probe {
 /// The real thing: HTTP through the outer Caddy's workspace server.
 class inner_probe_http final : public inner_probe {
  public:
-  /// workspace_listen: the outer Caddy's workspace server, e.g. 127.0.0.1:8081
-  /// (a listen address of ":8081" is reached on 127.0.0.1).
-  explicit inner_probe_http(std::string workspace_listen);
+  /// workspace_listen: the outer Caddy's workspace server, e.g. 127.0.0.1:8081.
+  explicit inner_probe_http(const std::string& workspace_listen);
   inner_health look(const std::string& api_path, const std::string& token) override;
 
  private:

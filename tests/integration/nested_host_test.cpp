@@ -1,0 +1,181 @@
+// Rockpool-on-Rockpool end to end (issue 11), the seed's validation checklist
+// as one test, each row timed and printed: a NestedHost on the real outer
+// Incus and Caddy runs a whole inner Rockpool (Incus, Caddy, rockpoold) from
+// the rockpool-nested-host image (runtime/images/nested-host/build.sh; test.sh
+// builds it from this build's binaries), reached only through the outer routes.
+// Traffic goes to 127.0.0.1 and nowhere else: the inner workspaces are
+// reached through both Caddies.
+#include "real_runtime_fixture.hpp"
+#include "rockpool/specs/validation.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+
+using namespace rockpool;
+using test_support::run_command;
+
+namespace {
+
+const std::string samples = SAMPLES_DIR;
+const std::string nh = "rp-nested";
+const std::string ide_page = "rockpool-tiny IDE";
+const std::string port_page = "rockpool-tiny port 9000";
+using steady = std::chrono::steady_clock;
+
+class nested_host : public test_support::real_runtime {
+ protected:
+  std::vector<std::string> network_args() override { return own_bridge_args(); }
+  void TearDown() override {
+    if (daemon_) rpctl("delete nh " + nh + " --wait --timeout 60s");
+    real_runtime::TearDown();
+  }
+  // A command inside the nested host.
+  int in_nested(const std::string& command) {
+    auto r = run_command("incus exec --project " + project_ + " " + nh + " -- " + command);
+    if (r.exit_code != 0) std::cerr << command << ": " << r.err;
+    return r.exit_code;
+  }
+
+  // One row of the checklist: what it checked and how long it took.
+  void row(const std::string& what, steady::time_point since) {
+    double s = std::chrono::duration<double>(steady::now() - since).count();
+    std::fprintf(stderr, "  %-64s %7.2f s\n", what.c_str(), s);
+  }
+  // rpctl against the inner control plane, through the outer route.
+  test_support::command_result inner(const std::string& args) {
+    return run_command("eval \"$(ROCKPOOL_SERVER=" + daemon_->server_url() +
+                       " " RPCTL_PATH " nestedhost credentials " + nh + ")\" && " RPCTL_PATH " " +
+                       args);
+  }
+  std::string nested_apply(const std::string& extra = "") {
+    return write("nh.yaml",
+                 "apiVersion: rockpool.dev/v1alpha1\nkind: NestedHost\nmetadata:\n"
+                 "  name: " +
+                     nh + "\nspec:\n  innerNetwork: 10.123.0.0/24\n" + extra);
+  }
+};
+
+}  // namespace
+
+TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
+  if (incus("image info rockpool-nested-host").exit_code != 0) {
+    if (test_support::in_ci())
+      FAIL() << "the rockpool-nested-host image is missing (test.sh builds it)";
+    GTEST_SKIP() << "no rockpool-nested-host image (runtime/images/nested-host/build.sh)";
+  }
+  std::fprintf(stderr, "Rockpool-on-Rockpool checklist\n");
+  auto networks_before = run_command("incus network list -f csv -c n").out;
+  // 1. Preflight tells the truth about VMs here, with remedies, and a VM
+  //    nested host gets a terminal condition naming what is missing.
+  auto t = steady::now();
+  ASSERT_EQ(rpctl("wait host local --for=condition=BridgeReady --timeout 30s").exit_code, 0);
+  auto preflight = rpctl("preflight").out;
+  bool vms = preflight.find("PASS  VirtualMachinesOperational") != std::string::npos &&
+             preflight.find("PASS  VhostVsock") != std::string::npos;
+  EXPECT_NE(preflight.find("ContainersOperational"), std::string::npos) << preflight;
+  if (!vms) {
+    EXPECT_NE(preflight.find("remedy"), std::string::npos) << preflight;
+    ASSERT_EQ(rpctl("apply -f " + write("vm.yaml",
+                                        "apiVersion: rockpool.dev/v1alpha1\nkind: NestedHost\n"
+                                        "metadata:\n  name: rp-vm\nspec:\n  type: virtual-machine\n"
+                                        "  innerNetwork: 10.124.0.0/24\n"))
+                  .exit_code,
+              0);
+    EXPECT_EQ(rpctl("wait nh rp-vm --for=condition=PreflightPassed=False --timeout 10s").exit_code,
+              0)
+        << rpctl("describe nh rp-vm").out;
+    auto d = rpctl("describe nh rp-vm").out;
+    EXPECT_NE(d.find("HostCannotRunType"), std::string::npos) << d;
+    EXPECT_NE(d.find("VhostVsock"), std::string::npos) << d;
+    EXPECT_EQ(incus("info rp-vm").exit_code, 1) << "no instance for a VM this host cannot run";
+    ASSERT_EQ(rpctl("delete nh rp-vm --wait --timeout 30s").exit_code, 0);
+  }
+  row(std::string("1. preflight: VMs ") + (vms ? "available" : "not here, with remedies"), t);
+
+  // 2. apply -> the nested host is Ready (its inner control plane answers).
+  t = steady::now();
+  ASSERT_EQ(rpctl("apply -f " + nested_apply()).exit_code, 0);
+  auto ready = rpctl("wait nh " + nh + " --for=condition=Ready --timeout 90s");
+  ASSERT_EQ(ready.exit_code, 0) << rpctl("describe nh " + nh).out
+                                << rpctl("logs nestedhost/" + nh + " --component init").out;
+  double to_ready = std::chrono::duration<double>(steady::now() - t).count();
+  row("2. apply -> NestedHost Ready (target <= 30 s)", t);
+  EXPECT_LE(to_ready, 30.0);
+  auto info = incus("config show " + nh).out;
+  EXPECT_NE(info.find("security.nesting: \"true\""), std::string::npos) << info;
+
+  // 3 and 4. The inner Caddy's two servers, through the outer routes: the
+  // control plane on inner :8080 (/api to rockpoold, /app to rockpoold), the
+  // workspaces on inner :8081.
+  t = steady::now();
+  long status = 0;
+  auto base = "/workspace/" + nh + "/port/";
+  EXPECT_EQ(get(workspaces_, base + "8080/api/readyz", &status), "ok");
+  EXPECT_EQ(status, 200);
+  auto app = get(workspaces_, base + "8080/app/", &status);
+  EXPECT_EQ(status, 401) << "the inner rockpoold answers /app/ (token required): " << app;
+  EXPECT_NE(app.find("\"kind\":\"Status\""), std::string::npos) << app;
+  EXPECT_EQ(get(workspaces_, base + "8081/", &status), "not found\n");
+  EXPECT_EQ(status, 404) << "the inner workspace server answers for paths it does not route";
+  auto version = inner("version");
+  EXPECT_NE(version.out.find("inner Rockpool of nestedhost/" + nh), std::string::npos)
+      << version.out << version.err;
+  row("3-4. inner :8080 (/api, /app) and :8081 through the outer routes", t);
+
+  // 5. An inner workspace, applied through the outer route, answers through
+  //    both Caddies.
+  t = steady::now();
+  ASSERT_EQ(inner("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(inner("wait pr demo-9000 --for=condition=Ready --timeout 60s").exit_code, 0)
+      << inner("describe ws demo").out;
+  auto inner_ws = base + "8081/workspace/demo/";
+  EXPECT_NE(get(workspaces_, inner_ws).find(ide_page), std::string::npos);
+  EXPECT_NE(get(workspaces_, inner_ws + "port/9000/").find(port_page), std::string::npos);
+  row("5. inner workspace apply -> answers through both Caddies", t);
+  EXPECT_EQ(rpctl("wait nh " + nh + " --for=condition=Ready --timeout 20s").exit_code, 0);
+  // The outer status counts what runs inside (looked at every 10 s).
+  bool counted = false;
+  for (int i = 0; i < 150 && !counted; ++i) {
+    auto v = specs::parse_json(rpctl("get nh " + nh + " -o json").out);
+    counted = v.ok() && specs::int_at(*v, "status.inner.readyWorkspaces") == 1;
+    if (!counted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(counted) << rpctl("get nh " + nh + " -o yaml").out;
+  auto logs = rpctl("logs nestedhost/" + nh + " --component rockpoold");
+  EXPECT_NE(logs.out.find("serving"), std::string::npos) << logs.out << logs.err;
+
+  // 6. Self-healing at both levels, each until the inner workspace answers.
+  t = steady::now();
+  ASSERT_EQ(in_nested("sh -c 'kill -9 $(cat /run/rockpool/rockpoold.pid)'"), 0);
+  EXPECT_GE(seconds_until(base + "8080/api/readyz", "ok", 30), 0);
+  EXPECT_EQ(inner("get ws demo").exit_code, 0);
+  row("6a. inner rockpoold killed -> inner API answers again", t);
+  t = steady::now();
+  ASSERT_EQ(in_nested("incus stop --force demo"), 0);
+  EXPECT_GE(seconds_until(inner_ws, ide_page, 60), 0) << inner("describe ws demo").out;
+  row("6b. inner workspace force-stopped -> answers again", t);
+  t = steady::now();
+  ASSERT_EQ(incus_retrying("stop --force " + nh), 0);
+  EXPECT_GE(seconds_until(inner_ws, ide_page, 90), 0) << rpctl("describe nh " + nh).out;
+  EXPECT_GE(seconds_until(inner_ws + "port/9000/", port_page, 30), 0);
+  row("6c. nested host force-stopped -> inner workspace answers again", t);
+  // The inner controller's data survived the restart of the nested host.
+  EXPECT_EQ(inner("get pr demo-9000").exit_code, 0);
+
+  // Delete: nothing of it is left in the outer Incus or Caddy.
+  t = steady::now();
+  ASSERT_EQ(rpctl("delete nh " + nh + " --wait --timeout 90s").exit_code, 0)
+      << rpctl("describe nh " + nh).out;
+  row("delete -> gone", t);
+  EXPECT_EQ(incus("list -c n -f csv").out, "");
+  EXPECT_EQ(rpctl("get ws -o name").out, "");
+  EXPECT_EQ(rpctl("get pr -o name").out, "");
+  auto routes = run_command("curl -fsS http://" + caddy_.admin() +
+                            "/config/apps/http/servers/rockpool-workspaces/routes")
+                    .out;
+  EXPECT_EQ(routes.find(nh), std::string::npos) << routes;
+  // (The inner bridge lives inside the nested host, never in the outer Incus.)
+  EXPECT_EQ(run_command("incus network list -f csv -c n").out, networks_before);
+}
