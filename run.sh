@@ -10,6 +10,8 @@ home=${ROCKPOOL_HOME:-$PWD/.run}
 export ROCKPOOL_HOME=$home
 api_port=${ROCKPOOL_API_PORT:-7070}
 caddy_admin=${ROCKPOOL_CADDY_ADMIN:-127.0.0.1:2019}
+control_listen=${ROCKPOOL_CONTROL_LISTEN:-127.0.0.1:8080}
+workspace_listen=${ROCKPOOL_WORKSPACE_LISTEN:-127.0.0.1:8081}
 project=${ROCKPOOL_INCUS_PROJECT:-rockpool}
 bridge=${ROCKPOOL_BRIDGE:-rockpoolbr0}
 pidfile=$home/rockpoold.pid
@@ -74,6 +76,7 @@ else
   setsid build/controller/rockpoold --data-dir "$home/data" --socket "$socket" \
     --listen "127.0.0.1:$api_port" --token-file "$home/token" --runtime incus \
     --incus-project "$project" --caddy-admin "$caddy_admin" --bridge "$bridge" \
+    --caddy-control-listen "$control_listen" --caddy-workspace-listen "$workspace_listen" \
     >>"$home/rockpoold.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 100); do
@@ -94,13 +97,13 @@ $rpctl get portroutes -o wide
 
 echo
 echo "Rockpool is up. These answer now:"
-for url in http://127.0.0.1:8081/workspace/demo/ http://127.0.0.1:8081/workspace/demo/port/9000/; do
+for url in "http://$workspace_listen/workspace/demo/" "http://$workspace_listen/workspace/demo/port/9000/"; do
   code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$url" || true)
   echo "  $url   (HTTP $code)"
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -H "Authorization: Bearer $(cat "$home/token")" \
-  http://127.0.0.1:8080/api/version || true)
-echo "  http://127.0.0.1:8080/api/version   (HTTP $code; bearer token in $home/token)"
+  "http://$control_listen/api/version" || true)
+echo "  http://$control_listen/api/version   (HTTP $code; bearer token in $home/token)"
 cat <<MSG
 
   API (unix socket):  export ROCKPOOL_SERVER=unix://$socket; $rpctl get ws

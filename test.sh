@@ -31,8 +31,9 @@ cmake --build build -j"$jobs"
 # The nested host image carries this build's rockpoold and rpctl (cached: a
 # rebuild with the same inputs is a no-op; the Debian base is kept in
 # /var/cache/rockpool).
-echo "== runtime: the rockpool-nested-host image"
+echo "== runtime: the rockpool-nested-host images (plain and --dev)"
 runtime/images/nested-host/build.sh
+runtime/images/nested-host/build.sh --dev
 
 # Runs one libFuzzer target for FUZZ_SECONDS from a copy of its corpus. A
 # sanitizer report can hang instead of exiting here: kill after a margin and

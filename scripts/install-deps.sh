@@ -2,6 +2,7 @@
 # Installs every Debian package Rockpool needs to build, test and run.
 # Idempotent: packages already present are skipped, so a second run is quick.
 # Usage: scripts/install-deps.sh [--runtime]   (--runtime also installs incus and caddy)
+#        scripts/install-deps.sh --print-build-packages   (the build packages, one line)
 set -euo pipefail
 
 build_pkgs=(
@@ -16,6 +17,11 @@ backports_pkgs=(incus-base)
 
 want_runtime=0
 [[ "${1:-}" == "--runtime" ]] && want_runtime=1
+# The nested host's developer image installs the same list.
+if [[ "${1:-}" == "--print-build-packages" ]]; then
+  echo "${build_pkgs[@]}"
+  exit 0
+fi
 
 missing() {
   local out=()

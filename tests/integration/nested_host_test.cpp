@@ -179,3 +179,54 @@ TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
   // (The inner bridge lives inside the nested host, never in the outer Incus.)
   EXPECT_EQ(run_command("incus network list -f csv -c n").out, networks_before);
 }
+
+// The seed's developer flow: inside a nested host made from the developer
+// image (runtime/images/nested-host/build.sh --dev), a clone of this
+// repository builds with what the image holds (no network) and ./run.sh
+// brings up a second inner control plane on ports of its own, beside the
+// nested host's own inner Rockpool.
+TEST_F(nested_host, rockpool_builds_rockpool_inside_a_developer_nested_host) {
+  if (incus("image info rockpool-nested-host-dev").exit_code != 0) {
+    if (test_support::in_ci())
+      FAIL() << "the rockpool-nested-host-dev image is missing (test.sh builds it)";
+    GTEST_SKIP() << "no rockpool-nested-host-dev image (runtime/images/nested-host/build.sh --dev)";
+  }
+  std::fprintf(stderr, "Rockpool builds Rockpool\n");
+  auto t = steady::now();
+  ASSERT_EQ(rpctl("apply -f " + nested_apply("  image: rockpool-nested-host-dev\n")).exit_code, 0);
+  ASSERT_EQ(rpctl("wait nh " + nh + " --for=condition=Ready --timeout 180s").exit_code, 0)
+      << rpctl("describe nh " + nh).out;
+  row("apply (developer image) -> NestedHost Ready", t);
+
+  // A clone of this repository (its committed state), pushed in.
+  t = steady::now();
+  auto clone = tmp_ / "clone";
+  auto cloned = run_command("git clone -q " REPO_DIR " " + clone.string());
+  ASSERT_EQ(cloned.exit_code, 0) << cloned.err;
+  auto pushed =
+      run_command("tar -C " + clone.string() + " -cf - . | incus exec --project " + project_ + " " +
+                  nh + " -- sh -c 'mkdir -p /root/rockpool && tar -C /root/rockpool -xf -'");
+  ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
+  row("git clone + push into the nested host", t);
+
+  // Its own ports, project and bridge: the nested host's inner Rockpool keeps
+  // 2019, 7080, 8080, 8081 and rockpoolbr0.
+  t = steady::now();
+  auto up =
+      run_command("timeout 1800 incus exec --project " + project_ + " " + nh +
+                  " -- env HOME=/root ROCKPOOL_API_PORT=7170 ROCKPOOL_CADDY_ADMIN=127.0.0.1:2119"
+                  " ROCKPOOL_CONTROL_LISTEN=127.0.0.1:9080 ROCKPOOL_WORKSPACE_LISTEN=127.0.0.1:9081"
+                  " ROCKPOOL_INCUS_PROJECT=rockpool-dev ROCKPOOL_BRIDGE=rpdev0"
+                  " bash -c 'cd /root/rockpool && ./run.sh'");
+  row("./run.sh inside: install-deps, build, start, quickstart Ready", t);
+  ASSERT_EQ(up.exit_code, 0) << up.out.substr(up.out.size() > 4000 ? up.out.size() - 4000 : 0)
+                             << up.err.substr(up.err.size() > 4000 ? up.err.size() - 4000 : 0);
+  EXPECT_NE(up.out.find("http://127.0.0.1:9081/workspace/demo/   (HTTP 200)"), std::string::npos)
+      << up.out;
+  auto page = run_command("incus exec --project " + project_ + " " + nh +
+                          " -- curl -s -m 5 http://127.0.0.1:9081/workspace/demo/");
+  EXPECT_NE(page.out.find(ide_page), std::string::npos) << page.out << page.err;
+  // The nested host's own inner Rockpool is untouched beside it.
+  long status = 0;
+  EXPECT_EQ(get(workspaces_, "/workspace/" + nh + "/port/8080/api/readyz", &status), "ok");
+}

@@ -13,11 +13,13 @@
 #     binaries, the tiny image) is stored as the image property rockpool.hash,
 #     and a build whose hash matches the imported image does nothing.
 #
-# Usage: runtime/images/nested-host/build.sh [--force] [--build-deps] [BIN_DIR]
-#   BIN_DIR        where rockpoold and rpctl are (default: build/controller)
-#   --build-deps   also install Rockpool's own build dependencies, so a clone
-#                  of the repository builds inside the nested host
-#   --force        rebuild and re-import even when the hash matches
+# Usage: runtime/images/nested-host/build.sh [--force] [--dev] [BIN_DIR]
+#   BIN_DIR   where rockpoold and rpctl are (default: build/controller)
+#   --dev     the developer variant, rockpool-nested-host-dev: also Rockpool's
+#             own build dependencies (scripts/install-deps.sh's list), so a
+#             clone of the repository builds and runs inside the nested host
+#             without network access
+#   --force   rebuild and re-import even when the hash matches
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -26,13 +28,14 @@ build_deps=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --force) force=1; shift ;;
-    --build-deps) build_deps=1; shift ;;
+    --dev) build_deps=1; shift ;;
     -*) echo "build.sh: unknown flag $1" >&2; exit 2 ;;
     *) break ;;
   esac
 done
 bindir=${1:-$repo/build/controller}
-alias=${ROCKPOOL_NESTED_IMAGE:-rockpool-nested-host}
+alias=rockpool-nested-host
+[[ $build_deps -eq 1 ]] && alias=rockpool-nested-host-dev
 cache=${ROCKPOOL_IMAGE_CACHE:-/var/cache/rockpool}
 base_recipe=3  # bump when the base steps below change
 started=$(date +%s%N)
@@ -51,16 +54,15 @@ mirror=${mirror:-http://deb.debian.org/debian}
 # The Debian packages that provide rockpoold's and rpctl's shared libraries,
 # so the binaries run in the image exactly as they do here.
 # (dpkg knows some of them only by their /usr path: merged /usr.)
-lib_pkgs=$(for lib in $(ldd "$bindir/rockpoold" "$bindir/rpctl" | awk '/=> \//{print $3}' | sort -u); do
-  dpkg -S "$lib" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null || true
-done | cut -d: -f1 | sort -u | tr '\n' ' ')
+libs=$(ldd "$bindir/rockpoold" "$bindir/rpctl" | awk '/=> \//{print $3}' | sort -u)
+# shellcheck disable=SC2086
+lib_pkgs=$( (dpkg -S $libs $(printf '/usr%s ' $libs) 2>/dev/null || true) | cut -d: -f1 | sort -u |
+  tr '\n' ' ')
 pkgs="dnsmasq-base iproute2 nftables busybox-static curl ca-certificates caddy procps $lib_pkgs"
 backports="incus-base"
 dev_pkgs=""
 if [[ $build_deps -eq 1 ]]; then
-  dev_pkgs="cmake g++ make pkg-config git libcaf-dev libboost1.81-dev libboost-json1.81-dev
-    libcurl4-openssl-dev libssl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
-    libgtest-dev libgmock-dev libjemalloc-dev debootstrap"
+  dev_pkgs="$("$repo/scripts/install-deps.sh" --print-build-packages) debootstrap"
 fi
 base_hash=$(printf '%s\n' "$base_recipe" "$mirror" $pkgs $backports $dev_pkgs | sha256sum | cut -c1-16)
 base=$cache/nested-host-base-$base_hash
@@ -71,7 +73,10 @@ tiny=$(incus image list rockpool-tiny -f csv -c f 2>/dev/null | head -n1)
 tiny=$(incus image list rockpool-tiny -f csv -c F | head -n1)
 hash=$( (echo "$base_hash $tiny"; cat "$here/build.sh" "$here/rockpool-init" \
   "$bindir/rockpoold" "$bindir/rpctl") | sha256sum | cut -c1-32)
-if [[ $force -eq 0 ]] && incus image info "$alias" 2>/dev/null | grep -q "rockpool.hash: $hash\$"; then
+# (The whole output first: grep -q would end the pipe early, and under
+# pipefail the SIGPIPE it gives incus would read as "not up to date".)
+imported=$(incus image info "$alias" 2>/dev/null || true)
+if [[ $force -eq 0 && $imported == *"rockpool.hash: $hash"* ]]; then
   echo "nested-host image: $alias is up to date (hash $hash)"
   exit 0
 fi
@@ -107,11 +112,15 @@ SRC
   # PID 1 is Rockpool's own init (no systemd in a minbase system).
   ln -sf /usr/local/sbin/rockpool-init "$base.tmp/sbin/init"
   echo "rockpool-nested-host" >"$base.tmp/etc/hostname"
+  echo "$alias" >"$base.tmp/.variant"
   touch "$base.tmp/.complete"
   mv "$base.tmp" "$base"
   # Older bases are of no further use.
-  find "$cache" -maxdepth 1 -name 'nested-host-base-*' ! -name "nested-host-base-$base_hash" \
-    -exec rm -rf {} +
+  # Older bases of this variant are of no further use.
+  for old in "$cache"/nested-host-base-*; do
+    [[ $old == "$base" || ! -f $old/.variant ]] && continue
+    [[ $(cat "$old/.variant") == "$alias" ]] && rm -rf "$old"
+  done
   say "base ready ($(du -sm "$base" | cut -f1) MB)"
 fi
 
@@ -126,14 +135,15 @@ cat >"$work/metadata.yaml" <<META
 architecture: x86_64
 creation_date: $(date +%s)
 properties:
-  description: Rockpool nested host (Debian bookworm, Incus, Caddy, rockpoold)
+  description: Rockpool nested host (Debian bookworm, Incus, Caddy, rockpoold$([[ $build_deps -eq 1 ]] && echo "; with Rockpool's build dependencies"))
   os: debian
   release: bookworm
   rockpool.hash: "$hash"
 META
 tar -C "$work" -cf "$work/metadata.tar" metadata.yaml
 # Uncompressed: compressing 600 MB costs half a minute, importing it a second.
-tar --numeric-owner -cf "$work/rootfs.tar" -C "$base" --exclude=./.complete . -C "$overlay" .
+tar --numeric-owner -cf "$work/rootfs.tar" -C "$base" --exclude=./.complete --exclude=./.variant . \
+  -C "$overlay" .
 say "rootfs packed ($(du -m "$work/rootfs.tar" | cut -f1) MB)"
 incus image delete "$alias" >/dev/null 2>&1 || true
 incus image import "$work/metadata.tar" "$work/rootfs.tar" --alias "$alias" >/dev/null
