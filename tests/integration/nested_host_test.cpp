@@ -201,10 +201,10 @@ TEST_F(nested_host, rockpool_builds_rockpool_inside_a_developer_nested_host) {
   // A clone of this repository (its committed state), pushed in.
   t = steady::now();
   auto clone = tmp_ / "clone";
-  auto cloned = run_command("git clone -q " REPO_DIR " " + clone.string());
+  auto cloned = run_command("git clone -q " REPO_DIR " " + clone);
   ASSERT_EQ(cloned.exit_code, 0) << cloned.err;
   auto pushed =
-      run_command("tar -C " + clone.string() + " -cf - . | incus exec --project " + project_ + " " +
+      run_command("tar -C " + clone + " -cf - . | incus exec --project " + project_ + " " +
                   nh + " -- sh -c 'mkdir -p /root/rockpool && tar -C /root/rockpool -xf -'");
   ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
   row("git clone + push into the nested host", t);
