@@ -514,10 +514,8 @@ struct get_flags {
   bool event_view = false;  // `rpctl events`
 };
 
-// GETs a collection (or one object): its items and the revision to watch
-// from. Prints the error and returns nothing on failure.
-std::optional<std::pair<std::vector<json::value>, std::uint64_t>> fetch_items(
-    context& c, const std::string& path) {
+// A GET that answered 200: its body. Prints the error and returns nothing otherwise.
+std::optional<std::string> get_ok(context& c, const std::string& path) {
   auto r = c.client.request("GET", path);
   if (!r.ok()) {
     c.err << "error: " << r.err().message << "\n";
@@ -527,7 +525,16 @@ std::optional<std::pair<std::vector<json::value>, std::uint64_t>> fetch_items(
     c.err << server_error(*r) << "\n";
     return std::nullopt;
   }
-  auto v = specs::parse_json(r->body);
+  return std::move(r->body);
+}
+
+// GETs a collection (or one object): its items and the revision to watch
+// from. Prints the error and returns nothing on failure.
+std::optional<std::pair<std::vector<json::value>, std::uint64_t>> fetch_items(
+    context& c, const std::string& path) {
+  auto body = get_ok(c, path);
+  if (!body) return std::nullopt;
+  auto v = specs::parse_json(*body);
   if (!v.ok()) {
     c.err << "error: malformed response\n";
     return std::nullopt;
@@ -958,17 +965,7 @@ int cmd_version(context& c, bool client_only) {
 // GET of a NestedHost subresource; the body, or a message on err.
 std::optional<std::string> nested_host_get(context& c, const std::string& name,
                                            const std::string& what) {
-  auto r =
-      c.client.request("GET", resource_path(*specs::find_kind("NestedHost"), name) + "/" + what);
-  if (!r.ok()) {
-    c.err << "error: " << r.err().message << "\n";
-    return std::nullopt;
-  }
-  if (r->status != 200) {
-    c.err << server_error(*r) << "\n";
-    return std::nullopt;
-  }
-  return r->body;
+  return get_ok(c, resource_path(*specs::find_kind("NestedHost"), name) + "/" + what);
 }
 
 int cmd_credentials(context& c, const std::string& name, const std::string& output) {

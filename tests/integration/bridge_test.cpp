@@ -17,13 +17,12 @@
 #include <thread>
 
 using namespace rockpool;
+using test_support::ide_page;
+using test_support::port_page;
 using test_support::run_command;
+using test_support::samples;
 
 namespace {
-
-const std::string samples = SAMPLES_DIR;
-const std::string ide_page = "rockpool-tiny IDE";
-const std::string port_page = "rockpool-tiny port 9000";
 
 class bridged : public test_support::real_runtime {
  protected:

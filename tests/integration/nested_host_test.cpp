@@ -14,14 +14,14 @@
 #include <cstdio>
 
 using namespace rockpool;
+using test_support::ide_page;
+using test_support::port_page;
 using test_support::run_command;
+using test_support::samples;
 
 namespace {
 
-const std::string samples = SAMPLES_DIR;
 const std::string nh = "rp-nested";
-const std::string ide_page = "rockpool-tiny IDE";
-const std::string port_page = "rockpool-tiny port 9000";
 using steady = std::chrono::steady_clock;
 
 class nested_host : public test_support::real_runtime {
@@ -204,8 +204,8 @@ TEST_F(nested_host, rockpool_builds_rockpool_inside_a_developer_nested_host) {
   auto cloned = run_command("git clone -q " REPO_DIR " " + clone);
   ASSERT_EQ(cloned.exit_code, 0) << cloned.err;
   auto pushed =
-      run_command("tar -C " + clone + " -cf - . | incus exec --project " + project_ + " " +
-                  nh + " -- sh -c 'mkdir -p /root/rockpool && tar -C /root/rockpool -xf -'");
+      run_command("tar -C " + clone + " -cf - . | incus exec --project " + project_ + " " + nh +
+                  " -- sh -c 'mkdir -p /root/rockpool && tar -C /root/rockpool -xf -'");
   ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
   row("git clone + push into the nested host", t);
 

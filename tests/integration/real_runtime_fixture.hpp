@@ -22,6 +22,11 @@ namespace rockpool::test_support {
 using rockpool::test_support::command_result;
 using rockpool::test_support::run_command;
 
+/// The quickstart's manifests, and what rockpool-tiny serves on 8080 and 9000.
+inline const std::string samples = SAMPLES_DIR;
+inline const std::string ide_page = "rockpool-tiny IDE";
+inline const std::string port_page = "rockpool-tiny port 9000";
+
 class real_runtime : public ::testing::Test {
  protected:
   void SetUp() override {

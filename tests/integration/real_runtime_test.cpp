@@ -17,17 +17,14 @@
 
 using namespace rockpool;
 using test_support::command_result;
+using test_support::ide_page;
+using test_support::port_page;
 using test_support::run_command;
+using test_support::samples;
 
 using rockpool::test_support::real_runtime;
 
-namespace {
-
-const std::string samples = SAMPLES_DIR;
-const std::string ide_page = "rockpool-tiny IDE";
-const std::string port_page = "rockpool-tiny port 9000";
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_F(real_runtime,
        quickstart_serves_the_ide_and_the_port_through_caddy_only_on_the_workspace_port) {
