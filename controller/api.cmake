@@ -5,9 +5,10 @@ add_library(rockpool_api STATIC
   ${ROCKPOOL_CONTROLLER_DIR}/src/metrics.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api_server.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/request.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/router.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/probes.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/nested_host.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/discovery.cpp
+  ${ROCKPOOL_CONTROLLER_DIR}/src/api/ui.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/get.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/create.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/update.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/patch.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/delete.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/watch.cpp)
 target_include_directories(rockpool_api PUBLIC ${ROCKPOOL_CONTROLLER_DIR}/include
   PRIVATE ${ROCKPOOL_CONTROLLER_DIR}/src)
-target_link_libraries(rockpool_api PUBLIC rockpool_store PRIVATE spdlog::spdlog Threads::Threads)
+target_link_libraries(rockpool_api PUBLIC rockpool_store PRIVATE rockpool_ui spdlog::spdlog Threads::Threads)

@@ -13,6 +13,8 @@ build_pkgs=(
   clang libclang-rt-14-dev clang-format
 )
 runtime_pkgs=(caddy busybox-static dnsmasq-base debootstrap)
+# The web UI's tests: a real headless Chromium driven by Selenium.
+ui_test_pkgs=(chromium chromium-driver python3-selenium)
 backports_pkgs=(incus-base)
 
 want_runtime=0
@@ -43,7 +45,9 @@ apt_update() {
 
 need=$(missing "${build_pkgs[@]}")
 if [[ $want_runtime -eq 1 ]]; then
-  need="$need $(missing "${runtime_pkgs[@]}")"
+  need="$need $(missing "${runtime_pkgs[@]}" "${ui_test_pkgs[@]}")"
+  # The UI's unit tests run under node (node --test); Debian's when there is none.
+  command -v node >/dev/null || need="$need nodejs"
 fi
 need=$(echo $need)
 if [[ -n "$need" ]]; then

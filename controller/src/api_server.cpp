@@ -457,6 +457,8 @@ class connection final : public connection_base,
     auto target = req.target();
     // Probes carry no secrets and must work for health checkers without the token.
     if (target == "/healthz" || target == "/readyz") return true;
+    // The UI's files carry no data (the page asks for the token itself).
+    if (target == "/app" || target.starts_with("/app/")) return true;
     auto auth = req[http::field::authorization];
     // The scheme is case-insensitive (RFC 9110, 11.1): "bearer" works too.
     constexpr std::string_view bearer = "bearer ";

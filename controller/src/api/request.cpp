@@ -36,6 +36,9 @@ parsed_target parse_target(std::string_view target) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
+  // The UI calls the API at its own prefix + /api (as Caddy's control server
+  // routes it); served straight from rockpoold, /api/... is the same API.
+  if (!out.segments.empty() && out.segments[0] == "api") out.segments.erase(out.segments.begin());
   if (q != std::string_view::npos) {
     auto qs = target.substr(q + 1);
     while (!qs.empty()) {

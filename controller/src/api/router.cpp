@@ -47,6 +47,7 @@ http_response api_handler::handle(const http_request& req) {
 http_response api_handler::dispatch(const http_request& req) {
   auto t = parse_target(req.target);
   const auto& s = t.segments;
+  if (!s.empty() && s[0] == "app") return ui(req, s);
   auto not_found = [&] {
     return status_response(
         make_error(reason::not_found, "the server could not find the requested resource " +

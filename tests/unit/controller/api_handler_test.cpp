@@ -402,3 +402,47 @@ TEST_F(api_handler_test, nested_host_credentials_and_logs_are_read_from_inside_t
   EXPECT_EQ(specs::string_at(*version, "major"), "0");
   EXPECT_EQ(specs::string_at(*version, "minor"), "1");
 }
+
+// /app/: the page, its assets under content-hashed names, strict headers.
+TEST_F(api_handler_test, the_ui_is_served_with_hashed_assets_and_a_strict_policy) {
+  controller::api_options options;
+  options.role = "inner";
+  options.nested_host = "nh<1>";
+  controller::api_handler h(store_, metrics_, options);
+  auto get = [&](const std::string& target) {
+    return h.handle(http_request{"GET", target, "", ""});
+  };
+  auto index = get("/app/");
+  ASSERT_EQ(index.status, 200);
+  EXPECT_EQ(index.headers["Cache-Control"], "no-cache");
+  EXPECT_NE(index.headers["Content-Security-Policy"].find("script-src 'self'"), std::string::npos);
+  EXPECT_EQ(index.headers["Content-Security-Policy"].find("unsafe-inline"), std::string::npos);
+  EXPECT_EQ(index.headers["X-Content-Type-Options"], "nosniff");
+  // The inner Rockpool says so, escaped.
+  EXPECT_NE(index.body.find("<title>Inner Rockpool — nested host nh&lt;1&gt;</title>"),
+            std::string::npos);
+  EXPECT_NE(index.body.find("class=\"inner-banner\""), std::string::npos);
+  EXPECT_EQ(index.body.find("<script>"), std::string::npos) << "no inline script";
+  EXPECT_EQ(index.body.find("{{"), std::string::npos) << "every placeholder filled";
+  // The module it loads, by its hashed name, cached for good; the modules it
+  // imports are named by hash too, so a change to one renames the importer.
+  auto at = index.body.find("src=\"assets/app.");
+  ASSERT_NE(at, std::string::npos);
+  at += 5;
+  auto src = index.body.substr(at, index.body.find('"', at) - at);
+  auto app = get("/app/" + src);
+  ASSERT_EQ(app.status, 200) << src;
+  EXPECT_EQ(app.headers["Cache-Control"], "public, max-age=31536000, immutable");
+  EXPECT_EQ(app.content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(app.body.find("\"./api.js\""), std::string::npos);
+  auto api_at = app.body.find("\"./api.");
+  ASSERT_NE(api_at, std::string::npos);
+  auto api_name = app.body.substr(api_at + 3, app.body.find('"', api_at + 1) - api_at - 3);
+  EXPECT_EQ(get("/app/assets/" + api_name).status, 200) << api_name;
+  EXPECT_EQ(get("/app/assets/app.js").status, 404) << "only hashed names";
+  EXPECT_EQ(get("/app/assets/../../apis").status, 404);
+  EXPECT_EQ(h.handle(http_request{"POST", "/app/", "application/json", "{}"}).status, 405);
+  // The API answers under /api too, as the page calls it.
+  EXPECT_EQ(get("/api/version").status, 200);
+  EXPECT_EQ(get("/api/apis/rockpool.dev/v1alpha1/workspaces").status, 200);
+}

@@ -110,6 +110,8 @@ class api_handler {
   http_response update(const resource_call& c);                 // update.cpp
   http_response patch(const resource_call& c);                  // patch.cpp
   http_response remove(const resource_call& c);                 // delete.cpp
+  /// The web UI under /app/.
+  http_response ui(const http_request& req, const std::vector<std::string>& segments);  // ui.cpp
   /// NestedHost credentials and log.
   http_response nested_host(const resource_call& c, const std::string& what);  // nested_host.cpp
   struct watchers;  // the open watches and the thread that feeds them (watch.cpp)

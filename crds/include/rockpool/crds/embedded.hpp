@@ -9,6 +9,7 @@ namespace rockpool::crds {
 struct embedded_file {
   std::string_view name;
   std::string_view yaml;
+  std::string_view hash;  // first 12 hex digits of its SHA-256
 };
 
 /// Every CRD file, sorted by file name.

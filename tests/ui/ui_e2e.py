@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+"""The web UI in a real headless Chromium (Debian's chromium + chromedriver,
+driven by python3-selenium), against real rockpoold processes (fake runtime)
+and a real Caddy for the path-prefix and same-origin checks. Every address is
+127.0.0.1; Chromium is given a dead proxy for anything else, so nothing leaves.
+
+Usage: ui_e2e.py ROCKPOOLD RPCTL SAMPLES_DIR ARTIFACT_DIR
+Exit 0 pass, 1 fail, 77 skipped (no browser, and not under CI=true).
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROCKPOOLD, RPCTL, SAMPLES, ARTIFACTS = sys.argv[1:5]
+CI = os.environ.get("CI") == "true"
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:
+    print("ui_e2e: python3-selenium is missing")
+    sys.exit(1 if CI else 77)
+for tool in ("chromium", "chromedriver", "caddy"):
+    if not shutil.which(tool):
+        print(f"ui_e2e: {tool} is missing")
+        sys.exit(1 if CI else 77)
+
+failures = []
+
+
+def check(ok, what):
+    print(("  ok    " if ok else "  FAIL  ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    def __init__(self, tmp, name, extra=()):
+        self.dir = os.path.join(tmp, name)
+        os.makedirs(self.dir)
+        self.token = os.urandom(16).hex()
+        with open(os.path.join(self.dir, "token"), "w") as f:
+            f.write(self.token)
+        os.chmod(os.path.join(self.dir, "token"), 0o600)
+        self.port = free_port()
+        self.sock = os.path.join(self.dir, "api.sock")
+        self.log = open(os.path.join(self.dir, "log"), "w")
+        self.proc = subprocess.Popen(
+            [ROCKPOOLD, "--runtime", "fake", "--data-dir", os.path.join(self.dir, "db"),
+             "--socket", self.sock, "--listen", f"127.0.0.1:{self.port}",
+             "--token-file", os.path.join(self.dir, "token"), "--sweep-interval", "0",
+             "--bridge", "none", *extra], stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            if os.path.exists(self.sock):
+                break
+            time.sleep(0.05)
+
+    def rpctl(self, *args):
+        env = dict(os.environ, ROCKPOOL_SERVER="unix://" + self.sock)
+        return subprocess.run([RPCTL, *args], env=env, capture_output=True, text=True, timeout=60)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def write(tmp, name, text):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def browser():
+    o = Options()
+    o.binary_location = shutil.which("chromium")
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--no-first-run", "--disable-default-apps", "--disable-domain-reliability",
+              "--no-pings", "--disable-features=OptimizationHints,MediaRouter,Translate",
+              # Anything not on loopback goes to a closed port: nothing leaves.
+              "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"):
+        o.add_argument(a)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=o)
+
+
+def wait(d, fn, timeout=10):
+    return WebDriverWait(d, timeout, poll_frequency=0.02).until(lambda _: fn())
+
+
+def row(d, name):
+    rows = d.find_elements(By.CSS_SELECTOR, f'tr[data-name="{name}"]')
+    return rows[0] if rows else None
+
+
+def cell(d, name, cls):
+    r = row(d, name)
+    try:
+        return r.find_element(By.CSS_SELECTOR, "td." + cls).text if r else None
+    except Exception:
+        return None  # re-rendered meanwhile
+
+
+def sign_in(d, url, token):
+    d.get(url)
+    field = wait(d, lambda: d.find_element(By.ID, "token"))
+    field.send_keys(token)
+    field.submit()
+
+
+def shot(d, name):
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    path = os.path.join(ARTIFACTS, name + ".png")
+    d.save_screenshot(path)
+    return path
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="rockpool-ui-")
+    outer = Daemon(tmp, "outer")
+    inner = Daemon(tmp, "inner", ["--inner", "--nested-host", "nh1"])
+    caddy_admin, caddy_port = free_port(), free_port()
+    evil = ("<html><body><script>"
+            "fetch('/workspace/x/port/8080/api/apis/rockpool.dev/v1alpha1/workspaces',"
+            "{credentials:'include'}).then(r=>{document.title='status:'+r.status+' storage:'"
+            "+localStorage.length+'/'+sessionStorage.length+' cookie:'+document.cookie.length})"
+            "</script></body></html>")
+    config = {"admin": {"listen": f"127.0.0.1:{caddy_admin}"}, "apps": {"http": {"servers": {"ws": {
+        "listen": [f"127.0.0.1:{caddy_port}"], "automatic_https": {"disable": True}, "routes": [
+            {"match": [{"path": ["/workspace/x/port/8080/*"]}], "handle": [
+                {"handler": "rewrite", "strip_path_prefix": "/workspace/x/port/8080"},
+                {"handler": "reverse_proxy", "upstreams": [{"dial": f"127.0.0.1:{outer.port}"}]}]},
+            {"match": [{"path": ["/workspace/evil/*"]}], "handle": [
+                {"handler": "static_response", "status_code": 200, "body": evil,
+                 "headers": {"Content-Type": ["text/html"]}}]}]}}}}}
+    caddy = subprocess.Popen(["caddy", "run", "--config", write(tmp, "caddy.json", json.dumps(config))],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=dict(os.environ, XDG_DATA_HOME=tmp, XDG_CONFIG_HOME=tmp))
+    d = None
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", caddy_port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        outer.rpctl("apply", "-f", os.path.join(SAMPLES, "quickstart.yaml"))
+        outer.rpctl("apply", "-f", write(tmp, "tmpl.yaml",
+                                         "apiVersion: rockpool.dev/v1alpha1\nkind: WorkspaceTemplate\n"
+                                         "metadata:\n  name: tiny\nspec:\n  image: rockpool-tiny\n"))
+        d = browser()
+        app = f"http://127.0.0.1:{outer.port}/app/"
+        print("UI end to end (headless Chromium)")
+
+        # 1. Sign in: a wrong token is refused; the right one shows demo Ready.
+        sign_in(d, app, "not-the-token")
+        wait(d, lambda: "not valid" in d.find_element(By.CSS_SELECTOR, "p.error").text)
+        check(True, "a wrong token is refused at sign-in")
+        sign_in(d, app, outer.token)
+        t = time.time()
+        wait(d, lambda: cell(d, "demo", "ready") == "True")
+        check(True, f"1. signed in; demo shows Ready ({time.time() - t:.2f} s)")
+        print("     screenshot:", shot(d, "workspaces"))
+
+        # 2. rpctl stops it in another process: the page follows, no reload.
+        marker = d.execute_script("window.__noReload = 1; return 1")
+        stopped = write(tmp, "stop.yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
+                        "metadata:\n  name: demo\nspec:\n  image: rockpool-tiny\n  state: Stopped\n")
+        t = time.time()
+        r = outer.rpctl("apply", "-f", stopped)
+        wait(d, lambda: cell(d, "demo", "phase") == "Stopped")
+        took = time.time() - t
+        check(took <= 1.0 and d.execute_script("return window.__noReload") == marker,
+              f"2. rpctl stop -> page shows Stopped in {took:.2f} s without reload (target <= 1 s)")
+        row(d, "demo").find_element(By.XPATH, ".//button[text()='Start']").click()
+        wait(d, lambda: cell(d, "demo", "ready") == "True")
+        got = json.loads(outer.rpctl("get", "ws", "demo", "-o", "json").stdout)
+        check(got["spec"].get("state") == "Running", "2. Start on the page -> Running and Ready")
+
+        # 3. Create from a template through the form; a bad value is shown at
+        #    its field and nothing is created.
+        d.find_element(By.ID, "new-name").send_keys("Bad_Name")
+        d.find_element(By.CSS_SELECTOR, "form[aria-label='Create a workspace'] button").click()
+        wait(d, lambda: "metadata.name" in d.find_element(By.ID, "err-name").text)
+        check("Bad_Name" not in outer.rpctl("get", "ws").stdout,
+              "3. a bad name shows its field error; nothing is created")
+        print("     screenshot:", shot(d, "create-error"))
+        name = d.find_element(By.ID, "new-name")
+        name.clear()
+        name.send_keys("fromform")
+        d.find_element(By.CSS_SELECTOR, "#new-template option[value='tiny']").click()
+        d.find_element(By.CSS_SELECTOR, "form[aria-label='Create a workspace'] button").click()
+        wait(d, lambda: cell(d, "fromform", "ready") == "True")
+        got = json.loads(outer.rpctl("get", "ws", "fromform", "-o", "json").stdout)
+        check(got["spec"].get("template") == "tiny", "3. created from template tiny; Ready")
+
+        # 4. Delete with confirmation: it disappears live.
+        row(d, "fromform").find_element(By.XPATH, ".//button[text()='Delete']").click()
+        dialog = wait(d, lambda: d.find_element(By.CSS_SELECTOR, "dialog[open]"))
+        print("     screenshot:", shot(d, "delete-confirm"))
+        dialog.find_element(By.XPATH, ".//button[text()='Delete']").click()
+        wait(d, lambda: row(d, "fromform") is None)
+        check("fromform" not in outer.rpctl("get", "ws").stdout, "4. deleted after confirming; gone live")
+
+        for page in ("events", "host", "nestedhosts"):
+            d.get(app + "#/" + page)
+            time.sleep(0.3)
+            print("     screenshot:", shot(d, page))
+
+        # 5. The same build under a path prefix behind Caddy, and --inner's banner.
+        prefixed = f"http://127.0.0.1:{caddy_port}/workspace/x/port/8080/app/"
+        sign_in(d, prefixed, outer.token)
+        wait(d, lambda: cell(d, "demo", "ready") == "True")
+        check(True, "5. served under /workspace/x/port/8080/app/ behind Caddy: works")
+        d.switch_to.new_window("tab")
+        d.get(f"http://127.0.0.1:{inner.port}/app/")
+        banner = wait(d, lambda: d.find_element(By.CSS_SELECTOR, ".inner-banner")).text
+        check(banner == "Inner Rockpool — nested host nh1" and "Inner Rockpool" in d.title,
+              f"5. --inner: banner {banner!r}, title {d.title!r}")
+        print("     screenshot:", shot(d, "inner-sign-in"))
+
+        # 6. A workspace page on the same origin as the prefixed UI (signed in
+        #    in the other tab) cannot use or read its credentials.
+        d.get(f"http://127.0.0.1:{caddy_port}/workspace/evil/")
+        title = wait(d, lambda: d.title if d.title.startswith("status:") else None)
+        check(title == "status:401 storage:0/0 cookie:0",
+              f"6. same-origin workspace page calling the API: {title!r}")
+        print("screenshots in", ARTIFACTS)
+    except Exception as e:  # a wait that timed out, an element that never came
+        failures.append(repr(e))
+        print("  FAIL ", repr(e))
+        if d:
+            print("     screenshot:", shot(d, "failure"))
+    finally:
+        if d:
+            d.quit()
+        caddy.terminate()
+        outer.stop()
+        inner.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print(f"{len(failures)} failed")
+        return 1
+    return 0
+
+
+sys.exit(main())

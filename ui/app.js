@@ -1,0 +1,309 @@
+// The Rockpool UI: sign-in, then pages fed by list+watch streams (watch.js),
+// so what the controller or rpctl changes shows without a reload. Hash routes
+// (#/workspaces, ...) keep every URL under the page's own prefix.
+import { getJSON, group, request, signIn, signedIn, stream } from "./api.js";
+import { Collection } from "./watch.js";
+
+const main = document.getElementById("main");
+const conn = document.getElementById("conn");
+const inner = document.documentElement.dataset.role === "inner";
+
+// h("tag.class", {attrs}, ...children): text children are text nodes, never HTML.
+function h(spec, attrs = {}, ...children) {
+  const [tag, ...classes] = spec.split(".");
+  const el = document.createElement(tag);
+  if (classes.length) el.className = classes.join(" ");
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (v === true) el.setAttribute(k, "");
+    else if (v !== false && v != null) el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) if (c != null) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+const cond = (obj, type) => (obj.status?.conditions || []).find((c) => c.type === type);
+const readyOf = (obj) => cond(obj, "Ready")?.status || "Unknown";
+function age(ts) {
+  if (!ts) return "";
+  const s = Math.max(0, (Date.now() - Date.parse(ts)) / 1000);
+  return s < 120 ? `${Math.floor(s)}s` : s < 7200 ? `${Math.floor(s / 60)}m` : s < 172800
+    ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86400)}d`;
+}
+
+// Where a workspace's IDE is: the workspace origin (:8081 beside the control
+// plane's :8080), or, in an inner UI reached at /workspace/NH/port/8080/app/,
+// the nested host's port 8081 on this same origin.
+function ideUrl(name) {
+  const m = location.pathname.match(/^(.*\/workspace\/[^/]+\/port\/)8080\/app\//);
+  if (m) return `${m[1]}8081/workspace/${encodeURIComponent(name)}/`;
+  const port = location.port === "8080" ? "8081" : location.port;
+  return `${location.protocol}//${location.hostname}${port ? ":" + port : ""}/workspace/${encodeURIComponent(name)}/`;
+}
+
+// Live collections, one per kind shown, shared by the pages.
+const live = {};
+const listeners = new Set();
+function collection(plural) {
+  if (!live[plural]) {
+    const ac = new AbortController();
+    const c = new Collection({
+      path: `${group}/${plural}`, fetchJSON: getJSON, stream,
+      onChange: () => listeners.forEach((f) => f(plural)),
+      onState: (s) => {
+        conn.textContent = s === "live" ? "live" : s === "unauthorized" ? "signed out" : "reconnecting…";
+        if (s === "unauthorized") showSignIn("The token was refused; sign in again.");
+      },
+    });
+    live[plural] = c;
+    c.run(ac.signal);
+  }
+  return live[plural];
+}
+
+function page(title, ...content) {
+  main.replaceChildren(h("h1", {}, title), ...content);
+}
+
+function showSignIn(message) {
+  document.getElementById("nav").hidden = true;
+  const err = h("p.error", { role: "alert" }, message || "");
+  const input = h("input", { type: "password", id: "token", autocomplete: "off", required: true });
+  const form = h("form.card", {
+    onsubmit: async (e) => {
+      e.preventDefault();
+      signIn(input.value.trim());
+      try {
+        await getJSON("version");
+        document.getElementById("nav").hidden = false;
+        route();
+      } catch (x) {
+        signIn("");
+        err.textContent = x.status === 401 ? "That token is not valid." : `Cannot reach the API: ${x.message}`;
+      }
+    },
+  }, h("label", { for: "token" }, "API token"), input,
+     h("p.muted", {}, "Kept in this tab's memory only; reloading the page asks again."),
+     h("button.primary", { type: "submit" }, "Sign in"), err);
+  page(inner ? "Sign in to the inner Rockpool" : "Sign in", form);
+  input.focus();
+}
+
+// A table kept in step with a collection; rows(items) -> [tr].
+function liveTable(plural, head, rows) {
+  const tbody = h("tbody");
+  const table = h("div.scroll", {}, h("table", {}, h("thead", {}, h("tr", {}, head.map(
+    (x) => h(x.wide ? "th.wide" : "th", { scope: "col" }, x.label || x)))), tbody));
+  const render = () => {
+    const items = [...collection(plural).items.values()]
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+    tbody.replaceChildren(...(items.length ? rows(items)
+      : [h("tr", {}, h("td.muted", { colspan: head.length }, "None yet."))]));
+  };
+  return { table, render };
+}
+
+async function act(what, fn) {
+  try { await fn(); } catch (e) { alert(`${what} failed: ${e.message}`); }
+}
+
+function confirmDelete(kind, plural, name) {
+  const dialog = h("dialog", { "aria-label": `Delete ${kind} ${name}` },
+    h("p", {}, `Delete ${kind.toLowerCase()} "${name}"? Its instance and routes are removed.`),
+    h("div.actions", {},
+      h("button.danger", { onclick: () => { dialog.close(); act("Delete",
+        () => request("DELETE", `${group}/${plural}/${encodeURIComponent(name)}`)); } }, "Delete"),
+      h("button", { onclick: () => dialog.close() }, "Cancel")));
+  document.body.append(dialog);
+  dialog.addEventListener("close", () => dialog.remove());
+  dialog.showModal();
+}
+
+function setState(name, state) {
+  return act(state === "Stopped" ? "Stop" : "Start", () => request("PATCH",
+    `${group}/workspaces/${encodeURIComponent(name)}`, { spec: { state } }, "application/merge-patch+json"));
+}
+
+function workspacesPage() {
+  const { table, render } = liveTable("workspaces",
+    ["Name", "Phase", "Ready", { label: "Image", wide: true }, { label: "Type", wide: true },
+     { label: "Network", wide: true }, { label: "Age", wide: true }, { label: "Restarts", wide: true }, "Actions"],
+    (items) => items.map((w) => {
+      const n = w.metadata.name;
+      const stopped = (w.spec.state || "Running") === "Stopped";
+      return h("tr", { "data-name": n },
+        h("td", {}, h("a", { href: `#/workspaces/${encodeURIComponent(n)}` }, n)),
+        h("td.phase", {}, w.status?.phase || "Pending"),
+        h(`td.ready.${readyOf(w)}`, {}, readyOf(w)),
+        h("td.wide", {}, w.spec.image || w.spec.template || ""),
+        h("td.wide", {}, w.spec.type || "container"),
+        h("td.wide", {}, [w.status?.network, w.status?.address].filter(Boolean).join(" ")),
+        h("td.wide", {}, age(w.metadata.creationTimestamp)),
+        h("td.wide", {}, w.status?.restarts ?? 0),
+        h("td", {}, h("div.actions", {},
+          h("a", { href: ideUrl(n), target: "_blank", rel: "noopener" }, "Open IDE"),
+          h("button", { onclick: () => setState(n, stopped ? "Running" : "Stopped") },
+            stopped ? "Start" : "Stop"),
+          h("button.danger", { onclick: () => confirmDelete("Workspace", "workspaces", n) }, "Delete"))));
+    }));
+  const create = createForm();
+  page("Workspaces", create.form, table);
+  // Options are rebuilt only when templates change, not under a user's hand
+  // at every status update.
+  return (plural) => {
+    if (!plural || plural === "workspacetemplates") create.refresh();
+    if (plural !== "workspacetemplates") render();
+  };
+}
+
+// Create a workspace: a name, and a template or an image; the server's
+// located errors are shown at their field.
+function createForm() {
+  const fields = { name: h("input", { type: "text", id: "new-name", required: true }),
+                   template: h("select", { id: "new-template" }, h("option", { value: "" }, "(none)")),
+                   image: h("input", { type: "text", id: "new-image", placeholder: "rockpool-tiny" }) };
+  const errors = Object.fromEntries(Object.keys(fields).map((k) => [k, h("div.field-error", { id: `err-${k}` })]));
+  const general = h("p.error", { role: "alert" });
+  // The templates, kept in step with their collection (the choice is kept).
+  const refresh = () => {
+    const chosen = fields.template.value;
+    const names = [...collection("workspacetemplates").items.keys()].sort();
+    fields.template.replaceChildren(h("option", { value: "" }, "(none)"),
+      ...names.map((n) => h("option", { value: n, selected: n === chosen }, n)));
+  };
+  const form = h("form.card", {
+    "aria-label": "Create a workspace",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      Object.values(errors).forEach((x) => (x.textContent = ""));
+      general.textContent = "";
+      const spec = {};
+      if (fields.template.value) spec.template = fields.template.value;
+      if (fields.image.value.trim()) spec.image = fields.image.value.trim();
+      try {
+        await request("POST", `${group}/workspaces`, { apiVersion: "rockpool.dev/v1alpha1", kind: "Workspace",
+          metadata: { name: fields.name.value.trim() }, spec });
+        form.reset();
+      } catch (x) {
+        const causes = x.details?.causes || [];
+        for (const c of causes) {
+          const key = c.field === "metadata.name" ? "name" : c.field?.replace(/^spec\./, "");
+          (errors[key] || general).append(h("div", {}, `${c.field}: ${c.message}`));
+        }
+        if (!causes.length) general.textContent = x.message;
+      }
+    },
+  }, h("h2", {}, "New workspace"),
+     h("label", { for: "new-name" }, "Name"), fields.name, errors.name,
+     h("label", { for: "new-template" }, "Template"), fields.template, errors.template,
+     h("label", { for: "new-image" }, "Image"), fields.image, errors.image,
+     h("p", {}, h("button.primary", { type: "submit" }, "Create")), general);
+  return { form, refresh };
+}
+
+function conditionsTable(obj) {
+  return h("div.scroll", {}, h("table", { "aria-label": "Conditions" },
+    h("thead", {}, h("tr", {}, ["Condition", "Status", "Reason", "Message"].map((x) => h("th", {}, x)))),
+    h("tbody", {}, (obj.status?.conditions || []).map((c) =>
+      h("tr", {}, h("td", {}, c.type), h(`td.${c.status}`, {}, c.status), h("td", {}, c.reason || ""),
+        h("td", {}, c.message || ""))))));
+}
+
+function workspacePage(name) {
+  const body = h("div");
+  page(`Workspace ${name}`, body);
+  return () => {
+    const w = collection("workspaces").items.get(name);
+    if (!w) { body.replaceChildren(h("p.muted", {}, "Not found (deleted?).")); return; }
+    const events = [...collection("events").items.values()]
+      .filter((e) => e.spec?.involvedObject?.name === name && e.spec?.involvedObject?.kind === "Workspace")
+      .sort((a, b) => (a.spec.lastTimestamp || "").localeCompare(b.spec.lastTimestamp || ""));
+    body.replaceChildren(
+      h("p", {}, `${w.status?.phase || "Pending"} — `, cond(w, "Ready")?.message || ""),
+      h("h2", {}, "Conditions"), conditionsTable(w),
+      h("h2", {}, "Events"), eventsTable(events));
+  };
+}
+
+function eventsTable(events) {
+  return h("div.scroll", {}, h("table", { "aria-label": "Events" },
+    h("thead", {}, h("tr", {}, ["Type", "Reason", "Object", "Message", "Count"].map((x) => h("th", {}, x)))),
+    h("tbody", {}, events.length ? events.map((e) => h("tr", {},
+      h("td", {}, e.spec.type), h("td", {}, e.spec.reason),
+      h("td", {}, `${e.spec.involvedObject?.kind}/${e.spec.involvedObject?.name}`),
+      h("td", {}, e.spec.message), h("td", {}, e.spec.count ?? 1)))
+      : h("tr", {}, h("td.muted", { colspan: 5 }, "No events.")))));
+}
+
+function eventsPage() {
+  const holder = h("div");
+  page("Events", holder);
+  return () => holder.replaceChildren(eventsTable([...collection("events").items.values()]
+    .sort((a, b) => (b.spec.lastTimestamp || "").localeCompare(a.spec.lastTimestamp || ""))));
+}
+
+function nestedHostsPage() {
+  const name = h("input", { type: "text", id: "nh-name", value: "rockpool-dev" });
+  const err = h("p.error", { role: "alert" });
+  const create = h("form.card", {
+    "aria-label": "Create a nested host",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      err.textContent = "";
+      try {
+        await request("POST", `${group}/nestedhosts`, { apiVersion: "rockpool.dev/v1alpha1", kind: "NestedHost",
+          metadata: { name: name.value.trim() }, spec: { template: "rockpool-nested-host" } });
+      } catch (x) { err.textContent = x.message; }
+    },
+  }, h("label", { for: "nh-name" }, "Name"), name,
+     h("p", {}, h("button.primary", { type: "submit" }, "Create a nested host")), err);
+  const { table, render } = liveTable("nestedhosts", ["Name", "Phase", "Ready", "Progress", "Inner", "Actions"],
+    (items) => items.map((n) => {
+      const nm = n.metadata.name;
+      const pending = (n.status?.conditions || []).find((c) => c.status !== "True" && c.type !== "Ready");
+      const i = n.status?.inner || {};
+      return h("tr", { "data-name": nm },
+        h("td", {}, nm), h("td", {}, n.status?.phase || "Pending"),
+        h(`td.${readyOf(n)}`, {}, readyOf(n)),
+        h("td", {}, pending ? `${pending.type}: ${pending.message}` : "all conditions met"),
+        h("td", {}, i.ready ? `${i.version || ""} · ${i.readyWorkspaces ?? "?"}/${i.workspaces ?? "?"} workspaces ready` : "—"),
+        h("td", {}, h("div.actions", {},
+          readyOf(n) === "True" ? h("a", { href: ideUrl(nm).replace(/\/workspace\/([^/]+)\/$/, "/workspace/$1/port/8080/app/"),
+                                       target: "_blank", rel: "noopener" }, "Open inner UI") : null,
+          h("button.danger", { onclick: () => confirmDelete("NestedHost", "nestedhosts", nm) }, "Delete"))));
+    }));
+  page("Nested hosts", create, table);
+  return render;
+}
+
+function hostPage() {
+  const body = h("div");
+  page("Host", body);
+  return () => {
+    const host = collection("hosts").items.get("local");
+    body.replaceChildren(host ? conditionsTable(host) : h("p.muted", {}, "Not probed yet."));
+  };
+}
+
+let current = null;
+function route() {
+  if (!signedIn()) return showSignIn();
+  const [, kind, name] = (location.hash || "#/workspaces").split("/");
+  for (const a of document.querySelectorAll("nav a"))
+    a.toggleAttribute("aria-current", a.getAttribute("href") === `#/${kind}`);
+  if (a11yNav(kind)) a11yNav(kind).setAttribute("aria-current", "page");
+  const pages = {
+    workspaces: () => (name ? workspacePage(decodeURIComponent(name)) : workspacesPage()),
+    nestedhosts: nestedHostsPage, events: eventsPage, host: hostPage,
+  };
+  const needs = { workspaces: ["workspaces", "events", "workspacetemplates"], nestedhosts: ["nestedhosts"],
+                  events: ["events"], host: ["hosts"] }[kind] || ["workspaces"];
+  needs.forEach(collection);
+  current = (pages[kind] || pages.workspaces)();
+  current();
+}
+const a11yNav = (kind) => document.querySelector(`nav a[href="#/${kind}"]`);
+
+listeners.add((plural) => current && current(plural));
+window.addEventListener("hashchange", route);
+route();
