@@ -3,6 +3,7 @@
 // (#/workspaces, ...) keep every URL under the page's own prefix.
 import { getJSON, group, request, signIn, signedIn, stream } from "./api.js";
 import { Collection } from "./watch.js";
+import { diffLines, editable, toYaml } from "./yaml.js";
 
 const main = document.getElementById("main");
 const conn = document.getElementById("conn");
@@ -211,6 +212,8 @@ function conditionsTable(obj) {
 
 function workspacePage(name) {
   const body = h("div");
+  const routeForm = portRouteForm(name);
+  const yaml = yamlEditor("workspaces", name);
   page(`Workspace ${name}`, body);
   return () => {
     const w = collection("workspaces").items.get(name);
@@ -221,8 +224,82 @@ function workspacePage(name) {
     body.replaceChildren(
       h("p", {}, `${w.status?.phase || "Pending"} — `, cond(w, "Ready")?.message || ""),
       h("h2", {}, "Conditions"), conditionsTable(w),
-      h("h2", {}, "Events"), eventsTable(events));
+      h("h2", {}, "Port routes"), portRoutes(name, routeForm),
+      h("h2", {}, "Events"), eventsTable(events),
+      h("h2", {}, "YAML"), yaml.panel);
+    yaml.show(w);
   };
+}
+
+// An object as YAML; Edit, then Review shows what a server-side apply (the
+// same as rpctl's: field manager "rpctl") would change, from a dry run;
+// Apply writes it. The server's errors are shown as they come.
+function yamlEditor(plural, name) {
+  const path = `${group}/${plural}/${encodeURIComponent(name)}`;
+  const view = h("pre.card", { "aria-label": "Object as YAML", tabindex: 0 });
+  const text = h("textarea", { id: "yaml-text", rows: 16, cols: 80, spellcheck: "false",
+                               "aria-label": "YAML to apply", hidden: true });
+  const out = h("div", { role: "status" });
+  let editing = false;
+  const apply = (dry) => request("PATCH", `${path}?fieldManager=rpctl${dry ? "&dryRun=All" : ""}`, text.value,
+    "application/apply-patch+yaml");
+  const edit = h("button", { onclick: () => { editing = true; text.value = toYaml(editable(current)); text.hidden = false;
+                                                review.hidden = false; text.focus(); } }, "Edit");
+  const review = h("button", { hidden: true, onclick: async () => {
+    out.replaceChildren();
+    try {
+      const after = await apply(true);
+      const d = diffLines(toYaml(editable(current)), toYaml(editable(after)));
+      const changed = d.some((x) => x.op !== " ");
+      out.replaceChildren(h("pre.card.diff", { "aria-label": "Changes" },
+        changed ? d.filter((x) => x.op !== " ").map((x) => `${x.op} ${x.line}\n`) : "No changes."),
+        changed ? h("button.primary", { onclick: async () => {
+          try { await apply(false); editing = false; text.hidden = true; review.hidden = true;
+                out.replaceChildren(h("p", {}, "Applied.")); }
+          catch (x) { out.replaceChildren(h("p.error", { role: "alert" }, x.message)); }
+        } }, "Apply") : null);
+    } catch (x) { out.replaceChildren(h("p.error", { role: "alert" }, x.message)); }
+  } }, "Review changes");
+  let current = null;
+  return {
+    panel: h("div", {}, view, h("div.actions", {}, edit, review), text, out),
+    show(obj) { current = obj; if (!editing) view.textContent = toYaml(obj); },
+  };
+}
+
+// The PortRoutes of one workspace, live, with a form to add one.
+function portRouteForm(ws) {
+  const port = h("input", { type: "text", id: "new-port", inputmode: "numeric", size: 6 });
+  const err = h("div.field-error", { id: "err-port", role: "alert" });
+  return h("form", {
+    "aria-label": "Add a port route",
+    onsubmit: async (e) => {
+      e.preventDefault();
+      err.textContent = "";
+      const p = Number(port.value);
+      try {
+        await request("POST", `${group}/portroutes`, { apiVersion: "rockpool.dev/v1alpha1", kind: "PortRoute",
+          metadata: { name: `${ws}-${port.value.trim()}` }, spec: { workspace: ws, port: Number.isInteger(p) ? p : port.value } });
+        port.value = "";
+      } catch (x) {
+        err.textContent = (x.details?.causes || []).map((c) => `${c.field}: ${c.message}`).join("; ") || x.message;
+      }
+    },
+  }, h("label", { for: "new-port" }, "Port"), port, " ", h("button", { type: "submit" }, "Add route"), err);
+}
+
+function portRoutes(ws, form) {
+  const routes = [...collection("portroutes").items.values()].filter((r) => r.spec?.workspace === ws)
+    .sort((a, b) => a.spec.port - b.spec.port);
+  return h("div", {}, h("div.scroll", {}, h("table", { "aria-label": "Port routes" },
+    h("thead", {}, h("tr", {}, ["Port", "Ready", "Link", ""].map((x) => h("th", {}, x)))),
+    h("tbody", {}, routes.length ? routes.map((r) => h("tr", { "data-name": r.metadata.name },
+      h("td", {}, r.spec.port), h(`td.ready.${readyOf(r)}`, {}, readyOf(r)),
+      h("td", {}, h("a", { href: `${ideUrl(ws)}port/${r.spec.port}/`, target: "_blank", rel: "noopener" },
+        `/workspace/${ws}/port/${r.spec.port}/`)),
+      h("td", {}, h("button.danger", { onclick: () => confirmDelete("PortRoute", "portroutes", r.metadata.name) },
+        "Remove"))))
+      : h("tr", {}, h("td.muted", { colspan: 4 }, "No port routes."))))), form);
 }
 
 function eventsTable(events) {
@@ -296,7 +373,8 @@ function route() {
     workspaces: () => (name ? workspacePage(decodeURIComponent(name)) : workspacesPage()),
     nestedhosts: nestedHostsPage, events: eventsPage, host: hostPage,
   };
-  const needs = { workspaces: ["workspaces", "events", "workspacetemplates"], nestedhosts: ["nestedhosts"],
+  const needs = { workspaces: ["workspaces", "events", "workspacetemplates", "portroutes"],
+                  nestedhosts: ["nestedhosts"],
                   events: ["events"], host: ["hosts"] }[kind] || ["workspaces"];
   needs.forEach(collection);
   current = (pages[kind] || pages.workspaces)();

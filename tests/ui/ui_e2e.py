@@ -216,6 +216,35 @@ def main():
         wait(d, lambda: row(d, "fromform") is None)
         check("fromform" not in outer.rpctl("get", "ws").stdout, "4. deleted after confirming; gone live")
 
+        # A workspace's page: port routes added and removed, and its YAML
+        # edited, reviewed (a dry-run diff) and applied as rpctl applies.
+        d.get(app + "#/workspaces/demo")
+        port = wait(d, lambda: d.find_element(By.ID, "new-port"))
+        port.send_keys("9001")
+        port.submit()
+        wait(d, lambda: cell(d, "demo-9001", "ready") == "True")
+        check("demo-9001" in outer.rpctl("get", "pr").stdout, "port route added from the page; Ready")
+        row(d, "demo-9001").find_element(By.XPATH, ".//button[text()='Remove']").click()
+        wait(d, lambda: d.find_element(By.CSS_SELECTOR, "dialog[open]")).find_element(
+            By.XPATH, ".//button[text()='Delete']").click()
+        wait(d, lambda: row(d, "demo-9001") is None)
+        check("demo-9001" not in outer.rpctl("get", "pr").stdout, "port route removed from the page")
+        d.find_element(By.XPATH, "//button[text()='Edit']").click()
+        text = d.find_element(By.ID, "yaml-text")
+        d.execute_script("arguments[0].value = arguments[0].value.replace('state: Running', 'state: Stopped')",
+                         text)
+        d.find_element(By.XPATH, "//button[text()='Review changes']").click()
+        diff = wait(d, lambda: d.find_element(By.CSS_SELECTOR, "pre.diff")).text
+        unchanged = json.loads(outer.rpctl("get", "ws", "demo", "-o", "json").stdout)["spec"]["state"]
+        check("-   state: Running" in diff and "+   state: Stopped" in diff and unchanged == "Running",
+              f"YAML edit reviewed as a dry-run diff before anything changes: {diff!r}")
+        print("     screenshot:", shot(d, "yaml-review"))
+        d.find_element(By.XPATH, "//button[text()='Apply']").click()
+        wait(d, lambda: json.loads(outer.rpctl("get", "ws", "demo", "-o", "json").stdout)["spec"]["state"]
+             == "Stopped")
+        check(True, "YAML applied after the review: demo Stopped (field manager rpctl)")
+        outer.rpctl("apply", "-f", os.path.join(SAMPLES, "quickstart.yaml"))
+
         for page in ("events", "host", "nestedhosts"):
             d.get(app + "#/" + page)
             time.sleep(0.3)
