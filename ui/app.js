@@ -180,21 +180,72 @@ function workspacesPage() {
   };
 }
 
-// Create a workspace: a name, and a template or an image; the server's
-// located errors are shown at their field.
+// Create a workspace: a form generated from the Workspace schema in the
+// server's OpenAPI document (the CRD): one field per spec property, nested
+// objects as groups, enums as choices, defaults and descriptions shown.
+// Maps and lists (profiles, environment) are left to the YAML editor. The
+// server's located errors are shown at their field.
+let workspaceSchema = null;
+async function loadWorkspaceSchema() {
+  if (!workspaceSchema) {
+    const doc = await getJSON("openapi/v3/apis/rockpool.dev/v1alpha1");
+    workspaceSchema = doc.components.schemas["dev.rockpool.v1alpha1.Workspace"].properties.spec;
+  }
+  return workspaceSchema;
+}
+
+function schemaFields(schema, path, inputs, errors) {
+  const out = [];
+  for (const [key, prop] of Object.entries(schema.properties || {})) {
+    const p = `${path}.${key}`;
+    const id = p.replaceAll(".", "-");
+    const hint = [prop.description, prop.default !== undefined ? `Default: ${JSON.stringify(prop.default)}.` : ""]
+      .filter(Boolean).join(" ");
+    if (prop.type === "object" && prop.properties) {
+      out.push(h("fieldset", {}, h("legend", {}, key), schemaFields(prop, p, inputs, errors)));
+      continue;
+    }
+    let input;
+    if (key === "template" && path === "spec") {
+      input = h("select", { id: "new-template" }, h("option", { value: "" }, "(none)"));
+    } else if (prop.enum) {
+      input = h("select", { id }, h("option", { value: "" }, prop.default !== undefined ? `(default: ${prop.default})` : "(unset)"),
+        prop.enum.map((v) => h("option", { value: v }, v)));
+    } else if (prop.type === "boolean") {
+      input = h("select", { id }, h("option", { value: "" }, "(unset)"), h("option", { value: "true" }, "true"),
+        h("option", { value: "false" }, "false"));
+    } else if (prop.type === "string" || prop.type === "integer") {
+      input = h("input", { type: "text", id, inputmode: prop.type === "integer" ? "numeric" : null,
+                           placeholder: prop.default !== undefined ? String(prop.default) : "" });
+    } else {
+      continue;  // maps and lists: the YAML editor
+    }
+    inputs[p] = { input, prop };
+    errors[p] = h("div.field-error", { id: `err-${p}`, role: "alert" });
+    out.push(h("div.field", {}, h("label", { for: input.id }, key), input,
+               h("div.muted.hint", {}, hint), errors[p]));
+  }
+  return out;
+}
+
 function createForm() {
-  const fields = { name: h("input", { type: "text", id: "new-name", required: true }),
-                   template: h("select", { id: "new-template" }, h("option", { value: "" }, "(none)")),
-                   image: h("input", { type: "text", id: "new-image", placeholder: "rockpool-tiny" }) };
-  const errors = Object.fromEntries(Object.keys(fields).map((k) => [k, h("div.field-error", { id: `err-${k}` })]));
+  const name = h("input", { type: "text", id: "new-name", required: true, autocomplete: "off" });
+  const inputs = {};
+  const errors = { "metadata.name": h("div.field-error", { id: "err-name", role: "alert" }) };
   const general = h("p.error", { role: "alert" });
-  // The templates, kept in step with their collection (the choice is kept).
+  const fields = h("div", {}, h("p.muted", {}, "Loading the schema…"));
   const refresh = () => {
-    const chosen = fields.template.value;
+    const select = inputs["spec.template"]?.input;
+    if (!select) return;
+    const chosen = select.value;
     const names = [...collection("workspacetemplates").items.keys()].sort();
-    fields.template.replaceChildren(h("option", { value: "" }, "(none)"),
+    select.replaceChildren(h("option", { value: "" }, "(none)"),
       ...names.map((n) => h("option", { value: n, selected: n === chosen }, n)));
   };
+  loadWorkspaceSchema().then((schema) => {
+    fields.replaceChildren(...schemaFields(schema, "spec", inputs, errors));
+    refresh();
+  }, (x) => fields.replaceChildren(h("p.error", {}, `Cannot load the schema: ${x.message}`)));
   const form = h("form.card", {
     "aria-label": "Create a workspace",
     onsubmit: async (e) => {
@@ -202,25 +253,27 @@ function createForm() {
       Object.values(errors).forEach((x) => (x.textContent = ""));
       general.textContent = "";
       const spec = {};
-      if (fields.template.value) spec.template = fields.template.value;
-      if (fields.image.value.trim()) spec.image = fields.image.value.trim();
+      for (const [p, { input, prop }] of Object.entries(inputs)) {
+        const v = input.value.trim();
+        if (v === "") continue;
+        const keys = p.split(".").slice(1);
+        let at = spec;
+        for (const k of keys.slice(0, -1)) at = at[k] ??= {};
+        at[keys.at(-1)] = prop.type === "integer" && /^-?\d+$/.test(v) ? Number(v)
+          : prop.type === "boolean" ? v === "true" : v;
+      }
       try {
         await request("POST", `${group}/workspaces`, { apiVersion: "rockpool.dev/v1alpha1", kind: "Workspace",
-          metadata: { name: fields.name.value.trim() }, spec });
+          metadata: { name: name.value.trim() }, spec });
         form.reset();
       } catch (x) {
         const causes = x.details?.causes || [];
-        for (const c of causes) {
-          const key = c.field === "metadata.name" ? "name" : c.field?.replace(/^spec\./, "");
-          (errors[key] || general).append(h("div", {}, `${c.field}: ${c.message}`));
-        }
+        for (const c of causes) (errors[c.field] || general).append(h("div", {}, `${c.field}: ${c.message}`));
         if (!causes.length) general.textContent = x.message;
       }
     },
   }, h("h2", {}, "New workspace"),
-     h("label", { for: "new-name" }, "Name"), fields.name, errors.name,
-     h("label", { for: "new-template" }, "Template"), fields.template, errors.template,
-     h("label", { for: "new-image" }, "Image"), fields.image, errors.image,
+     h("label", { for: "new-name" }, "Name"), name, errors["metadata.name"], fields,
      h("p", {}, h("button.primary", { type: "submit" }, "Create")), general);
   return { form, refresh };
 }

@@ -99,6 +99,7 @@ std::vector<kind_info> load_kinds() {
       const auto* root = find_path(versions->get_array()[0], "schema.openAPIV3Schema");
       if (root == nullptr) throw std::runtime_error(std::string(file.name) + ": no schema");
       k.root = parse_schema(*root, k.kind);
+      k.root_json = *root;
       k.crd_yaml = std::string(file.yaml);
       k.columns = parse_columns(versions->get_array()[0]);
       if (auto order = annotation_of(doc.value, "rockpool.dev/apply-order"); !order.empty())

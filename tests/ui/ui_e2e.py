@@ -195,7 +195,7 @@ def main():
         # 3. Create from a template through the form; a bad value is shown at
         #    its field and nothing is created.
         d.find_element(By.ID, "new-name").send_keys("Bad_Name")
-        d.find_element(By.CSS_SELECTOR, "form[aria-label='Create a workspace'] button").click()
+        d.find_element(By.CSS_SELECTOR, "form[aria-label='Create a workspace'] button.primary").click()
         wait(d, lambda: "metadata.name" in d.find_element(By.ID, "err-name").text)
         check("Bad_Name" not in outer.rpctl("get", "ws").stdout,
               "3. a bad name shows its field error; nothing is created")
@@ -203,8 +203,17 @@ def main():
         name = d.find_element(By.ID, "new-name")
         name.clear()
         name.send_keys("fromform")
-        d.find_element(By.CSS_SELECTOR, "#new-template option[value='tiny']").click()
-        d.find_element(By.CSS_SELECTOR, "form[aria-label='Create a workspace'] button").click()
+        # The form is generated from the CRD schema: a bad CPU count is shown
+        # at its field (from the server's located error), nothing created.
+        cpu = wait(d, lambda: d.find_element(By.ID, "spec-resources-cpu"))
+        cpu.send_keys("999")
+        d.find_element(By.CSS_SELECTOR, "form[aria-label='Create a workspace'] button.primary").click()
+        err = wait(d, lambda: d.find_element(By.ID, "err-spec.resources.cpu").text or None)
+        check("between 1 and 64" in err and "fromform" not in outer.rpctl("get", "ws").stdout,
+              f"3. the schema-generated form shows the field error: {err!r}")
+        cpu.clear()
+        wait(d, lambda: d.find_element(By.CSS_SELECTOR, "#new-template option[value='tiny']")).click()
+        d.find_element(By.CSS_SELECTOR, "form[aria-label='Create a workspace'] button.primary").click()
         wait(d, lambda: cell(d, "fromform", "ready") == "True")
         got = json.loads(outer.rpctl("get", "ws", "fromform", "-o", "json").stdout)
         check(got["spec"].get("template") == "tiny", "3. created from template tiny; Ready")

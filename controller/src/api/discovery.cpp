@@ -1,9 +1,138 @@
-// Discovery: /apis and the group-version's resource list, from the CRDs.
+// Discovery: /apis, the group-version's resource list and the OpenAPI v3
+// documents, all from the CRDs (the one source of the schemas).
 #include "api/api.hpp"
+
+#include <cstdio>
 
 namespace rockpool::controller {
 
 using namespace api;
+
+namespace {
+
+const std::string meta_ref = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+
+std::string schema_name(const specs::kind_info& k) {
+  return "dev.rockpool.v1alpha1." + k.kind;
+}
+
+json::array gvk(const specs::kind_info& k) {
+  return {{{"group", specs::api_group}, {"version", "v1alpha1"}, {"kind", k.kind}}};
+}
+
+json::object query_parameter(const char* name, const char* description) {
+  return {{"name", name},
+          {"in", "query"},
+          {"description", description},
+          {"schema", {{"type", "string"}}},
+          {"uniqueItems", true}};
+}
+
+// One operation of a path: what it returns and the query parameters it takes.
+json::object operation(const specs::kind_info& k, const std::string& id, bool write, bool list) {
+  json::array params;
+  if (write) {
+    params.push_back(query_parameter("dryRun", "All: validate and admit, write nothing"));
+    params.push_back(
+        query_parameter("fieldManager", "the name recorded as the owner of the change"));
+    params.push_back(query_parameter(
+        "fieldValidation", "Strict (default), Warn or Ignore: what happens to unknown fields"));
+  }
+  std::string ref = "#/components/schemas/" + schema_name(k) + (list ? "List" : "");
+  return {{"operationId", id + k.kind},
+          {"parameters", std::move(params)},
+          {"responses",
+           {{"200",
+             {{"description", "OK"},
+              {"content", {{"application/json", {{"schema", {{"$ref", ref}}}}}}}}}}},
+          {"x-kubernetes-group-version-kind",
+           {{"group", specs::api_group}, {"version", "v1alpha1"}, {"kind", k.kind}}}};
+}
+
+json::object group_version_document() {
+  json::object paths, schemas;
+  schemas[meta_ref] = {
+      {"type", "object"},
+      {"description", "Standard object metadata (Kubernetes' ObjectMeta)."},
+      {"properties",
+       {{"name", {{"type", "string"}, {"description", "Unique name of the object."}}},
+        {"labels", {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}}},
+        {"annotations", {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}}},
+        {"uid", {{"type", "string"}}},
+        {"resourceVersion", {{"type", "string"}}},
+        {"generation", {{"type", "integer"}, {"format", "int64"}}},
+        {"creationTimestamp", {{"type", "string"}, {"format", "date-time"}}},
+        {"deletionTimestamp", {{"type", "string"}, {"format", "date-time"}}},
+        {"finalizers", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+        {"ownerReferences", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}};
+  for (const auto& k : specs::kinds()) {
+    auto schema = k.root_json.is_object() ? k.root_json.get_object() : json::object{};
+    auto& props = schema["properties"];
+    if (!props.is_object()) props = json::object{};
+    props.as_object()["apiVersion"] = {{"type", "string"},
+                                       {"description", "rockpool.dev/v1alpha1"}};
+    props.as_object()["kind"] = {{"type", "string"}, {"description", k.kind}};
+    props.as_object()["metadata"] = {{"$ref", "#/components/schemas/" + meta_ref}};
+    schema["x-kubernetes-group-version-kind"] = gvk(k);
+    schemas[schema_name(k)] = std::move(schema);
+    schemas[schema_name(k) + "List"] = {
+        {"type", "object"},
+        {"properties",
+         {{"apiVersion", {{"type", "string"}}},
+          {"kind", {{"type", "string"}}},
+          {"items",
+           {{"type", "array"}, {"items", {{"$ref", "#/components/schemas/" + schema_name(k)}}}}}}},
+        {"x-kubernetes-group-version-kind",
+         {{{"group", specs::api_group}, {"version", "v1alpha1"}, {"kind", k.kind + "List"}}}}};
+    auto base = "/apis/" + std::string(specs::api_version) + "/" + k.plural;
+    paths[base] = {{"get", operation(k, "list", false, true)},
+                   {"post", operation(k, "create", true, false)}};
+    paths[base + "/{name}"] = {{"get", operation(k, "read", false, false)},
+                               {"put", operation(k, "replace", true, false)},
+                               {"patch", operation(k, "patch", true, false)},
+                               {"delete", operation(k, "delete", true, false)},
+                               {"parameters", json::array{{{"name", "name"},
+                                                           {"in", "path"},
+                                                           {"required", true},
+                                                           {"schema", {{"type", "string"}}}}}}};
+  }
+  return {{"openapi", "3.0.0"},
+          {"info", {{"title", "Rockpool"}, {"version", "v1alpha1"}}},
+          {"paths", std::move(paths)},
+          {"components", {{"schemas", std::move(schemas)}}}};
+}
+
+std::string fnv_hex(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+}  // namespace
+
+// /openapi/v3 (the index) and /openapi/v3/apis/rockpool.dev/v1alpha1 (the
+// group-version document, with the CRD schemas as components). The index
+// names the document with a hash of its content, as Kubernetes does, so
+// clients cache it until the kinds change.
+http_response api_handler::openapi(const std::vector<std::string>& segments) const {
+  static const std::string document = json::serialize(group_version_document());
+  static const std::string hash = fnv_hex(document);
+  if (segments.size() == 2 && segments[1] == "v3")
+    return json_response(
+        200, {{"paths",
+               {{"apis/" + std::string(specs::api_version),
+                 {{"serverRelativeURL",
+                   "/openapi/v3/apis/" + std::string(specs::api_version) + "?hash=" + hash}}}}}});
+  if (segments.size() == 5 && segments[1] == "v3" && segments[2] == "apis" &&
+      segments[3] + "/" + segments[4] == specs::api_version)
+    return http_response{200,
+                         "application/json",
+                         document,
+                         {{"ETag", "\"" + hash + "\""}, {"Cache-Control", "no-cache, private"}}};
+  return status_response(make_error(reason::not_found, "no such OpenAPI document"));
+}
 
 http_response api_handler::api_groups() const {
   return json_response(

@@ -53,6 +53,7 @@ http_response api_handler::dispatch(const http_request& req) {
         make_error(reason::not_found, "the server could not find the requested resource " +
                                           req.target.substr(0, req.target.find('?'))));
   };
+  if (!s.empty() && s[0] == "openapi" && req.method == "GET") return openapi(s);
   if (s.size() == 1 && req.method == "GET") {
     if (s[0] == "apis") return api_groups();
     if (auto r = probe(s[0])) return *r;

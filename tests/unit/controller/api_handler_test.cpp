@@ -446,3 +446,38 @@ TEST_F(api_handler_test, the_ui_is_served_with_hashed_assets_and_a_strict_policy
   EXPECT_EQ(get("/api/version").status, 200);
   EXPECT_EQ(get("/api/apis/rockpool.dev/v1alpha1/workspaces").status, 200);
 }
+
+// /openapi/v3: an index naming the group-version document by a hash of it,
+// and the document with every kind's CRD schema and GVK.
+TEST_F(api_handler_test, openapi_v3_documents_come_from_the_crds) {
+  auto index = specs::parse_json(call("GET", "/openapi/v3").body);
+  ASSERT_TRUE(index.ok());
+  auto* entry = index->as_object()["paths"].as_object().if_contains("apis/rockpool.dev/v1alpha1");
+  ASSERT_NE(entry, nullptr);
+  auto url = specs::string_at(*entry, "serverRelativeURL");
+  EXPECT_EQ(url.rfind("/openapi/v3/apis/rockpool.dev/v1alpha1?hash=", 0), 0u) << url;
+  auto r = call("GET", url);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["ETag"], "\"" + url.substr(url.find("hash=") + 5) + "\"");
+  auto doc = specs::parse_json(r.body);
+  ASSERT_TRUE(doc.ok());
+  const auto& schemas = doc->as_object()["components"].as_object()["schemas"].as_object();
+  ASSERT_TRUE(schemas.contains("dev.rockpool.v1alpha1.Workspace"));
+  const auto& ws = schemas.at("dev.rockpool.v1alpha1.Workspace");
+  EXPECT_EQ(specs::string_at(ws, "properties.spec.properties.resources.properties.cpu.type"),
+            "integer");
+  EXPECT_EQ(specs::string_at(ws.at("x-kubernetes-group-version-kind").as_array()[0], "kind"),
+            "Workspace");
+  const auto& paths = doc->as_object()["paths"].as_object();
+  ASSERT_TRUE(paths.contains("/apis/rockpool.dev/v1alpha1/workspaces/{name}"));
+  bool field_validation = false;
+  for (const auto& p : paths.at("/apis/rockpool.dev/v1alpha1/workspaces/{name}")
+                           .at("patch")
+                           .at("parameters")
+                           .as_array())
+    field_validation = field_validation || specs::string_at(p, "name") == "fieldValidation";
+  EXPECT_TRUE(field_validation);
+  EXPECT_EQ(call("GET", "/openapi/v2").status, 404);
+  // Through the UI's prefix too.
+  EXPECT_EQ(call("GET", "/api" + url).status, 200);
+}

@@ -104,6 +104,7 @@ class api_handler {
   std::string metrics_text();                                   // probes.cpp
   http_response api_groups() const;                             // discovery.cpp
   http_response group_version(const http_request& req) const;   // discovery.cpp
+  http_response openapi(const std::vector<std::string>& segments) const;  // discovery.cpp
   http_response list(const resource_call& c);                   // get.cpp
   http_response get(const resource_call& c);                    // get.cpp
   http_response create(const resource_call& c);                 // create.cpp

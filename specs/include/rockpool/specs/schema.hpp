@@ -43,6 +43,7 @@ struct kind_info {
   std::string singular;  // workspace
   std::vector<std::string> short_names;
   std::shared_ptr<schema> root;  // openAPIV3Schema
+  json::value root_json;         // the same, as written in the CRD (for OpenAPI documents)
   std::string crd_yaml;          // the CRD as embedded
   /// Table columns after NAME (additionalPrinterColumns).
   std::vector<printer_column> columns;
