@@ -104,6 +104,7 @@ done
 code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -H "Authorization: Bearer $(cat "$home/token")" \
   "http://$control_listen/api/version" || true)
 echo "  http://$control_listen/api/version   (HTTP $code; bearer token in $home/token)"
+echo "  http://$control_listen/app/   (the web UI; sign in with the token in $home/token)"
 cat <<MSG
 
   API (unix socket):  export ROCKPOOL_SERVER=unix://$socket; $rpctl get ws

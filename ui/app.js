@@ -94,35 +94,54 @@ function showSignIn(message) {
 }
 
 // A table kept in step with a collection. row(item) -> tr is called only for
-// items whose resourceVersion changed since the last render; other rows are
-// kept as they are, so a status update redraws one row, not the table.
+// items whose resourceVersion changed since it was last drawn; other rows are
+// kept as they are, so a status update redraws one row, not the table. Past
+// `windowed` rows only those near the viewport are in the document (spacer
+// rows stand for the rest), so the browser lays out a screenful, not 1,000.
+const windowed = 200;
 function liveTable(plural, head, row) {
   const tbody = h("tbody");
+  const count = h("p.muted.count", { "aria-live": "polite" });
   const table = h("div.scroll", {}, h("table", {}, h("thead", {}, h("tr", {}, head.map(
-    (x) => h(x.wide ? "th.wide" : "th", { scope: "col" }, x.label || x)))), tbody));
-  let drawn = new Map();  // name -> {rv, tr}
+    (x) => h(x.wide ? "th.wide" : "th", { scope: "col" }, x.label || x)))), tbody), count);
+  const spacer = () => h("tr.spacer", { "aria-hidden": "true" }, h("td", { colspan: head.length }));
+  const above = spacer(), below = spacer();
+  let cache = new Map();  // name -> {rv, tr}
+  let rowHeight = 36;
   const render = () => {
-    const items = [...collection(plural).items.values()]
-      .sort(byName);
-    const next = new Map();
-    for (const o of items) {
-      const was = drawn.get(o.metadata.name);
-      const rv = o.metadata.resourceVersion;
-      next.set(o.metadata.name, was && was.rv === rv ? was : { rv, tr: row(o) });
+    const items = [...collection(plural).items.values()].sort(byName);
+    count.textContent = `${items.length} ${plural}`;
+    let first = 0, last = items.length;
+    if (items.length > windowed) {
+      const top = tbody.getBoundingClientRect().top;
+      first = Math.max(0, Math.floor(-top / rowHeight) - 20);
+      last = Math.min(items.length, first + Math.ceil(innerHeight / rowHeight) + 40);
     }
-    drawn = next;
-    const trs = [...next.values()].map((x) => x.tr);
-    if (!trs.length) trs.push(h("tr", {}, h("td.muted", { colspan: head.length }, "None yet.")));
+    const next = new Map();
+    const trs = [];
+    items.forEach((o, i) => {
+      const name = o.metadata.name, rv = o.metadata.resourceVersion;
+      const was = cache.get(name);
+      if (i < first || i >= last) { if (was && was.rv === rv) next.set(name, was); return; }
+      const x = was && was.rv === rv ? was : { rv, tr: row(o) };
+      next.set(name, x);
+      trs.push(x.tr);
+    });
+    cache = next;
+    if (!items.length) trs.push(h("tr", {}, h("td.muted", { colspan: head.length }, "None yet.")));
+    above.firstChild.style.height = `${first * rowHeight}px`;
+    below.firstChild.style.height = `${(items.length - last) * rowHeight}px`;
+    const want = [above, ...trs, below];
     // Only what changed is touched: rows that went are removed first, then
     // new and redrawn rows are put in their place; the others stay.
-    const keep = new Set(trs);
+    const keep = new Set(want);
     for (const child of [...tbody.children]) if (!keep.has(child)) child.remove();
     let at = tbody.firstChild;
-    for (const tr of trs) {
+    for (const tr of want) {
       if (at === tr) { at = at.nextSibling; continue; }
       tbody.insertBefore(tr, at);
     }
-    while (at) { const n = at.nextSibling; at.remove(); at = n; }
+    if (trs.length > 1) rowHeight = Math.max(20, trs[1].getBoundingClientRect().top - trs[0].getBoundingClientRect().top);
   };
   return { table, render };
 }
@@ -176,7 +195,7 @@ function workspacesPage() {
   // at every status update.
   return (plural) => {
     if (!plural || plural === "workspacetemplates") create.refresh();
-    if (plural !== "workspacetemplates") render();
+    if (plural !== "workspacetemplates") render();  // including "scroll"
   };
 }
 
@@ -287,22 +306,27 @@ function conditionsTable(obj) {
 }
 
 function workspacePage(name) {
-  const body = h("div");
+  // The forms and the editor are made once and never moved: moving a node
+  // would take the focus (and the keys being typed) away from it.
   const routeForm = portRouteForm(name);
   const yaml = yamlEditor("workspaces", name);
-  page(`Workspace ${name}`, body);
-  return () => {
+  const summary = h("p"), conditions = h("div"), routes = h("div"), events = h("div");
+  const missing = h("p.muted", { hidden: true }, "Not found (deleted?).");
+  page(`Workspace ${name}`, missing, summary, h("h2", {}, "Conditions"), conditions,
+       h("h2", {}, "Port routes"), routes, routeForm, h("h2", {}, "Events"), events,
+       h("h2", {}, "YAML"), yaml.panel);
+  return (plural) => {
+    if (plural === "scroll") return;
     const w = collection("workspaces").items.get(name);
-    if (!w) { body.replaceChildren(h("p.muted", {}, "Not found (deleted?).")); return; }
-    const events = [...collection("events").items.values()]
+    missing.hidden = !!w;
+    if (!w) return;
+    const evs = [...collection("events").items.values()]
       .filter((e) => e.spec?.involvedObject?.name === name && e.spec?.involvedObject?.kind === "Workspace")
       .sort((a, b) => ((a.spec.lastTimestamp || "") < (b.spec.lastTimestamp || "") ? -1 : 1));
-    body.replaceChildren(
-      h("p", {}, `${w.status?.phase || "Pending"} — `, cond(w, "Ready")?.message || ""),
-      h("h2", {}, "Conditions"), conditionsTable(w),
-      h("h2", {}, "Port routes"), portRoutes(name, routeForm),
-      h("h2", {}, "Events"), eventsTable(events),
-      h("h2", {}, "YAML"), yaml.panel);
+    summary.replaceChildren(`${w.status?.phase || "Pending"} — `, cond(w, "Ready")?.message || "");
+    conditions.replaceChildren(conditionsTable(w));
+    routes.replaceChildren(portRoutes(name));
+    events.replaceChildren(eventsTable(evs));
     yaml.show(w);
   };
 }
@@ -364,7 +388,7 @@ function portRouteForm(ws) {
   }, h("label", { for: "new-port" }, "Port"), port, " ", h("button", { type: "submit" }, "Add route"), err);
 }
 
-function portRoutes(ws, form) {
+function portRoutes(ws) {
   const routes = [...collection("portroutes").items.values()].filter((r) => r.spec?.workspace === ws)
     .sort((a, b) => a.spec.port - b.spec.port);
   return h("div", {}, h("div.scroll", {}, h("table", { "aria-label": "Port routes" },
@@ -375,7 +399,7 @@ function portRoutes(ws, form) {
         `/workspace/${ws}/port/${r.spec.port}/`)),
       h("td", {}, h("button.danger", { onclick: () => confirmDelete("PortRoute", "portroutes", r.metadata.name) },
         "Remove"))))
-      : h("tr", {}, h("td.muted", { colspan: 4 }, "No port routes."))))), form);
+      : h("tr", {}, h("td.muted", { colspan: 4 }, "No port routes."))))));
 }
 
 function eventsTable(events) {
@@ -391,7 +415,7 @@ function eventsTable(events) {
 function eventsPage() {
   const holder = h("div");
   page("Events", holder);
-  return () => holder.replaceChildren(eventsTable([...collection("events").items.values()]
+  return (plural) => plural !== "scroll" && holder.replaceChildren(eventsTable([...collection("events").items.values()]
     .sort((a, b) => ((a.spec.lastTimestamp || "") < (b.spec.lastTimestamp || "") ? 1 : -1))));
 }
 
@@ -432,7 +456,8 @@ function nestedHostsPage() {
 function hostPage() {
   const body = h("div");
   page("Host", body);
-  return () => {
+  return (plural) => {
+    if (plural === "scroll") return;
     const host = collection("hosts").items.get("local");
     body.replaceChildren(host ? conditionsTable(host) : h("p.muted", {}, "Not probed yet."));
   };
@@ -458,6 +483,8 @@ function route() {
 }
 const a11yNav = (kind) => document.querySelector(`nav a[href="#/${kind}"]`);
 
+// Scrolling shows other rows of a long list.
+addEventListener("scroll", () => listeners.forEach((f) => f("scroll")), { passive: true });
 // Changes are drawn once per frame, however many arrive in it.
 const pending = new Set();
 listeners.add((plural) => {

@@ -115,14 +115,18 @@ TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
   EXPECT_EQ(get(workspaces_, base + "8080/api/readyz", &status), "ok");
   EXPECT_EQ(status, 200);
   auto app = get(workspaces_, base + "8080/app/", &status);
-  EXPECT_EQ(status, 401) << "the inner rockpoold answers /app/ (token required): " << app;
-  EXPECT_NE(app.find("\"kind\":\"Status\""), std::string::npos) << app;
+  EXPECT_EQ(status, 200) << "the inner rockpoold serves its UI at /app/: " << app;
+  EXPECT_NE(app.find("Inner Rockpool — nested host " + nh), std::string::npos) << app;
+  EXPECT_EQ(get(workspaces_, base + "8080/api/apis/rockpool.dev/v1alpha1/workspaces", &status)
+                .find("WorkspaceList"),
+            std::string::npos);
+  EXPECT_EQ(status, 401) << "the inner API needs the inner token";
   EXPECT_EQ(get(workspaces_, base + "8081/", &status), "not found\n");
   EXPECT_EQ(status, 404) << "the inner workspace server answers for paths it does not route";
   auto version = inner("version");
   EXPECT_NE(version.out.find("inner Rockpool of nestedhost/" + nh), std::string::npos)
       << version.out << version.err;
-  row("3-4. inner :8080 (/api, /app) and :8081 through the outer routes", t);
+  row("3-4. inner :8080 (/api, the inner UI at /app/) and :8081 via the outer routes", t);
 
   // 5. An inner workspace, applied through the outer route, answers through
   //    both Caddies.
