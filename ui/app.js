@@ -93,6 +93,16 @@ function showSignIn(message) {
   input.focus();
 }
 
+// A row redrawn while a keyboard user is on one of its controls: the focus
+// moves to the same control of the new row instead of falling to the page.
+function keepFocus(oldRow, newRow) {
+  const focused = document.activeElement;
+  if (!focused || !oldRow.contains(focused)) return;
+  const controls = (r) => [...r.querySelectorAll("a, button, input, select")];
+  const i = controls(oldRow).indexOf(focused);
+  queueMicrotask(() => controls(newRow)[i]?.focus());
+}
+
 // A table kept in step with a collection. row(item) -> tr is called only for
 // items whose resourceVersion changed since it was last drawn; other rows are
 // kept as they are, so a status update redraws one row, not the table. Past
@@ -124,6 +134,7 @@ function liveTable(plural, head, row) {
       const was = cache.get(name);
       if (i < first || i >= last) { if (was && was.rv === rv) next.set(name, was); return; }
       const x = was && was.rv === rv ? was : { rv, tr: row(o) };
+      if (was && x !== was) keepFocus(was.tr, x.tr);
       next.set(name, x);
       trs.push(x.tr);
     });

@@ -24,7 +24,9 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
     print("ui_e2e: python3-selenium is missing")
@@ -226,6 +228,43 @@ def main():
         wait(d, lambda: row(d, "fromform") is None)
         check("fromform" not in outer.rpctl("get", "ws").stdout, "4. deleted after confirming; gone live")
 
+        # 8. Keyboard only, then 375 px wide.
+        d.get(app)
+        wait(d, lambda: d.switch_to.active_element.get_attribute("id") == "token")
+        d.switch_to.active_element.send_keys(outer.token)
+        ActionChains(d).send_keys(Keys.TAB).perform()
+        wait(d, lambda: d.switch_to.active_element.text == "Sign in")
+        ActionChains(d).send_keys(Keys.ENTER).perform()
+        wait(d, lambda: cell(d, "demo", "ready") == "True")
+        presses = None
+        for i in range(1, 80):
+            ActionChains(d).send_keys(Keys.TAB).perform()
+            el = d.switch_to.active_element
+            if el.tag_name == "button" and el.text == "Stop":
+                presses = i
+                break
+        check(presses is not None, f"8. keyboard: sign in (type, Tab, Enter); Tab reaches demo's Stop ({presses} presses)")
+        ActionChains(d).send_keys(Keys.ENTER).perform()
+        wait(d, lambda: cell(d, "demo", "phase") == "Stopped")
+        wait(d, lambda: d.switch_to.active_element.text == "Start")
+        ActionChains(d).send_keys(Keys.ENTER).perform()
+        wait(d, lambda: cell(d, "demo", "ready") == "True")
+        ActionChains(d).send_keys(Keys.TAB).perform()
+        wait(d, lambda: d.switch_to.active_element.text == "Delete")
+        ActionChains(d).send_keys(Keys.ENTER).perform()
+        wait(d, lambda: d.find_element(By.CSS_SELECTOR, "dialog[open]"))
+        ActionChains(d).send_keys(Keys.ESCAPE).perform()
+        wait(d, lambda: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"))
+        check("demo" in outer.rpctl("get", "ws").stdout,
+              "8. keyboard: Stop, Start (the focus stays on the redrawn row), Delete then Escape keeps it")
+        d.set_window_size(375, 800)
+        time.sleep(0.3)
+        overflow = d.execute_script("return document.documentElement.scrollWidth")
+        hidden = d.execute_script("return getComputedStyle(document.querySelector('td.wide')).display")
+        print("     screenshot:", shot(d, "narrow-375"))
+        check(overflow <= 375 and hidden == "none",
+              f"8. 375 px wide: page width {overflow}, secondary columns {hidden}")
+        d.set_window_size(1280, 900)
         # A workspace's page: port routes added and removed, and its YAML
         # edited, reviewed (a dry-run diff) and applied as rpctl applies.
         d.get(app + "#/workspaces/demo")
@@ -324,6 +363,10 @@ def main():
         print("  FAIL ", repr(e))
         if d:
             print("     screenshot:", shot(d, "failure"))
+            print("     at:", d.current_url, "focus:", d.switch_to.active_element.tag_name,
+                  d.switch_to.active_element.text, d.switch_to.active_element.get_attribute("id"))
+            for entry in d.get_log("browser")[-5:]:
+                print("     console:", entry.get("message"))
     finally:
         if d:
             d.quit()
