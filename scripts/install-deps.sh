@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package Rockpool needs to build, test and run.
 # Idempotent: packages already present are skipped, so a second run is quick.
-# Usage: scripts/install-deps.sh [--runtime]   (--runtime also installs incus and caddy)
+# Usage: scripts/install-deps.sh [--runtime] [--tests]
+#   --runtime  also incus, caddy, dnsmasq, debootstrap (run.sh, test.sh)
+#   --tests    also what the tests alone need: chromium, chromium-driver,
+#              python3-selenium, node (test.sh)
 #        scripts/install-deps.sh --print-build-packages   (the build packages, one line)
 set -euo pipefail
 
@@ -18,7 +21,13 @@ ui_test_pkgs=(chromium chromium-driver python3-selenium)
 backports_pkgs=(incus-base)
 
 want_runtime=0
-[[ "${1:-}" == "--runtime" ]] && want_runtime=1
+want_tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --runtime) want_runtime=1 ;;
+    --tests) want_tests=1 ;;
+  esac
+done
 # The nested host's developer image installs the same list.
 if [[ "${1:-}" == "--print-build-packages" ]]; then
   echo "${build_pkgs[@]}"
@@ -45,7 +54,10 @@ apt_update() {
 
 need=$(missing "${build_pkgs[@]}")
 if [[ $want_runtime -eq 1 ]]; then
-  need="$need $(missing "${runtime_pkgs[@]}" "${ui_test_pkgs[@]}")"
+  need="$need $(missing "${runtime_pkgs[@]}")"
+fi
+if [[ $want_tests -eq 1 ]]; then
+  need="$need $(missing "${ui_test_pkgs[@]}")"
   # The UI's unit tests run under node (node --test); Debian's when there is none.
   command -v node >/dev/null || need="$need nodejs"
 fi

@@ -408,8 +408,9 @@ function portRoutes(ws) {
       h("td", {}, r.spec.port), h(`td.ready.${readyOf(r)}`, {}, readyOf(r)),
       h("td", {}, h("a", { href: `${ideUrl(ws)}port/${r.spec.port}/`, target: "_blank", rel: "noopener" },
         `/workspace/${ws}/port/${r.spec.port}/`)),
-      h("td", {}, h("button.danger", { onclick: () => confirmDelete("PortRoute", "portroutes", r.metadata.name) },
-        "Remove"))))
+      h("td", {}, h("div.actions", {}, h("a", { href: `#/yaml/portroutes/${encodeURIComponent(r.metadata.name)}` }, "YAML"),
+        h("button.danger", { onclick: () => confirmDelete("PortRoute", "portroutes", r.metadata.name) },
+          "Remove")))))
       : h("tr", {}, h("td.muted", { colspan: 4 }, "No port routes."))))));
 }
 
@@ -458,10 +459,24 @@ function nestedHostsPage() {
         h("td", {}, h("div.actions", {},
           readyOf(n) === "True" ? h("a", { href: ideUrl(nm).replace(/\/workspace\/([^/]+)\/$/, "/workspace/$1/port/8080/app/"),
                                        target: "_blank", rel: "noopener" }, "Open inner UI") : null,
+          h("a", { href: `#/yaml/nestedhosts/${encodeURIComponent(nm)}` }, "YAML"),
           h("button.danger", { onclick: () => confirmDelete("NestedHost", "nestedhosts", nm) }, "Delete"))));
     });
   page("Nested hosts", create, table);
   return render;
+}
+
+// Any object's YAML, with the same editor as a workspace's page.
+function yamlPage(plural, name) {
+  const editor = yamlEditor(plural, name);
+  const missing = h("p.muted", { hidden: true }, "Not found (deleted?).");
+  page(`${plural}/${name}`, missing, editor.panel);
+  return (kind) => {
+    if (kind === "scroll") return;
+    const obj = collection(plural).items.get(name);
+    missing.hidden = !!obj;
+    if (obj) editor.show(obj);
+  };
 }
 
 function hostPage() {
@@ -470,24 +485,28 @@ function hostPage() {
   return (plural) => {
     if (plural === "scroll") return;
     const host = collection("hosts").items.get("local");
-    body.replaceChildren(host ? conditionsTable(host) : h("p.muted", {}, "Not probed yet."));
+    body.replaceChildren(host ? conditionsTable(host) : h("p.muted", {}, "Not probed yet."),
+      h("p", {}, h("a", { href: "#/yaml/hosts/local" }, "YAML")));
   };
 }
 
 let current = null;
 function route() {
   if (!signedIn()) return showSignIn();
-  const [, kind, name] = (location.hash || "#/workspaces").split("/");
+  const [, kind, name, sub] = (location.hash || "#/workspaces").split("/");
   for (const a of document.querySelectorAll("nav a"))
     a.toggleAttribute("aria-current", a.getAttribute("href") === `#/${kind}`);
   if (a11yNav(kind)) a11yNav(kind).setAttribute("aria-current", "page");
   const pages = {
     workspaces: () => (name ? workspacePage(decodeURIComponent(name)) : workspacesPage()),
     nestedhosts: nestedHostsPage, events: eventsPage, host: hostPage,
+    yaml: () => yamlPage(name, decodeURIComponent(sub || "")),
   };
   const needs = { workspaces: ["workspaces", "events", "workspacetemplates", "portroutes"],
                   nestedhosts: ["nestedhosts"],
-                  events: ["events"], host: ["hosts"] }[kind] || ["workspaces"];
+                  events: ["events"], host: ["hosts"],
+                  yaml: [["workspaces", "portroutes", "nestedhosts", "workspacetemplates", "hosts"]
+                    .includes(name) ? name : "workspaces"] }[kind] || ["workspaces"];
   needs.forEach(collection);
   current = (pages[kind] || pages.workspaces)();
   current();

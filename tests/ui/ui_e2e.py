@@ -52,7 +52,7 @@ def free_port():
 
 
 class Daemon:
-    def __init__(self, tmp, name, extra=()):
+    def __init__(self, tmp, name, extra=(), runtime="fake"):
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
         self.token = os.urandom(16).hex()
@@ -63,9 +63,10 @@ class Daemon:
         self.sock = os.path.join(self.dir, "api.sock")
         self.log = open(os.path.join(self.dir, "log"), "w")
         self.proc = subprocess.Popen(
-            [ROCKPOOLD, "--runtime", "fake", "--data-dir", os.path.join(self.dir, "db"),
+            [ROCKPOOLD, "--runtime", runtime, "--data-dir", os.path.join(self.dir, "db"),
              "--socket", self.sock, "--listen", f"127.0.0.1:{self.port}",
-             "--token-file", os.path.join(self.dir, "token"), "--sweep-interval", "0",
+             "--token-file", os.path.join(self.dir, "token"),
+             "--sweep-interval", "0" if runtime == "fake" else "30",
              "--bridge", "none", *extra], stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(100):
             if os.path.exists(self.sock):
@@ -130,6 +131,46 @@ def shot(d, name):
     path = os.path.join(ARTIFACTS, name + ".png")
     d.save_screenshot(path)
     return path
+
+
+def real_incus(d, tmp):
+    """9. One check on the real Incus and Caddy: the quickstart workspace,
+    a real instance, shows Ready in the UI and is deleted from it."""
+    if subprocess.run(["incus", "query", "/1.0"], capture_output=True, timeout=10).returncode != 0:
+        check(not CI, "9. real Incus: not reachable" + (" (required under CI=true)" if CI else ", skipped"))
+        return
+    project = f"rockpool-ui-{os.getpid()}"
+    admin, control, workspaces = free_port(), free_port(), free_port()
+    write(tmp, "caddy2.json", json.dumps({"admin": {"listen": f"127.0.0.1:{admin}"}, "apps": {}}))
+    caddy = subprocess.Popen(["caddy", "run", "--config", os.path.join(tmp, "caddy2.json")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=dict(os.environ, XDG_DATA_HOME=tmp, XDG_CONFIG_HOME=tmp))
+    real = Daemon(tmp, "real", ["--incus-project", project, "--caddy-admin", f"127.0.0.1:{admin}",
+                                "--caddy-control-listen", f"127.0.0.1:{control}",
+                                "--caddy-workspace-listen", f"127.0.0.1:{workspaces}"], runtime="incus")
+    try:
+        real.rpctl("apply", "-f", os.path.join(SAMPLES, "quickstart.yaml"))
+        sign_in(d, f"http://127.0.0.1:{real.port}/app/", real.token)
+        t = time.time()
+        wait(d, lambda: cell(d, "demo", "ready") == "True", 90)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{workspaces}/workspace/demo/", timeout=5).read()
+        check(b"rockpool-tiny IDE" in page,
+              f"9. real Incus: demo Ready in the UI after {time.time() - t:.1f} s; its IDE answers")
+        row(d, "demo").find_element(By.XPATH, ".//button[text()='Delete']").click()
+        wait(d, lambda: d.find_element(By.CSS_SELECTOR, "dialog[open]")).find_element(
+            By.XPATH, ".//button[text()='Delete']").click()
+        wait(d, lambda: row(d, "demo") is None, 60)
+        left = subprocess.run(["incus", "list", "--project", project, "-c", "n", "-f", "csv"],
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+        check(left == "", f"9. real Incus: deleted from the UI; instances left: {left!r}")
+    finally:
+        real.rpctl("delete", "ws", "demo", "--wait", "--timeout", "60s")
+        real.stop()
+        caddy.terminate()
+        for name in subprocess.run(["incus", "list", "--project", project, "-c", "n", "-f", "csv"],
+                                   capture_output=True, text=True, timeout=30).stdout.split():
+            subprocess.run(["incus", "delete", "--force", "--project", project, name], timeout=60)
+        subprocess.run(["incus", "project", "delete", project], capture_output=True, timeout=30)
 
 
 def main():
@@ -278,6 +319,11 @@ def main():
             By.XPATH, ".//button[text()='Delete']").click()
         wait(d, lambda: row(d, "demo-9001") is None)
         check("demo-9001" not in outer.rpctl("get", "pr").stdout, "port route removed from the page")
+        d.find_element(By.XPATH, "//tr[@data-name='demo-9000']//a[text()='YAML']").click()
+        view = wait(d, lambda: d.find_element(By.CSS_SELECTOR, "pre[aria-label='Object as YAML']").text or None)
+        check("kind: PortRoute" in view and "port: 9000" in view, "any object's YAML: portroutes/demo-9000")
+        d.back()
+        wait(d, lambda: d.find_element(By.XPATH, "//button[text()='Edit']"))
         d.find_element(By.XPATH, "//button[text()='Edit']").click()
         text = d.find_element(By.ID, "yaml-text")
         d.execute_script("arguments[0].value = arguments[0].value.replace('state: Running', 'state: Stopped')",
@@ -357,6 +403,7 @@ def main():
               f"500 status updates in {sent:.1f} s: the last, scrolled to, shown {last:.2f} s after it was sent; "
               f"50 ms timer lateness p95 {p95:.0f} ms, max {lags[-1]:.0f} ms over {len(lags)} ticks; "
               f"{len(long_tasks)} tasks over 50 ms, {sum(long_tasks) / 1000:.1f} s in all")
+        real_incus(d, tmp)
         print("screenshots in", ARTIFACTS)
     except Exception as e:  # a wait that timed out, an element that never came
         failures.append(repr(e))
