@@ -10,8 +10,16 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 
 using namespace rockpool;
 using test_support::ide_page;
@@ -23,6 +31,50 @@ namespace {
 
 const std::string nh = "rp-nested";
 using steady = std::chrono::steady_clock;
+
+// A TCP listener on the test bridge's gateway (this host, on a bridge the
+// test made) that counts the connections it accepts.
+class gateway_listener {
+ public:
+  explicit gateway_listener(const std::string& address) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    ::inet_pton(AF_INET, address.c_str(), &a.sin_addr);
+    int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 8) != 0)
+      return;
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c >= 0) {
+          ++accepted_;
+          ::close(c);
+        }
+      }
+    });
+  }
+  ~gateway_listener() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+  }
+  unsigned short port() const { return port_; }
+  int accepted() const { return accepted_; }
+
+ private:
+  int fd_ = -1;
+  unsigned short port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
 
 class nested_host : public test_support::real_runtime {
  protected:
@@ -138,6 +190,30 @@ TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
   EXPECT_NE(get(workspaces_, inner_ws).find(ide_page), std::string::npos);
   EXPECT_NE(get(workspaces_, inner_ws + "port/9000/").find(port_page), std::string::npos);
   row("5. inner workspace apply -> answers through both Caddies", t);
+
+  // Inner workspaces reach no private network: not the outer bridge (here its
+  // gateway, this host), while the nested host itself does.
+  t = steady::now();
+  auto gateway = cidr_.substr(0, cidr_.rfind('.')) + ".1";
+  gateway_listener listener(gateway);
+  ASSERT_NE(listener.port(), 0) << "cannot listen on " << gateway;
+  auto probe = [&](const std::string& nc) {
+    return " sh -c 'printf x | " + nc + " -w 2 " + gateway + " " + std::to_string(listener.port()) +
+           "'";
+  };
+  in_nested(probe("busybox nc"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(listener.accepted(), 1) << "the nested host reaches its gateway (the probe works)";
+  in_nested("incus exec demo --" + probe("nc"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(listener.accepted(), 1) << "an inner workspace reached the outer bridge's gateway";
+  // The rule is what stops it: without it the same probe gets through (the
+  // nested host's restart below puts it back).
+  ASSERT_EQ(in_nested("nft delete table inet rockpool_nested"), 0);
+  in_nested("incus exec demo --" + probe("nc"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(listener.accepted(), 2) << "without the rule the inner workspace gets through";
+  row("5b. inner workspace cannot reach the outer bridge (private ranges dropped)", t);
   EXPECT_EQ(rpctl("wait nh " + nh + " --for=condition=Ready --timeout 20s").exit_code, 0);
   // The outer status counts what runs inside (looked at every 10 s).
   bool counted = false;
@@ -165,6 +241,7 @@ TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
   EXPECT_GE(seconds_until(inner_ws, ide_page, 90), 0) << rpctl("describe nh " + nh).out;
   EXPECT_GE(seconds_until(inner_ws + "port/9000/", port_page, 30), 0);
   row("6c. nested host force-stopped -> inner workspace answers again", t);
+  EXPECT_EQ(in_nested("nft list table inet rockpool_nested"), 0) << "the boot put the rule back";
   // The inner controller's data survived the restart of the nested host (its
   // API may answer a moment after the workspace does: the inner Caddy kept
   // serving the routes rockpoold wrote as soon as it was back).
