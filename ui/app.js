@@ -264,11 +264,15 @@ function createForm() {
   const errors = { "metadata.name": h("div.field-error", { id: "err-name", role: "alert" }) };
   const general = h("p.error", { role: "alert" });
   const fields = h("div", {}, h("p.muted", {}, "Loading the schema…"));
+  // The templates: the choice in the form, and each one's YAML.
+  const templateLinks = h("p.muted.templates");
   const refresh = () => {
+    const names = [...collection("workspacetemplates").items.keys()].sort();
+    templateLinks.replaceChildren(...(names.length ? ["Templates: ", ...names.flatMap((n, i) =>
+      [i ? ", " : "", h("a", { href: `#/yaml/workspacetemplates/${encodeURIComponent(n)}` }, n)])] : []));
     const select = inputs["spec.template"]?.input;
     if (!select) return;
     const chosen = select.value;
-    const names = [...collection("workspacetemplates").items.keys()].sort();
     select.replaceChildren(h("option", { value: "" }, "(none)"),
       ...names.map((n) => h("option", { value: n, selected: n === chosen }, n)));
   };
@@ -304,7 +308,7 @@ function createForm() {
     },
   }, h("h2", {}, "New workspace"),
      h("label", { for: "new-name" }, "Name"), name, errors["metadata.name"], fields,
-     h("p", {}, h("button.primary", { type: "submit" }, "Create")), general);
+     h("p", {}, h("button.primary", { type: "submit" }, "Create")), general, templateLinks);
   return { form, refresh };
 }
 

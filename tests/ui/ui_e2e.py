@@ -339,6 +339,10 @@ def main():
              == "Stopped")
         check(True, "YAML applied after the review: demo Stopped (field manager rpctl)")
         outer.rpctl("apply", "-f", os.path.join(SAMPLES, "quickstart.yaml"))
+        d.get(app + "#/workspaces")
+        d.find_element(By.CSS_SELECTOR, "p.templates a").click()
+        view = wait(d, lambda: d.find_element(By.CSS_SELECTOR, "pre[aria-label='Object as YAML']").text or None)
+        check("kind: WorkspaceTemplate" in view, "any object's YAML: workspacetemplates/tiny from the form")
 
         for page in ("events", "host", "nestedhosts"):
             d.get(app + "#/" + page)
