@@ -1,5 +1,6 @@
-// PATCH: server-side apply (application/apply-patch+yaml) and RFC 7386 merge
-// patches (application/merge-patch+json), of an object or of its status.
+// PATCH: server-side apply (application/apply-patch+yaml), RFC 7386 merge
+// patches (application/merge-patch+json) and RFC 6902 JSON patches
+// (application/json-patch+json), of an object or of its status.
 #include "api/api.hpp"
 
 namespace rockpool::controller {
@@ -22,10 +23,17 @@ http_response api_handler::patch(const resource_call& c) {
     return write_response(
         timed_write(c, [&] { return store_.apply(std::move(*body), c.write, force); }), 200);
   }
+  if (has_media_type(c.req.content_type, "application/json-patch+json"))
+    return write_response(
+        timed_write(
+            c,
+            [&] { return store_.json_patch(c.kind.kind, c.name, *body, c.status_path, c.write); }),
+        200);
   if (!has_media_type(c.req.content_type, "application/merge-patch+json"))
-    return status_response(make_error(
-        reason::unsupported_media,
-        "PATCH needs Content-Type application/apply-patch+yaml or application/merge-patch+json"));
+    return status_response(
+        make_error(reason::unsupported_media,
+                   "PATCH needs Content-Type application/apply-patch+yaml, "
+                   "application/merge-patch+json or application/json-patch+json"));
   if (!c.status_path)
     return write_response(
         timed_write(c, [&] { return store_.merge_patch(c.kind.kind, c.name, *body, c.write); }),

@@ -71,9 +71,9 @@ bool has_media_type(const std::string& content_type, std::string_view media) {
 }
 
 specs::result<json::value> decode_body(const http_request& req) {
-  static constexpr std::string_view accepted[] = {"application/json", "application/yaml",
-                                                  "application/apply-patch+yaml",
-                                                  "application/merge-patch+json"};
+  static constexpr std::string_view accepted[] = {
+      "application/json", "application/yaml", "application/apply-patch+yaml",
+      "application/merge-patch+json", "application/json-patch+json"};
   bool known = req.content_type.empty();
   for (auto media : accepted) known = known || has_media_type(req.content_type, media);
   if (!known)

@@ -476,11 +476,39 @@ result<write_outcome> object_store::merge_patch_then(
     const std::function<result<write_outcome>(json::value)>& write) {
   if (!patch.is_object()) return make_error(reason::bad_request, "a merge patch must be an object");
   bool pinned_by_caller = !string_at(patch, "metadata.resourceVersion").empty();
+  return patch_then(
+      kind, name, [&](const json::value& cur) { return apply_merge_patch(cur, patch); },
+      pinned_by_caller, write);
+}
+
+result<write_outcome> object_store::json_patch(const std::string& kind, const std::string& name,
+                                               const json::value& patch, bool status_only,
+                                               const write_request& req) {
+  // Pinned when the patch itself sets metadata.resourceVersion (a `test` of
+  // it is the usual way: it fails, and is not retried, on a newer object).
+  bool pinned = false;
+  if (patch.is_array())
+    for (const auto& op : patch.get_array())
+      pinned = pinned || string_at(op, "path") == "/metadata/resourceVersion";
+  return patch_then(
+      kind, name, [&](const json::value& cur) { return apply_json_patch(cur, patch); }, pinned,
+      [&](json::value patched) {
+        return status_only ? replace_status(std::move(patched), req)
+                           : update_existing(std::move(patched), req, false, false);
+      });
+}
+
+result<write_outcome> object_store::patch_then(
+    const std::string& kind, const std::string& name,
+    const std::function<result<json::value>(const json::value&)>& patcher, bool pinned_by_caller,
+    const std::function<result<write_outcome>(json::value)>& write) {
   return retry_on_race(
       kind, name,
       [&](const std::optional<current>& cur) -> attempt_outcome {
         if (!cur) return make_error(reason::not_found, describe(kind, name) + " not found");
-        auto patched = apply_merge_patch(cur->object, patch);
+        auto applied = patcher(cur->object);
+        if (!applied.ok()) return applied.err();
+        auto patched = std::move(*applied);
         if (!patched.is_object() || string_at(patched, "kind") != kind ||
             string_at(patched, "metadata.name") != name)
           return make_error(reason::bad_request, "a patch may not change kind or metadata.name");

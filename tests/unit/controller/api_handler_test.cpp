@@ -481,3 +481,42 @@ TEST_F(api_handler_test, openapi_v3_documents_come_from_the_crds) {
   // Through the UI's prefix too.
   EXPECT_EQ(call("GET", "/api" + url).status, 200);
 }
+
+// PATCH with application/json-patch+json (RFC 6902), of an object and of its status.
+TEST_F(api_handler_test, json_patches_change_objects_and_status_all_or_nothing) {
+  ASSERT_EQ(call("POST", ws_path, demo).status, 201);
+  const std::string type = "application/json-patch+json";
+  auto r = call("PATCH", ws_path + "/demo",
+                R"([{"op":"add","path":"/spec/resources","value":{"cpu":3}},)"
+                R"({"op":"replace","path":"/spec/image","value":"tiny2"}])",
+                type);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = specs::parse_json(call("GET", ws_path + "/demo").body);
+  EXPECT_EQ(specs::int_at(*v, "spec.resources.cpu"), 3);
+  EXPECT_EQ(specs::string_at(*v, "spec.image"), "tiny2");
+  auto rv = specs::string_at(*v, "metadata.resourceVersion");
+  // A failed test changes nothing, not even the operations before it.
+  r = call("PATCH", ws_path + "/demo",
+           R"([{"op":"replace","path":"/spec/image","value":"x"},)"
+           R"({"op":"test","path":"/spec/image","value":"other"}])",
+           type);
+  EXPECT_EQ(r.status, 422) << r.body;
+  // Validation still applies to the result.
+  r = call("PATCH", ws_path + "/demo",
+           R"([{"op":"replace","path":"/spec/resources/cpu","value":999}])", type);
+  EXPECT_EQ(r.status, 422) << r.body;
+  EXPECT_EQ(reason_of(call("PATCH", ws_path + "/demo", R"({"op":"add"})", type)), "BadRequest");
+  EXPECT_EQ(reason_of(call("PATCH", ws_path + "/demo",
+                           R"([{"op":"replace","path":"/metadata/name","value":"x"}])", type)),
+            "BadRequest");
+  EXPECT_EQ(specs::string_at(*specs::parse_json(call("GET", ws_path + "/demo").body),
+                             "metadata.resourceVersion"),
+            rv);
+  // Of the status, through the status subresource.
+  r = call("PATCH", ws_path + "/demo/status",
+           R"([{"op":"add","path":"/status","value":{"phase":"Running"}}])", type);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(
+      specs::string_at(*specs::parse_json(call("GET", ws_path + "/demo").body), "status.phase"),
+      "Running");
+}

@@ -347,3 +347,44 @@ TEST(object_store_admission, concurrent_routes_to_one_port_and_overlapping_netwo
     EXPECT_EQ(concurrent_creates(store, hosts), 1) << "round " << round;
   }
 }
+
+// RFC 6902, the operations and their failures (the examples of its appendix,
+// in spirit).
+TEST(json_patch, every_operation_and_every_failure) {
+  auto doc =
+      *rockpool::specs::parse_json(R"({"a":{"b":1,"c/d":2,"e~f":3},"list":["x","y"],"n":null})");
+  auto patch = [&](const char* ops) {
+    return rockpool::specs::apply_json_patch(doc, *rockpool::specs::parse_json(ops));
+  };
+  auto ok = patch(R"([{"op":"add","path":"/a/z","value":9},
+                      {"op":"replace","path":"/a/c~1d","value":20},
+                      {"op":"remove","path":"/a/e~0f"},
+                      {"op":"add","path":"/list/-","value":"z"},
+                      {"op":"add","path":"/list/0","value":"w"},
+                      {"op":"move","from":"/a/b","path":"/moved"},
+                      {"op":"copy","from":"/list/1","path":"/copied"},
+                      {"op":"test","path":"/n","value":null}])");
+  ASSERT_TRUE(ok.ok()) << ok.err().message;
+  EXPECT_EQ(
+      *ok,
+      *rockpool::specs::parse_json(
+          R"({"a":{"c/d":20,"z":9},"list":["w","x","y","z"],"n":null,"moved":1,"copied":"x"})"))
+      << boost::json::serialize(*ok);
+  using rockpool::specs::reason;
+  EXPECT_EQ(patch(R"({"op":"add"})").err().why, reason::bad_request) << "not an array";
+  EXPECT_EQ(patch(R"([{"op":"remove","path":"/nope"}])").err().why, reason::bad_request);
+  EXPECT_EQ(patch(R"([{"op":"replace","path":"/a/nope","value":1}])").err().why,
+            reason::bad_request);
+  EXPECT_EQ(patch(R"([{"op":"add","path":"/list/7","value":1}])").err().why, reason::bad_request);
+  EXPECT_EQ(patch(R"([{"op":"add","path":"/list/01","value":1}])").err().why, reason::bad_request);
+  EXPECT_EQ(patch(R"([{"op":"add","path":"a","value":1}])").err().why, reason::bad_request);
+  EXPECT_EQ(patch(R"([{"op":"add","path":"/x"}])").err().why, reason::bad_request) << "no value";
+  EXPECT_EQ(patch(R"([{"op":"frobnicate","path":"/x"}])").err().why, reason::bad_request);
+  auto failed =
+      patch(R"([{"op":"add","path":"/t","value":1},{"op":"test","path":"/a/b","value":2}])");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.err().why, reason::invalid);
+  EXPECT_NE(failed.err().message.find("operation 1: test failed: /a/b is 1, not 2"),
+            std::string::npos)
+      << failed.err().message;
+}

@@ -5,6 +5,7 @@
 // annotations, and RFC 7386 merge patches.
 
 #include "rockpool/specs/json.hpp"
+#include "rockpool/specs/result.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -51,5 +52,11 @@ std::string annotation(const json::value& obj, std::string_view key);
 
 /// RFC 7386 merge patch: null deletes, objects merge, everything else replaces.
 json::value apply_merge_patch(const json::value& target, const json::value& patch);
+
+/// RFC 6902 JSON patch: an array of add, remove, replace, move, copy and test
+/// operations with RFC 6901 pointers, applied in order, all or nothing. A
+/// malformed patch or a path that does not resolve is bad_request; a failed
+/// `test` is invalid (422, as Kubernetes answers it).
+result<json::value> apply_json_patch(const json::value& target, const json::value& patch);
 
 }  // namespace rockpool::specs

@@ -57,6 +57,12 @@ class object_store {
                                                          const std::string& name,
                                                          const json::value& patch,
                                                          const write_request& req);
+  /// PATCH with an RFC 6902 JSON patch, of the object (metadata and spec) or,
+  /// with status_only, of its status; retried on races unless the patch sets
+  /// metadata.resourceVersion.
+  [[nodiscard]] result<write_outcome> json_patch(const std::string& kind, const std::string& name,
+                                                 const json::value& patch, bool status_only,
+                                                 const write_request& req);
   /// DELETE: with finalizers, only sets deletionTimestamp (effect terminating);
   /// without, removes the object (effect deleted).
   [[nodiscard]] result<write_outcome> remove(const std::string& kind, const std::string& name,
@@ -102,6 +108,12 @@ class object_store {
   /// lost races unless the patch names a resourceVersion.
   result<write_outcome> merge_patch_then(
       const std::string& kind, const std::string& name, const json::value& patch,
+      const std::function<result<write_outcome>(json::value)>& write);
+  /// Computes the next object from the current one with patcher and hands it
+  /// to write, retrying lost races unless pinned_by_caller.
+  result<write_outcome> patch_then(
+      const std::string& kind, const std::string& name,
+      const std::function<result<json::value>(const json::value&)>& patcher, bool pinned_by_caller,
       const std::function<result<write_outcome>(json::value)>& write);
   attempt_outcome finish_deletion(const std::string& key, const current& old, json::value last,
                                   const write_request& req, bool may_retry);
