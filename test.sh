@@ -72,4 +72,13 @@ else
 fi
 
 echo "== ctest"
-ctest --test-dir build --output-on-failure -j2 --timeout 600
+# The browser test's screenshots are artifacts: their paths go in this log
+# (ctest shows a passing test's output only in its own log), then ctest's
+# summary line again, last.
+set +e
+ctest --test-dir build --output-on-failure -j2 --timeout 600 | tee build/ctest-summary.log
+rc=${PIPESTATUS[0]}
+set -e
+grep -h "screenshot:" build/Testing/Temporary/LastTest.log 2>/dev/null | sed 's/^ */UI /' || true
+grep -E "tests passed|tests failed" build/ctest-summary.log | tail -n 1
+exit "$rc"
