@@ -183,6 +183,10 @@ TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
   // 5. An inner workspace, applied through the outer route, answers through
   //    both Caddies.
   t = steady::now();
+  // On the inner bridge (network: bridge is chosen once, when the workspace
+  // is first reconciled, so wait until the inner Host has the bridge ready).
+  ASSERT_EQ(inner("wait host local --for=condition=BridgeReady --timeout 60s").exit_code, 0)
+      << inner("describe host local").out;
   ASSERT_EQ(inner("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
   ASSERT_EQ(inner("wait pr demo-9000 --for=condition=Ready --timeout 60s").exit_code, 0)
       << inner("describe ws demo").out;
@@ -201,6 +205,16 @@ TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
     return " sh -c 'printf x | " + nc + " -w 2 " + gateway + " " + std::to_string(listener.port()) +
            "'";
   };
+  // The inner workspace's default route comes with its DHCP lease, which may
+  // lag its first page: without it the probe would fail for another reason.
+  bool routed = false;
+  for (int i = 0; i < 100 && !routed; ++i) {
+    routed = run_command("incus exec --project " + project_ + " " + nh +
+                         " -- incus exec demo -- ip route")
+                 .out.find("default") != std::string::npos;
+    if (!routed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(routed) << "the inner workspace has no default route";
   in_nested(probe("busybox nc"));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(listener.accepted(), 1) << "the nested host reaches its gateway (the probe works)";
