@@ -34,6 +34,9 @@ parsed_target parse_target(std::string_view target);
 std::string query(const parsed_target& t, const std::string& key);
 http_response json_response(int status, const json::value& v);
 bool has_media_type(const std::string& content_type, std::string_view media);
+/// 16 hex digits of a 64-bit FNV-1a hash: names that change when content
+/// does (cache-busting asset names, the OpenAPI document's hash).
+std::string content_hash(std::string_view s);
 /// A request body: JSON, or YAML for apply patches and yaml content types.
 specs::result<json::value> decode_body(const http_request& req);
 json::value list_object(const specs::kind_info& k, specs::list_outcome&& l);

@@ -2,8 +2,6 @@
 // documents, all from the CRDs (the one source of the schemas).
 #include "api/api.hpp"
 
-#include <cstdio>
-
 namespace rockpool::controller {
 
 using namespace api;
@@ -102,14 +100,6 @@ json::object group_version_document() {
           {"components", {{"schemas", std::move(schemas)}}}};
 }
 
-std::string fnv_hex(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return out;
-}
-
 }  // namespace
 
 // /openapi/v3 (the index) and /openapi/v3/apis/rockpool.dev/v1alpha1 (the
@@ -118,7 +108,7 @@ std::string fnv_hex(std::string_view s) {
 // clients cache it until the kinds change.
 http_response api_handler::openapi(const std::vector<std::string>& segments) const {
   static const std::string document = json::serialize(group_version_document());
-  static const std::string hash = fnv_hex(document);
+  static const std::string hash = content_hash(document);
   if (segments.size() == 2 && segments[1] == "v3")
     return json_response(
         200, {{"paths",

@@ -70,6 +70,15 @@ bool has_media_type(const std::string& content_type, std::string_view media) {
   return content_type.substr(0, content_type.find(';')) == media;
 }
 
+std::string content_hash(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<std::size_t>(i)] = digits[h & 15];
+  return out;
+}
+
 specs::result<json::value> decode_body(const http_request& req) {
   static constexpr std::string_view accepted[] = {
       "application/json", "application/yaml", "application/apply-patch+yaml",

@@ -8,7 +8,6 @@
 #include "api/api.hpp"
 #include "rockpool/ui/embedded.hpp"
 
-#include <cstdio>
 #include <map>
 #include <mutex>
 
@@ -26,14 +25,6 @@ struct site {
   std::string index;                    // filled in
   std::map<std::string, asset> assets;  // by hashed name
 };
-
-std::string fnv64(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return std::string(out, 12);
-}
 
 std::string content_type_of(std::string_view name) {
   if (name.ends_with(".js")) return "text/javascript; charset=utf-8";
@@ -91,7 +82,7 @@ site build_site(const api_options& o) {
       }
       if (!ready) continue;
       auto dot = name.rfind('.');
-      auto named = name.substr(0, dot) + "." + fnv64(body) + name.substr(dot);
+      auto named = name.substr(0, dot) + "." + content_hash(body).substr(0, 12) + name.substr(dot);
       hashed[name] = named;
       out.assets[named] = {std::move(body), content_type_of(name)};
       progress = true;
