@@ -11,7 +11,7 @@ set -euo pipefail
 build_pkgs=(
   cmake g++ make pkg-config git ca-certificates curl
   libcaf-dev libboost1.81-dev libboost-json1.81-dev
-  libcurl4-openssl-dev libssl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
+  libcurl4-openssl-dev libssl-dev libgit2-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   clang libclang-rt-14-dev clang-format
 )

@@ -2,6 +2,7 @@
 // and one line below.
 #include "rockpool/actors/kinds.hpp"
 
+#include "gitsync/reconciler.hpp"
 #include "host/reconciler.hpp"
 #include "nested_host/reconciler.hpp"
 #include "port_route/reconciler.hpp"
@@ -14,6 +15,7 @@ kind_registry standard_kinds(const kind_dependencies& deps) {
   kinds.add(std::make_unique<workspace::reconciler>());
   kinds.add(std::make_unique<port_route::reconciler>());
   kinds.add(std::make_unique<nested_host::reconciler>());
+  kinds.add(std::make_unique<gitsync::reconciler>(deps.gitsync));
   if (deps.host) kinds.add(std::make_unique<host::reconciler>(*deps.host));
   return kinds;
 }

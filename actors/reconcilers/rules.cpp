@@ -19,12 +19,17 @@ void validate(const specs::json::value&, const specs::validation_context&,
               std::vector<specs::field_error>&);
 std::vector<std::string> exclusive(const specs::json::value&);
 }  // namespace nested_host
+namespace gitsync {
+void validate(const specs::json::value&, const specs::validation_context&,
+              std::vector<specs::field_error>&);
+}
 
 const specs::semantic_rules& kind_rules() {
   static const specs::semantic_rules rules = {
       {"Workspace", {workspace::validate, {}}},
       {"PortRoute", {port_route::validate, port_route::exclusive}},
       {"NestedHost", {nested_host::validate, nested_host::exclusive}},
+      {"GitSync", {gitsync::validate, {}}},
   };
   return rules;
 }

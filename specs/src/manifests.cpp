@@ -83,15 +83,19 @@ manifest_set load_manifests(const std::vector<std::string>& paths, bool recursiv
   return all;
 }
 
-manifest_set load_and_validate(const std::vector<std::string>& paths, bool recursive,
-                               std::istream& in, const validation_context& ctx) {
-  auto set = load_manifests(paths, recursive, in);
+void validate_and_order(manifest_set& set, const validation_context& ctx) {
   auto more = validate_input(set.documents, ctx);
   set.problems.insert(set.problems.end(), more.begin(), more.end());
   std::stable_sort(set.documents.begin(), set.documents.end(),
                    [](const document& a, const document& b) {
                      return apply_order(a.value) < apply_order(b.value);
                    });
+}
+
+manifest_set load_and_validate(const std::vector<std::string>& paths, bool recursive,
+                               std::istream& in, const validation_context& ctx) {
+  auto set = load_manifests(paths, recursive, in);
+  validate_and_order(set, ctx);
   return set;
 }
 

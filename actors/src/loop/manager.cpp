@@ -22,17 +22,20 @@ namespace {
 struct tracked {
   caf::actor reconciler;
   std::size_t fingerprint = 0;
+  std::size_t annotations = 0;  // of metadata.annotations alone
   std::string uid;
   std::string phase;
   std::vector<std::string> owner_uids;
-  std::vector<std::string> references;  // keys of objects whose changes poke this one
+  // Keys of objects whose changes poke this one, and whether their status-only changes do.
+  std::vector<std::pair<std::string, bool>> references;
 };
 
 struct manager_state {
   std::map<std::string, tracked> objects;  // kind/name
   std::map<caf::actor_addr, std::string> by_reconciler;
   std::map<std::string, std::string> key_by_uid;
-  std::map<std::string, std::set<std::string>> dependents;  // referenced key -> keys
+  // Referenced key -> the keys it pokes, each with whether status-only changes poke it.
+  std::map<std::string, std::map<std::string, bool>> dependents;
   std::uint64_t position = 0;
 };
 
@@ -68,6 +71,17 @@ std::size_t fingerprint(const json::value& obj) {
   return std::hash<std::string>{}(json::serialize(copy));
 }
 
+// Of metadata.annotations, without those the store writes on every apply
+// (they change with the spec, which has its own generation).
+std::size_t user_annotations_fingerprint(const json::value& obj) {
+  const auto* ann = specs::find_path(obj, "metadata.annotations");
+  if (ann == nullptr || !ann->is_object()) return 0;
+  json::object mine = ann->get_object();
+  mine.erase(specs::managed_by_annotation);
+  mine.erase(specs::last_applied_annotation);
+  return mine.empty() ? 0 : std::hash<std::string>{}(json::serialize(mine));
+}
+
 // Everything the manager's handlers share.
 struct manager_env {
   manager_actor* self;
@@ -98,10 +112,19 @@ struct manager_env {
     for (const auto& [key, t] : st().objects) poke(key, -1, true);
   }
 
-  void set_references(const std::string& key, tracked& t, std::vector<std::string> refs) const {
-    for (const auto& r : t.references) st().dependents[r].erase(key);
+  void set_references(const std::string& key, tracked& t,
+                      std::vector<std::pair<std::string, bool>> refs) const {
+    for (const auto& r : t.references) {
+      auto d = st().dependents.find(r.first);
+      if (d == st().dependents.end()) continue;
+      d->second.erase(key);
+      if (d->second.empty()) st().dependents.erase(d);
+    }
     t.references = std::move(refs);
-    for (const auto& r : t.references) st().dependents[r].insert(key);
+    for (const auto& [r, follows_status] : t.references) {
+      auto& flag = st().dependents[r][key];
+      flag = flag || follows_status;
+    }
   }
 
   void forget(const std::string& key) const {
@@ -157,12 +180,14 @@ struct manager_env {
                }));
   }
 
-  std::vector<std::string> references_of(const std::string& kind, const json::value& obj) const {
-    std::vector<std::string> refs;
+  std::vector<std::pair<std::string, bool>> references_of(const std::string& kind,
+                                                          const json::value& obj) const {
+    std::vector<std::pair<std::string, bool>> refs;
     for (const auto& [watcher, rule] : kinds->watch_rules())
       if (watcher == kind)
         for (auto& name : rule->references(obj))
-          if (!name.empty()) refs.push_back(rule->source_kind + "/" + name);
+          if (!name.empty())
+            refs.emplace_back(rule->source_kind + "/" + name, rule->follows_status);
     return refs;
   }
 
@@ -176,13 +201,17 @@ struct manager_env {
     poke_owners(kind_of(key), owners);
   }
 
-  void observe_live(const std::string& key, const json::value& obj) const {
+  // Returns whether obj's metadata or spec changed.
+  bool observe_live(const std::string& key, const json::value& obj) const {
     auto kind = kind_of(key);
     auto& t = st().objects[key];
     auto fp = fingerprint(obj);
     auto phase = string_at(obj, "status.phase");
     bool spec_or_meta_changed = fp != t.fingerprint;
     bool phase_changed = phase != t.phase;
+    auto ann_fp = user_annotations_fingerprint(obj);
+    bool annotations_changed = ann_fp != t.annotations;
+    t.annotations = ann_fp;
     t.fingerprint = fp;
     t.phase = phase;
     t.uid = string_at(obj, "metadata.uid");
@@ -196,21 +225,28 @@ struct manager_env {
       t.reconciler = spawn_reconciler(key);
       spec_or_meta_changed = true;
     }
-    // Status-only writes do not re-trigger the writer (no hot loops).
+    // Status-only writes do not re-trigger the writer (no hot loops). Other
+    // metadata changes do when the spec's generation is new to the reconciler,
+    // and always when annotations change (a user asking for a pass now, as
+    // rpctl sync does: no reconciler writes annotations).
     if (spec_or_meta_changed)
-      poke(key, specs::int_at(obj, "metadata.generation").value_or(-1), false);
+      poke(key, annotations_changed ? -1 : specs::int_at(obj, "metadata.generation").value_or(-1),
+           false);
     if (phase_changed) poke_owners(kind, t.owner_uids);
+    return spec_or_meta_changed;
   }
 
   // Updates what we know of an object and pokes whoever must look again.
   void observe(const std::string& key, const json::value& obj, bool deleted) const {
+    bool changed = true;
     if (deleted)
       observe_deleted(key);
     else
-      observe_live(key, obj);
-    // Objects that watch this one follow it, status changes included.
+      changed = observe_live(key, obj);
+    // Objects that watch this one follow it (its status too, if their rule says so).
     if (auto d = st().dependents.find(key); d != st().dependents.end())
-      for (const auto& dep : std::set<std::string>(d->second)) poke(dep, -1, false);
+      for (const auto& [dep, follows_status] : std::map<std::string, bool>(d->second))
+        if (changed || follows_status) poke(dep, -1, false);
   }
 
   // Reads the whole store and reconciles every object: convergence never

@@ -144,6 +144,8 @@ void daemon::parts::start_reconcilers() {
       admin_only.admin = admin;
       return runtime::caddy_admin_http(admin_only).live_http_app().ok();
     };
+  // Git sources are cloned next to the database files (RocksDB ignores them).
+  deps.gitsync.clone_root = config.data_dir + "/gitsync";
   kinds = actors::standard_kinds(deps);
   if (config.runtime == "none") {
     spdlog::info("--runtime=none: specs are stored and served, not reconciled");
@@ -215,6 +217,10 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
       return incus->read_file(instance, path, max_bytes);
     };
   api.workspace_url = "http://" + runtime::dial_address(config.caddy_workspace_listen);
+  api.gitsync_plan = [store = p->store.get(),
+                      clone_root = config.data_dir + "/gitsync"](const specs::json::value& gs) {
+    return actors::gitsync::plan({clone_root}, *store, gs);
+  };
   api.extra_metrics = [raw = p.get()] { return raw->runtime_metrics(); };
   p->handler = std::make_unique<api_handler>(*p->store, p->api_metrics, api);
   p->server = std::make_unique<api_server>(*p->handler, config.server);

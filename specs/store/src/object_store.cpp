@@ -151,7 +151,7 @@ result<std::optional<object_store::current>> object_store::read(const std::strin
   return std::optional<current>{current{std::move(obj), (*rec)->mod_revision}};
 }
 
-validation_context object_store::context() {
+validation_context object_store::validation() {
   return validation_context{
       [this](const std::string& k, const std::string& n) -> std::optional<json::value> {
         auto r = get(k, n);
@@ -252,7 +252,7 @@ result<write_outcome> object_store::create_admitted(json::value obj, const write
     return make_error(reason::bad_request,
                       "metadata.resourceVersion: must not be set on objects to be created");
   default_object(obj);
-  auto problems = validate_object(obj, context());
+  auto problems = validate_object(obj, validation());
   if (!problems.empty()) return invalid(obj, std::move(problems));
   auto kind = string_at(obj, "kind");
   auto name = string_at(obj, "metadata.name");
@@ -346,7 +346,7 @@ result<write_outcome> object_store::update_existing(json::value obj, const write
   auto precondition = is_apply ? std::nullopt : body_precondition(obj);
   json::value applied = is_apply ? applied_configuration(obj) : json::value();
   default_object(obj);
-  auto problems = validate_object(obj, context());
+  auto problems = validate_object(obj, validation());
   if (!problems.empty()) return invalid(obj, std::move(problems));
   auto key = kind + "/" + name;
   return retry_on_race(

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "rockpool/actors/gitsync.hpp"
 #include "rockpool/actors/reconciler.hpp"
 #include "rockpool/runtime/host_probe.hpp"
 
@@ -19,9 +20,11 @@ struct kind_dependencies {
   };
   /// The Host kind and its probe; none: Host objects are not reconciled.
   std::optional<host_probe> host;
+  /// Where GitSync clones its repositories and how long a fetch may take.
+  gitsync::settings gitsync;
 };
 
-/// Every kind Rockpool reconciles: Workspace, PortRoute, NestedHost, Host.
+/// Every kind Rockpool reconciles: Workspace, PortRoute, NestedHost, GitSync, Host.
 kind_registry standard_kinds(const kind_dependencies& deps);
 
 }  // namespace rockpool::actors

@@ -61,6 +61,9 @@ struct reconcile_context {
 struct watch_rule {
   std::string source_kind;
   std::function<std::vector<std::string>(const specs::json::value& ours)> references;
+  /// Whether status-only writes of a referenced object poke too (false: only
+  /// changes to its metadata or spec, and its deletion).
+  bool follows_status = true;
 };
 
 /// One kind's reconciler: what it is For, what it Owns and Watches (in the

@@ -67,6 +67,9 @@ struct api_options {
   std::function<specs::result<std::string>(const std::string& instance, const std::string& path,
                                            std::size_t max_bytes)>
       read_instance_file;
+  /// What a GitSync's next sync would change (actors::gitsync::plan), for
+  /// GET gitsyncs/NAME/plan; unset: that subresource answers 503.
+  std::function<specs::json::value(const specs::json::value& gitsync)> gitsync_plan;
   /// The outer Caddy's workspace server, e.g. http://127.0.0.1:8081.
   std::string workspace_url = "http://127.0.0.1:8081";
   /// Extra Prometheus text appended to /metrics (e.g. the actor runtime's counters).
@@ -115,6 +118,8 @@ class api_handler {
   http_response ui(const http_request& req, const std::vector<std::string>& segments);  // ui.cpp
   /// NestedHost credentials and log.
   http_response nested_host(const resource_call& c, const std::string& what);  // nested_host.cpp
+  /// What a GitSync's next sync would change.
+  http_response plan(const resource_call& c);  // gitsync.cpp
   struct watchers;  // the open watches and the thread that feeds them (watch.cpp)
   /// The watch thread: hands each open watch the events it selects.
   void feed_watchers();

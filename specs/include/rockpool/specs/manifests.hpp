@@ -25,6 +25,11 @@ struct manifest_set {
 manifest_set load_manifests(const std::vector<std::string>& paths, bool recursive,
                             std::istream& in);
 
+/// Defaults and validates set's documents as one input (cross-document rules
+/// included), adding to its problems, then puts them in apply order (each
+/// CRD's rockpool.dev/apply-order; stable within a kind).
+void validate_and_order(manifest_set& set, const validation_context& ctx);
+
 /// load_manifests, then defaults and validation of the documents as one input
 /// (cross-document rules included), then the documents in apply order (each
 /// CRD's rockpool.dev/apply-order; stable within a kind). Nothing may be

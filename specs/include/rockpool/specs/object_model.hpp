@@ -18,6 +18,12 @@ namespace rockpool::specs {
 /// Annotations the store maintains for server-side apply.
 inline constexpr const char* managed_by_annotation = "rockpool.dev/managed-by";
 inline constexpr const char* last_applied_annotation = "rockpool.dev/last-applied";
+/// GitSync: the label on every object a sync applied (the sync's name), the
+/// annotation that asks a sync to run now (any new value), and the one that
+/// lets that run prune beyond spec.maxPrune (the same value).
+inline constexpr const char* gitsync_label = "rockpool.dev/gitsync";
+inline constexpr const char* sync_requested_annotation = "rockpool.dev/sync-requested-at";
+inline constexpr const char* allow_mass_prune_annotation = "rockpool.dev/allow-mass-prune";
 
 /// What a write did.
 enum class write_effect { created, configured, unchanged, deleted, terminating };

@@ -83,6 +83,9 @@ class object_store {
   /// date by this store's creates and deletes (so a scrape reads no object).
   /// REQUIRES: this store is the only writer of its backend.
   std::map<std::string, std::uint64_t> counts() const;
+  /// What admission validates against (this store's objects, the outer
+  /// networks, the kinds' rules), for checking input before writing any of it.
+  validation_context validation();
 
  private:
   struct current {
@@ -93,7 +96,6 @@ class object_store {
   using attempt_outcome = std::optional<result<write_outcome>>;
   using attempt_fn = std::function<attempt_outcome(const std::optional<current>&)>;
 
-  validation_context context();
   /// Locks the admission stripes of obj's exclusion keys (kind_rule::exclusive),
   /// in a fixed order; held from validation to commit.
   std::vector<std::unique_lock<std::mutex>> admit(const json::value& obj);

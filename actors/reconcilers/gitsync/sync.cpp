@@ -1,0 +1,263 @@
+// The sync: read a source, validate all of it, then apply, take over,
+// report conflicts and prune — for real (the pass) or as dry runs (the plan).
+#include "gitsync/sync.hpp"
+
+#include "rockpool/runtime/source.hpp"
+#include "rockpool/specs/manifests.hpp"
+#include "rockpool/specs/schema.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace rockpool::actors::gitsync {
+
+namespace json = boost::json;
+using specs::string_at;
+
+std::string manager_of(const std::string& sync_name) {
+  return "gitsync/" + sync_name;
+}
+
+std::string describe_source(const json::value& gs) {
+  if (specs::find_path(gs, "spec.git") == nullptr) return string_at(gs, "spec.path");
+  auto path = string_at(gs, "spec.git.path");
+  auto ref = string_at(gs, "spec.git.ref");
+  return string_at(gs, "spec.git.url") + "@" + (ref.empty() ? std::string("main") : ref) +
+         (path.empty() || path == "." ? std::string() : ":" + path);
+}
+
+bool flag(const json::value& gs, std::string_view path, bool otherwise) {
+  const auto* v = specs::find_path(gs, path);
+  return v && v->is_bool() ? v->get_bool() : otherwise;
+}
+
+std::set<std::string> inventory_of(const json::value& gs) {
+  std::set<std::string> out;
+  if (const auto* inv = specs::find_path(gs, "status.inventory"); inv && inv->is_array())
+    for (const auto& e : inv->get_array())
+      if (e.is_string()) out.insert(std::string(e.get_string()));
+  return out;
+}
+
+namespace {
+
+specs::result<runtime::source_snapshot> snapshot(const settings& s, const json::value& gs,
+                                                 bool fetch, const std::string& pinned) {
+  if (specs::find_path(gs, "spec.git") == nullptr)
+    return runtime::read_directory(string_at(gs, "spec.path"));
+  if (s.clone_root.empty())
+    return specs::make_error(specs::reason::unavailable,
+                             "this controller has no data directory to clone Git sources into");
+  auto ref = string_at(gs, "spec.git.ref");
+  runtime::git_source src{string_at(gs, "spec.git.url"), ref.empty() ? std::string("main") : ref,
+                          string_at(gs, "spec.git.path"),
+                          s.clone_root + "/" + string_at(gs, "metadata.name")};
+  if (!fetch && !pinned.empty())
+    if (auto snap = runtime::git_read(src, pinned); snap.ok()) return snap;
+  auto commit = runtime::git_fetch(src, s.fetch_timeout);
+  if (!commit.ok()) return commit.err();
+  return runtime::git_read(src, fetch || pinned.empty() ? *commit : pinned);
+}
+
+int apply_order(const std::string& kind) {
+  const auto* k = specs::find_kind(kind);
+  return k ? k->apply_order : std::numeric_limits<int>::max();
+}
+
+std::string kind_of(const std::string& key) {
+  return key.substr(0, key.find('/'));
+}
+
+std::string name_of(const std::string& key) {
+  auto slash = key.find('/');
+  return slash == std::string::npos ? std::string() : key.substr(slash + 1);
+}
+
+// spec.maxPrune of an inventory of n objects: a count, or a percentage (at least one).
+std::size_t prune_limit(const json::value& gs, std::size_t n) {
+  auto text = string_at(gs, "spec.maxPrune");
+  if (text.empty()) text = "50%";
+  bool percent = text.back() == '%';
+  if (percent) text.pop_back();
+  std::size_t v = text.empty() ? 0 : std::stoul(text);  // the schema bounds it to 5 digits
+  if (!percent) return v;
+  return std::max<std::size_t>(1, n * v / 100);
+}
+
+json::value labelled(json::value obj, const std::string& sync_name) {
+  auto& meta = obj.as_object()["metadata"].as_object();
+  auto& labels = meta["labels"];
+  if (!labels.is_object()) labels = json::object();
+  labels.as_object()[specs::gitsync_label] = sync_name;
+  return obj;
+}
+
+// Whether gs may apply over live: its own objects, unowned ones it listed
+// before (taken back after someone else's apply: drift), or anything with force.
+std::string takeover_refusal(const json::value& gs, const json::value& live, bool in_inventory) {
+  auto owner = specs::annotation(live, specs::managed_by_annotation);
+  auto name = string_at(gs, "metadata.name");
+  if (owner == manager_of(name) || flag(gs, "spec.force", false)) return {};
+  bool other_sync = owner.rfind("gitsync/", 0) == 0;
+  if (in_inventory && !other_sync) return {};
+  return "managed by \"" + (owner.empty() ? std::string("nobody (created, not applied)") : owner) +
+         "\", not \"" + manager_of(name) + "\": set spec.force: true to take it over";
+}
+
+void prune_stale(specs::object_store& store, const json::value& gs, std::vector<std::string> stale,
+                 bool dry_run, sync_outcome& out) {
+  std::stable_sort(stale.begin(), stale.end(), [](const std::string& a, const std::string& b) {
+    return apply_order(kind_of(a)) > apply_order(kind_of(b));  // PortRoutes before Workspaces
+  });
+  auto manager = manager_of(string_at(gs, "metadata.name"));
+  for (const auto& key : stale) {
+    auto live = store.get(kind_of(key), name_of(key));
+    if (!live.ok()) {
+      if (live.err().why != specs::reason::not_found) {
+        ++out.failed;
+        out.inventory.insert(key);
+        out.changes.push_back({key, "error", live.err().message, nullptr, nullptr});
+      }
+      continue;
+    }
+    auto owner = specs::annotation(*live, specs::managed_by_annotation);
+    if (owner != manager) {
+      out.changes.push_back(
+          {key, "orphan", "managed by \"" + owner + "\" now: left in place", *live, nullptr});
+      continue;
+    }
+    auto r = store.remove(kind_of(key), name_of(key), std::nullopt, {dry_run, manager});
+    if (!r.ok() && r.err().why != specs::reason::not_found) {
+      ++out.failed;
+      out.inventory.insert(key);
+      out.changes.push_back({key, "error", r.err().message, *live, nullptr});
+      continue;
+    }
+    ++out.pruned;
+    out.changes.push_back({key, "prune", "no longer in the source", *live, nullptr});
+  }
+}
+
+}  // namespace
+
+desired_state read_source(const settings& s, specs::object_store& store, const json::value& gs,
+                          bool fetch, const std::string& pinned) {
+  desired_state out;
+  auto snap = snapshot(s, gs, fetch, pinned);
+  if (!snap.ok()) {
+    out.source_message = snap.err().message;
+    return out;
+  }
+  out.source_ok = true;
+  out.revision = snap->revision;
+  specs::manifest_set set;
+  for (const auto& f : snap->files) {
+    auto d = specs::decode_documents(f.content, f.path);
+    for (auto& doc : d.documents) set.documents.push_back(std::move(doc));
+    for (auto& p : d.problems) set.problems.push_back(std::move(p));
+  }
+  specs::validate_and_order(set, store.validation());
+  out.documents = std::move(set.documents);
+  out.problems = std::move(set.problems);
+  return out;
+}
+
+sync_outcome execute(specs::object_store& store, const json::value& gs,
+                     const desired_state& desired, bool dry_run, bool allow_mass_prune) {
+  sync_outcome out;
+  auto name = string_at(gs, "metadata.name");
+  auto manager = manager_of(name);
+  auto before = inventory_of(gs);
+  std::set<std::string> wanted;
+  for (const auto& doc : desired.documents) {
+    auto key = specs::object_key(doc.value);
+    wanted.insert(key);
+    auto live = store.get(kind_of(key), name_of(key));
+    json::value live_value = live.ok() ? *live : json::value(nullptr);
+    if (live.ok())
+      if (auto refusal = takeover_refusal(gs, *live, before.count(key)); !refusal.empty()) {
+        ++out.conflicts;
+        out.changes.push_back({key, "conflict", refusal, live_value, doc.value});
+        continue;
+      }
+    auto r = store.apply(labelled(doc.value, name), {dry_run, manager}, true);
+    if (!r.ok()) {
+      ++out.failed;
+      if (before.count(key)) out.inventory.insert(key);
+      out.changes.push_back({key, "error", r.err().message, live_value, doc.value});
+      continue;
+    }
+    out.inventory.insert(key);
+    const char* action = r->effect == specs::write_effect::created     ? "create"
+                         : r->effect == specs::write_effect::unchanged ? "unchanged"
+                                                                       : "update";
+    if (r->effect == specs::write_effect::unchanged)
+      ++out.unchanged;
+    else
+      ++out.applied;
+    out.changes.push_back({key, action, {}, live_value, r->object});
+  }
+  std::vector<std::string> stale;
+  for (const auto& key : before)
+    if (!wanted.count(key)) stale.push_back(key);
+  if (stale.empty() || !flag(gs, "spec.prune", true)) return out;
+  auto limit = prune_limit(gs, before.size());
+  if (stale.size() > limit && !allow_mass_prune) {
+    out.prune_blocked = "this revision would prune " + std::to_string(stale.size()) + " of " +
+                        std::to_string(before.size()) + " objects, more than spec.maxPrune (" +
+                        std::to_string(limit) + "): nothing was pruned; run `rpctl sync " + name +
+                        " --allow-mass-prune` to allow it once";
+    out.inventory.insert(stale.begin(), stale.end());
+    return out;
+  }
+  prune_stale(store, gs, std::move(stale), dry_run, out);
+  return out;
+}
+
+std::size_t prune_all(specs::object_store& store, const json::value& gs) {
+  auto inv = inventory_of(gs);
+  sync_outcome out;
+  prune_stale(store, gs, std::vector<std::string>(inv.begin(), inv.end()), false, out);
+  std::size_t left = 0;
+  for (const auto& key : inv)
+    if (store.get(kind_of(key), name_of(key)).ok()) ++left;
+  return left;
+}
+
+json::value plan(const settings& s, specs::object_store& store, const json::value& gs) {
+  auto desired = read_source(s, store, gs, /*fetch=*/true, {});
+  json::object out{{"apiVersion", specs::api_version},          {"kind", "GitSyncPlan"},
+                   {"gitSync", string_at(gs, "metadata.name")}, {"source", describe_source(gs)},
+                   {"sourceReady", desired.source_ok},          {"revision", desired.revision}};
+  if (!desired.source_ok) out["message"] = desired.source_message;
+  json::array problems;
+  for (const auto& p : desired.problems) problems.push_back(json::value(p.to_string()));
+  out["problems"] = std::move(problems);
+  json::array changes;
+  if (desired.source_ok && desired.problems.empty() && !desired.documents.empty()) {
+    auto allow = !specs::annotation(gs, specs::allow_mass_prune_annotation).empty() &&
+                 specs::annotation(gs, specs::allow_mass_prune_annotation) ==
+                     specs::annotation(gs, specs::sync_requested_annotation);
+    auto result = execute(store, gs, desired, /*dry_run=*/true, allow);
+    auto add = [&](const change& c, const std::string& message) {
+      changes.push_back({{"object", c.object},
+                         {"action", c.action},
+                         {"message", message},
+                         {"live", c.live},
+                         {"desired", c.desired}});
+    };
+    for (const auto& c : result.changes) add(c, c.message);
+    if (!result.prune_blocked.empty()) {
+      // Shown anyway: what would be pruned once allowed.
+      out["message"] = result.prune_blocked;
+      for (const auto& c : execute(store, gs, desired, true, true).changes)
+        if (c.action == "prune") add(c, "blocked by spec.maxPrune");
+    }
+  } else if (desired.source_ok && desired.problems.empty()) {
+    out["message"] = "the source holds no manifests: nothing would be applied or pruned";
+  }
+  out["changes"] = std::move(changes);
+  return out;
+}
+
+}  // namespace rockpool::actors::gitsync
