@@ -7,7 +7,10 @@
 #include "rockpool/specs/schema.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <limits>
+#include <thread>
 
 namespace rockpool::actors::gitsync {
 
@@ -40,6 +43,9 @@ std::set<std::string> inventory_of(const json::value& gs) {
 }
 
 namespace {
+
+/// Applies in flight at once within one apply order.
+constexpr std::size_t apply_threads = 8;
 
 specs::result<runtime::source_snapshot> snapshot(const settings& s, const json::value& gs,
                                                  bool fetch, const std::string& pinned) {
@@ -162,40 +168,73 @@ desired_state read_source(const settings& s, specs::object_store& store, const j
   return out;
 }
 
+namespace {
+
+// Applies one document: its change, and whether it stays in the inventory.
+std::pair<change, bool> apply_one(specs::object_store& store, const json::value& gs,
+                                  const specs::document& doc, bool in_inventory, bool dry_run) {
+  auto name = string_at(gs, "metadata.name");
+  auto key = specs::object_key(doc.value);
+  auto live = store.get(kind_of(key), name_of(key));
+  json::value live_value = live.ok() ? *live : json::value(nullptr);
+  if (live.ok())
+    if (auto refusal = takeover_refusal(gs, *live, in_inventory); !refusal.empty())
+      return {{key, "conflict", refusal, live_value, doc.value}, false};
+  auto r = store.apply(labelled(doc.value, name), {dry_run, manager_of(name)}, true);
+  if (!r.ok()) return {{key, "error", r.err().message, live_value, doc.value}, in_inventory};
+  const char* action = r->effect == specs::write_effect::created     ? "create"
+                       : r->effect == specs::write_effect::unchanged ? "unchanged"
+                                                                     : "update";
+  return {{key, action, {}, live_value, r->object}, true};
+}
+
+// Runs fn(i) for i in [begin, end) on up to `threads` threads.
+void parallel_for(std::size_t begin, std::size_t end, std::size_t threads,
+                  const std::function<void(std::size_t)>& fn) {
+  std::atomic<std::size_t> next{begin};
+  auto work = [&] {
+    for (auto i = next++; i < end; i = next++) fn(i);
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < std::min(threads, end - begin); ++t) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace
+
 sync_outcome execute(specs::object_store& store, const json::value& gs,
                      const desired_state& desired, bool dry_run, bool allow_mass_prune) {
   sync_outcome out;
   auto name = string_at(gs, "metadata.name");
-  auto manager = manager_of(name);
   auto before = inventory_of(gs);
+  const auto& docs = desired.documents;
+  // Documents of one apply order are independent: applied concurrently, so
+  // their writes share the store's group commits; kinds stay in order.
+  std::vector<std::pair<change, bool>> results(docs.size());
+  for (std::size_t b = 0; b < docs.size();) {
+    auto order = apply_order(string_at(docs[b].value, "kind"));
+    auto e = b;
+    while (e < docs.size() && apply_order(string_at(docs[e].value, "kind")) == order) ++e;
+    parallel_for(b, e, apply_threads, [&](std::size_t i) {
+      results[i] =
+          apply_one(store, gs, docs[i], before.count(specs::object_key(docs[i].value)), dry_run);
+    });
+    b = e;
+  }
   std::set<std::string> wanted;
-  for (const auto& doc : desired.documents) {
-    auto key = specs::object_key(doc.value);
-    wanted.insert(key);
-    auto live = store.get(kind_of(key), name_of(key));
-    json::value live_value = live.ok() ? *live : json::value(nullptr);
-    if (live.ok())
-      if (auto refusal = takeover_refusal(gs, *live, before.count(key)); !refusal.empty()) {
-        ++out.conflicts;
-        out.changes.push_back({key, "conflict", refusal, live_value, doc.value});
-        continue;
-      }
-    auto r = store.apply(labelled(doc.value, name), {dry_run, manager}, true);
-    if (!r.ok()) {
+  for (auto& [c, keep] : results) {
+    wanted.insert(c.object);
+    if (keep) out.inventory.insert(c.object);
+    if (c.action == "conflict")
+      ++out.conflicts;
+    else if (c.action == "error")
       ++out.failed;
-      if (before.count(key)) out.inventory.insert(key);
-      out.changes.push_back({key, "error", r.err().message, live_value, doc.value});
-      continue;
-    }
-    out.inventory.insert(key);
-    const char* action = r->effect == specs::write_effect::created     ? "create"
-                         : r->effect == specs::write_effect::unchanged ? "unchanged"
-                                                                       : "update";
-    if (r->effect == specs::write_effect::unchanged)
+    else if (c.action == "unchanged")
       ++out.unchanged;
     else
       ++out.applied;
-    out.changes.push_back({key, action, {}, live_value, r->object});
+    out.changes.push_back(std::move(c));
   }
   std::vector<std::string> stale;
   for (const auto& key : before)

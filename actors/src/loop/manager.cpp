@@ -23,6 +23,7 @@ struct tracked {
   caf::actor reconciler;
   std::size_t fingerprint = 0;
   std::size_t annotations = 0;  // of metadata.annotations alone
+  std::size_t content = 0;      // of spec, labels and annotations (what users write)
   std::string uid;
   std::string phase;
   std::vector<std::string> owner_uids;
@@ -80,6 +81,16 @@ std::size_t user_annotations_fingerprint(const json::value& obj) {
   mine.erase(specs::managed_by_annotation);
   mine.erase(specs::last_applied_annotation);
   return mine.empty() ? 0 : std::hash<std::string>{}(json::serialize(mine));
+}
+
+// Of what users write (spec, labels, annotations): a change to it is drift for
+// a watcher that does not follow status (a controller's finalizers and
+// ownerReferences are not).
+std::size_t content_fingerprint(const json::value& obj) {
+  json::object c;
+  for (const char* f : {"spec", "metadata.labels", "metadata.annotations"})
+    if (const auto* v = specs::find_path(obj, f)) c[f] = *v;
+  return std::hash<std::string>{}(json::serialize(c));
 }
 
 // Everything the manager's handlers share.
@@ -201,7 +212,7 @@ struct manager_env {
     poke_owners(kind_of(key), owners);
   }
 
-  // Returns whether obj's metadata or spec changed.
+  // Returns whether obj's spec, labels or annotations changed.
   bool observe_live(const std::string& key, const json::value& obj) const {
     auto kind = kind_of(key);
     auto& t = st().objects[key];
@@ -212,6 +223,9 @@ struct manager_env {
     auto ann_fp = user_annotations_fingerprint(obj);
     bool annotations_changed = ann_fp != t.annotations;
     t.annotations = ann_fp;
+    auto content = content_fingerprint(obj);
+    bool content_changed = content != t.content;
+    t.content = content;
     t.fingerprint = fp;
     t.phase = phase;
     t.uid = string_at(obj, "metadata.uid");
@@ -233,7 +247,7 @@ struct manager_env {
       poke(key, annotations_changed ? -1 : specs::int_at(obj, "metadata.generation").value_or(-1),
            false);
     if (phase_changed) poke_owners(kind, t.owner_uids);
-    return spec_or_meta_changed;
+    return content_changed;
   }
 
   // Updates what we know of an object and pokes whoever must look again.

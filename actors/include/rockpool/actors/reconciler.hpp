@@ -61,8 +61,8 @@ struct reconcile_context {
 struct watch_rule {
   std::string source_kind;
   std::function<std::vector<std::string>(const specs::json::value& ours)> references;
-  /// Whether status-only writes of a referenced object poke too (false: only
-  /// changes to its metadata or spec, and its deletion).
+  /// Whether every write of a referenced object pokes (status included);
+  /// false: only changes to its spec, labels or annotations, and its deletion.
   bool follows_status = true;
 };
 
