@@ -240,6 +240,31 @@ TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
   auto logs = rpctl("logs nestedhost/" + nh + " --component rockpoold");
   EXPECT_NE(logs.out.find("serving"), std::string::npos) << logs.out << logs.err;
 
+  // 5c. The inner Rockpool gets its own specs by GitOps: a GitSync, applied
+  //     to the inner control plane, of a directory inside the nested host.
+  t = steady::now();
+  ASSERT_EQ(in_nested("mkdir -p /srv/specs"), 0);
+  auto synced = write("synced.yaml",
+                      "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n"
+                      "  name: synced\nspec:\n  image: rockpool-tiny\n  resources:\n"
+                      "    cpu: 1\n    memory: 256Mi\n");
+  ASSERT_EQ(run_command("incus file push --project " + project_ + " " + synced + " " + nh +
+                        "/srv/specs/synced.yaml")
+                .exit_code,
+            0);
+  ASSERT_EQ(inner("apply -f " + write("gs.yaml",
+                                      "apiVersion: rockpool.dev/v1alpha1\nkind: GitSync\n"
+                                      "metadata:\n  name: inner-specs\nspec:\n"
+                                      "  path: /srv/specs\n"))
+                .exit_code,
+            0);
+  auto gs_ready = inner("wait gs inner-specs --for=condition=Ready --timeout 60s");
+  EXPECT_EQ(gs_ready.exit_code, 0) << inner("describe gs inner-specs").out;
+  EXPECT_EQ(inner("wait ws synced --for=condition=Ready --timeout 60s").exit_code, 0)
+      << inner("describe ws synced").out;
+  EXPECT_NE(get(workspaces_, base + "8081/workspace/synced/").find(ide_page), std::string::npos);
+  row("5c. inner GitSync of a directory inside the nested host -> its workspace answers", t);
+
   // 6. Self-healing at both levels, each until the inner workspace answers.
   t = steady::now();
   ASSERT_EQ(in_nested("sh -c 'kill -9 $(cat /run/rockpool/rockpoold.pid)'"), 0);
