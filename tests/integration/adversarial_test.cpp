@@ -152,9 +152,9 @@ TEST(adversarial, hundreds_of_idle_and_slowloris_tcp_clients_do_not_slow_the_uni
   auto port = test_support::free_port();
   std::ofstream(tmp / "token") << "s3cret-token-0123456789\n";
   std::filesystem::permissions(tmp / "token", std::filesystem::perms::owner_read);
-  daemon_process d(
-      ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock",
-      {"--listen", "127.0.0.1:" + std::to_string(port), "--token-file", tmp / "token"});
+  daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock",
+                   {"--listen", "127.0.0.1:" + std::to_string(port), "--plain-http", "--token-file",
+                    tmp / "token"});
   ASSERT_TRUE(d.start()) << d.log();
   std::vector<int> held;
   for (int i = 0; i < 800; ++i) {
@@ -302,7 +302,9 @@ TEST(adversarial, stop_waits_for_a_request_still_in_the_store) {
                     R"("metadata":{"name":"slow"},"spec":{"image":"x"}})",
                     "application/json");
   });
-  std::this_thread::sleep_for(300ms);  // the request is now in the store
+  // Until the request is in the store (a fixed sleep lost that race under load).
+  for (int i = 0; i < 1000 && slow.commits_begun() == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(slow.commits_begun(), 1u);
   server.stop();
   EXPECT_EQ(inner->revision(), 1u) << "stop() returned while the request was still running";
   request.join();

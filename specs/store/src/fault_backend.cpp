@@ -11,6 +11,7 @@ void fault_backend::inject(fault f, int n) {
 }
 
 result<std::uint64_t> fault_backend::commit(const kv_write& w) {
+  ++begun_;
   if (auto ms = delay_ms_.load(); ms > 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   std::optional<fault> f;

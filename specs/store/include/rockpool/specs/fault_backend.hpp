@@ -31,6 +31,8 @@ class fault_backend final : public kv_backend {
   void set_delay(std::chrono::milliseconds d) { delay_ms_ = d.count(); }
   /// Commits that suffered a fault so far.
   std::uint64_t faults() const { return faults_; }
+  /// Commits begun so far (counted before the delay).
+  std::uint64_t commits_begun() const { return begun_; }
 
   result<std::optional<kv_record>> get(std::string_view key, keyspace space) override {
     return inner_.get(key, space);
@@ -60,6 +62,7 @@ class fault_backend final : public kv_backend {
   int remaining_ = 0;
   std::atomic<long long> delay_ms_{0};
   std::atomic<std::uint64_t> faults_{0};
+  std::atomic<std::uint64_t> begun_{0};
 };
 
 }  // namespace rockpool::specs
