@@ -108,6 +108,10 @@ echo "  http://$control_listen/app/   (the web UI; sign in with the token in $ho
 cat <<MSG
 
   API (unix socket):  export ROCKPOOL_SERVER=unix://$socket; $rpctl get ws
+  API (HTTPS):        export ROCKPOOL_SERVER=https://127.0.0.1:$api_port \\
+                        ROCKPOOL_CA_FILE=$home/data/tls/ca.crt ROCKPOOL_TOKEN=\$(cat $home/token)
+  kubectl:            (with those set) $rpctl config kubeconfig > $home/kubeconfig
+                      kubectl --kubeconfig $home/kubeconfig get workspaces
   Incus project:      incus list --project $project
   Logs:               $home/rockpoold.log, $home/caddy.log
   Stop the demo:      ./run.sh down

@@ -11,4 +11,4 @@ add_library(rockpool_api STATIC
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/delete.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/watch.cpp)
 target_include_directories(rockpool_api PUBLIC ${ROCKPOOL_CONTROLLER_DIR}/include
   PRIVATE ${ROCKPOOL_CONTROLLER_DIR}/src)
-target_link_libraries(rockpool_api PUBLIC rockpool_store PRIVATE rockpool_ui spdlog::spdlog Threads::Threads)
+target_link_libraries(rockpool_api PUBLIC rockpool_store PRIVATE rockpool_ui spdlog::spdlog Threads::Threads OpenSSL::SSL)

@@ -8,11 +8,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <sys/stat.h>
 
@@ -111,6 +113,7 @@ struct api_server::impl {
   std::thread io_thread;
   std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor;
   std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor;
+  std::unique_ptr<asio::ssl::context> tls;  // HTTPS on TCP; null: plain HTTP
   listener_state unix_listener, tcp_listener;
   // Every open connection, so stop() can close them (I/O thread only).
   std::unordered_map<connection_base*, std::shared_ptr<connection_base>> live;
@@ -157,6 +160,8 @@ struct api_server::impl {
 
   template <class Protocol>
   void accept(typename Protocol::acceptor& acceptor, listener_state& l);
+  void start_connection(asio::local::stream_protocol::socket s, listener_state& l);
+  void start_connection(asio::ip::tcp::socket s, listener_state& l);
   void close_all() {
     std::vector<std::shared_ptr<connection_base>> all;
     for (auto& [_, c] : live) all.push_back(c);
@@ -191,16 +196,20 @@ class stream_client final : public watch_client {
   std::atomic<bool> gone_{false};
 };
 
-template <class Protocol>
-class connection final : public connection_base,
-                         public std::enable_shared_from_this<connection<Protocol>> {
-  using socket_type = typename Protocol::socket;
+template <class S>
+struct is_tls : std::false_type {};
+template <class S>
+struct is_tls<beast::ssl_stream<S>> : std::true_type {};
 
+// One connection over Stream: a unix or TCP socket, or TLS over TCP.
+template <class Stream>
+class connection final : public connection_base,
+                         public std::enable_shared_from_this<connection<Stream>> {
  public:
-  connection(api_server::impl& s, listener_state& l, socket_type socket)
+  connection(api_server::impl& s, listener_state& l, Stream stream)
       : server_(s),
         listener_(l),
-        socket_(std::move(socket)),
+        stream_(std::move(stream)),
         timer_(s.io),
         buffer_(s.options.max_header_bytes + (16 << 10)) {}
 
@@ -208,6 +217,20 @@ class connection final : public connection_base,
 
   void start() {
     server_.live.emplace(this, this->shared_from_this());
+    if constexpr (is_tls<Stream>::value) {
+      // The handshake is bounded like a request header.
+      arm(server_.options.header_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](error_code ec) {
+                                if (ec || self->closed_) return self->close();
+                                self->admit();
+                              });
+    } else {
+      admit();
+    }
+  }
+
+  void admit() {
     if (listener_.open >= listener_.max_connections) {
       if (server_.rejecting >= max_rejecting) return close();
       rejecting_ = true;
@@ -230,8 +253,8 @@ class connection final : public connection_base,
     ++timer_generation_;
     timer_.cancel();
     error_code ec;
-    socket_.shutdown(socket_type::shutdown_both, ec);
-    socket_.close(ec);
+    raw().shutdown(asio::socket_base::shutdown_both, ec);
+    raw().close(ec);
     if (client_) {
       client_->mark_gone();
       client_.reset();
@@ -263,13 +286,28 @@ class connection final : public connection_base,
 
  private:
   // Waits, without a buffer, for the first byte of the next request.
+  // The socket under any TLS layer.
+  auto& raw() { return beast::get_lowest_layer(stream_); }
+
   void wait_for_request() {
     if (buffer_.size() > 0) return read_header();
     arm(server_.options.idle_timeout);
-    socket_.async_wait(socket_type::wait_read, [self = this->shared_from_this()](error_code ec) {
-      if (ec || self->closed_) return self->close();
-      self->read_header();
-    });
+    if constexpr (is_tls<Stream>::value) {
+      // Request bytes may already sit decrypted-to-be in the TLS layer's
+      // buffers (a TLS 1.3 client sends its request with its Finished), so
+      // the socket's readability says nothing: read the first bytes instead.
+      return stream_.async_read_some(
+          buffer_.prepare(4096), [self = this->shared_from_this()](error_code ec, std::size_t n) {
+            if (ec || self->closed_) return self->close();
+            self->buffer_.commit(n);
+            self->read_header();
+          });
+    }
+    raw().async_wait(asio::socket_base::wait_read,
+                     [self = this->shared_from_this()](error_code ec) {
+                       if (ec || self->closed_) return self->close();
+                       self->read_header();
+                     });
   }
 
   void read_header() {
@@ -278,7 +316,7 @@ class connection final : public connection_base,
     parser_->body_limit(server_.options.max_body_bytes);
     arm(server_.options.header_timeout);
     http::async_read_header(
-        socket_, buffer_, *parser_,
+        stream_, buffer_, *parser_,
         [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
   }
 
@@ -307,7 +345,7 @@ class connection final : public connection_base,
       // The client waits for this before it sends the body.
       interim_ = "HTTP/1.1 100 Continue\r\n\r\n";
       arm(server_.options.write_timeout);
-      return asio::async_write(socket_, asio::buffer(interim_),
+      return asio::async_write(stream_, asio::buffer(interim_),
                                [self = this->shared_from_this()](error_code wec, std::size_t) {
                                  if (wec || self->closed_) return self->close();
                                  self->read_body();
@@ -319,7 +357,7 @@ class connection final : public connection_base,
   void read_body() {
     arm(server_.options.body_timeout);
     http::async_read(
-        socket_, buffer_, *parser_,
+        stream_, buffer_, *parser_,
         [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
   }
 
@@ -394,7 +432,7 @@ class connection final : public connection_base,
     res->prepare_payload();
     arm(server_.options.write_timeout);
     http::async_write(
-        socket_, *res,
+        stream_, *res,
         [self = this->shared_from_this(), res, keep_alive, drain](error_code ec, std::size_t) {
           if (ec || self->closed_) return self->close();
           if (keep_alive) return self->wait_for_request();
@@ -406,13 +444,13 @@ class connection final : public connection_base,
   // sends (for at most drain_time), so it reads our response, then closes.
   void drain_and_close(std::size_t budget) {
     error_code ec;
-    socket_.shutdown(socket_type::shutdown_send, ec);
+    raw().shutdown(asio::socket_base::shutdown_send, ec);
     if (budget == 0 || ec) return close();
     arm(drain_time);
     drain(budget);
   }
   void drain(std::size_t budget) {
-    socket_.async_read_some(asio::buffer(server_.discard), [self = this->shared_from_this(),
+    stream_.async_read_some(asio::buffer(server_.discard), [self = this->shared_from_this(),
                                                             budget](error_code ec, std::size_t n) {
       if (ec || self->closed_ || n >= budget) return self->close();
       self->drain(budget - n);
@@ -422,10 +460,11 @@ class connection final : public connection_base,
   // During a watch the client sends nothing; a readable socket means it
   // closed (or misbehaves), and either way the stream ends.
   void notice_hangup() {
-    socket_.async_wait(socket_type::wait_read, [self = this->shared_from_this()](error_code ec) {
-      if (self->closed_ || ec == asio::error::operation_aborted) return;
-      self->close();
-    });
+    raw().async_wait(asio::socket_base::wait_read,
+                     [self = this->shared_from_this()](error_code ec) {
+                       if (self->closed_ || ec == asio::error::operation_aborted) return;
+                       self->close();
+                     });
   }
 
   void write_stream() {
@@ -442,7 +481,7 @@ class connection final : public connection_base,
     std::size_t payload = outbox_payload_;
     outbox_payload_ = 0;
     arm(server_.options.write_timeout);
-    asio::async_write(socket_, asio::buffer(in_flight_),
+    asio::async_write(stream_, asio::buffer(in_flight_),
                       [self = this->shared_from_this(), payload](error_code ec, std::size_t) {
                         self->writing_ = false;
                         self->in_flight_.clear();
@@ -486,7 +525,7 @@ class connection final : public connection_base,
 
   api_server::impl& server_;
   listener_state& listener_;
-  socket_type socket_;
+  Stream stream_;
   asio::steady_timer timer_;
   std::uint64_t timer_generation_ = 0;
   beast::flat_buffer buffer_;
@@ -520,9 +559,21 @@ void api_server::impl::accept(typename Protocol::acceptor& acceptor, listener_st
       return;
     }
     l.backoff = std::chrono::milliseconds(10);
-    std::make_shared<connection<Protocol>>(*this, l, std::move(s))->start();
+    start_connection(std::move(s), l);
     accept<Protocol>(acceptor, l);
   });
+}
+
+void api_server::impl::start_connection(asio::local::stream_protocol::socket s, listener_state& l) {
+  std::make_shared<connection<asio::local::stream_protocol::socket>>(*this, l, std::move(s))
+      ->start();
+}
+
+void api_server::impl::start_connection(asio::ip::tcp::socket s, listener_state& l) {
+  if (!tls)
+    return std::make_shared<connection<asio::ip::tcp::socket>>(*this, l, std::move(s))->start();
+  using tls_stream = beast::ssl_stream<asio::ip::tcp::socket>;
+  std::make_shared<connection<tls_stream>>(*this, l, tls_stream(std::move(s), *tls))->start();
 }
 
 api_server::api_server(api_handler& handler, server_options options)
@@ -582,6 +633,20 @@ specs::status api_server::bind_tcp() {
   if (!digits || port == 0 || port > 65535)
     return make_error(reason::bad_request,
                       "--listen port must be 1-65535, got \"" + port_text + "\"");
+  if (!o.tls_cert_file.empty()) {
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    error_code tec;
+    ctx->use_certificate_chain_file(o.tls_cert_file, tec);
+    if (!tec) ctx->use_private_key_file(o.tls_key_file, asio::ssl::context::pem, tec);
+    if (tec)
+      return make_error(reason::bad_request, "cannot use the TLS certificate " + o.tls_cert_file +
+                                                 " and key " + o.tls_key_file + ": " +
+                                                 tec.message());
+    impl_->tls = std::move(ctx);
+  }
   asio::ip::tcp::endpoint ep(addr, static_cast<unsigned short>(port));
   impl_->tcp_acceptor = std::make_unique<asio::ip::tcp::acceptor>(impl_->io);
   impl_->tcp_acceptor->open(ep.protocol());

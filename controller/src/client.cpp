@@ -25,6 +25,7 @@ runtime::http_call api_client::call_for(const std::string& method, const std::st
   c.method = method;
   c.url = base_url_ + path;
   c.unix_socket = unix_path_;
+  c.ca_file = options_.ca_file;
   if (!options_.token.empty()) c.headers.push_back("Authorization: Bearer " + options_.token);
   return c;
 }

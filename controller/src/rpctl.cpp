@@ -1049,6 +1049,58 @@ int cmd_sync(context& c, const sync_flags& f) {
   return synced ? 0 : 1;
 }
 
+std::string base64(const std::string& in) {
+  static constexpr char table[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    std::uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+    out += table[(n >> 18) & 63];
+    out += table[(n >> 12) & 63];
+    out += i + 1 < in.size() ? table[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? table[n & 63] : '=';
+  }
+  return out;
+}
+
+// rpctl config kubeconfig: the server, CA and token rpctl uses, for kubectl.
+int cmd_kubeconfig(context& c) {
+  const auto& o = c.client.options();
+  if (o.server.rfind("https://", 0) != 0) {
+    c.err << "error: a kubeconfig needs rockpoold's HTTPS listener (--listen): run with "
+             "--server https://127.0.0.1:PORT --certificate-authority DATA_DIR/tls/ca.crt "
+             "--token TOKEN (or ROCKPOOL_SERVER, ROCKPOOL_CA_FILE, ROCKPOOL_TOKEN)\n";
+    return 1;
+  }
+  if (o.token.empty()) {
+    c.err << "error: a kubeconfig needs the bearer token (--token or ROCKPOOL_TOKEN)\n";
+    return 1;
+  }
+  std::string ca;
+  if (!o.ca_file.empty()) {
+    std::ifstream in(o.ca_file, std::ios::binary);
+    if (!in) {
+      c.err << "error: cannot read " << o.ca_file << "\n";
+      return 1;
+    }
+    ca.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  json::value cluster = {{"server", o.server}};
+  if (!ca.empty()) cluster.as_object()["certificate-authority-data"] = base64(ca);
+  json::value config = {
+      {"apiVersion", "v1"},
+      {"kind", "Config"},
+      {"clusters", json::array{{{"name", "rockpool"}, {"cluster", cluster}}}},
+      {"users", json::array{{{"name", "rockpool"}, {"user", {{"token", o.token}}}}}},
+      {"contexts", json::array{{{"name", "rockpool"},
+                                {"context", {{"cluster", "rockpool"}, {"user", "rockpool"}}}}}},
+      {"current-context", "rockpool"}};
+  c.out << specs::to_yaml(config);
+  return 0;
+}
+
 int cmd_explain(context& c, const std::string& what, bool recursive) {
   auto text = specs::explain(what, recursive);
   if (!text) {
@@ -1298,6 +1350,15 @@ command define_sync(CLI::App& app) {
   return {sub, [f](context& c) { return cmd_sync(c, *f); }};
 }
 
+command define_config(CLI::App& app) {
+  auto* sub = app.add_subcommand("config", "Client configuration for other tools");
+  sub->require_subcommand(1);
+  sub->add_subcommand("kubeconfig",
+                      "Print a kubeconfig for kubectl: this rpctl's https:// server, its CA "
+                      "(--certificate-authority) and token");
+  return {sub, cmd_kubeconfig};
+}
+
 command define_version(CLI::App& app) {
   auto client_only = std::make_shared<bool>(false);
   auto* sub = app.add_subcommand("version", "Print client and server versions");
@@ -1360,9 +1421,13 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   client_options co{env_or("ROCKPOOL_SERVER", default_server), env_or("ROCKPOOL_TOKEN", ""), 0};
   std::string request_timeout = "30s";
   app.add_option("--server", co.server,
-                 "unix:///path.sock or http://127.0.0.1:PORT (env ROCKPOOL_SERVER)")
+                 "unix:///path.sock or https://127.0.0.1:PORT (env ROCKPOOL_SERVER)")
       ->capture_default_str();
   app.add_option("--token", co.token, "Bearer token for TCP servers (env ROCKPOOL_TOKEN)");
+  co.ca_file = env_or("ROCKPOOL_CA_FILE", "");
+  app.add_option("--certificate-authority", co.ca_file,
+                 "PEM CA of an https:// server, e.g. rockpoold's DATA_DIR/tls/ca.crt (env "
+                 "ROCKPOOL_CA_FILE)");
   app.add_option("--request-timeout", request_timeout, "Timeout of one request, e.g. 30s")
       ->check(duration_check())
       ->capture_default_str();
@@ -1382,6 +1447,7 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
       define_nested_host(app),
       define_logs(app),
       define_sync(app),
+      define_config(app),
       define_version(app)};
   if (auto stop = parse(app, argc, argv, out, err)) return *stop;
   co.timeout_ms = static_cast<long>(parse_duration(request_timeout).count());

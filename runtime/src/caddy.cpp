@@ -50,7 +50,8 @@ json::value reverse_proxy_retries() {
 }
 
 json::value caddy_route(const std::string& id, const std::string& prefix,
-                        const std::string& upstream) {
+                        const std::string& upstream,
+                        json::value transport = reverse_proxy_transport()) {
   std::string strip =
       prefix.size() > 1 && prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
   return json::object{{"@id", id},
@@ -58,7 +59,7 @@ json::value caddy_route(const std::string& id, const std::string& prefix,
                       {"handle", json::array{{{"handler", "rewrite"}, {"strip_path_prefix", strip}},
                                              {{"handler", "reverse_proxy"},
                                               {"upstreams", json::array{{{"dial", upstream}}}},
-                                              {"transport", reverse_proxy_transport()},
+                                              {"transport", std::move(transport)},
                                               {"load_balancing", reverse_proxy_retries()}}}}};
 }
 
@@ -78,9 +79,17 @@ std::string render_http_app(const caddy_options& options,
     ws_routes.push_back(caddy_route(r->id, r->path_prefix, r->upstream));
   json::array control_routes;
   if (!options.control_upstream.empty()) {
+    // rockpoold's HTTPS: its certificate names localhost, signed by its CA.
+    auto transport = reverse_proxy_transport();
+    if (options.control_upstream_tls) {
+      json::object tls{{"server_name", "localhost"}};
+      if (!options.control_upstream_ca.empty())
+        tls["root_ca_pem_files"] = json::array{json::string(options.control_upstream_ca)};
+      transport.as_object()["tls"] = std::move(tls);
+    }
     control_routes.push_back(
-        caddy_route("rockpool-control-api", "/api/", options.control_upstream));
-    auto app = caddy_route("rockpool-control-app", "/app/", options.control_upstream);
+        caddy_route("rockpool-control-api", "/api/", options.control_upstream, transport));
+    auto app = caddy_route("rockpool-control-app", "/app/", options.control_upstream, transport);
     // The UI is served by rockpoold under /app/: keep the prefix.
     app.as_object()["handle"].as_array().erase(app.as_object()["handle"].as_array().begin());
     control_routes.push_back(std::move(app));

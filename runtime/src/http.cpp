@@ -81,6 +81,7 @@ void configure(CURL* curl, const http_call& c, curl_slist* headers, transfer& t)
     curl_easy_setopt(curl, CURLOPT_CAINFO, c.pinned_server_cert.c_str());
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);  // the certificate itself is pinned
   }
+  if (!c.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, c.ca_file.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, c.method.c_str());
   if (c.send_body || !c.body.empty()) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, c.body.data());

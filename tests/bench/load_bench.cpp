@@ -290,9 +290,9 @@ int main(int argc, char** argv) {
   auto port = free_port();
   std::ofstream(tmp / "token") << "s3cret-token-0123456789\n";
   std::filesystem::permissions(tmp / "token", std::filesystem::perms::owner_read);
-  daemon_process d(
-      ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock",
-      {"--listen", "127.0.0.1:" + std::to_string(port), "--token-file", tmp / "token"});
+  daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock",
+                   {"--listen", "127.0.0.1:" + std::to_string(port), "--plain-http", "--token-file",
+                    tmp / "token"});
   if (!d.start()) {
     std::fprintf(stderr, "rockpoold did not start:\n%s\n", d.log().c_str());
     return 1;

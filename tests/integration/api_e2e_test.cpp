@@ -418,27 +418,120 @@ class api_e2e_retention : public api_e2e {
 }  // namespace
 
 TEST_F(api_e2e_tcp, tcp_requires_the_bearer_token) {
-  std::string url = "http://127.0.0.1:" + std::to_string(port_);
-  controller::api_client anonymous({url, "", 5000});
+  std::string url = "https://127.0.0.1:" + std::to_string(port_);
+  auto ca = tmp_ / "db/tls/ca.crt";
+  controller::api_client anonymous({url, "", 5000, ca});
   EXPECT_EQ(anonymous.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 401);
   EXPECT_EQ(anonymous.request("GET", "/healthz")->status, 200);
-  controller::api_client wrong({url, "s3cret-token-0123456780", 5000});
+  controller::api_client wrong({url, "s3cret-token-0123456780", 5000, ca});
   EXPECT_EQ(wrong.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 401);
-  controller::api_client right({url, "s3cret-token-0123456789", 5000});
+  controller::api_client right({url, "s3cret-token-0123456789", 5000, ca});
   EXPECT_EQ(right.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 200);
-  auto r = run_command("ROCKPOOL_SERVER=" + url +
-                       " ROCKPOOL_TOKEN=s3cret-token-0123456789 " RPCTL_PATH " apply -f " +
+  auto env = "ROCKPOOL_SERVER=" + url + " ROCKPOOL_CA_FILE=" + ca + " ";
+  auto r = run_command(env + "ROCKPOOL_TOKEN=s3cret-token-0123456789 " RPCTL_PATH " apply -f " +
                        samples + "/quickstart.yaml");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  r = run_command("ROCKPOOL_SERVER=" + url + " " RPCTL_PATH " get ws");
+  r = run_command(env + RPCTL_PATH " get ws");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("Unauthorized"), std::string::npos) << r.err;
   // Issue 9, item 11: auth schemes are case-insensitive.
-  auto lower = run_command(
-      "curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: bearer "
-      "s3cret-token-0123456789' " +
-      url + "/apis/rockpool.dev/v1alpha1/workspaces");
+  auto lower = run_command("curl -s --cacert " + ca +
+                           " -o /dev/null -w '%{http_code}' -H 'Authorization: bearer "
+                           "s3cret-token-0123456789' " +
+                           url + "/apis/rockpool.dev/v1alpha1/workspaces");
   EXPECT_EQ(lower.out, "200");
+}
+
+// Issue 14: --listen is HTTPS by default, with a CA and a server certificate
+// made in DATA_DIR/tls, kept across restarts and rotated by deleting it.
+TEST_F(api_e2e_tcp, listen_is_https_with_a_certificate_made_once_and_rotated_by_deleting_it) {
+  auto ca = tmp_ / "db/tls/ca.crt";
+  auto https = "https://127.0.0.1:" + std::to_string(port_);
+  controller::api_client trusted({https, "s3cret-token-0123456789", 5000, ca});
+  EXPECT_EQ(trusted.request("GET", "/version")->status, 200);
+  // Without the CA the certificate is not trusted; plain HTTP gets no answer.
+  controller::api_client untrusted({https, "s3cret-token-0123456789", 5000});
+  EXPECT_FALSE(untrusted.request("GET", "/version").ok());
+  controller::api_client plain({"http://127.0.0.1:" + std::to_string(port_), "", 5000});
+  auto p = plain.request("GET", "/healthz");
+  EXPECT_TRUE(!p.ok() || p->status != 200);
+  auto san =
+      run_command("openssl x509 -noout -ext subjectAltName -in " + (tmp_ / "db/tls/server.crt"));
+  EXPECT_NE(san.out.find("IP Address:127.0.0.1"), std::string::npos) << san.out;
+  EXPECT_NE(san.out.find("DNS:localhost"), std::string::npos) << san.out;
+  struct stat st {};
+  ASSERT_EQ(::stat((tmp_ / "db/tls/server.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto ca_before = test_support::read_file(ca);
+  auto cert_before = test_support::read_file(tmp_ / "db/tls/server.crt");
+  ASSERT_EQ(daemon_->stop(), 0);
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  EXPECT_EQ(test_support::read_file(tmp_ / "db/tls/server.crt"), cert_before);
+  std::filesystem::remove(tmp_ / "db/tls/server.crt");
+  ASSERT_EQ(daemon_->stop(), 0);
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  EXPECT_NE(test_support::read_file(tmp_ / "db/tls/server.crt"), cert_before);
+  EXPECT_EQ(test_support::read_file(ca), ca_before);  // clients keep trusting it
+  controller::api_client again({https, "s3cret-token-0123456789", 5000, ca});
+  EXPECT_EQ(again.request("GET", "/version")->status, 200);
+}
+
+namespace {
+class api_e2e_kubectl : public api_e2e_tcp {
+ protected:
+  std::vector<std::string> extra_args() override {
+    auto args = api_e2e_tcp::extra_args();
+    args.insert(args.end(), {"--runtime", "fake", "--sweep-interval", "0"});
+    return args;
+  }
+};
+}  // namespace
+
+// Issue 14: the machine's kubectl, with only the kubeconfig rpctl prints.
+TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
+  if (run_command("kubectl version --client").exit_code != 0) {
+    if (std::getenv("CI") != nullptr) FAIL() << "kubectl is missing (scripts/install-deps.sh)";
+    GTEST_SKIP() << "no kubectl on this machine";
+  }
+  auto kc = tmp_ / "kubeconfig";
+  auto made = run_command(
+      "ROCKPOOL_SERVER=https://127.0.0.1:" + std::to_string(port_) +
+      " ROCKPOOL_CA_FILE=" + tmp_.path().string() + "/db/tls/ca.crt" +
+      " ROCKPOOL_TOKEN=s3cret-token-0123456789 " RPCTL_PATH " config kubeconfig > " + kc);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto kubectl = [&](const std::string& args) {
+    return run_command("HOME=" + tmp_.path().string() + " kubectl --kubeconfig " + kc +
+                       " --request-timeout=20s " + args);
+  };
+  auto v = kubectl("version -o json");
+  EXPECT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_NE(v.out.find("serverVersion"), std::string::npos) << v.out;
+  auto resources = kubectl("api-resources");
+  EXPECT_NE(resources.out.find("workspaces"), std::string::npos) << resources.err;
+  EXPECT_NE(resources.out.find("gitsyncs"), std::string::npos);
+  auto applied = kubectl("apply -f " + samples + "/quickstart.yaml");
+  EXPECT_EQ(applied.exit_code, 0) << applied.err;
+  EXPECT_NE(applied.out.find("workspace.rockpool.dev/demo created"), std::string::npos)
+      << applied.out;
+  auto waited = kubectl("wait ws/demo --for=condition=Ready --timeout=20s");
+  EXPECT_EQ(waited.exit_code, 0) << waited.err;
+  auto yaml = kubectl("get ws demo -o yaml");
+  EXPECT_NE(yaml.out.find("image: rockpool-tiny"), std::string::npos) << yaml.err;
+  auto explain = kubectl("explain workspace.spec.resources");
+  EXPECT_NE(explain.out.find("cpu"), std::string::npos) << explain.err;
+  auto bad = run_command(
+      "printf 'apiVersion: rockpool.dev/v1alpha1\\nkind: Workspace\\n"
+      "metadata:\\n  name: bad\\nspec:\\n  image: x\\n  resources:\\n"
+      "    cpu: 1000\\n' | HOME=" +
+      tmp_.path().string() + " kubectl --kubeconfig " + kc + " apply -f -");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("spec.resources.cpu"), std::string::npos) << bad.err;
+  auto deleted = kubectl("delete pr demo-9000");
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  // rpctl refuses to print a kubeconfig for a server kubectl cannot use.
+  auto unix_only =
+      run_command("ROCKPOOL_SERVER=unix:///x ROCKPOOL_TOKEN=t " RPCTL_PATH " config kubeconfig");
+  EXPECT_EQ(unix_only.exit_code, 1);
 }
 
 TEST(api_e2e_flags, listen_refuses_non_loopback_addresses) {

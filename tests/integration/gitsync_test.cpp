@@ -45,7 +45,9 @@ class gitsync_e2e : public ::testing::Test {
     start();
   }
   void TearDown() override {
-    if (daemon_) EXPECT_EQ(daemon_->stop(), 0) << daemon_->log();
+    if (daemon_) {
+      EXPECT_EQ(daemon_->stop(), 0) << daemon_->log();
+    }
     if (!git_daemon_pid_.empty()) run_command("kill " + git_daemon_pid_);
   }
   void start() {

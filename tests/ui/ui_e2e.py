@@ -64,7 +64,8 @@ class Daemon:
         self.log = open(os.path.join(self.dir, "log"), "w")
         self.proc = subprocess.Popen(
             [ROCKPOOLD, "--runtime", runtime, "--data-dir", os.path.join(self.dir, "db"),
-             "--socket", self.sock, "--listen", f"127.0.0.1:{self.port}",
+             # The browser loads the UI straight from rockpoold: plain HTTP.
+             "--socket", self.sock, "--listen", f"127.0.0.1:{self.port}", "--plain-http",
              "--token-file", os.path.join(self.dir, "token"),
              "--sweep-interval", "0" if runtime == "fake" else "30",
              "--bridge", "none", *extra], stdout=self.log, stderr=subprocess.STDOUT)

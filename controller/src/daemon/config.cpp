@@ -46,6 +46,14 @@ void add_options(CLI::App& app, daemon_config& c) {
                  "Also serve on loopback TCP, 127.0.0.1:PORT (needs --token-file)");
   app.add_option("--token-file", c.token_file,
                  "File holding the bearer token required on --listen");
+  app.add_flag("--plain-http", c.plain_http,
+               "Serve --listen as plain HTTP (default: HTTPS, with a certificate made in "
+               "DATA_DIR/tls unless --tls-cert-file is given)");
+  app.add_option("--tls-cert-file", c.tls_cert_file,
+                 "PEM certificate chain for --listen (with --tls-private-key-file)");
+  app.add_option("--tls-private-key-file", c.tls_key_file, "PEM private key of --tls-cert-file");
+  app.add_option("--tls-ca-file", c.tls_ca_file,
+                 "PEM CA that signed --tls-cert-file (trusted by Caddy's route to the API)");
   app.add_option(
          "--runtime", c.runtime,
          "incus (real Incus and Caddy), fake (in memory), or none (store and serve specs only)")
@@ -142,6 +150,10 @@ void check(daemon_config& c) {
   if (c.token_file.empty()) throw std::runtime_error("--listen requires --token-file");
   c.server.listen = c.listen;
   c.server.token = read_token(c.token_file);
+  if (c.plain_http && !c.tls_cert_file.empty())
+    throw std::runtime_error("--plain-http and --tls-cert-file exclude each other");
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty())
+    throw std::runtime_error("--tls-cert-file and --tls-private-key-file go together");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "rockpool/actors/route_table.hpp"
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/metrics.hpp"
+#include "rockpool/controller/tls.hpp"
 #include "rockpool/controller/version.hpp"
 #include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/fake.hpp"
@@ -111,6 +112,8 @@ void daemon::parts::connect_runtime() {
   co.control_listen = config.caddy_control_listen;
   co.workspace_listen = config.caddy_workspace_listen;
   if (!config.listen.empty()) co.control_upstream = config.listen;
+  co.control_upstream_tls = !config.tls_cert_file.empty();
+  co.control_upstream_ca = config.tls_ca_file;
   caddy = std::make_unique<actors::actor_route_table>(
       *actor_system, std::make_shared<runtime::caddy_admin_http>(co), co);
   if (auto st = caddy->sync(); !st.ok())
@@ -204,6 +207,17 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
   auto p = std::make_unique<parts>();
   p->config = config;
   if (auto st = p->open_store(); !st.ok()) return st.err();
+  // --listen is HTTPS unless --plain-http: the user's certificate, or ours.
+  auto& c = p->config;
+  if (!c.listen.empty() && !c.plain_http && c.tls_cert_file.empty()) {
+    auto made = ensure_tls_files(c.data_dir + "/tls");
+    if (!made.ok()) return made.err();
+    c.tls_cert_file = made->server_cert;
+    c.tls_key_file = made->server_key;
+    c.tls_ca_file = made->ca_cert;
+  }
+  c.server.tls_cert_file = c.tls_cert_file;
+  c.server.tls_key_file = c.tls_key_file;
   p->connect_runtime();
   p->start_reconcilers();
   api_options api;
@@ -223,7 +237,7 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
   };
   api.extra_metrics = [raw = p.get()] { return raw->runtime_metrics(); };
   p->handler = std::make_unique<api_handler>(*p->store, p->api_metrics, api);
-  p->server = std::make_unique<api_server>(*p->handler, config.server);
+  p->server = std::make_unique<api_server>(*p->handler, c.server);
   // Owned from here on, so a failure below is stopped in order, like a signal.
   std::unique_ptr<daemon> d(new daemon(std::move(p)));
   if (auto st = d->parts_->server->start(); !st.ok()) return st.err();
@@ -253,7 +267,8 @@ std::string daemon::serving_line() const {
   const auto& p = *parts_;
   const auto& c = p.config;
   return "rockpoold " + std::string(version) + " serving unix://" + c.socket +
-         (c.server.listen ? " and http://127.0.0.1:" + std::to_string(p.server->tcp_port())
+         (c.server.listen ? std::string(c.tls_cert_file.empty() ? " and http" : " and https") +
+                                "://127.0.0.1:" + std::to_string(p.server->tcp_port())
                           : std::string()) +
          " (data " + c.data_dir + ", revision " + std::to_string(p.store->revision()) +
          ", runtime " + c.runtime + (c.inner ? ", inner" : "") + ")";

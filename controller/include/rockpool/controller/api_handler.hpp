@@ -102,18 +102,18 @@ class api_handler {
 
  private:
   // One file each under controller/src/api/.
-  http_response dispatch(const http_request& req);              // router.cpp
-  std::optional<http_response> probe(const std::string& path);  // probes.cpp
-  std::string metrics_text();                                   // probes.cpp
-  http_response api_groups() const;                             // discovery.cpp
-  http_response group_version(const http_request& req) const;   // discovery.cpp
+  http_response dispatch(const http_request& req);                        // router.cpp
+  std::optional<http_response> probe(const std::string& path);            // probes.cpp
+  std::string metrics_text();                                             // probes.cpp
+  http_response api_groups() const;                                       // discovery.cpp
+  http_response group_version(const http_request& req) const;             // discovery.cpp
   http_response openapi(const std::vector<std::string>& segments) const;  // discovery.cpp
-  http_response list(const resource_call& c);                   // get.cpp
-  http_response get(const resource_call& c);                    // get.cpp
-  http_response create(const resource_call& c);                 // create.cpp
-  http_response update(const resource_call& c);                 // update.cpp
-  http_response patch(const resource_call& c);                  // patch.cpp
-  http_response remove(const resource_call& c);                 // delete.cpp
+  http_response list(const resource_call& c);                             // get.cpp
+  http_response get(const resource_call& c);                              // get.cpp
+  http_response create(const resource_call& c);                           // create.cpp
+  http_response update(const resource_call& c);                           // update.cpp
+  http_response patch(const resource_call& c);                            // patch.cpp
+  http_response remove(const resource_call& c);                           // delete.cpp
   /// The web UI under /app/.
   http_response ui(const http_request& req, const std::vector<std::string>& segments);  // ui.cpp
   /// NestedHost credentials and log.

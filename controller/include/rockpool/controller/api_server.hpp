@@ -14,6 +14,9 @@ struct server_options {
   std::string socket_path;            // unix socket; created with mode 0600
   std::optional<std::string> listen;  // "127.0.0.1:PORT" (PORT 0 picks a free one); loopback only
   std::string token;                  // bearer token required on TCP
+  /// PEM certificate chain and private key: TCP serves HTTPS; empty: plain HTTP.
+  std::string tls_cert_file = {};
+  std::string tls_key_file = {};
   std::size_t max_body_bytes = 3 << 20;
   std::size_t max_header_bytes = 32 << 10;
   /// Open connections per listener; one more is answered 503 and closed. The
@@ -33,11 +36,10 @@ struct server_options {
 };
 
 /// HTTP/1.1 server (Boost.Beast, asynchronous) on a unix socket and
-/// optionally a loopback TCP port. One I/O thread multiplexes every
-/// connection; handlers run on a small thread pool and watch streams are fed
-/// by the handler's watch thread, so an idle or slow client holds a socket
-/// and a few hundred bytes, never a thread. On TCP the bearer token is
-/// checked as soon as the header is in, before any body is read.
+/// optionally a loopback TCP port (HTTPS when given a certificate). One I/O thread multiplexes
+/// every connection; handlers run on a small thread pool and watch streams are fed by the handler's
+/// watch thread, so an idle or slow client holds a socket and a few hundred bytes, never a thread.
+/// On TCP the bearer token is checked as soon as the header is in, before any body is read.
 class api_server {
  public:
   api_server(api_handler& handler, server_options options);

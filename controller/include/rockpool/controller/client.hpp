@@ -10,10 +10,13 @@
 namespace rockpool::controller {
 
 struct client_options {
-  /// unix:///path/to.sock or http://127.0.0.1:PORT
+  /// unix:///path/to.sock, https://127.0.0.1:PORT or (--plain-http) http://...
   std::string server;
   std::string token;
   long timeout_ms = 30000;
+  /// PEM CA the HTTPS server's certificate must chain to (rockpoold's
+  /// DATA_DIR/tls/ca.crt); empty: the system's trust store.
+  std::string ca_file = {};
 };
 
 struct client_response {

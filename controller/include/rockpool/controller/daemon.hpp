@@ -20,6 +20,13 @@ struct daemon_config {
   std::string socket = "/run/rockpool/rockpoold.sock";
   std::string listen;
   std::string token_file;
+  /// --listen serves HTTPS unless plain_http; with no certificate given, one
+  /// is made in DATA_DIR/tls (controller/tls.hpp).
+  bool plain_http = false;
+  std::string tls_cert_file, tls_key_file;
+  /// The CA that signed the certificate (what Caddy and kubeconfigs trust);
+  /// DATA_DIR/tls/ca.crt for a made one.
+  std::string tls_ca_file;
   std::string runtime = "incus";
   rockpool::runtime::incus_rest_options incus_where;  // socket, URL, certificates, project
   std::string caddy_admin = "127.0.0.1:2019";

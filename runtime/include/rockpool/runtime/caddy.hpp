@@ -12,7 +12,9 @@ struct caddy_options {
   std::string admin = "127.0.0.1:2019";             // Caddy admin API
   std::string control_listen = "127.0.0.1:8080";    // /api/* and /app/* -> rockpoold
   std::string workspace_listen = "127.0.0.1:8081";  // /workspace/...
-  std::string control_upstream;  // rockpoold's loopback TCP address; empty: no control routes
+  std::string control_upstream;       // rockpoold's loopback TCP address; empty: no control routes
+  bool control_upstream_tls = false;  // rockpoold serves HTTPS there
+  std::string control_upstream_ca;    // PEM CA Caddy trusts for it; empty: the system's
   std::chrono::milliseconds batch_window{50};   // changes within it go in one request
   std::chrono::milliseconds drift_check{2000};  // how often the live config is compared
 };

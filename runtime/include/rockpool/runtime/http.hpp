@@ -34,6 +34,8 @@ struct http_call {
   /// HTTPS with a client certificate; the server's certificate pinned (the
   /// chain must verify against exactly this certificate; the host name is not checked).
   std::string client_cert, client_key, pinned_server_cert;
+  /// HTTPS whose certificate must chain to this CA (PEM), host name checked.
+  std::string ca_file;
   /// When set, body bytes go here as they arrive (with the status) instead
   /// of into the reply; returning false stops the transfer.
   std::function<bool(std::string_view chunk, long status)> on_data;
