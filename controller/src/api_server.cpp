@@ -373,7 +373,8 @@ class connection final : public connection_base,
     parser_.reset();
     keep_alive_ = req.keep_alive();
     http_request hreq{std::string(req.method_string()), std::string(req.target()),
-                      std::string(req[http::field::content_type]), std::move(req.body())};
+                      std::string(req[http::field::content_type]), std::move(req.body()),
+                      std::string(req[http::field::accept])};
     auto self = this->shared_from_this();
     if (server_.handler.is_watch(hreq)) {
       client_ = std::make_shared<stream_client>(server_, self);

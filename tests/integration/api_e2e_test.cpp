@@ -515,6 +515,28 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
       << applied.out;
   auto waited = kubectl("wait ws/demo --for=condition=Ready --timeout=20s");
   EXPECT_EQ(waited.exit_code, 0) << waited.err;
+  // Table output: the CRD's columns, and a watch prints one header.
+  auto table = kubectl("get ws");
+  EXPECT_NE(table.out.find("PHASE"), std::string::npos) << table.out << table.err;
+  EXPECT_NE(table.out.find("READY"), std::string::npos) << table.out;
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    run_command(
+        "printf 'apiVersion: rockpool.dev/v1alpha1\\nkind: Workspace\\nmetadata:\\n"
+        "  name: later\\nspec:\\n  image: x\\n' | ROCKPOOL_SERVER=" +
+        daemon_->server_url() + " " RPCTL_PATH " apply -f -");
+  });
+  auto watched = kubectl("get ws -w --request-timeout=3s");
+  later.join();
+  EXPECT_NE(watched.out.find("later"), std::string::npos) << watched.out << watched.err;
+  std::size_t headers = 0;
+  for (auto at = watched.out.find("PHASE"); at != std::string::npos;
+       at = watched.out.find("PHASE", at + 1))
+    ++headers;
+  EXPECT_EQ(headers, 1u) << watched.out;
+  for (auto at = watched.out.find('\n'); at != std::string::npos && at + 1 < watched.out.size();
+       at = watched.out.find('\n', at + 1))
+    EXPECT_NE(watched.out[at + 1], '\n') << "a blank row: " << watched.out;
   auto yaml = kubectl("get ws demo -o yaml");
   EXPECT_NE(yaml.out.find("image: rockpool-tiny"), std::string::npos) << yaml.err;
   auto explain = kubectl("explain workspace.spec.resources");

@@ -40,6 +40,16 @@ std::string content_hash(std::string_view s);
 /// A request body: JSON, or YAML for apply patches and yaml content types.
 specs::result<json::value> decode_body(const http_request& req);
 json::value list_object(const specs::kind_info& k, specs::list_outcome&& l);
+/// Whether the client asks for a meta.k8s.io Table (kubectl get does).
+bool wants_table(const http_request& req);
+/// Objects of kind k as a meta.k8s.io/v1 Table: a Name column and the CRD's
+/// printer columns (cells rendered as rpctl renders them), each row with the
+/// object's metadata, or the object with includeObject=Object, or nothing
+/// with includeObject=None. with_columns false: no columnDefinitions (the
+/// watch events after the first).
+json::value table_of(const specs::kind_info& k, const std::vector<json::value>& items,
+                     const parsed_target& t, const std::string& resource_version,
+                     bool with_columns = true);
 /// dryRun and fieldManager.
 specs::write_request write_request_of(const parsed_target& t);
 /// A write's outcome: the object with 200/201/202, or a Status.

@@ -29,6 +29,8 @@ struct watch_request {
   steady::time_point deadline = steady::time_point::max();
   std::optional<std::uint64_t> from;  // resourceVersion; none: the current state first
   bool bookmarks = false;             // allowWatchBookmarks=true
+  bool table = false;                 // each object as a one-row Table (kubectl get -w)
+  parsed_target target;               // for the Table's includeObject
 };
 
 namespace {
@@ -57,6 +59,7 @@ specs::result<watch_request> parse_watch(const parsed_target& t) {
                       "resourceVersion must be a non-negative number, got \"" + rv + "\"");
   if (!rv.empty() && rv != "0") w.from = std::stoull(rv);
   w.bookmarks = query(t, "allowWatchBookmarks") == "true";
+  w.target = t;
   return w;
 }
 
@@ -92,6 +95,16 @@ struct watcher {
   // it is not in `known`, which clients ignore for objects they do not have.
   std::unordered_set<std::string> known;
   std::uint64_t uncertain_until = 0;
+  bool columns_sent = false;  // Table watches: the first event carries the columns
+
+  /// One event line as this watcher sends it: the object, or a one-row Table.
+  std::string line(std::string_view type, const json::value& obj) {
+    if (!request.table || type == "BOOKMARK" || type == "ERROR") return watch_line(type, obj);
+    auto t = table_of(*request.kind, {obj}, request.target,
+                      specs::string_at(obj, "metadata.resourceVersion"), !columns_sent);
+    columns_sent = true;
+    return watch_line(type, t);
+  }
 
   /// The type under which this watcher sees e, or "" when it does not.
   std::string_view type_of(const specs::watch_event& e) {
@@ -149,7 +162,9 @@ std::optional<http_response> api_handler::watch(const http_request& req,
                                                 std::shared_ptr<watch_client> client) {
   auto w = parse_watch(parse_target(req.target));
   if (!w.ok()) return status_response(w.err());
+  w->table = wants_table(req);
   auto open = std::make_shared<watcher>();
+  open->request = *w;
   open->client = std::move(client);
   std::string initial;
   if (!w->from || !w->selector.empty()) {
@@ -160,7 +175,7 @@ std::optional<http_response> api_handler::watch(const http_request& req,
     for (auto& o : l->items) {
       if (!w->name.empty() && specs::string_at(o, "metadata.name") != w->name) continue;
       if (!w->selector.empty()) open->known.insert(specs::string_at(o, "metadata.name"));
-      if (!w->from) initial += watch_line("ADDED", o);
+      if (!w->from) initial += open->line("ADDED", o);
     }
     open->rev = l->revision;
     if (w->from) open->uncertain_until = l->revision;
@@ -245,10 +260,10 @@ void api_handler::feed_watchers() {
           w.rev = e.event.revision;
           auto type = w.type_of(e.event);
           if (type.empty()) continue;
-          if (type == e.event.type) {
+          if (type == e.event.type && !w.request.table) {
             batch += e.as_sent();
           } else {
-            batch += watch_line(type, e.event.object);
+            batch += w.line(type, e.event.object);
           }
         }
         if (!batch.empty()) w.client->send(std::move(batch));

@@ -520,3 +520,36 @@ TEST_F(api_handler_test, json_patches_change_objects_and_status_all_or_nothing) 
       specs::string_at(*specs::parse_json(call("GET", ws_path + "/demo").body), "status.phase"),
       "Running");
 }
+
+// Issue 14: kubectl get asks for a meta.k8s.io Table; its columns are the
+// CRD's printer columns, the cells rendered as rpctl renders them.
+TEST_F(api_handler_test, a_table_is_served_when_asked_for_with_the_crd_columns) {
+  ASSERT_EQ(call("POST", ws_path, demo).status, 201);
+  const std::string table = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json";
+  auto list = handler_.handle(http_request{"GET", ws_path, "", "", table});
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto v = specs::parse_json(list.body);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(specs::string_at(*v, "kind"), "Table");
+  EXPECT_EQ(specs::string_at(*v, "apiVersion"), "meta.k8s.io/v1");
+  std::vector<std::string> names;
+  for (const auto& c : v->at("columnDefinitions").as_array())
+    names.emplace_back(c.at("name").as_string());
+  ASSERT_GE(names.size(), 4u);
+  EXPECT_EQ(names[0], "Name");
+  EXPECT_EQ(names[1], "Phase");
+  EXPECT_EQ(names.back(), "Age");
+  const auto& row = v->at("rows").as_array().at(0);
+  EXPECT_EQ(row.at("cells").as_array().at(0), "demo");
+  EXPECT_EQ(specs::string_at(row, "object.kind"), "PartialObjectMetadata");
+  EXPECT_EQ(specs::string_at(row, "object.metadata.name"), "demo");
+  EXPECT_EQ(row.at("cells").as_array().size(), names.size());
+  // One object, and the full object when asked for; plain JSON without the header.
+  auto one =
+      handler_.handle(http_request{"GET", ws_path + "/demo?includeObject=Object", "", "", table});
+  auto o = specs::parse_json(one.body);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(specs::string_at(o->at("rows").as_array().at(0), "object.spec.image"), "tiny");
+  EXPECT_EQ(specs::string_at(*specs::parse_json(call("GET", ws_path + "/demo").body), "kind"),
+            "Workspace");
+}

@@ -23,6 +23,9 @@ struct http_request {
   std::string target;  // path and query
   std::string content_type;
   std::string body;
+  /// The Accept header: `application/json;as=Table;v=v1;g=meta.k8s.io`
+  /// asks for a Table (kubectl get), anything else for objects.
+  std::string accept = {};
 };
 
 struct http_response {
