@@ -513,6 +513,22 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
   EXPECT_EQ(applied.exit_code, 0) << applied.err;
   EXPECT_NE(applied.out.find("workspace.rockpool.dev/demo created"), std::string::npos)
       << applied.out;
+  // Server-side apply, twice: no "failed to migrate last-applied" warning.
+  for (int i = 0; i < 2; ++i) {
+    auto ssa = kubectl("apply --server-side -f " + samples + "/quickstart.yaml");
+    EXPECT_EQ(ssa.exit_code, 0) << ssa.err;
+    EXPECT_EQ(ssa.err.find("failed to migrate"), std::string::npos) << ssa.err;
+    EXPECT_NE(ssa.out.find("serverside-applied"), std::string::npos) << ssa.out;
+  }
+  EXPECT_EQ(kubectl("diff -f " + samples + "/quickstart.yaml").exit_code, 0);
+  auto merged = kubectl("patch ws demo --type=merge -p '{\"spec\":{\"resources\":{\"cpu\":2}}}'");
+  EXPECT_EQ(merged.exit_code, 0) << merged.err;
+  auto jsonp = kubectl(
+      "patch ws demo --type=json -p '[{\"op\":\"replace\",\"path\":\"/spec/resources/cpu\","
+      "\"value\":3}]'");
+  EXPECT_EQ(jsonp.exit_code, 0) << jsonp.err;
+  EXPECT_EQ(kubectl("get ws demo -o jsonpath={.spec.resources.cpu}").out, "3");
+  EXPECT_EQ(kubectl("diff -f " + samples + "/quickstart.yaml").exit_code, 1);
   auto waited = kubectl("wait ws/demo --for=condition=Ready --timeout=20s");
   EXPECT_EQ(waited.exit_code, 0) << waited.err;
   // Table output: the CRD's columns, and a watch prints one header.

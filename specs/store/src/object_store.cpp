@@ -422,6 +422,23 @@ result<write_outcome> object_store::apply(json::value obj, const write_request& 
     for (const char* f : {"uid", "generation", "resourceVersion", "creationTimestamp",
                           "deletionTimestamp", "managedFields"})
       m->get_object().erase(f);
+  if (!o.contains("spec")) {
+    // A metadata-only apply (kubectl's `kubectl-last-applied` manager sends
+    // one): the labels and annotations it names are merged into the existing
+    // object; its spec and its owner stay as they are.
+    auto kind = string_at(obj, "kind");
+    auto name = string_at(obj, "metadata.name");
+    if (auto cur = get(kind, name); cur.ok()) {
+      json::object meta;
+      for (const char* f : {"labels", "annotations"})
+        if (const auto* v = find_path(obj, std::string("metadata.") + f); v && v->is_object())
+          meta[f] = *v;
+      if (auto* a = meta.if_contains("annotations"))
+        for (const char* own : {managed_by_annotation, last_applied_annotation})
+          a->as_object().erase(own);
+      return merge_patch(kind, name, json::object{{"metadata", std::move(meta)}}, req);
+    }
+  }
   return update_existing(std::move(obj), req, force, true);
 }
 

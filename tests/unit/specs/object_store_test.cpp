@@ -214,6 +214,29 @@ TEST_F(object_store_test, apply_records_ownership_and_conflicts_with_another_man
   EXPECT_EQ(annotation(forced->object, managed_by_annotation), "gitops:repo/");
 }
 
+// Issue 14: kubectl's `kubectl-last-applied` manager applies metadata only;
+// that merges labels and annotations and leaves spec and owner alone.
+TEST_F(object_store_test, a_metadata_only_apply_merges_metadata_and_keeps_spec_and_owner) {
+  ASSERT_TRUE(store_->apply(workspace("a", 3), as("rpctl"), false).ok());
+  auto body = *parse_json(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"a",)"
+      R"("labels":{"team":"x"},"annotations":{"note":"hi","rockpool.dev/managed-by":"me"}}})");
+  auto r = store_->apply(body, as("kubectl-last-applied"), false);
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(r->effect, write_effect::configured);
+  EXPECT_EQ(int_at(r->object, "spec.resources.cpu"), 3);
+  EXPECT_EQ(annotation(r->object, managed_by_annotation), "rpctl");
+  EXPECT_EQ(annotation(r->object, "note"), "hi");
+  EXPECT_EQ(string_at(r->object, "metadata.labels.team"), "x");
+  EXPECT_EQ(store_->apply(body, as("kubectl-last-applied"), false)->effect,
+            write_effect::unchanged);
+  // Of an object that does not exist it is an ordinary apply: spec is required.
+  body.as_object()["metadata"].as_object()["name"] = "b";
+  auto missing = store_->apply(body, as("kubectl-last-applied"), false);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.err().why, reason::invalid);
+}
+
 TEST_F(object_store_test, apply_removes_only_the_labels_it_applied_before) {
   auto v1 = workspace("a");
   v1.as_object()["metadata"].as_object()["labels"] = {{"a", "1"}, {"b", "2"}};

@@ -45,7 +45,8 @@ class object_store {
   [[nodiscard]] result<write_outcome> replace_status(json::value obj, const write_request& req);
   /// Server-side apply of a full configuration on behalf of req.manager.
   /// REQUIRES: req.manager not empty. Conflict when another manager owns the
-  /// object, unless force.
+  /// object, unless force. A configuration without spec, of an existing
+  /// object, only merges its labels and annotations (spec and owner kept).
   [[nodiscard]] result<write_outcome> apply(json::value obj, const write_request& req, bool force);
   /// PATCH with an RFC 7386 JSON merge patch.
   [[nodiscard]] result<write_outcome> merge_patch(const std::string& kind, const std::string& name,
