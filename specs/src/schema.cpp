@@ -258,6 +258,29 @@ void validate_schema(const schema& s, const json::value& v, const std::string& p
   }
 }
 
+void drop_unknown_fields(const schema& s, json::value& v, const std::string& path,
+                         std::vector<std::string>& removed) {
+  if (auto* arr = v.if_array(); arr && s.items)
+    for (std::size_t i = 0; i < arr->size(); ++i)
+      drop_unknown_fields(*s.items, (*arr)[i], path + "[" + std::to_string(i) + "]", removed);
+  auto* obj = v.if_object();
+  if (obj == nullptr) return;
+  std::vector<std::string> unknown;
+  for (auto& kv : *obj) {
+    auto child_path = join_path(path, kv.key());
+    if (const auto* child = s.property(kv.key()))
+      drop_unknown_fields(*child, kv.value(), child_path, removed);
+    else if (s.additional_properties)
+      drop_unknown_fields(*s.additional_properties, kv.value(), child_path, removed);
+    else if (!s.preserve_unknown_fields && !(s.type.empty() && s.properties.empty()))
+      unknown.emplace_back(kv.key());
+  }
+  for (const auto& key : unknown) {
+    obj->erase(key);
+    removed.push_back(join_path(path, key));
+  }
+}
+
 namespace {
 
 std::string type_label(const schema& s) {

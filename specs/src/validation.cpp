@@ -289,4 +289,42 @@ std::vector<diagnostic> validate_input(std::vector<document>& docs, const valida
   return out;
 }
 
+std::vector<std::string> drop_unknown_fields(json::value& obj) {
+  std::vector<std::string> removed;
+  auto* top = obj.if_object();
+  if (top == nullptr) return removed;
+  static const std::set<std::string, std::less<>> top_fields = {"apiVersion", "kind", "metadata",
+                                                                "spec", "status"};
+  static const std::set<std::string, std::less<>> meta_fields = {"name",
+                                                                 "uid",
+                                                                 "generation",
+                                                                 "resourceVersion",
+                                                                 "creationTimestamp",
+                                                                 "deletionTimestamp",
+                                                                 "labels",
+                                                                 "annotations",
+                                                                 "finalizers",
+                                                                 "ownerReferences",
+                                                                 "managedFields",
+                                                                 "namespace"};
+  auto drop = [&](json::object& o, const std::set<std::string, std::less<>>& known,
+                  const std::string& prefix) {
+    std::vector<std::string> unknown;
+    for (const auto& kv : o)
+      if (!known.contains(kv.key())) unknown.emplace_back(kv.key());
+    for (const auto& key : unknown) {
+      o.erase(key);
+      removed.push_back(prefix + key);
+    }
+  };
+  drop(*top, top_fields, "");
+  if (auto* meta = top->if_contains("metadata"); meta && meta->is_object())
+    drop(meta->get_object(), meta_fields, "metadata.");
+  const auto* k = find_kind(string_at(obj, "kind"));
+  if (auto* spec = top->if_contains("spec"); spec && k && k->kind == string_at(obj, "kind"))
+    if (const auto* spec_schema = k->root->property("spec"))
+      drop_unknown_fields(*spec_schema, *spec, "spec", removed);
+  return removed;
+}
+
 }  // namespace rockpool::specs

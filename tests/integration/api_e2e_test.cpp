@@ -564,6 +564,13 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
       tmp_.path().string() + " kubectl --kubeconfig " + kc + " apply -f -");
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("spec.resources.cpu"), std::string::npos) << bad.err;
+  // fieldValidation: kubectl --validate=warn gets the unknown field as a warning.
+  auto warned = run_command(
+      "printf 'apiVersion: rockpool.dev/v1alpha1\\nkind: Workspace\\n"
+      "metadata:\\n  name: warned\\nspec:\\n  image: x\\n  bogus: 1\\n' | HOME=" +
+      tmp_.path().string() + " kubectl --kubeconfig " + kc + " apply --validate=warn -f -");
+  EXPECT_EQ(warned.exit_code, 0) << warned.err;
+  EXPECT_NE(warned.err.find("unknown field \"spec.bogus\""), std::string::npos) << warned.err;
   auto deleted = kubectl("delete pr demo-9000");
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
   // rpctl refuses to print a kubeconfig for a server kubectl cannot use.

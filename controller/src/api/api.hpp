@@ -50,6 +50,13 @@ bool wants_table(const http_request& req);
 json::value table_of(const specs::kind_info& k, const std::vector<json::value>& items,
                      const parsed_target& t, const std::string& resource_version,
                      bool with_columns = true);
+/// fieldValidation: Strict (or absent) leaves body alone (unknown fields are
+/// refused by validation); Warn and Ignore drop them, and Warn returns one
+/// warning per field for the Warning header. Anything else is 400.
+specs::result<std::vector<std::string>> apply_field_validation(const parsed_target& t,
+                                                              json::value& body);
+/// Adds `Warning: 299 - "..."` for each warning.
+http_response with_warnings(http_response r, const std::vector<std::string>& warnings);
 /// dryRun and fieldManager.
 specs::write_request write_request_of(const parsed_target& t);
 /// A write's outcome: the object with 200/201/202, or a Status.

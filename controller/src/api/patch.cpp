@@ -20,8 +20,12 @@ http_response api_handler::patch(const resource_call& c) {
       return status_response(
           make_error(reason::bad_request, "fieldManager is required for apply patches"));
     bool force = query(c.target, "force") == "true";
-    return write_response(
-        timed_write(c, [&] { return store_.apply(std::move(*body), c.write, force); }), 200);
+    auto warnings = apply_field_validation(c.target, *body);
+    if (!warnings.ok()) return status_response(warnings.err());
+    return with_warnings(
+        write_response(
+            timed_write(c, [&] { return store_.apply(std::move(*body), c.write, force); }), 200),
+        *warnings);
   }
   if (has_media_type(c.req.content_type, "application/json-patch+json"))
     return write_response(

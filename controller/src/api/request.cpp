@@ -114,6 +114,35 @@ json::value list_object(const specs::kind_info& k, specs::list_outcome&& l) {
                       {"items", std::move(items)}};
 }
 
+specs::result<std::vector<std::string>> apply_field_validation(const parsed_target& t,
+                                                               json::value& body) {
+  auto mode = query(t, "fieldValidation");
+  if (mode.empty() || mode == "Strict") return std::vector<std::string>{};
+  if (mode != "Warn" && mode != "Ignore")
+    return make_error(
+        reason::bad_request,
+        "fieldValidation must be Strict, Warn or Ignore, got \"" + mode.substr(0, 32) + "\"");
+  auto removed = specs::drop_unknown_fields(body);
+  if (mode == "Ignore") return std::vector<std::string>{};
+  std::vector<std::string> warnings;
+  for (const auto& f : removed) warnings.push_back("unknown field \"" + f + "\"");
+  return warnings;
+}
+
+http_response with_warnings(http_response r, const std::vector<std::string>& warnings) {
+  std::string header;
+  for (const auto& w : warnings) {
+    std::string quoted;
+    for (char ch : w) {
+      if (ch == '"' || ch == '\\') quoted += '\\';
+      quoted += ch;
+    }
+    header += (header.empty() ? "" : ", ") + std::string("299 - \"") + quoted + "\"";
+  }
+  if (!header.empty()) r.headers["Warning"] = header;
+  return r;
+}
+
 specs::write_request write_request_of(const parsed_target& t) {
   specs::write_request w;
   w.dry_run = query(t, "dryRun") == "All";

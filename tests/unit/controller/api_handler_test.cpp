@@ -553,3 +553,26 @@ TEST_F(api_handler_test, a_table_is_served_when_asked_for_with_the_crd_columns) 
   EXPECT_EQ(specs::string_at(*specs::parse_json(call("GET", ws_path + "/demo").body), "kind"),
             "Workspace");
 }
+
+// Issue 14: fieldValidation=Strict refuses unknown fields (the default);
+// Warn drops them with a Warning header per field; Ignore drops them quietly.
+TEST_F(api_handler_test, field_validation_strict_warn_and_ignore) {
+  const std::string body =
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"f",)"
+      R"("colour":"red"},"spec":{"image":"tiny","bogus":1,"resources":{"cpu":1,"gpu":2}}})";
+  auto strict = call("POST", ws_path + "?fieldValidation=Strict", body);
+  EXPECT_EQ(strict.status, 422);
+  EXPECT_NE(strict.body.find("spec.bogus"), std::string::npos) << strict.body;
+  EXPECT_EQ(call("POST", ws_path, body).status, 422);
+  auto warned = call("POST", ws_path + "?fieldValidation=Warn", body);
+  ASSERT_EQ(warned.status, 201) << warned.body;
+  auto w = warned.headers["Warning"];
+  EXPECT_NE(w.find(R"(299 - "unknown field \"spec.bogus\"")"), std::string::npos) << w;
+  EXPECT_NE(w.find("spec.resources.gpu"), std::string::npos) << w;
+  EXPECT_NE(w.find("metadata.colour"), std::string::npos) << w;
+  EXPECT_EQ(warned.body.find("bogus"), std::string::npos);
+  auto ignored = call("PUT", ws_path + "/f?fieldValidation=Ignore", body);
+  EXPECT_EQ(ignored.status, 200) << ignored.body;
+  EXPECT_EQ(ignored.headers.count("Warning"), 0u);
+  EXPECT_EQ(call("POST", ws_path + "?fieldValidation=Loose", body).status, 400);
+}

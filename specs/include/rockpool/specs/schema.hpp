@@ -73,6 +73,11 @@ void apply_defaults(const schema& s, json::value& v);
 void validate_schema(const schema& s, const json::value& v, const std::string& path,
                      std::vector<field_error>& out);
 
+/// Removes from v every field its schema does not know (where validate_schema
+/// would say "unknown field"), appending each one's path to removed.
+void drop_unknown_fields(const schema& s, json::value& v, const std::string& path,
+                         std::vector<std::string>& removed);
+
 /// Human documentation for KIND or KIND.field.path, in the style of kubectl explain.
 /// Returns std::nullopt when the kind or field does not exist.
 std::optional<std::string> explain(std::string_view kind_and_path, bool recursive = false);

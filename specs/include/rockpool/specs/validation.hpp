@@ -63,6 +63,11 @@ void default_object(json::value& obj);
 /// the kind's semantic rules). Every problem is returned, not only the first.
 std::vector<field_error> validate_object(const json::value& obj, const validation_context& ctx);
 
+/// Removes the fields validate_object would call unknown (top level,
+/// metadata, spec) from obj of a known kind; returns their paths. For the
+/// API's fieldValidation=Warn and Ignore.
+std::vector<std::string> drop_unknown_fields(json::value& obj);
+
 /// Validates a status written through the status path.
 std::vector<field_error> validate_status(const json::value& obj);
 
