@@ -60,6 +60,8 @@ if [[ $want_tests -eq 1 ]]; then
   need="$need $(missing "${ui_test_pkgs[@]}")"
   # The UI's unit tests run under node (node --test); Debian's when there is none.
   command -v node >/dev/null || need="$need nodejs"
+  # The kubectl e2e test: Debian's kubectl (1.20) when the machine has none.
+  command -v kubectl >/dev/null || need="$need kubernetes-client"
 fi
 need=$(echo $need)
 if [[ -n "$need" ]]; then
