@@ -559,6 +559,9 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
   for (auto at = watched.out.find('\n'); at != std::string::npos && at + 1 < watched.out.size();
        at = watched.out.find('\n', at + 1))
     EXPECT_NE(watched.out[at + 1], '\n') << "a blank row: " << watched.out;
+  auto described = kubectl("describe ws demo");
+  EXPECT_NE(described.out.find("InstanceCreated"), std::string::npos)
+      << "describe lists the events: " << described.out << described.err;
   auto yaml = kubectl("get ws demo -o yaml");
   EXPECT_NE(yaml.out.find("image: rockpool-tiny"), std::string::npos) << yaml.err;
   auto explain = kubectl("explain workspace.spec.resources");

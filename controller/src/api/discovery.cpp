@@ -124,13 +124,26 @@ http_response api_handler::openapi(const std::vector<std::string>& segments) con
   return status_response(make_error(reason::not_found, "no such OpenAPI document"));
 }
 
+namespace {
+
+// Discovery answers carry an ETag of their content, so a client's cache
+// (kubectl's) revalidates and sees new kinds after an upgrade.
+http_response discovery_response(const json::value& v) {
+  auto r = json_response(200, v);
+  r.headers["ETag"] = "\"" + content_hash(r.body) + "\"";
+  r.headers["Cache-Control"] = "no-cache, private";
+  return r;
+}
+
+}  // namespace
+
 http_response api_handler::api_groups() const {
-  return json_response(
-      200, {{"kind", "APIGroupList"},
-            {"apiVersion", "v1"},
-            {"groups", json::array{{{"name", specs::api_group},
-                                    {"versions", json::array{{{"groupVersion", specs::api_version},
-                                                              {"version", "v1alpha1"}}}}}}}});
+  return discovery_response(
+      {{"kind", "APIGroupList"},
+       {"apiVersion", "v1"},
+       {"groups", json::array{{{"name", specs::api_group},
+                               {"versions", json::array{{{"groupVersion", specs::api_version},
+                                                         {"version", "v1alpha1"}}}}}}}});
 }
 
 http_response api_handler::group_version(const http_request& req) const {
@@ -148,7 +161,7 @@ http_response api_handler::group_version(const http_request& req) const {
          {"shortNames", std::move(shorts)},
          {"verbs", json::array{"create", "delete", "get", "list", "patch", "update", "watch"}}});
   }
-  return json_response(200, {{"kind", "APIResourceList"},
+  return discovery_response({{"kind", "APIResourceList"},
                              {"apiVersion", "v1"},
                              {"groupVersion", specs::api_version},
                              {"resources", std::move(resources)}});

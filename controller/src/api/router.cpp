@@ -54,6 +54,7 @@ http_response api_handler::dispatch(const http_request& req) {
                                           req.target.substr(0, req.target.find('?'))));
   };
   if (!s.empty() && s[0] == "openapi" && req.method == "GET") return openapi(s);
+  if (auto r = core_v1(req)) return *r;
   if (s.size() == 1 && req.method == "GET") {
     if (s[0] == "apis") return api_groups();
     if (auto r = probe(s[0])) return *r;

@@ -55,6 +55,10 @@ TEST_F(api_handler_test, probes_and_discovery_answer_on_their_paths) {
   EXPECT_NE(call("GET", "/apis").body.find("APIGroupList"), std::string::npos);
   auto resources = call("GET", "/apis/rockpool.dev/v1alpha1");
   EXPECT_NE(resources.body.find("\"name\":\"workspaces\""), std::string::npos);
+  // An ETag of the content, so clients' discovery caches revalidate.
+  ASSERT_EQ(resources.headers.count("ETag"), 1u);
+  EXPECT_EQ(resources.headers["ETag"], call("GET", "/apis/rockpool.dev/v1alpha1").headers["ETag"]);
+  EXPECT_NE(resources.headers["ETag"], call("GET", "/apis").headers["ETag"]);
   EXPECT_EQ(call("POST", "/apis/rockpool.dev/v1alpha1").status, 405);
   EXPECT_EQ(call("GET", "/nope").status, 404);
   EXPECT_EQ(reason_of(call("GET", "/apis/rockpool.dev/v2/workspaces")), "NotFound");
@@ -575,4 +579,37 @@ TEST_F(api_handler_test, field_validation_strict_warn_and_ignore) {
   EXPECT_EQ(ignored.status, 200) << ignored.body;
   EXPECT_EQ(ignored.headers.count("Warning"), 0u);
   EXPECT_EQ(call("POST", ws_path + "?fieldValidation=Loose", body).status, 400);
+}
+
+// Issue 14: kubectl describe reads core v1 events for the object; they are
+// made from Rockpool's Event objects (read-only).
+TEST_F(api_handler_test, core_v1_events_are_served_for_kubectl_describe) {
+  EXPECT_NE(call("GET", "/api").body.find("\"versions\":[\"v1\"]"), std::string::npos);
+  EXPECT_NE(call("GET", "/api/v1").body.find("\"name\":\"events\""), std::string::npos);
+  auto ev = [](const std::string& name, const std::string& about) {
+    return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Event","metadata":{"name":")" + name +
+           R"("},"spec":{"type":"Normal","reason":"InstanceCreated","message":"m","count":2,)"
+           R"("involvedObject":{"kind":"Workspace","name":")" +
+           about + R"(","uid":"u-)" + about + R"("}}})";
+  };
+  ASSERT_EQ(call("POST", "/apis/rockpool.dev/v1alpha1/events", ev("e1", "demo")).status, 201);
+  ASSERT_EQ(call("POST", "/apis/rockpool.dev/v1alpha1/events", ev("e2", "other")).status, 201);
+  auto r = call("GET",
+                "/api/v1/events?fieldSelector=involvedObject.name%3Ddemo%2CinvolvedObject.kind%3D"
+                "Workspace%2CinvolvedObject.uid%3Du-demo%2CinvolvedObject.namespace%3D");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = specs::parse_json(r.body);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(specs::string_at(*v, "kind"), "EventList");
+  ASSERT_EQ(v->at("items").as_array().size(), 1u);
+  const auto& e = v->at("items").as_array()[0];
+  EXPECT_EQ(specs::string_at(e, "apiVersion"), "v1");
+  EXPECT_EQ(specs::string_at(e, "involvedObject.name"), "demo");
+  EXPECT_EQ(specs::string_at(e, "reason"), "InstanceCreated");
+  EXPECT_EQ(specs::int_at(e, "count"), 2);
+  EXPECT_EQ(call("GET", "/api/v1/namespaces/default/events").status, 200);
+  EXPECT_EQ(call("GET", "/api/v1/events?fieldSelector=reason%3DX").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/events?watch=true").status, 405);
+  EXPECT_EQ(call("POST", "/api/v1/events", "{}").status, 405);
+  EXPECT_EQ(call("GET", "/api/v1/pods").status, 404);
 }

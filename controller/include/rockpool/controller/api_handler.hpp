@@ -121,6 +121,9 @@ class api_handler {
   http_response ui(const http_request& req, const std::vector<std::string>& segments);  // ui.cpp
   /// NestedHost credentials and log.
   http_response nested_host(const resource_call& c, const std::string& what);  // nested_host.cpp
+  /// /api, /api/v1 and the core v1 Events made from Rockpool's; nullopt:
+  /// not such a path.
+  std::optional<http_response> core_v1(const http_request& req);  // core_events.cpp
   /// What a GitSync's next sync would change.
   http_response plan(const resource_call& c);  // gitsync.cpp
   struct watchers;  // the open watches and the thread that feeds them (watch.cpp)

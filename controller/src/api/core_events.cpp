@@ -1,0 +1,122 @@
+// The core group's v1 Events, read-only, made from Rockpool's Event objects:
+// what `kubectl describe` asks for (GET /api/v1/events?fieldSelector=
+// involvedObject.name=...,involvedObject.kind=...,involvedObject.uid=...),
+// with the /api and /api/v1 discovery documents kubectl reads first.
+#include "api/api.hpp"
+
+#include <sstream>
+
+namespace rockpool::controller {
+
+using namespace api;
+
+namespace {
+
+// fieldSelector over involvedObject.{name,kind,uid,namespace}; other fields refused.
+specs::result<std::map<std::string, std::string>> event_selector(const std::string& fs) {
+  std::map<std::string, std::string> out;
+  std::istringstream parts(fs);
+  std::string term;
+  while (std::getline(parts, term, ',')) {
+    if (term.empty()) continue;
+    auto eq = term.find('=');
+    if (eq == std::string::npos)
+      return make_error(reason::bad_request,
+                        "fieldSelector terms are FIELD=VALUE, got \"" + term.substr(0, 64) + "\"");
+    auto field = term.substr(0, eq);
+    auto value = term.substr(eq + 1);
+    if (!value.empty() && value.front() == '=') value.erase(0, 1);  // FIELD==VALUE
+    if (field != "involvedObject.name" && field != "involvedObject.kind" &&
+        field != "involvedObject.uid" && field != "involvedObject.namespace" &&
+        field != "metadata.name")
+      return make_error(reason::bad_request,
+                        "fieldSelector \"" + field.substr(0, 64) + "\" is not supported on events");
+    out[field] = value;
+  }
+  return out;
+}
+
+json::value core_event(const json::value& e) {
+  auto ts = specs::string_at(e, "spec.lastTimestamp");
+  return {{"apiVersion", "v1"},
+          {"kind", "Event"},
+          {"metadata",
+           {{"name", specs::string_at(e, "metadata.name")},
+            {"namespace", "default"},
+            {"uid", specs::string_at(e, "metadata.uid")},
+            {"resourceVersion", specs::string_at(e, "metadata.resourceVersion")},
+            {"creationTimestamp", specs::string_at(e, "metadata.creationTimestamp")}}},
+          {"involvedObject",
+           {{"apiVersion", specs::api_version},
+            {"kind", specs::string_at(e, "spec.involvedObject.kind")},
+            {"name", specs::string_at(e, "spec.involvedObject.name")},
+            {"uid", specs::string_at(e, "spec.involvedObject.uid")}}},
+          {"reason", specs::string_at(e, "spec.reason")},
+          {"message", specs::string_at(e, "spec.message")},
+          {"type", specs::string_at(e, "spec.type")},
+          {"count", specs::int_at(e, "spec.count").value_or(1)},
+          {"firstTimestamp", specs::string_at(e, "spec.firstTimestamp")},
+          {"lastTimestamp", ts},
+          {"source", {{"component", "rockpoold"}}}};
+}
+
+bool selected(const json::value& core, const std::map<std::string, std::string>& sel) {
+  for (const auto& [field, value] : sel) {
+    if (field == "involvedObject.namespace") continue;  // Rockpool kinds are cluster-scoped
+    auto have = field == "metadata.name" ? specs::string_at(core, "metadata.name")
+                                         : specs::string_at(core, field);
+    if (have != value) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<http_response> api_handler::core_v1(const http_request& req) {
+  auto path = req.target.substr(0, req.target.find('?'));
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  if (path != "/api" && path != "/api/v1" && path.rfind("/api/v1/", 0) != 0) return std::nullopt;
+  auto t = parse_target(req.target);
+  std::vector<std::string> s(t.segments);  // "api" is already stripped
+  bool events = (s.size() == 2 && s[1] == "events") ||
+                (s.size() == 4 && s[1] == "namespaces" && s[3] == "events");
+  if (path != "/api" && s.empty()) return std::nullopt;
+  if (req.method != "GET")
+    return status_response(
+        make_error(reason::method_not_allowed, req.method + " is not supported on core v1 events"));
+  if (path == "/api")
+    return json_response(200,
+                         {{"kind", "APIVersions"},
+                          {"versions", json::array{"v1"}},
+                          {"serverAddressByClientCIDRs",
+                           json::array{{{"clientCIDR", "0.0.0.0/0"}, {"serverAddress", ""}}}}});
+  if (s.size() == 1 && s[0] == "v1")
+    return json_response(200,
+                         {{"kind", "APIResourceList"},
+                          {"apiVersion", "v1"},
+                          {"groupVersion", "v1"},
+                          {"resources", json::array{{{"name", "events"},
+                                                     {"singularName", "event"},
+                                                     {"namespaced", true},
+                                                     {"kind", "Event"},
+                                                     {"verbs", json::array{"get", "list"}}}}}});
+  if (!events)
+    return status_response(
+        make_error(reason::not_found, "the server could not find the requested resource " + path));
+  if (query(t, "watch") == "true" || query(t, "watch") == "1")
+    return status_response(make_error(
+        reason::method_not_allowed, "core v1 events cannot be watched; watch rockpool.dev events"));
+  auto sel = event_selector(query(t, "fieldSelector"));
+  if (!sel.ok()) return status_response(sel.err());
+  auto l = store_.list("Event");
+  if (!l.ok()) return status_response(l.err());
+  json::array items;
+  for (const auto& e : l->items)
+    if (auto core = core_event(e); selected(core, *sel)) items.push_back(std::move(core));
+  return json_response(200, {{"apiVersion", "v1"},
+                             {"kind", "EventList"},
+                             {"metadata", {{"resourceVersion", std::to_string(l->revision)}}},
+                             {"items", std::move(items)}});
+}
+
+}  // namespace rockpool::controller
