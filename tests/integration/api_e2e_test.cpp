@@ -519,6 +519,9 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
   EXPECT_EQ(applied.exit_code, 0) << applied.err;
   EXPECT_NE(applied.out.find("workspace.rockpool.dev/demo created"), std::string::npos)
       << applied.out;
+  auto again = kubectl("apply -f " + samples + "/quickstart.yaml");
+  EXPECT_NE(again.out.find("workspace.rockpool.dev/demo unchanged"), std::string::npos)
+      << again.out << again.err;
   // Server-side apply, twice: no "failed to migrate last-applied" warning.
   for (int i = 0; i < 2; ++i) {
     auto ssa = kubectl("apply --server-side -f " + samples + "/quickstart.yaml");
