@@ -131,7 +131,10 @@ http_response api_handler::ui(const http_request& req, const std::vector<std::st
     if (auto it = s.assets.find(segments[2]); it != s.assets.end())
       return http_response{200, it->second.content_type, it->second.body,
                            ui_headers("public, max-age=31536000, immutable")};
-  auto r = http_response{404, "text/plain; charset=utf-8", "not found\n", ui_headers("no-cache")};
+  // Every error of this server is a Status, the UI's included (the HTTP fuzzer checks it).
+  auto r = status_response(make_error(
+      reason::not_found, "no such file of the web UI: " + segments.back().substr(0, 64)));
+  for (auto& [k, v] : ui_headers("no-cache")) r.headers[k] = v;
   return r;
 }
 

@@ -444,6 +444,8 @@ TEST_F(api_handler_test, the_ui_is_served_with_hashed_assets_and_a_strict_policy
   auto api_name = app.body.substr(api_at + 3, app.body.find('"', api_at + 1) - api_at - 3);
   EXPECT_EQ(get("/app/assets/" + api_name).status, 200) << api_name;
   EXPECT_EQ(get("/app/assets/app.js").status, 404) << "only hashed names";
+  // Its errors are Status objects too (found by the HTTP fuzzer).
+  EXPECT_NE(get("/app/api/v0/x").body.find("\"kind\":\"Status\""), std::string::npos);
   EXPECT_EQ(get("/app/assets/../../apis").status, 404);
   EXPECT_EQ(h.handle(http_request{"POST", "/app/", "application/json", "{}"}).status, 405);
   // The API answers under /api too, as the page calls it.
