@@ -91,7 +91,9 @@ specs::result<std::string> read_whole(const fs::path& p, std::size_t limit) {
   std::error_code ec;
   auto size = fs::file_size(p, ec);
   if (ec) return make_error(reason::unavailable, "cannot read " + p.string() + ": " + ec.message());
-  if (size > limit) return std::string(limit + 1, '\0');  // the builder names the limit
+  if (size > limit)
+    return make_error(reason::unavailable,
+                      p.string() + " is larger than " + std::to_string(limit >> 20) + " MiB");
   std::ifstream in(p, std::ios::binary);
   if (!in) return make_error(reason::unavailable, "cannot read " + p.string());
   std::ostringstream ss;

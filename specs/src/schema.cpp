@@ -197,6 +197,11 @@ void apply_defaults(const schema& s, json::value& v) {
   }
 }
 
+// Whether a field s does not declare is unknown (not kept, not free-form).
+bool refuses_unknown_fields(const schema& s) {
+  return !s.preserve_unknown_fields && !(s.type.empty() && s.properties.empty());
+}
+
 void validate_schema(const schema& s, const json::value& v, const std::string& path,
                      std::vector<field_error>& out) {
   if (!type_matches(s.type, v)) {
@@ -252,7 +257,7 @@ void validate_schema(const schema& s, const json::value& v, const std::string& p
         validate_schema(*child, kv.value(), child_path, out);
       else if (s.additional_properties)
         validate_schema(*s.additional_properties, kv.value(), child_path, out);
-      else if (!s.preserve_unknown_fields && !(s.type.empty() && s.properties.empty()))
+      else if (refuses_unknown_fields(s))
         out.push_back({child_path, "unknown field"});
     }
   }
@@ -272,7 +277,7 @@ void drop_unknown_fields(const schema& s, json::value& v, const std::string& pat
       drop_unknown_fields(*child, kv.value(), child_path, removed);
     else if (s.additional_properties)
       drop_unknown_fields(*s.additional_properties, kv.value(), child_path, removed);
-    else if (!s.preserve_unknown_fields && !(s.type.empty() && s.properties.empty()))
+    else if (refuses_unknown_fields(s))
       unknown.emplace_back(kv.key());
   }
   for (const auto& key : unknown) {

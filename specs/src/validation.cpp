@@ -122,6 +122,28 @@ void check_string_map(const json::object& meta, const char* field, bool values_a
     out.push_back({path, "annotations may total at most 256 KiB"});
 }
 
+using field_set = std::set<std::string, std::less<>>;
+
+// The fields an object's metadata may have, and the top-level ones.
+const field_set& metadata_fields() {
+  static const field_set known = {"name",
+                                  "uid",
+                                  "generation",
+                                  "resourceVersion",
+                                  "creationTimestamp",
+                                  "deletionTimestamp",
+                                  "labels",
+                                  "annotations",
+                                  "finalizers",
+                                  "ownerReferences",
+                                  "managedFields"};
+  return known;
+}
+const field_set& top_level_fields() {
+  static const field_set top = {"apiVersion", "kind", "metadata", "spec", "status"};
+  return top;
+}
+
 void check_metadata(const json::value& obj, std::vector<field_error>& out) {
   const auto* m = obj.as_object().if_contains("metadata");
   if (m == nullptr || !m->is_object()) {
@@ -129,21 +151,10 @@ void check_metadata(const json::value& obj, std::vector<field_error>& out) {
     return;
   }
   const auto& meta = m->get_object();
-  static const std::set<std::string, std::less<>> known = {"name",
-                                                           "uid",
-                                                           "generation",
-                                                           "resourceVersion",
-                                                           "creationTimestamp",
-                                                           "deletionTimestamp",
-                                                           "labels",
-                                                           "annotations",
-                                                           "finalizers",
-                                                           "ownerReferences",
-                                                           "managedFields"};
   for (const auto& kv : meta) {
     if (kv.key() == "namespace")
       out.push_back({"metadata.namespace", "Rockpool kinds are cluster-scoped; remove namespace"});
-    else if (!known.contains(kv.key()))
+    else if (!metadata_fields().contains(kv.key()))
       out.push_back({"metadata." + std::string(kv.key()), "unknown field"});
   }
   const auto* name = meta.if_contains("name");
@@ -215,11 +226,9 @@ std::vector<field_error> validate_object(const json::value& obj, const validatio
     out.push_back({"kind", "unknown kind \"" + kind_name + "\" (known: " + known + ")"});
     k = nullptr;
   }
-  for (const auto& kv : obj.get_object()) {
-    static const std::set<std::string, std::less<>> top = {"apiVersion", "kind", "metadata", "spec",
-                                                           "status"};
-    if (!top.contains(kv.key())) out.push_back({std::string(kv.key()), "unknown field"});
-  }
+  for (const auto& kv : obj.get_object())
+    if (!top_level_fields().contains(kv.key()))
+      out.push_back({std::string(kv.key()), "unknown field"});
   check_metadata(obj, out);
   if (k != nullptr) {
     const auto* spec_schema = k->root->property("spec");
@@ -293,33 +302,19 @@ std::vector<std::string> drop_unknown_fields(json::value& obj) {
   std::vector<std::string> removed;
   auto* top = obj.if_object();
   if (top == nullptr) return removed;
-  static const std::set<std::string, std::less<>> top_fields = {"apiVersion", "kind", "metadata",
-                                                                "spec", "status"};
-  static const std::set<std::string, std::less<>> meta_fields = {"name",
-                                                                 "uid",
-                                                                 "generation",
-                                                                 "resourceVersion",
-                                                                 "creationTimestamp",
-                                                                 "deletionTimestamp",
-                                                                 "labels",
-                                                                 "annotations",
-                                                                 "finalizers",
-                                                                 "ownerReferences",
-                                                                 "managedFields",
-                                                                 "namespace"};
-  auto drop = [&](json::object& o, const std::set<std::string, std::less<>>& known,
-                  const std::string& prefix) {
+  auto drop = [&](json::object& o, const field_set& known, const std::string& prefix) {
     std::vector<std::string> unknown;
     for (const auto& kv : o)
-      if (!known.contains(kv.key())) unknown.emplace_back(kv.key());
+      if (!known.contains(kv.key()) && !(prefix == "metadata." && kv.key() == "namespace"))
+        unknown.emplace_back(kv.key());
     for (const auto& key : unknown) {
       o.erase(key);
       removed.push_back(prefix + key);
     }
   };
-  drop(*top, top_fields, "");
+  drop(*top, top_level_fields(), "");
   if (auto* meta = top->if_contains("metadata"); meta && meta->is_object())
-    drop(meta->get_object(), meta_fields, "metadata.");
+    drop(meta->get_object(), metadata_fields(), "metadata.");
   const auto* k = find_kind(string_at(obj, "kind"));
   if (auto* spec = top->if_contains("spec"); spec && k && k->kind == string_at(obj, "kind"))
     if (const auto* spec_schema = k->root->property("spec"))

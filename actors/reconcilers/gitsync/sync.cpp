@@ -247,6 +247,7 @@ sync_outcome execute(specs::object_store& store, const json::value& gs,
                         std::to_string(limit) + "): nothing was pruned; run `rpctl sync " + name +
                         " --allow-mass-prune` to allow it once";
     out.inventory.insert(stale.begin(), stale.end());
+    out.held_back = std::move(stale);
     return out;
   }
   prune_stale(store, gs, std::move(stale), dry_run, out);
@@ -289,8 +290,9 @@ json::value plan(const settings& s, specs::object_store& store, const json::valu
     if (!result.prune_blocked.empty()) {
       // Shown anyway: what would be pruned once allowed.
       out["message"] = result.prune_blocked;
-      for (const auto& c : execute(store, gs, desired, true, true).changes)
-        if (c.action == "prune") add(c, "blocked by spec.maxPrune");
+      for (const auto& key : result.held_back)
+        if (auto live = store.get(kind_of(key), name_of(key)); live.ok())
+          add({key, "prune", {}, *live, nullptr}, "blocked by spec.maxPrune");
     }
   } else if (desired.source_ok && desired.problems.empty()) {
     out["message"] = "the source holds no manifests: nothing would be applied or pruned";

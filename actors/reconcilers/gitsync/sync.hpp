@@ -44,7 +44,8 @@ struct sync_outcome {
   std::vector<change> changes;
   std::set<std::string> inventory;
   int applied = 0, unchanged = 0, pruned = 0, failed = 0, conflicts = 0;
-  std::string prune_blocked;  // why pruning stopped (more than maxPrune)
+  std::string prune_blocked;           // why pruning stopped (more than maxPrune)
+  std::vector<std::string> held_back;  // what it would have pruned, then
 };
 
 /// Applies the desired documents as gs's manager and prunes what left the

@@ -23,7 +23,7 @@ struct tracked {
   caf::actor reconciler;
   std::size_t fingerprint = 0;
   std::size_t annotations = 0;  // of metadata.annotations alone
-  std::size_t content = 0;      // of spec, labels and annotations (what users write)
+  std::size_t content = 0;      // of spec, labels and annotations; kept while others watch it
   std::string uid;
   std::string phase;
   std::vector<std::string> owner_uids;
@@ -223,9 +223,13 @@ struct manager_env {
     auto ann_fp = user_annotations_fingerprint(obj);
     bool annotations_changed = ann_fp != t.annotations;
     t.annotations = ann_fp;
-    auto content = content_fingerprint(obj);
-    bool content_changed = content != t.content;
-    t.content = content;
+    // Only watchers of this object need it (one more serialization per event).
+    bool content_changed = true;
+    if (st().dependents.count(key)) {
+      auto content = content_fingerprint(obj);
+      content_changed = content != t.content;
+      t.content = content;
+    }
     t.fingerprint = fp;
     t.phase = phase;
     t.uid = string_at(obj, "metadata.uid");

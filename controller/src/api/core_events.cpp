@@ -63,9 +63,7 @@ json::value core_event(const json::value& e) {
 bool selected(const json::value& core, const std::map<std::string, std::string>& sel) {
   for (const auto& [field, value] : sel) {
     if (field == "involvedObject.namespace") continue;  // Rockpool kinds are cluster-scoped
-    auto have = field == "metadata.name" ? specs::string_at(core, "metadata.name")
-                                         : specs::string_at(core, field);
-    if (have != value) return false;
+    if (specs::string_at(core, field) != value) return false;
   }
   return true;
 }

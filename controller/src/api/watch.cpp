@@ -164,33 +164,34 @@ std::optional<http_response> api_handler::watch(const http_request& req,
   if (!w.ok()) return status_response(w.err());
   w->table = wants_table(req);
   auto open = std::make_shared<watcher>();
-  open->request = *w;
+  open->request = std::move(*w);
+  const auto& request = open->request;
   open->client = std::move(client);
   std::string initial;
-  if (!w->from || !w->selector.empty()) {
+  if (!request.from || !request.selector.empty()) {
     // The current state: sent as ADDED events when the watch names no
     // position; with one, it tells which objects the client sees selected.
-    auto l = store_.list(w->kind->kind, w->selector);
+    auto l = store_.list(request.kind->kind, request.selector);
     if (!l.ok()) return status_response(l.err());
     for (auto& o : l->items) {
-      if (!w->name.empty() && specs::string_at(o, "metadata.name") != w->name) continue;
-      if (!w->selector.empty()) open->known.insert(specs::string_at(o, "metadata.name"));
-      if (!w->from) initial += open->line("ADDED", o);
+      if (!request.name.empty() && specs::string_at(o, "metadata.name") != request.name) continue;
+      if (!request.selector.empty()) open->known.insert(specs::string_at(o, "metadata.name"));
+      if (!request.from) initial += open->line("ADDED", o);
     }
     open->rev = l->revision;
-    if (w->from) open->uncertain_until = l->revision;
+    if (request.from) open->uncertain_until = l->revision;
   }
-  if (w->from) {
-    if (*w->from > store_.revision())
-      return status_response(make_error(
-          reason::bad_request,
-          "resourceVersion " + std::to_string(*w->from) + " is newer than the store's latest, " +
-              std::to_string(store_.revision()) + "; list, then watch from its resourceVersion"));
-    auto probe = store_.events_after(*w->from, 1);
+  if (request.from) {
+    if (*request.from > store_.revision())
+      return status_response(
+          make_error(reason::bad_request, "resourceVersion " + std::to_string(*request.from) +
+                                              " is newer than the store's latest, " +
+                                              std::to_string(store_.revision()) +
+                                              "; list, then watch from its resourceVersion"));
+    auto probe = store_.events_after(*request.from, 1);
     if (!probe.ok()) return status_response(probe.err());
-    open->rev = *w->from;
+    open->rev = *request.from;
   }
-  open->request = std::move(*w);
   open->next_bookmark = steady::now() + options_.bookmark_interval;
   metrics_.count_request("WATCH", 200, 0);
   open->client->send(std::move(initial));  // also starts the stream when empty

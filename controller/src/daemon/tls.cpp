@@ -108,20 +108,24 @@ specs::status write_key(const std::string& path, EVP_PKEY* key) {
   });
 }
 
-key_ptr read_key(const std::string& path) {
+// Reads one PEM object from path with read_fn; null when absent or unreadable.
+template <class Ptr, class Fn>
+Ptr read_pem(const std::string& path, Ptr empty, Fn read_fn) {
   FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return key_ptr(nullptr, EVP_PKEY_free);
-  key_ptr k(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr), EVP_PKEY_free);
+  if (f == nullptr) return empty;
+  empty.reset(read_fn(f));
   std::fclose(f);
-  return k;
+  return empty;
+}
+
+key_ptr read_key(const std::string& path) {
+  return read_pem(path, key_ptr(nullptr, EVP_PKEY_free),
+                  [](FILE* f) { return PEM_read_PrivateKey(f, nullptr, nullptr, nullptr); });
 }
 
 cert_ptr read_cert(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return cert_ptr(nullptr, X509_free);
-  cert_ptr c(PEM_read_X509(f, nullptr, nullptr, nullptr), X509_free);
-  std::fclose(f);
-  return c;
+  return read_pem(path, cert_ptr(nullptr, X509_free),
+                  [](FILE* f) { return PEM_read_X509(f, nullptr, nullptr, nullptr); });
 }
 
 }  // namespace
