@@ -41,8 +41,13 @@ specs::status durable_allocator::load() {
   return specs::done{};
 }
 
+// The number is reserved in memory under the lock and written outside it, so
+// concurrent allocations for different owners share the store's group commit
+// instead of paying one sync each in turn. An owner has at most one write in
+// flight: a second call for it waits for the first to settle.
 specs::result<std::uint32_t> durable_allocator::acquire(const std::string& owner) {
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
+  settled_.wait(lk, [&] { return busy_.count(owner) == 0; });
   if (auto st = load(); !st.ok()) return st.err();
   if (auto it = by_owner_.find(owner); it != by_owner_.end()) return it->second.first;
   std::uint64_t span = static_cast<std::uint64_t>(o_.last - o_.first) + 1;
@@ -55,14 +60,17 @@ specs::result<std::uint32_t> durable_allocator::acquire(const std::string& owner
       ++taken_elsewhere;
       continue;
     }
-    auto value = boost::json::serialize(boost::json::object{{"owner", owner}});
-    auto rev = backend_.commit(specs::kv_write{key_of(n), 0, value, specs::keyspace::allocations});
+    by_number_[n] = owner;  // reserved: no one else is handed n meanwhile
+    auto rev = write_unlocked(
+        lk, owner,
+        specs::kv_write{key_of(n), 0, boost::json::serialize(boost::json::object{{"owner", owner}}),
+                        specs::keyspace::allocations});
     if (!rev.ok()) {
+      by_number_.erase(n);
       if (rev.err().why == specs::reason::conflict) continue;  // taken elsewhere
       return rev.err();
     }
     by_owner_[owner] = {n, *rev};
-    by_number_[n] = owner;
     return n;
   }
   return specs::make_error(specs::reason::unavailable,
@@ -70,6 +78,20 @@ specs::result<std::uint32_t> durable_allocator::acquire(const std::string& owner
                                o_.show(o_.last) + " (" + std::to_string(by_number_.size()) +
                                " held by Rockpool, " + std::to_string(taken_elsewhere) +
                                " in use by other processes)");
+}
+
+// REQUIRES: lk holds mu_ and owner is not busy. Marks owner busy, commits w
+// without the lock, and takes the lock back; waiters on owner are woken.
+specs::result<std::uint64_t> durable_allocator::write_unlocked(std::unique_lock<std::mutex>& lk,
+                                                               const std::string& owner,
+                                                               const specs::kv_write& w) {
+  busy_.insert(owner);
+  lk.unlock();
+  auto rev = backend_.commit(w);
+  lk.lock();
+  busy_.erase(owner);
+  settled_.notify_all();
+  return rev;
 }
 
 std::optional<std::string> durable_allocator::owner_of(std::uint32_t n) const {
@@ -87,16 +109,18 @@ std::optional<std::uint32_t> durable_allocator::held_by(const std::string& owner
 }
 
 specs::status durable_allocator::release(const std::string& owner) {
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
+  settled_.wait(lk, [&] { return busy_.count(owner) == 0; });
   if (auto st = load(); !st.ok()) return st.err();
   auto it = by_owner_.find(owner);
   if (it == by_owner_.end()) return specs::done{};
   auto [n, rev] = it->second;
-  auto r =
-      backend_.commit(specs::kv_write{key_of(n), rev, std::nullopt, specs::keyspace::allocations});
+  // The number stays taken until the delete is durable.
+  auto r = write_unlocked(
+      lk, owner, specs::kv_write{key_of(n), rev, std::nullopt, specs::keyspace::allocations});
   if (!r.ok() && r.err().why != specs::reason::not_found) return r.err();
   by_number_.erase(n);
-  by_owner_.erase(it);
+  by_owner_.erase(owner);
   return specs::done{};
 }
 

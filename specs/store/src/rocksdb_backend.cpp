@@ -6,12 +6,16 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace rockpool::specs {
 namespace {
@@ -248,9 +252,9 @@ class rocksdb_backend final : public kv_backend {
         batch.Put(events(), encode_u64(e.revision), encode_event(e.kind, e.key, e.value));
       }
     }
-    std::size_t deletes = 0;
+    std::vector<std::string_view> deleted;
     for (const auto& m : plan.mutations)
-      if (!m.value && m.space == keyspace::objects) ++deletes;
+      if (!m.value && m.space == keyspace::objects) deleted.push_back(m.key);
     batch.Put(meta(), meta_revision, encode_u64(plan.revision));
     batch.Put(meta(), meta_allocation_revision, encode_u64(plan.allocation_revision));
     // Compact the event log in the same batch once it is 10% over retention.
@@ -275,23 +279,35 @@ class rocksdb_backend final : public kv_backend {
       ++stats_.batches;
     }
     rev_cv_.notify_all();
-    ask_compaction(deletes, compacted);
+    ask_compaction(deleted, compacted);
     // Still the leader here, so listeners see batches in revision order.
     if (listener_ && !plan.events.empty()) listener_(std::move(plan.events));
   }
 
   // Deleted objects and trimmed events leave tombstones that RocksDB would
   // only drop when its levels next compact, so a store emptied by deletes
-  // kept growing on disk. After every 1,000 object deletes, and whenever the
-  // event log was trimmed, a background thread compacts what was deleted.
-  void ask_compaction(std::size_t deletes, std::uint64_t events_upto) {
+  // kept growing on disk. A background thread compacts what was deleted:
+  // after every 1,000 object deletes, the key range they span (so churn of one
+  // kind does not rewrite the others); and the event log once another
+  // retention's worth of it was trimmed (so dead events stay under one
+  // retention, and a busy store does not rewrite its log on every trim).
+  void ask_compaction(const std::vector<std::string_view>& deleted, std::uint64_t events_upto) {
     {
       std::lock_guard lk(compact_mu_);
-      deletes_since_compaction_ += deletes;
-      if (deletes_since_compaction_ < 1000 && events_upto <= events_compacted_upto_) return;
-      compact_objects_ = compact_objects_ || deletes_since_compaction_ >= 1000;
-      if (compact_objects_) deletes_since_compaction_ = 0;
-      compact_events_upto_ = std::max(compact_events_upto_, events_upto);
+      for (auto key : deleted) {
+        if (deleted_low_.empty() || key < deleted_low_) deleted_low_ = key;
+        if (key > deleted_high_) deleted_high_ = key;
+      }
+      deletes_since_compaction_ += deleted.size();
+      bool objects = deletes_since_compaction_ >= 1000;
+      bool events = events_upto >=
+                    compact_events_upto_ + std::max<std::uint64_t>(options_.event_retention, 1);
+      if (!objects && !events) return;
+      if (objects) {
+        compact_objects_ = {std::exchange(deleted_low_, {}), std::exchange(deleted_high_, {})};
+        deletes_since_compaction_ = 0;
+      }
+      if (events) compact_events_upto_ = events_upto;
     }
     compact_cv_.notify_all();
   }
@@ -303,13 +319,16 @@ class rocksdb_backend final : public kv_backend {
         return compact_stop_ || compact_objects_ || compact_events_upto_ > events_compacted_upto_;
       });
       if (compact_stop_) return;
-      bool objects_too = std::exchange(compact_objects_, false);
+      auto objects_range = std::exchange(compact_objects_, std::nullopt);
       auto upto = compact_events_upto_;
       lk.unlock();
       rocksdb::CompactRangeOptions o;
       o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-      if (objects_too) (void)db_->CompactRange(o, objects(), nullptr, nullptr);
-      if (upto > 0) {
+      if (objects_range) {
+        rocksdb::Slice low(objects_range->first), high(objects_range->second);
+        (void)db_->CompactRange(o, objects(), &low, &high);
+      }
+      if (upto > events_compacted_upto_) {
         auto end = encode_u64(upto + 1);
         rocksdb::Slice end_key(end);
         (void)db_->CompactRange(o, events(), nullptr, &end_key);
@@ -341,7 +360,8 @@ class rocksdb_backend final : public kv_backend {
   std::mutex compact_mu_;  // guards the compaction requests below
   std::condition_variable compact_cv_;
   std::size_t deletes_since_compaction_ = 0;
-  bool compact_objects_ = false;
+  std::string deleted_low_, deleted_high_;  // the keys deleted since the last request
+  std::optional<std::pair<std::string, std::string>> compact_objects_;  // a key range
   std::uint64_t compact_events_upto_ = 0;
   std::uint64_t events_compacted_upto_ = 0;
   bool compact_stop_ = false;

@@ -3,11 +3,13 @@
 #include "rockpool/specs/kv_backend.hpp"
 #include "rockpool/specs/result.hpp"
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace rockpool::actors {
@@ -16,8 +18,9 @@ namespace rockpool::actors {
 /// is a compare-and-swap write of PREFIX + the number in the store's
 /// allocations keyspace, so a number is never handed out twice, even across
 /// restarts (kill -9 included) or to concurrent callers. Nothing is handed out
-/// until the stored allocations have been read. Host ports and bridge
-/// addresses are both allocated this way.
+/// until the stored allocations have been read. The write is made outside the
+/// allocator's lock, so concurrent allocations share the store's syncs. Host
+/// ports and bridge addresses are both allocated this way.
 /// Thread safety: thread-safe.
 class durable_allocator {
  public:
@@ -47,13 +50,17 @@ class durable_allocator {
 
  private:
   specs::status load();
+  specs::result<std::uint64_t> write_unlocked(std::unique_lock<std::mutex>& lk,
+                                              const std::string& owner, const specs::kv_write& w);
   std::string key_of(std::uint32_t n) const;
 
   specs::kv_backend& backend_;
   options o_;
   mutable std::mutex mu_;
   std::map<std::string, std::pair<std::uint32_t, std::uint64_t>> by_owner_;  // number, revision
-  std::map<std::uint32_t, std::string> by_number_;
+  std::map<std::uint32_t, std::string> by_number_;  // held or being written
+  std::set<std::string> busy_;                      // owners with a write in flight
+  std::condition_variable settled_;                 // a write of busy_ finished
   std::uint32_t next_;
   bool loaded_ = false;
 };
