@@ -49,6 +49,13 @@ std::vector<std::string> kind_registry::kinds() const {
   return out;
 }
 
+std::map<std::string, std::string> kind_registry::creation_finalizers() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, r] : by_kind_)
+    if (r->cleans_up()) out.emplace(k, cleanup_finalizer);
+  return out;
+}
+
 std::vector<specs::json::value> kind_registry::bootstrap_objects() const {
   std::vector<specs::json::value> out;
   for (const auto& [k, r] : by_kind_)

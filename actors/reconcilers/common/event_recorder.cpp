@@ -43,15 +43,6 @@ void event_recorder::record(const json::value& object, const std::string& type,
   while (!base.empty() && base.back() == '-') base.pop_back();
   std::string event_name = base + "-" + hash;
   auto now = specs::format_rfc3339(clock_.now());
-  auto existing = store_.get("Event", event_name);
-  if (existing.ok()) {
-    auto e = std::move(*existing);
-    auto& spec = e.as_object()["spec"].as_object();
-    spec["count"] = specs::int_at(e, "spec.count").value_or(1) + 1;
-    spec["lastTimestamp"] = now;
-    (void)store_.replace(std::move(e), {false, "rockpoold"});
-    return;
-  }
   json::value e = {
       {"apiVersion", specs::api_version},
       {"kind", "Event"},
@@ -65,7 +56,19 @@ void event_recorder::record(const json::value& object, const std::string& type,
         {"lastTimestamp", now},
         {"involvedObject",
          {{"kind", kind}, {"name", name}, {"uid", string_at(object, "metadata.uid")}}}}}};
-  if (!store_.create(std::move(e), {false, "rockpoold"}).ok()) return;
+  // Most events are new: create first, and only a repeat reads the event.
+  auto created = store_.create(std::move(e), {false, "rockpoold"});
+  if (!created.ok() && created.err().why == specs::reason::already_exists) {
+    auto existing = store_.get("Event", event_name);
+    if (!existing.ok()) return;
+    auto repeat = std::move(*existing);
+    auto& spec = repeat.as_object()["spec"].as_object();
+    spec["count"] = specs::int_at(repeat, "spec.count").value_or(1) + 1;
+    spec["lastTimestamp"] = now;
+    (void)store_.replace(std::move(repeat), {false, "rockpoold"});
+    return;
+  }
+  if (!created.ok()) return;
   std::vector<std::string> expired;
   {
     std::lock_guard lk(mu_);

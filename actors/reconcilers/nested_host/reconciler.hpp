@@ -9,6 +9,7 @@ namespace rockpool::actors::nested_host {
 class reconciler final : public actors::reconciler {
  public:
   std::string_view kind() const override { return "NestedHost"; }
+  bool cleans_up() const override { return true; }
   std::vector<std::string> owns() const override { return {"Workspace", "PortRoute"}; }
   pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const override;
 };

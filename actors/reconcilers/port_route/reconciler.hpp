@@ -10,6 +10,7 @@ namespace rockpool::actors::port_route {
 class reconciler final : public actors::reconciler {
  public:
   std::string_view kind() const override { return "PortRoute"; }
+  bool cleans_up() const override { return true; }
   std::vector<watch_rule> watches() const override;
   pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const override;
 };

@@ -9,6 +9,7 @@ namespace rockpool::actors::workspace {
 class reconciler final : public actors::reconciler {
  public:
   std::string_view kind() const override { return "Workspace"; }
+  bool cleans_up() const override { return true; }
   std::vector<std::string> owns() const override;
   std::vector<watch_rule> watches() const override;
   bool follows_instances() const override { return true; }

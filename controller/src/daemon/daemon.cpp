@@ -159,6 +159,7 @@ void daemon::parts::start_reconcilers() {
     spdlog::info("--runtime=none: specs are stored and served, not reconciled");
     return;
   }
+  store->add_finalizers_on_create(kinds.creation_finalizers());
   actors::controller_options options;
   options.sweep_interval = std::chrono::seconds(config.sweep_seconds);
   options.workers = config.max_reconciles;

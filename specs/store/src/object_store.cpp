@@ -65,6 +65,15 @@ json::value strip_rv(json::value v) {
   return v;
 }
 
+// Appends finalizer to meta's finalizers unless it is there.
+void add_finalizer(json::object& meta, std::string_view finalizer) {
+  auto& list = meta["finalizers"];
+  if (!list.is_array()) list = json::array();
+  for (const auto& f : list.get_array())
+    if (f.is_string() && f.get_string() == finalizer) return;
+  list.get_array().emplace_back(finalizer);
+}
+
 bool has_finalizers(const json::value& obj) {
   const auto* f = find_path(obj, "metadata.finalizers");
   return f && f->is_array() && !f->get_array().empty();
@@ -270,6 +279,8 @@ result<write_outcome> object_store::create_admitted(json::value obj, const write
         meta["creationTimestamp"] = format_rfc3339(clock_.now());
         for (const char* f : {"labels", "annotations", "finalizers", "ownerReferences"})
           copy_meta_field(meta, in_meta, f);
+        if (auto fin = creation_finalizers_.find(kind); fin != creation_finalizers_.end())
+          add_finalizer(meta, fin->second);
         if (const auto* spec = obj.as_object().if_contains("spec"))
           next.as_object()["spec"] = *spec;
         auto out =

@@ -192,6 +192,35 @@ TEST_F(actor_runtime, workspace_converges_to_ready_with_instance_route_and_final
   EXPECT_EQ(ctl_->stats().live_reconcilers, 1u);
 }
 
+// As rockpoold runs it: admission adds the cleanup finalizer on create, so a
+// workspace's pass writes its status and nothing else to the workspace.
+TEST_F(actor_runtime, with_the_finalizer_added_on_create_a_pass_only_writes_status) {
+  store_->add_finalizers_on_create(kinds_.creation_finalizers());
+  boot();
+  auto created = apply(workspace("demo"));
+  EXPECT_EQ(specs::find_path(created, "metadata.finalizers")->as_array().size(), 1u);
+  auto after_create = store_->revision();
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  auto events = store_->events_after(after_create, 1000);
+  ASSERT_TRUE(events.ok());
+  int writes = 0;
+  for (const auto& e : *events) {
+    if (string_at(e.object, "kind") != "Workspace") continue;
+    ++writes;
+    auto without_status = e.object;
+    without_status.as_object().erase("status");
+    without_status.as_object()["metadata"].as_object().erase("resourceVersion");
+    auto created_meta = created;
+    created_meta.as_object().erase("status");
+    created_meta.as_object()["metadata"].as_object().erase("resourceVersion");
+    EXPECT_EQ(without_status, created_meta) << "a pass changed more than the status";
+  }
+  EXPECT_EQ(writes, 1);  // one status write, no finalizer patch
+  EXPECT_TRUE(kinds_.creation_finalizers().count("Workspace"));
+  EXPECT_FALSE(kinds_.creation_finalizers().count("Host"));  // Host/local has nothing to clean
+}
+
 TEST_F(actor_runtime, hundred_updates_during_a_pass_coalesce_into_at_most_two_passes) {
   boot();
   apply(workspace("demo"));

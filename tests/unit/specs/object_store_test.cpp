@@ -64,6 +64,47 @@ TEST_F(object_store_test, create_sets_server_fields_and_global_revision) {
   EXPECT_EQ(again.err().why, reason::already_exists);
 }
 
+TEST_F(object_store_test, admission_adds_a_kinds_finalizer_on_create_only) {
+  EXPECT_EQ(find_path(store_->create(workspace("plain"), as())->object, "metadata.finalizers"),
+            nullptr);
+  store_->add_finalizers_on_create({{"Workspace", "rockpool.dev/cleanup"}});
+  auto finalizers = [](const json::value& obj) {
+    std::vector<std::string> out;
+    if (const auto* f = find_path(obj, "metadata.finalizers"))
+      for (const auto& e : f->as_array()) out.emplace_back(e.as_string());
+    return out;
+  };
+  auto created = store_->create(workspace("a"), as());
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(finalizers(created->object), std::vector<std::string>{"rockpool.dev/cleanup"});
+  auto dry = store_->create(workspace("dry"), write_request{true, "rpctl"});
+  EXPECT_EQ(finalizers(dry->object), std::vector<std::string>{"rockpool.dev/cleanup"});
+  // Server-side apply creates the same way; the user's own finalizers stay.
+  auto mine = workspace("b");
+  mine.as_object()["metadata"].as_object()["finalizers"] =
+      json::array{"example.com/keep", "rockpool.dev/cleanup"};
+  auto applied = store_->apply(mine, as(), false);
+  ASSERT_TRUE(applied.ok()) << applied.err().message;
+  EXPECT_EQ(finalizers(applied->object),
+            (std::vector<std::string>{"example.com/keep", "rockpool.dev/cleanup"}));
+  // Not added again by later writes, once the controller has removed it.
+  auto patched = store_->merge_patch("Workspace", "a",
+                                     json::value{{"metadata", {{"finalizers", nullptr}}}}, as());
+  ASSERT_TRUE(patched.ok());
+  EXPECT_TRUE(finalizers(patched->object).empty());
+  auto replaced = store_->replace(patched->object, as());
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_TRUE(finalizers(replaced->object).empty());
+  // Other kinds are left alone.
+  json::value tmpl = {{"apiVersion", "rockpool.dev/v1alpha1"},
+                      {"kind", "WorkspaceTemplate"},
+                      {"metadata", {{"name", "t"}}},
+                      {"spec", {{"image", "tiny"}}}};
+  auto t = store_->create(tmpl, as());
+  ASSERT_TRUE(t.ok()) << t.err().message;
+  EXPECT_TRUE(finalizers(t->object).empty());
+}
+
 TEST_F(object_store_test, create_applies_defaults_and_rejects_invalid_objects_with_causes) {
   auto ok = store_->create(workspace("a"), as());
   EXPECT_EQ(*int_at(ok->object, "spec.ide.port"), 8080);

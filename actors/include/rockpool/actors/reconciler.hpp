@@ -82,6 +82,10 @@ class reconciler {
   virtual std::vector<watch_rule> watches() const { return {}; }
   /// Whether an Incus instance event about instance NAME pokes KIND/NAME.
   virtual bool follows_instances() const { return false; }
+  /// Whether objects of this kind carry cleanup_finalizer while they exist
+  /// (the pass has something outside the store to tear down). Admission then
+  /// adds it when an object is created, so the first pass need not write it.
+  virtual bool cleans_up() const { return false; }
   /// Objects of this kind the controller creates at start when they are
   /// absent (e.g. Host/local, whose status the reconciler keeps).
   virtual std::vector<specs::json::value> bootstrap() const { return {}; }
@@ -112,6 +116,8 @@ class kind_registry {
     return rule_index_;
   }
   std::vector<std::string> kinds() const;
+  /// The finalizer admission adds on create, by kind (the kinds that clean up).
+  std::map<std::string, std::string> creation_finalizers() const;
   /// Every registered kind's bootstrap objects.
   std::vector<specs::json::value> bootstrap_objects() const;
 

@@ -84,6 +84,14 @@ class object_store {
   /// date by this store's creates and deletes (so a scrape reads no object).
   /// REQUIRES: this store is the only writer of its backend.
   std::map<std::string, std::uint64_t> counts() const;
+  /// Finalizers admission adds to every object of a kind it creates, by kind,
+  /// as Kubernetes' admission plugins add theirs (kubernetes.io/pvc-protection):
+  /// the controller's cleanup finalizer, so its first pass need not write it.
+  /// Set only where a controller removes them. REQUIRES: called before the
+  /// store is shared between threads.
+  void add_finalizers_on_create(std::map<std::string, std::string> by_kind) {
+    creation_finalizers_ = std::move(by_kind);
+  }
   /// What admission validates against (this store's objects, the outer
   /// networks, the kinds' rules), for checking input before writing any of it.
   validation_context validation();
@@ -131,6 +139,7 @@ class object_store {
   std::vector<std::string> outer_networks_;
   const semantic_rules* rules_;
   std::array<std::mutex, 64> admission_;
+  std::map<std::string, std::string> creation_finalizers_;
   mutable std::mutex counts_mu_;
   std::map<std::string, std::uint64_t> counts_;
   void count(const std::string& kind, int delta);
