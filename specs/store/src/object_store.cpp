@@ -74,6 +74,22 @@ void add_finalizer(json::object& meta, std::string_view finalizer) {
   list.get_array().emplace_back(finalizer);
 }
 
+// Why an apply by manager of obj, owned by owner, is refused, and what to do.
+std::string apply_conflict(const json::value& obj, const std::string& owner,
+                           const std::string& manager) {
+  auto what = "Apply failed: " + describe(string_at(obj, "kind"), string_at(obj, "metadata.name")) +
+              " is managed by \"" + owner + "\", not \"" + manager + "\"";
+  std::string sync;
+  if (const auto* labels = find_path(obj, "metadata.labels"); labels && labels->is_object())
+    if (const auto* v = labels->get_object().if_contains(gitsync_label); v && v->is_string())
+      sync = v->get_string();
+  if (sync.empty()) return what + "; apply with --force-conflicts to take it over";
+  // Taking it over would not last: the GitSync reverts changes made elsewhere.
+  return what + ", and GitSync " + sync +
+         " puts back any change made elsewhere; change it in that GitSync's source, or set "
+         "its spec.suspend to true first";
+}
+
 bool has_finalizers(const json::value& obj) {
   const auto* f = find_path(obj, "metadata.finalizers");
   return f && f->is_array() && !f->get_array().empty();
@@ -382,10 +398,7 @@ result<write_outcome> object_store::update_existing(json::value obj, const write
         if (is_apply) {
           auto owner = annotation(cur->object, managed_by_annotation);
           if (!owner.empty() && owner != req.manager && !force)
-            return make_error(reason::conflict,
-                              "Apply failed: " + describe(kind, name) + " is managed by \"" +
-                                  owner + "\", not \"" + req.manager +
-                                  "\"; apply with --force-conflicts to take it over");
+            return make_error(reason::conflict, apply_conflict(cur->object, owner, req.manager));
           merge_applied_metadata(meta, cur->object, in_meta, applied, req.manager);
         } else {
           for (const char* f : {"labels", "annotations", "finalizers", "ownerReferences"})

@@ -253,6 +253,16 @@ TEST_F(object_store_test, apply_records_ownership_and_conflicts_with_another_man
   ASSERT_TRUE(forced.ok());
   EXPECT_EQ(forced->effect, write_effect::configured);
   EXPECT_EQ(annotation(forced->object, managed_by_annotation), "gitops:repo/");
+  // An object a GitSync owns: the message says where to change it instead.
+  auto synced = workspace("s");
+  synced.as_object()["metadata"].as_object()["labels"] = {{gitsync_label, "team"}};
+  ASSERT_TRUE(store_->apply(synced, as("gitsync/team"), false).ok());
+  auto mine = store_->apply(workspace("s", 2), as("rpctl"), false);
+  ASSERT_FALSE(mine.ok());
+  EXPECT_NE(mine.err().message.find("GitSync team puts back any change made elsewhere"),
+            std::string::npos)
+      << mine.err().message;
+  EXPECT_EQ(mine.err().message.find("--force-conflicts"), std::string::npos);
 }
 
 // Issue 14: kubectl's `kubectl-last-applied` manager applies metadata only;
