@@ -218,6 +218,9 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
   if (!c.listen.empty() && !c.plain_http && c.tls_cert_file.empty()) {
     auto made = ensure_tls_files(c.data_dir + "/tls");
     if (!made.ok()) return made.err();
+    if (!made->made_because.empty())
+      spdlog::info("made a new server certificate for --listen in {}: {}", c.data_dir + "/tls",
+                   made->made_because);
     c.tls_cert_file = made->server_cert;
     c.tls_key_file = made->server_key;
     c.tls_ca_file = made->ca_cert;

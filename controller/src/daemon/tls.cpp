@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 
@@ -25,7 +26,6 @@ using key_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 using cert_ptr = std::unique_ptr<X509, decltype(&X509_free)>;
 
 constexpr long ca_days = 3650;
-constexpr long server_days = 365;
 
 specs::error failure(const std::string& what) {
   return make_error(reason::internal, "TLS: " + what);
@@ -128,10 +128,26 @@ cert_ptr read_cert(const std::string& path) {
                   [](FILE* f) { return PEM_read_X509(f, nullptr, nullptr, nullptr); });
 }
 
+// Why the server certificate at cert_path (with its key) must be replaced, or "".
+std::string replace_reason(const std::string& cert_path, const std::string& key_path, X509* ca,
+                           long renew_within_days) {
+  auto cert = read_cert(cert_path);
+  auto key = read_key(key_path);
+  if (!cert || !key) return "none was readable";
+  if (X509_check_private_key(cert.get(), key.get()) != 1) return "its key does not match it";
+  EVP_PKEY* ca_public = X509_get0_pubkey(ca);
+  if (ca_public == nullptr || X509_verify(cert.get(), ca_public) != 1)
+    return "the one there is not signed by the CA";
+  std::time_t horizon = std::time(nullptr) + renew_within_days * 86400L;
+  if (X509_cmp_time(X509_get0_notAfter(cert.get()), &horizon) < 0)
+    return "the one there expires within " + std::to_string(renew_within_days) + " days";
+  return "";
+}
+
 }  // namespace
 
-specs::result<tls_files> ensure_tls_files(const std::string& dir) {
-  tls_files out{dir + "/ca.crt", dir + "/server.crt", dir + "/server.key"};
+specs::result<tls_files> ensure_tls_files(const std::string& dir, tls_lifetimes lifetimes) {
+  tls_files out{dir + "/ca.crt", dir + "/server.crt", dir + "/server.key", ""};
   auto ca_key_path = dir + "/ca.key";
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -147,10 +163,14 @@ specs::result<tls_files> ensure_tls_files(const std::string& dir) {
     if (auto st = write_key(ca_key_path, ca_key.get()); !st.ok()) return st.err();
     if (auto st = write_cert(out.ca_cert, ca.get()); !st.ok()) return st.err();
   }
-  if (!new_ca && fs::exists(out.server_cert) && fs::exists(out.server_key)) return out;
+  out.made_because = new_ca ? "a new CA was made"
+                            : replace_reason(out.server_cert, out.server_key, ca.get(),
+                                             lifetimes.renew_within_days);
+  if (out.made_because.empty()) return out;
   auto key = new_key();
   if (!key) return failure("cannot make a key");
-  auto cert = make_cert(key.get(), "rockpoold", server_days, ca.get(), ca_key.get(), false);
+  auto cert =
+      make_cert(key.get(), "rockpoold", lifetimes.server_days, ca.get(), ca_key.get(), false);
   if (!cert) return failure("cannot make the server certificate");
   if (auto st = write_key(out.server_key, key.get()); !st.ok()) return st.err();
   if (auto st = write_cert(out.server_cert, cert.get()); !st.ok()) return st.err();
