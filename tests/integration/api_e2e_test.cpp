@@ -565,6 +565,10 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
   auto described = kubectl("describe ws demo");
   EXPECT_NE(described.out.find("InstanceCreated"), std::string::npos)
       << "describe lists the events: " << described.out << described.err;
+  // kubectl get events resolves to the core group: the Event columns.
+  auto events = kubectl("get events");
+  EXPECT_NE(events.out.find("REASON"), std::string::npos) << events.out << events.err;
+  EXPECT_NE(events.out.find("InstanceCreated"), std::string::npos) << events.out;
   auto yaml = kubectl("get ws demo -o yaml");
   EXPECT_NE(yaml.out.find("image: rockpool-tiny"), std::string::npos) << yaml.err;
   auto explain = kubectl("explain workspace.spec.resources");

@@ -46,15 +46,17 @@ bool wants_table(const http_request& req);
 /// printer columns (cells rendered as rpctl renders them), each row with the
 /// object's metadata, or the object with includeObject=Object, or nothing
 /// with includeObject=None. with_columns false: no columnDefinitions (the
-/// watch events after the first).
+/// watch events after the first). row_objects, when given (one per item):
+/// what the rows carry instead of the items (another API's view of them).
 json::value table_of(const specs::kind_info& k, const std::vector<json::value>& items,
                      const parsed_target& t, const std::string& resource_version,
-                     bool with_columns = true);
+                     bool with_columns = true,
+                     const std::vector<json::value>* row_objects = nullptr);
 /// fieldValidation: Strict (or absent) leaves body alone (unknown fields are
 /// refused by validation); Warn and Ignore drop them, and Warn returns one
 /// warning per field for the Warning header. Anything else is 400.
 specs::result<std::vector<std::string>> apply_field_validation(const parsed_target& t,
-                                                              json::value& body);
+                                                               json::value& body);
 /// Adds `Warning: 299 - "..."` for each warning.
 http_response with_warnings(http_response r, const std::vector<std::string>& warnings);
 /// dryRun and fieldManager.

@@ -108,12 +108,20 @@ std::optional<http_response> api_handler::core_v1(const http_request& req) {
   if (!sel.ok()) return status_response(sel.err());
   auto l = store_.list("Event");
   if (!l.ok()) return status_response(l.err());
-  json::array items;
-  for (const auto& e : l->items)
-    if (auto core = core_event(e); selected(core, *sel)) items.push_back(std::move(core));
+  std::vector<json::value> rockpool, core;
+  for (auto& e : l->items)
+    if (auto c = core_event(e); selected(c, *sel)) {
+      rockpool.push_back(std::move(e));
+      core.push_back(std::move(c));
+    }
+  auto rv = std::to_string(l->revision);
+  // kubectl get events: the columns rpctl prints, the rows in core v1's shape.
+  if (wants_table(req))
+    return json_response(200, table_of(*specs::find_kind("Event"), rockpool, t, rv, true, &core));
+  json::array items(core.begin(), core.end());
   return json_response(200, {{"apiVersion", "v1"},
                              {"kind", "EventList"},
-                             {"metadata", {{"resourceVersion", std::to_string(l->revision)}}},
+                             {"metadata", {{"resourceVersion", rv}}},
                              {"items", std::move(items)}});
 }
 

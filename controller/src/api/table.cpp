@@ -37,8 +37,8 @@ json::value row_object(const json::value& obj, const std::string& include) {
 }  // namespace
 
 json::value table_of(const specs::kind_info& k, const std::vector<json::value>& items,
-                     const parsed_target& t, const std::string& resource_version,
-                     bool with_columns) {
+                     const parsed_target& t, const std::string& resource_version, bool with_columns,
+                     const std::vector<json::value>* row_objects) {
   json::array columns;
   if (with_columns) {
     columns.push_back(
@@ -51,11 +51,13 @@ json::value table_of(const specs::kind_info& k, const std::vector<json::value>& 
   auto include = query(t, "includeObject");
   auto now = std::chrono::system_clock::now();
   json::array rows;
-  for (const auto& obj : items) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& obj = items[i];
     json::array cells{json::value(specs::string_at(obj, "metadata.name"))};
     for (const auto& c : k.columns) cells.push_back(json::value(specs::column_cell(c, obj, now)));
     json::object row{{"cells", std::move(cells)}};
-    if (auto o = row_object(obj, include); !o.is_null()) row["object"] = std::move(o);
+    if (auto o = row_object(row_objects ? row_objects->at(i) : obj, include); !o.is_null())
+      row["object"] = std::move(o);
     rows.push_back(std::move(row));
   }
   return json::object{{"kind", "Table"},

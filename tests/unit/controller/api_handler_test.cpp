@@ -610,6 +610,23 @@ TEST_F(api_handler_test, core_v1_events_are_served_for_kubectl_describe) {
   EXPECT_EQ(specs::string_at(e, "reason"), "InstanceCreated");
   EXPECT_EQ(specs::int_at(e, "count"), 2);
   EXPECT_EQ(call("GET", "/api/v1/namespaces/default/events").status, 200);
+  // kubectl get events asks for a Table: the Event columns, core rows.
+  auto table = handler_.handle(
+      http_request{"GET", "/api/v1/namespaces/default/events", "", "",
+                   "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"});
+  ASSERT_EQ(table.status, 200) << table.body;
+  auto tv = specs::parse_json(table.body);
+  ASSERT_TRUE(tv.ok());
+  EXPECT_EQ(specs::string_at(*tv, "kind"), "Table");
+  std::vector<std::string> columns;
+  for (const auto& c : tv->at("columnDefinitions").as_array())
+    columns.emplace_back(c.at("name").as_string());
+  EXPECT_NE(std::find(columns.begin(), columns.end(), "Reason"), columns.end());
+  ASSERT_EQ(tv->at("rows").as_array().size(), 2u);
+  const auto& row = tv->at("rows").as_array()[0];
+  EXPECT_EQ(specs::string_at(row, "object.metadata.namespace"), "default");
+  auto cells = boost::json::serialize(row.at("cells"));
+  EXPECT_NE(cells.find("InstanceCreated"), std::string::npos) << cells;
   EXPECT_EQ(call("GET", "/api/v1/events?fieldSelector=reason%3DX").status, 400);
   EXPECT_EQ(call("GET", "/api/v1/events?watch=true").status, 405);
   EXPECT_EQ(call("POST", "/api/v1/events", "{}").status, 405);
