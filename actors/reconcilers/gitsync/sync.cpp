@@ -99,13 +99,24 @@ json::value labelled(json::value obj, const std::string& sync_name) {
 }
 
 // Whether gs may apply over live: its own objects, unowned ones it listed
-// before (taken back after someone else's apply: drift), or anything with force.
-std::string takeover_refusal(const json::value& gs, const json::value& live, bool in_inventory) {
+// before (taken back after someone else's apply: drift), or with force
+// anything but another existing GitSync's (two syncs that both force would
+// take an object from each other on every pass).
+std::string takeover_refusal(specs::object_store& store, const json::value& gs,
+                             const json::value& live, bool in_inventory) {
   auto owner = specs::annotation(live, specs::managed_by_annotation);
   auto name = string_at(gs, "metadata.name");
-  if (owner == manager_of(name) || flag(gs, "spec.force", false)) return {};
-  bool other_sync = owner.rfind("gitsync/", 0) == 0;
-  if (in_inventory && !other_sync) return {};
+  if (owner == manager_of(name)) return {};
+  constexpr std::string_view sync_prefix = "gitsync/";
+  bool other_sync = owner.rfind(sync_prefix, 0) == 0;
+  if (other_sync) {
+    auto other = owner.substr(sync_prefix.size());
+    if (store.get("GitSync", other).ok())
+      return "managed by GitSync " + other +
+             ", which keeps it; remove it from that sync's source (or delete that sync with "
+             "prune: false) before this one can take it";
+  }
+  if (flag(gs, "spec.force", false) || (in_inventory && !other_sync)) return {};
   return "managed by \"" + (owner.empty() ? std::string("nobody (created, not applied)") : owner) +
          "\", not \"" + manager_of(name) + "\": set spec.force: true to take it over";
 }
@@ -178,7 +189,7 @@ std::pair<change, bool> apply_one(specs::object_store& store, const json::value&
   auto live = store.get(kind_of(key), name_of(key));
   json::value live_value = live.ok() ? *live : json::value(nullptr);
   if (live.ok())
-    if (auto refusal = takeover_refusal(gs, *live, in_inventory); !refusal.empty())
+    if (auto refusal = takeover_refusal(store, gs, *live, in_inventory); !refusal.empty())
       return {{key, "conflict", refusal, live_value, doc.value}, false};
   auto r = store.apply(labelled(doc.value, name), {dry_run, manager_of(name)}, true);
   if (!r.ok()) return {{key, "error", r.err().message, live_value, doc.value}, in_inventory};

@@ -154,6 +154,31 @@ TEST_F(gitsync_engine, drift_by_a_forced_apply_is_taken_back_but_another_sync_is
   EXPECT_EQ(string_at(*store_.get("Workspace", "a"), "spec.image"), "drifted");
 }
 
+TEST_F(gitsync_engine, force_does_not_take_an_object_from_another_existing_sync) {
+  write("a.yaml", ws("a"));
+  auto other = specs::parse_json(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"GitSync","metadata":{"name":"other"},)"
+      R"("spec":{"path":"/nonexistent"}})");
+  ASSERT_TRUE(store_.create(*other, {false, "rpctl"}).ok());
+  auto theirs = specs::parse_json(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"a"},)"
+      R"("spec":{"image":"theirs"}})");
+  ASSERT_TRUE(store_.apply(*theirs, {false, "gitsync/other"}, false).ok());
+  auto gs = sync(R"(,"force":true)");
+  auto refused = run(gs);
+  EXPECT_EQ(refused.conflicts, 1);
+  ASSERT_EQ(refused.changes.size(), 1u);
+  EXPECT_NE(refused.changes[0].message.find("managed by GitSync other"), std::string::npos)
+      << refused.changes[0].message;
+  EXPECT_EQ(string_at(*store_.get("GitSync", "other"), "kind"), "GitSync");
+  EXPECT_EQ(string_at(*store_.get("Workspace", "a"), "spec.image"), "theirs");
+  // Once that sync is gone (deleted without pruning), force takes the object.
+  ASSERT_TRUE(store_.remove("GitSync", "other", std::nullopt, {false, "rpctl"}).ok());
+  auto taken = run(gs);
+  EXPECT_EQ(taken.conflicts, 0);
+  EXPECT_EQ(string_at(*store_.get("Workspace", "a"), "spec.image"), "tiny");
+}
+
 TEST_F(gitsync_engine, a_dry_run_reports_every_change_and_writes_nothing) {
   write("a.yaml", ws("a") + "---\n" + ws("b"));
   auto gs = sync();
