@@ -569,6 +569,9 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
   auto events = kubectl("get events");
   EXPECT_NE(events.out.find("REASON"), std::string::npos) << events.out << events.err;
   EXPECT_NE(events.out.find("InstanceCreated"), std::string::npos) << events.out;
+  auto events_watched = kubectl("get events -w --request-timeout=3s");
+  EXPECT_NE(events_watched.out.find("REASON"), std::string::npos) << events_watched.err;
+  EXPECT_NE(events_watched.out.find("InstanceCreated"), std::string::npos) << events_watched.out;
   auto yaml = kubectl("get ws demo -o yaml");
   EXPECT_NE(yaml.out.find("image: rockpool-tiny"), std::string::npos) << yaml.err;
   auto explain = kubectl("explain workspace.spec.resources");

@@ -10,11 +10,16 @@ namespace rockpool::controller {
 
 using namespace api;
 
-namespace {
+namespace api {
+
+bool is_core_events_path(const std::vector<std::string>& s) {
+  return (s.size() == 2 && s[0] == "v1" && s[1] == "events") ||
+         (s.size() == 4 && s[0] == "v1" && s[1] == "namespaces" && s[3] == "events");
+}
 
 // fieldSelector over involvedObject.{name,kind,uid,namespace}; other fields refused.
-specs::result<std::map<std::string, std::string>> event_selector(const std::string& fs) {
-  std::map<std::string, std::string> out;
+specs::result<core_event_selector> core_event_fields(const std::string& fs) {
+  core_event_selector out;
   std::istringstream parts(fs);
   std::string term;
   while (std::getline(parts, term, ',')) {
@@ -60,7 +65,7 @@ json::value core_event(const json::value& e) {
           {"source", {{"component", "rockpoold"}}}};
 }
 
-bool selected(const json::value& core, const std::map<std::string, std::string>& sel) {
+bool core_event_selected(const json::value& core, const core_event_selector& sel) {
   for (const auto& [field, value] : sel) {
     if (field == "involvedObject.namespace") continue;  // Rockpool kinds are cluster-scoped
     if (specs::string_at(core, field) != value) return false;
@@ -68,7 +73,7 @@ bool selected(const json::value& core, const std::map<std::string, std::string>&
   return true;
 }
 
-}  // namespace
+}  // namespace api
 
 std::optional<http_response> api_handler::core_v1(const http_request& req) {
   auto path = req.target.substr(0, req.target.find('?'));
@@ -76,8 +81,7 @@ std::optional<http_response> api_handler::core_v1(const http_request& req) {
   if (path != "/api" && path != "/api/v1" && path.rfind("/api/v1/", 0) != 0) return std::nullopt;
   auto t = parse_target(req.target);
   std::vector<std::string> s(t.segments);  // "api" is already stripped
-  bool events = (s.size() == 2 && s[1] == "events") ||
-                (s.size() == 4 && s[1] == "namespaces" && s[3] == "events");
+  bool events = is_core_events_path(s);
   if (path != "/api" && s.empty()) return std::nullopt;
   if (req.method != "GET")
     return status_response(
@@ -101,16 +105,13 @@ std::optional<http_response> api_handler::core_v1(const http_request& req) {
   if (!events)
     return status_response(
         make_error(reason::not_found, "the server could not find the requested resource " + path));
-  if (query(t, "watch") == "true" || query(t, "watch") == "1")
-    return status_response(make_error(
-        reason::method_not_allowed, "core v1 events cannot be watched; watch rockpool.dev events"));
-  auto sel = event_selector(query(t, "fieldSelector"));
+  auto sel = core_event_fields(query(t, "fieldSelector"));
   if (!sel.ok()) return status_response(sel.err());
   auto l = store_.list("Event");
   if (!l.ok()) return status_response(l.err());
   std::vector<json::value> rockpool, core;
   for (auto& e : l->items)
-    if (auto c = core_event(e); selected(c, *sel)) {
+    if (auto c = core_event(e); core_event_selected(c, *sel)) {
       rockpool.push_back(std::move(e));
       core.push_back(std::move(c));
     }

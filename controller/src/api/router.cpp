@@ -27,7 +27,9 @@ bool api_handler::is_watch(const http_request& req) const {
   if (req.method != "GET") return false;
   auto t = parse_target(req.target);
   auto w = query(t, "watch");
-  return (w == "true" || w == "1") && t.segments.size() == 4 && t.segments[0] == "apis";
+  return (w == "true" || w == "1") &&
+         ((t.segments.size() == 4 && t.segments[0] == "apis") ||
+          (req.target.rfind("/api/v1/", 0) == 0 && is_core_events_path(t.segments)));
 }
 
 http_response api_handler::handle(const http_request& req) {

@@ -31,22 +31,34 @@ struct watch_request {
   bool bookmarks = false;             // allowWatchBookmarks=true
   bool table = false;                 // each object as a one-row Table (kubectl get -w)
   parsed_target target;               // for the Table's includeObject
+  // Core v1 events (kubectl get events -w): Rockpool's Events, sent in core
+  // v1's shape and filtered by its field selector.
+  bool core = false;
+  core_event_selector core_fields;
 };
 
 namespace {
 
 specs::result<watch_request> parse_watch(const parsed_target& t) {
   watch_request w;
-  w.kind = specs::find_kind(t.segments[3]);
-  if (w.kind == nullptr || w.kind->plural != t.segments[3] || t.segments[1] != specs::api_group ||
-      t.segments[2] != "v1alpha1")
-    return make_error(reason::not_found, "the server could not find the requested resource");
+  w.core = is_core_events_path(t.segments);
+  if (w.core) {
+    w.kind = specs::find_kind("Event");
+    auto fields = core_event_fields(query(t, "fieldSelector"));
+    if (!fields.ok()) return fields.err();
+    w.core_fields = std::move(*fields);
+  } else {
+    w.kind = specs::find_kind(t.segments[3]);
+    if (w.kind == nullptr || w.kind->plural != t.segments[3] || t.segments[1] != specs::api_group ||
+        t.segments[2] != "v1alpha1")
+      return make_error(reason::not_found, "the server could not find the requested resource");
+    auto name = name_from_field_selector(query(t, "fieldSelector"));
+    if (!name.ok()) return name.err();
+    w.name = std::move(*name);
+  }
   auto sel = specs::label_selector::parse(query(t, "labelSelector"));
   if (!sel.ok()) return sel.err();
   w.selector = std::move(*sel);
-  auto name = name_from_field_selector(query(t, "fieldSelector"));
-  if (!name.ok()) return name.err();
-  w.name = std::move(*name);
   auto ts = query(t, "timeoutSeconds");
   if (!ts.empty()) {
     if (ts.size() > 9 || ts.find_first_not_of("0123456789") != std::string::npos)
@@ -99,18 +111,25 @@ struct watcher {
 
   /// One event line as this watcher sends it: the object, or a one-row Table.
   std::string line(std::string_view type, const json::value& obj) {
-    if (!request.table || type == "BOOKMARK" || type == "ERROR") return watch_line(type, obj);
+    if (type == "BOOKMARK" || type == "ERROR") return watch_line(type, obj);
+    if (!request.table) return watch_line(type, request.core ? core_event(obj) : obj);
+    std::vector<json::value> rows;
+    if (request.core) rows.push_back(core_event(obj));
     auto t = table_of(*request.kind, {obj}, request.target,
-                      specs::string_at(obj, "metadata.resourceVersion"), !columns_sent);
+                      specs::string_at(obj, "metadata.resourceVersion"), !columns_sent,
+                      request.core ? &rows : nullptr);
     columns_sent = true;
     return watch_line(type, t);
   }
+  /// Whether this watcher sends events as the store has them (shared lines).
+  bool sends_as_stored() const { return !request.table && !request.core; }
 
   /// The type under which this watcher sees e, or "" when it does not.
   std::string_view type_of(const specs::watch_event& e) {
     if (specs::string_at(e.object, "kind") != request.kind->kind) return {};
     auto name = specs::string_at(e.object, "metadata.name");
     if (!request.name.empty() && name != request.name) return {};
+    if (request.core && !core_event_selected(core_event(e.object), request.core_fields)) return {};
     if (request.selector.empty()) return e.type;
     bool selected_before =
         known.count(name) > 0 || (e.revision <= uncertain_until && e.type != "ADDED");
@@ -175,6 +194,7 @@ std::optional<http_response> api_handler::watch(const http_request& req,
     if (!l.ok()) return status_response(l.err());
     for (auto& o : l->items) {
       if (!request.name.empty() && specs::string_at(o, "metadata.name") != request.name) continue;
+      if (request.core && !core_event_selected(core_event(o), request.core_fields)) continue;
       if (!request.selector.empty()) open->known.insert(specs::string_at(o, "metadata.name"));
       if (!request.from) initial += open->line("ADDED", o);
     }
@@ -261,7 +281,7 @@ void api_handler::feed_watchers() {
           w.rev = e.event.revision;
           auto type = w.type_of(e.event);
           if (type.empty()) continue;
-          if (type == e.event.type && !w.request.table) {
+          if (type == e.event.type && w.sends_as_stored()) {
             batch += e.as_sent();
           } else {
             batch += w.line(type, e.event.object);
@@ -273,7 +293,7 @@ void api_handler::feed_watchers() {
         continue;
       }
       if (w.request.bookmarks && now >= w.next_bookmark) {
-        json::value bm = {{"apiVersion", specs::api_version},
+        json::value bm = {{"apiVersion", w.request.core ? "v1" : specs::api_version},
                           {"kind", w.request.kind->kind},
                           {"metadata", {{"resourceVersion", std::to_string(w.rev)}}}};
         w.client->send(watch_line("BOOKMARK", bm));
