@@ -22,6 +22,7 @@ CI = os.environ.get("CI") == "true"
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
@@ -105,6 +106,18 @@ def browser():
 
 def wait(d, fn, timeout=10):
     return WebDriverWait(d, timeout, poll_frequency=0.02).until(lambda _: fn())
+
+
+def click(d, by, what, timeout=10):
+    """Clicks an element that a live update may redraw meanwhile: a stale one
+    is found again (seen once in CI: the YAML link of a row just re-rendered)."""
+    def attempt():
+        try:
+            d.find_element(by, what).click()
+            return True
+        except StaleElementReferenceException:
+            return False
+    return wait(d, attempt, timeout)
 
 
 def row(d, name):
@@ -315,12 +328,12 @@ def main():
         port.submit()
         wait(d, lambda: cell(d, "demo-9001", "ready") == "True")
         check("demo-9001" in outer.rpctl("get", "pr").stdout, "port route added from the page; Ready")
-        row(d, "demo-9001").find_element(By.XPATH, ".//button[text()='Remove']").click()
+        click(d, By.XPATH, "//tr[@data-name='demo-9001']//button[text()='Remove']")
         wait(d, lambda: d.find_element(By.CSS_SELECTOR, "dialog[open]")).find_element(
             By.XPATH, ".//button[text()='Delete']").click()
         wait(d, lambda: row(d, "demo-9001") is None)
         check("demo-9001" not in outer.rpctl("get", "pr").stdout, "port route removed from the page")
-        d.find_element(By.XPATH, "//tr[@data-name='demo-9000']//a[text()='YAML']").click()
+        click(d, By.XPATH, "//tr[@data-name='demo-9000']//a[text()='YAML']")
         view = wait(d, lambda: d.find_element(By.CSS_SELECTOR, "pre[aria-label='Object as YAML']").text or None)
         check("kind: PortRoute" in view and "port: 9000" in view, "any object's YAML: portroutes/demo-9000")
         d.back()
