@@ -100,8 +100,8 @@ json::value labelled(json::value obj, const std::string& sync_name) {
 
 // Whether gs may apply over live: its own objects, unowned ones it listed
 // before (taken back after someone else's apply: drift), or with force
-// anything but another existing GitSync's (two syncs that both force would
-// take an object from each other on every pass).
+// anything but what another GitSync that forces too holds (two such syncs
+// would take an object from each other on every pass; the holder keeps it).
 std::string takeover_refusal(specs::object_store& store, const json::value& gs,
                              const json::value& live, bool in_inventory) {
   auto owner = specs::annotation(live, specs::managed_by_annotation);
@@ -111,10 +111,11 @@ std::string takeover_refusal(specs::object_store& store, const json::value& gs,
   bool other_sync = owner.rfind(sync_prefix, 0) == 0;
   if (other_sync) {
     auto other = owner.substr(sync_prefix.size());
-    if (store.get("GitSync", other).ok())
+    if (auto holder = store.get("GitSync", other);
+        holder.ok() && flag(*holder, "spec.force", false))
       return "managed by GitSync " + other +
-             ", which keeps it; remove it from that sync's source (or delete that sync with "
-             "prune: false) before this one can take it";
+             ", which forces too and keeps it; remove it from that sync's source (or delete that "
+             "sync with prune: false) before this one can take it";
   }
   if (flag(gs, "spec.force", false) || (in_inventory && !other_sync)) return {};
   return "managed by \"" + (owner.empty() ? std::string("nobody (created, not applied)") : owner) +

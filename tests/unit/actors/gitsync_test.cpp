@@ -154,11 +154,11 @@ TEST_F(gitsync_engine, drift_by_a_forced_apply_is_taken_back_but_another_sync_is
   EXPECT_EQ(string_at(*store_.get("Workspace", "a"), "spec.image"), "drifted");
 }
 
-TEST_F(gitsync_engine, force_does_not_take_an_object_from_another_existing_sync) {
+TEST_F(gitsync_engine, force_does_not_take_an_object_from_another_sync_that_forces) {
   write("a.yaml", ws("a"));
   auto other = specs::parse_json(
       R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"GitSync","metadata":{"name":"other"},)"
-      R"("spec":{"path":"/nonexistent"}})");
+      R"("spec":{"path":"/nonexistent","force":true}})");
   ASSERT_TRUE(store_.create(*other, {false, "rpctl"}).ok());
   auto theirs = specs::parse_json(
       R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"a"},)"
@@ -170,12 +170,20 @@ TEST_F(gitsync_engine, force_does_not_take_an_object_from_another_existing_sync)
   ASSERT_EQ(refused.changes.size(), 1u);
   EXPECT_NE(refused.changes[0].message.find("managed by GitSync other"), std::string::npos)
       << refused.changes[0].message;
-  EXPECT_EQ(string_at(*store_.get("GitSync", "other"), "kind"), "GitSync");
   EXPECT_EQ(string_at(*store_.get("Workspace", "a"), "spec.image"), "theirs");
-  // Once that sync is gone (deleted without pruning), force takes the object.
-  ASSERT_TRUE(store_.remove("GitSync", "other", std::nullopt, {false, "rpctl"}).ok());
+  // From a sync that does not force, force takes it (that sync then reports
+  // a conflict instead of taking it back).
+  auto calm = specs::parse_json(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"GitSync","metadata":{"name":"other"},)"
+      R"("spec":{"path":"/nonexistent","force":false}})");
+  ASSERT_TRUE(store_.apply(*calm, {false, "rpctl"}, true).ok());
   auto taken = run(gs);
   EXPECT_EQ(taken.conflicts, 0);
+  EXPECT_EQ(string_at(*store_.get("Workspace", "a"), "spec.image"), "tiny");
+  // And from a sync that is gone (deleted without pruning).
+  ASSERT_TRUE(store_.apply(*theirs, {false, "gitsync/gone"}, true).ok());
+  auto again = run(gs);
+  EXPECT_EQ(again.conflicts, 0);
   EXPECT_EQ(string_at(*store_.get("Workspace", "a"), "spec.image"), "tiny");
 }
 
