@@ -197,6 +197,13 @@ void apply_defaults(const schema& s, json::value& v) {
   }
 }
 
+// The schema of field key of an object of schema s: its property, else the
+// schema of additional properties, else none.
+const schema* field_schema(const schema& s, std::string_view key) {
+  if (const auto* child = s.property(key)) return child;
+  return s.additional_properties.get();
+}
+
 // Whether a field s does not declare is unknown (not kept, not free-form).
 bool refuses_unknown_fields(const schema& s) {
   return !s.preserve_unknown_fields && !(s.type.empty() && s.properties.empty());
@@ -253,10 +260,8 @@ void validate_schema(const schema& s, const json::value& v, const std::string& p
       out.push_back({path, "must have at most " + std::to_string(*s.max_properties) + " entries"});
     for (const auto& kv : *obj) {
       auto child_path = join_path(path, kv.key());
-      if (const auto* child = s.property(kv.key()))
+      if (const auto* child = field_schema(s, kv.key()))
         validate_schema(*child, kv.value(), child_path, out);
-      else if (s.additional_properties)
-        validate_schema(*s.additional_properties, kv.value(), child_path, out);
       else if (refuses_unknown_fields(s))
         out.push_back({child_path, "unknown field"});
     }
@@ -273,10 +278,8 @@ void drop_unknown_fields(const schema& s, json::value& v, const std::string& pat
   std::vector<std::string> unknown;
   for (auto& kv : *obj) {
     auto child_path = join_path(path, kv.key());
-    if (const auto* child = s.property(kv.key()))
+    if (const auto* child = field_schema(s, kv.key()))
       drop_unknown_fields(*child, kv.value(), child_path, removed);
-    else if (s.additional_properties)
-      drop_unknown_fields(*s.additional_properties, kv.value(), child_path, removed);
     else if (refuses_unknown_fields(s))
       unknown.emplace_back(kv.key());
   }

@@ -72,12 +72,13 @@ bool passes_filters(const json::value& obj, const specs::kind_info& k,
 specs::result<std::string> name_from_field_selector(const std::string& fs);
 /// Core v1 events (core_events.cpp): whether a path (segments after /api)
 /// names them; a fieldSelector over involvedObject.* and metadata.name; a
-/// Rockpool Event in core v1's shape; whether it matches such a selector.
+/// Rockpool Event in core v1's shape; whether a Rockpool Event matches such a
+/// selector (read in core v1's field names).
 bool is_core_events_path(const std::vector<std::string>& segments);
 using core_event_selector = std::map<std::string, std::string>;
 specs::result<core_event_selector> core_event_fields(const std::string& field_selector);
 json::value core_event(const json::value& rockpool_event);
-bool core_event_selected(const json::value& core, const core_event_selector& sel);
+bool core_event_selected(const json::value& rockpool_event, const core_event_selector& sel);
 
 }  // namespace rockpool::controller::api
 

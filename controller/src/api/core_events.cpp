@@ -65,10 +65,12 @@ json::value core_event(const json::value& e) {
           {"source", {{"component", "rockpoold"}}}};
 }
 
-bool core_event_selected(const json::value& core, const core_event_selector& sel) {
+bool core_event_selected(const json::value& e, const core_event_selector& sel) {
   for (const auto& [field, value] : sel) {
     if (field == "involvedObject.namespace") continue;  // Rockpool kinds are cluster-scoped
-    if (specs::string_at(core, field) != value) return false;
+    // involvedObject.* of the core shape is spec.involvedObject.* of Rockpool's.
+    auto path = field.rfind("involvedObject.", 0) == 0 ? "spec." + field : field;
+    if (specs::string_at(e, path) != value) return false;
   }
   return true;
 }
@@ -111,9 +113,9 @@ std::optional<http_response> api_handler::core_v1(const http_request& req) {
   if (!l.ok()) return status_response(l.err());
   std::vector<json::value> rockpool, core;
   for (auto& e : l->items)
-    if (auto c = core_event(e); core_event_selected(c, *sel)) {
+    if (core_event_selected(e, *sel)) {
+      core.push_back(core_event(e));
       rockpool.push_back(std::move(e));
-      core.push_back(std::move(c));
     }
   auto rv = std::to_string(l->revision);
   // kubectl get events: the columns rpctl prints, the rows in core v1's shape.

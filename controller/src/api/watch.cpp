@@ -129,7 +129,7 @@ struct watcher {
     if (specs::string_at(e.object, "kind") != request.kind->kind) return {};
     auto name = specs::string_at(e.object, "metadata.name");
     if (!request.name.empty() && name != request.name) return {};
-    if (request.core && !core_event_selected(core_event(e.object), request.core_fields)) return {};
+    if (request.core && !core_event_selected(e.object, request.core_fields)) return {};
     if (request.selector.empty()) return e.type;
     bool selected_before =
         known.count(name) > 0 || (e.revision <= uncertain_until && e.type != "ADDED");
@@ -194,7 +194,7 @@ std::optional<http_response> api_handler::watch(const http_request& req,
     if (!l.ok()) return status_response(l.err());
     for (auto& o : l->items) {
       if (!request.name.empty() && specs::string_at(o, "metadata.name") != request.name) continue;
-      if (request.core && !core_event_selected(core_event(o), request.core_fields)) continue;
+      if (request.core && !core_event_selected(o, request.core_fields)) continue;
       if (!request.selector.empty()) open->known.insert(specs::string_at(o, "metadata.name"));
       if (!request.from) initial += open->line("ADDED", o);
     }
