@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (build tools, Incus, Caddy),
-# builds (Release), starts incusd and imports the rockpool-tiny and
-# rockpool-nested-host images (stopping incusd again at the end if this script
+# builds (Release), starts incusd and imports the rockpool-tiny,
+# rockpool-nested-host and rockpool-ide images (stopping incusd again at the end if this script
 # started it), fuzzes the decoder and
 # the HTTP request path for FUZZ_SECONDS each (default 60) under ASan+UBSan,
 # then runs ctest. Under CI=true a
@@ -34,6 +34,9 @@ cmake --build build -j"$jobs"
 echo "== runtime: the rockpool-nested-host images (plain and --dev)"
 runtime/images/nested-host/build.sh
 runtime/images/nested-host/build.sh --dev
+# The IDE image (code-server): cached by a hash of its inputs, ~3 min cold.
+echo "== runtime: the rockpool-ide image"
+runtime/images/ide/build.sh
 
 # Runs one libFuzzer target for FUZZ_SECONDS from a copy of its corpus. A
 # sanitizer report can hang instead of exiting here: kill after a margin and

@@ -2,7 +2,8 @@
 # Installs every Debian package Rockpool needs to build, test and run.
 # Idempotent: packages already present are skipped, so a second run is quick.
 # Usage: scripts/install-deps.sh [--runtime] [--tests]
-#   --runtime  also incus, caddy, dnsmasq, debootstrap (run.sh, test.sh)
+#   --runtime  also incus, caddy, dnsmasq, debootstrap and the IDE image's
+#              build tools (run.sh, test.sh)
 #   --tests    also what the tests alone need: chromium, chromium-driver,
 #              python3-selenium, node (test.sh)
 #        scripts/install-deps.sh --print-build-packages   (the build packages, one line)
@@ -16,6 +17,9 @@ build_pkgs=(
   clang libclang-rt-14-dev clang-format
 )
 runtime_pkgs=(caddy busybox-static dnsmasq-base debootstrap)
+# The rockpool-ide image's build: code-server's native modules compile here
+# against Node 20's headers, and its ripgrep is Debian's (shared/FACTS.md).
+ide_image_pkgs=(build-essential python3 pkg-config libkrb5-dev ripgrep)
 # The web UI's tests: a real headless Chromium driven by Selenium.
 ui_test_pkgs=(chromium chromium-driver python3-selenium)
 backports_pkgs=(incus-base)
@@ -54,7 +58,9 @@ apt_update() {
 
 need=$(missing "${build_pkgs[@]}")
 if [[ $want_runtime -eq 1 ]]; then
-  need="$need $(missing "${runtime_pkgs[@]}")"
+  need="$need $(missing "${runtime_pkgs[@]}" "${ide_image_pkgs[@]}")"
+  # npm fetches Node 20 and code-server from the npm registry.
+  command -v npm >/dev/null || need="$need npm"
 fi
 if [[ $want_tests -eq 1 ]]; then
   need="$need $(missing "${ui_test_pkgs[@]}")"

@@ -29,27 +29,8 @@ cp "$busybox" "$root/bin/busybox"
 for app in sh ls cat echo mkdir mount ip ifconfig route httpd sleep hostname ps kill udhcpc nc arping; do
   ln -sf busybox "$root/bin/$app"
 done
-# udhcpc only reports a lease; this applies it.
-cat >"$root/etc/udhcpc.script" <<'DHCP'
-#!/bin/sh
-case "$1" in
-  deconfig) ip addr flush dev "$interface"; ip link set "$interface" up ;;
-  bound|renew)
-    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
-    if [ -n "$router" ]; then
-      while route del default gw 0.0.0.0 dev "$interface" 2>/dev/null; do :; done
-      for r in $router; do
-        route add default gw "$r" dev "$interface"
-        # Tell the host who has this address now: a connection it is already
-        # trying (Caddy's) completes at once instead of at its next ARP retry.
-        arping -q -c 1 -w 1 -I "$interface" -s "$ip" "$r" &
-        break
-      done
-    fi ;;
-esac
-exit 0
-DHCP
-chmod +x "$root/etc/udhcpc.script"
+# udhcpc only reports a lease; this applies it (shared with the IDE image).
+install -m 0755 "$(dirname "$0")/common/udhcpc.script" "$root/etc/udhcpc.script"
 cat >"$root/sbin/init" <<'INIT'
 #!/bin/sh
 # PID 1 of rockpool-tiny: loopback up, two web servers, then wait forever.
