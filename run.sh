@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, start incusd (left alone if
-# running) and Caddy, import the rockpool-tiny image, start rockpoold, apply
-# samples/quickstart.yaml, wait until it is Ready and print the URLs that
-# answer. Running it twice is harmless. `./run.sh down` tears the demo down.
-# State (database, socket, token, logs) lives in $ROCKPOOL_HOME (default ./.run).
+# running) and Caddy, build and import the rockpool-ide image (cached: a
+# no-op when its inputs are unchanged), start rockpoold, apply the demo
+# (samples/quickstart.yaml: a VS Code workspace; ROCKPOOL_DEMO picks another
+# file, e.g. samples/tiny.yaml), wait until it is Ready and print how to open
+# it. Running it twice is harmless. `./run.sh down` tears the demo down (the
+# images stay). State (database, socket, token, logs) lives in $ROCKPOOL_HOME
+# (default ./.run).
 set -euo pipefail
 cd "$(dirname "$0")"
 home=${ROCKPOOL_HOME:-$PWD/.run}
@@ -14,6 +17,7 @@ control_listen=${ROCKPOOL_CONTROL_LISTEN:-127.0.0.1:8080}
 workspace_listen=${ROCKPOOL_WORKSPACE_LISTEN:-127.0.0.1:8081}
 project=${ROCKPOOL_INCUS_PROJECT:-rockpool}
 bridge=${ROCKPOOL_BRIDGE:-rockpoolbr0}
+demo_file=${ROCKPOOL_DEMO:-samples/quickstart.yaml}
 pidfile=$home/rockpoold.pid
 socket=$home/rockpoold.sock
 rpctl="build/controller/rpctl"
@@ -34,8 +38,8 @@ stop_pid() {
 
 if [[ "${1:-}" == "down" ]]; then
   if running "$pidfile"; then
-    # Deleting the workspace removes its owned port route first (foreground deletion).
-    $rpctl delete workspace demo --wait --timeout 60s || true
+    # Deleting the workspaces removes their port routes first (foreground deletion).
+    $rpctl delete -f "$demo_file" --wait --timeout 60s || true
   fi
   stop_pid "$pidfile" rockpoold
   if [[ -f $home/bridge.created ]]; then
@@ -64,6 +68,9 @@ if ! timeout 5 incus query /1.0 >/dev/null 2>&1; then touch "$home/incusd.starte
 scripts/start-incus.sh
 scripts/start-caddy.sh "$caddy_admin"
 runtime/images/build-tiny.sh
+# The IDE image: about 3 minutes the first time (Node and code-server from the
+# npm registry, a Debian base), then cached by a hash of its inputs.
+if grep -q 'image: rockpool-ide' "$demo_file"; then runtime/images/ide/build.sh; fi
 if [[ ! -s $home/token ]]; then
   head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$home/token"
   chmod 600 "$home/token"
@@ -89,30 +96,34 @@ fi
 # Workspaces go on the bridge when the Host has found it usable (else proxy devices).
 $rpctl wait host local --for=condition=BridgeReady --timeout 30s ||
   echo "bridge $bridge is not usable (see: $rpctl preflight); workspaces use proxy devices"
-$rpctl apply -f samples/quickstart.yaml
+$rpctl apply -f "$demo_file"
 $rpctl wait workspace demo --for=condition=Ready --timeout 120s
-$rpctl wait portroute demo-9000 --for=condition=Ready --timeout 60s
-$rpctl get workspaces -o wide
-$rpctl get portroutes -o wide
-
-echo
-echo "Rockpool is up. These answer now:"
-for url in "http://$workspace_listen/workspace/demo/" "http://$workspace_listen/workspace/demo/port/9000/"; do
-  code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$url" || true)
-  echo "  $url   (HTTP $code)"
+for route in $(sed -n '/^kind: PortRoute/,/^---/s/^  name: //p' "$demo_file"); do
+  $rpctl wait portroute "$route" --for=condition=Ready --timeout 60s
 done
+$rpctl get workspaces -o wide
+$rpctl get portroutes -o wide 2>/dev/null | grep -v '^No resources' || true
+
+anon=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://$workspace_listen/workspace/demo/" || true)
 code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -H "Authorization: Bearer $(cat "$home/token")" \
   "http://$control_listen/api/version" || true)
+echo
+echo "Rockpool is up."
+echo "  Open the demo workspace (a single-use sign-in link, valid for a minute):"
+echo "    $($rpctl open demo --print-url)"
+echo "  or later:  ROCKPOOL_SERVER=unix://$socket $rpctl open demo"
+echo "  http://$workspace_listen/workspace/demo/   (HTTP $anon without signing in)"
 echo "  http://$control_listen/api/version   (HTTP $code; bearer token in $home/token)"
 echo "  http://$control_listen/app/   (the web UI; sign in with the token in $home/token)"
 cat <<MSG
 
   API (unix socket):  export ROCKPOOL_SERVER=unix://$socket; $rpctl get ws
+  Shell:              $rpctl shell demo      (or: $rpctl exec demo -- CMD)
   API (HTTPS):        export ROCKPOOL_SERVER=https://127.0.0.1:$api_port \\
                         ROCKPOOL_CA_FILE=$home/data/tls/ca.crt ROCKPOOL_TOKEN=\$(cat $home/token)
   kubectl:            (with those set) $rpctl config kubeconfig > $home/kubeconfig
                       kubectl --kubeconfig $home/kubeconfig get workspaces
   Incus project:      incus list --project $project
-  Logs:               $home/rockpoold.log, $home/caddy.log
+  Logs:               $home/rockpoold.log, $home/caddy.log, $rpctl logs workspace/demo
   Stop the demo:      ./run.sh down
 MSG

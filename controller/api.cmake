@@ -4,7 +4,8 @@ set(ROCKPOOL_CONTROLLER_DIR ${CMAKE_CURRENT_LIST_DIR})
 add_library(rockpool_api STATIC
   ${ROCKPOOL_CONTROLLER_DIR}/src/metrics.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api_server.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/request.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/router.cpp
-  ${ROCKPOOL_CONTROLLER_DIR}/src/api/probes.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/nested_host.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/gitsync.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/table.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/core_events.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/discovery.cpp
+  ${ROCKPOOL_CONTROLLER_DIR}/src/api/probes.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/subresource.cpp
+  ${ROCKPOOL_CONTROLLER_DIR}/src/gateway/workspace_signin.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/gateway/workspace_gateway.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/table.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/core_events.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/discovery.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/ui.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/get.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/create.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/update.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/patch.cpp

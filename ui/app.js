@@ -35,14 +35,37 @@ function age(ts) {
     ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86400)}d`;
 }
 
-// Where a workspace's IDE is: the workspace origin (:8081 beside the control
-// plane's :8080), or, in an inner UI reached at /workspace/NH/port/8080/app/,
-// the nested host's port 8081 on this same origin.
+// Where a workspace's IDE is: in an inner UI reached at
+// /workspace/NH/port/8080/app/, the nested host's port 8081 on this same
+// origin; otherwise the workspace server rockpoold names (its Caddy's
+// --caddy-workspace-listen), on this page's host name.
 function ideUrl(name) {
   const m = location.pathname.match(/^(.*\/workspace\/[^/]+\/port\/)8080\/app\//);
   if (m) return `${m[1]}8081/workspace/${encodeURIComponent(name)}/`;
-  const port = location.port === "8080" ? "8081" : location.port;
+  const named = document.documentElement.dataset.workspaceUrl;
+  const at = named && !named.startsWith("{{") ? new URL(named) : null;
+  const port = at ? at.port : location.port === "8080" ? "8081" : location.port;
   return `${location.protocol}//${location.hostname}${port ? ":" + port : ""}/workspace/${encodeURIComponent(name)}/`;
+}
+
+// Opens a workspace path (the IDE, or "port/P/") signed in: the API makes a
+// single-use link for the workspace server (docs/security.md), which sets
+// that origin's session cookie and redirects. The tab opens on the click, so
+// no popup blocker stands between; the link fills it once it is made.
+async function openWorkspace(name, path = "") {
+  const tab = window.open("", "_blank");
+  if (tab) tab.opener = null;
+  try {
+    const q = path ? `?path=${encodeURIComponent(path)}` : "";
+    const r = await request("POST", `${group}/workspaces/${encodeURIComponent(name)}/signin${q}`, "{}");
+    const to = `/workspace/${encodeURIComponent(name)}/${path}`;
+    const origin = ideUrl(name).replace(/\/workspace\/[^/]+\/$/, "");
+    const url = r.code ? `${origin}/.rockpool/signin?code=${r.code}&to=${encodeURIComponent(to)}` : origin + to;
+    if (tab) tab.location.href = url; else location.href = url;
+  } catch (x) {
+    if (tab) tab.close();
+    alert(`Cannot open ${name}: ${x.message}`);
+  }
 }
 
 // Live collections, one per kind shown, shared by the pages.
@@ -180,8 +203,9 @@ function setState(name, state) {
 
 function workspacesPage() {
   const { table, render } = liveTable("workspaces",
-    ["Name", "Phase", "Ready", { label: "Image", wide: true }, { label: "Type", wide: true },
-     { label: "Network", wide: true }, { label: "Age", wide: true }, { label: "Restarts", wide: true }, "Actions"],
+    ["Name", "Phase", "Ready", "IDE", { label: "Image", wide: true }, { label: "Type", wide: true },
+     { label: "Network", wide: true }, { label: "Home", wide: true }, { label: "Age", wide: true },
+     { label: "Restarts", wide: true }, "Actions"],
     (w) => {
       const n = w.metadata.name;
       const stopped = (w.spec.state || "Running") === "Stopped";
@@ -189,19 +213,24 @@ function workspacesPage() {
         h("td", {}, h("a", { href: `#/workspaces/${encodeURIComponent(n)}` }, n)),
         h("td.phase", {}, w.status?.phase || "Pending"),
         h(`td.ready.${readyOf(w)}`, {}, readyOf(w)),
+        h(`td.ide.${cond(w, "IDEReady")?.status || "Unknown"}`, { title: cond(w, "IDEReady")?.message || "" },
+          cond(w, "IDEReady")?.reason === "CodeServerAnswers" ? "VS Code"
+            : cond(w, "IDEReady")?.status === "True" ? "answers" : cond(w, "IDEReady") ? "waiting" : "—"),
         h("td.wide", {}, w.spec.image || w.spec.template || ""),
         h("td.wide", {}, w.spec.type || "container"),
         h("td.wide", {}, [w.status?.network, w.status?.address].filter(Boolean).join(" ")),
+        h("td.wide.home", { title: w.status?.home?.retain ? "kept when the workspace is deleted" : "" },
+          w.status?.home?.volume ? w.status.home.volume + (w.status.home.retain ? " (retained)" : "") : "—"),
         h("td.wide", {}, age(w.metadata.creationTimestamp)),
         h("td.wide.restarts", {}, w.status?.restarts ?? 0),
         h("td", {}, h("div.actions", {},
-          h("a", { href: ideUrl(n), target: "_blank", rel: "noopener" }, "Open IDE"),
+          h("button.open", { onclick: () => openWorkspace(n) }, "Open IDE"),
           h("button", { onclick: () => setState(n, stopped ? "Running" : "Stopped") },
             stopped ? "Start" : "Stop"),
           h("button.danger", { onclick: () => confirmDelete("Workspace", "workspaces", n) }, "Delete"))));
     });
   const create = createForm();
-  page("Workspaces", create.form, table);
+  page("Workspaces", h("p", {}, create.open), table, create.templateLinks, create.dialog);
   // Options are rebuilt only when templates change, not under a user's hand
   // at every status update.
   return (plural) => {
@@ -232,7 +261,7 @@ function schemaFields(schema, path, inputs, errors) {
     const hint = [prop.description, prop.default !== undefined ? `Default: ${JSON.stringify(prop.default)}.` : ""]
       .filter(Boolean).join(" ");
     if (prop.type === "object" && prop.properties) {
-      out.push(h("fieldset", {}, h("legend", {}, key), schemaFields(prop, p, inputs, errors)));
+      out.push(h("fieldset", { "data-key": key }, h("legend", {}, key), schemaFields(prop, p, inputs, errors)));
       continue;
     }
     let input;
@@ -252,7 +281,7 @@ function schemaFields(schema, path, inputs, errors) {
     }
     inputs[p] = { input, prop };
     errors[p] = h("div.field-error", { id: `err-${p}`, role: "alert" });
-    out.push(h("div.field", {}, h("label", { for: input.id }, key), input,
+    out.push(h("div.field", { "data-key": key }, h("label", { for: input.id }, key), input,
                h("div.muted.hint", {}, hint), errors[p]));
   }
   return out;
@@ -263,7 +292,9 @@ function createForm() {
   const inputs = {};
   const errors = { "metadata.name": h("div.field-error", { id: "err-name", role: "alert" }) };
   const general = h("p.error", { role: "alert" });
+  // Name, template and image up front; every other field under "More".
   const fields = h("div", {}, h("p.muted", {}, "Loading the schema…"));
+  const more = h("div");
   // The templates: the choice in the form, and each one's YAML.
   const templateLinks = h("p.muted.templates");
   const refresh = () => {
@@ -277,7 +308,10 @@ function createForm() {
       ...names.map((n) => h("option", { value: n, selected: n === chosen }, n)));
   };
   loadWorkspaceSchema().then((schema) => {
-    fields.replaceChildren(...schemaFields(schema, "spec", inputs, errors));
+    const all = schemaFields(schema, "spec", inputs, errors);
+    const upFront = ["template", "image"];
+    fields.replaceChildren(...upFront.map((k) => all.find((n) => n.dataset.key === k)).filter(Boolean));
+    more.replaceChildren(...all.filter((n) => !upFront.includes(n.dataset.key)));
     refresh();
   }, (x) => fields.replaceChildren(h("p.error", {}, `Cannot load the schema: ${x.message}`)));
   const form = h("form.card", {
@@ -300,6 +334,7 @@ function createForm() {
         await request("POST", `${group}/workspaces`, { apiVersion: "rockpool.dev/v1alpha1", kind: "Workspace",
           metadata: { name: name.value.trim() }, spec });
         form.reset();
+        dialog.close();
       } catch (x) {
         const causes = x.details?.causes || [];
         for (const c of causes) (errors[c.field] || general).append(h("div", {}, `${c.field}: ${c.message}`));
@@ -308,8 +343,12 @@ function createForm() {
     },
   }, h("h2", {}, "New workspace"),
      h("label", { for: "new-name" }, "Name"), name, errors["metadata.name"], fields,
-     h("p", {}, h("button.primary", { type: "submit" }, "Create")), general, templateLinks);
-  return { form, refresh };
+     h("details", {}, h("summary", {}, "More"), more),
+     h("p", {}, h("button.primary", { type: "submit" }, "Create"), " ",
+       h("button", { type: "button", onclick: () => dialog.close() }, "Cancel")), general);
+  const dialog = h("dialog.create", { "aria-label": "New workspace" }, form);
+  const open = h("button.primary.new", { onclick: () => { dialog.showModal(); name.focus(); } }, "New workspace");
+  return { form, dialog, open, templateLinks, refresh };
 }
 
 function conditionsTable(obj) {
@@ -410,8 +449,12 @@ function portRoutes(ws) {
     h("thead", {}, h("tr", {}, ["Port", "Ready", "Link", ""].map((x) => h("th", {}, x)))),
     h("tbody", {}, routes.length ? routes.map((r) => h("tr", { "data-name": r.metadata.name },
       h("td", {}, r.spec.port), h(`td.ready.${readyOf(r)}`, {}, readyOf(r)),
-      h("td", {}, h("a", { href: `${ideUrl(ws)}port/${r.spec.port}/`, target: "_blank", rel: "noopener" },
-        `/workspace/${ws}/port/${r.spec.port}/`)),
+      h("td", {}, r.spec.public
+        ? [h("a", { href: `${ideUrl(ws)}port/${r.spec.port}/`, target: "_blank", rel: "noopener" },
+             `/workspace/${ws}/port/${r.spec.port}/`), " ", h("span.badge.public", { title: "served without sign-in" }, "public")]
+        : h("a", { href: `${ideUrl(ws)}port/${r.spec.port}/`,
+                   onclick: (e) => { e.preventDefault(); openWorkspace(ws, `port/${r.spec.port}/`); } },
+            `/workspace/${ws}/port/${r.spec.port}/`)),
       h("td", {}, h("div.actions", {}, h("a", { href: `#/yaml/portroutes/${encodeURIComponent(r.metadata.name)}` }, "YAML"),
         h("button.danger", { onclick: () => confirmDelete("PortRoute", "portroutes", r.metadata.name) },
           "Remove")))))

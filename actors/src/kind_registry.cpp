@@ -63,6 +63,14 @@ std::vector<specs::json::value> kind_registry::bootstrap_objects() const {
   return out;
 }
 
+std::vector<specs::subresource> kind_registry::subresources(
+    const subresource_services& services) const {
+  std::vector<specs::subresource> out;
+  for (const auto& [k, r] : by_kind_)
+    for (auto& sub : r->subresources(services)) out.push_back(std::move(sub));
+  return out;
+}
+
 pass_result run_pass(reconcile_context& ctx, const kind_registry& kinds, const std::string& kind,
                      const std::string& name) {
   using outcome = pass_result::outcome;

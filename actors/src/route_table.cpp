@@ -67,9 +67,9 @@ caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::cadd
     self->delayed_send(self, options.drift_check, drift_atom::value);
   return {
       [self, options](upsert_atom, const std::string& id, const std::string& prefix,
-                      const std::string& upstream) -> caf::result<std::string> {
+                      const std::string& upstream, bool open) -> caf::result<std::string> {
         auto& st = self->state;
-        runtime::route r{id, prefix, upstream};
+        runtime::route r{id, prefix, upstream, open};
         auto it = st.desired.find(id);
         if (it != st.desired.end() && it->second == r && st.loaded == st.version)
           return std::string();
@@ -82,10 +82,10 @@ caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::cadd
         return enqueue(self, options.batch_window);
       },
       [self](applied_atom, const std::string& id, const std::string& prefix,
-             const std::string& upstream) {
+             const std::string& upstream, bool open) {
         auto& st = self->state;
         auto it = st.desired.find(id);
-        return it != st.desired.end() && it->second == runtime::route{id, prefix, upstream} &&
+        return it != st.desired.end() && it->second == runtime::route{id, prefix, upstream, open} &&
                st.loaded == st.version && st.version > 0;
       },
       [self](sync_atom) -> caf::result<std::string> {
@@ -167,7 +167,7 @@ void actor_route_table::stop() {
 
 specs::status actor_route_table::upsert(const runtime::route& r) {
   return impl_->change(
-      impl_->ask<std::string>(upsert_atom::value, r.id, r.path_prefix, r.upstream));
+      impl_->ask<std::string>(upsert_atom::value, r.id, r.path_prefix, r.upstream, r.open));
 }
 
 specs::status actor_route_table::remove(const std::string& id) {
@@ -179,9 +179,18 @@ specs::status actor_route_table::sync() {
 }
 
 specs::result<bool> actor_route_table::answers(const runtime::route& r) {
-  auto loaded = impl_->ask<bool>(applied_atom::value, r.id, r.path_prefix, r.upstream);
+  auto loaded = impl_->ask<bool>(applied_atom::value, r.id, r.path_prefix, r.upstream, r.open);
   if (!loaded.ok() || !*loaded) return loaded;
   return impl_->admin->answers(r.path_prefix);
+}
+
+specs::result<runtime::probe_answer> actor_route_table::probe(const runtime::route& r,
+                                                              const std::string& sub) {
+  auto loaded = impl_->ask<bool>(applied_atom::value, r.id, r.path_prefix, r.upstream, r.open);
+  if (!loaded.ok()) return loaded.err();
+  if (!*loaded)
+    return specs::make_error(specs::reason::unavailable, "route " + r.id + " is not loaded yet");
+  return impl_->admin->get(r.path_prefix + sub);
 }
 
 }  // namespace rockpool::actors

@@ -3,6 +3,8 @@
 // handler's watch thread through a byte-bounded queue per connection.
 #include "rockpool/controller/api_server.hpp"
 
+#include "websocket_session.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -106,7 +108,7 @@ std::string chunk_frame(const std::string& data) {
 }  // namespace
 
 struct api_server::impl {
-  api_handler& handler;
+  http_handler& handler;
   server_options options;
   asio::io_context io{1};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -120,15 +122,19 @@ struct api_server::impl {
   std::unordered_map<connection_base*, std::shared_ptr<connection_base>> live;
   std::size_t rejecting = 0;
   std::atomic<bool> stopping{false};
+  // WebSocket sessions whose threads still run (stop() waits for them).
+  std::mutex sessions_mu;
+  std::condition_variable sessions_done;
+  std::size_t sessions = 0;
   bool bound_socket = false;  // the socket path is ours to remove
   char discard[64 << 10];     // drained bytes land here (I/O thread only)
 
-  impl(api_handler& h, server_options o)
+  impl(http_handler& h, server_options o)
       : handler(h),
         options(std::move(o)),
         workers(std::max<std::size_t>(options.handler_threads, 1)) {
     unix_listener = {"unix", false, options.max_unix_connections};
-    tcp_listener = {"tcp", true, options.max_tcp_connections};
+    tcp_listener = {"tcp", options.require_token, options.max_tcp_connections};
   }
 
   // Watch output from other threads, handed to the I/O thread in batches:
@@ -261,6 +267,7 @@ class connection final : public connection_base,
     closed_ = true;
     ++timer_generation_;
     timer_.cancel();
+    if (upgraded_) upgraded_->abort();
     error_code ec;
     raw().shutdown(asio::socket_base::shutdown_both, ec);
     raw().close(ec);
@@ -389,7 +396,14 @@ class connection final : public connection_base,
     http_request hreq{std::string(req.method_string()), std::string(req.target()),
                       std::string(req[http::field::content_type]), std::move(req.body()),
                       std::string(req[http::field::accept])};
+    // The gateway's inputs (only its listener has handlers that read them).
+    if (!listener_.needs_token)
+      for (const char* name : {"cookie", "x-forwarded-uri", "x-forwarded-method",
+                               "x-forwarded-prefix", "x-forwarded-proto"})
+        if (auto v = req[name]; !v.empty()) hreq.headers[name] = std::string(v);
     auto self = this->shared_from_this();
+    if (server_.handler.takes_websockets() && beast::websocket::is_upgrade(req))
+      return upgrade(std::move(req), std::move(hreq));
     if (server_.handler.is_watch(hreq)) {
       client_ = std::make_shared<stream_client>(server_, self);
       asio::post(server_.workers, [self, client = client_, hreq = std::move(hreq)] {
@@ -409,6 +423,34 @@ class connection final : public connection_base,
       auto r = self->server_.handler.handle(hreq);
       asio::post(self->io(), [self, r = std::move(r)] {
         self->respond(r, self->version_, self->keep_alive_, 0);
+      });
+    });
+  }
+
+  // A WebSocket: the handler decides on a worker (it may read the store);
+  // then the socket moves to a websocket_session, which this connection
+  // keeps counted (and closes at a server stop) until the session ends.
+  void upgrade(http::request<http::string_body> req, http_request hreq) {
+    auto self = this->shared_from_this();
+    asio::post(server_.workers, [self, req = std::move(req), hreq = std::move(hreq)]() mutable {
+      auto served = self->server_.handler.upgrade(hreq);
+      asio::post(self->io(), [self, req = std::move(req), served = std::move(served)]() mutable {
+        if (self->closed_) return;
+        if (!served.ok())
+          return self->respond(api_handler::status_response(served.err()), self->version_, false,
+                               0);
+        {
+          std::lock_guard lk(self->server_.sessions_mu);
+          ++self->server_.sessions;
+        }
+        self->upgraded_ = std::make_shared<detail::websocket_session<Stream>>(std::move(self->stream_));
+        auto& server = self->server_;
+        self->upgraded_->start(req, std::move(*served), [self, &server] {
+          asio::post(server.io, [self] { self->close(); });
+          std::lock_guard lk(server.sessions_mu);
+          --server.sessions;
+          server.sessions_done.notify_all();
+        });
       });
     });
   }
@@ -567,6 +609,7 @@ class connection final : public connection_base,
   // The watch stream.
   bool direct_writes_ = false;  // plain socket in non-blocking mode: write at once
   std::shared_ptr<stream_client> client_;
+  std::shared_ptr<detail::websocket_session<Stream>> upgraded_;  // after a WebSocket upgrade
   bool streaming_ = false, writing_ = false, finishing_ = false, terminated_ = false;
   std::string outbox_, in_flight_;
   std::size_t outbox_payload_ = 0;
@@ -607,7 +650,7 @@ void api_server::impl::start_connection(asio::ip::tcp::socket s, listener_state&
   std::make_shared<connection<tls_stream>>(*this, l, tls_stream(std::move(s), *tls))->start();
 }
 
-api_server::api_server(api_handler& handler, server_options options)
+api_server::api_server(http_handler& handler, server_options options)
     : impl_(std::make_unique<impl>(handler, std::move(options))) {}
 
 api_server::~api_server() {
@@ -647,12 +690,12 @@ specs::status api_server::bind_tcp() {
   auto& o = impl_->options;
   auto colon = o.listen->rfind(':');
   if (colon == std::string::npos)
-    return make_error(reason::bad_request, "--listen must be 127.0.0.1:PORT, got " + *o.listen);
+    return make_error(reason::bad_request, o.listen_flag + " must be 127.0.0.1:PORT, got " + *o.listen);
   auto host = o.listen->substr(0, colon);
   if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1")
     return make_error(reason::bad_request,
-                      "--listen binds loopback only (127.0.0.1 or ::1), got " + host);
-  if (o.token.empty())
+                      o.listen_flag + " binds loopback only (127.0.0.1 or ::1), got " + host);
+  if (o.token.empty() && o.require_token)
     return make_error(reason::bad_request, "--listen needs a bearer token (--token-file)");
   auto addr =
       asio::ip::make_address(host == "localhost" ? "127.0.0.1" : (host == "[::1]" ? "::1" : host));
@@ -661,9 +704,9 @@ specs::status api_server::bind_tcp() {
   bool digits = !port_text.empty() && port_text.size() <= 5 &&
                 port_text.find_first_not_of("0123456789") == std::string::npos;
   if (digits) port = std::stoul(port_text);
-  if (!digits || port == 0 || port > 65535)
+  if (!digits || port > 65535)  // 0: any free port (tcp_port() tells which)
     return make_error(reason::bad_request,
-                      "--listen port must be 1-65535, got \"" + port_text + "\"");
+                      o.listen_flag + " port must be 1-65535, got \"" + port_text + "\"");
   if (!o.tls_cert_file.empty()) {
     auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
     ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
@@ -685,7 +728,7 @@ specs::status api_server::bind_tcp() {
   error_code ec;
   impl_->tcp_acceptor->bind(ep, ec);
   if (ec)
-    return make_error(reason::unavailable, "cannot listen on " + *o.listen + ": " + ec.message());
+    return make_error(reason::unavailable, "cannot listen on " + *o.listen + " (" + o.listen_flag + ")" + ": " + ec.message());
   impl_->tcp_acceptor->listen(asio::socket_base::max_listen_connections);
   return specs::done{};
 }
@@ -735,7 +778,12 @@ void api_server::stop() {
       if (i.tcp_acceptor) i.tcp_acceptor->close(ec);
       i.close_all();
     });
-    // Handlers still running finish (their responses go nowhere); none start.
+    // WebSocket sessions end (their sockets are closed above), then handlers
+    // still running finish (their responses go nowhere); none start.
+    {
+      std::unique_lock lk(i.sessions_mu);
+      i.sessions_done.wait_for(lk, std::chrono::seconds(15), [&i] { return i.sessions == 0; });
+    }
     i.workers.join();
     asio::post(i.io, [&i] { i.close_all(); });
     i.work.reset();

@@ -1,5 +1,7 @@
 #include "rockpool/controller/rpctl.hpp"
 
+#include "cli/cli.hpp"
+
 #include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/controller/client.hpp"
 #include "rockpool/controller/text_diff.hpp"
@@ -34,37 +36,18 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using specs::string_at;
 
+using namespace cli;
+
 namespace {
 
 constexpr const char* default_server = "unix:///run/rockpool/rockpoold.sock";
 
-struct context {
-  std::ostream& out;
-  std::ostream& err;
-  api_client client;
-};
-
-std::string resource_path(const specs::kind_info& k, const std::string& name = {},
-                          const std::string& sub = {}) {
-  std::string p = std::string("/apis/") + specs::api_version + "/" + k.plural;
-  if (!name.empty()) p += "/" + url_encode(name);
-  if (!sub.empty()) p += "/" + sub;
-  return p;
-}
 
 std::string ref(const json::value& obj) {
   const auto* k = specs::find_kind(string_at(obj, "kind"));
   return (k ? k->singular : string_at(obj, "kind")) + "/" + string_at(obj, "metadata.name");
 }
 
-// "Error from server (Reason): message", from a Status body when there is one.
-std::string server_error(const client_response& r) {
-  auto parsed = specs::parse_json(r.body);
-  if (parsed.ok() && string_at(*parsed, "kind") == "Status")
-    return "Error from server (" + string_at(*parsed, "reason") +
-           "): " + string_at(*parsed, "message");
-  return "Error from server (HTTP " + std::to_string(r.status) + "): " + r.body;
-}
 
 const specs::kind_info* require_kind(context& c, const std::string& name) {
   const auto* k = specs::find_kind(name);
@@ -523,19 +506,6 @@ struct get_flags {
   bool event_view = false;  // `rpctl events`
 };
 
-// A GET that answered 200: its body. Prints the error and returns nothing otherwise.
-std::optional<std::string> get_ok(context& c, const std::string& path) {
-  auto r = c.client.request("GET", path);
-  if (!r.ok()) {
-    c.err << "error: " << r.err().message << "\n";
-    return std::nullopt;
-  }
-  if (r->status != 200) {
-    c.err << server_error(*r) << "\n";
-    return std::nullopt;
-  }
-  return std::move(r->body);
-}
 
 // GETs a collection (or one object): its items and the revision to watch
 // from. Prints the error and returns nothing on failure.
@@ -1159,7 +1129,7 @@ int cmd_credentials(context& c, const std::string& name, const std::string& outp
 }
 
 struct logs_flags {
-  std::string target, component = "rockpoold";
+  std::string target, component;
   std::size_t limit_bytes = 0;
   bool follow = false;
 };
@@ -1167,20 +1137,26 @@ struct logs_flags {
 int cmd_logs(context& c, const logs_flags& f) {
   auto slash = f.target.find('/');
   const auto* k = specs::find_kind(f.target.substr(0, slash));
-  if (slash == std::string::npos || k == nullptr || k->kind != "NestedHost") {
-    c.err << "error: logs takes nestedhost/NAME, got \"" << f.target << "\"\n";
+  if (slash == std::string::npos || k == nullptr || slash + 1 == f.target.size()) {
+    c.err << "error: logs takes KIND/NAME (workspace/NAME, nestedhost/NAME), got \"" << f.target
+          << "\"\n";
     return 2;
   }
   auto name = f.target.substr(slash + 1);
-  auto what = "log?component=" + url_encode(f.component) +
-              (f.limit_bytes ? "&limitBytes=" + std::to_string(f.limit_bytes) : std::string());
-  auto body = nested_host_get(c, name, what);
+  auto path = resource_path(*k, name) + "/log";
+  std::string query;
+  if (!f.component.empty()) query += "component=" + url_encode(f.component);
+  if (f.limit_bytes)
+    query += (query.empty() ? "" : "&") + std::string("limitBytes=") + std::to_string(f.limit_bytes);
+  auto what = query.empty() ? path : path + "?" + query;
+  auto fetch = [&] { return get_ok(c, what); };
+  auto body = fetch();
   if (!body) return 1;
   c.out << *body << std::flush;
   // -f: look again every second and print what follows what was printed.
   for (std::string last = *body; f.follow;) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    auto next = nested_host_get(c, name, what);
+    auto next = fetch();
     if (!next) return 1;
     auto tail = last.substr(last.size() - std::min<std::size_t>(last.size(), 512));
     auto at = tail.empty() ? std::string::npos : next->rfind(tail);
@@ -1198,10 +1174,6 @@ std::string env_or(const char* name, const std::string& fallback) {
 }  // namespace
 
 // One subcommand: its flags live in the closure; run() is called when it was given.
-struct command {
-  CLI::App* app;
-  std::function<int(context&)> run;
-};
 
 CLI::Validator duration_check() {
   return CLI::Validator(
@@ -1382,11 +1354,12 @@ command define_nested_host(CLI::App& app) {
 
 command define_logs(CLI::App& app) {
   auto f = std::make_shared<logs_flags>();
-  auto* sub = app.add_subcommand("logs", "Print a nested host's inner logs (read through Incus)");
-  sub->add_option("TARGET", f->target, "nestedhost/NAME")->required();
-  sub->add_option("--component", f->component, "rockpoold, caddy, incusd, init or dhcp")
-      ->check(CLI::IsMember({"rockpoold", "caddy", "incusd", "init", "dhcp"}))
-      ->capture_default_str();
+  auto* sub = app.add_subcommand(
+      "logs", "Print the logs inside a workspace or nested host (read through Incus)");
+  sub->add_option("TARGET", f->target, "workspace/NAME or nestedhost/NAME")->required();
+  sub->add_option("--component", f->component,
+                  "workspace: ide (default), init, dhcp; nestedhost: rockpoold (default), "
+                  "caddy, incusd, init, dhcp");
   sub->add_option("--limit-bytes", f->limit_bytes, "Only the last N bytes (default 64 KiB)");
   sub->add_flag("-f,--follow", f->follow, "Keep printing what is appended");
   return {sub, [f](context& c) { return cmd_logs(c, *f); }};
@@ -1446,6 +1419,9 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
        cmd_preflight},
       define_nested_host(app),
       define_logs(app),
+      define_open(app),
+      define_exec(app),
+      define_shell(app),
       define_sync(app),
       define_config(app),
       define_version(app)};

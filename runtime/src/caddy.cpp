@@ -49,18 +49,66 @@ json::value reverse_proxy_retries() {
   return {{"try_duration", "5s"}, {"try_interval", "20ms"}};
 }
 
+json::value reverse_proxy(const std::string& upstream, json::value transport) {
+  return {{"handler", "reverse_proxy"},
+          {"upstreams", json::array{{{"dial", upstream}}}},
+          {"transport", std::move(transport)},
+          {"load_balancing", reverse_proxy_retries()}};
+}
+
+json::value strip_prefix(const std::string& prefix) {
+  return {{"handler", "rewrite"}, {"strip_path_prefix", prefix}};
+}
+
+std::string without_slash(const std::string& prefix) {
+  return prefix.size() > 1 && prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
+}
+
 json::value caddy_route(const std::string& id, const std::string& prefix,
                         const std::string& upstream,
                         json::value transport = reverse_proxy_transport()) {
-  std::string strip =
-      prefix.size() > 1 && prefix.back() == '/' ? prefix.substr(0, prefix.size() - 1) : prefix;
   return json::object{{"@id", id},
                       {"match", json::array{{{"path", json::array{json::string(prefix + "*")}}}}},
-                      {"handle", json::array{{{"handler", "rewrite"}, {"strip_path_prefix", strip}},
-                                             {{"handler", "reverse_proxy"},
-                                              {"upstreams", json::array{{{"dial", upstream}}}},
-                                              {"transport", std::move(transport)},
-                                              {"load_balancing", reverse_proxy_retries()}}}}};
+                      {"handle", json::array{strip_prefix(without_slash(prefix)),
+                                             reverse_proxy(upstream, std::move(transport))}}};
+}
+
+// Caddy's forward_auth, spelled out: a GET of /.rockpool/auth with the
+// request's headers (its cookies); a 2xx lets the request go on, anything
+// else is the answer (the gateway's 401 page).
+json::value forward_auth(const std::string& gateway) {
+  return {{"handler", "reverse_proxy"},
+          {"upstreams", json::array{{{"dial", gateway}}}},
+          {"rewrite", {{"method", "GET"}, {"uri", "/.rockpool/auth"}}},
+          {"headers",
+           {{"request",
+             {{"set",
+               {{"X-Forwarded-Method", json::array{"{http.request.method}"}},
+                {"X-Forwarded-Uri", json::array{"{http.request.uri}"}}}}}}}},
+          {"handle_response",
+           json::array{{{"match", {{"status_code", json::array{2}}}},
+                        {"routes", json::array{{{"handle", json::array{{{"handler", "headers"},
+                                                                         {"request", json::object{}}}}}}}}}}}};
+}
+
+// A workspace route: [sign-in check], the prefix stripped and told to the
+// upstream (an inner Rockpool sets its cookies and redirects under it), the
+// session cookie removed, then the workspace.
+json::value workspace_route(const caddy_options& o, const route& r) {
+  json::array handle;
+  if (!o.gateway.empty() && !r.open) handle.push_back(forward_auth(o.gateway));
+  auto prefix = without_slash(r.path_prefix);
+  json::object request{{"set", {{"X-Forwarded-Prefix", json::array{json::string(prefix)}}}}};
+  if (!o.session_cookie.empty())
+    request["replace"] = {{"Cookie", json::array{{{"search_regexp", o.session_cookie + "=[^;]*(;\\s*)?"},
+                                                  {"replace", ""}}}}};
+  handle.push_back({{"handler", "headers"}, {"request", std::move(request)}});
+  handle.push_back(strip_prefix(prefix));
+  handle.push_back(reverse_proxy(r.upstream, reverse_proxy_transport()));
+  return json::object{
+      {"@id", r.id},
+      {"match", json::array{{{"path", json::array{json::string(r.path_prefix + "*")}}}}},
+      {"handle", std::move(handle)}};
 }
 
 }  // namespace
@@ -75,8 +123,19 @@ std::string render_http_app(const caddy_options& options,
     return a->path_prefix.size() > b->path_prefix.size();  // port routes before IDE routes
   });
   json::array ws_routes;
-  for (const auto* r : ordered)
-    ws_routes.push_back(caddy_route(r->id, r->path_prefix, r->upstream));
+  if (!options.gateway.empty())
+    ws_routes.push_back({{"@id", "rockpool-gateway"},
+                         {"match", json::array{{{"path", json::array{"/.rockpool/*"}}}}},
+                         {"handle", json::array{reverse_proxy(options.gateway,
+                                                              reverse_proxy_transport())}}});
+  for (const auto* r : ordered) ws_routes.push_back(workspace_route(options, *r));
+  // /workspace/NAME (no slash) is /workspace/NAME/: the IDE's relative URLs need it.
+  json::object redirect{{"handler", "static_response"}, {"status_code", 308}};
+  redirect["headers"] = {{"Location", json::array{"{http.request.uri.path}/"}}};
+  json::object slash{{"@id", "rockpool-workspace-slash"}};
+  slash["match"] = json::array{{{"path_regexp", {{"pattern", "^/workspace/[a-z0-9-]+$"}}}}};
+  slash["handle"] = json::array{std::move(redirect)};
+  ws_routes.push_back(std::move(slash));
   json::array control_routes;
   if (!options.control_upstream.empty()) {
     // rockpoold's HTTPS: its certificate names localhost, signed by its CA.
@@ -136,10 +195,20 @@ specs::result<std::string> caddy_admin_http::live_http_app() {
 }
 
 specs::result<bool> caddy_admin_http::answers(const std::string& path) {
-  auto res = http("GET", "http://" + dial_address(options_.workspace_listen) + path, {}, 3000);
+  auto r = get(path);
+  if (!r.ok()) return r.err();
+  return r->answered();
+}
+
+specs::result<probe_answer> caddy_admin_http::get(const std::string& path) {
+  http_call c;
+  c.url = "http://" + dial_address(options_.workspace_listen) + path;
+  c.timeout_ms = 3000;
+  if (options_.probe_cookie) c.headers.push_back("Cookie: " + options_.probe_cookie());
+  auto res = http_perform(c);
   if (!res.ok())
     return make_error(reason::unavailable, "Caddy workspace server: " + res.err().message);
-  return res->status != 502 && res->status != 503 && res->status != 504 && res->status != 0;
+  return probe_answer{res->status, res->body.substr(0, 1024)};
 }
 
 }  // namespace rockpool::runtime

@@ -1,5 +1,9 @@
 #include "rockpool/runtime/fake.hpp"
 
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+
 #include <algorithm>
 #include <stdexcept>
 #include <thread>
@@ -46,9 +50,11 @@ specs::status fake_incus::create_instance(const instance_spec& spec) {
     return make_error(reason::already_exists, "instance \"" + spec.name + "\" already exists");
   if (spec.nic && !networks_.count(spec.nic->network))
     return make_error(reason::not_found, "network \"" + spec.nic->network + "\" not found");
+  if (spec.home && !volumes_.count(spec.home->volume))
+    return make_error(reason::not_found, "storage volume \"" + spec.home->volume + "\" not found");
   instances_[spec.name] = instance_info{
       spec.name,     "Stopped", spec.type, instance_config(spec), {}, {}, incus_size(spec.disk),
-      spec.profiles, spec.nic};
+      spec.profiles, spec.nic,  spec.home};
   ++creates_;
   return specs::done{};
 }
@@ -157,13 +163,187 @@ specs::status fake_incus::create_network(const network_spec& spec) {
   return specs::done{};
 }
 
+std::pair<std::string, std::string> fake_incus::file_key(const std::string& instance,
+                                                         const std::string& path) const {
+  auto it = instances_.find(instance);
+  if (it != instances_.end() && it->second.home && path.starts_with(it->second.home->path + "/"))
+    return {"volume:" + it->second.home->volume, path.substr(it->second.home->path.size())};
+  return {instance, path};
+}
+
+specs::status fake_incus::set_disk_device(const std::string& instance, const disk_device& disk) {
+  if (auto st = intercept("disk", instance + "/" + disk.name); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  auto it = instances_.find(instance);
+  if (it == instances_.end())
+    return make_error(reason::not_found, "instance \"" + instance + "\" not found");
+  if (!volumes_.count(disk.volume))
+    return make_error(reason::not_found, "storage volume \"" + disk.volume + "\" not found");
+  it->second.home = disk;
+  return specs::done{};
+}
+
+specs::result<std::optional<volume_info>> fake_incus::get_volume(const std::string& name) {
+  if (auto st = intercept("volume-get", name); !st.ok()) return st.err();
+  std::lock_guard lk(mu_);
+  auto it = volumes_.find(name);
+  if (it == volumes_.end()) return std::optional<volume_info>{};
+  return std::optional<volume_info>{it->second};
+}
+
+specs::status fake_incus::create_volume(const std::string& name, const std::string& size,
+                                        const std::map<std::string, std::string>& config) {
+  if (auto st = intercept("volume-create", name); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  if (volumes_.count(name))
+    return make_error(reason::already_exists, "storage volume \"" + name + "\" already exists");
+  auto& v = volumes_[name];
+  v.name = name;
+  v.config = config;
+  if (!size.empty()) v.config["size"] = incus_size(size);
+  return specs::done{};
+}
+
+specs::status fake_incus::update_volume(const std::string& name,
+                                        const std::map<std::string, std::string>& config) {
+  if (auto st = intercept("volume-update", name); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  auto it = volumes_.find(name);
+  if (it == volumes_.end())
+    return make_error(reason::not_found, "storage volume \"" + name + "\" not found");
+  for (const auto& [k, v] : config) {
+    if (v.empty())
+      it->second.config.erase(k);
+    else
+      it->second.config[k] = v;
+  }
+  return specs::done{};
+}
+
+specs::status fake_incus::delete_volume(const std::string& name) {
+  if (auto st = intercept("volume-delete", name); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  for (const auto& [n, inst] : instances_)
+    if (inst.home && inst.home->volume == name)
+      return make_error(reason::conflict, "storage volume \"" + name + "\" is in use by " + n);
+  volumes_.erase(name);
+  std::erase_if(files_, [&](const auto& f) { return f.first.first == "volume:" + name; });
+  return specs::done{};
+}
+
+namespace {
+
+// A fake command: output queued at once or echoed from stdin, an exit code
+// known at the start or when stdin ends or a signal comes.
+class fake_exec_session final : public exec_session {
+ public:
+  fake_exec_session(bool echo, bool waits, std::shared_ptr<std::vector<int>> signals,
+                    std::mutex& signals_mu)
+      : echo_(echo), waits_(waits), signals_(std::move(signals)), signals_mu_(signals_mu) {}
+  void emit(int fd, std::string bytes) {
+    std::lock_guard lk(mu_);
+    out_.emplace_back(fd, std::move(bytes));
+    cv_.notify_all();
+  }
+  void end(int code) {
+    std::lock_guard lk(mu_);
+    if (code_) return;
+    code_ = code;
+    cv_.notify_all();
+  }
+  void write_stdin(std::string bytes) override {
+    if (echo_ && !bytes.empty()) emit(1, std::move(bytes));
+  }
+  void close_stdin() override {
+    if (echo_) end(0);
+  }
+  void resize(unsigned, unsigned) override {}
+  void signal(int n) override {
+    {
+      std::lock_guard lk(signals_mu_);
+      signals_->push_back(n);
+    }
+    end(128 + n);
+  }
+  bool read(int& fd, std::string& bytes) override {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return !out_.empty() || code_; });
+    if (out_.empty()) return false;
+    fd = out_.front().first;
+    bytes = std::move(out_.front().second);
+    out_.pop_front();
+    return true;
+  }
+  specs::result<int> wait() override {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return code_.has_value(); });
+    return *code_;
+  }
+
+ private:
+  bool echo_, waits_;
+  std::shared_ptr<std::vector<int>> signals_;
+  std::mutex& signals_mu_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<int, std::string>> out_;
+  std::optional<int> code_;
+};
+
+}  // namespace
+
+specs::result<std::unique_ptr<exec_session>> fake_incus::exec(const std::string& instance,
+                                                              const exec_request& request) {
+  if (auto st = intercept("exec", instance); !st.ok()) return st.err();
+  const auto& c = request.command;
+  bool echo = c.size() == 1 && c[0] == "cat";
+  bool waits = !c.empty() && c[0] == "sleep";
+  auto s = std::make_unique<fake_exec_session>(echo, waits, signals_, mu_);
+  std::lock_guard lk(mu_);
+  auto it = instances_.find(instance);
+  if (it == instances_.end() || it->second.status != "Running")
+    return make_error(reason::conflict, "instance \"" + instance + "\" is not running");
+  if (echo || waits) return std::unique_ptr<exec_session>(std::move(s));
+  if (!c.empty() && c[0] == "echo") {
+    std::string line;
+    for (std::size_t i = 1; i < c.size(); ++i) line += (i > 1 ? " " : "") + c[i];
+    s->emit(1, line + "\n");
+    s->end(0);
+  } else if (c.size() == 2 && c[0] == "cat") {
+    auto f = files_.find(file_key(instance, c[1]));
+    if (f != files_.end()) {
+      s->emit(1, f->second);
+      s->end(0);
+    } else {
+      s->emit(2, "cat: " + c[1] + ": No such file or directory\n");
+      s->end(1);
+    }
+  } else if (c.size() == 3 && c[0] == "sh" && c[1] == "-c" && c[2].starts_with("exit ")) {
+    s->end(std::atoi(c[2].c_str() + 5));
+  } else {
+    s->emit(2, "fake exec: " + (c.empty() ? std::string() : c[0]) + ": not found\n");
+    s->end(127);
+  }
+  return std::unique_ptr<exec_session>(std::move(s));
+}
+
+std::vector<int> fake_incus::exec_signals() const {
+  std::lock_guard lk(mu_);
+  return *signals_;
+}
+
+std::size_t fake_incus::volume_count() const {
+  std::lock_guard lk(mu_);
+  return volumes_.size();
+}
+
 specs::result<std::string> fake_incus::read_file(const std::string& instance,
                                                  const std::string& path, std::size_t max_bytes) {
   if (auto st = intercept("file", instance + path); !st.ok()) return st.err();
   std::lock_guard lk(mu_);
   if (!instances_.count(instance))
     return make_error(reason::not_found, "instance \"" + instance + "\" not found");
-  auto it = files_.find({instance, path});
+  auto it = files_.find(file_key(instance, path));
   if (it == files_.end()) return make_error(reason::not_found, "file " + path + " not found");
   const auto& c = it->second;
   return c.size() > max_bytes ? c.substr(c.size() - max_bytes) : c;
@@ -172,7 +352,7 @@ specs::result<std::string> fake_incus::read_file(const std::string& instance,
 void fake_incus::put_file(const std::string& instance, const std::string& path,
                           std::string content) {
   std::lock_guard lk(mu_);
-  files_[{instance, path}] = std::move(content);
+  files_[file_key(instance, path)] = std::move(content);
 }
 
 void fake_incus::put_network(network_info n) {
@@ -220,6 +400,13 @@ specs::result<bool> fake_routes::answers(const route& r) {
   std::lock_guard lk(mu_);
   auto it = routes_.find(r.id);
   return it != routes_.end() && it->second == r;
+}
+
+specs::result<probe_answer> fake_routes::probe(const route& r, const std::string&) {
+  auto in_place = answers(r);
+  if (!in_place.ok()) return in_place.err();
+  if (!*in_place) return make_error(reason::unavailable, "route " + r.id + " is not in place");
+  return probe_answer{404, "not found"};
 }
 
 std::size_t fake_routes::size() const {

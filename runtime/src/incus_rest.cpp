@@ -1,5 +1,7 @@
 #include "rockpool/runtime/incus_rest.hpp"
 
+#include "incus_exec.hpp"
+
 #include "rockpool/specs/json.hpp"
 
 #include <spdlog/spdlog.h>
@@ -85,6 +87,7 @@ specs::result<incus_rest::response> incus_rest::call(const std::string& method,
                       "Incus answered HTTP " + std::to_string(http) + " with a malformed body");
   if (string_at(*parsed, "type") == "error" || http >= 400) {
     auto code = specs::int_at(*parsed, "error_code").value_or(http);
+    spdlog::debug("Incus {} {}: HTTP {} {}", method, path, http, string_at(*parsed, "error"));
     return make_error(reason_for(code), "Incus: " + string_at(*parsed, "error"));
   }
   return response{http, std::move(*parsed), etag};
@@ -154,6 +157,9 @@ specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::
         info.proxies.push_back({std::string(kv.key()), string_at(kv.value(), "listen"),
                                 string_at(kv.value(), "connect")});
       if (kv.key() == "root") info.root_size = string_at(kv.value(), "size");
+      if (kv.key() == "home" && string_at(kv.value(), "type") == "disk")
+        info.home = disk_device{"home", string_at(kv.value(), "source"),
+                                string_at(kv.value(), "path")};
       if (kv.key() == "eth0" && string_at(kv.value(), "type") == "nic") {
         auto d = string_members(kv.value());
         info.nic = nic_device{d["name"].empty() ? "eth0" : d["name"], d["network"],
@@ -194,6 +200,7 @@ specs::status incus_rest::create_instance(const instance_spec& spec) {
   for (const auto& p : spec.profiles) profiles.push_back(json::string(p));
   json::object devices{{"root", root}};
   if (spec.nic) devices[spec.nic->name] = nic_json(*spec.nic);
+  if (spec.home) devices[spec.home->name] = disk_json(*spec.home);
   json::value body = {{"name", spec.name}, {"type", spec.type},    {"source", source},
                       {"config", config},  {"profiles", profiles}, {"devices", devices}};
   auto r = call("POST", with_project("/1.0/instances"), json::serialize(body));
@@ -314,6 +321,76 @@ specs::status incus_rest::set_nic_device(const std::string& instance, const nic_
   });
 }
 
+json::value incus_rest::disk_json(const disk_device& d) const {
+  return {{"type", "disk"}, {"pool", options_.storage_pool}, {"source", d.volume}, {"path", d.path}};
+}
+
+specs::status incus_rest::set_disk_device(const std::string& instance, const disk_device& disk) {
+  return edit_instance(instance, [&](json::object& put) {
+    auto& devices = specs::ensure_object(put, "devices");
+    auto want = disk_json(disk);
+    if (auto* cur = devices.if_contains(disk.name); cur && *cur == want) return false;
+    devices[disk.name] = std::move(want);
+    return true;
+  });
+}
+
+std::string incus_rest::volume_path(const std::string& name) const {
+  return "/1.0/storage-pools/" + options_.storage_pool + "/volumes/custom/" + name;
+}
+
+specs::result<std::optional<volume_info>> incus_rest::get_volume(const std::string& name) {
+  auto r = call("GET", with_project(volume_path(name)));
+  if (!r.ok()) {
+    if (r.err().why == reason::not_found) return std::optional<volume_info>{};
+    return r.err();
+  }
+  return std::optional<volume_info>{
+      volume_info{name, string_members(r->body.at("metadata"), "config")}};
+}
+
+specs::status incus_rest::create_volume(const std::string& name, const std::string& size,
+                                        const std::map<std::string, std::string>& config) {
+  json::object c;
+  for (const auto& [k, v] : config) c[k] = v;
+  if (!size.empty()) c["size"] = incus_size(size);
+  json::value body = {
+      {"name", name}, {"type", "custom"}, {"content_type", "filesystem"}, {"config", c}};
+  auto r = call("POST",
+                with_project("/1.0/storage-pools/" + options_.storage_pool + "/volumes/custom"),
+                json::serialize(body));
+  if (!r.ok()) return r.err();
+  return wait_operation(*r);
+}
+
+specs::status incus_rest::update_volume(const std::string& name,
+                                        const std::map<std::string, std::string>& config) {
+  auto r = call("GET", with_project(volume_path(name)));
+  if (!r.ok()) return r.err();
+  json::object put;
+  put["description"] = r->body.at("metadata").as_object().contains("description")
+                           ? r->body.at("metadata").at("description")
+                           : json::value("");
+  json::object c;
+  for (const auto& [k, v] : string_members(r->body.at("metadata"), "config")) c[k] = v;
+  for (const auto& [k, v] : config) {
+    if (v.empty())
+      c.erase(k);
+    else
+      c[k] = v;
+  }
+  put["config"] = std::move(c);
+  auto w = call("PUT", with_project(volume_path(name)), json::serialize(put), r->etag);
+  if (!w.ok()) return w.err();
+  return wait_operation(*w);
+}
+
+specs::status incus_rest::delete_volume(const std::string& name) {
+  auto r = call("DELETE", with_project(volume_path(name)));
+  if (!r.ok()) return r.err().why == reason::not_found ? specs::done{} : specs::status(r.err());
+  return wait_operation(*r);
+}
+
 specs::result<std::optional<network_info>> incus_rest::get_network(const std::string& name) {
   auto r = call("GET", "/1.0/networks/" + name);
   if (!r.ok()) {
@@ -372,6 +449,52 @@ specs::result<std::string> incus_rest::read_file(const std::string& instance,
   }
   if (tail.size() > max_bytes) tail.erase(0, tail.size() - max_bytes);
   return tail;
+}
+
+specs::result<std::unique_ptr<exec_session>> incus_rest::exec(const std::string& instance,
+                                                              const exec_request& x) {
+  if (!options_.url.empty())
+    return make_error(reason::unavailable,
+                      "exec reaches Incus only on its unix socket (not --incus-url) for now");
+  json::array command;
+  for (const auto& c : x.command) command.push_back(json::string(c));
+  json::object env;
+  for (const auto& [k, v] : x.environment) env[k] = v;
+  json::object body{{"command", std::move(command)},
+                    {"environment", std::move(env)},
+                    {"interactive", x.tty},
+                    {"wait-for-websocket", true},
+                    {"record-output", false},
+                    {"user", x.uid},
+                    {"group", x.gid},
+                    {"width", x.width},
+                    {"height", x.height}};
+  if (!x.cwd.empty()) body["cwd"] = x.cwd;
+  spdlog::debug("Incus exec in {}: {}", instance, json::serialize(body));
+  auto r = call("POST", with_project("/1.0/instances/" + instance + "/exec"),
+                json::serialize(body));
+  if (!r.ok()) return r.err();
+  auto operation = string_at(r->body, "operation");
+  const auto* fds = specs::find_path(r->body, "metadata.metadata.fds");
+  if (operation.empty() || fds == nullptr || !fds->is_object())
+    return make_error(reason::unavailable, "Incus exec answered without its websockets");
+  auto op = operation.substr(0, operation.find('?'));
+  auto wait_for_exit = [this, op]() -> specs::result<int> {
+    // The command may run for hours: wait in rounds of the operation timeout.
+    for (;;) {
+      auto w = call("GET", with_project(op + "/wait?timeout=" +
+                                        std::to_string(options_.operation_timeout.count())));
+      if (!w.ok()) return w.err();
+      auto status = string_at(w->body, "metadata.status");
+      if (status == "Running") continue;
+      if (auto code = specs::int_at(w->body, "metadata.metadata.return"))
+        return static_cast<int>(*code);
+      return make_error(reason::unavailable,
+                        "Incus exec ended without an exit code: " + string_at(w->body, "metadata.err"));
+    }
+  };
+  return attach_exec(options_.socket, options_.project, op, fds->get_object(), x.tty,
+                     std::move(wait_for_exit));
 }
 
 specs::status incus_rest::create_project(const std::string& name) {

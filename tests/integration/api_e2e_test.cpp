@@ -5,6 +5,9 @@
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <csignal>
 #include <sys/stat.h>
 #include <boost/json.hpp>
 
@@ -60,12 +63,12 @@ std::string ws(const std::string& name, int cpu, const std::string& labels = "")
 }  // namespace
 
 TEST_F(api_e2e, apply_reports_created_then_unchanged_then_configured) {
-  auto r = rpctl("apply -f " + samples + "/quickstart.yaml");
+  auto r = rpctl("apply -f " + samples + "/tiny.yaml");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "workspace/demo created\nportroute/demo-9000 created\n");
-  r = rpctl("apply -f " + samples + "/quickstart.yaml");
+  r = rpctl("apply -f " + samples + "/tiny.yaml");
   EXPECT_EQ(r.out, "workspace/demo unchanged\nportroute/demo-9000 unchanged\n");
-  r = rpctl("apply -f " + write("demo.yaml", ws("demo", 3, "{app: quickstart}")));
+  r = rpctl("apply -f " + write("demo.yaml", ws("demo", 3, "{app: tiny-demo}")));
   EXPECT_EQ(r.out, "workspace/demo configured\n") << r.err;
   r = rpctl("get workspace demo -o json");
   auto v = specs::parse_json(r.out);
@@ -93,7 +96,7 @@ TEST_F(api_e2e, invalid_input_reports_every_problem_and_writes_nothing) {
 }
 
 TEST_F(api_e2e, get_prints_table_wide_yaml_json_and_name) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   auto table = rpctl("get ws");
   EXPECT_EQ(table.out.substr(0, table.out.find('\n')), "NAME   PHASE   READY   AGE");
   EXPECT_NE(table.out.find("demo "), std::string::npos);
@@ -105,21 +108,21 @@ TEST_F(api_e2e, get_prints_table_wide_yaml_json_and_name) {
   auto decoded = specs::decode_documents(yaml.out, "-");
   ASSERT_EQ(decoded.documents.size(), 1u) << yaml.out;
   EXPECT_EQ(specs::string_at(decoded.documents[0].value, "spec.image"), "rockpool-tiny");
-  auto list = specs::parse_json(rpctl("get ws -o json -l app=quickstart").out);
+  auto list = specs::parse_json(rpctl("get ws -o json -l app=tiny-demo").out);
   ASSERT_TRUE(list.ok());
   EXPECT_EQ(specs::find_path(*list, "items")->as_array().size(), 1u);
   EXPECT_EQ(rpctl("get ws -l app=other").err, "No resources found\n");
 }
 
 TEST_F(api_e2e, output_of_get_applies_back_unchanged) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   auto yaml = rpctl("get workspace demo -o yaml").out;
   auto r = rpctl("apply -f " + write("roundtrip.yaml", yaml));
   EXPECT_EQ(r.out, "workspace/demo unchanged\n") << r.err;
 }
 
 TEST_F(api_e2e, describe_shows_metadata_spec_and_conditions) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   auto r = rpctl("describe ws demo");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("Name:                demo"), std::string::npos) << r.out;
@@ -145,7 +148,7 @@ TEST_F(api_e2e, diff_exits_zero_when_same_one_when_different_two_on_error) {
 }
 
 TEST_F(api_e2e, server_dry_run_validates_without_writing) {
-  auto r = rpctl("apply --dry-run=server -f " + samples + "/quickstart.yaml");
+  auto r = rpctl("apply --dry-run=server -f " + samples + "/tiny.yaml");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(
       r.out,
@@ -154,7 +157,7 @@ TEST_F(api_e2e, server_dry_run_validates_without_writing) {
 }
 
 TEST_F(api_e2e, server_side_rules_are_enforced) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   // A second route for the same port, in a separate apply.
   auto r =
       rpctl("apply -f " + write("dup.yaml",
@@ -204,12 +207,12 @@ TEST_F(api_e2e, prune_deletes_only_what_this_manager_applied_and_no_longer_has) 
 }
 
 TEST_F(api_e2e, delete_removes_and_reports) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   auto r = rpctl("delete ws demo");
   EXPECT_EQ(r.out, "workspace.rockpool.dev \"demo\" deleted\n") << r.err;
   r = rpctl("get ws demo");
   EXPECT_EQ(r.exit_code, 1);
-  r = rpctl("delete -f " + samples + "/quickstart.yaml");
+  r = rpctl("delete -f " + samples + "/tiny.yaml");
   EXPECT_EQ(r.exit_code, 1);  // the workspace is already gone
   EXPECT_NE(r.out.find("portroute.rockpool.dev \"demo-9000\" deleted"), std::string::npos) << r.out;
 }
@@ -371,7 +374,7 @@ TEST_F(api_e2e, health_version_and_metrics_endpoints) {
   auto c = client();
   EXPECT_EQ(c.request("GET", "/healthz")->body, "ok");
   EXPECT_EQ(c.request("GET", "/readyz")->status, 200);
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   auto m = c.request("GET", "/metrics")->body;
   EXPECT_NE(m.find("rockpool_http_requests_total{method=\"PATCH\",code=\"201\"} 2"),
             std::string::npos)
@@ -393,7 +396,7 @@ TEST_F(api_e2e, a_second_daemon_on_the_same_directory_fails_clearly) {
 }
 
 TEST_F(api_e2e, acknowledged_apply_survives_kill_9_of_the_daemon) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   daemon_->kill9();
   ASSERT_TRUE(daemon_->start()) << daemon_->log();
   EXPECT_EQ(rpctl("get ws -o name").out, "workspace/demo\n");
@@ -429,7 +432,7 @@ TEST_F(api_e2e_tcp, tcp_requires_the_bearer_token) {
   EXPECT_EQ(right.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 200);
   auto env = "ROCKPOOL_SERVER=" + url + " ROCKPOOL_CA_FILE=" + ca + " ";
   auto r = run_command(env + "ROCKPOOL_TOKEN=s3cret-token-0123456789 " RPCTL_PATH " apply -f " +
-                       samples + "/quickstart.yaml");
+                       samples + "/tiny.yaml");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = run_command(env + RPCTL_PATH " get ws");
   EXPECT_EQ(r.exit_code, 1);
@@ -515,21 +518,21 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
   auto resources = kubectl("api-resources");
   EXPECT_NE(resources.out.find("workspaces"), std::string::npos) << resources.err;
   EXPECT_NE(resources.out.find("gitsyncs"), std::string::npos);
-  auto applied = kubectl("apply -f " + samples + "/quickstart.yaml");
+  auto applied = kubectl("apply -f " + samples + "/tiny.yaml");
   EXPECT_EQ(applied.exit_code, 0) << applied.err;
   EXPECT_NE(applied.out.find("workspace.rockpool.dev/demo created"), std::string::npos)
       << applied.out;
-  auto again = kubectl("apply -f " + samples + "/quickstart.yaml");
+  auto again = kubectl("apply -f " + samples + "/tiny.yaml");
   EXPECT_NE(again.out.find("workspace.rockpool.dev/demo unchanged"), std::string::npos)
       << again.out << again.err;
   // Server-side apply, twice: no "failed to migrate last-applied" warning.
   for (int i = 0; i < 2; ++i) {
-    auto ssa = kubectl("apply --server-side -f " + samples + "/quickstart.yaml");
+    auto ssa = kubectl("apply --server-side -f " + samples + "/tiny.yaml");
     EXPECT_EQ(ssa.exit_code, 0) << ssa.err;
     EXPECT_EQ(ssa.err.find("failed to migrate"), std::string::npos) << ssa.err;
     EXPECT_NE(ssa.out.find("serverside-applied"), std::string::npos) << ssa.out;
   }
-  EXPECT_EQ(kubectl("diff -f " + samples + "/quickstart.yaml").exit_code, 0);
+  EXPECT_EQ(kubectl("diff -f " + samples + "/tiny.yaml").exit_code, 0);
   auto merged = kubectl("patch ws demo --type=merge -p '{\"spec\":{\"resources\":{\"cpu\":2}}}'");
   EXPECT_EQ(merged.exit_code, 0) << merged.err;
   auto jsonp = kubectl(
@@ -537,7 +540,7 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
       "\"value\":3}]'");
   EXPECT_EQ(jsonp.exit_code, 0) << jsonp.err;
   EXPECT_EQ(kubectl("get ws demo -o jsonpath={.spec.resources.cpu}").out, "3");
-  EXPECT_EQ(kubectl("diff -f " + samples + "/quickstart.yaml").exit_code, 1);
+  EXPECT_EQ(kubectl("diff -f " + samples + "/tiny.yaml").exit_code, 1);
   auto waited = kubectl("wait ws/demo --for=condition=Ready --timeout=20s");
   EXPECT_EQ(waited.exit_code, 0) << waited.err;
   // Table output: the CRD's columns, and a watch prints one header.
@@ -734,7 +737,7 @@ TEST_F(api_e2e, a_watcher_that_never_reads_does_not_block_writers) {
 }
 
 TEST_F(api_e2e, apply_reads_stdin_and_recursive_directories) {
-  auto r = rpctl("apply -f - < " + samples + "/quickstart.yaml");
+  auto r = rpctl("apply -f - < " + samples + "/tiny.yaml");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "workspace/demo created\nportroute/demo-9000 created\n");
   auto dir = tmp_ / "tree";
@@ -783,7 +786,7 @@ class actor_runtime_e2e : public api_e2e {
 }  // namespace
 
 TEST_F(actor_runtime_e2e, applied_workspace_becomes_ready_and_wait_returns) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   auto r = rpctl("wait ws demo --for=condition=Ready --timeout 10s");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "workspace.rockpool.dev/demo condition met\n");
@@ -812,7 +815,7 @@ TEST_F(actor_runtime_e2e, wait_times_out_with_exit_1_and_a_terminal_condition_is
 }
 
 TEST_F(actor_runtime_e2e, delete_wait_tears_down_and_collects_owned_port_routes) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 10s").exit_code, 0);
   auto r = rpctl("delete ws demo --wait --timeout 10s");
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -824,7 +827,7 @@ TEST_F(actor_runtime_e2e, delete_wait_tears_down_and_collects_owned_port_routes)
 TEST_F(actor_runtime_e2e, events_watch_prints_new_events) {
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    rpctl("apply -f " + samples + "/quickstart.yaml");
+    rpctl("apply -f " + samples + "/tiny.yaml");
   });
   auto r = rpctl("events -w --timeout 3s");
   writer.join();
@@ -901,3 +904,78 @@ TEST_F(api_e2e, huge_patterned_fields_are_refused_and_nothing_crashes) {
   EXPECT_EQ(c.request("GET", "/healthz")->status, 200) << "the daemon is still up";
   EXPECT_EQ(rpctl("get pr").err, "No resources found\n");
 }
+
+namespace {
+
+// rpctl exec against rockpoold --runtime fake (the fake Incus runs a few
+// commands: echo, cat, sh -c 'exit N', sleep): the WebSocket, the protocol,
+// exit codes, stdin, the session limit and refusals (issue 22, item 4).
+class exec_e2e : public api_e2e {
+ protected:
+  std::vector<std::string> extra_args() override { return {"--runtime", "fake", "--bridge", "none"}; }
+  void SetUp() override {
+    api_e2e::SetUp();
+    ASSERT_EQ(rpctl("apply -f " + write("ws.yaml", "apiVersion: rockpool.dev/v1alpha1\n"
+                                                    "kind: Workspace\nmetadata: {name: demo}\n"
+                                                    "spec: {image: rockpool-tiny}\n"))
+                  .exit_code,
+              0);
+    ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 30s").exit_code, 0);
+  }
+};
+
+TEST_F(exec_e2e, exec_streams_output_and_stdin_and_returns_the_remote_exit_code) {
+  auto echo = rpctl("exec demo -- echo hello world");
+  EXPECT_EQ(echo.exit_code, 0) << echo.err;
+  EXPECT_EQ(echo.out, "hello world\n");
+  auto code = rpctl("exec demo -- sh -c 'exit 7'");
+  EXPECT_EQ(code.exit_code, 7) << code.err;
+  auto missing = rpctl("exec demo -- cat /nope");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("No such file"), std::string::npos) << missing.err;
+  auto piped = run_command("seq 1 20000 | ROCKPOOL_SERVER=" + daemon_->server_url() +
+                           " " RPCTL_PATH " exec -i demo -- cat | wc -l");
+  EXPECT_EQ(piped.out, "20000\n") << piped.err;
+  auto nosuch = rpctl("exec nosuch -- echo");
+  EXPECT_EQ(nosuch.exit_code, 1);
+  EXPECT_NE(nosuch.err.find("NotFound"), std::string::npos) << nosuch.err;
+  // A plain GET (no WebSocket upgrade) says what exec is.
+  auto r = client().request("GET", "/apis/rockpool.dev/v1alpha1/workspaces/demo/exec");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("WebSocket"), std::string::npos);
+}
+
+TEST_F(exec_e2e, sessions_per_workspace_are_bounded_and_a_closed_client_ends_its_command) {
+  std::vector<pid_t> held;
+  for (int i = 0; i < 8; ++i) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setenv("ROCKPOOL_SERVER", daemon_->server_url().c_str(), 1);
+      ::execl(RPCTL_PATH, "rpctl", "exec", "demo", "--", "sleep", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    held.push_back(pid);
+  }
+  // The ninth is refused while eight are open.
+  command_result ninth;
+  for (int i = 0; i < 100; ++i) {
+    ninth = rpctl("exec demo -- echo ninth");
+    if (ninth.exit_code != 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(ninth.exit_code, 1);
+  EXPECT_NE(ninth.err.find("exec sessions open already"), std::string::npos) << ninth.err;
+  // Killing the clients ends their commands and frees the slots.
+  for (auto pid : held) ::kill(pid, SIGKILL);
+  for (auto pid : held) ::waitpid(pid, nullptr, 0);
+  command_result after;
+  for (int i = 0; i < 100; ++i) {
+    after = rpctl("exec demo -- echo again");
+    if (after.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(after.out, "again\n") << after.err;
+}
+
+}  // namespace

@@ -66,7 +66,7 @@ TEST_F(bridged, a_workspace_on_the_bridge_is_served_through_caddy_without_proxy_
   auto preflight = rpctl("preflight").out;
   for (const char* check : {"PASS  DnsmasqPresent", "PASS  BridgeReady", "PASS  BridgeNAT"})
     EXPECT_NE(preflight.find(check), std::string::npos) << check << "\n" << preflight;
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   auto r = rpctl("wait ws demo --for=condition=Ready --timeout 60s");
   ASSERT_EQ(r.exit_code, 0) << r.err << rpctl("describe ws demo").out;
   ASSERT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 30s").exit_code, 0)
@@ -92,7 +92,7 @@ TEST_F(bridged, a_workspace_on_the_bridge_is_served_through_caddy_without_proxy_
 
 TEST_F(bridged, workspaces_cannot_reach_each_other_or_the_control_plane) {
   ASSERT_TRUE(bridge_ready());
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("apply -f " + write("other.yaml",
                                       "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
                                       "metadata:\n  name: other\nspec:\n  image: rockpool-tiny\n"))
@@ -117,7 +117,7 @@ TEST_F(bridged, workspaces_cannot_reach_each_other_or_the_control_plane) {
 
 TEST_F(bridged, heals_after_a_forced_stop_and_a_removed_nic_and_delete_leaves_nothing) {
   ASSERT_TRUE(bridge_ready());
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 60s").exit_code, 0);
   auto address = field("ws", "demo", "status.address");
   ASSERT_EQ(incus_retrying("stop --force demo"), 0);
@@ -143,7 +143,7 @@ TEST_F(bridged, heals_after_a_forced_stop_and_a_removed_nic_and_delete_leaves_no
 // bridge at all.
 TEST_F(bridged, heals_after_the_bridge_itself_is_deleted) {
   ASSERT_TRUE(bridge_ready());
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 60s").exit_code, 0);
   auto address = field("ws", "demo", "status.address");
   ASSERT_EQ(::kill(daemon_->pid(), SIGSTOP), 0);

@@ -85,7 +85,7 @@ TEST_F(incus_over_https, the_client_pins_the_server_certificate) {
 }
 
 TEST_F(incus_over_https, a_workspace_is_served_and_healed_through_an_https_incus) {
-  ASSERT_EQ(rpctl(std::string("apply -f ") + SAMPLES_DIR + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl(std::string("apply -f ") + SAMPLES_DIR + "/tiny.yaml").exit_code, 0);
   auto r = rpctl("wait ws demo --for=condition=Ready --timeout 60s");
   ASSERT_EQ(r.exit_code, 0) << rpctl("describe ws demo").out << daemon_->log();
   // Healing needs the lifecycle events, which now arrive over TLS: the sweep

@@ -10,7 +10,7 @@ using rockpool::test_support::real_runtime;
 using test_support::run_command;
 
 TEST_F(real_runtime, incusd_restart_is_survived_and_events_resume) {
-  ASSERT_EQ(rpctl(std::string("apply -f ") + SAMPLES_DIR + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl(std::string("apply -f ") + SAMPLES_DIR + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
   // Stop incusd (it stops its instances, and starts them again when it comes back).
   ASSERT_EQ(run_command("pkill -TERM -x incusd").exit_code, 0);

@@ -187,10 +187,28 @@ TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
   // is first reconciled, so wait until the inner Host has the bridge ready).
   ASSERT_EQ(inner("wait host local --for=condition=BridgeReady --timeout 60s").exit_code, 0)
       << inner("describe host local").out;
-  ASSERT_EQ(inner("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(inner("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(inner("wait pr demo-9000 --for=condition=Ready --timeout 60s").exit_code, 0)
       << inner("describe ws demo").out;
   auto inner_ws = base + "8081/workspace/demo/";
+  // Signed in to the outer Rockpool only, the inner one asks for its own sign-in.
+  long inner_status = 0;
+  get(workspaces_, inner_ws, &inner_status);
+  EXPECT_EQ(inner_status, 401) << "signed in to the outer Rockpool only";
+  // The inner link, followed through the outer route: the inner cookie is set
+  // under the outer prefix, with a name of its own, and both work together.
+  auto link = inner("open demo --print-url");
+  ASSERT_EQ(link.exit_code, 0) << link.err;
+  auto signin = base + "8081" + link.out.substr(link.out.find("/.rockpool/"));
+  signin = signin.substr(0, signin.find('\n'));
+  auto answer = get_with_cookie(workspaces_, signin, cookie_);
+  ASSERT_EQ(answer.status, 303) << answer.body;
+  EXPECT_EQ(answer.headers["location"], inner_ws);
+  auto set = answer.headers["set-cookie"];
+  EXPECT_NE(set.find("Path=" + base + "8081/;"), std::string::npos) << set;
+  EXPECT_NE(set.substr(0, set.find('=')), cookie_.substr(0, cookie_.find('=')))
+      << "the inner and outer cookies are named apart";
+  cookie_ += "; " + set.substr(0, set.find(';'));
   EXPECT_NE(get(workspaces_, inner_ws).find(ide_page), std::string::npos);
   EXPECT_NE(get(workspaces_, inner_ws + "port/9000/").find(port_page), std::string::npos);
   row("5. inner workspace apply -> answers through both Caddies", t);
@@ -345,14 +363,20 @@ TEST_F(nested_host, rockpool_builds_rockpool_inside_a_developer_nested_host) {
                   " -- env HOME=/root ROCKPOOL_API_PORT=7170 ROCKPOOL_CADDY_ADMIN=127.0.0.1:2119"
                   " ROCKPOOL_CONTROL_LISTEN=127.0.0.1:9080 ROCKPOOL_WORKSPACE_LISTEN=127.0.0.1:9081"
                   " ROCKPOOL_INCUS_PROJECT=rockpool-dev ROCKPOOL_BRIDGE=rpdev0"
+                  " ROCKPOOL_DEMO=samples/tiny.yaml"
                   " bash -c 'cd /root/rockpool && ./run.sh'");
   row("./run.sh inside: install-deps, build, start, quickstart Ready", t);
   ASSERT_EQ(up.exit_code, 0) << up.out.substr(up.out.size() > 4000 ? up.out.size() - 4000 : 0)
                              << up.err.substr(up.err.size() > 4000 ? up.err.size() - 4000 : 0);
-  EXPECT_NE(up.out.find("http://127.0.0.1:9081/workspace/demo/   (HTTP 200)"), std::string::npos)
+  EXPECT_NE(up.out.find("http://127.0.0.1:9081/workspace/demo/   (HTTP 401 without signing in)"),
+            std::string::npos)
       << up.out;
-  auto page = run_command("incus exec --project " + project_ + " " + nh +
-                          " -- curl -s -m 5 http://127.0.0.1:9081/workspace/demo/");
+  // Signed in with the link run.sh's rpctl makes, as a browser would.
+  auto page = run_command(
+      "incus exec --project " + project_ + " " + nh +
+      " -- sh -c 'cd /root/rockpool && curl -s -m 5 -L -c /tmp/jar -b /tmp/jar "
+      "\"$(ROCKPOOL_SERVER=unix:///root/rockpool/.run/rockpoold.sock"
+      " build/controller/rpctl open demo --print-url)\"'");
   EXPECT_NE(page.out.find(ide_page), std::string::npos) << page.out << page.err;
   // The nested host's own inner Rockpool is untouched beside it.
   long status = 0;

@@ -5,6 +5,7 @@
 // ports. Under CI=true a missing Incus or Caddy fails; elsewhere they skip.
 #include "rockpool/controller/client.hpp"
 #include "rockpool/controller/daemon.hpp"
+#include "rockpool/runtime/http.hpp"
 #include "rockpool/runtime/incus_rest.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "test_support.hpp"
@@ -22,7 +23,7 @@ namespace rockpool::test_support {
 using rockpool::test_support::command_result;
 using rockpool::test_support::run_command;
 
-/// The quickstart's manifests, and what rockpool-tiny serves on 8080 and 9000.
+/// The samples (tiny.yaml: the tiny demo), and what rockpool-tiny serves on 8080 and 9000.
 inline const std::string samples = SAMPLES_DIR;
 inline const std::string ide_page = "rockpool-tiny IDE";
 inline const std::string port_page = "rockpool-tiny port 9000";
@@ -114,11 +115,40 @@ class real_runtime : public ::testing::Test {
     if (r.exit_code != 0) std::cerr << "incus " << args << ": " << r.err;
     return r.exit_code;
   }
+  /// GET through Caddy. On the workspace server the request carries this
+  /// test's session cookie once it has one: the first GET of /workspace/NAME/...
+  /// signs in through workspace NAME (rpctl open), as a browser would.
   std::string get(unsigned short port, const std::string& path, long* status = nullptr) {
-    controller::api_client c({"http://127.0.0.1:" + std::to_string(port), "", 3000});
-    auto r = c.request("GET", path);
-    if (status) *status = r.ok() ? r->status : 0;
-    return r.ok() ? r->body : std::string();
+    if (port == workspaces_ && cookie_.empty() && path.starts_with("/workspace/")) {
+      auto name = path.substr(11, path.find('/', 11) - 11);
+      cookie_ = sign_in(name);
+    }
+    auto r = get_with_cookie(port, path, port == workspaces_ ? cookie_ : std::string());
+    if (status) *status = r.status;
+    return r.body;
+  }
+  /// A plain GET with the given Cookie header (none when empty).
+  runtime::http_reply get_with_cookie(unsigned short port, const std::string& path,
+                                      const std::string& cookie) {
+    runtime::http_call c;
+    c.url = "http://127.0.0.1:" + std::to_string(port) + path;
+    c.timeout_ms = 3000;
+    if (!cookie.empty()) c.headers.push_back("Cookie: " + cookie);
+    auto r = runtime::http_perform(c);
+    return r.ok() ? *r : runtime::http_reply{};
+  }
+  /// Signs in through workspace ws's single-use link: the session cookie
+  /// ("NAME=VALUE"), or "" when the link could not be had.
+  std::string sign_in(const std::string& ws) {
+    auto url = rpctl("open " + ws + " --print-url");
+    if (url.exit_code != 0) return {};
+    runtime::http_call c;
+    c.url = url.out.substr(0, url.out.find('\n'));
+    c.timeout_ms = 3000;
+    auto r = runtime::http_perform(c);
+    if (!r.ok() || r->status != 303 || !r->headers.contains("set-cookie")) return {};
+    const auto& set = r->headers.at("set-cookie");
+    return set.substr(0, set.find(';'));
   }
   // Polls until GET through Caddy's workspace server returns `want`, up to `limit`.
   double seconds_until(const std::string& path, const std::string& want, double limit) {
@@ -147,6 +177,7 @@ class real_runtime : public ::testing::Test {
   std::string project_;
   unsigned short control_ = 0, workspaces_ = 0;
   bool leftovers_allowed_ = false;
+  std::string cookie_;  // the workspace server's session, once signed in
   std::string bridge_, cidr_;  // own_bridge_args()
 };
 

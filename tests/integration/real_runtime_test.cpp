@@ -28,7 +28,7 @@ namespace {}  // namespace
 
 TEST_F(real_runtime,
        quickstart_serves_the_ide_and_the_port_through_caddy_only_on_the_workspace_port) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   auto r = rpctl("wait ws demo --for=condition=Ready --timeout 60s");
   ASSERT_EQ(r.exit_code, 0) << r.err << rpctl("describe ws demo").out;
   ASSERT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 30s").exit_code, 0)
@@ -45,11 +45,11 @@ TEST_F(real_runtime,
 }
 
 TEST_F(real_runtime, stopping_stops_the_instance_and_the_route_then_running_restarts_it) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
   auto stopped = write("stopped.yaml",
                        "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: "
-                       "demo\n  labels: {app: quickstart}\nspec:\n  image: rockpool-tiny\n  "
+                       "demo\n  labels: {app: tiny-demo}\nspec:\n  image: rockpool-tiny\n  "
                        "resources: {cpu: 1, memory: 256Mi}\n  state: Stopped\n");
   ASSERT_EQ(rpctl("apply -f " + stopped).exit_code, 0);
   for (int i = 0; i < 300 && phase("demo") != "Stopped"; ++i)
@@ -60,13 +60,13 @@ TEST_F(real_runtime, stopping_stops_the_instance_and_the_route_then_running_rest
   long status = 0;
   get(workspaces_, "/workspace/demo/", &status);
   EXPECT_EQ(status, 404);
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
   EXPECT_GE(seconds_until("/workspace/demo/port/9000/", port_page, 30), 0);
 }
 
 TEST_F(real_runtime, delete_removes_routes_devices_ports_and_the_instance) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 60s").exit_code, 0);
   ASSERT_EQ(rpctl("delete ws demo --wait --timeout 60s").exit_code, 0);
   EXPECT_EQ(rpctl("get pr").err, "No resources found\n");
@@ -83,7 +83,7 @@ TEST_F(real_runtime, delete_removes_routes_devices_ports_and_the_instance) {
 }
 
 TEST_F(real_runtime, an_instance_stopped_or_deleted_behind_the_controllers_back_comes_back) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
   ASSERT_GE(seconds_until("/workspace/demo/", ide_page, 10), 0);
   ASSERT_EQ(incus_retrying("stop --force demo"), 0);
@@ -109,7 +109,7 @@ TEST_F(real_runtime, an_instance_stopped_or_deleted_behind_the_controllers_back_
 }
 
 TEST_F(real_runtime, caddy_restarted_empty_or_edited_by_hand_gets_its_routes_back) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 60s").exit_code, 0);
   // A route removed by hand through the admin API.
   ASSERT_EQ(
@@ -205,7 +205,7 @@ TEST_F(real_runtime, a_host_port_taken_by_another_process_moves_the_workspace_to
 }
 
 TEST_F(real_runtime, a_port_route_for_an_already_routed_port_is_refused_and_changes_nothing) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   auto dup = write("dup.yaml",
                    "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata:\n  name: "
                    "demo-9000-again\nspec:\n  workspace: demo\n  port: 9000\n");
@@ -221,7 +221,7 @@ TEST_F(real_runtime, a_port_route_for_an_already_routed_port_is_refused_and_chan
 }
 
 TEST_F(real_runtime, resource_changes_reach_the_running_instance_without_restarting_it) {
-  ASSERT_EQ(rpctl("apply -f " + samples + "/quickstart.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
   auto pid = [&] {
     auto st = specs::parse_json(
@@ -284,7 +284,7 @@ TEST_F(real_runtime, sigkill_while_applying_twenty_workspaces_converges_without_
     std::istringstream lines(incus("config device list w" + std::to_string(i)).out);
     std::set<std::string> devices;
     for (std::string d; std::getline(lines, d);) devices.insert(d);
-    EXPECT_EQ(devices, (std::set<std::string>{"rockpool-ide", "root"})) << "w" << i;
+    EXPECT_EQ(devices, (std::set<std::string>{"home", "rockpool-ide", "root"})) << "w" << i;
     listens.insert(incus("config device get w" + std::to_string(i) + " rockpool-ide listen").out);
   }
   EXPECT_EQ(listens.size(), 20u);
@@ -299,6 +299,10 @@ TEST_F(real_runtime, sigkill_while_applying_twenty_workspaces_converges_without_
   for (int i = 0; i < 20; ++i)
     ASSERT_EQ(rpctl("delete ws w" + std::to_string(i) + " --wait --timeout 60s").exit_code, 0);
   EXPECT_EQ(incus("list -c n -f csv").out, "");
+  // Nor a home volume, even of a workspace whose first pass the kill cut short.
+  auto volumes = run_command("incus storage volume list default -f csv -c n").out;
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(volumes.find("home-w" + std::to_string(i) + "-"), std::string::npos) << volumes;
 }
 
 TEST_F(real_runtime, preflight_reports_each_check_and_passes_for_containers) {
@@ -314,4 +318,115 @@ TEST_F(real_runtime, preflight_reports_each_check_and_passes_for_containers) {
   EXPECT_NE(r.out.find("PASS  CaddyReachable"), std::string::npos) << r.out;
   for (const char* check : {"VirtualMachinesOperational", "KVMPresent", "NestedKVM", "VhostVsock"})
     EXPECT_NE(r.out.find(check), std::string::npos) << check;
+}
+
+// Sign-in on the workspace server (issue 22): nothing under /workspace/ answers
+// a browser that has not signed in, except a public port; a link works once
+// and only leads to a workspace path; the session cookie never reaches the
+// workspace.
+TEST_F(real_runtime, the_workspace_server_answers_only_signed_in_browsers_and_public_ports) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("wait pr demo-9000 --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe pr demo-9000").out;
+  // Anonymous: 401 with a page that says how to sign in.
+  auto anon = get_with_cookie(workspaces_, "/workspace/demo/", "");
+  EXPECT_EQ(anon.status, 401);
+  EXPECT_NE(anon.body.find("rpctl open"), std::string::npos) << anon.body;
+  EXPECT_EQ(get_with_cookie(workspaces_, "/workspace/demo/port/9000/", "").status, 401);
+  // A forged cookie is no better.
+  EXPECT_EQ(get_with_cookie(workspaces_, "/workspace/demo/", "rockpool_x=1.2.3").status, 401);
+  // A link signs in once.
+  auto link = rpctl("open demo --print-url");
+  ASSERT_EQ(link.exit_code, 0) << link.err;
+  auto url = link.out.substr(0, link.out.find('\n'));
+  auto path = url.substr(url.find("/.rockpool/"));
+  auto first = get_with_cookie(workspaces_, path, "");
+  ASSERT_EQ(first.status, 303) << first.body;
+  EXPECT_EQ(first.headers["location"], "/workspace/demo/");
+  auto set = first.headers["set-cookie"];
+  EXPECT_NE(set.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(set.find("SameSite=Lax"), std::string::npos);
+  auto cookie = set.substr(0, set.find(';'));
+  EXPECT_EQ(get_with_cookie(workspaces_, path, "").status, 401) << "a used link";
+  auto page = get_with_cookie(workspaces_, "/workspace/demo/", cookie);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find(ide_page), std::string::npos);
+  EXPECT_EQ(get_with_cookie(workspaces_, "/workspace/demo/port/9000/", cookie).status, 200);
+  // Only to a workspace path, never elsewhere.
+  for (const std::string to : {"//elsewhere.example/", "https://elsewhere.example/"}) {
+    auto l = rpctl("open demo --print-url");
+    auto u = l.out.substr(0, l.out.find('\n'));
+    auto p = u.substr(u.find("/.rockpool/"), u.find("&to=") - u.find("/.rockpool/"));
+    auto r = get_with_cookie(workspaces_, p + "&to=" + to, "");
+    EXPECT_EQ(r.status, 400) << to;
+    EXPECT_EQ(r.headers.count("set-cookie"), 0u) << to;
+  }
+  // /workspace/demo redirects to /workspace/demo/.
+  auto bare = get_with_cookie(workspaces_, "/workspace/demo", cookie);
+  EXPECT_EQ(bare.status, 308);
+  EXPECT_EQ(bare.headers["location"], "/workspace/demo/");
+  // A public port answers anyone.
+  ASSERT_EQ(rpctl("apply -f " + write("public.yaml",
+                                       "apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\n"
+                                       "metadata:\n  name: demo-9000\n  labels: {app: tiny-demo}\n"
+                                       "spec:\n  workspace: demo\n  port: 9000\n  public: true\n"))
+                .exit_code,
+            0);
+  long status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    status = get_with_cookie(workspaces_, "/workspace/demo/port/9000/", "").status;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(status, 200) << "a public port without sign-in";
+  EXPECT_EQ(get_with_cookie(workspaces_, "/workspace/demo/", "").status, 401);
+}
+
+// The home volume (issue 22, item 3): made before the instance, mounted at
+// /home/dev, kept when a new image re-creates the instance, deleted with the
+// workspace.
+TEST_F(real_runtime, the_home_volume_outlives_a_recreated_instance_and_goes_with_the_workspace) {
+  auto fingerprint = run_command("incus image list rockpool-tiny -f csv -c F").out;
+  fingerprint = fingerprint.substr(0, fingerprint.find('\n'));
+  ASSERT_FALSE(fingerprint.empty());
+  run_command("incus image alias delete rockpool-tiny-b");
+  ASSERT_EQ(run_command("incus image alias create rockpool-tiny-b " + fingerprint).exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe ws demo").out;
+  auto ws = specs::parse_json(rpctl("get ws demo -o json").out);
+  ASSERT_TRUE(ws.ok());
+  auto volume = specs::string_at(*ws, "status.home.volume");
+  ASSERT_FALSE(volume.empty());
+  EXPECT_NE(run_command("incus storage volume list default -f csv").out.find(volume),
+            std::string::npos);
+  auto in_demo = [&](const std::string& command) {
+    return run_command("incus exec --project " + project_ + " demo -- " + command);
+  };
+  ASSERT_EQ(in_demo("sh -c 'echo kept > /home/dev/proof'").exit_code, 0);
+  auto changed = write("b.yaml",
+                       "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata:\n  name: "
+                       "demo\n  labels: {app: tiny-demo}\nspec:\n  image: rockpool-tiny-b\n  "
+                       "resources: {cpu: 1, memory: 256Mi}\n");
+  ASSERT_EQ(rpctl("apply -f " + changed).exit_code, 0);
+  bool recreated = false;
+  for (int i = 0; i < 300 && !recreated; ++i) {
+    recreated = incus("config get demo user.rockpool.image").out.find("rockpool-tiny-b") !=
+                std::string::npos;
+    if (!recreated) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(recreated) << rpctl("describe ws demo").out;
+  // (Ready may still be the old instance's for a moment: look until the new one runs.)
+  std::string proof;
+  for (int i = 0; i < 100 && proof != "kept\n"; ++i) {
+    proof = in_demo("cat /home/dev/proof").out;
+    if (proof != "kept\n") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(proof, "kept\n");
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
+  EXPECT_NE(rpctl("describe ws demo").out.find("Recreated"), std::string::npos);
+  ASSERT_EQ(rpctl("delete ws demo --wait --timeout 60s").exit_code, 0);
+  EXPECT_EQ(run_command("incus storage volume list default -f csv").out.find(volume),
+            std::string::npos)
+      << "the home volume goes with the workspace";
+  run_command("incus image alias delete rockpool-tiny-b");
 }

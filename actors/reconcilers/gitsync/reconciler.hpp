@@ -18,6 +18,8 @@ class reconciler final : public actors::reconciler {
   bool cleans_up() const override { return true; }
   std::vector<watch_rule> watches() const override;
   pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const override;
+  std::vector<specs::subresource> subresources(
+      const subresource_services& services) const override;  // subresources.cpp
 
  private:
   settings settings_;

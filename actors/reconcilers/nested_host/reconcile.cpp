@@ -145,13 +145,17 @@ specs::result<bool> apply_routes(reconcile_context& ctx, const json::value& nh,
   if (ports == nullptr || !ports->is_array()) return all_ready;
   for (const auto& p : ports->get_array()) {
     if (!p.is_int64()) continue;
+    json::object spec{{"workspace", name}, {"port", p.get_int64()}};
+    // The inner control plane guards itself (bearer token; its UI asks for
+    // one), as the outer :8080 does: no workspace sign-in in front of it.
+    if (p.get_int64() == 8080) spec["public"] = true;
     json::value pr = {{"apiVersion", specs::api_version},
                       {"kind", "PortRoute"},
                       {"metadata",
                        {{"name", name + "-" + std::to_string(p.get_int64())},
                         {"ownerReferences", owner_reference(nh, true)},
                         {"labels", {{"rockpool.dev/nested-host", name}}}}},
-                      {"spec", {{"workspace", name}, {"port", p.get_int64()}}}};
+                      {"spec", std::move(spec)}};
     auto r = ctx.store.apply(pr, as, true);
     if (!r.ok()) return r.err();
     all_ready = all_ready && string_at(r->object, "status.phase") == "Ready";

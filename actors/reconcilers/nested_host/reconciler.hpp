@@ -12,6 +12,8 @@ class reconciler final : public actors::reconciler {
   bool cleans_up() const override { return true; }
   std::vector<std::string> owns() const override { return {"Workspace", "PortRoute"}; }
   pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const override;
+  std::vector<specs::subresource> subresources(
+      const subresource_services& services) const override;  // subresources.cpp
 };
 
 }  // namespace rockpool::actors::nested_host

@@ -152,7 +152,10 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
 
   std::string upstream;
   if (auto stop = ensure_upstream(ctx, obj, *ws, **inst, status, upstream)) return *stop;
-  runtime::route r{id, "/workspace/" + ws_name + "/port/" + std::to_string(port) + "/", upstream};
+  const auto* pub = specs::find_path(obj, "spec.public");
+  bool open = pub != nullptr && pub->is_bool() && pub->as_bool();
+  runtime::route r{id, "/workspace/" + ws_name + "/port/" + std::to_string(port) + "/", upstream,
+                   open};
   if (auto st = ctx.routes.upsert(r); !st.ok()) return failed(st.err().message);
   auto answers = ctx.routes.answers(r);
   bool ok = answers.ok() && *answers;
@@ -163,6 +166,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   status["phase"] = ok ? "Ready" : "Pending";
   status["upstream"] = upstream;
   status["url"] = r.path_prefix;
+  status["public"] = open;
   if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
   if (!ok) return requeue("waiting for the route to answer", short_wait);
   return converged();

@@ -35,7 +35,10 @@ pass::step pass::check_image() {
   return fail("ImageNotFound", m, terminal(m));
 }
 
-pass::step pass::ensure_instance() {
+// The instance of the workspace's name, if any: adopted when Rockpool made it
+// for this object, replaced when an earlier incarnation left it, refused
+// otherwise (before anything is made for the workspace).
+pass::step pass::observe_instance() {
   auto got = ctx_.incus.get_instance(s_.name);
   if (!got.ok()) return fail("IncusUnavailable", got.err().message, failed(got.err().message));
   inst_ = std::move(*got);
@@ -48,23 +51,15 @@ pass::step pass::ensure_instance() {
       return fail("DeleteFailed", st.err().message, failed(st.err().message));
     inst_ = std::nullopt;
   }
-  spec_ = runtime::instance_spec{s_.name,
-                                 s_.image,
-                                 s_.type,
-                                 s_.cpu,
-                                 s_.memory,
-                                 s_.disk,
-                                 s_.nesting,
-                                 {{runtime::owner_kind_key, "Workspace"},
-                                  {runtime::owner_name_key, s_.name},
-                                  {runtime::owner_uid_key, s_.uid}},
-                                 s_.profiles,
-                                 wanted_nic()};
-  for (const auto& [k, v] : s_.environment)
-    spec_.config[std::string(runtime::environment_prefix) + k] = v;
+  return std::nullopt;
+}
+
+pass::step pass::ensure_instance() {
+  build_spec();
+  if (auto r = recreate_for_new_image()) return r;
   if (!inst_) {
     created_now_ = true;
-    if (had_instance_) {
+    if (had_instance_ && !recreating_) {
       if (auto wait = wait_out_crash_loop()) return wait;
       record_restart("InstanceVanished", "instance " + s_.name + " disappeared; recreating it");
     }
@@ -91,6 +86,11 @@ pass::step pass::ensure_instance() {
   }
   status_["instance"] = s_.name;
   if (auto r = ensure_nic()) return r;
+  if (spec_.home && inst_->home != spec_.home) {
+    if (auto st = ctx_.incus.set_disk_device(s_.name, *spec_.home); !st.ok())
+      return fail("HomeFailed", st.err().message, failed(st.err().message));
+    inst_->home = spec_.home;
+  }
   running_ = inst_->status == "Running";
   // Spec changes to an existing instance: live ones now, the rest while it is stopped.
   plan_ = runtime::plan_update(*inst_, spec_);
@@ -100,6 +100,46 @@ pass::step pass::ensure_instance() {
     ctx_.events.record(obj_, "Normal", "ConfigUpdated",
                        "applied " + join(plan_.live_fields) + " to the instance live");
   }
+  return std::nullopt;
+}
+
+void pass::build_spec() {
+  spec_ = runtime::instance_spec{s_.name,
+                                 s_.image,
+                                 s_.type,
+                                 s_.cpu,
+                                 s_.memory,
+                                 s_.disk,
+                                 s_.nesting,
+                                 {{runtime::owner_kind_key, "Workspace"},
+                                  {runtime::owner_name_key, s_.name},
+                                  {runtime::owner_uid_key, s_.uid}},
+                                 s_.profiles,
+                                 wanted_nic(),
+                                 std::nullopt};
+  if (!home_.empty()) spec_.home = runtime::disk_device{"home", home_, home_path};
+  for (const auto& [k, v] : s_.environment)
+    spec_.config[std::string(runtime::environment_prefix) + k] = v;
+  // rockpool-ide's init serves the IDE on $ROCKPOOL_IDE_PORT, 8080 when unset
+  // (so instances on the default port carry no extra key).
+  if (auto key = std::string(runtime::environment_prefix) + "ROCKPOOL_IDE_PORT";
+      s_.ide_port != 8080 && !spec_.config.contains(key))
+    spec_.config[key] = std::to_string(s_.ide_port);
+}
+
+// A new image or instance type needs a new instance: the old one goes, the
+// home volume stays, and the pass goes on to create the new one.
+pass::step pass::recreate_for_new_image() {
+  if (!inst_ || !spec_.home) return std::nullopt;  // no home to keep: reported, not done
+  auto fields = runtime::plan_update(*inst_, spec_).recreate_fields;
+  if (fields.empty()) return std::nullopt;
+  if (auto st = ctx_.incus.delete_instance(s_.name); !st.ok())
+    return fail("DeleteFailed", st.err().message, failed(st.err().message));
+  ctx_.events.record(obj_, "Normal", "Recreated",
+                     "re-creating instance " + s_.name + " for its new " + join(fields) +
+                         "; home volume " + home_ + " is kept");
+  inst_ = std::nullopt;
+  recreating_ = true;
   return std::nullopt;
 }
 
@@ -123,8 +163,8 @@ void pass::report_config_gap() {
     reason = "RecreateRequired";
     event_type = "Warning";
     what_now =
-        " changed; the instance keeps its old one until it is recreated "
-        "(delete and re-apply the workspace; its disk is not kept)";
+        " changed; this instance predates home volumes, so it is not re-created by itself "
+        "(delete and re-apply the workspace; /home/dev on its root disk is not kept)";
   } else if (!plan_.restart_fields.empty()) {
     fields = &plan_.restart_fields;
     reason = "RestartRequired";

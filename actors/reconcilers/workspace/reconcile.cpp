@@ -15,6 +15,7 @@ pass::pass(reconcile_context& ctx, json::value obj)
 pass_result pass::fail(const std::string& reason, const std::string& message, pass_result result) {
   status_.condition("InstanceReady", false, reason, message);
   status_.condition("RouteReady", false, "InstanceNotReady", "the instance is not ready");
+  status_.condition("IDEReady", false, "InstanceNotReady", "the instance is not ready");
   status_.condition("Ready", false, reason, message);
   status_["phase"] = result.what == outcome::terminal ? "Failed" : "Provisioning";
   if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
@@ -29,6 +30,8 @@ pass_result pass::run() {
   if (auto r = check_image()) return *r;
   if (auto r = choose_network()) return *r;
   read_restart_history();
+  if (auto r = observe_instance()) return *r;
+  if (auto r = ensure_home()) return *r;
   if (auto r = ensure_instance()) return *r;
   if (auto r = converge_power_state()) return *r;
   report_config_gap();
@@ -43,6 +46,7 @@ pass_result pass::report_stopped() {
   if (auto st = ctx_.routes.remove(route_id(s_.name)); !st.ok()) return failed(st.err().message);
   status_.condition("InstanceReady", true, "Stopped", "the instance is stopped, as requested");
   status_.condition("RouteReady", false, "WorkspaceStopped", "the workspace is stopped");
+  status_.condition("IDEReady", false, "WorkspaceStopped", "the workspace is stopped");
   status_.condition("Ready", false, "Stopped", "the workspace is stopped");
   status_["phase"] = "Stopped";
   status_["instanceState"] = "Stopped";
@@ -51,18 +55,38 @@ pass_result pass::report_stopped() {
   return converged();
 }
 
+// IDEReady from what the IDE's /healthz answered through the route:
+// code-server answers {"status":"alive"|"expired","lastHeartbeat":N} (expired
+// while no browser is connected); any other HTTP answer means the image runs
+// something else on the IDE port (rockpool-tiny's page), which is reported,
+// not failed.
+void pass::report_ide(const runtime::probe_answer& a) {
+  auto what = "the IDE port " + std::to_string(s_.ide_port);
+  if (!a.answered()) {
+    status_.condition("IDEReady", false, "IDENotAnswering", what + " does not answer yet");
+  } else if (a.status == 200 && a.body.find("\"lastHeartbeat\"") != std::string::npos) {
+    status_.condition("IDEReady", true, "CodeServerAnswers", "code-server answers /healthz");
+  } else {
+    status_.condition("IDEReady", true, "HTTPAnswered",
+                      what + " answers HTTP " + std::to_string(a.status) +
+                          " at /healthz (no code-server in this image)");
+  }
+}
+
 pass_result pass::report_routed(const std::string& upstream) {
   auto prefix = "/workspace/" + s_.name + "/";
   runtime::route r{route_id(s_.name), prefix, upstream};
   if (auto st = ctx_.routes.upsert(r); !st.ok())
     return fail("RouteFailed", st.err().message, failed(st.err().message));
-  auto answers = ctx_.routes.answers(r);
-  bool ok = answers.ok() && *answers;
+  auto probed = ctx_.routes.probe(r, "healthz");
+  auto answer = probed.ok() ? *probed : runtime::probe_answer{};
+  bool ok = answer.answered();
   status_.condition("InstanceReady", true, "Running", "the instance is running");
   status_.condition("RouteReady", ok, ok ? "Routed" : "RouteNotAnswering",
                     prefix + (ok ? " answers" : " does not answer yet"));
+  report_ide(answer);
   status_.condition("Ready", ok, ok ? "Ready" : "RouteNotAnswering",
-                    ok ? "the workspace is ready" : "waiting for the route to answer");
+                    ok ? "the workspace is ready" : "waiting for the IDE to answer through " + prefix);
   status_["phase"] = ok ? "Running" : "Provisioning";
   status_["instanceState"] = "Running";
   status_["upstream"] = upstream;

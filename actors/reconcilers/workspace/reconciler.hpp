@@ -14,6 +14,8 @@ class reconciler final : public actors::reconciler {
   std::vector<watch_rule> watches() const override;
   bool follows_instances() const override { return true; }
   pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const override;
+  std::vector<specs::subresource> subresources(
+      const subresource_services& services) const override;  // subresources.cpp
 };
 
 }  // namespace rockpool::actors::workspace

@@ -70,6 +70,7 @@ void pass::record_restart(const std::string& reason, const std::string& message)
     restarting[k] = status_[k];
   restarting.condition("InstanceReady", false, reason, message);
   restarting.condition("RouteReady", false, "InstanceNotReady", "the instance is not ready");
+  restarting.condition("IDEReady", false, "InstanceNotReady", "the instance is not ready");
   restarting.condition("Ready", false, reason, message);
   restarting["phase"] = "Provisioning";
   if (auto st = restarting.write(ctx_, obj_); !st.ok())

@@ -40,6 +40,10 @@ specs::result<settings> resolve(specs::object_store& store, const json::value& o
   pick_string(obj, tmpl, "spec.resources.disk", s.disk);
   pick_string(obj, tmpl, "spec.state", s.state);
   pick_string(obj, tmpl, "spec.network", s.network);
+  pick_string(obj, tmpl, "spec.home.size", s.home_size);
+  if (const auto* retain = pick(obj, tmpl, "spec.home.retain"); retain && retain->is_bool())
+    s.home_retain = retain->get_bool();
+  s.home_from = string_at(obj, "spec.home.fromVolume");
   if (const auto* cpu = pick(obj, tmpl, "spec.resources.cpu"); cpu && cpu->is_int64())
     s.cpu = static_cast<int>(cpu->get_int64());
   s.ide_port = static_cast<int>(int_at(obj, "spec.ide.port").value_or(8080));
@@ -57,6 +61,10 @@ specs::result<settings> resolve(specs::object_store& store, const json::value& o
   return s;
 }
 
+std::string home_volume(const std::string& workspace, const std::string& uid) {
+  return "home-" + workspace + "-" + uid.substr(0, 8);
+}
+
 std::string route_id(const std::string& workspace) {
   return "rockpool-ws-" + workspace;
 }
@@ -66,7 +74,7 @@ std::string ide_port_owner(const std::string& workspace) {
 }
 
 std::vector<std::string_view> condition_order() {
-  return {"InstanceReady", "RouteReady", "ConfigApplied", "Ready"};
+  return {"HomeReady", "InstanceReady", "RouteReady", "IDEReady", "ConfigApplied", "Ready"};
 }
 
 // Incus reports a proxy device whose host port another process listens on as

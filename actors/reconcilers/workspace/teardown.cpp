@@ -30,6 +30,35 @@ specs::result<int> remove_owned_port_routes(reconcile_context& ctx, const json::
   return waiting;
 }
 
+// The home volume goes with the workspace, or is kept for adoption
+// (spec.home.retain). Only a volume that records this workspace's uid is
+// touched: never one another workspace uses or adopted.
+specs::status release_home(reconcile_context& ctx, const json::value& obj) {
+  auto name = string_at(obj, "metadata.name");
+  auto uid = string_at(obj, "metadata.uid");
+  auto volume = string_at(obj, "status.home.volume");
+  if (volume.empty()) volume = home_volume(name, uid);
+  auto got = ctx.incus.get_volume(volume);
+  if (!got.ok()) return got.err();
+  if (!*got) return specs::done{};
+  auto owner = (*got)->config.find(runtime::volume_owner_uid_key);
+  if (owner == (*got)->config.end() || owner->second != uid) return specs::done{};
+  const auto* retain = specs::find_path(obj, "status.home.retain");
+  if (retain != nullptr && retain->is_bool() && retain->get_bool()) {
+    if (auto st = ctx.incus.update_volume(volume, {{runtime::volume_owner_uid_key, ""},
+                                                   {runtime::volume_retained_key, "true"}});
+        !st.ok())
+      return st;
+    ctx.events.record(obj, "Normal", "HomeRetained",
+                      "kept home volume " + volume +
+                          "; a new workspace adopts it with spec.home.fromVolume: " + volume);
+    return specs::done{};
+  }
+  if (auto st = ctx.incus.delete_volume(volume); !st.ok()) return st;
+  ctx.events.record(obj, "Normal", "HomeDeleted", "deleted home volume " + volume);
+  return specs::done{};
+}
+
 }  // namespace
 
 pass_result teardown(reconcile_context& ctx, const json::value& obj) {
@@ -48,6 +77,7 @@ pass_result teardown(reconcile_context& ctx, const json::value& obj) {
       return failed("deleting instance: " + st.err().message);
     ctx.events.record(obj, "Normal", "InstanceDeleted", "deleted instance " + name);
   }
+  if (auto st = release_home(ctx, obj); !st.ok()) return failed("home volume: " + st.err().message);
   if (auto st = ctx.ports.release(ide_port_owner(name)); !st.ok()) return failed(st.err().message);
   if (ctx.bridge != nullptr)
     if (auto st = ctx.bridge->release(address_owner(name)); !st.ok())

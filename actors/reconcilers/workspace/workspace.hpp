@@ -31,6 +31,9 @@ struct settings {
   int cpu = 2;
   int ide_port = 8080;
   bool nesting = false;
+  std::string home_size = "10Gi";
+  bool home_retain = false;
+  std::string home_from;  // spec.home.fromVolume
 };
 
 /// Reads obj's typed view, resolving spec.template from the store.
@@ -39,6 +42,10 @@ specs::result<settings> resolve(specs::object_store& store, const json::value& o
 /// Names of what a workspace creates outside the store.
 std::string route_id(const std::string& workspace);
 std::string ide_port_owner(const std::string& workspace);
+/// The home volume a workspace makes for itself (unique per incarnation:
+/// home-NAME-UID8), and where the images mount it.
+std::string home_volume(const std::string& workspace, const std::string& uid);
+inline constexpr const char* home_path = "/home/dev";
 /// The owner name of a workspace's bridge address.
 std::string address_owner(const std::string& workspace);
 inline constexpr const char* ide_device = "rockpool-ide";
@@ -58,7 +65,8 @@ pass_result move_off_taken_port(reconcile_context& ctx, const json::value& obj,
 bool made_by_rockpool_for(const runtime::instance_info& inst, const json::value& obj);
 
 /// Deletes everything the workspace made: its port routes first, then its
-/// route, instance and host port; then drops the finalizer.
+/// route, instance, home volume (unless retained) and host port; then drops
+/// the finalizer.
 pass_result teardown(reconcile_context& ctx, const json::value& obj);
 
 /// One pass for a live (not deleting) workspace that carries the finalizer.
@@ -72,6 +80,9 @@ class pass {
   using step = std::optional<pass_result>;
   // instance.cpp
   step check_image();
+  void build_spec();
+  step recreate_for_new_image();
+  step observe_instance();
   step ensure_instance();
   step apply_changes_while_stopped();
   void report_config_gap();
@@ -82,6 +93,8 @@ class pass {
   void record_restart(const std::string& reason, const std::string& message);
   step converge_power_state();
   void end_quiet_crash_loop();
+  // home.cpp
+  step ensure_home();
   // network.cpp
   step choose_network();
   std::optional<runtime::nic_device> wanted_nic() const;
@@ -93,6 +106,7 @@ class pass {
   pass_result fail(const std::string& reason, const std::string& message, pass_result result);
   pass_result report_stopped();
   pass_result report_routed(const std::string& upstream);
+  void report_ide(const runtime::probe_answer& answer);
 
   reconcile_context& ctx_;
   json::value obj_;
@@ -103,10 +117,12 @@ class pass {
   runtime::update_plan plan_;
   bool created_now_ = false;
   bool restarted_now_ = false;
+  bool recreating_ = false;  // the old instance went for a new image or type
   bool running_ = false;
   std::int64_t restarts_ = 0, consecutive_ = 0;
   bool had_instance_ = false;
   std::string address_;  // network: bridge
+  std::string home_;     // the home volume's name
   std::chrono::system_clock::time_point last_restart_{}, now_{};
 };
 

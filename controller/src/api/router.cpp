@@ -66,17 +66,10 @@ http_response api_handler::dispatch(const http_request& req) {
   if (s.size() == 3) return group_version(req);
   const auto* k = specs::find_kind(s[3]);
   if (k == nullptr || k->plural != s[3] || s.size() > 6) return not_found();
-  bool nested_host_read =
-      s.size() == 6 && k->kind == "NestedHost" && (s[5] == "credentials" || s[5] == "log");
-  bool gitsync_plan = s.size() == 6 && k->kind == "GitSync" && s[5] == "plan";
-  if (nested_host_read || gitsync_plan) {
-    if (req.method != "GET")
-      return status_response(
-          make_error(reason::method_not_allowed, req.method + " is not supported"));
+  if (s.size() == 6 && s[5] != "status") {
     resource_call call{req, t, *k, s[4], false, {}};
-    return gitsync_plan ? plan(call) : nested_host(call, s[5]);
+    return subresource(call, s[5]);
   }
-  if (s.size() == 6 && s[5] != "status") return not_found();
   resource_call call{
       req, t, *k, s.size() > 4 ? s[4] : std::string(), s.size() == 6, write_request_of(t)};
   if (call.name.empty()) {

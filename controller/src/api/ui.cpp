@@ -94,6 +94,7 @@ site build_site(const api_options& o) {
               inner ? "Inner Rockpool — nested host " + escape_html(who) : "Rockpool");
   replace_all(index, "{{ROLE}}", escape_html(o.role));
   replace_all(index, "{{NESTED_HOST}}", escape_html(o.nested_host));
+  replace_all(index, "{{WORKSPACE_URL}}", escape_html(o.workspace_url));
   replace_all(index, "{{BANNER}}",
               inner ? "<div class=\"inner-banner\" role=\"banner\">Inner Rockpool — nested host " +
                           escape_html(who) + "</div>"

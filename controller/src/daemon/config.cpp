@@ -114,6 +114,33 @@ void add_options(CLI::App& app, daemon_config& c) {
                  "10.99.0.0/24 free of host routes and --outer-network)");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
+  app.add_option("--workspace-signin", c.workspace_signin,
+                 "Ask for a signed-in browser before serving any /workspace/... request "
+                 "(Caddy forward_auth to rockpoold's gateway); false serves workspaces to anyone "
+                 "who reaches the workspace server")
+      ->capture_default_str();
+  app.add_option("--gateway-listen", c.gateway_listen,
+                 "Loopback address of the sign-in gateway that Caddy asks (port 0: any free one)")
+      ->capture_default_str();
+  app.add_option("--session-ttl", c.session_ttl,
+                 "How long a workspace sign-in lasts (e.g. 12h, 30m, 90s)")
+      ->capture_default_str();
+}
+
+// "12h", "30m", "90s" or plain seconds; throws what to print.
+std::chrono::seconds parse_ttl(const std::string& flag, const std::string& text) {
+  std::size_t used = 0;
+  long long n = -1;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+  }
+  auto unit = text.substr(used);
+  long long scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+  if (n <= 0 || scale == 0 || n > 366LL * 24 * 3600 / scale)
+    throw std::runtime_error(flag + " must be a duration such as 12h, 30m or 90s (at most a year), got \"" +
+                             text + "\"");
+  return std::chrono::seconds(n * scale);
 }
 
 // The checks CLI11 cannot make; throws with the one line to print.
@@ -145,6 +172,10 @@ void check(daemon_config& c) {
         throw std::runtime_error("--bridge-cidr " + c.bridge_cidr + " overlaps --outer-network " +
                                  outer);
   }
+  c.session_ttl_seconds = parse_ttl("--session-ttl", c.session_ttl);
+  if (auto colon = c.gateway_listen.rfind(':');
+      colon == std::string::npos || c.gateway_listen.substr(0, colon) != "127.0.0.1")
+    throw std::runtime_error("--gateway-listen must be 127.0.0.1:PORT, got " + c.gateway_listen);
   c.server.socket_path = c.socket;
   if (c.listen.empty()) return;
   if (c.token_file.empty()) throw std::runtime_error("--listen requires --token-file");

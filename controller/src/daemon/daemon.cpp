@@ -11,6 +11,7 @@
 #include "rockpool/controller/metrics.hpp"
 #include "rockpool/controller/tls.hpp"
 #include "rockpool/controller/version.hpp"
+#include "rockpool/controller/workspace_signin.hpp"
 #include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/fake.hpp"
 #include "rockpool/runtime/http.hpp"
@@ -36,6 +37,9 @@ struct daemon::parts {
   std::unique_ptr<specs::kv_backend> backend;
   std::unique_ptr<specs::object_store> store;
   metrics api_metrics;
+  std::unique_ptr<workspace_signin> signin;  // null with --workspace-signin=false
+  std::unique_ptr<workspace_gateway> gateway;
+  std::unique_ptr<api_server> gateway_server;
   caf::actor_system_config caf_config;
   std::unique_ptr<caf::actor_system> actor_system;
   runtime::fake_incus fake_incus;
@@ -51,6 +55,7 @@ struct daemon::parts {
   std::unique_ptr<actors::bridge_network> bridge;  // network: bridge; null with --bridge none
   std::unique_ptr<actors::event_recorder> events;
   actors::kind_registry kinds;
+  std::unique_ptr<actors::subresource_services> subresource_services;  // the handlers hold it
   std::unique_ptr<actors::controller> reconciler;
   std::unique_ptr<actors::incus_events> incus_events;
   std::unique_ptr<api_handler> handler;
@@ -58,6 +63,7 @@ struct daemon::parts {
   bool stopped = false;
 
   specs::status open_store();
+  specs::status start_gateway();
   void connect_runtime();
   void start_reconcilers();
   std::string runtime_metrics() const;
@@ -85,6 +91,30 @@ specs::status daemon::parts::open_store() {
   store = std::make_unique<specs::object_store>(*backend, specs::system_clock(), std::move(taken),
                                                 &actors::kind_rules());
   return specs::done{};
+}
+
+// The workspace server's sign-in gateway, on a loopback port of its own that
+// only Caddy uses; bound before Caddy's routes are written, which name it.
+specs::status daemon::parts::start_gateway() {
+  if (!config.workspace_signin) {
+    spdlog::warn("--workspace-signin=false: workspaces answer anyone who reaches {}",
+                 config.caddy_workspace_listen);
+    return specs::done{};
+  }
+  auto opened = workspace_signin::open(config.data_dir + "/signin.key", config.session_ttl_seconds,
+                                       specs::system_clock());
+  if (!opened.ok()) return opened.err();
+  signin = std::move(*opened);
+  gateway = std::make_unique<workspace_gateway>(
+      *signin, "http://" + runtime::dial_address(config.caddy_control_listen));
+  server_options o;
+  o.listen = config.gateway_listen;
+  o.listen_flag = "--gateway-listen";
+  o.require_token = false;
+  o.handler_threads = 4;
+  o.max_tcp_connections = 1024;
+  gateway_server = std::make_unique<api_server>(*gateway, o);
+  return gateway_server->start();
 }
 
 // Real Incus and Caddy with --runtime incus; the in-memory fakes otherwise.
@@ -119,6 +149,11 @@ void daemon::parts::connect_runtime() {
   if (!config.listen.empty()) co.control_upstream = config.listen;
   co.control_upstream_tls = !config.tls_cert_file.empty();
   co.control_upstream_ca = config.tls_ca_file;
+  if (gateway_server) {
+    co.gateway = "127.0.0.1:" + std::to_string(gateway_server->tcp_port());
+    co.session_cookie = signin->cookie_name();
+    co.probe_cookie = [s = signin.get()] { return s->cookie_name() + "=" + s->new_session(); };
+  }
   caddy = std::make_unique<actors::actor_route_table>(
       *actor_system, std::make_shared<runtime::caddy_admin_http>(co), co);
   if (auto st = caddy->sync(); !st.ok())
@@ -213,6 +248,7 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
   auto p = std::make_unique<parts>();
   p->config = config;
   if (auto st = p->open_store(); !st.ok()) return st.err();
+  if (auto st = p->start_gateway(); !st.ok()) return st.err();
   // --listen is HTTPS unless --plain-http: the user's certificate, or ours.
   auto& c = p->config;
   if (!c.listen.empty() && !c.plain_http && c.tls_cert_file.empty()) {
@@ -234,16 +270,13 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
   api.version = version;
   api.role = config.inner ? "inner" : "outer";
   api.nested_host = config.nested_host;
-  if (auto* incus = p->incus; config.runtime != "none")
-    api.read_instance_file = [incus](const std::string& instance, const std::string& path,
-                                     std::size_t max_bytes) {
-      return incus->read_file(instance, path, max_bytes);
-    };
   api.workspace_url = "http://" + runtime::dial_address(config.caddy_workspace_listen);
-  api.gitsync_plan = [store = p->store.get(),
-                      clone_root = config.data_dir + "/gitsync"](const specs::json::value& gs) {
-    return actors::gitsync::plan({clone_root}, *store, gs);
-  };
+  p->subresource_services = std::make_unique<actors::subresource_services>(
+      actors::subresource_services{*p->store, config.runtime == "none" ? nullptr : p->incus,
+                                   api.workspace_url});
+  if (auto* s = p->signin.get())
+    p->subresource_services->issue_signin_code = [s] { return s->issue_code(); };
+  api.subresources = p->kinds.subresources(*p->subresource_services);
   api.extra_metrics = [raw = p.get()] { return raw->runtime_metrics(); };
   p->handler = std::make_unique<api_handler>(*p->store, p->api_metrics, api);
   p->server = std::make_unique<api_server>(*p->handler, c.server);
@@ -266,6 +299,7 @@ void daemon::stop() {
   p.stopped = true;
   p.backend->wake_all();  // watch streams waiting for a revision
   p.server->stop();
+  if (p.gateway_server) p.gateway_server->stop();
   if (p.incus_events) p.incus_events->stop();
   if (p.caddy) p.caddy->stop();
   p.backend->set_commit_listener(nullptr);

@@ -173,12 +173,15 @@ TEST_F(actor_runtime, workspace_converges_to_ready_with_instance_route_and_final
   auto ws = get("Workspace", "demo");
   EXPECT_EQ(condition(ws, "InstanceReady"), "True/Running");
   EXPECT_EQ(condition(ws, "RouteReady"), "True/Routed");
+  // The fake route answers as an image without code-server does.
+  EXPECT_EQ(condition(ws, "IDEReady"), "True/HTTPAnswered");
   EXPECT_EQ(condition(ws, "Ready"), "True/Ready");
   std::vector<std::string> order;
   for (const auto& c : specs::find_path(ws, "status.conditions")->as_array())
     order.push_back(string_at(c, "type"));
   EXPECT_EQ(order,
-            (std::vector<std::string>{"InstanceReady", "RouteReady", "ConfigApplied", "Ready"}));
+            (std::vector<std::string>{"HomeReady", "InstanceReady", "RouteReady", "IDEReady",
+                                      "ConfigApplied", "Ready"}));
   EXPECT_EQ(string_at(ws, "status.phase"), "Running");
   EXPECT_EQ(specs::int_at(ws, "status.observedGeneration"),
             specs::int_at(ws, "metadata.generation"));
@@ -594,21 +597,71 @@ TEST_F(actor_runtime, a_crash_restart_applies_pending_restart_changes) {
   EXPECT_EQ(condition(get("Workspace", "demo"), "ConfigApplied"), "True/Applied");
 }
 
-TEST_F(actor_runtime, an_image_change_is_reported_and_the_instance_is_not_recreated) {
+TEST_F(actor_runtime, an_image_change_recreates_the_instance_and_keeps_the_home) {
   incus_.add_image("other");
   boot();
   apply(workspace("demo"));
   run();
+  auto volume = string_at(get("Workspace", "demo"), "status.home.volume");
+  ASSERT_FALSE(volume.empty());
+  incus_.put_file("demo", "/home/dev/proof", "kept");
+  incus_.put_file("demo", "/etc/scratch", "lost with the instance");
   apply(
       R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"demo"},"spec":{"image":"other"}})");
   run();
   auto ws = get("Workspace", "demo");
-  EXPECT_EQ(condition(ws, "ConfigApplied"), "False/RecreateRequired");
+  EXPECT_EQ(condition(ws, "ConfigApplied"), "True/Applied");
   EXPECT_TRUE(ready("Workspace", "demo"));
-  EXPECT_EQ(incus_.creates(), 1u);
-  EXPECT_EQ(config_of(incus_, "demo", "user.rockpool.image"), "rockpool-tiny");
+  EXPECT_EQ(incus_.creates(), 2u);
+  EXPECT_EQ(config_of(incus_, "demo", "user.rockpool.image"), "other");
+  EXPECT_EQ(string_at(ws, "status.home.volume"), volume);
+  auto proof = incus_.read_file("demo", "/home/dev/proof", 100);
+  ASSERT_TRUE(proof.ok());
+  EXPECT_EQ(*proof, "kept");
+  EXPECT_FALSE(incus_.read_file("demo", "/etc/scratch", 100).ok());
   auto reasons = event_reasons(*store_);
-  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "RecreateRequired"), 1);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "Recreated"), 1);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "InstanceVanished"), 0);
+  EXPECT_EQ(specs::int_at(ws, "status.restarts").value_or(0), 0) << "a re-creation is no crash";
+}
+
+TEST_F(actor_runtime, deleting_a_workspace_deletes_its_home_unless_retained_then_it_is_adopted) {
+  boot();
+  apply(workspace("gone"));
+  apply(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"kept"},"spec":{"image":"rockpool-tiny","home":{"retain":true}}})");
+  run();
+  EXPECT_EQ(incus_.volume_count(), 2u);
+  auto kept_volume = string_at(get("Workspace", "kept"), "status.home.volume");
+  incus_.put_file("kept", "/home/dev/notes", "mine");
+  ASSERT_TRUE(store_->remove("Workspace", "gone", std::nullopt, {false, "test"}).ok());
+  ASSERT_TRUE(store_->remove("Workspace", "kept", std::nullopt, {false, "test"}).ok());
+  run();
+  EXPECT_EQ(incus_.volume_count(), 1u) << "gone's home is deleted, kept's retained";
+  auto left = incus_.get_volume(kept_volume);
+  ASSERT_TRUE(left.ok() && *left);
+  EXPECT_EQ((*left)->config["user.rockpool.retained"], "true");
+  EXPECT_EQ((*left)->config["user.rockpool.uid"], "");
+  auto reasons = event_reasons(*store_);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "HomeRetained"), 1);
+  // A workspace of the same name does not take it by itself...
+  apply(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"other"},"spec":{"image":"rockpool-tiny","home":{"fromVolume":"nope"}}})");
+  run();
+  EXPECT_EQ(condition(get("Workspace", "other"), "HomeReady"), "False/HomeVolumeNotFound");
+  // ...but one that names it adopts it, with its files.
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"next"},"spec":{"image":"rockpool-tiny","home":{"fromVolume":")" +
+        kept_volume + R"("}}})");
+  run();
+  EXPECT_TRUE(ready("Workspace", "next"));
+  auto notes = incus_.read_file("next", "/home/dev/notes", 100);
+  ASSERT_TRUE(notes.ok());
+  EXPECT_EQ(*notes, "mine");
+  // A second adopter is refused: the volume is next's now.
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"thief"},"spec":{"image":"rockpool-tiny","home":{"fromVolume":")" +
+        kept_volume + R"("}}})");
+  run();
+  EXPECT_EQ(condition(get("Workspace", "thief"), "HomeReady"), "False/HomeVolumeInUse");
 }
 
 TEST_F(actor_runtime, a_host_port_another_process_listens_on_is_skipped) {

@@ -28,6 +28,9 @@ class memory_caddy final : public runtime::caddy_admin {
   }
   specs::result<std::string> live_http_app() override { return live; }
   specs::result<bool> answers(const std::string&) override { return true; }
+  specs::result<runtime::probe_answer> get(const std::string&) override {
+    return runtime::probe_answer{200, "alive"};
+  }
 
   std::vector<std::string> loads;
   std::string live = "null";
@@ -76,7 +79,7 @@ class route_table_actor : public ::testing::Test {
     auto answers = answers_;
     auto table = table_;
     sys_->spawn([=](caf::event_based_actor* self) {
-      self->request(table, caf::infinite, actors::upsert_atom::value, id, prefix, upstream)
+      self->request(table, caf::infinite, actors::upsert_atom::value, id, prefix, upstream, false)
           .then([=](const std::string& error) { answers->push_back(error); });
     });
     run();
@@ -94,7 +97,7 @@ class route_table_actor : public ::testing::Test {
     auto result = std::make_shared<bool>(false);
     auto table = table_;
     sys_->spawn([=](caf::event_based_actor* self) {
-      self->request(table, caf::infinite, actors::applied_atom::value, id, prefix, upstream)
+      self->request(table, caf::infinite, actors::applied_atom::value, id, prefix, upstream, false)
           .then([=](bool b) { *result = b; });
     });
     run();
@@ -124,7 +127,7 @@ TEST_F(route_table_actor, changes_within_the_window_go_to_caddy_in_one_load) {
   ASSERT_EQ(caddy_->loads.size(), 1u);
   EXPECT_EQ(answers_->size(), 100u);
   for (const auto& a : *answers_) EXPECT_EQ(a, "");
-  EXPECT_EQ(route_ids(caddy_->live).size(), 101u);  // 100 + the 404 catch-all
+  EXPECT_EQ(route_ids(caddy_->live).size(), 102u);  // 100 + the slash redirect + the 404 catch-all
   EXPECT_EQ(stats_->loads, 1u);
 }
 
@@ -135,7 +138,7 @@ TEST_F(route_table_actor, port_routes_come_before_the_ide_route) {
   advance(50ms);
   EXPECT_EQ(route_ids(caddy_->live),
             (std::vector<std::string>{"rockpool-pr-demo-9000", "rockpool-ws-demo",
-                                      "rockpool-not-found"}));
+                                      "rockpool-workspace-slash", "rockpool-not-found"}));
 }
 
 TEST_F(route_table_actor, an_unchanged_route_sends_nothing_and_is_answered_at_once) {
@@ -173,7 +176,7 @@ TEST_F(route_table_actor, a_failed_load_answers_every_sender_with_caddys_error) 
   upsert("rockpool-ws-a", "/workspace/a/", "127.0.0.1:20000");
   advance(50ms);
   EXPECT_EQ(answers_->back(), "");
-  EXPECT_EQ(route_ids(caddy_->live).size(), 3u);
+  EXPECT_EQ(route_ids(caddy_->live).size(), 4u);  // a, b, the slash redirect, the 404
 }
 
 TEST_F(route_table_actor, drift_is_repaired_and_no_drift_sends_nothing) {
@@ -224,5 +227,6 @@ TEST_F(route_table_actor, caddy_down_at_start_gets_its_config_once_it_answers) {
   EXPECT_EQ(caddy_->live, "null");
   advance(2000ms);  // Caddy answers
   EXPECT_NE(caddy_->live, "null");
-  EXPECT_EQ(route_ids(caddy_->live), (std::vector<std::string>{"rockpool-not-found"}));
+  EXPECT_EQ(route_ids(caddy_->live),
+            (std::vector<std::string>{"rockpool-workspace-slash", "rockpool-not-found"}));
 }

@@ -2,6 +2,8 @@
 // verb, content types, Status errors, write effects.
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/actors/kind_rules.hpp"
+#include "rockpool/actors/kinds.hpp"
+#include "rockpool/runtime/fake.hpp"
 #include "rockpool/specs/memory_backend.hpp"
 #include "test_support.hpp"
 
@@ -353,23 +355,25 @@ TEST(api_handler_watch_buffer, a_client_that_stops_reading_is_sent_no_more_than_
   EXPECT_GE(reading->size(), 60u * (20u << 10));
 }
 
-// nestedhosts/NAME/credentials and /log read files inside the instance through
-// the hook the daemon wires to Incus's file API.
+// nestedhosts/NAME/credentials and /log, as the NestedHost kind registers them,
+// read files inside the instance through Incus's file API.
 TEST_F(api_handler_test, nested_host_credentials_and_logs_are_read_from_inside_the_instance) {
-  std::map<std::string, std::string> files = {
-      {"dev:/var/lib/rockpool/token", "s3cret-token\n"},
-      {"dev:/var/log/rockpool/rockpoold.log", "line 1\nline 2\nline 3\n"}};
+  runtime::fake_incus incus;
+  incus.add_image("x");
+  runtime::instance_spec dev;
+  dev.name = "dev";
+  dev.image = "x";
+  ASSERT_TRUE(incus.create_instance(dev).ok());
+  incus.put_file("dev", "/var/lib/rockpool/token", "s3cret-token\n");
+  incus.put_file("dev", "/var/log/rockpool/rockpoold.log", "line 1\nline 2\nline 3\n");
   controller::api_options options;
   options.workspace_url = "http://127.0.0.1:18081";
   options.version = "0.1.0";
   options.role = "inner";
   options.nested_host = "outer-nh";
-  options.read_instance_file = [&](const std::string& instance, const std::string& path,
-                                   std::size_t max) -> specs::result<std::string> {
-    auto it = files.find(instance + ":" + path);
-    if (it == files.end()) return specs::make_error(specs::reason::not_found, path + " not found");
-    return it->second.substr(it->second.size() - std::min(max, it->second.size()));
-  };
+  auto kinds = actors::standard_kinds({});
+  actors::subresource_services services{store_, &incus, options.workspace_url};
+  options.subresources = kinds.subresources(services);
   controller::api_handler h(store_, metrics_, options);
   auto get = [&](const std::string& target) {
     return h.handle(http_request{"GET", target, "", ""});
@@ -395,8 +399,12 @@ TEST_F(api_handler_test, nested_host_credentials_and_logs_are_read_from_inside_t
   EXPECT_EQ(
       h.handle(http_request{"POST", nh + "/dev/credentials", "application/json", "{}"}).status,
       405);
+  EXPECT_EQ(get(nh + "/dev/nothing").status, 404);
   // Without Incus (--runtime none) the subresources say so.
-  EXPECT_EQ(call("GET", nh + "/dev/credentials").status, 503);
+  actors::subresource_services no_incus{store_, nullptr, options.workspace_url};
+  options.subresources = kinds.subresources(no_incus);
+  controller::api_handler without(store_, metrics_, options);
+  EXPECT_EQ(without.handle(http_request{"GET", nh + "/dev/credentials", "", ""}).status, 503);
   // /version says which Rockpool this is, in Kubernetes' version.Info shape.
   auto version = specs::parse_json(get("/version").body);
   ASSERT_TRUE(version.ok());
@@ -677,4 +685,53 @@ TEST_F(api_handler_test, core_v1_events_are_served_for_kubectl_describe) {
   EXPECT_EQ(call("GET", "/api/v1/events?fieldSelector=reason%3DX").status, 400);
   EXPECT_EQ(call("POST", "/api/v1/events", "{}").status, 405);
   EXPECT_EQ(call("GET", "/api/v1/pods").status, 404);
+}
+
+namespace {
+// A kind module as a test writes one: a reconciler for WorkspaceTemplate (which
+// has none in Rockpool) that registers a subresource of its own.
+class echo_kind final : public actors::reconciler {
+ public:
+  std::string_view kind() const override { return "WorkspaceTemplate"; }
+  actors::pass_result reconcile(actors::reconcile_context&, specs::json::value) const override {
+    return {};
+  }
+  std::vector<specs::subresource> subresources(
+      const actors::subresource_services& services) const override {
+    auto echo = [&services](const specs::subresource_request& r)
+        -> specs::result<specs::subresource_response> {
+      if (auto obj = services.store.get("WorkspaceTemplate", r.name); !obj.ok()) return obj.err();
+      return specs::subresource_response{200, "text/plain", r.method + " " + r.name + " " +
+                                                                r.param("say") + " " + r.body, {}};
+    };
+    return {{"WorkspaceTemplate", "echo", {"GET", "POST"}, echo}};
+  }
+};
+}  // namespace
+
+// The router finds a subresource in what the kinds registered; nothing outside
+// the kind names it.
+TEST_F(api_handler_test, a_kind_registered_with_a_subresource_is_reached_through_the_router) {
+  actors::kind_registry kinds;
+  kinds.add(std::make_unique<echo_kind>());
+  actors::subresource_services services{store_, nullptr, ""};
+  controller::api_options options;
+  options.subresources = kinds.subresources(services);
+  controller::api_handler h(store_, metrics_, options);
+  const std::string wst = "/apis/rockpool.dev/v1alpha1/workspacetemplates";
+  ASSERT_EQ(h.handle(http_request{"POST", wst, "application/json",
+                                  R"({"apiVersion":"rockpool.dev/v1alpha1","kind":)"
+                                  R"("WorkspaceTemplate","metadata":{"name":"t"},"spec":{}})"})
+                .status,
+            201);
+  auto got = h.handle(http_request{"GET", wst + "/t/echo?say=hello", "", ""});
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, "GET t hello ");
+  EXPECT_EQ(h.handle(http_request{"POST", wst + "/t/echo", "text/plain", "body"}).body,
+            "POST t  body");
+  EXPECT_EQ(h.handle(http_request{"DELETE", wst + "/t/echo", "", ""}).status, 405);
+  EXPECT_EQ(h.handle(http_request{"GET", wst + "/missing/echo", "", ""}).status, 404);
+  EXPECT_EQ(h.handle(http_request{"GET", wst + "/t/other", "", ""}).status, 404);
+  // Another kind does not have it.
+  EXPECT_EQ(h.handle(http_request{"GET", ws_path + "/t/echo", "", ""}).status, 404);
 }

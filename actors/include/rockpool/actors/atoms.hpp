@@ -36,8 +36,8 @@ using kill_atom = caf::atom_constant<caf::atom("kill")>;
 /// instance(name): Incus reported an event about instance NAME, to the manager.
 using instance_atom = caf::atom_constant<caf::atom("instance")>;
 
-/// The route table actor: upsert(id, prefix, upstream), remove(id),
-/// applied(id, prefix, upstream) and sync() from callers; flush() and drift()
+/// The route table actor: upsert(id, prefix, upstream, open), remove(id),
+/// applied(id, prefix, upstream, open) and sync() from callers; flush() and drift()
 /// are its own timers.
 using upsert_atom = caf::atom_constant<caf::atom("upsert")>;
 using remove_atom = caf::atom_constant<caf::atom("remove")>;

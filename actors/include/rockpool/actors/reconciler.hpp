@@ -11,6 +11,7 @@
 #include "rockpool/runtime/inner.hpp"
 #include "rockpool/runtime/routes.hpp"
 #include "rockpool/specs/object_store.hpp"
+#include "rockpool/specs/subresource.hpp"
 
 #include <chrono>
 #include <functional>
@@ -66,6 +67,18 @@ struct watch_rule {
   bool follows_status = true;
 };
 
+/// What a kind's subresources may use. Thread-safe members.
+struct subresource_services {
+  specs::object_store& store;
+  /// Incus; null when this controller does not reach it (--runtime none or fake).
+  runtime::incus_client* incus = nullptr;
+  /// The outer Caddy's workspace server, e.g. http://127.0.0.1:8081.
+  std::string workspace_url;
+  /// A single-use sign-in code for the workspace server; empty: workspaces
+  /// are served without sign-in (--workspace-signin=false).
+  std::function<specs::result<std::string>()> issue_signin_code = {};
+};
+
 /// One kind's reconciler: what it is For, what it Owns and Watches (in the
 /// sense of controller-runtime's builder), and its pass.
 /// Thread safety: reconcile() runs on several workers at once, for different
@@ -89,6 +102,11 @@ class reconciler {
   /// Objects of this kind the controller creates at start when they are
   /// absent (e.g. Host/local, whose status the reconciler keeps).
   virtual std::vector<specs::json::value> bootstrap() const { return {}; }
+  /// The kind's subresources (e.g. nestedhosts/NAME/log), served by the API
+  /// router. Handlers may keep references to services' members.
+  virtual std::vector<specs::subresource> subresources(const subresource_services&) const {
+    return {};
+  }
   /// One level-triggered pass over obj, freshly read from the store: observe
   /// the world, act, write status if it changed. Blocking; runs on a worker,
   /// never on the actor scheduler. May throw (a bug or an injected fault):
@@ -120,6 +138,8 @@ class kind_registry {
   std::map<std::string, std::string> creation_finalizers() const;
   /// Every registered kind's bootstrap objects.
   std::vector<specs::json::value> bootstrap_objects() const;
+  /// Every registered kind's subresources.
+  std::vector<specs::subresource> subresources(const subresource_services& services) const;
 
  private:
   // The declarations, read once at add(): the manager asks on every event.

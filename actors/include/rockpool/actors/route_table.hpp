@@ -47,6 +47,8 @@ class actor_route_table final : public runtime::route_table {
   specs::status upsert(const runtime::route& r) override;
   specs::status remove(const std::string& id) override;
   specs::result<bool> answers(const runtime::route& r) override;
+  specs::result<runtime::probe_answer> probe(const runtime::route& r,
+                                             const std::string& sub) override;
   /// Loads the config now (start-up: the control-plane routes).
   specs::status sync();
   /// Stops the actor.

@@ -3,6 +3,7 @@
 #include "rockpool/controller/metrics.hpp"
 #include "rockpool/specs/object_store.hpp"
 #include "rockpool/specs/schema.hpp"
+#include "rockpool/specs/subresource.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -26,6 +27,14 @@ struct http_request {
   /// The Accept header: `application/json;as=Table;v=v1;g=meta.k8s.io`
   /// asks for a Table (kubectl get), anything else for objects.
   std::string accept = {};
+  /// Headers a handler may need beyond these, by lower-case name: cookie,
+  /// x-forwarded-uri, x-forwarded-method, x-forwarded-prefix, x-forwarded-proto.
+  std::map<std::string, std::string> headers = {};
+  /// A header from `headers`, or "".
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
 };
 
 struct http_response {
@@ -65,23 +74,43 @@ struct api_options {
   std::string role = "outer";
   /// The NestedHost an inner Rockpool runs in ("" when unknown or outer).
   std::string nested_host;
-  /// Reads a file inside an Incus instance (the last max_bytes of it), for a
-  /// NestedHost's credentials and logs; unset: those subresources answer 503.
-  std::function<specs::result<std::string>(const std::string& instance, const std::string& path,
-                                           std::size_t max_bytes)>
-      read_instance_file;
-  /// What a GitSync's next sync would change (actors::gitsync::plan), for
-  /// GET gitsyncs/NAME/plan; unset: that subresource answers 503.
-  std::function<specs::json::value(const specs::json::value& gitsync)> gitsync_plan;
+  /// The kinds' subresources (nestedhosts/NAME/log, ...), found by kind and
+  /// name; the router names no kind.
+  std::vector<specs::subresource> subresources;
   /// The outer Caddy's workspace server, e.g. http://127.0.0.1:8081.
   std::string workspace_url = "http://127.0.0.1:8081";
   /// Extra Prometheus text appended to /metrics (e.g. the actor runtime's counters).
   std::function<std::string()> extra_metrics;
 };
 
+/// What an api_server serves: complete responses, and optionally watch streams.
+class http_handler {
+ public:
+  virtual ~http_handler() = default;
+  /// True iff the request asks for a stream (served by watch()).
+  virtual bool is_watch(const http_request&) const { return false; }
+  /// Serves a request with a complete response. Thread-safe.
+  virtual http_response handle(const http_request& req) = 0;
+  /// Starts a stream; see api_handler::watch.
+  virtual std::optional<http_response> watch(const http_request&, std::shared_ptr<watch_client>) {
+    return std::nullopt;
+  }
+  /// Ends every stream.
+  virtual void stop() {}
+  /// A WebSocket upgrade: the session to serve (on a thread of its own), or
+  /// the HTTP answer that refuses it.
+  using session = std::function<void(specs::message_stream&)>;
+  /// Whether upgrade() is asked at all (a gateway that Caddy's forward_auth
+  /// sends WebSocket requests' headers to answers them as plain requests).
+  virtual bool takes_websockets() const { return false; }
+  virtual specs::result<session> upgrade(const http_request&) {
+    return specs::make_error(specs::reason::not_found, "no WebSocket is served here");
+  }
+};
+
 /// The Kubernetes-style API over an object_store: routing, content types,
 /// Status errors, watch streams. Thread-safe; one instance serves all connections.
-class api_handler {
+class api_handler final : public http_handler {
  public:
   api_handler(specs::object_store& store, metrics& m, api_options options);
   ~api_handler();
@@ -89,16 +118,20 @@ class api_handler {
   api_handler& operator=(const api_handler&) = delete;
 
   /// True iff the request asks for a watch stream (served by watch()).
-  bool is_watch(const http_request& req) const;
+  bool is_watch(const http_request& req) const override;
   /// Serves a request with a complete response.
-  http_response handle(const http_request& req);
+  http_response handle(const http_request& req) override;
   /// Starts a watch. Returns the error response when it cannot start;
   /// otherwise nullopt, and the client has been sent the initial events and
   /// gets every later one from the handler's watch thread until the client
   /// goes, the watch's timeout passes or stop() is called.
-  std::optional<http_response> watch(const http_request& req, std::shared_ptr<watch_client> client);
+  std::optional<http_response> watch(const http_request& req,
+                                     std::shared_ptr<watch_client> client) override;
   /// Ends every watch stream (finish()) and stops the watch thread.
-  void stop();
+  void stop() override;
+  /// WebSocket subresources (workspaces/NAME/exec).
+  bool takes_websockets() const override { return true; }
+  specs::result<session> upgrade(const http_request& req) override;  // subresource.cpp
 
   /// An error as a Kubernetes Status response.
   static http_response status_response(const specs::error& e);
@@ -119,13 +152,11 @@ class api_handler {
   http_response remove(const resource_call& c);                           // delete.cpp
   /// The web UI under /app/.
   http_response ui(const http_request& req, const std::vector<std::string>& segments);  // ui.cpp
-  /// NestedHost credentials and log.
-  http_response nested_host(const resource_call& c, const std::string& what);  // nested_host.cpp
+  /// A kind's subresource (PLURAL/NAME/SUBRESOURCE other than status).
+  http_response subresource(const resource_call& c, const std::string& which);  // subresource.cpp
   /// /api, /api/v1 and the core v1 Events made from Rockpool's; nullopt:
   /// not such a path.
   std::optional<http_response> core_v1(const http_request& req);  // core_events.cpp
-  /// What a GitSync's next sync would change.
-  http_response plan(const resource_call& c);  // gitsync.cpp
   struct watchers;  // the open watches and the thread that feeds them (watch.cpp)
   /// The watch thread: hands each open watch the events it selects.
   void feed_watchers();

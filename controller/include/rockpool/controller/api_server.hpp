@@ -33,6 +33,10 @@ struct server_options {
   std::chrono::milliseconds write_timeout{60'000};
   /// Threads that run request handlers (store reads and writes block).
   std::size_t handler_threads = 16;
+  /// False for a listener whose handler authenticates by itself (the
+  /// workspace sign-in gateway): no bearer token is asked for.
+  bool require_token = true;
+  std::string listen_flag = "--listen";  // how errors about `listen` name it
 };
 
 /// HTTP/1.1 server (Boost.Beast, asynchronous) on a unix socket and
@@ -42,7 +46,7 @@ struct server_options {
 /// On TCP the bearer token is checked as soon as the header is in, before any body is read.
 class api_server {
  public:
-  api_server(api_handler& handler, server_options options);
+  api_server(http_handler& handler, server_options options);
   ~api_server();
 
   /// Binds and starts accepting. Fails if the socket is served by a live process.

@@ -8,6 +8,7 @@
 #include "rockpool/specs/result.hpp"
 
 #include <memory>
+#include <chrono>
 #include <string>
 #include <variant>
 #include <vector>
@@ -49,6 +50,13 @@ struct daemon_config {
   /// network; an empty CIDR is chosen at start (choose_bridge_cidr).
   std::string bridge = "rockpoolbr0";
   std::string bridge_cidr;
+  /// Sign-in on the workspace server (docs/security.md): Caddy asks rockpoold's
+  /// gateway, on gateway_listen (loopback; port 0 picks one), before any
+  /// /workspace/... request. Sessions last session_ttl ("12h", "30m", "90s").
+  bool workspace_signin = true;
+  std::string gateway_listen = "127.0.0.1:0";
+  std::string session_ttl = "12h";
+  std::chrono::seconds session_ttl_seconds{12 * 3600};  // parsed from session_ttl
 
   server_options server;  // socket, loopback TCP and the token read from token_file
 };

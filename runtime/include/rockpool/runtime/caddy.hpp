@@ -3,6 +3,7 @@
 #include "rockpool/runtime/routes.hpp"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -15,6 +16,16 @@ struct caddy_options {
   std::string control_upstream;       // rockpoold's loopback TCP address; empty: no control routes
   bool control_upstream_tls = false;  // rockpoold serves HTTPS there
   std::string control_upstream_ca;    // PEM CA Caddy trusts for it; empty: the system's
+  /// rockpoold's sign-in gateway (loopback, plain HTTP): Caddy asks it
+  /// (forward_auth) before any /workspace/... request, and sends /.rockpool/*
+  /// on the workspace server to it. Empty: workspaces are served without
+  /// sign-in (--workspace-signin=false).
+  std::string gateway;
+  /// The name of the gateway's session cookie: Caddy removes it from requests
+  /// before they reach a workspace, so no workspace sees the session.
+  std::string session_cookie;
+  /// Sent with answers() probes so they pass the sign-in check (a Cookie header value).
+  std::function<std::string()> probe_cookie;
   std::chrono::milliseconds batch_window{50};   // changes within it go in one request
   std::chrono::milliseconds drift_check{2000};  // how often the live config is compared
 };
@@ -22,7 +33,11 @@ struct caddy_options {
 /// Caddy's whole HTTP app for these routes, as JSON: the control-plane server
 /// (/api/ and /app/ to control_upstream) and the workspace server (one route
 /// per entry, @id = route id, longer prefixes first so port routes win over
-/// IDE routes, the prefix stripped). Anything else is a 404 on both servers.
+/// IDE routes, the prefix stripped and sent as X-Forwarded-Prefix; with a
+/// gateway, each route not open asks it first, /.rockpool/* goes to it and the
+/// session cookie is removed before a workspace sees the request;
+/// /workspace/NAME redirects to /workspace/NAME/). Anything else is a 404 on
+/// both servers.
 std::string render_http_app(const caddy_options& options,
                             const std::map<std::string, route>& routes);
 
@@ -37,6 +52,8 @@ class caddy_admin {
   /// True iff GET path through the workspace server gets an answer that is
   /// not a proxy error (502/503/504).
   [[nodiscard]] virtual specs::result<bool> answers(const std::string& path) = 0;
+  /// GET path through the workspace server, signed in: what answered.
+  [[nodiscard]] virtual specs::result<probe_answer> get(const std::string& path) = 0;
 };
 
 /// caddy_admin over HTTP (libcurl) to the admin API and the workspace server.
@@ -47,6 +64,7 @@ class caddy_admin_http final : public caddy_admin {
   specs::status load(const std::string& http_app) override;
   specs::result<std::string> live_http_app() override;
   specs::result<bool> answers(const std::string& path) override;
+  specs::result<probe_answer> get(const std::string& path) override;
 
  private:
   caddy_options options_;

@@ -31,12 +31,31 @@ class fake_incus : public incus_client {
   specs::status set_proxy_device(const std::string& instance, const proxy_device& d) override;
   specs::status remove_proxy_device(const std::string& instance, const std::string& d) override;
   specs::status set_nic_device(const std::string& instance, const nic_device& nic) override;
+  specs::status set_disk_device(const std::string& instance, const disk_device& disk) override;
+  specs::result<std::optional<volume_info>> get_volume(const std::string& name) override;
+  specs::status create_volume(const std::string& name, const std::string& size,
+                              const std::map<std::string, std::string>& config) override;
+  specs::status update_volume(const std::string& name,
+                              const std::map<std::string, std::string>& config) override;
+  specs::status delete_volume(const std::string& name) override;
   specs::result<std::optional<network_info>> get_network(const std::string& name) override;
   specs::status create_network(const network_spec& spec) override;
   specs::result<std::string> read_file(const std::string& instance, const std::string& path,
                                        std::size_t max_bytes) override;
+  /// Runs a few commands as a shell would, for the tests of what carries
+  /// exec: `echo ARGS`, `cat PATH` (the fake's files), `cat` (stdin to stdout
+  /// until EOF), `sh -c 'exit N'`, and `sleep` (until a signal: 128+N).
+  /// Anything else exits 127. The instance must be running.
+  specs::result<std::unique_ptr<exec_session>> exec(const std::string& instance,
+                                                    const exec_request& request) override;
+  /// Signals the fake's exec sessions have received, in order.
+  std::vector<int> exec_signals() const;
 
-  /// A file inside an instance, as a process in it would write it.
+  /// A file inside an instance, as a process in it would write it. Under
+  /// the mount point of the instance's home volume, it is kept in the volume
+  /// (it outlives the instance, as a real volume's files do).
+  std::size_t volume_count() const;
+  /// A file inside an instance (see above).
   void put_file(const std::string& instance, const std::string& path, std::string content);
   /// Changes behind the controller's back: a network appears or disappears.
   void put_network(network_info n);
@@ -53,7 +72,8 @@ class fake_incus : public incus_client {
  protected:
   /// Called first by every operation, without locks held: op is "get",
   /// "image", "create", "start", "stop", "delete", "update", "proxy-add",
-  /// "proxy-remove", "nic", "network-get", "network-create" or "file", subject the
+  /// "proxy-remove", "nic", "disk", "volume-get", "volume-create", "volume-update",
+  /// "volume-delete", "network-get", "network-create" or "file", subject the
   /// instance (or instance/device, or the network). An error fails
   /// the operation. The fake itself intercepts nothing.
   virtual specs::status intercept(const std::string& op, const std::string& subject);
@@ -65,17 +85,24 @@ class fake_incus : public incus_client {
   std::map<std::string, instance_info> instances_;
   std::map<std::string, network_info> networks_;
   std::map<std::pair<std::string, std::string>, std::string> files_;  // (instance, path)
+  std::map<std::string, volume_info> volumes_;
+  std::shared_ptr<std::vector<int>> signals_ = std::make_shared<std::vector<int>>();
+  /// Where a file lives: (instance, path), or ("volume:" + name, path) under a home mount.
+  std::pair<std::string, std::string> file_key(const std::string& instance,
+                                               const std::string& path) const;
   std::set<std::string> images_;
   std::chrono::milliseconds start_latency_{0};
   std::atomic<std::uint64_t> creates_{0}, starts_{0};
 };
 
-/// In-memory route table: a route "answers" when present and identical.
+/// In-memory route table: a route "answers" when present and identical, and a
+/// probe through it gets what a workspace without code-server answers (404).
 class fake_routes : public route_table {
  public:
   specs::status upsert(const route& r) override;
   specs::status remove(const std::string& id) override;
   specs::result<bool> answers(const route& r) override;
+  specs::result<probe_answer> probe(const route& r, const std::string& sub) override;
 
   std::size_t size() const;
   bool contains(const std::string& id) const;

@@ -2,7 +2,9 @@
 
 #include "rockpool/specs/result.hpp"
 
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +33,27 @@ struct nic_device {
   bool port_isolation = true;
   bool operator==(const nic_device&) const = default;
 };
+
+/// A custom storage volume mounted into an instance (a workspace's home).
+struct disk_device {
+  std::string name = "home";  // device name
+  std::string volume;         // custom volume in the storage pool
+  std::string path;           // mount point inside the instance, e.g. /home/dev
+  bool operator==(const disk_device&) const = default;
+};
+
+/// A custom storage volume as Incus shows it.
+struct volume_info {
+  std::string name;
+  std::map<std::string, std::string> config;  // size, user.* ...
+};
+
+/// Config keys on volumes the controller creates: whose home it is (the
+/// workspace's uid; empty once retained and released), and whether a deleted
+/// workspace left it for adoption (spec.home.fromVolume).
+inline constexpr const char* volume_owner_uid_key = "user.rockpool.uid";
+inline constexpr const char* volume_owner_name_key = "user.rockpool.workspace";
+inline constexpr const char* volume_retained_key = "user.rockpool.retained";
 
 /// A managed network as Incus shows it.
 struct network_info {
@@ -62,6 +85,7 @@ struct instance_spec {
   std::map<std::string, std::string> config;  // includes the user.rockpool.* keys
   std::vector<std::string> profiles{"default"};
   std::optional<nic_device> nic{};  // bridge networking: the instance's own eth0
+  std::optional<disk_device> home{};  // the home volume, mounted at home->path
 };
 
 /// An Incus proxy device forwarding a host loopback port into the instance.
@@ -83,6 +107,7 @@ struct instance_info {
   std::string root_size;  // size of the instance's own root disk device, "" when unset
   std::vector<std::string> profiles;
   std::optional<nic_device> nic{};  // the instance's own NIC device named eth0, if any
+  std::optional<disk_device> home{};  // its disk device named "home", if any
 };
 
 /// Changes to an existing instance: config keys to set and, optionally, a new
@@ -115,6 +140,34 @@ struct update_plan {
 /// start. A different image or instance type needs a new instance.
 update_plan plan_update(const instance_info& have, const instance_spec& want);
 
+/// A command to run in an instance (Incus exec).
+struct exec_request {
+  std::vector<std::string> command;
+  std::map<std::string, std::string> environment;
+  bool tty = false;  // one pseudo-terminal for input and output (interactive)
+  std::uint32_t uid = 0, gid = 0;
+  std::string cwd;
+  unsigned width = 80, height = 24;  // the terminal's size, with tty
+};
+
+/// A command running in an instance. Thread safety: read() on one thread,
+/// the other calls on any; every call is safe after the command ended.
+class exec_session {
+ public:
+  virtual ~exec_session() = default;
+  /// Sends bytes to the command's standard input.
+  virtual void write_stdin(std::string bytes) = 0;
+  /// Ends the command's standard input (EOF).
+  virtual void close_stdin() = 0;
+  virtual void resize(unsigned width, unsigned height) = 0;
+  virtual void signal(int signal_number) = 0;
+  /// Blocks for output: fd 1 (stdout, or the terminal) or 2 (stderr) and
+  /// its bytes. False once all output has been read.
+  virtual bool read(int& fd, std::string& bytes) = 0;
+  /// Blocks until the command ends: its exit code.
+  [[nodiscard]] virtual specs::result<int> wait() = 0;
+};
+
 /// The Incus API, as the reconcilers need it. Every call may block; callers
 /// run them off the actor scheduler. Thread safety: implementations are
 /// thread-safe. Failures carry reason::not_found for a missing instance or
@@ -143,6 +196,22 @@ class incus_client {
   /// running container takes the change live.
   [[nodiscard]] virtual specs::status set_nic_device(const std::string& instance,
                                                      const nic_device& nic) = 0;
+  /// Adds or replaces a disk device that mounts a custom volume (idempotent).
+  /// A running container takes it live.
+  [[nodiscard]] virtual specs::status set_disk_device(const std::string& instance,
+                                                      const disk_device& disk) = 0;
+  /// A custom volume by name; nullopt when there is none.
+  [[nodiscard]] virtual specs::result<std::optional<volume_info>> get_volume(
+      const std::string& name) = 0;
+  /// Creates a custom volume of size ("10Gi"; "" for the pool's default) with config keys.
+  [[nodiscard]] virtual specs::status create_volume(
+      const std::string& name, const std::string& size,
+      const std::map<std::string, std::string>& config) = 0;
+  /// Sets (or, with "", removes) config keys of a custom volume.
+  [[nodiscard]] virtual specs::status update_volume(
+      const std::string& name, const std::map<std::string, std::string>& config) = 0;
+  /// Deletes a custom volume; absent is fine. Fails while an instance uses it.
+  [[nodiscard]] virtual specs::status delete_volume(const std::string& name) = 0;
   /// A network by name; nullopt when there is none.
   [[nodiscard]] virtual specs::result<std::optional<network_info>> get_network(
       const std::string& name) = 0;
@@ -154,6 +223,9 @@ class incus_client {
   [[nodiscard]] virtual specs::result<std::string> read_file(const std::string& instance,
                                                              const std::string& path,
                                                              std::size_t max_bytes) = 0;
+  /// Starts a command in a running instance.
+  [[nodiscard]] virtual specs::result<std::unique_ptr<exec_session>> exec(
+      const std::string& instance, const exec_request& request) = 0;
 };
 
 }  // namespace rockpool::runtime

@@ -47,8 +47,17 @@ class incus_rest final : public incus_client {
   specs::status set_proxy_device(const std::string& instance, const proxy_device& d) override;
   specs::status remove_proxy_device(const std::string& instance, const std::string& d) override;
   specs::status set_nic_device(const std::string& instance, const nic_device& nic) override;
+  specs::status set_disk_device(const std::string& instance, const disk_device& disk) override;
+  specs::result<std::optional<volume_info>> get_volume(const std::string& name) override;
+  specs::status create_volume(const std::string& name, const std::string& size,
+                              const std::map<std::string, std::string>& config) override;
+  specs::status update_volume(const std::string& name,
+                              const std::map<std::string, std::string>& config) override;
+  specs::status delete_volume(const std::string& name) override;
   specs::result<std::optional<network_info>> get_network(const std::string& name) override;
   specs::status create_network(const network_spec& spec) override;
+  specs::result<std::unique_ptr<exec_session>> exec(const std::string& instance,
+                                                    const exec_request& request) override;
   specs::result<std::string> read_file(const std::string& instance, const std::string& path,
                                        std::size_t max_bytes) override;
 
@@ -77,6 +86,8 @@ class incus_rest final : public incus_client {
   specs::status edit_instance(const std::string& instance,
                               const std::function<bool(boost::json::object&)>& edit);
   std::string with_project(const std::string& path) const;
+  std::string volume_path(const std::string& name) const;
+  boost::json::value disk_json(const disk_device& d) const;
   /// "unix socket S" or the URL, for messages.
   std::string where() const;
 

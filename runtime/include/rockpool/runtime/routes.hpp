@@ -13,7 +13,18 @@ struct route {
   std::string id;           // stable @id, e.g. "rockpool-ws-demo"
   std::string path_prefix;  // "/workspace/demo/"
   std::string upstream;     // "127.0.0.1:41001"
+  /// Served without sign-in (PortRoute spec.public); otherwise Caddy asks the
+  /// sign-in gateway first (caddy_options::gateway).
+  bool open = false;
   bool operator==(const route&) const = default;
+};
+
+/// What a GET through a route got: status 0 when nothing answered at all (a
+/// proxy error, 502/503/504, counts as no answer too).
+struct probe_answer {
+  long status = 0;
+  std::string body;  // the first KiB
+  bool answered() const { return status != 0 && status != 502 && status != 503 && status != 504; }
 };
 
 /// The routes the controller keeps in Caddy. Thread safety: thread-safe.
@@ -26,6 +37,9 @@ class route_table {
   [[nodiscard]] virtual specs::status remove(const std::string& id) = 0;
   /// True iff the route is in place and its upstream answers through it.
   [[nodiscard]] virtual specs::result<bool> answers(const route& r) = 0;
+  /// GET path_prefix + sub through the route, signed in. An error when the
+  /// route is not in place (or the router cannot be asked).
+  [[nodiscard]] virtual specs::result<probe_answer> probe(const route& r, const std::string& sub) = 0;
 };
 
 }  // namespace rockpool::runtime

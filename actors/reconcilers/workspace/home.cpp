@@ -1,0 +1,71 @@
+// The workspace's home: an Incus custom volume, made before the instance and
+// mounted at /home/dev, so it outlives a re-created instance. A deleted
+// workspace's volume is deleted, or kept (spec.home.retain) for a later
+// workspace to adopt (spec.home.fromVolume). The volume records its owner's
+// uid: a pass only ever uses, adopts or deletes a volume that is its own.
+#include "workspace/workspace.hpp"
+
+namespace rockpool::actors::workspace {
+
+using namespace common;
+using specs::string_at;
+
+namespace {
+
+std::string config_of(const runtime::volume_info& v, const char* key) {
+  auto it = v.config.find(key);
+  return it == v.config.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+pass::step pass::ensure_home() {
+  // The volume chosen when the workspace was first reconciled stays its home.
+  home_ = string_at(status_.old_value(), "home.volume");
+  // An instance made before home volumes keeps /home/dev on its root disk:
+  // mounting an empty volume over it would hide the user's files.
+  if (inst_ && !inst_->home && home_.empty()) {
+    status_.condition("HomeReady", true, "InInstance",
+                      "this instance predates home volumes: /home/dev is on its root disk "
+                      "(delete and re-apply the workspace to get a home volume)");
+    return std::nullopt;
+  }
+  if (home_.empty()) home_ = s_.home_from.empty() ? home_volume(s_.name, s_.uid) : s_.home_from;
+  auto got = ctx_.incus.get_volume(home_);
+  if (!got.ok()) return fail("IncusUnavailable", got.err().message, failed(got.err().message));
+  auto home_failed = [&](const std::string& reason, const std::string& m, pass_result r) {
+    status_.condition("HomeReady", false, reason, m);
+    return fail(reason, m, std::move(r));
+  };
+  if (!*got) {
+    if (home_ != home_volume(s_.name, s_.uid)) {
+      auto m = "spec.home.fromVolume: no volume \"" + home_ + "\" to adopt";
+      return home_failed("HomeVolumeNotFound", m, terminal(m));
+    }
+    std::map<std::string, std::string> owner{{runtime::volume_owner_uid_key, s_.uid},
+                                             {runtime::volume_owner_name_key, s_.name}};
+    if (auto st = ctx_.incus.create_volume(home_, s_.home_size, owner); !st.ok())
+      return home_failed("HomeFailed", st.err().message, failed(st.err().message));
+    ctx_.events.record(obj_, "Normal", "HomeCreated",
+                       "created home volume " + home_ + " (" + s_.home_size + ")");
+  } else if (auto uid = config_of(**got, runtime::volume_owner_uid_key); uid != s_.uid) {
+    bool retained = uid.empty() && config_of(**got, runtime::volume_retained_key) == "true";
+    if (!retained || home_ != s_.home_from) {
+      auto m = "volume " + home_ + " is the home of another workspace (" +
+               config_of(**got, runtime::volume_owner_name_key) + ")";
+      if (retained) m = "volume " + home_ + " was retained; adopt it with spec.home.fromVolume";
+      return home_failed("HomeVolumeInUse", m, terminal(m));
+    }
+    if (auto st = ctx_.incus.update_volume(home_, {{runtime::volume_owner_uid_key, s_.uid},
+                                                   {runtime::volume_owner_name_key, s_.name},
+                                                   {runtime::volume_retained_key, ""}});
+        !st.ok())
+      return home_failed("HomeFailed", st.err().message, failed(st.err().message));
+    ctx_.events.record(obj_, "Normal", "HomeAdopted", "adopted retained home volume " + home_);
+  }
+  status_["home"] = {{"volume", home_}, {"path", home_path}, {"retain", s_.home_retain}};
+  status_.condition("HomeReady", true, "VolumeReady", "home volume " + home_ + " at " + home_path);
+  return std::nullopt;
+}
+
+}  // namespace rockpool::actors::workspace

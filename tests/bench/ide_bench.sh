@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Development workspaces, measured by hand (issue 22; docs/benchmarks.md):
+#   1. the rockpool-ide image: a no-op rebuild, its size;
+#   2. apply -> the IDE's /healthz answers 200 through Caddy (signed in), from
+#      the cached image; the idle RSS of one IDE workspace;
+#   3. N IDE workspaces applied at once: time until all answer, memory;
+#   4. the sign-in check's cost per proxied request: the same upstream through
+#      a public route and through a signed-in one, p50/p99 of each (baseline
+#      side by side).
+# Starts its own Caddy and rockpoold on free loopback ports, in an Incus
+# project and on a bridge of its own, and removes them at the end.
+# Usage: tests/bench/ide_bench.sh [N]   (N default 10; needs a Release build)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+n=${1:-10}
+rockpoold=$repo/build/controller/rockpoold
+rpctl=$repo/build/controller/rpctl
+tmp=$(mktemp -d)
+project=rockpool-bench-$$
+bridge=rpb$(($$ % 100000))
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+admin=127.0.0.1:$(port)
+control=127.0.0.1:$(port)
+ws=127.0.0.1:$(port)
+export ROCKPOOL_SERVER=unix://$tmp/sock
+ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+cleanup() {
+  for w in $($rpctl get ws -o name 2>/dev/null); do
+    $rpctl delete ws "${w#*/}" --wait --timeout 120s >/dev/null 2>&1 || true
+  done
+  [[ -n ${daemon:-} ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
+  [[ -n ${caddy:-} ]] && kill "$caddy" 2>/dev/null || true
+  for i in $(incus list --project "$project" -c n -f csv 2>/dev/null); do
+    incus delete --force --project "$project" "$i" >/dev/null 2>&1 || true
+  done
+  incus project delete "$project" >/dev/null 2>&1 || true
+  incus network delete "$bridge" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "== 1. the image"
+t=$(date +%s%N)
+"$repo/runtime/images/ide/build.sh" >/dev/null
+echo "no-op rebuild: $(ms "$t") ms"
+incus image info rockpool-ide | grep -E '^Size' | sed 's/^/image /'
+
+echo '{"admin":{"listen":"'$admin'"},"apps":{}}' >"$tmp/caddy.json"
+XDG_DATA_HOME=$tmp XDG_CONFIG_HOME=$tmp caddy run --config "$tmp/caddy.json" >"$tmp/caddy.log" 2>&1 &
+caddy=$!
+"$rockpoold" --runtime incus --data-dir "$tmp/data" --socket "$tmp/sock" --incus-project "$project" \
+  --caddy-admin "$admin" --caddy-control-listen "$control" --caddy-workspace-listen "$ws" \
+  --bridge "$bridge" >"$tmp/rockpoold.log" 2>&1 &
+daemon=$!
+for _ in $(seq 100); do [[ -S $tmp/sock ]] && break; sleep 0.1; done
+$rpctl wait host local --for=condition=BridgeReady --timeout 60s >/dev/null
+ide() { printf 'apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata: {name: %s}\nspec: {image: rockpool-ide, resources: {cpu: 2, memory: 2Gi}}\n---\n' "$@"; }
+
+echo "== 2. apply -> /healthz 200 through Caddy"
+cookie=""
+signin() { curl -s -o /dev/null -D - "$($rpctl open "$1" --print-url)" | tr -d '\r' | sed -n 's/^Set-Cookie: \([^;]*\);.*/\1/p'; }
+for round in 1 2 3; do
+  t=$(date +%s%N)
+  ide ide1 | $rpctl apply -f - >/dev/null
+  [[ -n $cookie ]] || cookie=$(signin ide1)
+  until [[ $(curl -s -o /dev/null -w '%{http_code}' -m 2 -b "$cookie" "http://$ws/workspace/ide1/healthz") == 200 ]]; do
+    [[ $(ms "$t") -gt 60000 ]] && { echo "no answer in 60 s"; exit 1; }
+    sleep 0.05
+  done
+  echo "round $round: $(ms "$t") ms"
+  if [[ $round -lt 3 ]]; then $rpctl delete ws ide1 --wait --timeout 60s >/dev/null; fi
+done
+sleep 10
+echo "idle IDE workspace memory (incus): $(incus info --project "$project" ide1 | sed -n 's/^ *Memory (current): *//p')"
+
+echo "== 3. $n IDE workspaces at once"
+t=$(date +%s%N)
+for i in $(seq 2 $((n + 1))); do ide "ide$i"; done | $rpctl apply -f - >/dev/null
+for i in $(seq 2 $((n + 1))); do
+  until [[ $(curl -s -o /dev/null -w '%{http_code}' -m 2 -b "$cookie" "http://$ws/workspace/ide$i/healthz") == 200 ]]; do
+    [[ $(ms "$t") -gt 300000 ]] && { echo "ide$i: no answer in 300 s"; exit 1; }
+    sleep 0.1
+  done
+done
+echo "all $n answer after $(ms "$t") ms"
+sleep 10
+total=0
+for i in $(seq 2 $((n + 1))); do
+  m=$(incus query "/1.0/instances/ide$i/state?project=$project" | python3 -c 'import json,sys; print(json.load(sys.stdin)["memory"]["usage"])')
+  total=$((total + m))
+done
+echo "memory of the $n, idle: $((total / 1048576)) MiB ($((total / n / 1048576)) MiB each)"
+free -m | sed -n 2p | awk '{print "host: used " $3 " MiB of " $2 " MiB"}'
+
+echo "== 4. the sign-in check per proxied request (1,000 requests each, one connection)"
+# The same server (busybox httpd on port 9000) in two workspaces, one route
+# public, the other signed in.
+for w in ide1 ide2; do $rpctl exec "$w" -- busybox httpd -p 9000 -h /etc; done
+printf 'apiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata: {name: pub}\nspec: {workspace: ide1, port: 9000, public: true}\n---\napiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\nmetadata: {name: priv}\nspec: {workspace: ide2, port: 9000}\n' | $rpctl apply -f - >/dev/null
+$rpctl wait pr pub --for=condition=Ready --timeout 60s >/dev/null
+$rpctl wait pr priv --for=condition=Ready --timeout 60s >/dev/null
+measure() {
+  local url=$1 args=()
+  for _ in $(seq 1000); do args+=("$url"); done
+  curl -s -o /dev/null -b "$cookie" -w '%{time_total}\n' "${args[@]}" | sort -n |
+    awk '{a[NR]=$1} END {printf "p50 %.3f ms  p99 %.3f ms\n", a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000}'
+}
+echo "public route (no check, baseline): $(measure "http://$ws/workspace/ide1/port/9000/hostname")"
+echo "signed-in route (forward_auth):    $(measure "http://$ws/workspace/ide2/port/9000/hostname")"

@@ -1,0 +1,148 @@
+// Sign-in on the workspace server: single-use codes, signed session cookies,
+// and the gateway's pages, on a fake clock.
+#include "rockpool/controller/workspace_signin.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace rockpool;
+using controller::http_request;
+using namespace std::chrono_literals;
+
+namespace {
+
+class signin_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = controller::workspace_signin::open(dir_.path() / "signin.key", 12h, clock_);
+    ASSERT_TRUE(opened.ok()) << opened.err().message;
+    signin_ = std::move(*opened);
+    gateway_ = std::make_unique<controller::workspace_gateway>(*signin_, "http://127.0.0.1:8080");
+  }
+  controller::http_response get(const std::string& target,
+                                std::map<std::string, std::string> headers = {}) {
+    http_request r{"GET", target, "", ""};
+    r.headers = std::move(headers);
+    return gateway_->handle(r);
+  }
+  std::string code() {
+    auto c = signin_->issue_code();
+    EXPECT_TRUE(c.ok());
+    return c.ok() ? *c : std::string();
+  }
+  // The cookie a sign-in sets, as a browser sends it back.
+  std::string cookie_of(const controller::http_response& r) {
+    auto set = r.headers.at("Set-Cookie");
+    return set.substr(0, set.find(';'));
+  }
+
+  test_support::temp_dir dir_;
+  test_support::fake_clock clock_;
+  std::unique_ptr<controller::workspace_signin> signin_;
+  std::unique_ptr<controller::workspace_gateway> gateway_;
+};
+
+TEST_F(signin_test, a_code_signs_in_once_and_sets_an_http_only_lax_cookie) {
+  auto c = code();
+  auto r = get("/.rockpool/signin?code=" + c + "&to=/workspace/demo/");
+  ASSERT_EQ(r.status, 303) << r.body;
+  EXPECT_EQ(r.headers["Location"], "/workspace/demo/");
+  auto set = r.headers["Set-Cookie"];
+  EXPECT_TRUE(set.starts_with(signin_->cookie_name() + "=")) << set;
+  EXPECT_NE(set.find("; HttpOnly"), std::string::npos);
+  EXPECT_NE(set.find("; SameSite=Lax"), std::string::npos);
+  EXPECT_NE(set.find("; Path=/;"), std::string::npos);
+  EXPECT_EQ(set.find("Secure"), std::string::npos);  // plain HTTP
+  EXPECT_EQ(get("/.rockpool/auth", {{"cookie", "other=1; " + cookie_of(r)}}).status, 200);
+  // Used: a second sign-in with the same code is refused.
+  EXPECT_EQ(get("/.rockpool/signin?code=" + c + "&to=/workspace/demo/").status, 401);
+}
+
+TEST_F(signin_test, expired_forged_oversized_and_unknown_codes_are_refused) {
+  auto c = code();
+  clock_.advance(61s);
+  EXPECT_EQ(get("/.rockpool/signin?code=" + c + "&to=/workspace/demo/").status, 401);
+  EXPECT_EQ(get("/.rockpool/signin?code=" + std::string(64, 'a') + "&to=/workspace/demo/").status,
+            401);
+  EXPECT_EQ(get("/.rockpool/signin?code=" + std::string(100000, 'a') + "&to=/workspace/d/").status,
+            401);
+  EXPECT_EQ(get("/.rockpool/signin?to=/workspace/demo/").status, 401);
+}
+
+TEST_F(signin_test, a_sign_in_leads_only_to_a_workspace_path) {
+  for (const std::string to :
+       {"//elsewhere.example/", "https://elsewhere.example/", "/app/", "/workspace/../api/x",
+        "/workspace/a\\b", "/workspace/a%0d%0aSet-Cookie:x=1", "http:/workspace/a"}) {
+    auto c = code();
+    auto r = get("/.rockpool/signin?code=" + c + "&to=" + to);
+    EXPECT_EQ(r.status, 400) << to;
+    EXPECT_EQ(r.headers.count("Set-Cookie"), 0u) << to;
+  }
+}
+
+TEST_F(signin_test, sessions_expire_and_a_forged_or_foreign_cookie_is_refused) {
+  auto r = get("/.rockpool/signin?code=" + code() + "&to=/workspace/demo/");
+  auto cookie = cookie_of(r);
+  EXPECT_EQ(get("/.rockpool/auth", {{"cookie", cookie}}).status, 200);
+  auto forged = cookie;
+  forged.back() = forged.back() == '0' ? '1' : '0';
+  EXPECT_EQ(get("/.rockpool/auth", {{"cookie", forged}}).status, 401);
+  EXPECT_EQ(get("/.rockpool/auth").status, 401);
+  // Another Rockpool (another key) names its cookie apart and cannot sign ours.
+  test_support::temp_dir other_dir;
+  auto other = controller::workspace_signin::open(other_dir.path() / "k", 12h, clock_);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE((*other)->cookie_name(), signin_->cookie_name());
+  EXPECT_FALSE((*other)->signed_in(cookie));
+  auto theirs = (*other)->new_session();
+  EXPECT_EQ(get("/.rockpool/auth", {{"cookie", signin_->cookie_name() + "=" + theirs}}).status,
+            401);
+  clock_.advance(12h + 1s);
+  EXPECT_EQ(get("/.rockpool/auth", {{"cookie", cookie}}).status, 401);
+}
+
+TEST_F(signin_test, the_key_survives_a_restart_and_a_malformed_key_is_an_error) {
+  auto cookie = signin_->cookie_name() + "=" + signin_->new_session();
+  auto again = controller::workspace_signin::open(dir_.path() / "signin.key", 12h, clock_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)->signed_in(cookie));
+  std::ofstream(dir_.path() / "bad.key") << "not a key\n";
+  auto bad = controller::workspace_signin::open(dir_.path() / "bad.key", 12h, clock_);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.err().message.find("bad.key"), std::string::npos);
+}
+
+TEST_F(signin_test, behind_an_outer_rockpool_the_cookie_and_redirect_go_under_its_prefix) {
+  auto r = get("/.rockpool/signin?code=" + code() + "&to=/workspace/inner/",
+               {{"x-forwarded-prefix", "/workspace/nh/port/8081"}, {"x-forwarded-proto", "https"}});
+  ASSERT_EQ(r.status, 303);
+  EXPECT_EQ(r.headers["Location"], "/workspace/nh/port/8081/workspace/inner/");
+  EXPECT_NE(r.headers["Set-Cookie"].find("; Path=/workspace/nh/port/8081/;"), std::string::npos);
+  EXPECT_NE(r.headers["Set-Cookie"].find("; Secure"), std::string::npos);
+  // A prefix that is not a workspace path is ignored.
+  auto odd = get("/.rockpool/signin?code=" + code() + "&to=/workspace/inner/",
+                 {{"x-forwarded-prefix", "https://elsewhere"}});
+  EXPECT_EQ(odd.headers["Location"], "/workspace/inner/");
+}
+
+TEST_F(signin_test, unused_codes_are_bounded) {
+  for (std::size_t i = 0; i < controller::workspace_signin::max_outstanding_codes; ++i)
+    ASSERT_TRUE(signin_->issue_code().ok());
+  EXPECT_FALSE(signin_->issue_code().ok());
+  clock_.advance(61s);  // expired codes make room
+  EXPECT_TRUE(signin_->issue_code().ok());
+}
+
+TEST_F(signin_test, the_401_page_links_to_the_ui_and_sign_out_clears_the_cookie) {
+  auto r = get("/.rockpool/auth");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_NE(r.body.find("http://127.0.0.1:8080/app/"), std::string::npos);
+  auto out = get("/.rockpool/signout");
+  EXPECT_EQ(out.status, 200);
+  EXPECT_NE(out.headers["Set-Cookie"].find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(get("/.rockpool/other").status, 404);
+}
+
+}  // namespace
