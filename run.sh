@@ -58,7 +58,9 @@ if [[ "${1:-}" == "down" ]]; then
   exit 0
 fi
 
-scripts/install-deps.sh --runtime
+deps=(--runtime)
+if grep -q 'image: rockpool-ide' "$demo_file"; then deps+=(--ide); fi
+scripts/install-deps.sh "${deps[@]}"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target rockpoold rpctl
 

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 jobs=$(nproc)
 
-scripts/install-deps.sh --runtime --tests
+scripts/install-deps.sh --runtime --tests --ide
 
 echo "== runtime: incusd and the rockpool-tiny image"
 started_incus=0

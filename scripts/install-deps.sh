@@ -2,8 +2,9 @@
 # Installs every Debian package Rockpool needs to build, test and run.
 # Idempotent: packages already present are skipped, so a second run is quick.
 # Usage: scripts/install-deps.sh [--runtime] [--tests]
-#   --runtime  also incus, caddy, dnsmasq, debootstrap and the IDE image's
-#              build tools (run.sh, test.sh)
+#   --runtime  also incus, caddy, dnsmasq, debootstrap (run.sh, test.sh)
+#   --ide      also what building the rockpool-ide image needs (run.sh with
+#              the IDE demo, test.sh)
 #   --tests    also what the tests alone need: chromium, chromium-driver,
 #              python3-selenium, node (test.sh)
 #        scripts/install-deps.sh --print-build-packages   (the build packages, one line)
@@ -26,10 +27,12 @@ backports_pkgs=(incus-base)
 
 want_runtime=0
 want_tests=0
+want_ide=0
 for arg in "$@"; do
   case "$arg" in
     --runtime) want_runtime=1 ;;
     --tests) want_tests=1 ;;
+    --ide) want_ide=1 ;;
   esac
 done
 # The nested host's developer image installs the same list.
@@ -58,7 +61,10 @@ apt_update() {
 
 need=$(missing "${build_pkgs[@]}")
 if [[ $want_runtime -eq 1 ]]; then
-  need="$need $(missing "${runtime_pkgs[@]}" "${ide_image_pkgs[@]}")"
+  need="$need $(missing "${runtime_pkgs[@]}")"
+fi
+if [[ $want_ide -eq 1 ]]; then
+  need="$need $(missing "${ide_image_pkgs[@]}")"
   # npm fetches Node 20 and code-server from the npm registry.
   command -v npm >/dev/null || need="$need npm"
 fi
