@@ -82,7 +82,11 @@ if ! incus network show "$bridge" >/dev/null 2>&1; then echo "$bridge" >"$home/b
 if running "$pidfile"; then
   echo "rockpoold already running (pid $(cat "$pidfile"))"
 else
+  # The btrfs pool where start-incus.sh could make one: instances in tenths of a second.
+  pool=default
+  if incus storage show rockpool >/dev/null 2>&1; then pool=rockpool; fi
   setsid build/controller/rockpoold --data-dir "$home/data" --socket "$socket" \
+    --storage-pool "$pool" \
     --listen "127.0.0.1:$api_port" --token-file "$home/token" --runtime incus \
     --incus-project "$project" --caddy-admin "$caddy_admin" --bridge "$bridge" \
     --caddy-control-listen "$control_listen" --caddy-workspace-listen "$workspace_listen" \

@@ -17,7 +17,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   clang libclang-rt-14-dev clang-format
 )
-runtime_pkgs=(caddy busybox-static dnsmasq-base debootstrap)
+runtime_pkgs=(caddy busybox-static dnsmasq-base debootstrap btrfs-progs)
 # The rockpool-ide image's build: code-server's native modules compile here
 # against Node 20's headers, and its ripgrep is Debian's (shared/FACTS.md).
 ide_image_pkgs=(build-essential python3 pkg-config libkrb5-dev ripgrep)

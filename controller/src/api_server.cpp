@@ -267,10 +267,13 @@ class connection final : public connection_base,
     closed_ = true;
     ++timer_generation_;
     timer_.cancel();
-    if (upgraded_) upgraded_->abort();
-    error_code ec;
-    raw().shutdown(asio::socket_base::shutdown_both, ec);
-    raw().close(ec);
+    if (upgraded_) {
+      upgraded_->abort();  // the session owns the socket now (this stream_ is moved from)
+    } else {
+      error_code ec;
+      raw().shutdown(asio::socket_base::shutdown_both, ec);
+      raw().close(ec);
+    }
     if (client_) {
       client_->mark_gone();
       client_.reset();

@@ -9,7 +9,8 @@
 #      side by side).
 # Starts its own Caddy and rockpoold on free loopback ports, in an Incus
 # project and on a bridge of its own, and removes them at the end.
-# Usage: tests/bench/ide_bench.sh [N]   (N default 10; needs a Release build)
+# Usage: [POOL=rockpool] tests/bench/ide_bench.sh [N]   (N default 10; needs a
+# Release build; POOL: the Incus storage pool, default `default`)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-10}
@@ -49,7 +50,10 @@ incus image info rockpool-ide | grep -E '^Size' | sed 's/^/image /'
 echo '{"admin":{"listen":"'$admin'"},"apps":{}}' >"$tmp/caddy.json"
 XDG_DATA_HOME=$tmp XDG_CONFIG_HOME=$tmp caddy run --config "$tmp/caddy.json" >"$tmp/caddy.log" 2>&1 &
 caddy=$!
+pool=${POOL:-default}
+echo "storage pool: $pool"
 "$rockpoold" --runtime incus --data-dir "$tmp/data" --socket "$tmp/sock" --incus-project "$project" \
+  --storage-pool "$pool" \
   --caddy-admin "$admin" --caddy-control-listen "$control" --caddy-workspace-listen "$ws" \
   --bridge "$bridge" >"$tmp/rockpoold.log" 2>&1 &
 daemon=$!
@@ -72,7 +76,8 @@ for round in 1 2 3; do
   if [[ $round -lt 3 ]]; then $rpctl delete ws ide1 --wait --timeout 60s >/dev/null; fi
 done
 sleep 10
-echo "idle IDE workspace memory (incus): $(incus info --project "$project" ide1 | sed -n 's/^ *Memory (current): *//p')"
+echo "idle IDE workspace memory (incus, the container's cgroup): $(incus info --project "$project" ide1 | sed -n 's/^ *Memory (current): *//p')"
+echo "idle code-server RSS (ps in the instance): $($rpctl exec ide1 -- ps -o rss= -u dev | awk '{s+=$1} END {printf "%.0f MiB", s/1024}')"
 
 echo "== 3. $n IDE workspaces at once"
 t=$(date +%s%N)
@@ -102,9 +107,9 @@ $rpctl wait pr pub --for=condition=Ready --timeout 60s >/dev/null
 $rpctl wait pr priv --for=condition=Ready --timeout 60s >/dev/null
 measure() {
   local url=$1 args=()
-  for _ in $(seq 1000); do args+=("$url"); done
-  curl -s -o /dev/null -b "$cookie" -w '%{time_total}\n' "${args[@]}" | sort -n |
-    awk '{a[NR]=$1} END {printf "p50 %.3f ms  p99 %.3f ms\n", a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000}'
+  for _ in $(seq 1000); do args+=(-o /dev/null "$url"); done
+  curl -s -b "$cookie" -w '%{time_total}\n' "${args[@]}" | sort -n |
+    awk '{a[NR]=$1} END {printf "p50 %.3f ms  p99 %.3f ms  (%d requests)\n", a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000, NR}'
 }
 echo "public route (no check, baseline): $(measure "http://$ws/workspace/ide1/port/9000/hostname")"
 echo "signed-in route (forward_auth):    $(measure "http://$ws/workspace/ide2/port/9000/hostname")"

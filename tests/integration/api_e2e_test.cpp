@@ -979,3 +979,47 @@ TEST_F(exec_e2e, sessions_per_workspace_are_bounded_and_a_closed_client_ends_its
 }
 
 }  // namespace
+
+namespace {
+
+// The same over HTTPS with the bearer token: the upgraded TLS connection is
+// handed to the session and closed by it (a crash here once: the connection
+// closed its moved-from TLS stream).
+class exec_https_e2e : public api_e2e {
+ protected:
+  std::vector<std::string> extra_args() override {
+    port_ = test_support::free_port();
+    std::ofstream(tmp_ / "token") << "s3cret-token-0123456789\n";
+    std::filesystem::permissions(tmp_ / "token", std::filesystem::perms::owner_read);
+    return {"--runtime",     "fake",
+            "--bridge",      "none",
+            "--listen",      "127.0.0.1:" + std::to_string(port_),
+            "--token-file",  tmp_ / "token"};
+  }
+  command_result over_https(const std::string& args, const std::string& token) {
+    return run_command("ROCKPOOL_SERVER=https://127.0.0.1:" + std::to_string(port_) +
+                       " ROCKPOOL_CA_FILE=" + (tmp_ / "db/tls/ca.crt") + " ROCKPOOL_TOKEN=" +
+                       token + " " RPCTL_PATH " " + args);
+  }
+  unsigned short port_ = 0;
+};
+
+TEST_F(exec_https_e2e, exec_over_https_needs_the_token_and_leaves_the_server_serving) {
+  ASSERT_EQ(rpctl("apply -f " + write("ws.yaml", "apiVersion: rockpool.dev/v1alpha1\n"
+                                                  "kind: Workspace\nmetadata: {name: demo}\n"
+                                                  "spec: {image: rockpool-tiny}\n"))
+                .exit_code,
+            0);
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 30s").exit_code, 0);
+  for (int i = 0; i < 3; ++i) {
+    auto r = over_https("exec demo -- echo over-https", "s3cret-token-0123456789");
+    EXPECT_EQ(r.out, "over-https\n") << r.err;
+    EXPECT_EQ(r.exit_code, 0);
+  }
+  auto refused = over_https("exec demo -- echo no", "wrong-token-0123456789");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("Unauthorized"), std::string::npos) << refused.err;
+  EXPECT_EQ(over_https("get ws -o name", "s3cret-token-0123456789").out, "workspace/demo\n");
+}
+
+}  // namespace

@@ -278,6 +278,11 @@ int run_exec(context& c, const exec_flags& f) {
     if (!handshake(ws, where->host, target, token, c.err)) return 1;
     if (f.tty) raw.emplace();
     return session(io, ws, f).run(c.err);
+  } catch (const boost::system::system_error& e) {
+    raw.reset();
+    c.err << "error: cannot reach rockpoold at " << c.client.options().server << ": "
+          << e.code().message() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     raw.reset();
     c.err << "error: cannot reach rockpoold at " << c.client.options().server << ": " << e.what()

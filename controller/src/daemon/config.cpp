@@ -70,6 +70,9 @@ void add_options(CLI::App& app, daemon_config& c) {
                  "PEM private key of that certificate");
   app.add_option("--incus-server-cert", c.incus_where.server_cert,
                  "PEM server certificate of Incus (its server.crt), pinned");
+  app.add_option("--storage-pool", c.incus_where.storage_pool,
+                 "Incus storage pool for workspaces' root disks and home volumes")
+      ->capture_default_str();
   app.add_option("--incus-project", c.incus_where.project,
                  "Incus project for everything the controller creates")
       ->capture_default_str();
