@@ -17,7 +17,11 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   clang libclang-rt-14-dev clang-format
 )
-runtime_pkgs=(caddy busybox-static dnsmasq-base debootstrap btrfs-progs)
+runtime_pkgs=(caddy busybox-static dnsmasq-base debootstrap)
+# Wanted, not needed: start-incus.sh makes a btrfs pool with it (fast
+# instance creation) and does without where it cannot be had (inside a nested
+# host, which reaches no archive).
+optional_runtime_pkgs=(btrfs-progs)
 # The rockpool-ide image's build: code-server's native modules compile here
 # against Node 20's headers, and its ripgrep is Debian's (shared/FACTS.md).
 ide_image_pkgs=(build-essential python3 pkg-config libkrb5-dev ripgrep)
@@ -83,6 +87,12 @@ if [[ -n "$need" ]]; then
 fi
 
 if [[ $want_runtime -eq 1 ]]; then
+  optional=$(missing "${optional_runtime_pkgs[@]}")
+  if [[ -n "$optional" ]]; then
+    # shellcheck disable=SC2086
+    (apt_update 2>/dev/null; $SUDO apt-get install -y -qq --no-install-recommends $optional >/dev/null 2>&1) ||
+      echo "install-deps: optional $optional not installed (no archive reachable?)"
+  fi
   need=$(missing "${backports_pkgs[@]}")
   if [[ -n "$need" ]]; then
     list=/etc/apt/sources.list.d/rockpool-backports.sources

@@ -157,6 +157,9 @@ TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
   EXPECT_LE(to_ready, 30.0);
   auto info = incus("config show " + nh).out;
   EXPECT_NE(info.find("security.nesting: \"true\""), std::string::npos) << info;
+  // A shell reaches the nested host too (as root: its image has no dev user).
+  auto whoami = rpctl("exec nestedhost/" + nh + " -- sh -c 'id -un; incus version >/dev/null && echo incus'");
+  EXPECT_EQ(whoami.out, "root\nincus\n") << whoami.err;
 
   // 3 and 4. The inner Caddy's two servers, through the outer routes: the
   // control plane on inner :8080 (/api to rockpoold, /app to rockpoold), the

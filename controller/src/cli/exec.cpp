@@ -309,6 +309,8 @@ command define_exec(CLI::App& app) {
               c.err << "error: exec needs a command: rpctl exec NAME -- CMD ARGS...\n";
               return 2;
             }
+            // A terminal is read from too (the server gives a tty its stdin).
+            if (f->tty) f->stdin_open = true;
             return run_exec(c, *f);
           }};
 }
