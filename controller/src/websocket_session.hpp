@@ -38,19 +38,21 @@ class websocket_session final : public specs::message_stream,
     ws_.read_message_max(websocket_max_message);
   }
 
-  /// Accepts the upgrade, then runs serve on a thread of its own; done() is
-  /// called (on that thread) once it returned and the socket is closed.
+  /// Accepts the upgrade, then runs serve on a thread of its own (on a closed
+  /// session when the handshake failed); done() is called (on that thread)
+  /// once it returned and the socket is closed.
   template <class Request>
   void start(const Request& req, std::function<void(specs::message_stream&)> serve,
              std::function<void()> done) {
     auto self = this->shared_from_this();
     ws_.async_accept(req, [self, serve = std::move(serve),
                            done = std::move(done)](boost::beast::error_code ec) mutable {
-      if (ec) {
+      // A failed handshake still runs serve, on a closed session: whatever
+      // the handler holds for the session (a slot) is given back by it.
+      if (ec)
         self->abort();
-        return done();
-      }
-      self->read_next();
+      else
+        self->read_next();
       std::thread([self, serve = std::move(serve), done = std::move(done)] {
         serve(*self);
         self->close();
