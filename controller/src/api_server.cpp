@@ -399,8 +399,8 @@ class connection final : public connection_base,
     http_request hreq{std::string(req.method_string()), std::string(req.target()),
                       std::string(req[http::field::content_type]), std::move(req.body()),
                       std::string(req[http::field::accept])};
-    // The gateway's inputs (only its listener has handlers that read them).
-    if (!listener_.needs_token)
+    // The gateway's inputs, for a handler that reads them.
+    if (server_.handler.reads_headers())
       for (const char* name : {"cookie", "x-forwarded-uri", "x-forwarded-method",
                                "x-forwarded-prefix", "x-forwarded-proto"})
         if (auto v = req[name]; !v.empty()) hreq.headers[name] = std::string(v);

@@ -100,6 +100,9 @@ class http_handler {
   /// A WebSocket upgrade: the session to serve (on a thread of its own), or
   /// the HTTP answer that refuses it.
   using session = std::function<void(specs::message_stream&)>;
+  /// Whether handle() reads http_request::headers (the gateway does; the API
+  /// does not, so its requests carry none).
+  virtual bool reads_headers() const { return false; }
   /// Whether upgrade() is asked at all (a gateway that Caddy's forward_auth
   /// sends WebSocket requests' headers to answers them as plain requests).
   virtual bool takes_websockets() const { return false; }

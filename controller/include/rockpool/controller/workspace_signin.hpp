@@ -66,6 +66,7 @@ class workspace_gateway final : public http_handler {
   /// control_url: where the UI is, for the 401 page (e.g. http://127.0.0.1:8080).
   workspace_gateway(workspace_signin& signin, std::string control_url);
   http_response handle(const http_request& req) override;
+  bool reads_headers() const override { return true; }
 
  private:
   http_response signin(const http_request& req);
