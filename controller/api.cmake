@@ -3,7 +3,8 @@
 set(ROCKPOOL_CONTROLLER_DIR ${CMAKE_CURRENT_LIST_DIR})
 add_library(rockpool_api STATIC
   ${ROCKPOOL_CONTROLLER_DIR}/src/metrics.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api_server.cpp
-  ${ROCKPOOL_CONTROLLER_DIR}/src/api/request.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/router.cpp
+  ${ROCKPOOL_CONTROLLER_DIR}/src/api/request.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/params.cpp
+  ${ROCKPOOL_CONTROLLER_DIR}/src/api/router.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/probes.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/subresource.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/gateway/workspace_signin.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/gateway/workspace_gateway.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/table.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/core_events.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/discovery.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/ui.cpp

@@ -6,6 +6,7 @@
 #include "rockpool/controller/client.hpp"
 #include "rockpool/controller/text_diff.hpp"
 #include "rockpool/controller/version.hpp"
+#include "rockpool/specs/base64.hpp"
 #include "rockpool/specs/clock.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/columns.hpp"
@@ -1019,22 +1020,6 @@ int cmd_sync(context& c, const sync_flags& f) {
   return synced ? 0 : 1;
 }
 
-std::string base64(const std::string& in) {
-  static constexpr char table[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    std::uint32_t n = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
-    out += table[(n >> 18) & 63];
-    out += table[(n >> 12) & 63];
-    out += i + 1 < in.size() ? table[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? table[n & 63] : '=';
-  }
-  return out;
-}
-
 // rpctl config kubeconfig: the server, CA and token rpctl uses, for kubectl.
 int cmd_kubeconfig(context& c) {
   const auto& o = c.client.options();
@@ -1058,7 +1043,7 @@ int cmd_kubeconfig(context& c) {
     ca.assign(std::istreambuf_iterator<char>(in), {});
   }
   json::value cluster = {{"server", o.server}};
-  if (!ca.empty()) cluster.as_object()["certificate-authority-data"] = base64(ca);
+  if (!ca.empty()) cluster.as_object()["certificate-authority-data"] = specs::base64_encode(ca);
   json::value config = {
       {"apiVersion", "v1"},
       {"kind", "Config"},

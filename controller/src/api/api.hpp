@@ -6,6 +6,7 @@
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/schema.hpp"
+#include "rockpool/specs/selector.hpp"
 
 #include <boost/json.hpp>
 
@@ -59,8 +60,12 @@ specs::result<std::vector<std::string>> apply_field_validation(const parsed_targ
                                                                json::value& body);
 /// Adds `Warning: 299 - "..."` for each warning.
 http_response with_warnings(http_response r, const std::vector<std::string>& warnings);
-/// dryRun and fieldManager.
-specs::write_request write_request_of(const parsed_target& t);
+/// dryRun (All, or refused) and fieldManager (at most 128 printable
+/// characters, or refused), checked as the apiserver checks write options.
+specs::result<specs::write_request> write_request_of(const parsed_target& t);
+/// A DELETE's propagationPolicy (query or DeleteOptions body): Background,
+/// or absent, is what Rockpool does; Foreground and Orphan are refused.
+std::optional<error> check_propagation(const std::string& policy, bool orphan_dependents);
 /// A write's outcome: the object with 200/201/202, or a Status.
 http_response write_response(specs::result<specs::write_outcome>&& r, int ok_status);
 /// Checks that a body names the kind and object the URL names.
@@ -70,6 +75,37 @@ bool passes_filters(const json::value& obj, const specs::kind_info& k,
                     const specs::label_selector& sel, const std::string& name);
 /// Parses fieldSelector; only metadata.name=NAME is supported.
 specs::result<std::string> name_from_field_selector(const std::string& fs);
+/// A boolean query parameter read as the apiserver reads one: absent is
+/// false, "0" and "false" (in any case) are false, anything else is true.
+bool query_bool(const parsed_target& t, const std::string& key);
+
+/// A list's continue token: go on after the object named `after`, reading
+/// at `revision` (0: an "inconsistent" continue, reading the latest, as the
+/// apiserver hands out with 410 Expired).
+struct continue_token {
+  std::uint64_t revision = 0;
+  std::string after;
+};
+std::string encode_continue(const continue_token& t);
+
+/// The query parameters of a list or watch (Kubernetes' ListOptions), checked
+/// as the apiserver checks them: what is malformed or contradictory is a 400
+/// or 422 Status naming the parameter, never ignored. fieldSelector is read
+/// by the caller (its fields depend on the resource).
+struct list_options {
+  enum class match { unset, not_older_than, exact };
+  specs::label_selector labels;
+  bool watch = false;
+  bool bookmarks = false;                    // allowWatchBookmarks
+  std::optional<bool> send_initial_events;   // sendInitialEvents (watch only)
+  std::optional<std::uint64_t> resource_version;  // absent or ""; "0" is 0
+  match version_match = match::unset;        // resourceVersionMatch
+  std::optional<std::chrono::seconds> timeout;  // timeoutSeconds
+  std::size_t limit = 0;                     // 0: everything
+  std::optional<continue_token> next;        // continue
+};
+specs::result<list_options> parse_list_options(const parsed_target& t);
+
 /// Core v1 events (core_events.cpp): whether a path (segments after /api)
 /// names them; a fieldSelector over involvedObject.* and metadata.name; a
 /// Rockpool Event in core v1's shape; whether a Rockpool Event matches such a

@@ -19,13 +19,18 @@ http_response api_handler::patch(const resource_call& c) {
     if (c.write.manager.empty())
       return status_response(
           make_error(reason::bad_request, "fieldManager is required for apply patches"));
-    bool force = query(c.target, "force") == "true";
+    bool force = query_bool(c.target, "force");
     auto warnings = apply_field_validation(c.target, *body);
     if (!warnings.ok()) return status_response(warnings.err());
     return with_warnings(
         write_response(
             timed_write(c, [&] { return store_.apply(std::move(*body), c.write, force); }), 200),
         *warnings);
+  }
+  if (c.target.query.contains("force")) {
+    auto e = make_error(reason::invalid, "force: Forbidden: may not be specified for non-apply patch");
+    e.causes.push_back({"force", "may not be specified for non-apply patch"});
+    return status_response(e);
   }
   if (has_media_type(c.req.content_type, "application/json-patch+json"))
     return write_response(

@@ -143,11 +143,45 @@ http_response with_warnings(http_response r, const std::vector<std::string>& war
   return r;
 }
 
-specs::write_request write_request_of(const parsed_target& t) {
+namespace {
+error invalid_option(const std::string& field, const std::string& message) {
+  auto e = make_error(reason::invalid, field + ": " + message);
+  e.causes.push_back({field, message});
+  return e;
+}
+}  // namespace
+
+specs::result<specs::write_request> write_request_of(const parsed_target& t) {
   specs::write_request w;
-  w.dry_run = query(t, "dryRun") == "All";
+  if (auto dry = query(t, "dryRun"); !dry.empty()) {
+    if (dry != "All")
+      return invalid_option("dryRun", "Unsupported value: \"" + dry.substr(0, 32) +
+                                          "\": supported values: \"All\"");
+    w.dry_run = true;
+  }
   w.manager = query(t, "fieldManager");
+  if (w.manager.size() > 128)
+    return invalid_option("fieldManager", "Too long: may not be more than 128 bytes");
+  for (unsigned char ch : w.manager)
+    if (ch < 0x20 || ch == 0x7f)
+      return invalid_option("fieldManager", "Invalid value: must be printable characters");
   return w;
+}
+
+std::optional<error> check_propagation(const std::string& policy, bool orphan_dependents) {
+  if (orphan_dependents)
+    return invalid_option("orphanDependents",
+                          "Unsupported value: true: Rockpool always collects dependents "
+                          "(propagationPolicy Background)");
+  if (policy.empty() || policy == "Background") return std::nullopt;
+  if (policy == "Foreground" || policy == "Orphan")
+    return invalid_option("propagationPolicy",
+                          "Unsupported value: \"" + policy +
+                              "\": Rockpool collects dependents in the background only "
+                              "(supported values: \"Background\")");
+  return invalid_option("propagationPolicy",
+                        "Unsupported value: \"" + policy.substr(0, 32) +
+                            "\": supported values: \"Background\", \"Foreground\", \"Orphan\"");
 }
 
 http_response write_response(specs::result<specs::write_outcome>&& r, int ok_status) {

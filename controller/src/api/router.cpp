@@ -26,8 +26,7 @@ http_response api_handler::status_response(const error& e) {
 bool api_handler::is_watch(const http_request& req) const {
   if (req.method != "GET") return false;
   auto t = parse_target(req.target);
-  auto w = query(t, "watch");
-  return (w == "true" || w == "1") &&
+  return query_bool(t, "watch") &&
          ((t.segments.size() == 4 && t.segments[0] == "apis") ||
           (req.target.rfind("/api/v1/", 0) == 0 && is_core_events_path(t.segments)));
 }
@@ -70,8 +69,10 @@ http_response api_handler::dispatch(const http_request& req) {
     resource_call call{req, t, *k, s[4], false, {}};
     return subresource(call, s[5]);
   }
+  auto write = write_request_of(t);
+  if (!write.ok()) return status_response(write.err());
   resource_call call{
-      req, t, *k, s.size() > 4 ? s[4] : std::string(), s.size() == 6, write_request_of(t)};
+      req, t, *k, s.size() > 4 ? s[4] : std::string(), s.size() == 6, std::move(*write)};
   if (call.name.empty()) {
     if (req.method == "GET") return list(call);
     if (req.method == "POST") return create(call);

@@ -28,7 +28,8 @@ struct watch_request {
   std::string name;  // fieldSelector metadata.name=NAME, or ""
   steady::time_point deadline = steady::time_point::max();
   std::optional<std::uint64_t> from;  // resourceVersion; none: the current state first
-  bool bookmarks = false;             // allowWatchBookmarks=true
+  bool bookmarks = false;             // allowWatchBookmarks
+  std::optional<bool> initial_events;  // sendInitialEvents
   bool table = false;                 // each object as a one-row Table (kubectl get -w)
   parsed_target target;               // for the Table's includeObject
   // Core v1 events (kubectl get events -w): Rockpool's Events, sent in core
@@ -56,27 +57,34 @@ specs::result<watch_request> parse_watch(const parsed_target& t) {
     if (!name.ok()) return name.err();
     w.name = std::move(*name);
   }
-  auto sel = specs::label_selector::parse(query(t, "labelSelector"));
-  if (!sel.ok()) return sel.err();
-  w.selector = std::move(*sel);
-  auto ts = query(t, "timeoutSeconds");
-  if (!ts.empty()) {
-    if (ts.size() > 9 || ts.find_first_not_of("0123456789") != std::string::npos)
-      return make_error(reason::bad_request, "timeoutSeconds must be a number of seconds");
-    w.deadline = steady::now() + std::chrono::seconds(std::stoul(ts));
-  }
-  auto rv = query(t, "resourceVersion");
-  if (!rv.empty() && (rv.size() > 19 || rv.find_first_not_of("0123456789") != std::string::npos))
-    return make_error(reason::bad_request,
-                      "resourceVersion must be a non-negative number, got \"" + rv + "\"");
-  if (!rv.empty() && rv != "0") w.from = std::stoull(rv);
-  w.bookmarks = query(t, "allowWatchBookmarks") == "true";
+  auto o = parse_list_options(t);
+  if (!o.ok()) return o.err();
+  // limit and continue are list parameters; a watch ignores them, as the
+  // apiserver's does.
+  w.selector = std::move(o->labels);
+  if (o->timeout) w.deadline = steady::now() + *o->timeout;
+  if (o->resource_version.value_or(0) != 0) w.from = *o->resource_version;
+  w.bookmarks = o->bookmarks;
+  // sendInitialEvents=true: the current state, then the initial-events-end
+  // bookmark (client-go's streaming list); false: no current state, only the
+  // changes after resourceVersion (or after now when it is unset or 0).
+  w.initial_events = o->send_initial_events;
   w.target = t;
   return w;
 }
 
 std::string watch_line(std::string_view type, const json::value& obj) {
   return json::serialize(json::object{{"type", type}, {"object", obj}}) + "\n";
+}
+
+// A BOOKMARK's object: the kind and a resourceVersion; the one that ends a
+// watch's initial events says so, as client-go's streaming list waits for.
+json::value bookmark(const watch_request& r, std::uint64_t revision, bool initial_events_end) {
+  json::object meta{{"resourceVersion", std::to_string(revision)}};
+  if (initial_events_end) meta["annotations"] = {{"k8s.io/initial-events-end", "true"}};
+  return {{"apiVersion", r.core ? "v1" : specs::api_version},
+          {"kind", r.kind->kind},
+          {"metadata", std::move(meta)}};
 }
 
 // One event of a round, read once and serialized once for every watcher that
@@ -187,7 +195,12 @@ std::optional<http_response> api_handler::watch(const http_request& req,
   const auto& request = open->request;
   open->client = std::move(client);
   std::string initial;
-  if (!request.from || !request.selector.empty()) {
+  bool send_state = request.initial_events.value_or(!request.from);
+  if (request.initial_events == false && !request.from) {
+    // Only what changes from now on.
+    open->rev = store_.revision();
+    if (!request.selector.empty()) open->uncertain_until = open->rev;
+  } else if (send_state || !request.selector.empty()) {
     // The current state: sent as ADDED events when the watch names no
     // position; with one, it tells which objects the client sees selected.
     auto l = store_.list(request.kind->kind, request.selector);
@@ -196,12 +209,14 @@ std::optional<http_response> api_handler::watch(const http_request& req,
       if (!request.name.empty() && specs::string_at(o, "metadata.name") != request.name) continue;
       if (request.core && !core_event_selected(o, request.core_fields)) continue;
       if (!request.selector.empty()) open->known.insert(specs::string_at(o, "metadata.name"));
-      if (!request.from) initial += open->line("ADDED", o);
+      if (send_state) initial += open->line("ADDED", o);
     }
+    if (request.initial_events == true)
+      initial += watch_line("BOOKMARK", bookmark(request, l->revision, true));
     open->rev = l->revision;
-    if (request.from) open->uncertain_until = l->revision;
+    if (request.from && !send_state) open->uncertain_until = l->revision;
   }
-  if (request.from) {
+  if (request.from && !send_state) {
     if (*request.from > store_.revision())
       return status_response(
           make_error(reason::bad_request, "resourceVersion " + std::to_string(*request.from) +
@@ -293,10 +308,7 @@ void api_handler::feed_watchers() {
         continue;
       }
       if (w.request.bookmarks && now >= w.next_bookmark) {
-        json::value bm = {{"apiVersion", w.request.core ? "v1" : specs::api_version},
-                          {"kind", w.request.kind->kind},
-                          {"metadata", {{"resourceVersion", std::to_string(w.rev)}}}};
-        w.client->send(watch_line("BOOKMARK", bm));
+        w.client->send(watch_line("BOOKMARK", bookmark(w.request, w.rev, false)));
         w.next_bookmark = now + options_.bookmark_interval;
       }
     }

@@ -16,6 +16,10 @@ const char* reason_name(reason r) {
       return "Conflict";
     case reason::gone:
       return "Gone";
+    case reason::expired:
+      return "Expired";
+    case reason::timeout:
+      return "Timeout";
     case reason::too_large:
       return "RequestEntityTooLarge";
     case reason::unauthorized:
@@ -45,7 +49,10 @@ int http_code(reason r) {
     case reason::conflict:
       return 409;
     case reason::gone:
+    case reason::expired:
       return 410;
+    case reason::timeout:
+      return 504;
     case reason::too_large:
       return 413;
     case reason::unauthorized:

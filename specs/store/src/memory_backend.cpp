@@ -1,6 +1,7 @@
 #include "rockpool/specs/memory_backend.hpp"
 
 #include "commit_plan.hpp"
+#include "pinned_views.hpp"
 
 #include <condition_variable>
 #include <deque>
@@ -28,6 +29,35 @@ class memory_backend final : public kv_backend {
     for (auto it = data.lower_bound(std::string(prefix));
          it != data.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
       out.records.push_back({it->first, it->second.second, it->second.first});
+    return out;
+  }
+
+  result<kv_page> list_page(std::string_view prefix, std::string_view start_after,
+                            std::size_t limit, std::uint64_t at) override {
+    // A pinned view is a copy of the objects: this backend is for tests.
+    std::shared_ptr<const records> view;
+    kv_page out;
+    if (at != 0) {
+      view = views_.find(at);
+      if (!view)
+        return make_error(reason::gone, "no read view of revision " + std::to_string(at) +
+                                            " is kept any more");
+      out.revision = at;
+    } else {
+      std::lock_guard lk(mu_);
+      view = std::make_shared<const records>(objects_);
+      out.revision = revision_;
+    }
+    auto it = start_after.empty() ? view->lower_bound(std::string(prefix))
+                                  : view->upper_bound(std::string(start_after));
+    for (; it != view->end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      if (limit != 0 && out.records.size() == limit) {
+        out.more = true;
+        break;
+      }
+      out.records.push_back({it->first, it->second.second, it->second.first});
+    }
+    if (out.more && at == 0) views_.pin(out.revision, std::move(view));
     return out;
   }
 
@@ -117,6 +147,7 @@ class memory_backend final : public kv_backend {
     return kv_record{key, it->second.second, it->second.first};
   }
 
+  detail::pinned_views<records> views_;
   const std::uint64_t retention_;
   std::mutex commit_mu_;
   mutable std::mutex mu_;  // guards everything below

@@ -235,6 +235,34 @@ result<list_outcome> object_store::list(const std::string& kind, const label_sel
   return out;
 }
 
+result<list_outcome> object_store::list_page(const std::string& kind,
+                                             const label_selector& selector, std::size_t limit,
+                                             std::uint64_t at, const std::string& after) {
+  const std::string prefix = kind + "/";
+  std::string start = after.empty() ? std::string() : prefix + after;
+  list_outcome out;
+  while (true) {
+    // A selector may skip records: read on, at the same revision, until the
+    // page is full or the kind is read through.
+    auto page = backend_.list_page(prefix, start, limit == 0 ? 0 : limit - out.items.size(), at);
+    if (!page.ok()) return page.err();
+    out.revision = at = page->revision;
+    for (auto& rec : page->records) {
+      auto parsed = parse_json(rec.value);
+      if (!parsed.ok()) continue;
+      auto obj = std::move(*parsed);
+      meta_of(obj)["resourceVersion"] = std::to_string(rec.mod_revision);
+      if (selector.matches(obj)) out.items.push_back(std::move(obj));
+    }
+    if (!page->more) return out;
+    start = page->records.empty() ? start : page->records.back().key;
+    if (limit != 0 && out.items.size() == limit) {
+      out.continue_after = start.substr(prefix.size());
+      return out;
+    }
+  }
+}
+
 result<write_outcome> object_store::commit(const std::string& key,
                                            const std::optional<current>& old, json::value next,
                                            write_effect effect, const write_request& req) {

@@ -1,6 +1,7 @@
 #include "rockpool/specs/rocksdb_backend.hpp"
 
 #include "commit_plan.hpp"
+#include "pinned_views.hpp"
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -90,6 +91,7 @@ class rocksdb_backend final : public kv_backend {
     }
     compact_cv_.notify_all();
     compactor_.join();
+    views_.clear();  // their snapshots are released into the open database
     for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
     db_->Close();
   }
@@ -123,6 +125,48 @@ class rocksdb_backend final : public kv_backend {
     it.reset();
     db_->ReleaseSnapshot(snap);
     if (!st.ok()) return io_error(st);
+    return out;
+  }
+
+  result<kv_page> list_page(std::string_view prefix, std::string_view start_after,
+                            std::size_t limit, std::uint64_t at) override {
+    std::shared_ptr<const rocksdb::Snapshot> snap;
+    if (at != 0) {
+      snap = views_.find(at);
+      if (!snap)
+        return make_error(reason::gone, "no read view of revision " + std::to_string(at) +
+                                            " is kept any more");
+    } else {
+      snap.reset(db_->GetSnapshot(), [db = db_.get()](const rocksdb::Snapshot* s) {
+        db->ReleaseSnapshot(s);
+      });
+    }
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap.get();
+    kv_page out;
+    out.revision = at;
+    if (at == 0) {
+      std::string rev;
+      if (auto s = db_->Get(ro, meta(), meta_revision, &rev); s.ok()) out.revision = decode_u64(rev);
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, objects()));
+    auto from = start_after.empty() ? prefix : start_after;
+    it->Seek(rocksdb::Slice(from.data(), from.size()));
+    if (!start_after.empty() && it->Valid() && it->key().ToStringView() == start_after) it->Next();
+    for (; it->Valid(); it->Next()) {
+      auto k = it->key().ToStringView();
+      if (k.substr(0, prefix.size()) != prefix) break;
+      if (limit != 0 && out.records.size() == limit) {
+        out.more = true;
+        break;
+      }
+      auto v = it->value().ToStringView();
+      out.records.push_back(kv_record{std::string(k), std::string(v.substr(8)), decode_u64(v)});
+    }
+    auto st = it->status();
+    it.reset();
+    if (!st.ok()) return io_error(st);
+    if (out.more && at == 0) views_.pin(out.revision, std::move(snap));
     return out;
   }
 
@@ -211,6 +255,9 @@ class rocksdb_backend final : public kv_backend {
                                         " (events up to " + std::to_string(compacted_revision()) +
                                         " have been compacted)");
   }
+
+  // Paged lists' snapshots, released when they expire or are evicted.
+  detail::pinned_views<rocksdb::Snapshot> views_;
 
   rocksdb::ColumnFamilyHandle* objects() const { return cfs_[1]; }
   rocksdb::ColumnFamilyHandle* events() const { return cfs_[2]; }

@@ -52,6 +52,10 @@ class gated_backend final : public specs::kv_backend {
   specs::result<specs::kv_snapshot> list(std::string_view prefix, specs::keyspace space) override {
     return inner_->list(prefix, space);
   }
+  specs::result<specs::kv_page> list_page(std::string_view prefix, std::string_view start_after,
+                                          std::size_t limit, std::uint64_t at) override {
+    return inner_->list_page(prefix, start_after, limit, at);
+  }
   specs::result<std::vector<specs::kv_event>> events_after(std::uint64_t after,
                                                            std::size_t limit) override {
     return inner_->events_after(after, limit);

@@ -100,6 +100,39 @@ TEST_P(backend_contract, events_past_retention_are_gone) {
   EXPECT_EQ(recent->front().revision, 12u);
 }
 
+TEST_P(backend_contract, pages_read_at_the_first_pages_revision_until_its_view_is_evicted) {
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(backend_->commit({"Workspace/w" + std::to_string(i), 0, "v1"}).ok());
+  ASSERT_TRUE(backend_->commit({"Other/x", 0, "v"}).ok());
+  auto first = backend_->list_page("Workspace/", "", 2, 0);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->records.size(), 2u);
+  EXPECT_TRUE(first->more);
+  EXPECT_EQ(first->revision, 6u);
+  // Later writes are not seen by the next pages of the same read.
+  auto w3 = backend_->get("Workspace/w3");
+  ASSERT_TRUE(backend_->commit({"Workspace/w3", (*w3)->mod_revision, "v2"}).ok());
+  ASSERT_TRUE(backend_->commit({"Workspace/w9", 0, "new"}).ok());
+  auto second = backend_->list_page("Workspace/", first->records.back().key, 2, first->revision);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->records.size(), 2u);
+  EXPECT_EQ(second->records[1].key, "Workspace/w3");
+  EXPECT_EQ(second->records[1].value, "v1") << "the value at the first page's revision";
+  auto last = backend_->list_page("Workspace/", second->records.back().key, 2, first->revision);
+  ASSERT_TRUE(last.ok());
+  ASSERT_EQ(last->records.size(), 1u) << "w9 came later";
+  EXPECT_FALSE(last->more);
+  EXPECT_FALSE(backend_->list_page("Workspace/", "", 0, 0)->more) << "no limit: all at once";
+  // Other reads' views push the oldest out: its revision is then gone.
+  for (std::size_t i = 0; i < max_pinned_views; ++i) {
+    ASSERT_TRUE(backend_->commit({"Workspace/z" + std::to_string(i), 0, "v"}).ok());
+    ASSERT_TRUE(backend_->list_page("Workspace/", "", 1, 0).ok());
+  }
+  auto evicted = backend_->list_page("Workspace/", "Workspace/w1", 2, first->revision);
+  ASSERT_FALSE(evicted.ok());
+  EXPECT_EQ(evicted.err().why, reason::gone);
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, backend_contract, ::testing::Values("rocksdb", "memory"));
 
 TEST(fault_backend, a_failed_sync_is_never_acknowledged_nor_visible) {

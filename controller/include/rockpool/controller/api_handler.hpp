@@ -66,6 +66,9 @@ class watch_client {
 
 struct api_options {
   std::chrono::milliseconds bookmark_interval{10000};
+  /// How long a list with a resourceVersion the store has not reached waits
+  /// for it before 504 Timeout (the apiserver's watch cache waits 3 s too).
+  std::chrono::milliseconds resource_version_wait{3000};
   /// Per watcher: no more events are queued while this many bytes wait to be
   /// written (a watcher's buffer holds at most this plus one event).
   std::size_t watch_buffer_bytes = 1 << 20;

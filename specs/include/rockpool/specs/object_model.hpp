@@ -39,6 +39,8 @@ struct write_outcome {
 struct list_outcome {
   std::vector<json::value> items;
   std::uint64_t revision = 0;
+  /// A paged list that has more: the name of its last item, to go on after.
+  std::string continue_after;
 };
 
 /// A change to an object, decoded from the event log.

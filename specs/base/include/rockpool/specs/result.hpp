@@ -17,6 +17,8 @@ enum class reason {
   already_exists,      // 409 AlreadyExists
   conflict,            // 409 Conflict: stale resourceVersion or field-manager conflict
   gone,                // 410 Gone: watch from a compacted revision
+  expired,             // 410 Expired: a list's continue token outlived its read view
+  timeout,             // 504 Timeout: e.g. a resourceVersion the store has not reached
   too_large,           // 413 RequestEntityTooLarge
   unauthorized,        // 401 Unauthorized
   method_not_allowed,  // 405 MethodNotAllowed

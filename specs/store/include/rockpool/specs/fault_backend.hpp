@@ -40,6 +40,10 @@ class fault_backend final : public kv_backend {
   result<kv_snapshot> list(std::string_view prefix, keyspace space) override {
     return inner_.list(prefix, space);
   }
+  result<kv_page> list_page(std::string_view prefix, std::string_view start_after,
+                            std::size_t limit, std::uint64_t at) override {
+    return inner_.list_page(prefix, start_after, limit, at);
+  }
   result<std::uint64_t> commit(const kv_write& w) override;
   result<std::vector<kv_event>> events_after(std::uint64_t after, std::size_t limit) override {
     return inner_.events_after(after, limit);

@@ -31,6 +31,14 @@ struct kv_snapshot {
   std::uint64_t revision = 0;
 };
 
+/// One page of a paged read: records in key order, the revision they were
+/// read at, and whether records after the last one remain.
+struct kv_page {
+  std::vector<kv_record> records;
+  std::uint64_t revision = 0;
+  bool more = false;
+};
+
 /// One compare-and-swap write. The store applies it only if the key's current
 /// mod_revision equals expected_revision (0 means "must not exist").
 struct kv_write {
@@ -55,6 +63,10 @@ struct kv_stats {
   std::uint64_t batches = 0;  // synced batches; writes / batches is the group-commit factor
 };
 
+/// How long a paged read's view stays pinned, and how many are kept.
+inline constexpr std::chrono::seconds pinned_view_ttl{300};
+inline constexpr std::size_t max_pinned_views = 64;
+
 /// The durable key-value seam under the object store. Implementations:
 /// RocksDB (embedded default), in memory (tests, `memory_backend.hpp`), and a
 /// fault-injecting wrapper of either (`fault_backend.hpp`). An etcd v3 backend maps one-to-one:
@@ -70,6 +82,17 @@ class kv_backend {
   /// Every key with the prefix, from one consistent snapshot; its revision is
   /// the store revision (objects) or the allocations' revision.
   [[nodiscard]] virtual result<kv_snapshot> list(std::string_view prefix, keyspace space) = 0;
+  /// One page of the objects with the prefix: the keys after start_after
+  /// ("" from the first), at most limit records (0: all), read at revision
+  /// `at` (0: the latest). A page that leaves records unread pins a read view
+  /// of its revision, so that the next pages read that same revision (a
+  /// Kubernetes continue token); views are kept for a while (pinned_view_ttl)
+  /// and a bounded number of them (max_pinned_views, the oldest goes first).
+  /// A revision with no pinned view (expired, evicted, or from before a
+  /// restart) gives reason::gone.
+  [[nodiscard]] virtual result<kv_page> list_page(std::string_view prefix,
+                                                  std::string_view start_after, std::size_t limit,
+                                                  std::uint64_t at) = 0;
   [[nodiscard]] result<std::optional<kv_record>> get(std::string_view key) {
     return get(key, keyspace::objects);
   }

@@ -35,6 +35,14 @@ class object_store {
   [[nodiscard]] result<json::value> get(const std::string& kind, const std::string& name);
   [[nodiscard]] result<list_outcome> list(const std::string& kind,
                                           const label_selector& selector = {});
+  /// One page of list(): at most limit matching items (0: all), after the
+  /// object named after ("" from the first), read at revision `at` (0: the
+  /// latest; a later page passes the first page's revision, and gets Gone
+  /// once the backend no longer keeps that revision's view). continue_after
+  /// is set when more remain.
+  [[nodiscard]] result<list_outcome> list_page(const std::string& kind,
+                                               const label_selector& selector, std::size_t limit,
+                                               std::uint64_t at, const std::string& after);
 
   /// POST: creates; AlreadyExists when present. Status in the body is ignored.
   [[nodiscard]] result<write_outcome> create(json::value obj, const write_request& req);
