@@ -85,12 +85,16 @@ else
   # The btrfs pool where start-incus.sh could make one: instances in tenths of a second.
   pool=default
   if incus storage show rockpool >/dev/null 2>&1; then pool=rockpool; fi
+  # Inside a nested host (its init's environment names it) this Rockpool is an
+  # inner one, and its UI and /version say so.
+  inner=()
+  if [[ -n ${ROCKPOOL_NESTED_HOST:-} ]]; then inner=(--inner --nested-host "$ROCKPOOL_NESTED_HOST"); fi
   setsid build/controller/rockpoold --data-dir "$home/data" --socket "$socket" \
     --storage-pool "$pool" \
     --listen "127.0.0.1:$api_port" --token-file "$home/token" --runtime incus \
     --incus-project "$project" --caddy-admin "$caddy_admin" --bridge "$bridge" \
     --caddy-control-listen "$control_listen" --caddy-workspace-listen "$workspace_listen" \
-    >>"$home/rockpoold.log" 2>&1 </dev/null &
+    "${inner[@]}" >>"$home/rockpoold.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 100); do
     [[ -S $socket ]] && break

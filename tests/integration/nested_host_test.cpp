@@ -329,12 +329,14 @@ TEST_F(nested_host, the_seed_checklist_from_preflight_to_teardown) {
   EXPECT_EQ(run_command("incus network list -f csv -c n").out, networks_before);
 }
 
-// The seed's developer flow: inside a nested host made from the developer
-// image (runtime/images/nested-host/build.sh --dev), a clone of this
-// repository builds with what the image holds (no network) and ./run.sh
-// brings up a second inner control plane on ports of its own, beside the
-// nested host's own inner Rockpool.
-TEST_F(nested_host, rockpool_builds_rockpool_inside_a_developer_nested_host) {
+// The seed's developer flow, in a browser: a nested host made from the
+// developer image (runtime/images/nested-host/build.sh --dev) serves VS Code
+// at /workspace/NH/; in its terminal a developer clones this repository (its
+// committed state, from a `git daemon` on the test bridge's gateway), builds
+// it with what the image holds (no network) and ./run.sh brings up a second
+// inner Rockpool on ports of its own, beside the nested host's own, whose UI
+// then answers through the outer Caddy with its "Inner Rockpool" banner.
+TEST_F(nested_host, rockpool_builds_rockpool_in_the_browser_inside_a_developer_nested_host) {
   if (incus("image info rockpool-nested-host-dev").exit_code != 0) {
     if (test_support::in_ci())
       FAIL() << "the rockpool-nested-host-dev image is missing (test.sh builds it)";
@@ -342,38 +344,63 @@ TEST_F(nested_host, rockpool_builds_rockpool_inside_a_developer_nested_host) {
   }
   std::fprintf(stderr, "Rockpool builds Rockpool\n");
   auto t = steady::now();
-  ASSERT_EQ(rpctl("apply -f " + nested_apply("  image: rockpool-nested-host-dev\n")).exit_code, 0);
+  // Its IDE on 13337; 9080 is where the developer's Rockpool will answer.
+  ASSERT_EQ(rpctl("apply -f " + nested_apply("  image: rockpool-nested-host-dev\n"
+                                            "  ide:\n    port: 13337\n"
+                                            "  exposedPorts: [8080, 8081, 9080]\n"))
+                .exit_code,
+            0);
   ASSERT_EQ(rpctl("wait nh " + nh + " --for=condition=Ready --timeout 180s").exit_code, 0)
       << rpctl("describe nh " + nh).out;
-  row("apply (developer image) -> NestedHost Ready", t);
+  ASSERT_EQ(rpctl("wait ws " + nh + " --for=condition=IDEReady --timeout 120s").exit_code, 0)
+      << rpctl("describe ws " + nh).out;
+  row("apply (developer image) -> NestedHost Ready, its IDE answers", t);
 
-  // A clone of this repository (its committed state), pushed in.
-  t = steady::now();
-  auto clone = tmp_ / "clone";
-  auto cloned = run_command("git clone -q " REPO_DIR " " + clone);
-  ASSERT_EQ(cloned.exit_code, 0) << cloned.err;
-  auto pushed =
-      run_command("tar -C " + clone + " -cf - . | incus exec --project " + project_ + " " + nh +
-                  " -- sh -c 'mkdir -p /root/rockpool && tar -C /root/rockpool -xf -'");
-  ASSERT_EQ(pushed.exit_code, 0) << pushed.err;
-  row("git clone + push into the nested host", t);
+  // This repository's committed state, served read-only on the gateway.
+  auto gateway = cidr_.substr(0, cidr_.rfind('.')) + ".1";
+  auto repos = tmp_ / "git";
+  ASSERT_EQ(run_command("git clone -q --bare " REPO_DIR " " + repos + "/rockpool.git").exit_code, 0);
+  auto git_port = std::to_string(test_support::free_port());
+  auto daemon = run_command("git daemon --detach --reuseaddr --export-all --listen=" + gateway +
+                            " --port=" + git_port + " --base-path=" + repos +
+                            " --pid-file=" + repos + "/pid " + repos);
+  ASSERT_EQ(daemon.exit_code, 0) << daemon.err;
+  struct stop_git {
+    std::string pidfile;
+    ~stop_git() { run_command("kill $(cat " + pidfile + ")"); }
+  } stop{repos + "/pid"};
 
   // Its own ports, project and bridge: the nested host's inner Rockpool keeps
-  // 2019, 7080, 8080, 8081 and rockpoolbr0.
+  // 2019, 7080, 8080, 8081 and rockpoolbr0. Control on every address: the
+  // outer route to port 9080 reaches it over the outer bridge.
+  const std::string command =
+      "git clone -q git://" + gateway + ":" + git_port + "/rockpool.git ~/rockpool && "
+      "cd ~/rockpool && ROCKPOOL_API_PORT=7170 ROCKPOOL_CADDY_ADMIN=127.0.0.1:2119 "
+      "ROCKPOOL_CONTROL_LISTEN=0.0.0.0:9080 ROCKPOOL_WORKSPACE_LISTEN=127.0.0.1:9081 "
+      "ROCKPOOL_INCUS_PROJECT=rockpool-dev ROCKPOOL_BRIDGE=rpdev0 ROCKPOOL_DEMO=samples/tiny.yaml "
+      "./run.sh >~/run.log 2>&1; echo $? >~/run.rc";
+  auto signin = rpctl("open " + nh + " --print-url");
+  ASSERT_EQ(signin.exit_code, 0) << signin.err;
+  auto signin_url = signin.out.substr(0, signin.out.find_first_of("\r\n"));
+  auto inner_url = "http://127.0.0.1:" + std::to_string(workspaces_) + "/workspace/" + nh +
+                   "/port/9080/app/";
   t = steady::now();
-  auto up =
-      run_command("timeout 1800 incus exec --project " + project_ + " " + nh +
-                  " -- env HOME=/root ROCKPOOL_API_PORT=7170 ROCKPOOL_CADDY_ADMIN=127.0.0.1:2119"
-                  " ROCKPOOL_CONTROL_LISTEN=127.0.0.1:9080 ROCKPOOL_WORKSPACE_LISTEN=127.0.0.1:9081"
-                  " ROCKPOOL_INCUS_PROJECT=rockpool-dev ROCKPOOL_BRIDGE=rpdev0"
-                  " ROCKPOOL_DEMO=samples/tiny.yaml"
-                  " bash -c 'cd /root/rockpool && ./run.sh'");
-  row("./run.sh inside: install-deps, build, start, quickstart Ready", t);
-  ASSERT_EQ(up.exit_code, 0) << up.out.substr(up.out.size() > 4000 ? up.out.size() - 4000 : 0)
-                             << up.err.substr(up.err.size() > 4000 ? up.err.size() - 4000 : 0);
-  EXPECT_NE(up.out.find("http://127.0.0.1:9081/workspace/demo/   (HTTP 401 without signing in)"),
+  auto flow = run_command("/usr/bin/python3 " REPO_DIR "/tests/ui/dev_flow.py '" +
+                          signin_url + "' '" + inner_url +
+                          "' 'Inner Rockpool — nested host " + nh + "' 1500 '" + ARTIFACT_DIR +
+                          "' '" + command + "'");
+  std::cerr << flow.out << flow.err;
+  auto log = [&] { return run_command("incus exec --project " + project_ + " " + nh +
+                                      " -- sh -c 'tail -n 40 /root/run.log'").out; };
+  if (flow.exit_code == 77 && !test_support::in_ci()) GTEST_SKIP() << "no Chromium";
+  ASSERT_EQ(flow.exit_code, 0) << log();
+  row("Chromium: IDE -> terminal -> git clone -> ./run.sh -> inner UI", t);
+  EXPECT_EQ(run_command("incus exec --project " + project_ + " " + nh + " -- cat /root/run.rc").out,
+            "0\n")
+      << log();
+  EXPECT_NE(log().find("http://127.0.0.1:9081/workspace/demo/   (HTTP 401 without signing in)"),
             std::string::npos)
-      << up.out;
+      << log();
   // Signed in with the link run.sh's rpctl makes, as a browser would.
   auto page = run_command(
       "incus exec --project " + project_ + " " + nh +

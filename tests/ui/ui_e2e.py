@@ -22,14 +22,11 @@ ROCKPOOLD, RPCTL, SAMPLES, ARTIFACTS = sys.argv[1:5]
 CI = os.environ.get("CI") == "true"
 
 try:
-    from selenium import webdriver
     from selenium.common.exceptions import StaleElementReferenceException
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
+    from browser import browser, shot as shot_in, vscode_terminal, wait
 except ImportError:
     print("ui_e2e: python3-selenium is missing")
     sys.exit(1 if CI else 77)
@@ -92,23 +89,6 @@ def write(tmp, name, text):
     return path
 
 
-def browser():
-    o = Options()
-    o.binary_location = shutil.which("chromium")
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--no-first-run", "--disable-default-apps", "--disable-domain-reliability",
-              "--no-pings", "--disable-features=OptimizationHints,MediaRouter,Translate",
-              # Anything not on loopback goes to a closed port: nothing leaves.
-              "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"):
-        o.add_argument(a)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=o)
-
-
-def wait(d, fn, timeout=10):
-    return WebDriverWait(d, timeout, poll_frequency=0.02).until(lambda _: fn())
-
-
 def click(d, by, what, timeout=10):
     """Clicks an element that a live update may redraw meanwhile: a stale one
     is found again (seen once in CI: the YAML link of a row just re-rendered)."""
@@ -142,10 +122,7 @@ def sign_in(d, url, token):
 
 
 def shot(d, name):
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    path = os.path.join(ARTIFACTS, name + ".png")
-    d.save_screenshot(path)
-    return path
+    return shot_in(d, ARTIFACTS, name)
 
 
 def real_incus(d, tmp):
@@ -239,13 +216,8 @@ def ide_in_the_browser(d, real, project, workspaces):
         row(d, "ide").find_element(By.CSS_SELECTOR, "button.open").click()
         wait(d, lambda: len(d.window_handles) == 2)
         d.switch_to.window([w for w in d.window_handles if w != main_tab][0])
-        t = time.time()
-        wait(d, lambda: d.find_elements(By.CSS_SELECTOR, ".monaco-workbench"), 90)
-        check(True, f"10. the VS Code workbench renders {time.time() - t:.1f} s after Open IDE")
-        time.sleep(5)  # the workbench finishes its start-up before it takes keys
-        ActionChains(d).key_down(Keys.CONTROL).send_keys("`").key_up(Keys.CONTROL).perform()
-        term = wait(d, lambda: d.find_elements(By.CSS_SELECTOR, ".xterm-helper-textarea"), 60)[0]
-        time.sleep(2)
+        term, rendered = vscode_terminal(d)
+        check(True, f"10. the VS Code workbench renders {rendered:.1f} s after Open IDE")
         term.send_keys("echo written-in-the-browser > ~/proof\n")
         proof = read_proof(real)
         print("     screenshot:", shot(d, "ide-workbench"))

@@ -109,6 +109,9 @@ json::value owned_workspace(const json::value& nh, const json::value& tmpl,
         {"ROCKPOOL_INNER_NETWORK", inner.empty() ? std::string("10.123.0.0/24") : inner}}}};
   if (!tmpl.is_null()) spec["template"] = string_at(tmpl, "metadata.name");
   if (auto image = string_at(nh, "spec.image"); !image.empty()) spec["image"] = image;
+  // The IDE of the developer image; without one, /workspace/NAME/ leads to
+  // the inner control plane (the workspace's default IDE port, 8080).
+  if (auto ide = specs::int_at(nh, "spec.ide.port")) spec["ide"] = {{"port", *ide}};
   if (const auto* r = specs::find_path(nh, "spec.resources")) spec["resources"] = *r;
   if (tmpl.is_null() && !spec.contains("resources"))
     spec["resources"] = {{"cpu", 4}, {"memory", "8Gi"}, {"disk", "50Gi"}};

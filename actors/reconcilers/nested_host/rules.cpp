@@ -1,5 +1,6 @@
 // NestedHost rules beyond its schema: an inner network that overlaps no
-// other network, exposed ports listed once, an image or an existing template.
+// other network, exposed ports listed once and apart from the IDE's, an image
+// or an existing template.
 #include "rockpool/actors/kind_rules.hpp"
 
 #include <set>
@@ -44,13 +45,18 @@ void check_inner_network(const specs::json::value& obj, const specs::validation_
 void validate(const specs::json::value& obj, const specs::validation_context& ctx,
               std::vector<specs::field_error>& out) {
   check_inner_network(obj, ctx, out);
+  auto ide = specs::int_at(obj, "spec.ide.port");
   if (const auto* ports = specs::find_path(obj, "spec.exposedPorts"); ports && ports->is_array()) {
     std::set<std::int64_t> seen;
     for (std::size_t i = 0; i < ports->get_array().size(); ++i) {
       const auto& p = ports->get_array()[i];
-      if (p.is_int64() && !seen.insert(p.get_int64()).second)
-        out.push_back({"spec.exposedPorts[" + std::to_string(i) + "]",
-                       "port " + std::to_string(p.get_int64()) + " is listed twice"});
+      if (!p.is_int64()) continue;
+      auto field = "spec.exposedPorts[" + std::to_string(i) + "]";
+      auto port = "port " + std::to_string(p.get_int64());
+      if (!seen.insert(p.get_int64()).second) out.push_back({field, port + " is listed twice"});
+      if (ide == p.get_int64())
+        out.push_back({field, port + " is spec.ide.port, which is routed at /workspace/" +
+                                  string_at(obj, "metadata.name") + "/"});
     }
   }
   // The built-in template may be absent: the controller creates it when needed.

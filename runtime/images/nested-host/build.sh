@@ -18,7 +18,9 @@
 #   --dev     the developer variant, rockpool-nested-host-dev: also Rockpool's
 #             own build dependencies (scripts/install-deps.sh's list), so a
 #             clone of the repository builds and runs inside the nested host
-#             without network access
+#             without network access, and code-server (the IDE image's, from
+#             runtime/images/ide/code-server-app.sh), which the init serves
+#             on $ROCKPOOL_IDE_PORT (NestedHost spec.ide.port)
 #   --force   rebuild and re-import even when the hash matches
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -62,7 +64,10 @@ pkgs="dnsmasq-base iproute2 nftables busybox-static curl ca-certificates caddy p
 backports="incus-base"
 dev_pkgs=""
 if [[ $build_deps -eq 1 ]]; then
-  dev_pkgs="$("$repo/scripts/install-deps.sh" --print-build-packages) debootstrap"
+  # (libgssapi-krb5-2: code-server's kerberos module loads it.)
+  dev_pkgs="$("$repo/scripts/install-deps.sh" --print-build-packages) debootstrap libgssapi-krb5-2"
+  ide_app=$("$repo/runtime/images/ide/code-server-app.sh")
+  ide_hash=$("$repo/runtime/images/ide/code-server-app.sh" --print-hash)
 fi
 base_hash=$(printf '%s\n' "$base_recipe" "$mirror" $pkgs $backports $dev_pkgs | sha256sum | cut -c1-16)
 base=$cache/nested-host-base-$base_hash
@@ -71,8 +76,9 @@ base=$cache/nested-host-base-$base_hash
 tiny=$(incus image list rockpool-tiny -f csv -c f 2>/dev/null | head -n1)
 [[ -n $tiny ]] || "$repo/runtime/images/build-tiny.sh"
 tiny=$(incus image list rockpool-tiny -f csv -c F | head -n1)
-hash=$( (echo "$base_hash $tiny"; cat "$here/build.sh" "$here/rockpool-init" \
-  "$bindir/rockpoold" "$bindir/rpctl") | sha256sum | cut -c1-32)
+hash=$( (echo "$base_hash $tiny ${ide_hash:-}"; cat "$here/build.sh" "$here/rockpool-init" \
+  "$repo/runtime/images/ide/rockpool-code-server" "$bindir/rockpoold" "$bindir/rpctl") |
+  sha256sum | cut -c1-32)
 # (The whole output first: grep -q would end the pipe early, and under
 # pipefail the SIGPIPE it gives incus would read as "not up to date".)
 imported=$(incus image info "$alias" 2>/dev/null || true)
@@ -115,7 +121,6 @@ SRC
   echo "$alias" >"$base.tmp/.variant"
   touch "$base.tmp/.complete"
   mv "$base.tmp" "$base"
-  # Older bases are of no further use.
   # Older bases of this variant are of no further use.
   for old in "$cache"/nested-host-base-*; do
     [[ $old == "$base" || ! -f $old/.variant ]] && continue
@@ -127,15 +132,19 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 overlay=$work/overlay
-mkdir -p "$overlay/usr/local/bin" "$overlay/usr/local/sbin" "$overlay/usr/share/rockpool/images"
+mkdir -p "$overlay/usr/local/bin" "$overlay/usr/local/sbin" "$overlay/usr/share/rockpool/images" "$overlay/opt"
 install -m 0755 "$bindir/rockpoold" "$bindir/rpctl" "$overlay/usr/local/bin/"
 install -m 0755 "$here/rockpool-init" "$overlay/usr/local/sbin/rockpool-init"
 incus image export rockpool-tiny "$overlay/usr/share/rockpool/images/rockpool-tiny" >/dev/null
+if [[ -n ${ide_app:-} ]]; then
+  cp -a "$ide_app/opt" "$overlay/opt/rockpool-ide"
+  install -m 0755 "$repo/runtime/images/ide/rockpool-code-server" "$overlay/opt/rockpool-ide/bin/"
+fi
 cat >"$work/metadata.yaml" <<META
 architecture: x86_64
 creation_date: $(date +%s)
 properties:
-  description: Rockpool nested host (Debian bookworm, Incus, Caddy, rockpoold$([[ $build_deps -eq 1 ]] && echo "; with Rockpool's build dependencies"))
+  description: Rockpool nested host (Debian bookworm, Incus, Caddy, rockpoold$([[ $build_deps -eq 1 ]] && echo "; with Rockpool's build dependencies and code-server"))
   os: debian
   release: bookworm
   rockpool.hash: "$hash"

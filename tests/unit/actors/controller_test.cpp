@@ -1034,6 +1034,10 @@ TEST_F(actor_runtime,
   EXPECT_EQ((*inst)->config["environment.ROCKPOOL_INNER_NETWORK"], "10.124.0.0/24");
   EXPECT_EQ((*inst)->config["environment.ROCKPOOL_NESTED_HOST"], "dev");
   EXPECT_EQ((*inst)->config["security.nesting"], "true");
+  // No spec.ide: no IDE in the init, and /workspace/dev/ leads to port 8080.
+  EXPECT_FALSE((*inst)->config.contains("environment.ROCKPOOL_IDE_PORT"));
+  EXPECT_FALSE(specs::find_path(ws, "spec.ide.port") &&
+               specs::int_at(ws, "spec.ide.port") != 8080);
   EXPECT_TRUE(ready("PortRoute", "dev-8080"))
       << boost::json::serialize(get("PortRoute", "dev-8080"));
   EXPECT_TRUE(ready("PortRoute", "dev-8081"));
@@ -1075,6 +1079,25 @@ TEST_F(actor_runtime,
   EXPECT_EQ(incus_.instance_count(), 0u);
   // The template stays: others may use it.
   EXPECT_TRUE(store_->get("WorkspaceTemplate", "rockpool-nested-host").ok());
+}
+
+// The developer image serves an IDE: spec.ide.port becomes the owned
+// workspace's IDE port (routed at /workspace/NAME/) and the init's
+// ROCKPOOL_IDE_PORT; the exposed ports keep their own routes.
+TEST_F(actor_runtime, a_nested_hosts_ide_port_is_its_workspaces_ide_and_its_inits_environment) {
+  incus_.add_image("rockpool-nested-host");
+  boot();
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"NestedHost","metadata":{"name":"dev"},)"
+        R"("spec":{"innerNetwork":"10.124.0.0/24","ide":{"port":13337},)"
+        R"("exposedPorts":[8080,8081,9080]}})");
+  run();
+  for (int i = 0; i < 20; ++i) advance(100ms);
+  EXPECT_EQ(specs::int_at(get("Workspace", "dev"), "spec.ide.port"), 13337);
+  auto inst = incus_.get_instance("dev");
+  ASSERT_TRUE(inst.ok() && *inst);
+  EXPECT_EQ((*inst)->config["environment.ROCKPOOL_IDE_PORT"], "13337");
+  for (auto route : {"dev-8080", "dev-8081", "dev-9080"})
+    EXPECT_TRUE(ready("PortRoute", route)) << boost::json::serialize(get("PortRoute", route));
 }
 
 TEST_F(actor_runtime,

@@ -153,6 +153,18 @@ TEST(validation, nested_host_cidr_syntax_and_overlap) {
   EXPECT_TRUE(check(nh("a", "192.168.10.0/24") + "---\n" + nh("b", "192.168.11.0/24")).empty());
 }
 
+TEST(validation, a_nested_hosts_ide_port_is_not_one_of_its_exposed_ports) {
+  auto nh = [](const std::string& ports) {
+    return "apiVersion: rockpool.dev/v1alpha1\nkind: NestedHost\nmetadata:\n  name: dev\n"
+           "spec:\n  image: x\n  ide:\n    port: 13337\n  exposedPorts: " + ports + "\n";
+  };
+  EXPECT_TRUE(check(nh("[8080, 8081, 9080]")).empty()) << all_text(check(nh("[8080]")));
+  EXPECT_TRUE(mentions(check(nh("[8080, 13337]")), "spec.exposedPorts[1]",
+                       "port 13337 is spec.ide.port, which is routed at /workspace/dev/"));
+  EXPECT_TRUE(mentions(check(nh("[8080]").replace(nh("[8080]").find("13337"), 5, "0")),
+                       "spec.ide.port", ""));
+}
+
 TEST(validation, cidr_overlap_math) {
   EXPECT_TRUE(cidrs_overlap("10.0.0.0/8", "10.200.1.0/24"));
   EXPECT_FALSE(cidrs_overlap("10.0.0.0/24", "10.0.1.0/24"));
