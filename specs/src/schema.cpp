@@ -93,6 +93,10 @@ std::vector<kind_info> load_kinds() {
       if (const auto* sn = find_path(doc.value, "spec.names.shortNames"); sn && sn->is_array())
         for (const auto& e : sn->get_array())
           if (e.is_string()) k.short_names.emplace_back(e.get_string());
+      if (const auto* c = find_path(doc.value, "spec.names.categories"); c && c->is_array())
+        for (const auto& e : c->get_array())
+          if (e.is_string()) k.categories.emplace_back(e.get_string());
+      k.crd = doc.value;
       const auto* versions = find_path(doc.value, "spec.versions");
       if (versions == nullptr || !versions->is_array() || versions->get_array().empty())
         throw std::runtime_error(std::string(file.name) + ": no versions");

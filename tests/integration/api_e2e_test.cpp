@@ -593,6 +593,39 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
       tmp_.path().string() + " kubectl --kubeconfig " + kc + " apply --validate=warn -f -");
   EXPECT_EQ(warned.exit_code, 0) << warned.err;
   EXPECT_NE(warned.err.find("unknown field \"spec.bogus\""), std::string::npos) << warned.err;
+  // Issue 24: CRDs, chunked lists, the full version, categories, and the
+  // aggregated discovery kubectl 1.30+ asks for (used when served).
+  auto crds = kubectl("get crd");
+  EXPECT_NE(crds.out.find("workspaces.rockpool.dev"), std::string::npos) << crds.out << crds.err;
+  auto established = kubectl(
+      "get crd workspaces.rockpool.dev -o 'jsonpath={.status.conditions[?(@.type==\"Established\")].status}'");
+  EXPECT_EQ(established.out, "True") << established.err;
+  EXPECT_NE(kubectl("delete crd workspaces.rockpool.dev").exit_code, 0) << "CRDs are read-only";
+  std::string templates;
+  for (int i = 0; i < 5; ++i)
+    templates += "---\napiVersion: rockpool.dev/v1alpha1\nkind: WorkspaceTemplate\nmetadata: {name: chunk-" +
+                 std::to_string(i) + "}\nspec: {image: x}\n";
+  ASSERT_EQ(kubectl("create -f " + write("chunks.yaml", templates)).exit_code, 0);
+  auto chunked = kubectl("get wst --chunk-size=2 -o name -v=6");
+  std::size_t names = 0, pages = 0;
+  for (auto at = chunked.out.find("workspacetemplate.rockpool.dev/chunk-");
+       at != std::string::npos; at = chunked.out.find("workspacetemplate.rockpool.dev/chunk-", at + 1))
+    ++names;
+  for (auto at = chunked.err.find("continue="); at != std::string::npos;
+       at = chunked.err.find("continue=", at + 1))
+    ++pages;
+  EXPECT_EQ(names, 5u) << chunked.out;
+  EXPECT_GE(pages, 2u) << "kubectl followed the continue tokens: " << chunked.err;
+  auto raw_version = kubectl("get --raw /version");
+  for (const auto* field : {"\"gitCommit\"", "\"buildDate\"", "\"goVersion\"", "\"compiler\""})
+    EXPECT_NE(raw_version.out.find(field), std::string::npos) << field << raw_version.out;
+  auto category = kubectl("get rockpool -o name");
+  EXPECT_NE(category.out.find("workspace.rockpool.dev/demo"), std::string::npos)
+      << category.out << category.err;
+  auto aggregated = kubectl("api-resources -v=8");
+  EXPECT_NE(aggregated.err.find("as=APIGroupDiscoveryList"), std::string::npos) << aggregated.err;
+  EXPECT_EQ(aggregated.err.find("/apis/rockpool.dev/v1alpha1 200"), std::string::npos)
+      << "kubectl used the aggregated document, not the per-group lists";
   auto deleted = kubectl("delete pr demo-9000");
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
   // rpctl refuses to print a kubeconfig for a server kubectl cannot use.

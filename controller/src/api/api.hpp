@@ -106,6 +106,18 @@ struct list_options {
 };
 specs::result<list_options> parse_list_options(const parsed_target& t);
 
+/// Whether an Accept header asks for the aggregated discovery document
+/// (apidiscovery.k8s.io APIGroupDiscoveryList), as kubectl 1.30+ does.
+bool wants_aggregated_discovery(const std::string& accept);
+
+/// apiextensions.k8s.io (crds.cpp): the CRDs as the apiserver serves them
+/// (from the embedded files, Established), the kind_info a watch of them
+/// uses, and whether a path names them.
+inline constexpr const char* crd_group = "apiextensions.k8s.io";
+const std::vector<json::value>& crd_objects();
+const specs::kind_info& crd_kind();
+bool is_crd_path(const std::vector<std::string>& segments);
+
 /// Core v1 events (core_events.cpp): whether a path (segments after /api)
 /// names them; a fieldSelector over involvedObject.* and metadata.name; a
 /// Rockpool Event in core v1's shape; whether a Rockpool Event matches such a

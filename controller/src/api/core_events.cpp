@@ -88,6 +88,8 @@ std::optional<http_response> api_handler::core_v1(const http_request& req) {
   if (req.method != "GET")
     return status_response(
         make_error(reason::method_not_allowed, req.method + " is not supported on core v1 events"));
+  if (path == "/api" && wants_aggregated_discovery(req.accept))
+    return aggregated_discovery(true, req.accept);
   if (path == "/api")
     return json_response(200,
                          {{"kind", "APIVersions"},
@@ -103,7 +105,8 @@ std::optional<http_response> api_handler::core_v1(const http_request& req) {
                                                      {"singularName", "event"},
                                                      {"namespaced", true},
                                                      {"kind", "Event"},
-                                                     {"verbs", json::array{"get", "list"}}}}}});
+                                                     {"shortNames", json::array{"ev"}},
+                                                     {"verbs", json::array{"get", "list", "watch"}}}}}});
   if (!events)
     return status_response(
         make_error(reason::not_found, "the server could not find the requested resource " + path));

@@ -1,6 +1,9 @@
 // Discovery: /apis, the group-version's resource list and the OpenAPI v3
 // documents, all from the CRDs (the one source of the schemas).
 #include "api/api.hpp"
+#include "rockpool/specs/base64.hpp"
+
+#include <openssl/evp.h>
 
 namespace rockpool::controller {
 
@@ -137,34 +140,208 @@ http_response discovery_response(const json::value& v) {
 
 }  // namespace
 
+namespace {
+
+json::object group_version_for_discovery(const std::string& group, const std::string& version) {
+  return {{"groupVersion", group + "/" + version}, {"version", version}};
+}
+
+json::object api_group_object(const std::string& group, const std::string& version) {
+  return {{"name", group},
+          {"versions", json::array{group_version_for_discovery(group, version)}},
+          {"preferredVersion", group_version_for_discovery(group, version)}};
+}
+
+// What Kubernetes' discovery.StorageVersionHash computes: the first 8 bytes
+// of SHA-256 of "group/version/kind", in base64. It changes when the storage
+// version does, which tells migration tools to rewrite.
+std::string storage_version_hash(const std::string& kind) {
+  auto in = std::string(specs::api_version) + "/" + kind;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(in.data(), in.size(), digest, &n, EVP_sha256(), nullptr);
+  return specs::base64_encode(std::string_view(reinterpret_cast<const char*>(digest), 8));
+}
+
+// An HTTP method of a subresource as the Kubernetes verb that names it.
+std::string verb_of(const std::string& method) {
+  if (method == "GET") return "get";
+  if (method == "POST") return "create";
+  if (method == "PUT") return "update";
+  if (method == "PATCH") return "patch";
+  if (method == "DELETE") return "delete";
+  return method;
+}
+
+const json::array& object_verbs() {
+  static const json::array v{"create", "delete", "get", "list", "patch", "update", "watch"};
+  return v;
+}
+const json::array& status_verbs() {
+  static const json::array v{"get", "patch", "update"};
+  return v;
+}
+json::array strings(const std::vector<std::string>& v) {
+  json::array out;
+  for (const auto& s : v) out.push_back(json::string(s));
+  return out;
+}
+
+}  // namespace
+
 http_response api_handler::api_groups() const {
   return discovery_response(
       {{"kind", "APIGroupList"},
        {"apiVersion", "v1"},
-       {"groups", json::array{{{"name", specs::api_group},
-                               {"versions", json::array{{{"groupVersion", specs::api_version},
-                                                         {"version", "v1alpha1"}}}}}}}});
+       {"groups", json::array{api_group_object(specs::api_group, "v1alpha1"),
+                              api_group_object(crd_group, "v1")}}});
 }
+
+http_response api_handler::api_group(const std::string& group) const {
+  if (group != specs::api_group && group != crd_group)
+    return status_response(
+        make_error(reason::not_found, "the server could not find the requested resource"));
+  auto g = api_group_object(group, group == crd_group ? "v1" : "v1alpha1");
+  g["kind"] = "APIGroup";
+  g["apiVersion"] = "v1";
+  return discovery_response(g);
+}
+
+namespace {
+
+// The subresources of a kind besides status: the ones its module registers.
+std::vector<std::pair<std::string, json::array>> kind_subresources(
+    const std::vector<specs::subresource>& all, const std::string& kind) {
+  std::vector<std::pair<std::string, json::array>> out;
+  for (const auto& sr : all) {
+    if (sr.kind != kind) continue;
+    json::array verbs;
+    for (const auto& m : sr.verbs) verbs.push_back(json::string(verb_of(m)));
+    if (sr.upgrade) verbs.push_back("get");  // a WebSocket starts with a GET
+    out.emplace_back(sr.name, std::move(verbs));
+  }
+  return out;
+}
+
+}  // namespace
 
 http_response api_handler::group_version(const http_request& req) const {
   if (req.method != "GET")
     return status_response(make_error(reason::method_not_allowed, "use GET"));
   json::array resources;
   for (const auto& k : specs::kinds()) {
-    json::array shorts;
-    for (const auto& n : k.short_names) shorts.push_back(json::string(n));
-    resources.push_back(
-        {{"name", k.plural},
-         {"singularName", k.singular},
-         {"kind", k.kind},
-         {"namespaced", false},
-         {"shortNames", std::move(shorts)},
-         {"verbs", json::array{"create", "delete", "get", "list", "patch", "update", "watch"}}});
+    resources.push_back({{"name", k.plural},
+                         {"singularName", k.singular},
+                         {"kind", k.kind},
+                         {"namespaced", false},
+                         {"shortNames", strings(k.short_names)},
+                         {"categories", strings(k.categories)},
+                         {"verbs", object_verbs()},
+                         {"storageVersionHash", storage_version_hash(k.kind)}});
+    resources.push_back({{"name", k.plural + "/status"},
+                         {"singularName", ""},
+                         {"kind", k.kind},
+                         {"namespaced", false},
+                         {"verbs", status_verbs()}});
+    for (auto& [name, verbs] : kind_subresources(options_.subresources, k.kind))
+      resources.push_back({{"name", k.plural + "/" + name},
+                           {"singularName", ""},
+                           {"kind", k.kind},
+                           {"namespaced", false},
+                           {"verbs", std::move(verbs)}});
   }
   return discovery_response({{"kind", "APIResourceList"},
                              {"apiVersion", "v1"},
                              {"groupVersion", specs::api_version},
                              {"resources", std::move(resources)}});
+}
+
+http_response api_handler::crd_group_version() const {
+  const auto& k = crd_kind();
+  return discovery_response(
+      {{"kind", "APIResourceList"},
+       {"apiVersion", "v1"},
+       {"groupVersion", std::string(crd_group) + "/v1"},
+       {"resources", json::array{{{"name", k.plural},
+                                  {"singularName", k.singular},
+                                  {"kind", k.kind},
+                                  {"namespaced", false},
+                                  {"shortNames", strings(k.short_names)},
+                                  {"verbs", json::array{"get", "list", "watch"}}}}}});
+}
+
+namespace {
+
+json::object response_kind(const std::string& group, const std::string& version,
+                           const std::string& kind) {
+  return {{"group", group}, {"version", version}, {"kind", kind}};
+}
+
+json::object discovered_version(const std::string& version, json::array resources) {
+  return {{"version", version}, {"resources", std::move(resources)}, {"freshness", "Current"}};
+}
+
+}  // namespace
+
+// kubectl 1.30+ and client-go ask for this first (Accept:
+// application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList):
+// every group, version and resource in one document.
+http_response api_handler::aggregated_discovery(bool core, const std::string& accept) const {
+  auto version = accept.find("v=v2beta1") != std::string::npos &&
+                         accept.find("v=v2;") == std::string::npos
+                     ? std::string("v2beta1")
+                     : std::string("v2");
+  json::array items;
+  if (core) {
+    json::object events{{"resource", "events"},
+                        {"responseKind", response_kind("", "v1", "Event")},
+                        {"scope", "Namespaced"},
+                        {"singularResource", "event"},
+                        {"verbs", json::array{"get", "list", "watch"}},
+                        {"shortNames", json::array{"ev"}}};
+    items.push_back({{"metadata", {{"name", ""}}},
+                     {"versions", json::array{discovered_version("v1", {events})}}});
+  } else {
+    json::array resources;
+    for (const auto& k : specs::kinds()) {
+      json::array subs{{{"subresource", "status"},
+                        {"responseKind", response_kind(specs::api_group, "v1alpha1", k.kind)},
+                        {"verbs", status_verbs()}}};
+      for (auto& [name, verbs] : kind_subresources(options_.subresources, k.kind))
+        subs.push_back({{"subresource", name}, {"verbs", std::move(verbs)}});
+      resources.push_back({{"resource", k.plural},
+                           {"responseKind", response_kind(specs::api_group, "v1alpha1", k.kind)},
+                           {"scope", "Cluster"},
+                           {"singularResource", k.singular},
+                           {"verbs", object_verbs()},
+                           {"shortNames", strings(k.short_names)},
+                           {"categories", strings(k.categories)},
+                           {"subresources", std::move(subs)}});
+    }
+    items.push_back({{"metadata", {{"name", specs::api_group}}},
+                     {"versions", json::array{discovered_version("v1alpha1", std::move(resources))}}});
+    const auto& c = crd_kind();
+    json::object crds{{"resource", c.plural},
+                      {"responseKind", response_kind(crd_group, "v1", c.kind)},
+                      {"scope", "Cluster"},
+                      {"singularResource", c.singular},
+                      {"verbs", json::array{"get", "list", "watch"}},
+                      {"shortNames", strings(c.short_names)}};
+    items.push_back({{"metadata", {{"name", crd_group}}},
+                     {"versions", json::array{discovered_version("v1", {crds})}}});
+  }
+  auto r = discovery_response({{"kind", "APIGroupDiscoveryList"},
+                               {"apiVersion", "apidiscovery.k8s.io/" + version},
+                               {"metadata", json::object{}},
+                               {"items", std::move(items)}});
+  r.content_type = "application/json;g=apidiscovery.k8s.io;v=" + version + ";as=APIGroupDiscoveryList";
+  r.headers["Vary"] = "Accept";
+  return r;
+}
+
+bool api::wants_aggregated_discovery(const std::string& accept) {
+  return accept.find("as=APIGroupDiscoveryList") != std::string::npos &&
+         accept.find("g=apidiscovery.k8s.io") != std::string::npos;
 }
 
 }  // namespace rockpool::controller

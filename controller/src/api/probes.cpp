@@ -1,5 +1,6 @@
 // /healthz, /readyz, /version, /metrics.
 #include "api/api.hpp"
+#include "rockpool/controller/build_info.hpp"
 
 namespace rockpool::controller {
 
@@ -13,7 +14,9 @@ std::optional<http_response> api_handler::probe(const std::string& path) {
     return http_response{200, "text/plain", "ok", {}};
   }
   if (path == "version") {
-    // Kubernetes' version.Info fields, and which Rockpool this is.
+    // Every field of Kubernetes' version.Info, true of this build
+    // (cmake/BuildInfo.cmake), and which Rockpool this is.
+    const auto& b = build();
     auto dot = options_.version.find('.');
     auto dot2 = options_.version.find('.', dot == std::string::npos ? dot : dot + 1);
     json::object v = {
@@ -21,6 +24,12 @@ std::optional<http_response> api_handler::probe(const std::string& path) {
         {"minor", dot == std::string::npos ? std::string()
                                            : options_.version.substr(dot + 1, dot2 - dot - 1)},
         {"gitVersion", "v" + options_.version},
+        {"gitCommit", b.git_commit},
+        {"gitTreeState", b.git_tree_state},
+        {"buildDate", b.build_date},
+        // version.Info names Go; rockpoold is C++, and says so.
+        {"goVersion", std::string("C++20, ") + b.compiler},
+        {"compiler", b.compiler},
         {"platform", "linux/amd64"},
         {"version", options_.version},
         {"apiVersion", specs::api_version},

@@ -57,9 +57,15 @@ http_response api_handler::dispatch(const http_request& req) {
   if (!s.empty() && s[0] == "openapi" && req.method == "GET") return openapi(s);
   if (auto r = core_v1(req)) return *r;
   if (s.size() == 1 && req.method == "GET") {
-    if (s[0] == "apis") return api_groups();
+    if (s[0] == "apis")
+      return wants_aggregated_discovery(req.accept) ? aggregated_discovery(false, req.accept)
+                                                    : api_groups();
     if (auto r = probe(s[0])) return *r;
   }
+  if (s.size() == 2 && s[0] == "apis" && req.method == "GET") return api_group(s[1]);
+  if (is_crd_path(s)) return crds(req, t);
+  if (s.size() == 3 && s[0] == "apis" && s[1] == crd_group && s[2] == "v1" && req.method == "GET")
+    return crd_group_version();
   if (s.size() < 3 || s[0] != "apis" || s[1] != specs::api_group || s[2] != "v1alpha1")
     return not_found();
   if (s.size() == 3) return group_version(req);

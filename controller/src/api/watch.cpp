@@ -36,6 +36,10 @@ struct watch_request {
   // v1's shape and filtered by its field selector.
   bool core = false;
   core_event_selector core_fields;
+  // CustomResourceDefinitions (read-only, built in): the current ones, then
+  // nothing but bookmarks.
+  bool crd = false;
+  std::string api_version = specs::api_version;  // of bookmarks
 };
 
 namespace {
@@ -43,7 +47,15 @@ namespace {
 specs::result<watch_request> parse_watch(const parsed_target& t) {
   watch_request w;
   w.core = is_core_events_path(t.segments);
-  if (w.core) {
+  w.crd = is_crd_path(t.segments);
+  if (w.crd) {
+    w.kind = &crd_kind();
+    w.api_version = std::string(crd_group) + "/v1";
+    auto name = name_from_field_selector(query(t, "fieldSelector"));
+    if (!name.ok()) return name.err();
+    w.name = std::move(*name);
+  } else if (w.core) {
+    w.api_version = "v1";
     w.kind = specs::find_kind("Event");
     auto fields = core_event_fields(query(t, "fieldSelector"));
     if (!fields.ok()) return fields.err();
@@ -82,7 +94,7 @@ std::string watch_line(std::string_view type, const json::value& obj) {
 json::value bookmark(const watch_request& r, std::uint64_t revision, bool initial_events_end) {
   json::object meta{{"resourceVersion", std::to_string(revision)}};
   if (initial_events_end) meta["annotations"] = {{"k8s.io/initial-events-end", "true"}};
-  return {{"apiVersion", r.core ? "v1" : specs::api_version},
+  return {{"apiVersion", r.api_version},
           {"kind", r.kind->kind},
           {"metadata", std::move(meta)}};
 }
@@ -203,11 +215,14 @@ std::optional<http_response> api_handler::watch(const http_request& req,
   } else if (send_state || !request.selector.empty()) {
     // The current state: sent as ADDED events when the watch names no
     // position; with one, it tells which objects the client sees selected.
-    auto l = store_.list(request.kind->kind, request.selector);
+    auto l = request.crd ? specs::result<specs::list_outcome>(
+                               specs::list_outcome{crd_objects(), store_.revision(), {}})
+                         : store_.list(request.kind->kind, request.selector);
     if (!l.ok()) return status_response(l.err());
     for (auto& o : l->items) {
       if (!request.name.empty() && specs::string_at(o, "metadata.name") != request.name) continue;
       if (request.core && !core_event_selected(o, request.core_fields)) continue;
+      if (request.crd && !request.selector.matches(o)) continue;
       if (!request.selector.empty()) open->known.insert(specs::string_at(o, "metadata.name"));
       if (send_state) initial += open->line("ADDED", o);
     }

@@ -7,6 +7,7 @@
 #include "collected_watch.hpp"
 #include "test_support.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -239,4 +240,103 @@ TEST_F(api_conformance, write_options_are_checked_and_delete_propagation_is_back
   EXPECT_EQ(call("DELETE", ws_path + "/w?propagationPolicy=Sideways").status, 422);
   EXPECT_EQ(call("GET", ws_path + "/w").status, 200) << "refused deletes delete nothing";
   EXPECT_EQ(call("DELETE", ws_path + "/w", R"({"propagationPolicy":"Background"})").status, 200);
+}
+
+TEST_F(api_conformance, discovery_serves_groups_with_preferred_versions_and_full_resources) {
+  auto groups = body_of(call("GET", "/apis"));
+  ASSERT_EQ(groups.at("groups").as_array().size(), 2u);
+  for (const auto& g : groups.at("groups").as_array())
+    EXPECT_FALSE(specs::string_at(g, "preferredVersion.groupVersion").empty())
+        << boost::json::serialize(g);
+  auto group = body_of(call("GET", "/apis/rockpool.dev"));
+  EXPECT_EQ(specs::string_at(group, "kind"), "APIGroup");
+  EXPECT_EQ(specs::string_at(group, "preferredVersion.groupVersion"), "rockpool.dev/v1alpha1");
+  EXPECT_EQ(call("GET", "/apis/nope.example").status, 404);
+  auto list = body_of(call("GET", "/apis/rockpool.dev/v1alpha1"));
+  std::map<std::string, specs::json::value> by_name;
+  for (const auto& r : list.at("resources").as_array())
+    by_name[specs::string_at(r, "name")] = r;
+  ASSERT_TRUE(by_name.count("workspaces"));
+  const auto& ws = by_name["workspaces"];
+  EXPECT_EQ(specs::string_at(ws, "singularName"), "workspace");
+  EXPECT_EQ(specs::string_at(ws, "kind"), "Workspace");
+  EXPECT_FALSE(specs::find_path(ws, "namespaced")->as_bool());
+  EXPECT_EQ(boost::json::serialize(*specs::find_path(ws, "categories")), R"(["rockpool"])");
+  EXPECT_EQ(specs::string_at(ws, "storageVersionHash").size(), 12u) << "8 bytes in base64";
+  ASSERT_TRUE(by_name.count("workspaces/status"));
+  EXPECT_EQ(boost::json::serialize(*specs::find_path(by_name["workspaces/status"], "verbs")),
+            R"(["get","patch","update"])");
+  EXPECT_TRUE(by_name.count("nestedhosts/status"));
+}
+
+TEST_F(api_conformance, aggregated_discovery_is_served_to_clients_that_ask_for_it) {
+  http_request req{"GET", "/apis", "", ""};
+  req.accept =
+      "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+      "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+  auto r = handler_.handle(req);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
+  auto v = body_of(r);
+  EXPECT_EQ(specs::string_at(v, "kind"), "APIGroupDiscoveryList");
+  const auto& items = v.at("items").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(specs::string_at(items[0], "metadata.name"), "rockpool.dev");
+  const auto& version = items[0].at("versions").as_array().at(0);
+  EXPECT_EQ(specs::string_at(version, "freshness"), "Current");
+  bool found = false;
+  for (const auto& res : version.at("resources").as_array())
+    if (specs::string_at(res, "resource") == "workspaces") {
+      found = true;
+      EXPECT_EQ(specs::string_at(res, "scope"), "Cluster");
+      EXPECT_EQ(specs::string_at(res, "responseKind.kind"), "Workspace");
+      EXPECT_EQ(specs::string_at(res.at("subresources").as_array().at(0), "subresource"), "status");
+    }
+  EXPECT_TRUE(found);
+  req.target = "/api";
+  auto core = handler_.handle(req);
+  EXPECT_EQ(core.content_type, r.content_type);
+  EXPECT_EQ(specs::string_at(body_of(core).at("items").as_array().at(0), "metadata.name"), "");
+  req.accept = "application/json";
+  EXPECT_EQ(specs::string_at(body_of(handler_.handle(req)), "kind"), "APIVersions");
+}
+
+TEST_F(api_conformance, version_carries_every_version_info_field) {
+  auto v = body_of(call("GET", "/version"));
+  for (const auto* f : {"major", "minor", "gitVersion", "gitCommit", "gitTreeState", "buildDate",
+                        "goVersion", "compiler", "platform"})
+    EXPECT_TRUE(specs::find_path(v, f) && specs::find_path(v, f)->is_string()) << f;
+  EXPECT_EQ(specs::string_at(v, "gitVersion").front(), 'v');
+  EXPECT_EQ(specs::string_at(v, "buildDate").size(), 20u) << specs::string_at(v, "buildDate");
+}
+
+TEST_F(api_conformance, crds_are_served_read_only_and_established) {
+  const std::string crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+  auto list = body_of(call("GET", crds));
+  EXPECT_EQ(specs::string_at(list, "kind"), "CustomResourceDefinitionList");
+  EXPECT_EQ(list.at("items").as_array().size(), specs::kinds().size());
+  auto ws = body_of(call("GET", crds + "/workspaces.rockpool.dev"));
+  EXPECT_EQ(specs::string_at(ws, "spec.names.kind"), "Workspace");
+  const auto& established = specs::find_path(ws, "status.conditions")->as_array().at(1);
+  EXPECT_EQ(specs::string_at(established, "type"), "Established");
+  EXPECT_EQ(specs::string_at(established, "status"), "True");
+  EXPECT_EQ(boost::json::serialize(*specs::find_path(ws, "status.storedVersions")),
+            R"(["v1alpha1"])");
+  EXPECT_FALSE(specs::string_at(ws, "metadata.uid").empty());
+  EXPECT_EQ(call("GET", crds + "/nope.rockpool.dev").status, 404);
+  auto refused = call("DELETE", crds + "/workspaces.rockpool.dev");
+  EXPECT_EQ(refused.status, 405);
+  EXPECT_NE(refused.body.find("built into rockpoold"), std::string::npos);
+  EXPECT_EQ(call("POST", crds, "{}").status, 405);
+  EXPECT_EQ(call("GET", "/apis/apiextensions.k8s.io/v1").status, 200);
+  // A watch: the current ones, then (here) the initial-events-end bookmark.
+  auto client = std::make_shared<test_support::collected>();
+  ASSERT_FALSE(handler_.watch(
+      {"GET", crds + "?watch=true&sendInitialEvents=true&allowWatchBookmarks=true"
+                     "&resourceVersionMatch=NotOlderThan&timeoutSeconds=1", "", ""},
+      client));
+  ASSERT_TRUE(client->wait_for("initial-events-end"));
+  EXPECT_NE(client->data().find("workspaces.rockpool.dev"), std::string::npos);
+  EXPECT_NE(client->data().find(R"("apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition")"),
+            std::string::npos);
 }

@@ -16,6 +16,9 @@
 namespace rockpool::controller {
 
 struct resource_call;
+namespace api {
+struct parsed_target;
+}
 struct watch_request;
 
 /// A parsed HTTP request, independent of the transport.
@@ -150,6 +153,13 @@ class api_handler final : public http_handler {
   http_response api_groups() const;                                       // discovery.cpp
   http_response group_version(const http_request& req) const;             // discovery.cpp
   http_response openapi(const std::vector<std::string>& segments) const;  // discovery.cpp
+  http_response api_group(const std::string& group) const;                // discovery.cpp
+  http_response crd_group_version() const;                                // discovery.cpp
+  /// The aggregated discovery document (apidiscovery.k8s.io/v2) of /apis
+  /// (core false) or /api (core true).
+  http_response aggregated_discovery(bool core, const std::string& accept) const;  // discovery.cpp
+  /// apiextensions.k8s.io/v1 customresourcedefinitions, read-only.
+  http_response crds(const http_request& req, const api::parsed_target& t);  // crds.cpp
   http_response list(const resource_call& c);                             // get.cpp
   http_response get(const resource_call& c);                              // get.cpp
   http_response create(const resource_call& c);                           // create.cpp

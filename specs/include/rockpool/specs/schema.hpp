@@ -42,9 +42,11 @@ struct kind_info {
   std::string plural;    // workspaces
   std::string singular;  // workspace
   std::vector<std::string> short_names;
+  std::vector<std::string> categories;  // e.g. rockpool: `kubectl get rockpool`
   std::shared_ptr<schema> root;  // openAPIV3Schema
   json::value root_json;         // the same, as written in the CRD (for OpenAPI documents)
   std::string crd_yaml;          // the CRD as embedded
+  json::value crd;               // the same, decoded
   /// Table columns after NAME (additionalPrinterColumns).
   std::vector<printer_column> columns;
   /// Where the kind goes when a set of objects is applied: lower first (a
