@@ -87,7 +87,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 overlay=$work/overlay
-mkdir -p "$overlay/opt" "$overlay/usr/local/sbin" "$overlay/usr/sbin"
+mkdir -p "$overlay/opt" "$overlay/usr/local/sbin" "$overlay/usr/sbin" "$overlay/etc"
 cp -a "$app/opt" "$overlay/opt/rockpool-ide"
 install -m 0755 "$here/rockpool-code-server" "$overlay/opt/rockpool-ide/bin/rockpool-code-server"
 # /sbin is /usr/sbin (merged /usr): PID 1 is Rockpool's own init.

@@ -64,8 +64,9 @@ pkgs="dnsmasq-base iproute2 nftables busybox-static curl ca-certificates caddy p
 backports="incus-base"
 dev_pkgs=""
 if [[ $build_deps -eq 1 ]]; then
-  # (libgssapi-krb5-2: code-server's kerberos module loads it.)
-  dev_pkgs="$("$repo/scripts/install-deps.sh" --print-build-packages) debootstrap libgssapi-krb5-2"
+  # (code-server's kerberos module loads libgssapi-krb5-2, which rockpoold's
+  # libcurl already brings in.)
+  dev_pkgs="$("$repo/scripts/install-deps.sh" --print-build-packages) debootstrap"
   ide_app=$("$repo/runtime/images/ide/code-server-app.sh")
   ide_hash=$("$repo/runtime/images/ide/code-server-app.sh" --print-hash)
 fi
