@@ -25,8 +25,9 @@ optional_runtime_pkgs=(btrfs-progs)
 # The rockpool-ide image's build: code-server's native modules compile here
 # against Node 20's headers, and its ripgrep is Debian's (shared/FACTS.md).
 ide_image_pkgs=(build-essential python3 pkg-config libkrb5-dev ripgrep)
-# The web UI's tests: a real headless Chromium driven by Selenium.
-ui_test_pkgs=(chromium chromium-driver python3-selenium)
+# The web UI's tests: a real headless Chromium driven by Selenium; the API's
+# second client family: the official Kubernetes Python client.
+ui_test_pkgs=(chromium chromium-driver python3-selenium python3-kubernetes)
 backports_pkgs=(incus-base)
 
 want_runtime=0

@@ -21,12 +21,15 @@ import urllib.request
 ROCKPOOLD, RPCTL, SAMPLES, ARTIFACTS = sys.argv[1:5]
 CI = os.environ.get("CI") == "true"
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 try:
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from browser import browser, shot as shot_in, vscode_terminal, wait
+    import rockpoold
+    from rockpoold import free_port
 except ImportError:
     print("ui_e2e: python3-selenium is missing")
     sys.exit(1 if CI else 77)
@@ -44,42 +47,9 @@ def check(ok, what):
         failures.append(what)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Daemon:
-    def __init__(self, tmp, name, extra=(), runtime="fake"):
-        self.dir = os.path.join(tmp, name)
-        os.makedirs(self.dir)
-        self.token = os.urandom(16).hex()
-        with open(os.path.join(self.dir, "token"), "w") as f:
-            f.write(self.token)
-        os.chmod(os.path.join(self.dir, "token"), 0o600)
-        self.port = free_port()
-        self.sock = os.path.join(self.dir, "api.sock")
-        self.log = open(os.path.join(self.dir, "log"), "w")
-        self.proc = subprocess.Popen(
-            [ROCKPOOLD, "--runtime", runtime, "--data-dir", os.path.join(self.dir, "db"),
-             # The browser loads the UI straight from rockpoold: plain HTTP.
-             "--socket", self.sock, "--listen", f"127.0.0.1:{self.port}", "--plain-http",
-             "--token-file", os.path.join(self.dir, "token"),
-             "--sweep-interval", "0" if runtime == "fake" else "30",
-             "--bridge", "none", *extra], stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(100):
-            if os.path.exists(self.sock):
-                break
-            time.sleep(0.05)
-
-    def rpctl(self, *args):
-        env = dict(os.environ, ROCKPOOL_SERVER="unix://" + self.sock)
-        return subprocess.run([RPCTL, *args], env=env, capture_output=True, text=True, timeout=60)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+def Daemon(tmp, name, extra=(), runtime="fake"):
+    # The browser loads the UI straight from rockpoold: plain HTTP.
+    return rockpoold.Daemon(ROCKPOOLD, RPCTL, tmp, name, extra, runtime, plain_http=True)
 
 
 def write(tmp, name, text):

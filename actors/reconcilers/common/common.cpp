@@ -128,4 +128,12 @@ std::string last_reason(const json::object& status, const std::string& type) {
   return {};
 }
 
+bool condition_holds(const json::value& obj, const std::string& type) {
+  const auto* conds = specs::find_path(obj, "status.conditions");
+  if (conds == nullptr || !conds->is_array()) return false;
+  for (const auto& c : conds->get_array())
+    if (string_at(c, "type") == type) return string_at(c, "status") == "True";
+  return false;
+}
+
 }  // namespace rockpool::actors::common

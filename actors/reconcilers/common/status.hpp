@@ -41,6 +41,8 @@ class status_builder {
 
 /// The reason of the condition of this type in a status, or "".
 std::string last_reason(const specs::json::object& status, const std::string& type);
+/// Whether an object's status has the condition of this type with status True.
+bool condition_holds(const specs::json::value& obj, const std::string& type);
 
 /// Copies each condition's lastTransitionTime from `old` where a condition of
 /// the same type has the same status: a transition time moves only when the

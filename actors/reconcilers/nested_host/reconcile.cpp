@@ -139,7 +139,7 @@ pass_result teardown(reconcile_context& ctx, const json::value& nh) {
   return converged("torn down");
 }
 
-// Applies a PortRoute per exposed port; whether all of them are Ready.
+// Applies a PortRoute per exposed port; whether all of them are routed.
 specs::result<bool> apply_routes(reconcile_context& ctx, const json::value& nh,
                                  const specs::write_request& as) {
   auto name = string_at(nh, "metadata.name");
@@ -161,7 +161,10 @@ specs::result<bool> apply_routes(reconcile_context& ctx, const json::value& nh,
                       {"spec", std::move(spec)}};
     auto r = ctx.store.apply(pr, as, true);
     if (!r.ok()) return r.err();
-    all_ready = all_ready && string_at(r->object, "status.phase") == "Ready";
+    // Routed is enough: whether something listens on an exposed port is the
+    // inner side's business (a developer's Rockpool on 9080 comes later); the
+    // inner control plane's answer is InnerControlPlaneReady.
+    all_ready = all_ready && condition_holds(r->object, "UpstreamReady");
   }
   return all_ready;
 }
