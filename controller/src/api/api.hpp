@@ -105,6 +105,8 @@ struct list_options {
   std::optional<continue_token> next;        // continue
 };
 specs::result<list_options> parse_list_options(const parsed_target& t);
+/// Sets metadata.continue of a list (or Table) when the page has more.
+void set_continue(json::value& list, const specs::list_outcome& page);
 
 /// Whether an Accept header asks for the aggregated discovery document
 /// (apidiscovery.k8s.io APIGroupDiscoveryList), as kubectl 1.30+ does.

@@ -112,8 +112,11 @@ std::optional<http_response> api_handler::core_v1(const http_request& req) {
         make_error(reason::not_found, "the server could not find the requested resource " + path));
   auto sel = core_event_fields(query(t, "fieldSelector"));
   if (!sel.ok()) return status_response(sel.err());
-  auto l = store_.list("Event");
-  if (!l.ok()) return status_response(l.err());
+  auto o = parse_list_options(t);
+  if (!o.ok()) return status_response(o.err());
+  auto read = read_list("Event", *o);
+  if (auto* r = std::get_if<http_response>(&read)) return std::move(*r);
+  auto* l = &std::get<specs::list_outcome>(read);
   std::vector<json::value> rockpool, core;
   for (auto& e : l->items)
     if (core_event_selected(e, *sel)) {
@@ -122,13 +125,18 @@ std::optional<http_response> api_handler::core_v1(const http_request& req) {
     }
   auto rv = std::to_string(l->revision);
   // kubectl get events: the columns rpctl prints, the rows in core v1's shape.
-  if (wants_table(req))
-    return json_response(200, table_of(*specs::find_kind("Event"), rockpool, t, rv, true, &core));
-  json::array items(core.begin(), core.end());
-  return json_response(200, {{"apiVersion", "v1"},
-                             {"kind", "EventList"},
-                             {"metadata", {{"resourceVersion", rv}}},
-                             {"items", std::move(items)}});
+  json::value body;
+  if (wants_table(req)) {
+    body = table_of(*specs::find_kind("Event"), rockpool, t, rv, true, &core);
+  } else {
+    json::array items(core.begin(), core.end());
+    body = {{"apiVersion", "v1"},
+            {"kind", "EventList"},
+            {"metadata", {{"resourceVersion", rv}}},
+            {"items", std::move(items)}};
+  }
+  set_continue(body, *l);
+  return json_response(200, body);
 }
 
 }  // namespace rockpool::controller

@@ -17,35 +17,32 @@ const char* const expired_message =
 
 }  // namespace
 
-http_response api_handler::list(const resource_call& c) {
-  auto o = parse_list_options(c.target);
-  if (!o.ok()) return status_response(o.err());
-  auto name = name_from_field_selector(query(c.target, "fieldSelector"));
-  if (!name.ok()) return status_response(name.err());
+std::variant<specs::list_outcome, http_response> api_handler::read_list(
+    const std::string& kind, const list_options& o) {
   // Where the list reads: a continue token's revision, the latest, or (with
   // resourceVersion) a revision at least that new, or exactly that one.
   std::uint64_t at = 0;
   std::string after;
-  if (o->next) {
-    at = o->next->revision;
-    after = o->next->after;
-  } else if (o->resource_version.value_or(0) != 0) {
-    auto rv = *o->resource_version;
+  if (o.next) {
+    at = o.next->revision;
+    after = o.next->after;
+  } else if (o.resource_version.value_or(0) != 0) {
+    auto rv = *o.resource_version;
     if (store_.revision() < rv && !store_.wait_for_revision(rv - 1, options_.resource_version_wait))
       return status_response(make_error(
           reason::timeout, "Too large resource version: " + std::to_string(rv) +
                                ", current resource version: " +
                                std::to_string(store_.revision())));
-    if (o->version_match == list_options::match::exact) at = rv;
+    if (o.version_match == list_options::match::exact) at = rv;
   }
-  auto l = store_.list_page(c.kind.kind, o->labels, o->limit, at, after);
-  if (!o->next && at != 0 && !l.ok() && l.err().why == reason::gone) {
+  auto l = store_.list_page(kind, o.labels, o.limit, at, after);
+  if (!o.next && at != 0 && !l.ok() && l.err().why == reason::gone) {
     // Exact: no view of that revision is pinned, but it may be the latest.
-    l = store_.list_page(c.kind.kind, o->labels, o->limit, 0, after);
+    l = store_.list_page(kind, o.labels, o.limit, 0, after);
     if (l.ok() && l->revision != at) l = make_error(reason::gone, "not the latest");
   }
   if (!l.ok() && l.err().why == reason::gone) {
-    if (o->next) {
+    if (o.next) {
       // The apiserver's answer: 410 Expired, with a token that goes on
       // from the same place at the latest revision.
       auto r = status_response(make_error(reason::expired, expired_message));
@@ -61,16 +58,32 @@ http_response api_handler::list(const resource_call& c) {
                           "without resourceVersion, or with resourceVersionMatch=NotOlderThan"));
   }
   if (!l.ok()) return status_response(l.err());
+  return std::move(*l);
+}
+
+void api::set_continue(json::value& list, const specs::list_outcome& l) {
+  if (!l.continue_after.empty())
+    list.as_object()["metadata"].as_object()["continue"] =
+        encode_continue({l.revision, l.continue_after});
+}
+
+http_response api_handler::list(const resource_call& c) {
+  auto o = parse_list_options(c.target);
+  if (!o.ok()) return status_response(o.err());
+  auto name = name_from_field_selector(query(c.target, "fieldSelector"));
+  if (!name.ok()) return status_response(name.err());
+  auto read = read_list(c.kind.kind, *o);
+  if (auto* r = std::get_if<http_response>(&read)) return std::move(*r);
+  auto& l = std::get<specs::list_outcome>(read);
   if (!name->empty())
-    std::erase_if(l->items, [&](const json::value& obj) {
+    std::erase_if(l.items, [&](const json::value& obj) {
       return specs::string_at(obj, "metadata.name") != *name;
     });
-  auto next = l->continue_after.empty()
-                  ? std::string()
-                  : encode_continue({l->revision, std::move(l->continue_after)});
-  auto body = wants_table(c.req) ? table_of(c.kind, l->items, c.target, std::to_string(l->revision))
-                                 : list_object(c.kind, std::move(*l));
-  if (!next.empty()) body.as_object()["metadata"].as_object()["continue"] = next;
+  auto next = l.continue_after;
+  auto revision = l.revision;
+  auto body = wants_table(c.req) ? table_of(c.kind, l.items, c.target, std::to_string(l.revision))
+                                 : list_object(c.kind, std::move(l));
+  set_continue(body, specs::list_outcome{{}, revision, next});
   return json_response(200, body);
 }
 

@@ -340,3 +340,22 @@ TEST_F(api_conformance, crds_are_served_read_only_and_established) {
   EXPECT_NE(client->data().find(R"("apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition")"),
             std::string::npos);
 }
+
+TEST_F(api_conformance, core_v1_event_lists_are_paged_too) {
+  for (int i = 0; i < 3; ++i) {
+    auto r = call("POST", "/apis/rockpool.dev/v1alpha1/events",
+                  R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Event","metadata":{"name":"e)" +
+                      std::to_string(i) +
+                      R"("},"spec":{"type":"Normal","reason":"Test","involvedObject":)"
+                      R"({"kind":"Workspace","name":"w"}}})");
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  auto first = body_of(call("GET", "/api/v1/events?limit=2"));
+  EXPECT_EQ(specs::string_at(first, "kind"), "EventList");
+  EXPECT_EQ(first.at("items").as_array().size(), 2u);
+  auto token = specs::string_at(first, "metadata.continue");
+  ASSERT_FALSE(token.empty());
+  auto rest = body_of(call("GET", "/api/v1/events?limit=2&continue=" + token));
+  EXPECT_EQ(rest.at("items").as_array().size(), 1u);
+  EXPECT_TRUE(specs::string_at(rest, "metadata.continue").empty());
+}

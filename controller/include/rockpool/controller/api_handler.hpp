@@ -12,12 +12,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 namespace rockpool::controller {
 
 struct resource_call;
 namespace api {
 struct parsed_target;
+struct list_options;
 }
 struct watch_request;
 
@@ -160,6 +162,10 @@ class api_handler final : public http_handler {
   http_response aggregated_discovery(bool core, const std::string& accept) const;  // discovery.cpp
   /// apiextensions.k8s.io/v1 customresourcedefinitions, read-only.
   http_response crds(const http_request& req, const api::parsed_target& t);  // crds.cpp
+  /// One page of a list as the options ask (revision, continue, limit), or
+  /// the Status that refuses it (410 Expired, 504 Timeout, ...).
+  std::variant<specs::list_outcome, http_response> read_list(const std::string& kind,
+                                                             const api::list_options& o);  // get.cpp
   http_response list(const resource_call& c);                             // get.cpp
   http_response get(const resource_call& c);                              // get.cpp
   http_response create(const resource_call& c);                           // create.cpp
