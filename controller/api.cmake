@@ -19,7 +19,8 @@ add_library(rockpool_api STATIC
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/get.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/create.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/update.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/patch.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/delete.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/watch.cpp
-  ${ROCKPOOL_CONTROLLER_DIR}/src/api/crds.cpp ${ROCKPOOL_BUILD_INFO})
+  ${ROCKPOOL_CONTROLLER_DIR}/src/api/crds.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/access_review.cpp
+  ${ROCKPOOL_BUILD_INFO})
 add_dependencies(rockpool_api rockpool_build_info_gen)
 target_include_directories(rockpool_api PUBLIC ${ROCKPOOL_CONTROLLER_DIR}/include
   PRIVATE ${ROCKPOOL_CONTROLLER_DIR}/src)

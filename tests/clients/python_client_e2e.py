@@ -61,6 +61,12 @@ def main():
         check(info.git_version.startswith("v") and info.build_date and info.git_commit is not None,
               f"version.Info: {info.git_version}, built {info.build_date}, {info.go_version}")
 
+        review = client.AuthorizationV1Api(api).create_self_subject_access_review(
+            client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+                resource_attributes=client.V1ResourceAttributes(
+                    group=GROUP, resource="workspaces", verb="delete"))))
+        check(review.status.allowed, f"access review: allowed ({review.status.reason})")
+
         # Discovery, then the dynamic client.
         dyn = DynamicClient(api)
         ws = dyn.resources.get(api_version=f"{GROUP}/{VERSION}", kind="Workspace")

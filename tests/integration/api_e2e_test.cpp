@@ -622,6 +622,10 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
   auto category = kubectl("get rockpool -o name");
   EXPECT_NE(category.out.find("workspace.rockpool.dev/demo"), std::string::npos)
       << category.out << category.err;
+  // kubectl auth can-i sends its review as protobuf, which rockpoold does not
+  // read: a clear 415, not a wrong answer (JSON clients get the review).
+  auto can_i = kubectl("auth can-i delete workspaces");
+  EXPECT_NE(can_i.err.find("UnsupportedMediaType"), std::string::npos) << can_i.out << can_i.err;
   auto aggregated = kubectl("api-resources -v=8");
   EXPECT_NE(aggregated.err.find("as=APIGroupDiscoveryList"), std::string::npos) << aggregated.err;
   EXPECT_EQ(aggregated.err.find("/apis/rockpool.dev/v1alpha1 200"), std::string::npos)

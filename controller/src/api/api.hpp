@@ -112,6 +112,12 @@ void set_continue(json::value& list, const specs::list_outcome& page);
 /// (apidiscovery.k8s.io APIGroupDiscoveryList), as kubectl 1.30+ does.
 bool wants_aggregated_discovery(const std::string& accept);
 
+/// authorization.k8s.io (access_review.cpp): self-subject access and rules
+/// reviews, answered truthfully: a signed-in client may do everything.
+inline constexpr const char* authorization_group = "authorization.k8s.io";
+/// Whether rockpoold serves this group version of Kubernetes' own groups.
+bool is_builtin_group_version(const std::string& group, const std::string& version);
+
 /// apiextensions.k8s.io (crds.cpp): the CRDs as the apiserver serves them
 /// (from the embedded files, Established), the kind_info a watch of them
 /// uses, and whether a path names them.

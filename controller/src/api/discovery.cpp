@@ -5,6 +5,8 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 namespace rockpool::controller {
 
 using namespace api;
@@ -189,19 +191,56 @@ json::array strings(const std::vector<std::string>& v) {
 
 }  // namespace
 
+namespace {
+
+// What rockpoold serves of Kubernetes' own groups: read-only CRDs
+// (crds.cpp) and the access reviews that kubectl auth can-i and dashboards
+// ask (access_review.cpp).
+struct builtin_resource {
+  std::string group, version, plural, singular, kind;
+  std::vector<std::string> short_names;
+  std::vector<std::string> verbs;
+};
+
+const std::vector<builtin_resource>& builtin_resources() {
+  static const std::vector<builtin_resource> all = {
+      {crd_group, "v1", crd_kind().plural, crd_kind().singular, crd_kind().kind,
+       crd_kind().short_names, {"get", "list", "watch"}},
+      {authorization_group, "v1", "selfsubjectaccessreviews", "", "SelfSubjectAccessReview", {},
+       {"create"}},
+      {authorization_group, "v1", "selfsubjectrulesreviews", "", "SelfSubjectRulesReview", {},
+       {"create"}}};
+  return all;
+}
+
+std::vector<std::string> builtin_groups() {
+  std::vector<std::string> out;
+  for (const auto& r : builtin_resources())
+    if (std::find(out.begin(), out.end(), r.group) == out.end()) out.push_back(r.group);
+  return out;
+}
+
+}  // namespace
+
+bool api::is_builtin_group_version(const std::string& group, const std::string& version) {
+  for (const auto& r : builtin_resources())
+    if (r.group == group && r.version == version) return true;
+  return false;
+}
+
 http_response api_handler::api_groups() const {
+  json::array groups{api_group_object(specs::api_group, "v1alpha1")};
+  for (const auto& g : builtin_groups()) groups.push_back(api_group_object(g, "v1"));
   return discovery_response(
-      {{"kind", "APIGroupList"},
-       {"apiVersion", "v1"},
-       {"groups", json::array{api_group_object(specs::api_group, "v1alpha1"),
-                              api_group_object(crd_group, "v1")}}});
+      {{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", std::move(groups)}});
 }
 
 http_response api_handler::api_group(const std::string& group) const {
-  if (group != specs::api_group && group != crd_group)
+  auto groups = builtin_groups();
+  if (group != specs::api_group && std::find(groups.begin(), groups.end(), group) == groups.end())
     return status_response(
         make_error(reason::not_found, "the server could not find the requested resource"));
-  auto g = api_group_object(group, group == crd_group ? "v1" : "v1alpha1");
+  auto g = api_group_object(group, group == specs::api_group ? "v1alpha1" : "v1");
   g["kind"] = "APIGroup";
   g["apiVersion"] = "v1";
   return discovery_response(g);
@@ -256,18 +295,20 @@ http_response api_handler::group_version(const http_request& req) const {
                              {"resources", std::move(resources)}});
 }
 
-http_response api_handler::crd_group_version() const {
-  const auto& k = crd_kind();
-  return discovery_response(
-      {{"kind", "APIResourceList"},
-       {"apiVersion", "v1"},
-       {"groupVersion", std::string(crd_group) + "/v1"},
-       {"resources", json::array{{{"name", k.plural},
-                                  {"singularName", k.singular},
-                                  {"kind", k.kind},
-                                  {"namespaced", false},
-                                  {"shortNames", strings(k.short_names)},
-                                  {"verbs", json::array{"get", "list", "watch"}}}}}});
+http_response api_handler::builtin_group_version(const std::string& group) const {
+  json::array resources;
+  for (const auto& r : builtin_resources())
+    if (r.group == group)
+      resources.push_back({{"name", r.plural},
+                           {"singularName", r.singular},
+                           {"kind", r.kind},
+                           {"namespaced", false},
+                           {"shortNames", strings(r.short_names)},
+                           {"verbs", strings(r.verbs)}});
+  return discovery_response({{"kind", "APIResourceList"},
+                             {"apiVersion", "v1"},
+                             {"groupVersion", group + "/v1"},
+                             {"resources", std::move(resources)}});
 }
 
 namespace {
@@ -320,15 +361,19 @@ http_response api_handler::aggregated_discovery(bool core, const std::string& ac
     }
     items.push_back({{"metadata", {{"name", specs::api_group}}},
                      {"versions", json::array{discovered_version("v1alpha1", std::move(resources))}}});
-    const auto& c = crd_kind();
-    json::object crds{{"resource", c.plural},
-                      {"responseKind", response_kind(crd_group, "v1", c.kind)},
-                      {"scope", "Cluster"},
-                      {"singularResource", c.singular},
-                      {"verbs", json::array{"get", "list", "watch"}},
-                      {"shortNames", strings(c.short_names)}};
-    items.push_back({{"metadata", {{"name", crd_group}}},
-                     {"versions", json::array{discovered_version("v1", {crds})}}});
+    for (const auto& g : builtin_groups()) {
+      json::array group_resources;
+      for (const auto& r : builtin_resources())
+        if (r.group == g)
+          group_resources.push_back({{"resource", r.plural},
+                                     {"responseKind", response_kind(g, r.version, r.kind)},
+                                     {"scope", "Cluster"},
+                                     {"singularResource", r.singular},
+                                     {"verbs", strings(r.verbs)},
+                                     {"shortNames", strings(r.short_names)}});
+      items.push_back({{"metadata", {{"name", g}}},
+                       {"versions", json::array{discovered_version("v1", std::move(group_resources))}}});
+    }
   }
   auto r = discovery_response({{"kind", "APIGroupDiscoveryList"},
                                {"apiVersion", "apidiscovery.k8s.io/" + version},

@@ -64,8 +64,11 @@ http_response api_handler::dispatch(const http_request& req) {
   }
   if (s.size() == 2 && s[0] == "apis" && req.method == "GET") return api_group(s[1]);
   if (is_crd_path(s)) return crds(req, t);
-  if (s.size() == 3 && s[0] == "apis" && s[1] == crd_group && s[2] == "v1" && req.method == "GET")
-    return crd_group_version();
+  if (s.size() == 3 && s[0] == "apis" && is_builtin_group_version(s[1], s[2]) &&
+      req.method == "GET")
+    return builtin_group_version(s[1]);
+  if (s.size() == 4 && s[0] == "apis" && s[1] == authorization_group && s[2] == "v1")
+    return access_review(req, s[3]);
   if (s.size() < 3 || s[0] != "apis" || s[1] != specs::api_group || s[2] != "v1alpha1")
     return not_found();
   if (s.size() == 3) return group_version(req);

@@ -244,7 +244,8 @@ TEST_F(api_conformance, write_options_are_checked_and_delete_propagation_is_back
 
 TEST_F(api_conformance, discovery_serves_groups_with_preferred_versions_and_full_resources) {
   auto groups = body_of(call("GET", "/apis"));
-  ASSERT_EQ(groups.at("groups").as_array().size(), 2u);
+  ASSERT_EQ(groups.at("groups").as_array().size(), 3u)
+      << "rockpool.dev, apiextensions.k8s.io, authorization.k8s.io";
   for (const auto& g : groups.at("groups").as_array())
     EXPECT_FALSE(specs::string_at(g, "preferredVersion.groupVersion").empty())
         << boost::json::serialize(g);
@@ -280,7 +281,7 @@ TEST_F(api_conformance, aggregated_discovery_is_served_to_clients_that_ask_for_i
   auto v = body_of(r);
   EXPECT_EQ(specs::string_at(v, "kind"), "APIGroupDiscoveryList");
   const auto& items = v.at("items").as_array();
-  ASSERT_EQ(items.size(), 2u);
+  ASSERT_EQ(items.size(), 3u);
   EXPECT_EQ(specs::string_at(items[0], "metadata.name"), "rockpool.dev");
   const auto& version = items[0].at("versions").as_array().at(0);
   EXPECT_EQ(specs::string_at(version, "freshness"), "Current");
@@ -358,4 +359,23 @@ TEST_F(api_conformance, core_v1_event_lists_are_paged_too) {
   auto rest = body_of(call("GET", "/api/v1/events?limit=2&continue=" + token));
   EXPECT_EQ(rest.at("items").as_array().size(), 1u);
   EXPECT_TRUE(specs::string_at(rest, "metadata.continue").empty());
+}
+
+TEST_F(api_conformance, access_reviews_answer_that_a_signed_in_client_may_do_everything) {
+  const std::string base = "/apis/authorization.k8s.io/v1/";
+  auto r = call("POST", base + "selfsubjectaccessreviews",
+                R"({"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview",)"
+                R"("spec":{"resourceAttributes":{"group":"rockpool.dev","resource":"workspaces",)"
+                R"("verb":"delete"}}})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto v = body_of(r);
+  EXPECT_TRUE(specs::find_path(v, "status.allowed")->as_bool());
+  EXPECT_EQ(specs::string_at(v, "spec.resourceAttributes.verb"), "delete") << "the spec comes back";
+  auto rules = body_of(call("POST", base + "selfsubjectrulesreviews", R"({"spec":{}})"));
+  EXPECT_EQ(specs::string_at(rules, "kind"), "SelfSubjectRulesReview");
+  EXPECT_EQ(boost::json::serialize(*specs::find_path(rules, "status.resourceRules")),
+            R"([{"verbs":["*"],"apiGroups":["*"],"resources":["*"]}])");
+  EXPECT_EQ(call("GET", base + "selfsubjectaccessreviews").status, 405);
+  EXPECT_EQ(call("POST", base + "subjectaccessreviews", "{}").status, 404);
+  EXPECT_EQ(call("GET", "/apis/authorization.k8s.io/v1").status, 200);
 }

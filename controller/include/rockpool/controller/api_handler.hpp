@@ -156,7 +156,9 @@ class api_handler final : public http_handler {
   http_response group_version(const http_request& req) const;             // discovery.cpp
   http_response openapi(const std::vector<std::string>& segments) const;  // discovery.cpp
   http_response api_group(const std::string& group) const;                // discovery.cpp
-  http_response crd_group_version() const;                                // discovery.cpp
+  http_response builtin_group_version(const std::string& group) const;    // discovery.cpp
+  /// authorization.k8s.io/v1 selfsubjectaccessreviews and selfsubjectrulesreviews.
+  http_response access_review(const http_request& req, const std::string& which);  // access_review.cpp
   /// The aggregated discovery document (apidiscovery.k8s.io/v2) of /apis
   /// (core false) or /api (core true).
   http_response aggregated_discovery(bool core, const std::string& accept) const;  // discovery.cpp
