@@ -344,6 +344,8 @@ TEST_F(nested_host, rockpool_builds_rockpool_in_the_browser_inside_a_developer_n
   }
   std::fprintf(stderr, "Rockpool builds Rockpool\n");
   auto t = steady::now();
+  // On the test's bridge (the clone comes from its gateway).
+  ASSERT_EQ(rpctl("wait host local --for=condition=BridgeReady --timeout 30s").exit_code, 0);
   // Its IDE on 13337; 9080 is where the developer's Rockpool will answer.
   ASSERT_EQ(rpctl("apply -f " + nested_apply("  image: rockpool-nested-host-dev\n"
                                             "  ide:\n    port: 13337\n"
@@ -388,7 +390,8 @@ TEST_F(nested_host, rockpool_builds_rockpool_in_the_browser_inside_a_developer_n
   auto flow = run_command("/usr/bin/python3 " REPO_DIR "/tests/ui/dev_flow.py '" +
                           signin_url + "' '" + inner_url +
                           "' 'Inner Rockpool — nested host " + nh + "' 1500 '" + ARTIFACT_DIR +
-                          "' '" + command + "'");
+                          "' '" + command + "' 'incus exec --project " + project_ + " " + nh +
+                          " -- cat /root/run.rc 2>/dev/null'");
   std::cerr << flow.out << flow.err;
   auto log = [&] { return run_command("incus exec --project " + project_ + " " + nh +
                                       " -- sh -c 'tail -n 40 /root/run.log'").out; };

@@ -4,22 +4,25 @@ sign in with a single-use link, open a developer nested host's IDE at
 /workspace/NH/, open its terminal, run COMMAND there (the caller's: clone
 Rockpool and ./run.sh it), then wait for the Rockpool that COMMAND brought up
 to answer through the outer Caddy at INNER_URL with its "Inner Rockpool"
-banner. Screenshots of each step go to ARTIFACT_DIR.
+banner. STATUS is a shell command that prints COMMAND's exit code once it
+has ended (nothing before): a failed COMMAND ends the wait at once.
+Screenshots of each step go to ARTIFACT_DIR.
 
 Every address is the caller's: 127.0.0.1 (the outer Caddy); Chromium is given
 a dead proxy for anything else. Waiting is bounded by WAIT_SECONDS.
 
-Usage: dev_flow.py SIGNIN_URL INNER_URL BANNER WAIT_SECONDS ARTIFACT_DIR COMMAND
+Usage: dev_flow.py SIGNIN_URL INNER_URL BANNER WAIT_SECONDS ARTIFACT_DIR COMMAND STATUS
 Exit 0 pass, 1 fail, 77 no browser (and not under CI=true).
 """
 import os
 import shutil
+import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
-SIGNIN_URL, INNER_URL, BANNER, WAIT_SECONDS, ARTIFACTS, COMMAND = sys.argv[1:7]
+SIGNIN_URL, INNER_URL, BANNER, WAIT_SECONDS, ARTIFACTS, COMMAND, STATUS = sys.argv[1:8]
 CI = os.environ.get("CI") == "true"
 try:
     from browser import browser, shot, vscode_terminal
@@ -59,10 +62,18 @@ def main():
         # every 5 s with the browser's sign-in cookie, bounded in time.
         t = time.time()
         page = ""
+        ended = ""
         while time.time() - t < float(WAIT_SECONDS) and BANNER not in page:
             time.sleep(5)
             page = fetch(INNER_URL, d.get_cookies())
+            ended = subprocess.run(STATUS, shell=True, capture_output=True, text=True,
+                                   timeout=60).stdout.strip()
+            if ended not in ("", "0"):
+                break
         print("     screenshot:", shot(d, ARTIFACTS, "dev-flow-3-run"), flush=True)
+        if ended not in ("", "0"):
+            print(f"  FAIL  the command in the terminal exited with {ended}", flush=True)
+            return 1
         if BANNER not in page:
             print(f"  FAIL  {INNER_URL} did not show {BANNER!r} within {WAIT_SECONDS} s", flush=True)
             return 1
