@@ -193,4 +193,8 @@ specs::result<runtime::probe_answer> actor_route_table::probe(const runtime::rou
   return impl_->admin->get(r.path_prefix + sub);
 }
 
+specs::result<std::map<std::string, int>> actor_route_table::in_flight() {
+  return impl_->admin->in_flight();
+}
+
 }  // namespace rockpool::actors

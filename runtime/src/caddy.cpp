@@ -76,7 +76,10 @@ json::value caddy_route(const std::string& id, const std::string& prefix,
 // Caddy's forward_auth, spelled out: a GET of /.rockpool/auth with the
 // request's headers (its cookies); a 2xx lets the request go on, anything
 // else is the answer (the gateway's 401 page).
-json::value forward_auth(const std::string& gateway) {
+// X-Rockpool-Public tells the gateway that the route is public (no sign-in:
+// it still counts the request as activity and wakes a sleeping workspace);
+// set on every route, so a client's own header of that name never counts.
+json::value forward_auth(const std::string& gateway, bool open) {
   return {{"handler", "reverse_proxy"},
           {"upstreams", json::array{{{"dial", gateway}}}},
           {"rewrite", {{"method", "GET"}, {"uri", "/.rockpool/auth"}}},
@@ -84,19 +87,21 @@ json::value forward_auth(const std::string& gateway) {
            {{"request",
              {{"set",
                {{"X-Forwarded-Method", json::array{"{http.request.method}"}},
-                {"X-Forwarded-Uri", json::array{"{http.request.uri}"}}}}}}}},
+                {"X-Forwarded-Uri", json::array{"{http.request.uri}"}},
+                {"X-Rockpool-Public", json::array{open ? "1" : "0"}}}}}}}},
           {"handle_response",
            json::array{{{"match", {{"status_code", json::array{2}}}},
                         {"routes", json::array{{{"handle", json::array{{{"handler", "headers"},
                                                                          {"request", json::object{}}}}}}}}}}}};
 }
 
-// A workspace route: [sign-in check], the prefix stripped and told to the
+// A workspace route: the gateway's check (sign-in unless the route is open;
+// activity; a sleeping workspace woken), the prefix stripped and told to the
 // upstream (an inner Rockpool sets its cookies and redirects under it), the
 // session cookie removed, then the workspace.
 json::value workspace_route(const caddy_options& o, const route& r) {
   json::array handle;
-  if (!o.gateway.empty() && !r.open) handle.push_back(forward_auth(o.gateway));
+  if (!o.gateway.empty()) handle.push_back(forward_auth(o.gateway, r.open));
   auto prefix = without_slash(r.path_prefix);
   json::object request{{"set", {{"X-Forwarded-Prefix", json::array{json::string(prefix)}}}}};
   if (!o.session_cookie.empty())
@@ -209,6 +214,23 @@ specs::result<probe_answer> caddy_admin_http::get(const std::string& path) {
   if (!res.ok())
     return make_error(reason::unavailable, "Caddy workspace server: " + res.err().message);
   return probe_answer{res->status, res->body.substr(0, 1024)};
+}
+
+specs::result<std::map<std::string, int>> caddy_admin_http::in_flight() {
+  auto r = http("GET", "http://" + options_.admin + "/reverse_proxy/upstreams", "", 3000);
+  if (!r.ok()) return r.err();
+  if (r->status != 200)
+    return make_error(reason::unavailable,
+                      "Caddy admin /reverse_proxy/upstreams: HTTP " + std::to_string(r->status));
+  auto v = specs::parse_json(r->body);
+  if (!v.ok() || !v->is_array())
+    return make_error(reason::unavailable, "Caddy admin /reverse_proxy/upstreams: not a list");
+  std::map<std::string, int> out;
+  for (const auto& u : v->get_array()) {
+    auto n = specs::int_at(u, "num_requests").value_or(0);
+    if (n > 0) out[specs::string_at(u, "address")] += static_cast<int>(n);
+  }
+  return out;
 }
 
 }  // namespace rockpool::runtime

@@ -409,6 +409,16 @@ specs::result<probe_answer> fake_routes::probe(const route& r, const std::string
   return probe_answer{404, "not found"};
 }
 
+specs::result<std::map<std::string, int>> fake_routes::in_flight() {
+  std::lock_guard lk(mu_);
+  return in_flight_;
+}
+
+void fake_routes::set_in_flight(std::map<std::string, int> counts) {
+  std::lock_guard lk(mu_);
+  in_flight_ = std::move(counts);
+}
+
 std::size_t fake_routes::size() const {
   std::lock_guard lk(mu_);
   return routes_.size();

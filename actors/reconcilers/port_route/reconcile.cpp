@@ -144,6 +144,25 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
     if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
     return converged(message);  // the workspace's own changes will poke us
   };
+  if (ws.ok() && !being_deleted(*ws) && string_at(*ws, "status.phase") == "Sleeping") {
+    // The route stays while the workspace sleeps: a request through it
+    // reaches the gateway, which wakes the workspace.
+    auto upstream = string_at(obj, "status.upstream");
+    if (!upstream.empty()) {
+      const auto* pub = specs::find_path(obj, "spec.public");
+      runtime::route r{id, "/workspace/" + ws_name + "/port/" + std::to_string(port) + "/",
+                       upstream, pub != nullptr && pub->is_bool() && pub->as_bool()};
+      if (auto st = ctx.routes.upsert(r); !st.ok()) return failed(st.err().message);
+    }
+    status.condition("UpstreamReady", !upstream.empty(), "WorkspaceSleeping",
+                     "the route stays while workspace \"" + ws_name +
+                         "\" sleeps; a request wakes it");
+    status.condition("Ready", false, "WorkspaceSleeping",
+                     "workspace \"" + ws_name + "\" sleeps; a request wakes it");
+    status["phase"] = "Pending";
+    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+    return converged("the workspace sleeps");
+  }
   if (auto [reason, message] = workspace_unready(ws, ws_name); !reason.empty())
     return not_ready(reason, message);
   auto inst = ctx.incus.get_instance(ws_name);

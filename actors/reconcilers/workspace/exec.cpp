@@ -209,6 +209,12 @@ specs::subresource exec_subresource(const subresource_services& services,
     if (services.incus == nullptr)
       return make_error(reason::unavailable,
                         "this controller does not reach Incus (--runtime is not incus)");
+    // A sleeping workspace wakes for an exec, as for a request.
+    if (services.activity != nullptr)
+      if (auto st = wake_workspace(services.store, *services.activity, r.name,
+                                   services.wake_timeout);
+          !st.ok())
+        return st.err();
     auto inst = services.incus->get_instance(r.name);
     if (!inst.ok()) return inst.err();
     if (!*inst || (*inst)->status != "Running")
@@ -218,10 +224,13 @@ specs::subresource exec_subresource(const subresource_services& services,
                         "workspace " + r.name + " has " + std::to_string(limits->per_workspace) +
                             " exec sessions open already; close one first");
     auto* incus = services.incus;
+    auto* activity = services.activity;
+    if (activity != nullptr) activity->session_opened(r.name);  // an open session keeps it awake
     return std::function<void(specs::message_stream&)>(
-        [limits, incus, name = r.name](specs::message_stream& client) {
+        [limits, incus, activity, name = r.name](specs::message_stream& client) {
           serve(*limits, *incus, name, client);
           limits->leave(name);
+          if (activity != nullptr) activity->session_closed(name);
         });
   };
   specs::subresource sub{"Workspace", "exec", {"GET"}, nullptr};

@@ -31,15 +31,17 @@ pass_result pass::run() {
   if (auto r = choose_network()) return *r;
   read_restart_history();
   if (auto r = observe_instance()) return *r;
+  if (auto r = decide_sleep()) return *r;
   if (auto r = ensure_home()) return *r;
   if (auto r = ensure_instance()) return *r;
   if (auto r = converge_power_state()) return *r;
   report_config_gap();
   end_quiet_crash_loop();
   if (s_.state != "Running") return report_stopped();
+  if (asleep_) return report_sleeping();
   std::string upstream;
   if (auto r = ensure_upstream(upstream)) return *r;
-  return report_routed(upstream);
+  return with_idle_check(report_routed(upstream));
 }
 
 pass_result pass::report_stopped() {

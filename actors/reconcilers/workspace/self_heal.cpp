@@ -78,7 +78,7 @@ void pass::record_restart(const std::string& reason, const std::string& message)
 }
 
 pass::step pass::converge_power_state() {
-  bool want_running = s_.state == "Running";
+  bool want_running = s_.state == "Running" && !asleep_;
   if (!running_)
     if (auto r = apply_changes_while_stopped()) return r;
   if (want_running && !running_) {
@@ -96,7 +96,8 @@ pass::step pass::converge_power_state() {
     if (auto st = ctx_.incus.stop_instance(s_.name); !st.ok())
       return fail("StopFailed", st.err().message, failed(st.err().message));
     running_ = false;
-    ctx_.events.record(obj_, "Normal", "InstanceStopped", "stopped instance " + s_.name);
+    if (!asleep_)
+      ctx_.events.record(obj_, "Normal", "InstanceStopped", "stopped instance " + s_.name);
     if (auto r = apply_changes_while_stopped()) return r;
   }
   return std::nullopt;

@@ -44,6 +44,9 @@ specs::result<settings> resolve(specs::object_store& store, const json::value& o
   if (const auto* retain = pick(obj, tmpl, "spec.home.retain"); retain && retain->is_bool())
     s.home_retain = retain->get_bool();
   s.home_from = string_at(obj, "spec.home.fromVolume");
+  std::string idle;
+  pick_string(obj, tmpl, "spec.lifecycle.idleAfter", idle);
+  s.idle_after = parse_duration(idle).value_or(std::chrono::seconds(0));
   if (const auto* cpu = pick(obj, tmpl, "spec.resources.cpu"); cpu && cpu->is_int64())
     s.cpu = static_cast<int>(cpu->get_int64());
   s.ide_port = static_cast<int>(int_at(obj, "spec.ide.port").value_or(8080));

@@ -35,6 +35,11 @@ specs::subresource signin(const subresource_services& services) {
     if (auto obj = services.store.get("Workspace", r.name); !obj.ok()) return obj.err();
     auto path = target_path(r);
     if (!path.ok()) return path.err();
+    // Opening a sleeping workspace starts waking it now; the browser's first
+    // request waits at the gateway for the rest.
+    if (services.activity != nullptr)
+      if (auto st = wake_workspace(services.store, *services.activity, r.name, {}); !st.ok())
+        return st.err();
     specs::json::object body{{"apiVersion", specs::api_version},
                              {"kind", "WorkspaceSignin"},
                              {"workspace", r.name},

@@ -5,6 +5,7 @@
 
 #include "common/pass.hpp"
 #include "common/status.hpp"
+#include "rockpool/actors/workspace_activity.hpp"
 
 #include <map>
 #include <optional>
@@ -34,6 +35,7 @@ struct settings {
   std::string home_size = "10Gi";
   bool home_retain = false;
   std::string home_from;  // spec.home.fromVolume
+  std::chrono::seconds idle_after{0};  // spec.lifecycle.idleAfter; 0: never sleeps
 };
 
 /// Reads obj's typed view, resolving spec.template from the store.
@@ -93,6 +95,10 @@ class pass {
   void record_restart(const std::string& reason, const std::string& message);
   step converge_power_state();
   void end_quiet_crash_loop();
+  // lifecycle.cpp
+  step decide_sleep();
+  pass_result report_sleeping();
+  pass_result with_idle_check(pass_result r) const;
   // home.cpp
   step ensure_home();
   // network.cpp
@@ -123,6 +129,8 @@ class pass {
   bool had_instance_ = false;
   std::string address_;  // network: bridge
   std::string home_;     // the home volume's name
+  bool asleep_ = false;  // idle: the instance stays stopped, the routes stay
+  std::chrono::system_clock::time_point last_activity_{};
   std::chrono::system_clock::time_point last_restart_{}, now_{};
 };
 

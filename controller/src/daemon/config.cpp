@@ -128,6 +128,10 @@ void add_options(CLI::App& app, daemon_config& c) {
   app.add_option("--session-ttl", c.session_ttl,
                  "How long a workspace sign-in lasts (e.g. 12h, 30m, 90s)")
       ->capture_default_str();
+  app.add_option("--wake-timeout", c.wake_timeout,
+                 "How long a request for a sleeping workspace waits while it wakes, before 503 "
+                 "with Retry-After (e.g. 60s)")
+      ->capture_default_str();
 }
 
 // "12h", "30m", "90s" or plain seconds; throws what to print.
@@ -176,6 +180,7 @@ void check(daemon_config& c) {
                                  outer);
   }
   c.session_ttl_seconds = parse_ttl("--session-ttl", c.session_ttl);
+  c.wake_timeout_seconds = parse_ttl("--wake-timeout", c.wake_timeout);
   if (auto colon = c.gateway_listen.rfind(':');
       colon == std::string::npos || c.gateway_listen.substr(0, colon) != "127.0.0.1")
     throw std::runtime_error("--gateway-listen must be 127.0.0.1:PORT, got " + c.gateway_listen);

@@ -7,6 +7,7 @@
 #include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/actors/kinds.hpp"
 #include "rockpool/actors/route_table.hpp"
+#include "rockpool/actors/workspace_activity.hpp"
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/metrics.hpp"
 #include "rockpool/controller/tls.hpp"
@@ -38,6 +39,7 @@ struct daemon::parts {
   std::unique_ptr<specs::object_store> store;
   metrics api_metrics;
   std::unique_ptr<workspace_signin> signin;  // null with --workspace-signin=false
+  actors::workspace_activity activity{specs::system_clock()};
   std::unique_ptr<workspace_gateway> gateway;
   std::unique_ptr<api_server> gateway_server;
   caf::actor_system_config caf_config;
@@ -99,19 +101,29 @@ specs::status daemon::parts::start_gateway() {
   if (!config.workspace_signin) {
     spdlog::warn("--workspace-signin=false: workspaces answer anyone who reaches {}",
                  config.caddy_workspace_listen);
-    return specs::done{};
+  } else {
+    auto opened = workspace_signin::open(config.data_dir + "/signin.key",
+                                         config.session_ttl_seconds, specs::system_clock());
+    if (!opened.ok()) return opened.err();
+    signin = std::move(*opened);
   }
-  auto opened = workspace_signin::open(config.data_dir + "/signin.key", config.session_ttl_seconds,
-                                       specs::system_clock());
-  if (!opened.ok()) return opened.err();
-  signin = std::move(*opened);
+  // Every request it lets through is its workspace's activity, and wakes it
+  // if it sleeps (held here until it serves: docs/user-guide.md, "Sleeping
+  // workspaces").
+  std::chrono::milliseconds wake_timeout = config.wake_timeout_seconds;
   gateway = std::make_unique<workspace_gateway>(
-      *signin, "http://" + runtime::dial_address(config.caddy_control_listen));
+      signin.get(), "http://" + runtime::dial_address(config.caddy_control_listen),
+      [this, wake_timeout](const std::string& uri) {
+        return actors::admit_workspace_request(*store, activity, uri, wake_timeout);
+      });
   server_options o;
   o.listen = config.gateway_listen;
   o.listen_flag = "--gateway-listen";
   o.require_token = false;
-  o.handler_threads = 4;
+  // A request for a sleeping workspace holds its thread while the workspace
+  // wakes (a page's assets arrive together): enough threads that others
+  // are not kept waiting behind them.
+  o.handler_threads = 32;
   o.max_tcp_connections = 1024;
   gateway_server = std::make_unique<api_server>(*gateway, o);
   return gateway_server->start();
@@ -149,8 +161,8 @@ void daemon::parts::connect_runtime() {
   if (!config.listen.empty()) co.control_upstream = config.listen;
   co.control_upstream_tls = !config.tls_cert_file.empty();
   co.control_upstream_ca = config.tls_ca_file;
-  if (gateway_server) {
-    co.gateway = "127.0.0.1:" + std::to_string(gateway_server->tcp_port());
+  if (gateway_server) co.gateway = "127.0.0.1:" + std::to_string(gateway_server->tcp_port());
+  if (signin) {
     co.session_cookie = signin->cookie_name();
     co.probe_cookie = [s = signin.get()] { return s->cookie_name() + "=" + s->new_session(); };
   }
@@ -202,7 +214,7 @@ void daemon::parts::start_reconcilers() {
   reconciler = std::make_unique<actors::controller>(
       *actor_system,
       actors::reconcile_context{*store, *incus, *routes, *ports, *events, specs::system_clock(),
-                                bridge.get(), inner},
+                                bridge.get(), inner, &activity},
       kinds, options);
   backend->set_commit_listener(
       [this](std::vector<specs::kv_event> e) { reconciler->publish(std::move(e)); });
@@ -276,6 +288,8 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
                                    api.workspace_url});
   if (auto* s = p->signin.get())
     p->subresource_services->issue_signin_code = [s] { return s->issue_code(); };
+  p->subresource_services->activity = &p->activity;
+  p->subresource_services->wake_timeout = config.wake_timeout_seconds;
   api.subresources = p->kinds.subresources(*p->subresource_services);
   api.extra_metrics = [raw = p.get()] { return raw->runtime_metrics(); };
   p->handler = std::make_unique<api_handler>(*p->store, p->api_metrics, api);

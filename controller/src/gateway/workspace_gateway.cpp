@@ -47,8 +47,9 @@ http_response page(int status, const std::string& title, const std::string& html
 
 }  // namespace
 
-workspace_gateway::workspace_gateway(workspace_signin& signin, std::string control_url)
-    : signin_(signin), control_url_(std::move(control_url)) {}
+workspace_gateway::workspace_gateway(workspace_signin* signin, std::string control_url,
+                                     admit_hook admitted)
+    : signin_(signin), control_url_(std::move(control_url)), admitted_(std::move(admitted)) {}
 
 http_response workspace_gateway::refused(int status, const std::string& title,
                                          const std::string& text) const {
@@ -65,18 +66,31 @@ http_response workspace_gateway::handle(const http_request& req) {
   if (s.size() != 2 || s[0] != ".rockpool" || req.method != "GET")
     return page(404, "Not found", "");
   if (s[1] == "auth") {
-    if (signin_.signed_in(req.header("cookie"))) return http_response{200, "text/plain", "", {}};
+    // Caddy sets X-Rockpool-Public on every route (1 on a public port route),
+    // so a client cannot claim it.
+    if (signin_ == nullptr || req.header("x-rockpool-public") == "1" ||
+        signin_->signed_in(req.header("cookie"))) {
+      if (admitted_)
+        if (auto st = admitted_(req.header("x-forwarded-uri")); !st.ok()) {
+          auto r = refused(specs::http_code(st.err().why), "Workspace not available",
+                           st.err().message);
+          if (st.err().why == specs::reason::unavailable) r.headers["Retry-After"] = "5";
+          return r;
+        }
+      return http_response{200, "text/plain", "", {}};
+    }
     auto r = refused(401, "Sign-in required",
                      "This workspace is reached only from a browser that has signed in to "
                      "Rockpool.");
     r.headers["WWW-Authenticate"] = "Cookie";
     return r;
   }
+  if (signin_ == nullptr) return page(404, "Not found", "<p>Sign-in is off here.</p>");
   if (s[1] == "signin") return signin(req);
   if (s[1] == "signout") {
     auto prefix = req.header("x-forwarded-prefix");
     auto r = page(200, "Signed out", "<p>This browser is signed out of the workspaces.</p>");
-    r.headers["Set-Cookie"] = signin_.cookie_name() + "=; Path=" +
+    r.headers["Set-Cookie"] = signin_->cookie_name() + "=; Path=" +
                               (safe_workspace_path(prefix) ? prefix + "/" : std::string("/")) +
                               "; Max-Age=0; HttpOnly; SameSite=Lax";
     return r;
@@ -90,7 +104,7 @@ http_response workspace_gateway::signin(const http_request& req) {
   if (to.empty()) to = "/workspace/";
   if (!safe_workspace_path(to))
     return refused(400, "Bad sign-in link", "A sign-in link may lead only to a /workspace/ path.");
-  if (!signin_.redeem(api::query(t, "code")))
+  if (!signin_->redeem(api::query(t, "code")))
     return refused(401, "Sign-in link not valid",
                    "This sign-in link was used already, has expired (links last a minute) or "
                    "was never issued.");
@@ -102,9 +116,9 @@ http_response workspace_gateway::signin(const http_request& req) {
   r.headers["Location"] = prefix + to;
   r.headers["Cache-Control"] = "no-store";
   r.headers["Referrer-Policy"] = "no-referrer";
-  r.headers["Set-Cookie"] = signin_.cookie_name() + "=" + signin_.new_session() +
+  r.headers["Set-Cookie"] = signin_->cookie_name() + "=" + signin_->new_session() +
                             "; Path=" + (prefix.empty() ? "/" : prefix + "/") +
-                            "; Max-Age=" + std::to_string(signin_.session_ttl().count()) +
+                            "; Max-Age=" + std::to_string(signin_->session_ttl().count()) +
                             "; HttpOnly; SameSite=Lax" +
                             (req.header("x-forwarded-proto") == "https" ? "; Secure" : "");
   return r;

@@ -62,7 +62,7 @@ class actor_runtime : public ::testing::Test {
     ctl_ = std::make_unique<actors::controller>(
         *sys_,
         actors::reconcile_context{*store_, incus_, routes_, *ports_, *events_, clock_,
-                                  bridge_.get(), &inner_},
+                                  bridge_.get(), &inner_, &activity_},
         kinds_, options_);
     backend_->set_commit_listener(
         [this](std::vector<specs::kv_event> e) { ctl_->publish(std::move(e)); });
@@ -119,6 +119,7 @@ class actor_runtime : public ::testing::Test {
 
   test_support::temp_dir dir_;
   test_support::fake_clock clock_;
+  actors::workspace_activity activity_{clock_};
   std::unique_ptr<specs::kv_backend> backend_;
   std::unique_ptr<specs::object_store> store_;
   std::unique_ptr<actors::host_port_allocator> ports_;
@@ -1146,4 +1147,100 @@ TEST_F(actor_runtime, a_users_edits_to_the_nested_host_template_win) {
   auto inst = incus_.get_instance("dev");
   ASSERT_TRUE(inst.ok() && *inst);
   EXPECT_EQ((*inst)->config["limits.memory"], "3GiB");
+}
+
+// ---- issue 23: sleeping when idle, waking on a request ----
+
+namespace {
+std::string instance_status(runtime::fake_incus& incus, const std::string& name) {
+  auto i = incus.get_instance(name);
+  return i.ok() && *i ? (*i)->status : std::string();
+}
+}  // namespace
+
+TEST_F(actor_runtime, an_idle_workspace_sleeps_after_idle_after_and_a_request_wakes_it) {
+  boot();
+  apply(workspace("lazy", R"(,"lifecycle":{"idleAfter":"20s"})"));
+  for (int i = 0; i < 10; ++i) advance(100ms);
+  ASSERT_TRUE(ready("Workspace", "lazy")) << boost::json::serialize(get("Workspace", "lazy"));
+  EXPECT_FALSE(string_at(get("Workspace", "lazy"), "status.lastActivityTime").empty());
+  // A request at 10 s moves the deadline: awake at 25 s.
+  advance(9000ms);
+  activity_.touch("lazy");
+  advance(15000ms);
+  EXPECT_EQ(string_at(get("Workspace", "lazy"), "status.phase"), "Running");
+  // 20 s after that request, it sleeps: instance stopped, route kept, spec untouched.
+  advance(6000ms);
+  auto ws = get("Workspace", "lazy");
+  EXPECT_EQ(string_at(ws, "status.phase"), "Sleeping") << boost::json::serialize(ws);
+  EXPECT_EQ(condition(ws, "Ready").substr(0, 14), "False/Sleeping");
+  EXPECT_EQ(string_at(ws, "spec.state"), "Running") << "the user's spec is never rewritten";
+  EXPECT_EQ(instance_status(incus_, "lazy"), "Stopped");
+  EXPECT_TRUE(routes_.contains("rockpool-ws-lazy")) << "a request must still reach the gateway";
+  // It stays asleep while nothing happens.
+  advance(60000ms);
+  EXPECT_EQ(string_at(get("Workspace", "lazy"), "status.phase"), "Sleeping");
+  // A request through the gateway wakes it (here without waiting for it).
+  ASSERT_TRUE(actors::wake_workspace(*store_, activity_, "lazy", 0ms).ok());
+  for (int i = 0; i < 10; ++i) advance(100ms);
+  ws = get("Workspace", "lazy");
+  EXPECT_EQ(string_at(ws, "status.phase"), "Running") << boost::json::serialize(ws);
+  EXPECT_EQ(instance_status(incus_, "lazy"), "Running");
+  EXPECT_EQ(specs::int_at(ws, "status.restarts").value_or(0), 0) << "a wake is not a crash";
+  // Awake again for another idleAfter from the wake.
+  advance(15000ms);
+  EXPECT_EQ(string_at(get("Workspace", "lazy"), "status.phase"), "Running");
+}
+
+TEST_F(actor_runtime, open_websockets_and_exec_sessions_keep_a_workspace_awake) {
+  boot();
+  apply(workspace("busy", R"(,"lifecycle":{"idleAfter":"10s"})"));
+  for (int i = 0; i < 10; ++i) advance(100ms);
+  auto upstream = string_at(get("Workspace", "busy"), "status.upstream");
+  ASSERT_FALSE(upstream.empty());
+  routes_.set_in_flight({{upstream, 1}});  // a WebSocket through the IDE route
+  advance(30000ms);
+  EXPECT_EQ(string_at(get("Workspace", "busy"), "status.phase"), "Running");
+  routes_.set_in_flight({});
+  activity_.session_opened("busy");  // rpctl shell
+  advance(30000ms);
+  EXPECT_EQ(string_at(get("Workspace", "busy"), "status.phase"), "Running");
+  activity_.session_closed("busy");
+  advance(11000ms);
+  EXPECT_EQ(string_at(get("Workspace", "busy"), "status.phase"), "Sleeping");
+}
+
+TEST_F(actor_runtime, last_activity_is_written_at_most_once_a_minute_and_stopped_is_off) {
+  boot();
+  apply(workspace("steady", R"(,"lifecycle":{"idleAfter":"1h"})"));
+  for (int i = 0; i < 10; ++i) advance(100ms);
+  auto first = string_at(get("Workspace", "steady"), "status.lastActivityTime");
+  auto rv = string_at(get("Workspace", "steady"), "metadata.resourceVersion");
+  for (int i = 0; i < 5; ++i) {  // busy for 50 s: no status write for it
+    activity_.touch("steady");
+    advance(10000ms);
+  }
+  EXPECT_EQ(string_at(get("Workspace", "steady"), "status.lastActivityTime"), first);
+  activity_.touch("steady");
+  advance(15000ms);  // a minute on: written
+  EXPECT_NE(string_at(get("Workspace", "steady"), "status.lastActivityTime"), first);
+  (void)rv;
+  // spec.state Stopped is off, not asleep: nothing wakes it.
+  apply(workspace("off", R"(,"state":"Stopped","lifecycle":{"idleAfter":"10s"})"));
+  for (int i = 0; i < 10; ++i) advance(100ms);
+  ASSERT_TRUE(actors::wake_workspace(*store_, activity_, "off", 0ms).ok());
+  for (int i = 0; i < 10; ++i) advance(100ms);
+  EXPECT_EQ(string_at(get("Workspace", "off"), "status.phase"), "Stopped");
+}
+
+TEST(workspace_lifecycle, durations_parse_as_idle_after_spells_them) {
+  using std::chrono::seconds;
+  EXPECT_EQ(actors::parse_duration("0"), seconds(0));
+  EXPECT_EQ(actors::parse_duration(""), seconds(0));
+  EXPECT_EQ(actors::parse_duration("20s"), seconds(20));
+  EXPECT_EQ(actors::parse_duration("1h30m"), seconds(5400));
+  EXPECT_EQ(actors::parse_duration("2m5s"), seconds(125));
+  EXPECT_FALSE(actors::parse_duration("20"));
+  EXPECT_FALSE(actors::parse_duration("5d"));
+  EXPECT_FALSE(actors::parse_duration("m"));
 }

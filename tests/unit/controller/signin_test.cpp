@@ -19,7 +19,13 @@ class signin_test : public ::testing::Test {
     auto opened = controller::workspace_signin::open(dir_.path() / "signin.key", 12h, clock_);
     ASSERT_TRUE(opened.ok()) << opened.err().message;
     signin_ = std::move(*opened);
-    gateway_ = std::make_unique<controller::workspace_gateway>(*signin_, "http://127.0.0.1:8080");
+    gateway_ = std::make_unique<controller::workspace_gateway>(
+        signin_.get(), "http://127.0.0.1:8080", [this](const std::string& uri) -> specs::status {
+          admitted_.push_back(uri);
+          if (uri.find("/slow/") != std::string::npos)
+            return specs::make_error(specs::reason::unavailable, "workspace slow is still waking");
+          return specs::done{};
+        });
   }
   controller::http_response get(const std::string& target,
                                 std::map<std::string, std::string> headers = {}) {
@@ -42,6 +48,7 @@ class signin_test : public ::testing::Test {
   test_support::fake_clock clock_;
   std::unique_ptr<controller::workspace_signin> signin_;
   std::unique_ptr<controller::workspace_gateway> gateway_;
+  std::vector<std::string> admitted_;  // what the admit hook was called with
 };
 
 TEST_F(signin_test, a_code_signs_in_once_and_sets_an_http_only_lax_cookie) {
@@ -146,3 +153,41 @@ TEST_F(signin_test, the_401_page_links_to_the_ui_and_sign_out_clears_the_cookie)
 }
 
 }  // namespace
+
+TEST_F(signin_test, what_the_gateway_lets_through_is_admitted_and_an_anonymous_request_never_is) {
+  auto r = get("/.rockpool/signin?code=" + code() + "&to=/workspace/demo/");
+  auto cookie = cookie_of(r);
+  EXPECT_EQ(get("/.rockpool/auth", {{"cookie", cookie}, {"x-forwarded-uri", "/workspace/demo/x"}})
+                .status,
+            200);
+  // Anonymous: refused, and not admitted (it wakes nothing).
+  EXPECT_EQ(get("/.rockpool/auth", {{"x-forwarded-uri", "/workspace/demo/"},
+                                    {"x-rockpool-public", "0"}})
+                .status,
+            401);
+  // A public route (Caddy says so): no cookie needed, still admitted.
+  EXPECT_EQ(get("/.rockpool/auth", {{"x-forwarded-uri", "/workspace/demo/port/9000/"},
+                                    {"x-rockpool-public", "1"}})
+                .status,
+            200);
+  EXPECT_EQ(admitted_, (std::vector<std::string>{"/workspace/demo/x", "/workspace/demo/port/9000/"}));
+  // A workspace that does not come up in time: 503 with Retry-After.
+  auto slow = get("/.rockpool/auth", {{"cookie", cookie}, {"x-forwarded-uri", "/workspace/slow/"}});
+  EXPECT_EQ(slow.status, 503);
+  EXPECT_EQ(slow.headers["Retry-After"], "5");
+  EXPECT_NE(slow.body.find("still waking"), std::string::npos) << slow.body;
+}
+
+TEST(gateway_without_signin, lets_everything_through_and_still_admits_it) {
+  std::vector<std::string> admitted;
+  controller::workspace_gateway g(nullptr, "http://127.0.0.1:8080",
+                                  [&](const std::string& uri) -> specs::status {
+                                    admitted.push_back(uri);
+                                    return specs::done{};
+                                  });
+  http_request r{"GET", "/.rockpool/auth", "", ""};
+  r.headers = {{"x-forwarded-uri", "/workspace/demo/"}};
+  EXPECT_EQ(g.handle(r).status, 200);
+  EXPECT_EQ(admitted, std::vector<std::string>{"/workspace/demo/"});
+  EXPECT_EQ(g.handle({"GET", "/.rockpool/signin?code=x", "", ""}).status, 404);
+}

@@ -40,7 +40,7 @@ const std::map<std::string, runtime::route> demo_routes = {
     {"rockpool-pr-demo-9000",
      {"rockpool-pr-demo-9000", "/workspace/demo/port/9000/", "10.77.0.5:9000", true}}};
 
-TEST(caddy_config, with_a_gateway_every_route_but_a_public_one_asks_it_first) {
+TEST(caddy_config, with_a_gateway_every_route_asks_it_first_and_a_public_one_says_so) {
   runtime::caddy_options o;
   o.gateway = "127.0.0.1:40000";
   o.session_cookie = "rockpool_abc";
@@ -56,9 +56,17 @@ TEST(caddy_config, with_a_gateway_every_route_but_a_public_one_asks_it_first) {
   auto headers = json::serialize(ide->at("handle").as_array()[1]);
   EXPECT_NE(headers.find("rockpool_abc="), std::string::npos) << headers;
   EXPECT_NE(headers.find("X-Forwarded-Prefix"), std::string::npos);
+  // Every route tells the gateway whether it is public, overriding any
+  // header of that name the client sent.
+  EXPECT_NE(json::serialize(auth).find(R"("X-Rockpool-Public":["0"])"), std::string::npos)
+      << json::serialize(auth);
   const auto* open = route_with_id(routes, "rockpool-pr-demo-9000");
   ASSERT_NE(open, nullptr);
-  EXPECT_EQ(handlers(*open), (std::vector<std::string>{"headers", "rewrite", "reverse_proxy"}));
+  EXPECT_EQ(handlers(*open), (std::vector<std::string>{"forward_auth", "headers", "rewrite",
+                                                       "reverse_proxy"}))
+      << "a public route is still counted and woken by the gateway";
+  const auto& open_auth = open->at("handle").as_array()[0];
+  EXPECT_NE(json::serialize(open_auth).find(R"("X-Rockpool-Public":["1"])"), std::string::npos);
   // The gateway's pages are on the workspace origin, first.
   EXPECT_EQ(routes[0].at("@id").as_string(), "rockpool-gateway");
   EXPECT_NE(route_with_id(routes, "rockpool-workspace-slash"), nullptr);

@@ -7,6 +7,7 @@
 #include "rockpool/actors/bridge.hpp"
 #include "rockpool/actors/event_recorder.hpp"
 #include "rockpool/actors/host_ports.hpp"
+#include "rockpool/actors/workspace_activity.hpp"
 #include "rockpool/runtime/incus.hpp"
 #include "rockpool/runtime/inner.hpp"
 #include "rockpool/runtime/routes.hpp"
@@ -54,6 +55,9 @@ struct reconcile_context {
   bridge_network* bridge = nullptr;
   /// How a NestedHost's inner control plane is looked at; null: not at all.
   runtime::inner_probe* inner = nullptr;
+  /// Where workspaces were last used (the gateway, exec); null: workspaces
+  /// never sleep.
+  workspace_activity* activity = nullptr;
 };
 
 /// A "maps from" trigger: a change to an object of `source_kind` pokes every
@@ -77,6 +81,11 @@ struct subresource_services {
   /// A single-use sign-in code for the workspace server; empty: workspaces
   /// are served without sign-in (--workspace-signin=false).
   std::function<specs::result<std::string>()> issue_signin_code = {};
+  /// Workspace activity (exec sessions count; opening or exec wakes a
+  /// sleeping workspace); null: no lifecycle.
+  workspace_activity* activity = nullptr;
+  /// How long exec waits for a sleeping workspace to wake.
+  std::chrono::milliseconds wake_timeout{60000};
 };
 
 /// One kind's reconciler: what it is For, what it Owns and Watches (in the

@@ -49,6 +49,8 @@ class actor_route_table final : public runtime::route_table {
   specs::result<bool> answers(const runtime::route& r) override;
   specs::result<runtime::probe_answer> probe(const runtime::route& r,
                                              const std::string& sub) override;
+  /// Asks Caddy on the caller's thread.
+  specs::result<std::map<std::string, int>> in_flight() override;
   /// Loads the config now (start-up: the control-plane routes).
   specs::status sync();
   /// Stops the actor.

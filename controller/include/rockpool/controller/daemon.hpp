@@ -57,6 +57,10 @@ struct daemon_config {
   std::string gateway_listen = "127.0.0.1:0";
   std::string session_ttl = "12h";
   std::chrono::seconds session_ttl_seconds{12 * 3600};  // parsed from session_ttl
+  /// How long the gateway holds a request for a sleeping workspace while it
+  /// wakes, before 503 with Retry-After ("60s").
+  std::string wake_timeout = "60s";
+  std::chrono::seconds wake_timeout_seconds{60};  // parsed from wake_timeout
 
   server_options server;  // socket, loopback TCP and the token read from token_file
 };

@@ -63,8 +63,17 @@ class workspace_signin {
 ///   GET /.rockpool/signout  cookie cleared
 class workspace_gateway final : public http_handler {
  public:
+  /// Called for every request the gateway lets through (signed in, or on a
+  /// public route), with its forwarded URI ("/workspace/NAME/..."): the
+  /// daemon counts it as its workspace's activity and wakes the workspace if
+  /// it sleeps, returning once it is up. An error refuses the request with
+  /// its reason's status (503 with Retry-After when the wake takes too long).
+  /// May block for as long as a wake takes. Empty: nothing is done.
+  using admit_hook = std::function<specs::status(const std::string& uri)>;
   /// control_url: where the UI is, for the 401 page (e.g. http://127.0.0.1:8080).
-  workspace_gateway(workspace_signin& signin, std::string control_url);
+  /// signin null: every request is let through (--workspace-signin=false),
+  /// still counted and woken.
+  workspace_gateway(workspace_signin* signin, std::string control_url, admit_hook admitted = {});
   http_response handle(const http_request& req) override;
   bool reads_headers() const override { return true; }
 
@@ -72,8 +81,9 @@ class workspace_gateway final : public http_handler {
   http_response signin(const http_request& req);
   http_response refused(int status, const std::string& title, const std::string& text) const;
 
-  workspace_signin& signin_;
+  workspace_signin* signin_;
   std::string control_url_;
+  admit_hook admitted_;
 };
 
 }  // namespace rockpool::controller

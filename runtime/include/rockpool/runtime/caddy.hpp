@@ -34,7 +34,8 @@ struct caddy_options {
 /// (/api/ and /app/ to control_upstream) and the workspace server (one route
 /// per entry, @id = route id, longer prefixes first so port routes win over
 /// IDE routes, the prefix stripped and sent as X-Forwarded-Prefix; with a
-/// gateway, each route not open asks it first, /.rockpool/* goes to it and the
+/// gateway, each route asks it first (an open one marked X-Rockpool-Public:
+/// no sign-in, but counted and woken), /.rockpool/* goes to it and the
 /// session cookie is removed before a workspace sees the request;
 /// /workspace/NAME redirects to /workspace/NAME/). Anything else is a 404 on
 /// both servers.
@@ -54,6 +55,10 @@ class caddy_admin {
   [[nodiscard]] virtual specs::result<bool> answers(const std::string& path) = 0;
   /// GET path through the workspace server, signed in: what answered.
   [[nodiscard]] virtual specs::result<probe_answer> get(const std::string& path) = 0;
+  /// Requests in flight by upstream address (`GET /reverse_proxy/upstreams`).
+  [[nodiscard]] virtual specs::result<std::map<std::string, int>> in_flight() {
+    return std::map<std::string, int>{};
+  }
 };
 
 /// caddy_admin over HTTP (libcurl) to the admin API and the workspace server.
@@ -65,6 +70,7 @@ class caddy_admin_http final : public caddy_admin {
   specs::result<std::string> live_http_app() override;
   specs::result<bool> answers(const std::string& path) override;
   specs::result<probe_answer> get(const std::string& path) override;
+  specs::result<std::map<std::string, int>> in_flight() override;
 
  private:
   caddy_options options_;

@@ -103,6 +103,9 @@ class fake_routes : public route_table {
   specs::status remove(const std::string& id) override;
   specs::result<bool> answers(const route& r) override;
   specs::result<probe_answer> probe(const route& r, const std::string& sub) override;
+  specs::result<std::map<std::string, int>> in_flight() override;
+  /// What in_flight() reports from now on (tests: a request or a WebSocket open).
+  void set_in_flight(std::map<std::string, int> counts);
 
   std::size_t size() const;
   bool contains(const std::string& id) const;
@@ -115,6 +118,7 @@ class fake_routes : public route_table {
  private:
   mutable std::mutex mu_;
   std::map<std::string, route> routes_;
+  std::map<std::string, int> in_flight_;
 };
 
 }  // namespace rockpool::runtime

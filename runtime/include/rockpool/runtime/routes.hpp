@@ -2,6 +2,7 @@
 
 #include "rockpool/specs/result.hpp"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,12 @@ class route_table {
   /// GET path_prefix + sub through the route, signed in. An error when the
   /// route is not in place (or the router cannot be asked).
   [[nodiscard]] virtual specs::result<probe_answer> probe(const route& r, const std::string& sub) = 0;
+  /// Requests in flight now, by upstream address ("10.77.0.5:8080"), as the
+  /// router counts them (an open WebSocket is one until it closes); upstreams
+  /// with none may be left out. A router that cannot tell reports none.
+  [[nodiscard]] virtual specs::result<std::map<std::string, int>> in_flight() {
+    return std::map<std::string, int>{};
+  }
 };
 
 }  // namespace rockpool::runtime

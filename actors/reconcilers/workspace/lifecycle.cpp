@@ -1,0 +1,285 @@
+// Sleeping workspaces (issue 23): a workspace with spec.lifecycle.idleAfter
+// sleeps after that long without activity (its instance stopped, its routes
+// kept, spec untouched), and the first request through its routes, an exec
+// or the UI's Open wakes it. Activity is what rockpoold sees: every request
+// the workspace server's gateway lets through (it asks before each one),
+// requests Caddy still has in flight to the workspace's upstreams (an open
+// WebSocket is one until it closes), and open exec sessions.
+#include "workspace/workspace.hpp"
+
+#include <algorithm>
+#include <thread>
+
+namespace rockpool::actors {
+
+using specs::string_at;
+using clock_point = std::chrono::system_clock::time_point;
+
+void workspace_activity::touch(const std::string& workspace) {
+  auto now = clock_.now();
+  std::lock_guard lk(mu_);
+  auto& t = last_[workspace];
+  t = std::max(t, now);
+}
+
+std::optional<clock_point> workspace_activity::last(const std::string& workspace) const {
+  std::lock_guard lk(mu_);
+  auto it = last_.find(workspace);
+  if (it == last_.end()) return std::nullopt;
+  return it->second;
+}
+
+void workspace_activity::session_opened(const std::string& workspace) {
+  touch(workspace);
+  std::lock_guard lk(mu_);
+  ++sessions_[workspace];
+}
+
+void workspace_activity::session_closed(const std::string& workspace) {
+  touch(workspace);
+  std::lock_guard lk(mu_);
+  if (auto it = sessions_.find(workspace); it != sessions_.end() && --it->second <= 0)
+    sessions_.erase(it);
+}
+
+int workspace_activity::open_sessions(const std::string& workspace) const {
+  std::lock_guard lk(mu_);
+  auto it = sessions_.find(workspace);
+  return it == sessions_.end() ? 0 : it->second;
+}
+
+std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
+  if (text.empty() || text == "0") return std::chrono::seconds(0);
+  std::int64_t total = 0, n = 0;
+  bool digits = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      if (n > 100000000) return std::nullopt;
+      n = n * 10 + (c - '0');
+      digits = true;
+      continue;
+    }
+    if (!digits) return std::nullopt;
+    if (c == 'h') total += n * 3600;
+    else if (c == 'm') total += n * 60;
+    else if (c == 's') total += n;
+    else return std::nullopt;
+    n = 0;
+    digits = false;
+  }
+  if (digits) return std::nullopt;  // a number without a unit
+  return std::chrono::seconds(total);
+}
+
+namespace {
+
+std::string format_seconds(std::chrono::seconds s) {
+  auto n = s.count();
+  if (n % 3600 == 0) return std::to_string(n / 3600) + "h";
+  if (n % 60 == 0) return std::to_string(n / 60) + "m";
+  return std::to_string(n) + "s";
+}
+
+bool sleeping(const specs::json::value& ws) { return string_at(ws, "status.phase") == "Sleeping"; }
+
+// /workspace/NAME/... -> NAME and, for /workspace/NAME/port/P/..., P.
+std::pair<std::string, std::string> parse_workspace_uri(const std::string& uri) {
+  constexpr std::string_view prefix = "/workspace/";
+  if (uri.rfind(prefix, 0) != 0) return {};
+  auto rest = uri.substr(prefix.size());
+  auto slash = rest.find_first_of("/?");
+  auto name = rest.substr(0, slash);
+  std::string port;
+  if (slash != std::string::npos && rest.compare(slash, 6, "/port/") == 0) {
+    auto p = rest.substr(slash + 6);
+    port = p.substr(0, p.find_first_of("/?"));
+  }
+  return {name, port};
+}
+
+// Whether what a request for (name, port) needs is up: the workspace
+// Ready (the IDE answers), or its PortRoute for that port Ready.
+bool serves(specs::object_store& store, const std::string& name, const std::string& port) {
+  auto ws = store.get("Workspace", name);
+  if (!ws.ok()) return true;  // gone: nothing to wait for
+  if (string_at(*ws, "status.phase") != "Running") return false;
+  if (port.empty()) return common::condition_holds(*ws, "Ready");
+  auto routes = store.list("PortRoute");
+  if (!routes.ok()) return false;
+  for (const auto& r : routes->items)
+    if (string_at(r, "spec.workspace") == name &&
+        std::to_string(specs::int_at(r, "spec.port").value_or(0)) == port)
+      return common::condition_holds(r, "Ready");
+  return common::condition_holds(*ws, "InstanceReady");  // no such route: Caddy answers
+}
+
+specs::status request_wake(specs::object_store& store, workspace_activity& activity,
+                           const std::string& name) {
+  specs::json::value patch = {
+      {"metadata",
+       {{"annotations",
+         {{wake_annotation, specs::format_rfc3339(activity.clock().now())}}}}}};
+  auto r = store.merge_patch("Workspace", name, patch, {false, "rockpool-wake"});
+  if (!r.ok() && r.err().why != specs::reason::not_found) return r.err();
+  return specs::done{};
+}
+
+// Waits (polling the store, bounded) until ready() holds.
+template <class Ready>
+bool wait_until(Ready ready, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+}  // namespace
+
+specs::status wake_workspace(specs::object_store& store, workspace_activity& activity,
+                             const std::string& name, std::chrono::milliseconds wait_timeout) {
+  activity.touch(name);
+  auto ws = store.get("Workspace", name);
+  if (!ws.ok() || !sleeping(*ws)) return specs::done{};
+  if (auto st = request_wake(store, activity, name); !st.ok()) return st;
+  if (wait_timeout.count() <= 0) return specs::done{};
+  bool up = wait_until(
+      [&] {
+        auto w = store.get("Workspace", name);
+        return !w.ok() || (!sleeping(*w) && string_at(*w, "status.instanceState") == "Running");
+      },
+      wait_timeout);
+  if (!up)
+    return specs::make_error(specs::reason::unavailable,
+                             "workspace " + name + " is still waking up; try again");
+  return specs::done{};
+}
+
+specs::status admit_workspace_request(specs::object_store& store, workspace_activity& activity,
+                                      const std::string& uri, std::chrono::milliseconds timeout) {
+  auto [name, port] = parse_workspace_uri(uri);
+  if (name.empty()) return specs::done{};
+  activity.touch(name);
+  auto ws = store.get("Workspace", name);
+  if (!ws.ok() || !sleeping(*ws)) return specs::done{};
+  if (auto st = request_wake(store, activity, name); !st.ok()) return st;
+  if (!wait_until([&] { return serves(store, name, port); }, timeout))
+    return specs::make_error(specs::reason::unavailable,
+                             "workspace " + name + " is waking up and did not answer within " +
+                                 std::to_string(timeout.count() / 1000) + " s; try again");
+  activity.touch(name);
+  return specs::done{};
+}
+
+}  // namespace rockpool::actors
+
+namespace rockpool::actors::workspace {
+
+using namespace common;
+
+// Whether this pass keeps (or puts) the workspace asleep. Runs after the
+// instance was observed (inst_ is what Incus says).
+pass::step pass::decide_sleep() {
+  auto old = status_.old_value();
+  bool was_asleep = string_at(old, "phase") == "Sleeping";
+  auto since = specs::parse_rfc3339(string_at(old, "sleepingSince"));
+  auto wake = string_at(obj_, std::string("metadata.annotations.") + wake_annotation);
+  auto noted = specs::parse_rfc3339(string_at(old, "lastActivityTime"));
+  last_activity_ = std::max(noted, specs::parse_rfc3339(string_at(old, "awakeSince")));
+  if (s_.state != "Running" || s_.idle_after.count() == 0 || ctx_.activity == nullptr) {
+    // Stopped is off, and no idleAfter (or no activity source) never sleeps:
+    // a workspace asleep when that changed wakes (or stays stopped).
+    status_.erase("sleepingSince");
+    return std::nullopt;
+  }
+  if (was_asleep) {
+    // A wake request after it fell asleep, or a request the gateway saw since.
+    auto seen = ctx_.activity->last(s_.name);
+    bool woken = (!wake.empty() && specs::parse_rfc3339(wake) >= since) || (seen && *seen > since);
+    if (!woken) {
+      asleep_ = true;
+      return std::nullopt;
+    }
+    ctx_.events.record(obj_, "Normal", "Woken", "woke on a request; starting instance " + s_.name);
+    status_["awakeSince"] = specs::format_rfc3339(now_);
+    status_.erase("sleepingSince");
+    last_activity_ = now_;
+    status_["lastActivityTime"] = specs::format_rfc3339(now_);
+    return std::nullopt;
+  }
+  if (!inst_ || inst_->status != "Running") {
+    // Starting now (created, or woken): the idle clock starts.
+    status_["awakeSince"] = specs::format_rfc3339(now_);
+    status_["lastActivityTime"] = specs::format_rfc3339(now_);
+    last_activity_ = now_;
+    return std::nullopt;
+  }
+  if (old.as_object().find("awakeSince") == old.as_object().end()) {
+    status_["awakeSince"] = specs::format_rfc3339(now_);
+    last_activity_ = std::max(last_activity_, now_);
+  }
+  // Activity: the gateway's requests, Caddy's requests in flight to this
+  // workspace's upstreams (open WebSockets), open exec sessions.
+  if (auto seen = ctx_.activity->last(s_.name)) last_activity_ = std::max(last_activity_, *seen);
+  bool busy = ctx_.activity->open_sessions(s_.name) > 0;
+  if (!busy) {
+    std::vector<std::string> upstreams{string_at(old, "upstream")};
+    if (auto routes = ctx_.store.list("PortRoute"); routes.ok())
+      for (const auto& r : routes->items)
+        if (string_at(r, "spec.workspace") == s_.name)
+          upstreams.push_back(string_at(r, "status.upstream"));
+    if (auto flying = ctx_.routes.in_flight(); flying.ok())
+      for (const auto& u : upstreams)
+        if (!u.empty() && flying->count(u) && flying->at(u) > 0) busy = true;
+  }
+  if (busy) last_activity_ = now_;
+  // Refreshed once the last written time is a minute old: a busy workspace
+  // is a status write a minute, not one per request.
+  if ((last_activity_ > noted && now_ - noted >= std::chrono::minutes(1)) ||
+      string_at(old, "lastActivityTime").empty())
+    status_["lastActivityTime"] = specs::format_rfc3339(last_activity_);
+  auto idle = now_ - last_activity_;
+  if (idle < s_.idle_after) return std::nullopt;
+  asleep_ = true;
+  status_["sleepingSince"] = specs::format_rfc3339(now_);
+  ctx_.events.record(obj_, "Normal", "Sleeping",
+                     "no activity for " + format_seconds(s_.idle_after) +
+                         " (spec.lifecycle.idleAfter); stopping instance " + s_.name +
+                         " until the next request");
+  return std::nullopt;
+}
+
+// After a pass of an awake workspace that may sleep: look again when its
+// idle time would run out, or in a minute.
+pass_result pass::with_idle_check(pass_result r) const {
+  if (asleep_ || s_.idle_after.count() == 0 || ctx_.activity == nullptr ||
+      s_.state != "Running" || r.what != outcome::converged)
+    return r;
+  // At least once a minute, so status.lastActivityTime follows the activity.
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(last_activity_ +
+                                                                    s_.idle_after - now_);
+  return requeue("idle check", std::clamp(left, std::chrono::milliseconds(1000),
+                                          std::chrono::milliseconds(60000)));
+}
+
+// Asleep: the instance is stopped, the route stays (a request reaches the
+// gateway, which wakes the workspace), and the status says why.
+pass_result pass::report_sleeping() {
+  if (auto upstream = string_at(status_.old_value(), "upstream"); !upstream.empty()) {
+    runtime::route r{route_id(s_.name), "/workspace/" + s_.name + "/", upstream};
+    if (auto st = ctx_.routes.upsert(r); !st.ok()) return failed(st.err().message);
+  }
+  auto why = "asleep: no activity for " + format_seconds(s_.idle_after) +
+             " (spec.lifecycle.idleAfter); the next request, exec or Open wakes it";
+  status_.condition("InstanceReady", true, "Sleeping", "the instance is stopped while idle");
+  status_.condition("RouteReady", true, "Sleeping", "the route stays; a request wakes the workspace");
+  status_.condition("IDEReady", false, "Sleeping", "the workspace sleeps");
+  status_.condition("Ready", false, "Sleeping", why);
+  status_["phase"] = "Sleeping";
+  status_["instanceState"] = "Stopped";
+  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+  return converged("asleep");
+}
+
+}  // namespace rockpool::actors::workspace
