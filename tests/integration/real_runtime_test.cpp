@@ -430,3 +430,57 @@ TEST_F(real_runtime, the_home_volume_outlives_a_recreated_instance_and_goes_with
       << "the home volume goes with the workspace";
   run_command("incus image alias delete rockpool-tiny-b");
 }
+
+// Sleeping workspaces (issue 23): with no traffic for idleAfter the instance
+// is stopped and the workspace shows Sleeping; an anonymous request gets 401
+// and wakes nothing; a signed-in one is held until the workspace serves, and
+// then answered (the time it took is printed).
+TEST_F(real_runtime, an_idle_workspace_sleeps_and_a_signed_in_request_wakes_it) {
+  ASSERT_EQ(rpctl("apply -f " + write("nap.yaml",
+                                       "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
+                                       "metadata: {name: nap}\n"
+                                       "spec: {image: rockpool-tiny, lifecycle: {idleAfter: 10s}}\n"))
+                .exit_code,
+            0);
+  ASSERT_EQ(rpctl("wait ws nap --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe ws nap").out;
+  auto cookie = sign_in("nap");
+  ASSERT_FALSE(cookie.empty());
+  auto phase = [&] {
+    auto v = specs::parse_json(rpctl("get ws nap -o json").out);
+    return v.ok() ? specs::string_at(*v, "status.phase") : std::string();
+  };
+  auto instance_state = [&] {
+    auto s = run_command("incus list --project " + project_ + " nap -f csv -c s").out;
+    return s.substr(0, s.find('\n'));
+  };
+  auto t = std::chrono::steady_clock::now();
+  for (int i = 0; i < 400 && phase() != "Sleeping"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(phase(), "Sleeping") << rpctl("describe ws nap").out;
+  std::fprintf(stderr, "  asleep %.1f s after Ready (idleAfter 10s)\n",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
+  EXPECT_EQ(instance_state(), "STOPPED");
+  // Anonymous: refused, and the workspace sleeps on.
+  EXPECT_EQ(get_with_cookie(workspaces_, "/workspace/nap/", "").status, 401);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(phase(), "Sleeping") << "an anonymous request woke it";
+  // Signed in: held while it wakes, then the page.
+  runtime::http_call c;
+  c.url = "http://127.0.0.1:" + std::to_string(workspaces_) + "/workspace/nap/";
+  c.timeout_ms = 70000;
+  c.headers.push_back("Cookie: " + cookie);
+  t = std::chrono::steady_clock::now();
+  auto r = runtime::http_perform(c);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_NE(r->body.find(ide_page), std::string::npos) << r->body;
+  std::fprintf(stderr, "  first byte after a wake: %.2f s\n", took);
+  EXPECT_EQ(phase(), "Running");
+  EXPECT_EQ(instance_state(), "RUNNING");
+  auto events = rpctl("events").out;
+  EXPECT_NE(events.find("Sleeping"), std::string::npos) << events;
+  EXPECT_NE(events.find("Woken"), std::string::npos) << events;
+  rpctl("delete ws nap --wait --timeout 60s");
+}
