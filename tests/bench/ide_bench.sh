@@ -4,9 +4,13 @@
 #   2. apply -> the IDE's /healthz answers 200 through Caddy (signed in), from
 #      the cached image; the idle RSS of one IDE workspace;
 #   3. N IDE workspaces applied at once: time until all answer, memory;
-#   4. the sign-in check's cost per proxied request: the same upstream through
-#      a public route and through a signed-in one, p50/p99 of each (baseline
-#      side by side).
+#   4. the gateway's cost per proxied request: the same upstream straight
+#      (no Caddy: the baseline), through a public route (the gateway counts
+#      it) and through a signed-in one (the gateway checks the cookie too),
+#      p50/p99 of each;
+#   5. sleep and wake (issue 23): the N IDE workspaces given idleAfter 15s
+#      sleep (host memory before and after), then a signed-in request to a
+#      sleeping one is held until it answers: time to the first byte, 3 rounds.
 # Starts its own Caddy and rockpoold on free loopback ports, in an Incus
 # project and on a bridge of its own, and removes them at the end.
 # Usage: [POOL=rockpool] tests/bench/ide_bench.sh [N]   (N default 10; needs a
@@ -111,5 +115,29 @@ measure() {
   curl -s -b "$cookie" -w '%{time_total}\n' "${args[@]}" | sort -n |
     awk '{a[NR]=$1} END {printf "p50 %.3f ms  p99 %.3f ms  (%d requests)\n", a[int(NR*0.5)]*1000, a[int(NR*0.99)]*1000, NR}'
 }
-echo "public route (no check, baseline): $(measure "http://$ws/workspace/ide1/port/9000/hostname")"
-echo "signed-in route (forward_auth):    $(measure "http://$ws/workspace/ide2/port/9000/hostname")"
+addr=$($rpctl get ws ide1 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["address"])')
+echo "straight to the instance (baseline): $(measure "http://$addr:9000/hostname")"
+echo "public route (gateway counts it):    $(measure "http://$ws/workspace/ide1/port/9000/hostname")"
+echo "signed-in route (gateway checks it): $(measure "http://$ws/workspace/ide2/port/9000/hostname")"
+
+echo "== 5. sleep and wake"
+sleepy() { printf 'apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata: {name: %s}\nspec: {image: rockpool-ide, resources: {cpu: 2, memory: 2Gi}, lifecycle: {idleAfter: 15s}}\n---\n' "$@"; }
+$rpctl delete pr pub priv --wait --timeout 60s >/dev/null 2>&1 || true
+before=$(free -m | awk 'NR==2 {print $3}')
+for i in $(seq 2 $((n + 1))); do sleepy "ide$i"; done | $rpctl apply -f - >/dev/null
+t=$(date +%s%N)
+for i in $(seq 2 $((n + 1))); do
+  until [[ $($rpctl get ws "ide$i" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"].get("phase"))') == Sleeping ]]; do
+    [[ $(ms "$t") -gt 120000 ]] && { echo "ide$i did not sleep in 120 s"; exit 1; }
+    sleep 0.5
+  done
+done
+sleep 3
+after=$(free -m | awk 'NR==2 {print $3}')
+echo "$n asleep after $(ms "$t") ms; host memory used: $before MiB awake, $after MiB asleep ($((before - after)) MiB freed)"
+for round in 1 2 3; do
+  t=$(date +%s%N)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -m 70 -b "$cookie" "http://$ws/workspace/ide2/healthz")
+  echo "round $round: a request to a sleeping IDE workspace answered $code after $(ms "$t") ms"
+  until [[ $($rpctl get ws ide2 -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"].get("phase"))') == Sleeping ]]; do sleep 0.5; done
+done
