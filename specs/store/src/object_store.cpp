@@ -221,18 +221,7 @@ result<json::value> object_store::get(const std::string& kind, const std::string
 }
 
 result<list_outcome> object_store::list(const std::string& kind, const label_selector& selector) {
-  auto snap = backend_.list(kind + "/");
-  if (!snap.ok()) return snap.err();
-  list_outcome out;
-  out.revision = snap->revision;
-  for (auto& rec : snap->records) {
-    auto parsed = parse_json(rec.value);
-    if (!parsed.ok()) continue;
-    auto obj = std::move(*parsed);
-    meta_of(obj)["resourceVersion"] = std::to_string(rec.mod_revision);
-    if (selector.matches(obj)) out.items.push_back(std::move(obj));
-  }
-  return out;
+  return list_page(kind, selector, 0, 0, "");
 }
 
 result<list_outcome> object_store::list_page(const std::string& kind,
