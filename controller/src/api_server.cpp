@@ -402,7 +402,8 @@ class connection final : public connection_base,
     // The gateway's inputs, for a handler that reads them.
     if (server_.handler.reads_headers())
       for (const char* name : {"cookie", "x-forwarded-uri", "x-forwarded-method",
-                               "x-forwarded-prefix", "x-forwarded-proto", "x-rockpool-public"})
+                               "x-forwarded-prefix", "x-forwarded-proto", "x-rockpool-public",
+                               "x-rockpool-probe"})
         if (auto v = req[name]; !v.empty()) hreq.headers[name] = std::string(v);
     auto self = this->shared_from_this();
     if (server_.handler.takes_websockets() && beast::websocket::is_upgrade(req))

@@ -210,6 +210,8 @@ specs::result<probe_answer> caddy_admin_http::get(const std::string& path) {
   c.url = "http://" + dial_address(options_.workspace_listen) + path;
   c.timeout_ms = 3000;
   if (options_.probe_cookie) c.headers.push_back("Cookie: " + options_.probe_cookie());
+  // The controller looking is not activity, and wakes nothing.
+  c.headers.push_back(std::string(probe_header) + ": 1");
   auto res = http_perform(c);
   if (!res.ok())
     return make_error(reason::unavailable, "Caddy workspace server: " + res.err().message);

@@ -70,7 +70,8 @@ http_response workspace_gateway::handle(const http_request& req) {
     // so a client cannot claim it.
     if (signin_ == nullptr || req.header("x-rockpool-public") == "1" ||
         signin_->signed_in(req.header("cookie"))) {
-      if (admitted_)
+      // The controller's own probes (X-Rockpool-Probe) are not activity.
+      if (admitted_ && req.header("x-rockpool-probe").empty())
         if (auto st = admitted_(req.header("x-forwarded-uri")); !st.ok()) {
           auto r = refused(specs::http_code(st.err().why), "Workspace not available",
                            st.err().message);

@@ -170,6 +170,11 @@ TEST_F(signin_test, what_the_gateway_lets_through_is_admitted_and_an_anonymous_r
                                     {"x-rockpool-public", "1"}})
                 .status,
             200);
+  // The controller's own probe: through, but not activity.
+  EXPECT_EQ(get("/.rockpool/auth", {{"cookie", cookie}, {"x-forwarded-uri", "/workspace/demo/healthz"},
+                                    {"x-rockpool-probe", "1"}})
+                .status,
+            200);
   EXPECT_EQ(admitted_, (std::vector<std::string>{"/workspace/demo/x", "/workspace/demo/port/9000/"}));
   // A workspace that does not come up in time: 503 with Retry-After.
   auto slow = get("/.rockpool/auth", {{"cookie", cookie}, {"x-forwarded-uri", "/workspace/slow/"}});

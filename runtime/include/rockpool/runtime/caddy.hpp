@@ -9,6 +9,11 @@
 
 namespace rockpool::runtime {
 
+/// Sent by the controller's own probes through the workspace server: the
+/// gateway lets them through without counting them as the workspace's
+/// activity or waking it (a client that sends it only goes uncounted).
+inline constexpr const char* probe_header = "X-Rockpool-Probe";
+
 struct caddy_options {
   std::string admin = "127.0.0.1:2019";             // Caddy admin API
   std::string control_listen = "127.0.0.1:8080";    // /api/* and /app/* -> rockpoold
