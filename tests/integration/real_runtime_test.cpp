@@ -13,6 +13,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <functional>
 #include <thread>
 
 using namespace rockpool;
@@ -442,6 +443,11 @@ TEST_F(real_runtime, an_idle_workspace_sleeps_and_a_signed_in_request_wakes_it) 
                                        "spec: {image: rockpool-tiny, lifecycle: {idleAfter: 10s}}\n"))
                 .exit_code,
             0);
+  // Deleted however the test ends: its home volume lives outside the project.
+  struct remove_nap {
+    std::function<void()> remove;
+    ~remove_nap() { remove(); }
+  } remove{[this] { rpctl("delete ws nap --wait --timeout 60s"); }};
   ASSERT_EQ(rpctl("wait ws nap --for=condition=Ready --timeout 60s").exit_code, 0)
       << rpctl("describe ws nap").out;
   auto cookie = sign_in("nap");
@@ -482,5 +488,4 @@ TEST_F(real_runtime, an_idle_workspace_sleeps_and_a_signed_in_request_wakes_it) 
   auto events = rpctl("events").out;
   EXPECT_NE(events.find("Sleeping"), std::string::npos) << events;
   EXPECT_NE(events.find("Woken"), std::string::npos) << events;
-  rpctl("delete ws nap --wait --timeout 60s");
 }
