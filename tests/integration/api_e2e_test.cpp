@@ -1022,23 +1022,18 @@ namespace {
 // The same over HTTPS with the bearer token: the upgraded TLS connection is
 // handed to the session and closed by it (a crash here once: the connection
 // closed its moved-from TLS stream).
-class exec_https_e2e : public api_e2e {
+class exec_https_e2e : public api_e2e_tcp {
  protected:
   std::vector<std::string> extra_args() override {
-    port_ = test_support::free_port();
-    std::ofstream(tmp_ / "token") << "s3cret-token-0123456789\n";
-    std::filesystem::permissions(tmp_ / "token", std::filesystem::perms::owner_read);
-    return {"--runtime",     "fake",
-            "--bridge",      "none",
-            "--listen",      "127.0.0.1:" + std::to_string(port_),
-            "--token-file",  tmp_ / "token"};
+    auto args = api_e2e_tcp::extra_args();
+    for (const char* a : {"--runtime", "fake", "--bridge", "none"}) args.emplace_back(a);
+    return args;
   }
   command_result over_https(const std::string& args, const std::string& token) {
     return run_command("ROCKPOOL_SERVER=https://127.0.0.1:" + std::to_string(port_) +
                        " ROCKPOOL_CA_FILE=" + (tmp_ / "db/tls/ca.crt") + " ROCKPOOL_TOKEN=" +
                        token + " " RPCTL_PATH " " + args);
   }
-  unsigned short port_ = 0;
 };
 
 TEST_F(exec_https_e2e, exec_over_https_needs_the_token_and_leaves_the_server_serving) {

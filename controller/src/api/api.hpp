@@ -105,8 +105,9 @@ struct list_options {
   std::optional<continue_token> next;        // continue
 };
 specs::result<list_options> parse_list_options(const parsed_target& t);
-/// Sets metadata.continue of a list (or Table) when the page has more.
-void set_continue(json::value& list, const specs::list_outcome& page);
+/// Sets metadata.continue of a list (or Table) read at `revision` when the
+/// page has more (`after`: the name of its last item; "" when it has not).
+void set_continue(json::value& list, std::uint64_t revision, const std::string& after);
 
 /// Whether an Accept header asks for the aggregated discovery document
 /// (apidiscovery.k8s.io APIGroupDiscoveryList), as kubectl 1.30+ does.

@@ -135,7 +135,7 @@ std::optional<http_response> api_handler::core_v1(const http_request& req) {
             {"metadata", {{"resourceVersion", rv}}},
             {"items", std::move(items)}};
   }
-  set_continue(body, *l);
+  set_continue(body, l->revision, l->continue_after);
   return json_response(200, body);
 }
 

@@ -61,10 +61,9 @@ std::variant<specs::list_outcome, http_response> api_handler::read_list(
   return std::move(*l);
 }
 
-void api::set_continue(json::value& list, const specs::list_outcome& l) {
-  if (!l.continue_after.empty())
-    list.as_object()["metadata"].as_object()["continue"] =
-        encode_continue({l.revision, l.continue_after});
+void api::set_continue(json::value& list, std::uint64_t revision, const std::string& after) {
+  if (!after.empty())
+    list.as_object()["metadata"].as_object()["continue"] = encode_continue({revision, after});
 }
 
 http_response api_handler::list(const resource_call& c) {
@@ -83,7 +82,7 @@ http_response api_handler::list(const resource_call& c) {
   auto revision = l.revision;
   auto body = wants_table(c.req) ? table_of(c.kind, l.items, c.target, std::to_string(l.revision))
                                  : list_object(c.kind, std::move(l));
-  set_continue(body, specs::list_outcome{{}, revision, next});
+  set_continue(body, revision, next);
   return json_response(200, body);
 }
 
