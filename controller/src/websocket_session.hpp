@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <spdlog/spdlog.h>
 
 #include <condition_variable>
 #include <deque>
@@ -112,6 +113,10 @@ class websocket_session final : public specs::message_stream,
     ws_.async_read(in_, [self = this->shared_from_this()](boost::beast::error_code ec, std::size_t) {
       std::lock_guard lk(self->mu_);
       if (ec) {
+        // A close frame or a hang-up ends a session; anything else is logged,
+        // so a session cut short says why (docs/operations.md, Known problems).
+        if (ec != boost::beast::websocket::error::closed && !self->closing_)
+          spdlog::info("WebSocket session: reading from the client ended: {}", ec.message());
         self->peer_gone_ = true;
         self->cv_.notify_all();
         return;
@@ -154,7 +159,11 @@ class websocket_session final : public specs::message_stream,
                         self->outbox_bytes_ -= n;
                         self->cv_.notify_all();
                       }
-                      if (ec) return self->abort();
+                      if (ec) {
+                        spdlog::warn("WebSocket session: writing to the client failed: {}",
+                                     ec.message());
+                        return self->abort();
+                      }
                       self->write_next();
                     });
   }

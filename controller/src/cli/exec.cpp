@@ -101,7 +101,7 @@ class session {
  private:
   void read_next() {
     ws_.async_read(in_, [this](beast::error_code ec, std::size_t) {
-      if (ec) return finish();
+      if (ec) return finish("reading", ec);
       auto m = beast::buffers_to_string(in_.data());
       in_.consume(in_.size());
       if (!m.empty()) deliver(m);
@@ -129,8 +129,11 @@ class session {
     }
   }
 
-  void finish() {
-    if (!ended_ && error_.empty()) error_ = "the connection to rockpoold ended early";
+  // The session's end: after the server's end message, any close is normal.
+  void finish(const char* while_doing, beast::error_code ec) {
+    if (!ended_ && error_.empty())
+      error_ = std::string("the connection to rockpoold ended early (") + while_doing + ": " +
+               ec.message() + ")";
     winch_.cancel();
     io_.stop();
   }
@@ -142,7 +145,7 @@ class session {
   void write_next() {
     ws_.async_write(asio::buffer(outbox_.front()), [this](beast::error_code ec, std::size_t) {
       outbox_.pop_front();
-      if (ec) return finish();
+      if (ec) return finish("writing", ec);
       if (!outbox_.empty()) write_next();
     });
   }
