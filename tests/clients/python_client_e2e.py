@@ -111,9 +111,12 @@ def main():
         ssa = json.dumps(workspace("py-ssa", state="Stopped"))
         applied = dyn.server_side_apply(ws, body=ssa, name="py-ssa", field_manager="python-e2e")
         again = dyn.server_side_apply(ws, body=ssa, name="py-ssa", field_manager="python-e2e")
-        check(applied.spec.state == "Stopped" and
-              again.metadata.resourceVersion == applied.metadata.resourceVersion,
-              "server-side apply: created, then unchanged")
+        # The controller may write status between the two (a new
+        # resourceVersion): an unchanged apply keeps the generation.
+        check(applied.spec.state == "Stopped" and applied.metadata.generation == 1 and
+              again.metadata.generation == 1 and again.spec == applied.spec,
+              f"server-side apply: created, then unchanged (generation "
+              f"{applied.metadata.generation}, then {again.metadata.generation})")
 
         # The watch helper (watch=True), then resumed from the last version.
         listed = co.list_cluster_custom_object(GROUP, VERSION, "workspaces")

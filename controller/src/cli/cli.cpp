@@ -2,7 +2,11 @@
 
 #include "rockpool/specs/json.hpp"
 
+#include <boost/json.hpp>
+
 namespace rockpool::controller::cli {
+
+namespace json = boost::json;
 
 std::string resource_path(const specs::kind_info& k, const std::string& name,
                           const std::string& sub) {
@@ -36,6 +40,71 @@ std::optional<std::string> request_ok(context& c, const std::string& method,
 
 std::optional<std::string> get_ok(context& c, const std::string& path) {
   return request_ok(c, "GET", path);
+}
+
+const specs::kind_info* require_kind(context& c, const std::string& name) {
+  const auto* k = specs::find_kind(name);
+  if (k == nullptr) {
+    std::string known;
+    for (const auto& kk : specs::kinds()) known += (known.empty() ? "" : ", ") + kk.singular;
+    c.err << "error: the server doesn't have a resource type \"" << name << "\" (known: " << known
+          << ")\n";
+  }
+  return k;
+}
+
+// "30s", "1.5m", "200ms", "2h" or a number of seconds; nothing for anything else.
+std::optional<std::chrono::milliseconds> try_parse_duration(const std::string& s) {
+  if (s.empty()) return std::chrono::milliseconds(0);
+  std::size_t idx = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &idx);
+  } catch (...) {
+    return std::nullopt;
+  }
+  auto unit = s.substr(idx);
+  if (!(unit.empty() || unit == "s" || unit == "ms" || unit == "m" || unit == "h") || v < 0 ||
+      v > 1e9)
+    return std::nullopt;
+  double ms = unit == "ms" ? v : unit == "m" ? v * 60000 : unit == "h" ? v * 3600000 : v * 1000;
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+// For flags already checked by duration_flag.
+std::chrono::milliseconds parse_duration(const std::string& s) {
+  return try_parse_duration(s).value_or(std::chrono::milliseconds(0));
+}
+
+// A resourceVersion from the server; 0 when it is not a number.
+std::uint64_t revision_of(const std::string& s) {
+  if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos)
+    return 0;
+  try {
+    return std::stoull(s);
+  } catch (...) {
+    return 0;
+  }
+}
+
+// One subcommand: its flags live in the closure; run() is called when it was given.
+
+CLI::Validator duration_check() {
+  return CLI::Validator(
+      [](std::string& v) {
+        return try_parse_duration(v) ? std::string()
+                                     : "\"" + v + "\" is not a duration (e.g. 30s, 500ms, 2m)";
+      },
+      "DURATION");
+}
+
+specs::result<json::value> fetch(context& c, const specs::kind_info& k, const std::string& name) {
+  auto r = c.client.request("GET", resource_path(k, name));
+  if (!r.ok()) return r.err();
+  if (r->status != 200)
+    return specs::make_error(r->status == 404 ? specs::reason::not_found : specs::reason::internal,
+                             server_error(*r));
+  return specs::parse_json(r->body);
 }
 
 }  // namespace rockpool::controller::cli

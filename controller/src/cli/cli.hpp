@@ -1,18 +1,24 @@
 #pragma once
 
 // What rpctl's commands share: the context a command runs in, the API paths,
-// server errors. One file per command group beside this one (kubectl's
-// pkg/cmd/<verb>/ shape); rpctl.cpp still holds the older ones.
+// server errors, printing, durations and the watch loop. One file per command
+// group beside this one, each with its flags and its action together
+// (kubectl's pkg/cmd/<verb>/ shape); rpctl.cpp only assembles them.
 
 #include "rockpool/controller/client.hpp"
 #include "rockpool/specs/schema.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
 
 #include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace rockpool::controller::cli {
 
@@ -39,9 +45,71 @@ std::optional<std::string> request_ok(context& c, const std::string& method,
 /// request_ok of a GET.
 std::optional<std::string> get_ok(context& c, const std::string& path);
 
-// The commands defined in their own files.
-command define_open(CLI::App& app);   // open.cpp
-command define_exec(CLI::App& app);   // exec.cpp
-command define_shell(CLI::App& app);  // exec.cpp
+/// The kind NAME names (singular, plural or short name); prints the known ones when none.
+const specs::kind_info* require_kind(context& c, const std::string& name);
+/// GET of one object, its body parsed.
+specs::result<boost::json::value> fetch(context& c, const specs::kind_info& k,
+                                        const std::string& name);
+
+// Durations and revisions (cli.cpp).
+/// "30s", "1.5m", "200ms", "2h" or a number of seconds; nothing for anything else.
+std::optional<std::chrono::milliseconds> try_parse_duration(const std::string& s);
+/// For flags already checked by duration_check().
+std::chrono::milliseconds parse_duration(const std::string& s);
+/// A CLI11 check that a flag is a duration.
+CLI::Validator duration_check();
+/// A resourceVersion from the server; 0 when it is not a number.
+std::uint64_t revision_of(const std::string& s);
+
+// Printing (print.cpp).
+enum class output { table, wide, yaml, json, name };
+std::optional<output> parse_output(const std::string& o);
+/// event_view: `rpctl events`' own layout, oldest first.
+void print_objects(std::ostream& out, const specs::kind_info& k,
+                   const std::vector<boost::json::value>& items, output fmt, bool single,
+                   bool header, bool event_view = false);
+/// Aligned columns, as kubectl prints them.
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
+/// kind/name, with the kind's singular name.
+std::string ref(const boost::json::value& obj);
+/// "5m", "3h" since an RFC 3339 time.
+std::string age_since(const std::string& ts);
+std::string or_dash(std::string s);
+/// A condition's status and message ("" when the object has no such condition).
+std::string condition_status(const boost::json::value& obj, const std::string& type);
+std::string condition_message(const boost::json::value& obj, const std::string& type);
+
+/// Watches a collection from rv, calling on_event(type, object); resumes after
+/// disconnects and relists (calling relist) on Gone. Stops when on_event
+/// returns false or the deadline passes. Returns false on a hard error (watch.cpp).
+bool watch_loop(context& c, const specs::kind_info& k, std::string query, std::uint64_t rv,
+                std::chrono::steady_clock::time_point deadline,
+                const std::function<bool(const std::string&, const boost::json::value&)>& on_event,
+                const std::function<std::optional<std::uint64_t>()>& relist);
+
+/// An object as diff shows it: no status, no server-set metadata (apply.cpp).
+boost::json::value for_diff(boost::json::value v);
+/// rpctl diff gitsync/NAME: the sync's plan (gitsync.cpp).
+int cmd_diff_gitsync(context& c, const std::string& name);
+/// rpctl preflight: the Host object's checks (config.cpp).
+int cmd_preflight(context& c);
+
+// The commands, each defined in its own file.
+command define_apply(CLI::App& app);        // apply.cpp
+command define_diff(CLI::App& app);         // apply.cpp
+command define_get(CLI::App& app);          // get.cpp
+command define_events(CLI::App& app);       // get.cpp
+command define_describe(CLI::App& app);     // get.cpp
+command define_delete(CLI::App& app);       // delete.cpp
+command define_wait(CLI::App& app);         // wait.cpp
+command define_sync(CLI::App& app);         // gitsync.cpp
+command define_nested_host(CLI::App& app);  // nested_host.cpp
+command define_logs(CLI::App& app);         // logs.cpp
+command define_explain(CLI::App& app);      // config.cpp
+command define_config(CLI::App& app);       // config.cpp
+command define_version(CLI::App& app);      // config.cpp
+command define_open(CLI::App& app);         // open.cpp
+command define_exec(CLI::App& app);         // exec.cpp
+command define_shell(CLI::App& app);        // exec.cpp
 
 }  // namespace rockpool::controller::cli

@@ -78,12 +78,9 @@ class session {
     auto [width, height] = terminal_size();
     json::array command;
     for (const auto& c : flags_.command) command.push_back(json::string(c));
-    json::object start{{"command", std::move(command)},
-                       {"tty", flags_.tty},
-                       {"stdin", flags_.stdin_open},
-                       {"user", flags_.user},
-                       {"width", width},
-                       {"height", height}};
+    json::object start{
+        {"command", std::move(command)}, {"tty", flags_.tty}, {"stdin", flags_.stdin_open},
+        {"user", flags_.user},           {"width", width},    {"height", height}};
     if (const char* term = std::getenv("TERM"); flags_.tty && term && *term)
       start["env"] = json::object{{"TERM", term}};
     send(json::serialize(start));
@@ -154,8 +151,7 @@ class session {
     winch_.async_wait([this](beast::error_code ec, int) {
       if (ec) return;
       auto [w, h] = terminal_size();
-      send(std::string(1, '\x04') +
-           json::serialize(json::object{{"width", w}, {"height", h}}));
+      send(std::string(1, '\x04') + json::serialize(json::object{{"width", w}, {"height", h}}));
       watch_window();
     });
   }
@@ -219,9 +215,10 @@ specs::result<server_address> parse_server(const std::string& url) {
 template <class Websocket>
 bool handshake(Websocket& ws, const std::string& host, const std::string& target,
                const std::string& token, std::ostream& err) {
-  ws.set_option(beast::websocket::stream_base::decorator([token](beast::websocket::request_type& r) {
-    if (!token.empty()) r.set(beast::http::field::authorization, "Bearer " + token);
-  }));
+  ws.set_option(
+      beast::websocket::stream_base::decorator([token](beast::websocket::request_type& r) {
+        if (!token.empty()) r.set(beast::http::field::authorization, "Bearer " + token);
+      }));
   ws.binary(true);
   beast::websocket::response_type res;
   beast::error_code ec;
@@ -307,7 +304,8 @@ command define_exec(CLI::App& app) {
   sub->add_option("--user", f->user, "Run as this user (name or uid; default dev, else root)");
   return {sub, [f](context& c) {
             // CLI11 keeps the "--" that ends rpctl's own flags.
-            if (!f->command.empty() && f->command.front() == "--") f->command.erase(f->command.begin());
+            if (!f->command.empty() && f->command.front() == "--")
+              f->command.erase(f->command.begin());
             if (f->command.empty()) {
               c.err << "error: exec needs a command: rpctl exec NAME -- CMD ARGS...\n";
               return 2;
