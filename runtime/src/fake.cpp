@@ -93,6 +93,7 @@ specs::status fake_incus::delete_instance(const std::string& name) {
   if (instances_.erase(name) == 0)
     return make_error(reason::not_found, "instance \"" + name + "\" not found");
   std::erase_if(files_, [&](const auto& f) { return f.first.first == name; });
+  snapshots_.erase(snapshot_key(snapshot_of::instance, name));
   return specs::done{};
 }
 
@@ -228,6 +229,107 @@ specs::status fake_incus::delete_volume(const std::string& name) {
       return make_error(reason::conflict, "storage volume \"" + name + "\" is in use by " + n);
   volumes_.erase(name);
   std::erase_if(files_, [&](const auto& f) { return f.first.first == "volume:" + name; });
+  snapshots_.erase(snapshot_key(snapshot_of::volume, name));
+  return specs::done{};
+}
+
+specs::status fake_incus::freeze_instance(const std::string& name) {
+  if (auto st = intercept("freeze", name); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  auto it = instances_.find(name);
+  if (it == instances_.end())
+    return make_error(reason::not_found, "instance \"" + name + "\" not found");
+  if (it->second.status != "Running")
+    return make_error(reason::conflict, "the instance isn't running");
+  it->second.status = "Frozen";
+  return specs::done{};
+}
+
+specs::status fake_incus::unfreeze_instance(const std::string& name) {
+  if (auto st = intercept("unfreeze", name); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  auto it = instances_.find(name);
+  if (it == instances_.end())
+    return make_error(reason::not_found, "instance \"" + name + "\" not found");
+  if (it->second.status != "Frozen")
+    return make_error(reason::conflict, "the instance isn't frozen");
+  it->second.status = "Running";
+  return specs::done{};
+}
+
+std::string fake_incus::snapshot_key(snapshot_of what, const std::string& name) {
+  return (what == snapshot_of::instance ? "instance:" : "volume:") + name;
+}
+
+// The files an instance or volume holds, by path (the lock is held).
+std::map<std::string, std::string> fake_incus::contents(snapshot_of what,
+                                                        const std::string& name) const {
+  auto owner = what == snapshot_of::instance ? name : "volume:" + name;
+  std::map<std::string, std::string> out;
+  for (const auto& [key, content] : files_)
+    if (key.first == owner) out[key.second] = content;
+  return out;
+}
+
+bool fake_incus::exists(snapshot_of what, const std::string& name) const {
+  return what == snapshot_of::instance ? instances_.count(name) > 0 : volumes_.count(name) > 0;
+}
+
+specs::result<std::vector<std::string>> fake_incus::list_snapshots(snapshot_of what,
+                                                                  const std::string& name) {
+  if (auto st = intercept("snapshot-list", name); !st.ok()) return st.err();
+  std::lock_guard lk(mu_);
+  if (!exists(what, name)) return make_error(reason::not_found, "\"" + name + "\" not found");
+  std::vector<std::string> names;
+  if (auto it = snapshots_.find(snapshot_key(what, name)); it != snapshots_.end())
+    for (const auto& [snap, saved] : it->second) names.push_back(snap);
+  return names;
+}
+
+specs::status fake_incus::create_snapshot(snapshot_of what, const std::string& name,
+                                          const std::string& snapshot) {
+  if (auto st = intercept("snapshot-create", name + "/" + snapshot); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  if (!exists(what, name)) return make_error(reason::not_found, "\"" + name + "\" not found");
+  auto& snaps = snapshots_[snapshot_key(what, name)];
+  if (!snaps.count(snapshot)) {
+    saved_state saved{contents(what, name), {}};
+    if (what == snapshot_of::instance) saved.instance = instances_.at(name);
+    snaps.emplace(snapshot, std::move(saved));
+  }
+  return specs::done{};
+}
+
+specs::status fake_incus::delete_snapshot(snapshot_of what, const std::string& name,
+                                          const std::string& snapshot) {
+  if (auto st = intercept("snapshot-delete", name + "/" + snapshot); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  if (auto it = snapshots_.find(snapshot_key(what, name)); it != snapshots_.end())
+    it->second.erase(snapshot);
+  return specs::done{};
+}
+
+specs::status fake_incus::restore_snapshot(snapshot_of what, const std::string& name,
+                                           const std::string& snapshot) {
+  if (auto st = intercept("snapshot-restore", name + "/" + snapshot); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  auto snaps = snapshots_.find(snapshot_key(what, name));
+  if (snaps == snapshots_.end() || !snaps->second.count(snapshot))
+    return make_error(reason::not_found, "snapshot \"" + name + "/" + snapshot + "\" not found");
+  const auto& saved = snaps->second.at(snapshot);
+  for (const auto& [n, inst] : instances_) {
+    bool uses = what == snapshot_of::instance ? n == name : inst.home && inst.home->volume == name;
+    if (uses && inst.status != "Stopped")
+      return make_error(reason::conflict, "cannot restore \"" + name + "\" while " + n + " runs");
+  }
+  auto owner = what == snapshot_of::instance ? name : "volume:" + name;
+  std::erase_if(files_, [&](const auto& f) { return f.first.first == owner; });
+  for (const auto& [path, content] : saved.files) files_[{owner, path}] = content;
+  if (saved.instance) {
+    auto status = instances_.at(name).status;
+    instances_[name] = *saved.instance;
+    instances_[name].status = status;
+  }
   return specs::done{};
 }
 

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <functional>
@@ -488,4 +489,77 @@ TEST_F(real_runtime, an_idle_workspace_sleeps_and_a_signed_in_request_wakes_it) 
   auto events = rpctl("events").out;
   EXPECT_NE(events.find("Sleeping"), std::string::npos) << events;
   EXPECT_NE(events.find("Woken"), std::string::npos) << events;
+}
+
+// Snapshots (issue 23): a WorkspaceSnapshot takes Incus snapshots of the
+// instance and its home at one moment (the container frozen meanwhile);
+// rpctl restore brings both back, also when rockpoold is killed in the
+// middle of it; deleting the snapshot, then the workspace, leaves nothing.
+TEST_F(real_runtime, a_snapshot_restores_the_home_and_the_root_disk_even_after_a_kill_9) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe ws demo").out;
+  auto in_demo = [&](const std::string& command) {
+    return run_command("incus exec --project " + project_ + " demo -- sh -c '" + command + "'");
+  };
+  auto both = [&] { return in_demo("cat /home/dev/proof /etc/proof").out; };
+  ASSERT_EQ(in_demo("echo home-1 > /home/dev/proof; echo root-1 > /etc/proof").exit_code, 0);
+  auto snapshot = [&](const std::string& name) {
+    return write(name + ".yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: WorkspaceSnapshot\n"
+                                 "metadata: {name: " + name + "}\nspec: {workspace: demo}\n");
+  };
+  ASSERT_EQ(rpctl("apply -f " + snapshot("s1")).exit_code, 0);
+  ASSERT_EQ(rpctl("wait wss s1 --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe wss s1").out;
+  auto snap = specs::parse_json(rpctl("get wss s1 -o json").out);
+  ASSERT_TRUE(snap.ok());
+  auto volume = specs::string_at(*snap, "status.homeVolume");
+  ASSERT_FALSE(volume.empty());
+  std::cout << "snapshot of a running tiny workspace: paused "
+            << specs::int_at(*snap, "status.pauseMilliseconds").value_or(-1) << " ms\n";
+  EXPECT_NE(incus("snapshot list demo -f csv").out.find("rockpool-s1"), std::string::npos);
+  EXPECT_NE(run_command("incus storage volume snapshot list default " + volume + " -f csv").out.find(
+                "rockpool-s1"),
+            std::string::npos);
+  EXPECT_EQ(incus("list demo -c s -f csv").out, "RUNNING\n") << "thawed after the snapshot";
+
+  ASSERT_EQ(in_demo("echo home-2 > /home/dev/proof; echo root-2 > /etc/proof").exit_code, 0);
+  auto restored = rpctl("restore s1 --wait --timeout 90s");
+  EXPECT_EQ(restored.exit_code, 0) << restored.err << rpctl("describe ws demo").out;
+  EXPECT_EQ(both(), "home-1\nroot-1\n");
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
+
+  // Killed just after asking for a restore: after the restart it is done, once.
+  ASSERT_EQ(in_demo("echo home-3 > /home/dev/proof; echo root-3 > /etc/proof").exit_code, 0);
+  ASSERT_EQ(rpctl("restore s1").exit_code, 0);
+  for (int i = 0; i < 40 && incus("list demo -c s -f csv").out == "RUNNING\n"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  daemon_->kill9();
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  std::string result;
+  for (int i = 0; i < 300 && result != "Restored"; ++i) {
+    auto ws = specs::parse_json(rpctl("get ws demo -o json").out);
+    result = ws.ok() ? specs::string_at(*ws, "status.restored.result") : "";
+    auto id = ws.ok() ? specs::string_at(*ws, "spec.restore.id") : "";
+    if (ws.ok() && specs::string_at(*ws, "status.restored.id") != id) result.clear();
+    if (result != "Restored") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(result, "Restored") << rpctl("describe ws demo").out;
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe ws demo").out;
+  EXPECT_EQ(both(), "home-1\nroot-1\n");
+  EXPECT_EQ(incus("list demo -c s -f csv").out, "RUNNING\n");
+
+  ASSERT_EQ(rpctl("delete wss s1 --wait --timeout 60s").exit_code, 0);
+  EXPECT_EQ(incus("snapshot list demo -f csv").out, "");
+  EXPECT_EQ(run_command("incus storage volume snapshot list default " + volume + " -f csv").out, "");
+  // A snapshot goes with its workspace, and so do the Incus snapshots.
+  ASSERT_EQ(rpctl("apply -f " + snapshot("s2")).exit_code, 0);
+  ASSERT_EQ(rpctl("wait wss s2 --for=condition=Ready --timeout 60s").exit_code, 0);
+  ASSERT_EQ(rpctl("delete ws demo --wait --timeout 60s").exit_code, 0);
+  for (int i = 0; i < 100 && rpctl("get wss -o name").out != ""; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(rpctl("get wss -o name").out, "");
+  EXPECT_EQ(run_command("incus storage volume list default -f csv").out.find(volume),
+            std::string::npos);
 }

@@ -61,6 +61,31 @@ bool owned_by_uid(const json::value& obj, const std::string& uid) {
   return std::find(uids.begin(), uids.end(), uid) != uids.end();
 }
 
+std::variant<json::value, pass_result> adopt(reconcile_context& ctx, json::value obj,
+                                             const json::value* owner) {
+  bool needs_owner = owner != nullptr && !owned_by_uid(obj, string_at(*owner, "metadata.uid"));
+  if (has_finalizer(obj) && !needs_owner) return obj;
+  json::array fins;
+  if (const auto* f = specs::find_path(obj, "metadata.finalizers"); f && f->is_array())
+    fins = f->get_array();
+  if (!has_finalizer(obj)) fins.push_back(json::string(cleanup_finalizer));
+  json::value patch = {{"metadata", {{"finalizers", fins}}}};
+  if (needs_owner) {
+    // Added to the owners it has (a NestedHost's routes keep their controller).
+    auto owner_kind = string_at(*owner, "kind");
+    json::array refs;
+    if (const auto* o = specs::find_path(obj, "metadata.ownerReferences"); o && o->is_array())
+      for (const auto& r : o->get_array())
+        if (string_at(r, "kind") != owner_kind) refs.push_back(r);
+    for (const auto& r : owner_reference(*owner, false)) refs.push_back(r);
+    patch.as_object()["metadata"].as_object()["ownerReferences"] = std::move(refs);
+  }
+  auto r = ctx.store.merge_patch(string_at(obj, "kind"), string_at(obj, "metadata.name"), patch,
+                                 controller_write);
+  if (!r.ok()) return r.err().why == specs::reason::not_found ? gone() : failed(r.err().message);
+  return std::move(r->object);
+}
+
 json::array owner_reference(const json::value& owner, bool controller) {
   return json::array{{{"apiVersion", specs::api_version},
                       {"kind", string_at(owner, "kind")},

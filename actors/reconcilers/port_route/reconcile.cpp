@@ -44,32 +44,6 @@ pass_result teardown(reconcile_context& ctx, const json::value& obj) {
   return converged("torn down");
 }
 
-// Adds the finalizer and the workspace as owner where missing. Returns the
-// object as written, or the result that ends the pass.
-std::variant<json::value, pass_result> adopt(reconcile_context& ctx, json::value obj,
-                                             const specs::result<json::value>& ws) {
-  bool needs_owner = ws.ok() && !owned_by_uid(obj, string_at(*ws, "metadata.uid"));
-  if (has_finalizer(obj) && !needs_owner) return obj;
-  json::array fins;
-  if (const auto* f = specs::find_path(obj, "metadata.finalizers"); f && f->is_array())
-    fins = f->get_array();
-  if (!has_finalizer(obj)) fins.push_back(json::string(cleanup_finalizer));
-  json::value patch = {{"metadata", {{"finalizers", fins}}}};
-  if (needs_owner) {
-    // Added to the owners it has (a NestedHost's routes keep their controller).
-    json::array refs;
-    if (const auto* o = specs::find_path(obj, "metadata.ownerReferences"); o && o->is_array())
-      for (const auto& r : o->get_array())
-        if (string_at(r, "kind") != "Workspace") refs.push_back(r);
-    for (const auto& r : owner_reference(*ws, false)) refs.push_back(r);
-    patch.as_object()["metadata"].as_object()["ownerReferences"] = std::move(refs);
-  }
-  auto r =
-      ctx.store.merge_patch("PortRoute", string_at(obj, "metadata.name"), patch, controller_write);
-  if (!r.ok()) return r.err().why == specs::reason::not_found ? gone() : failed(r.err().message);
-  return std::move(r->object);
-}
-
 // Why the workspace cannot take a route now, or "" when it can.
 std::pair<std::string, std::string> workspace_unready(const specs::result<json::value>& ws,
                                                       const std::string& ws_name) {
@@ -130,7 +104,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   auto port = int_at(obj, "spec.port").value_or(0);
   auto ws = ctx.store.get("Workspace", ws_name);
   if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err().message);
-  auto adopted = adopt(ctx, std::move(obj), ws);
+  auto adopted = adopt(ctx, std::move(obj), ws.ok() ? &*ws : nullptr);
   if (auto* r = std::get_if<pass_result>(&adopted)) return *r;
   obj = std::move(std::get<json::value>(adopted));
 

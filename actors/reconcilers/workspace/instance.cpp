@@ -91,7 +91,8 @@ pass::step pass::ensure_instance() {
       return fail("HomeFailed", st.err().message, failed(st.err().message));
     inst_->home = spec_.home;
   }
-  running_ = inst_->status == "Running";
+  // A frozen container is alive: a snapshot pauses it for a moment.
+  running_ = inst_->status == "Running" || inst_->status == "Frozen";
   // Spec changes to an existing instance: live ones now, the rest while it is stopped.
   plan_ = runtime::plan_update(*inst_, spec_);
   if (!plan_.live.empty()) {

@@ -1,5 +1,5 @@
 // The Workspace reconciler: finalizer, then settings → image → instance →
-// power state (self-healing) → upstream → route → status.
+// restore → power state (self-healing) → upstream → route → status.
 #include "common/finalizers.hpp"
 #include "workspace/reconciler.hpp"
 #include "workspace/workspace.hpp"
@@ -33,6 +33,7 @@ pass_result pass::run() {
   if (auto r = observe_instance()) return *r;
   if (auto r = decide_sleep()) return *r;
   if (auto r = ensure_home()) return *r;
+  if (auto r = ensure_restored()) return *r;
   if (auto r = ensure_instance()) return *r;
   if (auto r = converge_power_state()) return *r;
   report_config_gap();

@@ -36,7 +36,7 @@ void pass::read_restart_history() {
 // (Incus answers errors while an instance is stopping) does not hide the
 // crash. (Statuses from before that field: InstanceReady/Running.)
 bool pass::crashed() const {
-  if (created_now_) return false;
+  if (created_now_ || stopped_to_restore_) return false;
   const auto* last_state = status_.old().if_contains("instanceState");
   bool was_running = last_state ? string_at(status_.old_value(), "instanceState") == "Running"
                                 : last_reason(status_.old(), "InstanceReady") == "Running";

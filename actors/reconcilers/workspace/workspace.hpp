@@ -101,6 +101,8 @@ class pass {
   pass_result with_idle_check(pass_result r) const;
   // home.cpp
   step ensure_home();
+  // restore.cpp
+  step ensure_restored();
   // network.cpp
   step choose_network();
   std::optional<runtime::nic_device> wanted_nic() const;
@@ -122,6 +124,7 @@ class pass {
   std::optional<runtime::instance_info> inst_;
   runtime::update_plan plan_;
   bool created_now_ = false;
+  bool stopped_to_restore_ = false;  // this pass stopped the instance for spec.restore
   bool restarted_now_ = false;
   bool recreating_ = false;  // the old instance went for a new image or type
   bool running_ = false;

@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 
+#include "rockpool/specs/clock.hpp"
 #include "rockpool/specs/json.hpp"
 
 #include <boost/json.hpp>
@@ -105,6 +106,35 @@ specs::result<json::value> fetch(context& c, const specs::kind_info& k, const st
     return specs::make_error(r->status == 404 ? specs::reason::not_found : specs::reason::internal,
                              server_error(*r));
   return specs::parse_json(r->body);
+}
+
+std::string request_token() {
+  auto now = std::chrono::system_clock::now();
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()) %
+               std::chrono::seconds(1);
+  auto token = specs::format_rfc3339(now);
+  token.insert(token.size() - 1, "." + std::to_string(1000000000 + nanos.count()).substr(1));
+  return token;
+}
+
+std::optional<json::value> merge_patch(context& c, const specs::kind_info& k,
+                                       const std::string& name, const json::value& patch) {
+  auto r = c.client.request("PATCH", resource_path(k, name), json::serialize(patch),
+                            "application/merge-patch+json");
+  if (!r.ok()) {
+    c.err << "error: " << r.err().message << "\n";
+    return std::nullopt;
+  }
+  if (r->status != 200) {
+    c.err << server_error(*r) << "\n";
+    return std::nullopt;
+  }
+  auto obj = specs::parse_json(r->body);
+  if (!obj.ok()) {
+    c.err << "error: " << obj.err().message << "\n";
+    return std::nullopt;
+  }
+  return std::move(*obj);
 }
 
 }  // namespace rockpool::controller::cli

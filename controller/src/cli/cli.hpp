@@ -51,6 +51,15 @@ const specs::kind_info* require_kind(context& c, const std::string& name);
 specs::result<boost::json::value> fetch(context& c, const specs::kind_info& k,
                                         const std::string& name);
 
+/// Names one request to the controller, in order: the time with nanoseconds
+/// (as Flux's reconcile.fluxcd.io/requestedAt).
+std::string request_token();
+/// A JSON merge patch of KIND/NAME: the object as written, or nothing (the
+/// error printed).
+std::optional<boost::json::value> merge_patch(context& c, const specs::kind_info& k,
+                                              const std::string& name,
+                                              const boost::json::value& patch);
+
 // Durations and revisions (cli.cpp).
 /// "30s", "1.5m", "200ms", "2h" or a number of seconds; nothing for anything else.
 std::optional<std::chrono::milliseconds> try_parse_duration(const std::string& s);
@@ -87,6 +96,12 @@ bool watch_loop(context& c, const specs::kind_info& k, std::string query, std::u
                 const std::function<bool(const std::string&, const boost::json::value&)>& on_event,
                 const std::function<std::optional<std::uint64_t>()>& relist);
 
+/// Watches KIND/NAME from the version `from` carries until done(object)
+/// holds (the object then) or the timeout passes (nothing) (watch.cpp).
+std::optional<boost::json::value> wait_until(
+    context& c, const specs::kind_info& k, const std::string& name, const boost::json::value& from,
+    std::chrono::milliseconds timeout, const std::function<bool(const boost::json::value&)>& done);
+
 /// An object as diff shows it: no status, no server-set metadata (apply.cpp).
 boost::json::value for_diff(boost::json::value v);
 /// rpctl diff gitsync/NAME: the sync's plan (gitsync.cpp).
@@ -104,6 +119,7 @@ command define_delete(CLI::App& app);       // delete.cpp
 command define_wait(CLI::App& app);         // wait.cpp
 command define_sync(CLI::App& app);         // gitsync.cpp
 command define_nested_host(CLI::App& app);  // nested_host.cpp
+command define_restore(CLI::App& app);      // snapshot.cpp
 command define_logs(CLI::App& app);         // logs.cpp
 command define_explain(CLI::App& app);      // config.cpp
 command define_config(CLI::App& app);       // config.cpp

@@ -77,43 +77,17 @@ struct sync_flags {
 // waits until the controller has handled that request.
 int cmd_sync(context& c, const sync_flags& f) {
   const auto& k = *specs::find_kind("GitSync");
-  auto now = std::chrono::system_clock::now();
-  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()) %
-               std::chrono::seconds(1);
-  auto token = specs::format_rfc3339(now);
-  token.insert(token.size() - 1, "." + std::to_string(1000000000 + nanos.count()).substr(1));
+  auto token = request_token();
   json::object annotations{{specs::sync_requested_annotation, token}};
   if (f.allow_mass_prune) annotations[specs::allow_mass_prune_annotation] = token;
-  json::value patch = {{"metadata", {{"annotations", std::move(annotations)}}}};
-  auto r = c.client.request("PATCH", resource_path(k, f.name), json::serialize(patch),
-                            "application/merge-patch+json");
-  if (!r.ok()) {
-    c.err << r.err().message << "\n";
-    return 1;
-  }
-  if (r->status != 200) {
-    c.err << server_error(*r) << "\n";
-    return 1;
-  }
+  auto written =
+      merge_patch(c, k, f.name, {{"metadata", {{"annotations", std::move(annotations)}}}});
+  if (!written) return 1;
   c.out << "gitsync." << specs::api_group << "/" << f.name << " sync requested\n";
   if (!f.wait) return 0;
-  auto handled = [&](const json::value& obj) {
-    return string_at(obj, "status.lastHandledSyncRequest") == token;
-  };
-  std::optional<json::value> result;
-  auto deadline = std::chrono::steady_clock::now() + parse_duration(f.timeout);
-  auto rv = revision_of(string_at(*specs::parse_json(r->body), "metadata.resourceVersion"));
-  watch_loop(
-      c, k, "&fieldSelector=" + url_encode("metadata.name=" + f.name), rv, deadline,
-      [&](const std::string& type, const json::value& obj) {
-        if (type != "DELETED" && handled(obj)) result = obj;
-        return !result;
-      },
-      [&]() -> std::optional<std::uint64_t> {
-        auto cur = fetch(c, k, f.name);
-        if (!cur.ok()) return std::nullopt;
-        if (handled(*cur)) result = *cur;
-        return revision_of(string_at(*cur, "metadata.resourceVersion"));
+  auto result =
+      wait_until(c, k, f.name, *written, parse_duration(f.timeout), [&](const json::value& obj) {
+        return string_at(obj, "status.lastHandledSyncRequest") == token;
       });
   if (!result) {
     c.err << "error: timed out waiting for gitsync/" << f.name << " to sync\n";

@@ -80,4 +80,27 @@ bool watch_loop(context& c, const specs::kind_info& k, std::string query, std::u
   return true;
 }
 
+std::optional<json::value> wait_until(context& c, const specs::kind_info& k,
+                                      const std::string& name, const json::value& from,
+                                      std::chrono::milliseconds timeout,
+                                      const std::function<bool(const json::value&)>& done) {
+  if (done(from)) return from;
+  std::optional<json::value> result;
+  watch_loop(
+      c, k, "&fieldSelector=" + url_encode("metadata.name=" + name),
+      revision_of(string_at(from, "metadata.resourceVersion")),
+      std::chrono::steady_clock::now() + timeout,
+      [&](const std::string& type, const json::value& obj) {
+        if (type != "DELETED" && done(obj)) result = obj;
+        return !result;
+      },
+      [&]() -> std::optional<std::uint64_t> {
+        auto cur = fetch(c, k, name);
+        if (!cur.ok()) return std::nullopt;
+        if (done(*cur)) result = *cur;
+        return revision_of(string_at(*cur, "metadata.resourceVersion"));
+      });
+  return result;
+}
+
 }  // namespace rockpool::controller::cli

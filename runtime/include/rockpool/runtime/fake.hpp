@@ -38,6 +38,16 @@ class fake_incus : public incus_client {
   specs::status update_volume(const std::string& name,
                               const std::map<std::string, std::string>& config) override;
   specs::status delete_volume(const std::string& name) override;
+  specs::status freeze_instance(const std::string& name) override;
+  specs::status unfreeze_instance(const std::string& name) override;
+  specs::result<std::vector<std::string>> list_snapshots(snapshot_of what,
+                                                         const std::string& name) override;
+  specs::status create_snapshot(snapshot_of what, const std::string& name,
+                                const std::string& snapshot) override;
+  specs::status delete_snapshot(snapshot_of what, const std::string& name,
+                                const std::string& snapshot) override;
+  specs::status restore_snapshot(snapshot_of what, const std::string& name,
+                                 const std::string& snapshot) override;
   specs::result<std::optional<network_info>> get_network(const std::string& name) override;
   specs::status create_network(const network_spec& spec) override;
   specs::result<std::string> read_file(const std::string& instance, const std::string& path,
@@ -73,7 +83,9 @@ class fake_incus : public incus_client {
   /// Called first by every operation, without locks held: op is "get",
   /// "image", "create", "start", "stop", "delete", "update", "proxy-add",
   /// "proxy-remove", "nic", "disk", "volume-get", "volume-create", "volume-update",
-  /// "volume-delete", "network-get", "network-create" or "file", subject the
+  /// "volume-delete", "freeze", "unfreeze", "snapshot-list", "snapshot-create",
+  /// "snapshot-delete", "snapshot-restore" (subject NAME/SNAPSHOT),
+  /// "network-get", "network-create" or "file", subject the
   /// instance (or instance/device, or the network). An error fails
   /// the operation. The fake itself intercepts nothing.
   virtual specs::status intercept(const std::string& op, const std::string& subject);
@@ -87,6 +99,15 @@ class fake_incus : public incus_client {
   std::map<std::pair<std::string, std::string>, std::string> files_;  // (instance, path)
   std::map<std::string, volume_info> volumes_;
   std::shared_ptr<std::vector<int>> signals_ = std::make_shared<std::vector<int>>();
+  // A snapshot: the files (and, of an instance, its configuration) as they were.
+  struct saved_state {
+    std::map<std::string, std::string> files;
+    std::optional<instance_info> instance;
+  };
+  std::map<std::string, std::map<std::string, saved_state>> snapshots_;  // by snapshot_key
+  static std::string snapshot_key(snapshot_of what, const std::string& name);
+  std::map<std::string, std::string> contents(snapshot_of what, const std::string& name) const;
+  bool exists(snapshot_of what, const std::string& name) const;
   /// Where a file lives: (instance, path), or ("volume:" + name, path) under a home mount.
   std::pair<std::string, std::string> file_key(const std::string& instance,
                                                const std::string& path) const;

@@ -168,6 +168,10 @@ class exec_session {
   [[nodiscard]] virtual specs::result<int> wait() = 0;
 };
 
+/// Whose snapshot: an instance's (its root disk and configuration) or a
+/// custom volume's (a workspace's home).
+enum class snapshot_of { instance, volume };
+
 /// The Incus API, as the reconcilers need it. Every call may block; callers
 /// run them off the actor scheduler. Thread safety: implementations are
 /// thread-safe. Failures carry reason::not_found for a missing instance or
@@ -212,6 +216,25 @@ class incus_client {
       const std::string& name, const std::map<std::string, std::string>& config) = 0;
   /// Deletes a custom volume; absent is fine. Fails while an instance uses it.
   [[nodiscard]] virtual specs::status delete_volume(const std::string& name) = 0;
+  /// Pauses a running container's processes (the cgroup freezer), so that
+  /// snapshots of it and its volumes are taken at one moment; and resumes them.
+  [[nodiscard]] virtual specs::status freeze_instance(const std::string& name) = 0;
+  [[nodiscard]] virtual specs::status unfreeze_instance(const std::string& name) = 0;
+  /// The snapshots of an instance or volume, by name; reason::not_found when
+  /// the instance or volume does not exist.
+  [[nodiscard]] virtual specs::result<std::vector<std::string>> list_snapshots(
+      snapshot_of what, const std::string& name) = 0;
+  /// Takes a snapshot named snapshot; one of that name already there is fine.
+  [[nodiscard]] virtual specs::status create_snapshot(snapshot_of what, const std::string& name,
+                                                      const std::string& snapshot) = 0;
+  /// Deletes a snapshot; absent (or its instance or volume absent) is fine.
+  [[nodiscard]] virtual specs::status delete_snapshot(snapshot_of what, const std::string& name,
+                                                      const std::string& snapshot) = 0;
+  /// Brings an instance's root disk and configuration, or a volume's
+  /// contents, back to a snapshot. The instance, and every instance that
+  /// mounts the volume, must be stopped. Restoring twice gives the same state.
+  [[nodiscard]] virtual specs::status restore_snapshot(snapshot_of what, const std::string& name,
+                                                       const std::string& snapshot) = 0;
   /// A network by name; nullopt when there is none.
   [[nodiscard]] virtual specs::result<std::optional<network_info>> get_network(
       const std::string& name) = 0;

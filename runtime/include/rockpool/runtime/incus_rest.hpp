@@ -54,6 +54,16 @@ class incus_rest final : public incus_client {
   specs::status update_volume(const std::string& name,
                               const std::map<std::string, std::string>& config) override;
   specs::status delete_volume(const std::string& name) override;
+  specs::status freeze_instance(const std::string& name) override;
+  specs::status unfreeze_instance(const std::string& name) override;
+  specs::result<std::vector<std::string>> list_snapshots(snapshot_of what,
+                                                         const std::string& name) override;
+  specs::status create_snapshot(snapshot_of what, const std::string& name,
+                                const std::string& snapshot) override;
+  specs::status delete_snapshot(snapshot_of what, const std::string& name,
+                                const std::string& snapshot) override;
+  specs::status restore_snapshot(snapshot_of what, const std::string& name,
+                                 const std::string& snapshot) override;
   specs::result<std::optional<network_info>> get_network(const std::string& name) override;
   specs::status create_network(const network_spec& spec) override;
   specs::result<std::unique_ptr<exec_session>> exec(const std::string& instance,
@@ -87,6 +97,7 @@ class incus_rest final : public incus_client {
                               const std::function<bool(boost::json::object&)>& edit);
   std::string with_project(const std::string& path) const;
   std::string volume_path(const std::string& name) const;
+  std::string snapshot_owner_path(snapshot_of what, const std::string& name) const;
   boost::json::value disk_json(const disk_device& d) const;
   /// "unix socket S" or the URL, for messages.
   std::string where() const;

@@ -1,0 +1,135 @@
+// The WorkspaceSnapshot reconciler: take (freeze → instance snapshot → home
+// snapshot → unfreeze), once; report; on deletion remove the Incus snapshots.
+// A pass that dies between freeze and unfreeze is retried: the snapshots
+// already taken are kept (their names are fixed) and the instance is thawed.
+#include "workspace_snapshot/reconciler.hpp"
+
+#include "common/finalizers.hpp"
+#include "common/ownership.hpp"
+#include "common/pass.hpp"
+#include "common/status.hpp"
+#include "rockpool/specs/clock.hpp"
+
+namespace rockpool::actors::workspace_snapshot {
+
+using namespace common;
+using runtime::snapshot_of;
+using specs::string_at;
+
+namespace {
+
+bool include_home(const json::value& obj) {
+  const auto* b = specs::find_path(obj, "spec.includeHome");
+  return b == nullptr || !b->is_bool() || b->as_bool();
+}
+
+// Thaws the instance when a pass left it frozen (it died mid-snapshot).
+specs::status thaw(reconcile_context& ctx, const std::string& instance) {
+  auto inst = ctx.incus.get_instance(instance);
+  if (!inst.ok()) return inst.err();
+  if (*inst && (*inst)->status == "Frozen") return ctx.incus.unfreeze_instance(instance);
+  return specs::done{};
+}
+
+pass_result teardown(reconcile_context& ctx, const json::value& obj) {
+  auto ws = string_at(obj, "spec.workspace");
+  auto snap = incus_snapshot_name(string_at(obj, "metadata.name"));
+  if (string_at(obj, "status.phase") != "Ready")
+    if (auto st = thaw(ctx, ws); !st.ok()) return failed(st.err().message);
+  if (auto st = ctx.incus.delete_snapshot(snapshot_of::instance, ws, snap); !st.ok())
+    return failed(st.err().message);
+  if (auto home = string_at(obj, "status.homeVolume"); !home.empty())
+    if (auto st = ctx.incus.delete_snapshot(snapshot_of::volume, home, snap); !st.ok())
+      return failed(st.err().message);
+  if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
+  return converged("torn down");
+}
+
+// Freezes a running instance, takes both snapshots, thaws it (also when a
+// snapshot failed). Returns the pause in milliseconds.
+specs::result<std::int64_t> take(reconcile_context& ctx, const std::string& instance,
+                                 const std::string& home, const std::string& snap) {
+  auto inst = ctx.incus.get_instance(instance);
+  if (!inst.ok()) return inst.err();
+  if (!*inst)
+    return specs::make_error(specs::reason::not_found,
+                             "workspace " + instance + " has no instance to snapshot");
+  bool freeze = (*inst)->status == "Running" || (*inst)->status == "Frozen";
+  auto t0 = std::chrono::steady_clock::now();
+  if ((*inst)->status == "Running")
+    if (auto st = ctx.incus.freeze_instance(instance); !st.ok()) return st.err();
+  auto st = ctx.incus.create_snapshot(snapshot_of::instance, instance, snap);
+  if (st.ok() && !home.empty()) st = ctx.incus.create_snapshot(snapshot_of::volume, home, snap);
+  auto thawed = freeze ? ctx.incus.unfreeze_instance(instance) : specs::status(specs::done{});
+  auto paused = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count();
+  if (!st.ok()) return st.err();
+  if (!thawed.ok()) return thawed.err();
+  return freeze ? paused : 0;
+}
+
+}  // namespace
+
+std::string incus_snapshot_name(const std::string& snapshot) {
+  return "rockpool-" + snapshot;
+}
+
+std::vector<watch_rule> reconciler::watches() const {
+  // A snapshot waits for its workspace's instance and home to exist.
+  return {{"Workspace", [](const json::value& s) {
+             return std::vector<std::string>{string_at(s, "spec.workspace")};
+           }}};
+}
+
+pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
+  if (being_deleted(obj)) return teardown(ctx, obj);
+  auto ws_name = string_at(obj, "spec.workspace");
+  auto ws = ctx.store.get("Workspace", ws_name);
+  if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err().message);
+  auto adopted = adopt(ctx, std::move(obj), ws.ok() ? &*ws : nullptr);
+  if (auto* r = std::get_if<pass_result>(&adopted)) return *r;
+  obj = std::move(std::get<json::value>(adopted));
+
+  status_builder status(obj, ctx.clock, {"Ready"});
+  auto report = [&](const char* phase, bool ok, const std::string& reason,
+                    const std::string& message, pass_result result) {
+    status.condition("Ready", ok, reason, message);
+    status["phase"] = phase;
+    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+    return result;
+  };
+  if (string_at(obj, "status.phase") == "Ready") return converged();  // taken once, kept
+  if (!ws.ok())
+    return report("Failed", false, "WorkspaceNotFound",
+                  "workspace \"" + ws_name + "\" does not exist",
+                  terminal("no workspace " + ws_name));
+  if (being_deleted(*ws))
+    return report("Failed", false, "WorkspaceTerminating",
+                  "workspace \"" + ws_name + "\" is being deleted", terminal("workspace going"));
+  auto home = include_home(obj) ? string_at(*ws, "status.home.volume") : std::string();
+  auto phase = string_at(*ws, "status.phase");
+  if (phase.empty() || phase == "Pending" || phase == "Provisioning")
+    return report("Pending", false, "WorkspaceNotReady",
+                  "waiting for workspace \"" + ws_name + "\" to be made",
+                  converged("the workspace's changes poke this snapshot"));
+  auto snap = incus_snapshot_name(string_at(obj, "metadata.name"));
+  auto paused = take(ctx, ws_name, home, snap);
+  if (!paused.ok())
+    return report("Failed", false, "SnapshotFailed", paused.err().message,
+                  failed(paused.err().message));
+  status["takenAt"] = specs::format_rfc3339(ctx.clock.now());
+  status["instanceSnapshot"] = snap;
+  status["homeVolume"] = home;
+  status["homeSnapshot"] = home.empty() ? std::string() : snap;
+  status["pauseMilliseconds"] = *paused;
+  ctx.events.record(obj, "Normal", "SnapshotTaken",
+                    "snapshot " + snap + " of workspace " + ws_name +
+                        (home.empty() ? "" : " and its home " + home) + " (paused " +
+                        std::to_string(*paused) + " ms)");
+  return report("Ready", true, "Taken",
+                "instance" + std::string(home.empty() ? "" : " and home") + " snapshot " + snap,
+                converged());
+}
+
+}  // namespace rockpool::actors::workspace_snapshot
