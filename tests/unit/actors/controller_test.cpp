@@ -1244,3 +1244,111 @@ TEST(workspace_lifecycle, durations_parse_as_idle_after_spells_them) {
   EXPECT_FALSE(actors::parse_duration("5d"));
   EXPECT_FALSE(actors::parse_duration("m"));
 }
+
+namespace {
+std::string snapshot_of(const std::string& name, const std::string& workspace) {
+  return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceSnapshot","metadata":{"name":")" +
+         name + R"("},"spec":{"workspace":")" + workspace + R"("}})";
+}
+std::string restore_of(const std::string& workspace, const std::string& snapshot,
+                       const std::string& id) {
+  return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":")" +
+         workspace + R"("},"spec":{"image":"rockpool-tiny","restore":{"snapshot":")" + snapshot +
+         R"(","id":")" + id + R"("}}})";
+}
+std::string file_in(runtime::fake_incus& incus, const std::string& instance,
+                    const std::string& path) {
+  auto f = incus.read_file(instance, path, 100);
+  return f.ok() ? *f : "(none)";
+}
+}  // namespace
+
+// Issue 23, snapshots: taken once with the container frozen and thawed; a
+// restore brings the home and the root disk back, once per id, and is not
+// counted as a crash; deleting the snapshot deletes its Incus snapshots.
+TEST_F(actor_runtime, a_snapshot_is_taken_frozen_and_a_restore_brings_it_back_once_per_id) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  incus_.put_file("demo", "/home/dev/proof", "home-1");
+  incus_.put_file("demo", "/etc/proof", "root-1");
+  apply(snapshot_of("s1", "demo"));
+  run();
+  auto snap = get("WorkspaceSnapshot", "s1");
+  ASSERT_EQ(string_at(snap, "status.phase"), "Ready") << boost::json::serialize(snap);
+  auto volume = string_at(get("Workspace", "demo"), "status.home.volume");
+  EXPECT_EQ(string_at(snap, "status.homeVolume"), volume);
+  EXPECT_EQ(string_at(snap, "status.instanceSnapshot"), "rockpool-s1");
+  auto journal = incus_.journal();
+  auto at = [&](const std::string& op) {
+    return std::find(journal.begin(), journal.end(), op) - journal.begin();
+  };
+  EXPECT_LT(at("freeze demo"), at("snapshot-create demo/rockpool-s1"));
+  EXPECT_LT(at("snapshot-create demo/rockpool-s1"), at("snapshot-create " + volume + "/rockpool-s1"));
+  EXPECT_LT(at("snapshot-create " + volume + "/rockpool-s1"), at("unfreeze demo"));
+  EXPECT_EQ(instance_status(incus_, "demo"), "Running");
+  EXPECT_EQ(specs::find_path(get("WorkspaceSnapshot", "s1"), "metadata.ownerReferences")
+                ->as_array()
+                .size(),
+            1u);
+
+  incus_.put_file("demo", "/home/dev/proof", "home-2");
+  incus_.put_file("demo", "/etc/proof", "root-2");
+  apply(restore_of("demo", "s1", "first"));
+  run();
+  auto ws = get("Workspace", "demo");
+  EXPECT_EQ(string_at(ws, "status.restored.result"), "Restored") << boost::json::serialize(ws);
+  EXPECT_EQ(file_in(incus_, "demo", "/home/dev/proof"), "home-1");
+  EXPECT_EQ(file_in(incus_, "demo", "/etc/proof"), "root-1");
+  EXPECT_TRUE(ready("Workspace", "demo"));
+  EXPECT_EQ(specs::int_at(ws, "status.restarts").value_or(0), 0) << "a restore is not a crash";
+  // The same id again (a re-apply, a drift sweep): nothing happens.
+  incus_.put_file("demo", "/home/dev/proof", "home-3");
+  apply(restore_of("demo", "s1", "first"));
+  advance(1000ms);
+  EXPECT_EQ(file_in(incus_, "demo", "/home/dev/proof"), "home-3");
+  // A snapshot of another workspace is refused, once, and the workspace runs on.
+  apply(workspace("other"));
+  apply(snapshot_of("s-other", "other"));
+  run();
+  apply(restore_of("demo", "s-other", "second"));
+  run();
+  ws = get("Workspace", "demo");
+  EXPECT_EQ(string_at(ws, "status.restored.result"), "Failed");
+  EXPECT_NE(string_at(ws, "status.restored.message").find("of workspace \"other\""),
+            std::string::npos);
+  EXPECT_EQ(file_in(incus_, "demo", "/home/dev/proof"), "home-3");
+  EXPECT_TRUE(ready("Workspace", "demo"));
+
+  ASSERT_TRUE(store_->remove("WorkspaceSnapshot", "s1", std::nullopt, {false, "test"}).ok());
+  run();
+  EXPECT_FALSE(store_->get("WorkspaceSnapshot", "s1").ok());
+  EXPECT_EQ(*incus_.list_snapshots(runtime::snapshot_of::instance, "demo"),
+            std::vector<std::string>{});
+  EXPECT_EQ(*incus_.list_snapshots(runtime::snapshot_of::volume, volume),
+            std::vector<std::string>{});
+}
+
+// A snapshot that fails after the freeze thaws the workspace and is retried;
+// deleting the workspace takes its snapshots along.
+TEST_F(actor_runtime, a_failed_snapshot_thaws_the_workspace_and_snapshots_go_with_it) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  auto volume = string_at(get("Workspace", "demo"), "status.home.volume");
+  incus_.fail_next("snapshot-create", 2);
+  apply(snapshot_of("s1", "demo"));
+  run();
+  EXPECT_EQ(string_at(get("WorkspaceSnapshot", "s1"), "status.phase"), "Failed");
+  EXPECT_EQ(instance_status(incus_, "demo"), "Running") << "never left frozen";
+  for (int i = 0; i < 20 && string_at(get("WorkspaceSnapshot", "s1"), "status.phase") != "Ready";
+       ++i)
+    advance(1000ms);
+  EXPECT_EQ(string_at(get("WorkspaceSnapshot", "s1"), "status.phase"), "Ready");
+  ASSERT_TRUE(store_->remove("Workspace", "demo", std::nullopt, {false, "test"}).ok());
+  for (int i = 0; i < 10; ++i) advance(100ms);
+  EXPECT_FALSE(store_->get("Workspace", "demo").ok());
+  EXPECT_FALSE(store_->get("WorkspaceSnapshot", "s1").ok()) << "collected with its owner";
+  EXPECT_FALSE(incus_.list_snapshots(runtime::snapshot_of::volume, volume).ok()) << "no volume";
+}
