@@ -840,7 +840,8 @@ TEST_F(actor_runtime, a_registered_kind_gets_a_reconciler_per_object_and_nothing
 TEST(kind_registry, indexes_follow_the_declarations_of_the_standard_kinds) {
   auto kinds = actors::standard_kinds({});
   EXPECT_EQ(kinds.kinds(),
-            (std::vector<std::string>{"GitSync", "NestedHost", "PortRoute", "Workspace"}));
+            (std::vector<std::string>{"GitSync", "NestedHost", "PortRoute", "Workspace",
+                                      "WorkspaceSnapshot"}));
   EXPECT_TRUE(kinds.tracks("WorkspaceTemplate"));  // watched by Workspace
   EXPECT_FALSE(kinds.tracks("Event"));
   EXPECT_FALSE(kinds.tracks("Host"));  // not registered without a probe

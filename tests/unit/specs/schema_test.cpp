@@ -7,9 +7,10 @@ using namespace rockpool::specs;
 TEST(schema, every_kind_is_loaded_from_its_embedded_crd) {
   std::vector<std::string> names;
   for (const auto& k : kinds()) names.push_back(k.kind);
-  EXPECT_EQ(names.size(), 7u);
+  EXPECT_EQ(names.size(), 8u);
   for (const char* k :
-       {"Workspace", "PortRoute", "NestedHost", "WorkspaceTemplate", "GitSync", "Host", "Event"})
+       {"Workspace", "PortRoute", "NestedHost", "WorkspaceTemplate", "GitSync", "Host", "Event",
+        "WorkspaceSnapshot"})
     EXPECT_NE(find_kind(k), nullptr) << k;
 }
 
