@@ -185,8 +185,10 @@ async function act(what, fn) {
 }
 
 function confirmDelete(kind, plural, name) {
+  const what = { WorkspaceSnapshot: "Its Incus snapshots are removed." }[kind]
+    || "Its instance and routes are removed.";
   const dialog = h("dialog", { "aria-label": `Delete ${kind} ${name}` },
-    h("p", {}, `Delete ${kind.toLowerCase()} "${name}"? Its instance and routes are removed.`),
+    h("p", {}, `Delete ${kind.toLowerCase()} "${name}"? ${what}`),
     h("div.actions", {},
       h("button.danger", { onclick: () => { dialog.close(); act("Delete",
         () => request("DELETE", `${group}/${plural}/${encodeURIComponent(name)}`)); } }, "Delete"),
@@ -364,11 +366,12 @@ function workspacePage(name) {
   // would take the focus (and the keys being typed) away from it.
   const routeForm = portRouteForm(name);
   const yaml = yamlEditor("workspaces", name);
-  const summary = h("p"), conditions = h("div"), routes = h("div"), events = h("div");
+  const summary = h("p"), lifecycle = h("p.muted"), conditions = h("div"), routes = h("div"),
+    events = h("div"), snapshots = h("div");
   const missing = h("p.muted", { hidden: true }, "Not found (deleted?).");
-  page(`Workspace ${name}`, missing, summary, h("h2", {}, "Conditions"), conditions,
-       h("h2", {}, "Port routes"), routes, routeForm, h("h2", {}, "Events"), events,
-       h("h2", {}, "YAML"), yaml.panel);
+  page(`Workspace ${name}`, missing, summary, lifecycle, h("h2", {}, "Conditions"), conditions,
+       h("h2", {}, "Port routes"), routes, routeForm, h("h2", {}, "Snapshots"), snapshots,
+       takeSnapshotButton(name), h("h2", {}, "Events"), events, h("h2", {}, "YAML"), yaml.panel);
   return (plural) => {
     if (plural === "scroll") return;
     const w = collection("workspaces").items.get(name);
@@ -378,8 +381,10 @@ function workspacePage(name) {
       .filter((e) => e.spec?.involvedObject?.name === name && e.spec?.involvedObject?.kind === "Workspace")
       .sort((a, b) => ((a.spec.lastTimestamp || "") < (b.spec.lastTimestamp || "") ? -1 : 1));
     summary.replaceChildren(`${w.status?.phase || "Pending"} — `, cond(w, "Ready")?.message || "");
+    lifecycle.replaceChildren(lifecycleLine(w));
     conditions.replaceChildren(conditionsTable(w));
     routes.replaceChildren(portRoutes(name));
+    snapshots.replaceChildren(snapshotsTable(w));
     events.replaceChildren(eventsTable(evs));
     yaml.show(w);
   };
@@ -459,6 +464,59 @@ function portRoutes(ws) {
         h("button.danger", { onclick: () => confirmDelete("PortRoute", "portroutes", r.metadata.name) },
           "Remove")))))
       : h("tr", {}, h("td.muted", { colspan: 4 }, "No port routes."))))));
+}
+
+// Sleep and restore, in one line: idleAfter, the last activity, since when
+// it sleeps, and the last restore's result.
+function lifecycleLine(w) {
+  const st = w.status || {}, parts = [];
+  const idle = w.spec?.lifecycle?.idleAfter;
+  parts.push(idle && idle !== "0" ? `Sleeps after ${idle} idle` : "Never sleeps by itself");
+  if (st.lastActivityTime) parts.push(`last activity ${st.lastActivityTime}`);
+  if (st.sleepingSince) parts.push(`sleeping since ${st.sleepingSince}`);
+  if (st.restored) parts.push(`last restore: ${st.restored.snapshot} — ${st.restored.result} (${st.restored.message || ""})`);
+  return parts.join("; ") + ".";
+}
+
+function takeSnapshotButton(ws) {
+  return h("button", { onclick: () => act("Snapshot", () => {
+    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+    return request("POST", `${group}/workspacesnapshots`, { apiVersion: "rockpool.dev/v1alpha1",
+      kind: "WorkspaceSnapshot", metadata: { name: `${ws}-${stamp}`.toLowerCase() }, spec: { workspace: ws } });
+  }) }, "Take snapshot");
+}
+
+// Restoring sets the workspace's spec.restore with a new id, as rpctl restore does.
+function restoreSnapshot(ws, snap) {
+  const dialog = h("dialog", { "aria-label": `Restore ${ws} from ${snap}` },
+    h("p", {}, `Restore workspace "${ws}" to snapshot "${snap}"? It is stopped, its disk and home are put back as they were, and it starts again. What changed since is lost.`),
+    h("div.actions", {},
+      h("button.danger", { onclick: () => { dialog.close(); act("Restore",
+        () => request("PATCH", `${group}/workspaces/${encodeURIComponent(ws)}`,
+          { spec: { restore: { snapshot: snap, id: new Date().toISOString() } } },
+          "application/merge-patch+json")); } }, "Restore"),
+      h("button", { onclick: () => dialog.close() }, "Cancel")));
+  document.body.append(dialog);
+  dialog.addEventListener("close", () => dialog.remove());
+  dialog.showModal();
+}
+
+function snapshotsTable(w) {
+  const ws = w.metadata.name;
+  const snaps = [...collection("workspacesnapshots").items.values()].filter((s) => s.spec?.workspace === ws)
+    .sort((a, b) => ((a.status?.takenAt || "") < (b.status?.takenAt || "") ? 1 : -1));
+  return h("div.scroll", {}, h("table", { "aria-label": "Snapshots" },
+    h("thead", {}, h("tr", {}, ["Name", "Phase", "Taken", "Home", "Pause", ""].map((x) => h("th", {}, x)))),
+    h("tbody", {}, snaps.length ? snaps.map((s) => h("tr", { "data-name": s.metadata.name },
+      h("td", {}, s.metadata.name), h("td", {}, s.status?.phase || "Pending"), h("td", {}, s.status?.takenAt || ""),
+      h("td", {}, s.status?.homeSnapshot ? "yes" : "no"),
+      h("td", {}, s.status?.pauseMilliseconds !== undefined ? `${s.status.pauseMilliseconds} ms` : ""),
+      h("td", {}, h("div.actions", {},
+        s.status?.phase === "Ready" ? h("button", { onclick: () => restoreSnapshot(ws, s.metadata.name) }, "Restore") : null,
+        h("a", { href: `#/yaml/workspacesnapshots/${encodeURIComponent(s.metadata.name)}` }, "YAML"),
+        h("button.danger", { onclick: () => confirmDelete("WorkspaceSnapshot", "workspacesnapshots", s.metadata.name) },
+          "Delete")))))
+      : h("tr", {}, h("td.muted", { colspan: 6 }, "No snapshots.")))));
 }
 
 function eventsTable(events) {
@@ -549,10 +607,11 @@ function route() {
     nestedhosts: nestedHostsPage, events: eventsPage, host: hostPage,
     yaml: () => yamlPage(name, decodeURIComponent(sub || "")),
   };
-  const needs = { workspaces: ["workspaces", "events", "workspacetemplates", "portroutes"],
+  const needs = { workspaces: ["workspaces", "events", "workspacetemplates", "portroutes", "workspacesnapshots"],
                   nestedhosts: ["nestedhosts"],
                   events: ["events"], host: ["hosts"],
-                  yaml: [["workspaces", "portroutes", "nestedhosts", "workspacetemplates", "hosts"]
+                  yaml: [["workspaces", "portroutes", "nestedhosts", "workspacetemplates", "hosts",
+                          "workspacesnapshots"]
                     .includes(name) ? name : "workspaces"] }[kind] || ["workspaces"];
   needs.forEach(collection);
   current = (pages[kind] || pages.workspaces)();

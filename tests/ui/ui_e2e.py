@@ -369,6 +369,26 @@ def main():
             By.XPATH, ".//button[text()='Delete']").click()
         wait(d, lambda: row(d, "demo-9001") is None)
         check("demo-9001" not in outer.rpctl("get", "pr").stdout, "port route removed from the page")
+        # Snapshots (issue 23): taken, restored and deleted from the page.
+        click(d, By.XPATH, "//button[text()='Take snapshot']")
+        snap_row = wait(d, lambda: d.find_element(
+            By.XPATH, "//table[@aria-label='Snapshots']//tr[td[2][text()='Ready']]"))
+        snap = snap_row.get_attribute("data-name")
+        check(snap.startswith("demo-") and snap in outer.rpctl("get", "wss").stdout,
+              f"snapshot {snap} taken from the page; Ready")
+        snap_row.find_element(By.XPATH, ".//button[text()='Restore']").click()
+        wait(d, lambda: d.find_element(By.CSS_SELECTOR, "dialog[open]")).find_element(
+            By.XPATH, ".//button[text()='Restore']").click()
+        restored = wait(d, lambda: (json.loads(outer.rpctl("get", "ws", "demo", "-o", "json").stdout)
+                                    .get("status", {}).get("restored") or None), timeout=20)
+        line = wait(d, lambda: "last restore" in d.page_source and d.page_source)
+        check(restored.get("snapshot") == snap and restored.get("result") == "Restored" and
+              f"last restore: {snap}" in line, f"restored from {snap} on the page: {restored.get('message')}")
+        click(d, By.XPATH, f"//tr[@data-name='{snap}']//button[text()='Delete']")
+        wait(d, lambda: d.find_element(By.CSS_SELECTOR, "dialog[open]")).find_element(
+            By.XPATH, ".//button[text()='Delete']").click()
+        wait(d, lambda: row(d, snap) is None)
+        check(snap not in outer.rpctl("get", "wss").stdout, "snapshot deleted from the page")
         click(d, By.XPATH, "//tr[@data-name='demo-9000']//a[text()='YAML']")
         view = wait(d, lambda: d.find_element(By.CSS_SELECTOR, "pre[aria-label='Object as YAML']").text or None)
         check("kind: PortRoute" in view and "port: 9000" in view, "any object's YAML: portroutes/demo-9000")
