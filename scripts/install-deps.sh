@@ -14,6 +14,7 @@ build_pkgs=(
   cmake g++ make pkg-config git ca-certificates curl
   libcaf-dev libboost1.81-dev libboost-json1.81-dev
   libcurl4-openssl-dev libssl-dev libgit2-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
+  libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   clang libclang-rt-14-dev clang-format
 )
