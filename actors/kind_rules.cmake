@@ -6,4 +6,4 @@ file(GLOB kind_rule_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/reconcil
 add_library(rockpool_kind_rules STATIC
   ${CMAKE_CURRENT_LIST_DIR}/reconcilers/rules.cpp ${kind_rule_sources})
 target_include_directories(rockpool_kind_rules PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
-target_link_libraries(rockpool_kind_rules PUBLIC rockpool_specs)
+target_link_libraries(rockpool_kind_rules PUBLIC rockpool_specs PRIVATE rockpool_schedule)

@@ -8,7 +8,9 @@ namespace rockpool::actors {
 namespace workspace {
 void validate(const specs::json::value&, const specs::validation_context&,
               std::vector<specs::field_error>&);
-}
+void validate_template(const specs::json::value&, const specs::validation_context&,
+                       std::vector<specs::field_error>&);
+}  // namespace workspace
 namespace port_route {
 void validate(const specs::json::value&, const specs::validation_context&,
               std::vector<specs::field_error>&);
@@ -27,6 +29,7 @@ void validate(const specs::json::value&, const specs::validation_context&,
 const specs::semantic_rules& kind_rules() {
   static const specs::semantic_rules rules = {
       {"Workspace", {workspace::validate, {}}},
+      {"WorkspaceTemplate", {workspace::validate_template, {}}},
       {"PortRoute", {port_route::validate, port_route::exclusive}},
       {"NestedHost", {nested_host::validate, nested_host::exclusive}},
       {"GitSync", {gitsync::validate, {}}},

@@ -60,10 +60,14 @@ std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
       continue;
     }
     if (!digits) return std::nullopt;
-    if (c == 'h') total += n * 3600;
-    else if (c == 'm') total += n * 60;
-    else if (c == 's') total += n;
-    else return std::nullopt;
+    if (c == 'h')
+      total += n * 3600;
+    else if (c == 'm')
+      total += n * 60;
+    else if (c == 's')
+      total += n;
+    else
+      return std::nullopt;
     n = 0;
     digits = false;
   }
@@ -80,7 +84,9 @@ std::string format_seconds(std::chrono::seconds s) {
   return std::to_string(n) + "s";
 }
 
-bool sleeping(const specs::json::value& ws) { return string_at(ws, "status.phase") == "Sleeping"; }
+bool sleeping(const specs::json::value& ws) {
+  return string_at(ws, "status.phase") == "Sleeping";
+}
 
 // /workspace/NAME/... -> NAME and, for /workspace/NAME/port/P/..., P.
 std::pair<std::string, std::string> parse_workspace_uri(const std::string& uri) {
@@ -117,8 +123,7 @@ specs::status request_wake(specs::object_store& store, workspace_activity& activ
                            const std::string& name) {
   specs::json::value patch = {
       {"metadata",
-       {{"annotations",
-         {{wake_annotation, specs::format_rfc3339(activity.clock().now())}}}}}};
+       {{"annotations", {{wake_annotation, specs::format_rfc3339(activity.clock().now())}}}}}};
   auto r = store.merge_patch("Workspace", name, patch, {false, "rockpool-wake"});
   if (!r.ok() && r.err().why != specs::reason::not_found) return r.err();
   return specs::done{};
@@ -178,8 +183,82 @@ namespace rockpool::actors::workspace {
 
 using namespace common;
 
-// Whether this pass keeps (or puts) the workspace asleep. Runs after the
-// instance was observed (inst_ is what Incus says).
+// The latest scheduled start and stop since the schedule was last acted on
+// (status.schedule.checkedAt; a workspace new to a schedule counts from now),
+// and the next ones, for the status.
+pass::fired pass::check_schedule() {
+  fired f;
+  if (s_.starts.empty() && s_.stops.empty()) {
+    status_.erase("schedule");
+    return f;
+  }
+  auto old = status_.old_value();
+  auto checked_text = string_at(old, "schedule.checkedAt");
+  auto checked = checked_text.empty() ? now_ : specs::parse_rfc3339(checked_text);
+  using list = std::vector<specs::cron_schedule>;
+  auto latest = [&](const list& l) {
+    std::optional<clock_point> last;
+    for (const auto& c : l)
+      if (auto t = c.last_in(checked, now_); t && (!last || *t > *last)) last = t;
+    return last;
+  };
+  auto earliest = [&](const list& l) {
+    std::optional<clock_point> next;
+    for (const auto& c : l)
+      if (auto t = c.next_after(now_); t && (!next || *t < *next)) next = t;
+    return next;
+  };
+  f.start = latest(s_.starts);
+  f.stop = latest(s_.stops);
+  json::object sched;
+  if (const auto* o = old.as_object().if_contains("schedule"); o && o->is_object())
+    sched = o->get_object();
+  if (checked_text.empty() || f.start || f.stop) sched["checkedAt"] = specs::format_rfc3339(now_);
+  next_start_ = earliest(s_.starts);
+  for (auto [key, t] :
+       {std::pair{"nextStart", next_start_}, std::pair{"nextStop", earliest(s_.stops)}}) {
+    if (t)
+      sched[key] = specs::format_rfc3339(*t);
+    else
+      sched.erase(key);
+  }
+  status_["schedule"] = std::move(sched);
+  return f;
+}
+
+std::optional<clock_point> pass::next_scheduled() const {
+  std::optional<clock_point> next;
+  for (const auto* l : {&s_.starts, &s_.stops})
+    for (const auto& c : *l)
+      if (auto t = c.next_after(now_); t && (!next || *t < *next)) next = t;
+  return next;
+}
+
+// Whether the workspace is in use now: an open exec session, or requests
+// Caddy has in flight to its upstreams (an open WebSocket is one). Moves the
+// last activity to what the gateway saw, or to now when in use.
+bool pass::in_use() {
+  auto old = status_.old_value();
+  if (auto seen = ctx_.activity->last(s_.name)) last_activity_ = std::max(last_activity_, *seen);
+  bool busy = ctx_.activity->open_sessions(s_.name) > 0;
+  if (!busy) {
+    std::vector<std::string> upstreams{string_at(old, "upstream")};
+    if (auto routes = ctx_.store.list("PortRoute"); routes.ok())
+      for (const auto& r : routes->items)
+        if (string_at(r, "spec.workspace") == s_.name)
+          upstreams.push_back(string_at(r, "status.upstream"));
+    if (auto flying = ctx_.routes.in_flight(); flying.ok())
+      for (const auto& u : upstreams)
+        if (!u.empty() && flying->count(u) && flying->at(u) > 0) busy = true;
+  }
+  if (busy) last_activity_ = now_;
+  return busy;
+}
+
+// Whether this pass keeps (or puts) the workspace asleep: idle longer than
+// idleAfter, or a scheduled stop (deferred while in use, up to stopGrace); a
+// request, a wake or a scheduled start wakes it. Runs after the instance was
+// observed (inst_ is what Incus says).
 pass::step pass::decide_sleep() {
   auto old = status_.old_value();
   bool was_asleep = string_at(old, "phase") == "Sleeping";
@@ -187,23 +266,50 @@ pass::step pass::decide_sleep() {
   auto wake = string_at(obj_, std::string("metadata.annotations.") + wake_annotation);
   auto noted = specs::parse_rfc3339(string_at(old, "lastActivityTime"));
   last_activity_ = std::max(noted, specs::parse_rfc3339(string_at(old, "awakeSince")));
-  if (s_.state != "Running" || s_.idle_after.count() == 0 || ctx_.activity == nullptr) {
-    // Stopped is off, and no idleAfter (or no activity source) never sleeps:
-    // a workspace asleep when that changed wakes (or stays stopped).
+  bool scheduled = !s_.starts.empty() || !s_.stops.empty();
+  if (s_.state != "Running" || (s_.idle_after.count() == 0 && !scheduled) ||
+      ctx_.activity == nullptr) {
+    // Stopped is off, and neither idleAfter nor a schedule (or no activity
+    // source) never sleeps: a workspace asleep when that changed wakes (or
+    // stays stopped).
     status_.erase("sleepingSince");
+    status_.erase("sleepReason");
+    if (s_.state != "Running") status_.erase("schedule");
     return std::nullopt;
   }
+  auto due = check_schedule();
+  bool stop_due = due.stop && (!due.start || *due.stop > *due.start);
+  bool start_due = due.start && !stop_due;
+  auto sleep = [&](const char* reason, const std::string& message) {
+    asleep_ = true;
+    sleep_reason_ = reason;
+    status_["sleepingSince"] = specs::format_rfc3339(now_);
+    status_["sleepReason"] = reason;
+    ctx_.events.record(obj_, "Normal",
+                       std::string(reason) == "Schedule" ? "ScheduledStop" : "Sleeping",
+                       message + "; stopping instance " + s_.name + " until the next request");
+    return std::nullopt;
+  };
   if (was_asleep) {
-    // A wake request after it fell asleep, or a request the gateway saw since.
+    // A scheduled start, a wake request after it fell asleep, or a request
+    // the gateway saw since.
     auto seen = ctx_.activity->last(s_.name);
-    bool woken = (!wake.empty() && specs::parse_rfc3339(wake) >= since) || (seen && *seen > since);
+    bool woken = start_due || (!wake.empty() && specs::parse_rfc3339(wake) >= since) ||
+                 (seen && *seen > since);
     if (!woken) {
       asleep_ = true;
+      sleep_reason_ = string_at(old, "sleepReason");
       return std::nullopt;
     }
-    ctx_.events.record(obj_, "Normal", "Woken", "woke on a request; starting instance " + s_.name);
+    if (start_due)
+      ctx_.events.record(obj_, "Normal", "ScheduledStart",
+                         "spec.lifecycle.schedule: starting instance " + s_.name);
+    else
+      ctx_.events.record(obj_, "Normal", "Woken",
+                         "woke on a request; starting instance " + s_.name);
     status_["awakeSince"] = specs::format_rfc3339(now_);
     status_.erase("sleepingSince");
+    status_.erase("sleepReason");
     last_activity_ = now_;
     status_["lastActivityTime"] = specs::format_rfc3339(now_);
     return std::nullopt;
@@ -219,48 +325,55 @@ pass::step pass::decide_sleep() {
     status_["awakeSince"] = specs::format_rfc3339(now_);
     last_activity_ = std::max(last_activity_, now_);
   }
-  // Activity: the gateway's requests, Caddy's requests in flight to this
-  // workspace's upstreams (open WebSockets), open exec sessions.
-  if (auto seen = ctx_.activity->last(s_.name)) last_activity_ = std::max(last_activity_, *seen);
-  bool busy = ctx_.activity->open_sessions(s_.name) > 0;
-  if (!busy) {
-    std::vector<std::string> upstreams{string_at(old, "upstream")};
-    if (auto routes = ctx_.store.list("PortRoute"); routes.ok())
-      for (const auto& r : routes->items)
-        if (string_at(r, "spec.workspace") == s_.name)
-          upstreams.push_back(string_at(r, "status.upstream"));
-    if (auto flying = ctx_.routes.in_flight(); flying.ok())
-      for (const auto& u : upstreams)
-        if (!u.empty() && flying->count(u) && flying->at(u) > 0) busy = true;
-  }
-  if (busy) last_activity_ = now_;
+  bool busy = in_use();
   // Refreshed once the last written time is a minute old: a busy workspace
   // is a status write a minute, not one per request.
   if ((last_activity_ > noted && now_ - noted >= std::chrono::minutes(1)) ||
       string_at(old, "lastActivityTime").empty())
     status_["lastActivityTime"] = specs::format_rfc3339(last_activity_);
-  auto idle = now_ - last_activity_;
-  if (idle < s_.idle_after) return std::nullopt;
-  asleep_ = true;
-  status_["sleepingSince"] = specs::format_rfc3339(now_);
-  ctx_.events.record(obj_, "Normal", "Sleeping",
-                     "no activity for " + format_seconds(s_.idle_after) +
-                         " (spec.lifecycle.idleAfter); stopping instance " + s_.name +
-                         " until the next request");
-  return std::nullopt;
+  if (stop_due) {
+    auto& sched = status_["schedule"].as_object();
+    if (busy && now_ < *due.stop + s_.stop_grace) {
+      // Seen again next pass (checkedAt stays before it) until quiet or grace runs out.
+      stop_deferred_ = true;
+      sched["checkedAt"] = specs::format_rfc3339(*due.stop - std::chrono::seconds(1));
+      if (string_at(old, "schedule.stopDeferredFor") != specs::format_rfc3339(*due.stop)) {
+        sched["stopDeferredFor"] = specs::format_rfc3339(*due.stop);
+        ctx_.events.record(obj_, "Normal", "StopDeferred",
+                           "the scheduled stop waits until the workspace is quiet (a request, "
+                           "WebSocket or exec session is open), at most " +
+                               format_seconds(s_.stop_grace) + " (spec.lifecycle.stopGrace)");
+      }
+      return std::nullopt;
+    }
+    sched.erase("stopDeferredFor");
+    return sleep("Schedule", busy ? "spec.lifecycle.schedule: stopping although in use, after " +
+                                        format_seconds(s_.stop_grace) + " (stopGrace)"
+                                  : "spec.lifecycle.schedule");
+  }
+  if (s_.idle_after.count() == 0 || now_ - last_activity_ < s_.idle_after) return std::nullopt;
+  return sleep("Idle",
+               "no activity for " + format_seconds(s_.idle_after) + " (spec.lifecycle.idleAfter)");
 }
 
-// After a pass of an awake workspace that may sleep: look again when its
-// idle time would run out, or in a minute.
+// After a pass: look again when the idle time would run out (at least once
+// a minute, so status.lastActivityTime follows the activity), when a stop
+// waits for a quiet moment, and at the next scheduled start or stop.
 pass_result pass::with_idle_check(pass_result r) const {
-  if (asleep_ || s_.idle_after.count() == 0 || ctx_.activity == nullptr ||
-      s_.state != "Running" || r.what != outcome::converged)
-    return r;
-  // At least once a minute, so status.lastActivityTime follows the activity.
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(last_activity_ +
-                                                                    s_.idle_after - now_);
-  return requeue("idle check", std::clamp(left, std::chrono::milliseconds(1000),
-                                          std::chrono::milliseconds(60000)));
+  if (ctx_.activity == nullptr || s_.state != "Running" || r.what != outcome::converged) return r;
+  using std::chrono::milliseconds;
+  std::optional<milliseconds> in;
+  auto sooner = [&](milliseconds d, milliseconds most) {
+    d = std::clamp(d, milliseconds(1000), most);
+    in = in ? std::min(*in, d) : d;
+  };
+  if (!asleep_ && s_.idle_after.count() > 0)
+    sooner(std::chrono::duration_cast<milliseconds>(last_activity_ + s_.idle_after - now_),
+           milliseconds(60000));
+  if (stop_deferred_) sooner(milliseconds(10000), milliseconds(10000));
+  if (auto next = next_scheduled())
+    sooner(std::chrono::duration_cast<milliseconds>(*next - now_), milliseconds(3600000));
+  return in ? requeue("lifecycle check", *in) : r;
 }
 
 // Asleep: the instance is stopped, the route stays (a request reaches the
@@ -270,16 +383,21 @@ pass_result pass::report_sleeping() {
     runtime::route r{route_id(s_.name), "/workspace/" + s_.name + "/", upstream};
     if (auto st = ctx_.routes.upsert(r); !st.ok()) return failed(st.err().message);
   }
-  auto why = "asleep: no activity for " + format_seconds(s_.idle_after) +
-             " (spec.lifecycle.idleAfter); the next request, exec or Open wakes it";
+  auto why = sleep_reason_ == "Schedule"
+                 ? std::string("asleep: stopped by spec.lifecycle.schedule")
+                 : "asleep: no activity for " + format_seconds(s_.idle_after) +
+                       " (spec.lifecycle.idleAfter)";
+  if (next_start_) why += " until " + specs::format_rfc3339(*next_start_);
+  why += "; the next request, exec or Open wakes it";
   status_.condition("InstanceReady", true, "Sleeping", "the instance is stopped while idle");
-  status_.condition("RouteReady", true, "Sleeping", "the route stays; a request wakes the workspace");
+  status_.condition("RouteReady", true, "Sleeping",
+                    "the route stays; a request wakes the workspace");
   status_.condition("IDEReady", false, "Sleeping", "the workspace sleeps");
   status_.condition("Ready", false, "Sleeping", why);
   status_["phase"] = "Sleeping";
   status_["instanceState"] = "Stopped";
   if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
-  return converged("asleep");
+  return with_idle_check(converged("asleep"));
 }
 
 }  // namespace rockpool::actors::workspace

@@ -1,12 +1,40 @@
 // Workspace rules beyond its schema.
 #include "rockpool/actors/kind_rules.hpp"
+#include "rockpool/specs/schedule.hpp"
 
 namespace rockpool::actors::workspace {
 
 using specs::string_at;
 
+namespace {
+
+// spec.lifecycle.schedule: each cron expression and time zone parses.
+void validate_schedule(const specs::json::value& obj, std::vector<specs::field_error>& out) {
+  const auto* list = specs::find_path(obj, "spec.lifecycle.schedule");
+  if (list == nullptr || !list->is_array()) return;
+  for (std::size_t i = 0; i < list->get_array().size(); ++i) {
+    const auto& entry = list->get_array()[i];
+    auto at = "spec.lifecycle.schedule[" + std::to_string(i) + "]";
+    auto start = string_at(entry, "start"), stop = string_at(entry, "stop");
+    if (start.empty() && stop.empty()) out.push_back({at, "needs start, stop or both"});
+    for (const auto& [field, expr] : {std::pair{"start", start}, std::pair{"stop", stop}})
+      if (!expr.empty())
+        if (auto c = specs::cron_schedule::parse(expr, string_at(entry, "timezone")); !c.ok())
+          out.push_back({at + "." + field, c.err().message});
+  }
+}
+
+}  // namespace
+
+// The template's own rules: its schedule.
+void validate_template(const specs::json::value& obj, const specs::validation_context&,
+                       std::vector<specs::field_error>& out) {
+  validate_schedule(obj, out);
+}
+
 void validate(const specs::json::value& obj, const specs::validation_context& ctx,
               std::vector<specs::field_error>& out) {
+  validate_schedule(obj, out);
   auto tmpl = string_at(obj, "spec.template");
   if (string_at(obj, "spec.image").empty() && tmpl.empty())
     out.push_back({"spec.image", "required field is missing (set spec.image or spec.template)"});

@@ -47,6 +47,17 @@ specs::result<settings> resolve(specs::object_store& store, const json::value& o
   std::string idle;
   pick_string(obj, tmpl, "spec.lifecycle.idleAfter", idle);
   s.idle_after = parse_duration(idle).value_or(std::chrono::seconds(0));
+  if (const auto* list = pick(obj, tmpl, "spec.lifecycle.schedule"); list && list->is_array())
+    for (const auto& entry : list->get_array()) {
+      auto zone = string_at(entry, "timezone");
+      if (auto c = specs::cron_schedule::parse(string_at(entry, "start"), zone); c.ok())
+        s.starts.push_back(std::move(*c));
+      if (auto c = specs::cron_schedule::parse(string_at(entry, "stop"), zone); c.ok())
+        s.stops.push_back(std::move(*c));
+    }
+  std::string grace;
+  pick_string(obj, tmpl, "spec.lifecycle.stopGrace", grace);
+  if (auto g = parse_duration(grace); g && !grace.empty()) s.stop_grace = *g;
   if (const auto* cpu = pick(obj, tmpl, "spec.resources.cpu"); cpu && cpu->is_int64())
     s.cpu = static_cast<int>(cpu->get_int64());
   s.ide_port = static_cast<int>(int_at(obj, "spec.ide.port").value_or(8080));

@@ -6,6 +6,7 @@
 #include "common/pass.hpp"
 #include "common/status.hpp"
 #include "rockpool/actors/workspace_activity.hpp"
+#include "rockpool/specs/schedule.hpp"
 
 #include <map>
 #include <optional>
@@ -36,6 +37,10 @@ struct settings {
   bool home_retain = false;
   std::string home_from;  // spec.home.fromVolume
   std::chrono::seconds idle_after{0};  // spec.lifecycle.idleAfter; 0: never sleeps
+  // spec.lifecycle.schedule (or the template's): when it starts and stops by
+  // the clock; entries that do not parse are left out (admission refuses them).
+  std::vector<specs::cron_schedule> starts, stops;
+  std::chrono::seconds stop_grace{15 * 60};  // spec.lifecycle.stopGrace
 };
 
 /// Reads obj's typed view, resolving spec.template from the store.
@@ -96,6 +101,12 @@ class pass {
   step converge_power_state();
   void end_quiet_crash_loop();
   // lifecycle.cpp
+  struct fired {
+    std::optional<std::chrono::system_clock::time_point> start, stop;
+  };
+  fired check_schedule();
+  std::optional<std::chrono::system_clock::time_point> next_scheduled() const;
+  bool in_use();
   step decide_sleep();
   pass_result report_sleeping();
   pass_result with_idle_check(pass_result r) const;
@@ -133,6 +144,9 @@ class pass {
   std::string address_;  // network: bridge
   std::string home_;     // the home volume's name
   bool asleep_ = false;  // idle: the instance stays stopped, the routes stay
+  bool stop_deferred_ = false;  // a scheduled stop waits for the workspace to be quiet
+  std::string sleep_reason_;    // Idle or Schedule, while asleep
+  std::optional<std::chrono::system_clock::time_point> next_start_;  // of the schedule
   std::chrono::system_clock::time_point last_activity_{};
   std::chrono::system_clock::time_point last_restart_{}, now_{};
 };

@@ -1353,3 +1353,90 @@ TEST_F(actor_runtime, a_failed_snapshot_thaws_the_workspace_and_snapshots_go_wit
   EXPECT_FALSE(store_->get("WorkspaceSnapshot", "s1").ok()) << "collected with its owner";
   EXPECT_FALSE(incus_.list_snapshots(runtime::snapshot_of::volume, volume).ok()) << "no volume";
 }
+
+namespace {
+// Moves the fake clock to an RFC 3339 time (forward only), running what falls due.
+void advance_to(std::function<void(std::chrono::milliseconds)> advance,
+                const test_support::fake_clock& clock, const std::string& when) {
+  auto d = std::chrono::duration_cast<std::chrono::milliseconds>(specs::parse_rfc3339(when) -
+                                                                 clock.now());
+  ASSERT_GE(d.count(), 0) << when;
+  advance(d);
+}
+}  // namespace
+
+// Issue 23, schedules: a scheduled stop puts the workspace to sleep and a
+// scheduled start wakes it, at local time in Europe/Berlin across the
+// October 2026 change back to winter time; a stop waits while the workspace
+// is in use, at most stopGrace.
+TEST_F(actor_runtime, a_schedule_stops_and_starts_a_workspace_at_local_time_across_dst) {
+  boot();
+  apply(workspace("office", R"(,"lifecycle":{"schedule":[{"start":"0 8 * * *","stop":"0 19 * * *",)"
+                            R"("timezone":"Europe/Berlin"}]})"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "office"));
+  auto spec = boost::json::serialize(*specs::find_path(get("Workspace", "office"), "spec"));
+  auto step = [this](std::chrono::milliseconds d) { advance(d); };
+  // (The controller was "down" for a month: only the latest firing counts.)
+  advance_to(step, clock_, "2026-10-24T16:59:00Z");
+  auto ws = get("Workspace", "office");
+  EXPECT_EQ(string_at(ws, "status.phase"), "Running") << boost::json::serialize(ws);
+  EXPECT_EQ(string_at(ws, "status.schedule.nextStop"), "2026-10-24T17:00:00Z");  // 19:00 CEST
+  advance_to(step, clock_, "2026-10-24T17:00:30Z");
+  ws = get("Workspace", "office");
+  EXPECT_EQ(string_at(ws, "status.phase"), "Sleeping") << boost::json::serialize(ws);
+  EXPECT_EQ(string_at(ws, "status.sleepReason"), "Schedule");
+  EXPECT_EQ(instance_status(incus_, "office"), "Stopped");
+  EXPECT_EQ(boost::json::serialize(*specs::find_path(ws, "spec")), spec) << "spec untouched";
+  // 08:00 on the 25th is CET (UTC+1) again: 07:00Z, not 06:00Z.
+  advance_to(step, clock_, "2026-10-25T06:30:00Z");
+  EXPECT_EQ(string_at(get("Workspace", "office"), "status.phase"), "Sleeping");
+  advance_to(step, clock_, "2026-10-25T07:00:30Z");
+  ws = get("Workspace", "office");
+  EXPECT_EQ(string_at(ws, "status.phase"), "Running") << boost::json::serialize(ws);
+  EXPECT_EQ(instance_status(incus_, "office"), "Running");
+  EXPECT_EQ(specs::int_at(ws, "status.restarts").value_or(0), 0);
+  auto reasons = event_reasons(*store_);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "ScheduledStop"), 1);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "ScheduledStart"), 1);
+
+  // In use at 19:00 (CET now: 18:00Z): the stop waits; once quiet, it happens.
+  activity_.session_opened("office");
+  advance_to(step, clock_, "2026-10-25T18:00:30Z");
+  EXPECT_EQ(string_at(get("Workspace", "office"), "status.phase"), "Running");
+  reasons = event_reasons(*store_);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "StopDeferred"), 1);
+  advance(std::chrono::minutes(5));
+  EXPECT_EQ(string_at(get("Workspace", "office"), "status.phase"), "Running");
+  activity_.session_closed("office");
+  advance(std::chrono::seconds(15));
+  EXPECT_EQ(string_at(get("Workspace", "office"), "status.phase"), "Sleeping");
+  // Still in use when stopGrace (default 15 min) runs out: it stops anyway.
+  advance_to(step, clock_, "2026-10-26T07:00:30Z");
+  ASSERT_EQ(string_at(get("Workspace", "office"), "status.phase"), "Running");
+  activity_.session_opened("office");
+  advance_to(step, clock_, "2026-10-26T18:10:00Z");
+  EXPECT_EQ(string_at(get("Workspace", "office"), "status.phase"), "Running");
+  advance_to(step, clock_, "2026-10-26T18:15:30Z");
+  EXPECT_EQ(string_at(get("Workspace", "office"), "status.phase"), "Sleeping");
+  activity_.session_closed("office");
+}
+
+TEST(workspace_rules, a_schedule_that_does_not_parse_is_refused_with_its_field) {
+  specs::validation_context ctx;
+  ctx.rules = &actors::kind_rules();
+  auto doc = specs::parse_json(
+      R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"w"},)"
+      R"("spec":{"image":"rockpool-tiny","lifecycle":{"schedule":[{"start":"0 8 * * *"},)"
+      R"({"stop":"0 25 * * *"},{"start":"0 8 * * *","timezone":"Nowhere/Land"},{}]}}})");
+  ASSERT_TRUE(doc.ok());
+  auto errors = specs::validate_object(*doc, ctx);
+  std::string all;
+  for (const auto& e : errors) all += e.field + ": " + e.message + "\n";
+  EXPECT_NE(all.find("spec.lifecycle.schedule[1].stop: the hour field"), std::string::npos) << all;
+  EXPECT_NE(all.find("spec.lifecycle.schedule[2].start: unknown time zone"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("spec.lifecycle.schedule[3]: needs start, stop or both"), std::string::npos)
+      << all;
+  EXPECT_EQ(all.find("schedule[0]"), std::string::npos) << all;
+}
