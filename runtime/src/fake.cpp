@@ -52,6 +52,17 @@ specs::status fake_incus::create_instance(const instance_spec& spec) {
     return make_error(reason::not_found, "network \"" + spec.nic->network + "\" not found");
   if (spec.home && !volumes_.count(spec.home->volume))
     return make_error(reason::not_found, "storage volume \"" + spec.home->volume + "\" not found");
+  const saved_state* from = nullptr;
+  if (!spec.source_snapshot.empty()) {
+    auto slash = spec.source_snapshot.find('/');
+    auto snaps =
+        snapshots_.find(snapshot_key(snapshot_of::instance, spec.source_snapshot.substr(0, slash)));
+    if (snaps == snapshots_.end() || !snaps->second.count(spec.source_snapshot.substr(slash + 1)))
+      return make_error(reason::not_found, "snapshot \"" + spec.source_snapshot + "\" not found");
+    from = &snaps->second.at(spec.source_snapshot.substr(slash + 1));
+  }
+  if (from != nullptr)
+    for (const auto& [path, content] : from->files) files_[{spec.name, path}] = content;
   instances_[spec.name] = instance_info{
       spec.name,     "Stopped", spec.type, instance_config(spec), {}, {}, incus_size(spec.disk),
       spec.profiles, spec.nic,  spec.home};
@@ -205,6 +216,25 @@ specs::status fake_incus::create_volume(const std::string& name, const std::stri
   return specs::done{};
 }
 
+specs::status fake_incus::copy_volume(const std::string& name, const std::string& from_volume,
+                                      const std::string& snapshot,
+                                      const std::map<std::string, std::string>& config) {
+  if (auto st = intercept("volume-copy", name); !st.ok()) return st;
+  std::lock_guard lk(mu_);
+  if (volumes_.count(name))
+    return make_error(reason::already_exists, "storage volume \"" + name + "\" already exists");
+  auto snaps = snapshots_.find(snapshot_key(snapshot_of::volume, from_volume));
+  if (snaps == snapshots_.end() || !snaps->second.count(snapshot))
+    return make_error(reason::not_found,
+                      "snapshot \"" + from_volume + "/" + snapshot + "\" not found");
+  auto& v = volumes_[name];
+  v.name = name;
+  v.config = config;
+  for (const auto& [path, content] : snaps->second.at(snapshot).files)
+    files_[{"volume:" + name, path}] = content;
+  return specs::done{};
+}
+
 specs::status fake_incus::update_volume(const std::string& name,
                                         const std::map<std::string, std::string>& config) {
   if (auto st = intercept("volume-update", name); !st.ok()) return st;
@@ -276,7 +306,7 @@ bool fake_incus::exists(snapshot_of what, const std::string& name) const {
 }
 
 specs::result<std::vector<std::string>> fake_incus::list_snapshots(snapshot_of what,
-                                                                  const std::string& name) {
+                                                                   const std::string& name) {
   if (auto st = intercept("snapshot-list", name); !st.ok()) return st.err();
   std::lock_guard lk(mu_);
   if (!exists(what, name)) return make_error(reason::not_found, "\"" + name + "\" not found");

@@ -158,8 +158,8 @@ specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::
                                 string_at(kv.value(), "connect")});
       if (kv.key() == "root") info.root_size = string_at(kv.value(), "size");
       if (kv.key() == "home" && string_at(kv.value(), "type") == "disk")
-        info.home = disk_device{"home", string_at(kv.value(), "source"),
-                                string_at(kv.value(), "path")};
+        info.home =
+            disk_device{"home", string_at(kv.value(), "source"), string_at(kv.value(), "path")};
       if (kv.key() == "eth0" && string_at(kv.value(), "type") == "nic") {
         auto d = string_members(kv.value());
         info.nic = nic_device{d["name"].empty() ? "eth0" : d["name"], d["network"],
@@ -192,13 +192,25 @@ specs::status incus_rest::create_instance(const instance_spec& spec) {
   for (const auto& [k, v] : instance_config(spec)) config[k] = v;
   json::object source{{"type", "image"}};
   source[std::regex_match(spec.image, fingerprint) ? "fingerprint" : "alias"] = spec.image;
+  json::object devices;
+  if (!spec.source_snapshot.empty()) {
+    // A copy of a snapshot takes its devices unless the request names them:
+    // the other workspace's proxies and NIC are masked ("none").
+    auto slash = spec.source_snapshot.find('/');
+    auto snap = call("GET", with_project("/1.0/instances/" + spec.source_snapshot.substr(0, slash) +
+                                         "/snapshots/" + spec.source_snapshot.substr(slash + 1)));
+    if (!snap.ok()) return snap.err();
+    if (const auto* d = specs::find_path(snap->body, "metadata.devices"); d && d->is_object())
+      for (const auto& kv : d->get_object()) devices[kv.key()] = json::object{{"type", "none"}};
+    source = {{"type", "copy"}, {"source", spec.source_snapshot}};
+  }
   json::object root{{"type", "disk"},
                     {"path", "/"},
                     {"pool", options_.storage_pool},
                     {"size", incus_size(spec.disk)}};
   json::array profiles;
   for (const auto& p : spec.profiles) profiles.push_back(json::string(p));
-  json::object devices{{"root", root}};
+  devices["root"] = root;
   if (spec.nic) devices[spec.nic->name] = nic_json(*spec.nic);
   if (spec.home) devices[spec.home->name] = disk_json(*spec.home);
   json::value body = {{"name", spec.name}, {"type", spec.type},    {"source", source},
@@ -322,7 +334,8 @@ specs::status incus_rest::set_nic_device(const std::string& instance, const nic_
 }
 
 json::value incus_rest::disk_json(const disk_device& d) const {
-  return {{"type", "disk"}, {"pool", options_.storage_pool}, {"source", d.volume}, {"path", d.path}};
+  return {
+      {"type", "disk"}, {"pool", options_.storage_pool}, {"source", d.volume}, {"path", d.path}};
 }
 
 specs::status incus_rest::set_disk_device(const std::string& instance, const disk_device& disk) {
@@ -356,9 +369,29 @@ specs::status incus_rest::create_volume(const std::string& name, const std::stri
   if (!size.empty()) c["size"] = incus_size(size);
   json::value body = {
       {"name", name}, {"type", "custom"}, {"content_type", "filesystem"}, {"config", c}};
-  auto r = call("POST",
-                with_project("/1.0/storage-pools/" + options_.storage_pool + "/volumes/custom"),
-                json::serialize(body));
+  auto r =
+      call("POST", with_project("/1.0/storage-pools/" + options_.storage_pool + "/volumes/custom"),
+           json::serialize(body));
+  if (!r.ok()) return r.err();
+  return wait_operation(*r);
+}
+
+specs::status incus_rest::copy_volume(const std::string& name, const std::string& from_volume,
+                                      const std::string& snapshot,
+                                      const std::map<std::string, std::string>& config) {
+  json::object c;
+  for (const auto& [k, v] : config) c[k] = v;
+  json::value body = {{"name", name},
+                      {"type", "custom"},
+                      {"content_type", "filesystem"},
+                      {"config", c},
+                      {"source",
+                       {{"type", "copy"},
+                        {"pool", options_.storage_pool},
+                        {"name", from_volume + "/" + snapshot}}}};
+  auto r =
+      call("POST", with_project("/1.0/storage-pools/" + options_.storage_pool + "/volumes/custom"),
+           json::serialize(body));
   if (!r.ok()) return r.err();
   return wait_operation(*r);
 }
@@ -405,7 +438,7 @@ std::string incus_rest::snapshot_owner_path(snapshot_of what, const std::string&
 }
 
 specs::result<std::vector<std::string>> incus_rest::list_snapshots(snapshot_of what,
-                                                                  const std::string& name) {
+                                                                   const std::string& name) {
   auto r = call("GET", with_project(snapshot_owner_path(what, name) + "/snapshots"));
   if (!r.ok()) return r.err();
   std::vector<std::string> names;
@@ -425,9 +458,11 @@ specs::status incus_rest::create_snapshot(snapshot_of what, const std::string& n
   json::value body = {{"name", snapshot}};
   auto r = call("POST", with_project(snapshot_owner_path(what, name) + "/snapshots"),
                 json::serialize(body));
-  if (!r.ok()) return r.err().why == reason::already_exists ? specs::done{} : specs::status(r.err());
+  if (!r.ok())
+    return r.err().why == reason::already_exists ? specs::done{} : specs::status(r.err());
   auto st = wait_operation(*r);
-  if (!st.ok() && st.err().message.find("already exists") != std::string::npos) return specs::done{};
+  if (!st.ok() && st.err().message.find("already exists") != std::string::npos)
+    return specs::done{};
   return st;
 }
 
@@ -535,8 +570,8 @@ specs::result<std::unique_ptr<exec_session>> incus_rest::exec(const std::string&
                     {"height", x.height}};
   if (!x.cwd.empty()) body["cwd"] = x.cwd;
   spdlog::debug("Incus exec in {}: {}", instance, json::serialize(body));
-  auto r = call("POST", with_project("/1.0/instances/" + instance + "/exec"),
-                json::serialize(body));
+  auto r =
+      call("POST", with_project("/1.0/instances/" + instance + "/exec"), json::serialize(body));
   if (!r.ok()) return r.err();
   auto operation = string_at(r->body, "operation");
   const auto* fds = specs::find_path(r->body, "metadata.metadata.fds");
@@ -546,15 +581,16 @@ specs::result<std::unique_ptr<exec_session>> incus_rest::exec(const std::string&
   auto wait_for_exit = [this, op]() -> specs::result<int> {
     // The command may run for hours: wait in rounds of the operation timeout.
     for (;;) {
-      auto w = call("GET", with_project(op + "/wait?timeout=" +
-                                        std::to_string(options_.operation_timeout.count())));
+      auto w = call(
+          "GET",
+          with_project(op + "/wait?timeout=" + std::to_string(options_.operation_timeout.count())));
       if (!w.ok()) return w.err();
       auto status = string_at(w->body, "metadata.status");
       if (status == "Running") continue;
       if (auto code = specs::int_at(w->body, "metadata.metadata.return"))
         return static_cast<int>(*code);
-      return make_error(reason::unavailable,
-                        "Incus exec ended without an exit code: " + string_at(w->body, "metadata.err"));
+      return make_error(reason::unavailable, "Incus exec ended without an exit code: " +
+                                                 string_at(w->body, "metadata.err"));
     }
   };
   return attach_exec(options_.socket, options_.project, op, fds->get_object(), x.tty,

@@ -494,7 +494,8 @@ TEST_F(real_runtime, an_idle_workspace_sleeps_and_a_signed_in_request_wakes_it) 
 // Snapshots (issue 23): a WorkspaceSnapshot takes Incus snapshots of the
 // instance and its home at one moment (the container frozen meanwhile);
 // rpctl restore brings both back, also when rockpoold is killed in the
-// middle of it; deleting the snapshot, then the workspace, leaves nothing.
+// middle of it; a clone starts from it; deleting the snapshot, then the
+// workspace, leaves nothing.
 TEST_F(real_runtime, a_snapshot_restores_the_home_and_the_root_disk_even_after_a_kill_9) {
   ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0)
@@ -549,6 +550,23 @@ TEST_F(real_runtime, a_snapshot_restores_the_home_and_the_root_disk_even_after_a
       << rpctl("describe ws demo").out;
   EXPECT_EQ(both(), "home-1\nroot-1\n");
   EXPECT_EQ(incus("list demo -c s -f csv").out, "RUNNING\n");
+
+  // A clone starts with the snapshot's home and root disk, in a home of its own.
+  ASSERT_EQ(in_demo("echo home-4 > /home/dev/proof").exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + write("copy.yaml", "apiVersion: rockpool.dev/v1alpha1\n"
+                                                   "kind: Workspace\nmetadata: {name: other}\n"
+                                                   "spec: {image: rockpool-tiny, source: "
+                                                   "{snapshot: s1}}\n"))
+                .exit_code,
+            0);
+  ASSERT_EQ(rpctl("wait ws other --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe ws other").out;
+  EXPECT_EQ(run_command("incus exec --project " + project_ +
+                        " other -- cat /home/dev/proof /etc/proof")
+                .out,
+            "home-1\nroot-1\n");
+  EXPECT_EQ(in_demo("cat /home/dev/proof").out, "home-4\n") << "the original is untouched";
+  ASSERT_EQ(rpctl("delete ws other --wait --timeout 60s").exit_code, 0);
 
   ASSERT_EQ(rpctl("delete wss s1 --wait --timeout 60s").exit_code, 0);
   EXPECT_EQ(incus("snapshot list demo -f csv").out, "");

@@ -44,10 +44,18 @@ pass::step pass::ensure_home() {
     }
     std::map<std::string, std::string> owner{{runtime::volume_owner_uid_key, s_.uid},
                                              {runtime::volume_owner_name_key, s_.name}};
-    if (auto st = ctx_.incus.create_volume(home_, s_.home_size, owner); !st.ok())
-      return home_failed("HomeFailed", st.err().message, failed(st.err().message));
-    ctx_.events.record(obj_, "Normal", "HomeCreated",
-                       "created home volume " + home_ + " (" + s_.home_size + ")");
+    if (!clone_volume_.empty()) {
+      if (auto st = ctx_.incus.copy_volume(home_, clone_volume_, clone_snapshot_, owner); !st.ok())
+        return home_failed("HomeFailed", st.err().message, failed(st.err().message));
+      ctx_.events.record(obj_, "Normal", "HomeCloned",
+                         "created home volume " + home_ + " as a copy of workspacesnapshot/" +
+                             s_.source_snapshot);
+    } else {
+      if (auto st = ctx_.incus.create_volume(home_, s_.home_size, owner); !st.ok())
+        return home_failed("HomeFailed", st.err().message, failed(st.err().message));
+      ctx_.events.record(obj_, "Normal", "HomeCreated",
+                         "created home volume " + home_ + " (" + s_.home_size + ")");
+    }
   } else if (auto uid = config_of(**got, runtime::volume_owner_uid_key); uid != s_.uid) {
     bool retained = uid.empty() && config_of(**got, runtime::volume_retained_key) == "true";
     if (!retained || home_ != s_.home_from) {

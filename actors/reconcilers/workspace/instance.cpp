@@ -63,6 +63,7 @@ pass::step pass::ensure_instance() {
       if (auto wait = wait_out_crash_loop()) return wait;
       record_restart("InstanceVanished", "instance " + s_.name + " disappeared; recreating it");
     }
+    spec_.source_snapshot = clone_instance_;
     if (auto st = ctx_.incus.create_instance(spec_); !st.ok()) {
       if (spec_.nic) {
         // The bridge may be what is missing: recreate it and try again.
@@ -77,7 +78,9 @@ pass::step pass::ensure_instance() {
     status_["instance"] = s_.name;
     if (!had_instance_)
       ctx_.events.record(obj_, "Normal", "InstanceCreated",
-                         "created instance " + s_.name + " from " + s_.image);
+                         "created instance " + s_.name + " from " +
+                             (clone_instance_.empty() ? s_.image
+                                                      : "workspacesnapshot/" + s_.source_snapshot));
     auto fresh = ctx_.incus.get_instance(s_.name);
     if (!fresh.ok() || !*fresh)
       return fail("IncusUnavailable", "instance not visible after create",

@@ -32,6 +32,7 @@ pass_result pass::run() {
   read_restart_history();
   if (auto r = observe_instance()) return *r;
   if (auto r = decide_sleep()) return *r;
+  if (auto r = resolve_source()) return *r;
   if (auto r = ensure_home()) return *r;
   if (auto r = ensure_restored()) return *r;
   if (auto r = ensure_instance()) return *r;

@@ -94,4 +94,29 @@ pass::step pass::ensure_restored() {
                     string_at(*snap, "status.takenAt") + ")");
 }
 
+// spec.source.snapshot, before the workspace has ever had an instance: the
+// instance and home start as copies of that WorkspaceSnapshot (a clone).
+// Later passes (and a re-created instance) ignore it, as fromVolume.
+pass::step pass::resolve_source() {
+  if (s_.source_snapshot.empty() || had_instance_ || inst_) return std::nullopt;
+  auto snap = ctx_.store.get("WorkspaceSnapshot", s_.source_snapshot);
+  if (!snap.ok()) {
+    if (snap.err().why != specs::reason::not_found)
+      return fail("SourceUnavailable", snap.err().message, failed(snap.err().message));
+    auto m = "spec.source.snapshot: no workspacesnapshot/" + s_.source_snapshot;
+    return fail("SourceNotFound", m, terminal(m));
+  }
+  if (string_at(*snap, "status.phase") != "Ready")
+    return fail("SourceNotReady",
+                "waiting for workspacesnapshot/" + s_.source_snapshot + " to be taken",
+                requeue("source snapshot not taken yet", std::chrono::seconds(2)));
+  auto name = string_at(*snap, "status.instanceSnapshot");
+  clone_instance_ = string_at(*snap, "spec.workspace") + "/" + name;
+  if (!string_at(*snap, "status.homeSnapshot").empty()) {
+    clone_volume_ = string_at(*snap, "status.homeVolume");
+    clone_snapshot_ = name;
+  }
+  return std::nullopt;
+}
+
 }  // namespace rockpool::actors::workspace

@@ -44,6 +44,7 @@ specs::result<settings> resolve(specs::object_store& store, const json::value& o
   if (const auto* retain = pick(obj, tmpl, "spec.home.retain"); retain && retain->is_bool())
     s.home_retain = retain->get_bool();
   s.home_from = string_at(obj, "spec.home.fromVolume");
+  s.source_snapshot = string_at(obj, "spec.source.snapshot");
   std::string idle;
   pick_string(obj, tmpl, "spec.lifecycle.idleAfter", idle);
   s.idle_after = parse_duration(idle).value_or(std::chrono::seconds(0));

@@ -36,6 +36,7 @@ struct settings {
   std::string home_size = "10Gi";
   bool home_retain = false;
   std::string home_from;  // spec.home.fromVolume
+  std::string source_snapshot;  // spec.source.snapshot: a clone of that WorkspaceSnapshot
   std::chrono::seconds idle_after{0};  // spec.lifecycle.idleAfter; 0: never sleeps
   // spec.lifecycle.schedule (or the template's): when it starts and stops by
   // the clock; entries that do not parse are left out (admission refuses them).
@@ -114,6 +115,7 @@ class pass {
   step ensure_home();
   // restore.cpp
   step ensure_restored();
+  step resolve_source();
   // network.cpp
   step choose_network();
   std::optional<runtime::nic_device> wanted_nic() const;
@@ -143,6 +145,9 @@ class pass {
   bool had_instance_ = false;
   std::string address_;  // network: bridge
   std::string home_;     // the home volume's name
+  // A clone's first pass: the instance snapshot ("WS/SNAP") and the home
+  // volume and snapshot it is copied from ("" when not cloning).
+  std::string clone_instance_, clone_volume_, clone_snapshot_;
   bool asleep_ = false;  // idle: the instance stays stopped, the routes stay
   bool stop_deferred_ = false;  // a scheduled stop waits for the workspace to be quiet
   std::string sleep_reason_;    // Idle or Schedule, while asleep

@@ -1331,6 +1331,36 @@ TEST_F(actor_runtime, a_snapshot_is_taken_frozen_and_a_restore_brings_it_back_on
             std::vector<std::string>{});
 }
 
+// A clone: a new workspace with spec.source.snapshot starts with the
+// snapshot's root disk and home, in a home of its own; the original is untouched.
+TEST_F(actor_runtime, a_clone_starts_from_the_snapshots_instance_and_home) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  incus_.put_file("demo", "/home/dev/proof", "home-1");
+  incus_.put_file("demo", "/etc/proof", "root-1");
+  apply(snapshot_of("s1", "demo"));
+  run();
+  incus_.put_file("demo", "/home/dev/proof", "home-2");
+  apply(workspace("copy", R"(,"source":{"snapshot":"s1"})"));
+  run();
+  auto copy = get("Workspace", "copy");
+  ASSERT_TRUE(ready("Workspace", "copy")) << boost::json::serialize(copy);
+  EXPECT_EQ(file_in(incus_, "copy", "/home/dev/proof"), "home-1");
+  EXPECT_EQ(file_in(incus_, "copy", "/etc/proof"), "root-1");
+  EXPECT_NE(string_at(copy, "status.home.volume"),
+            string_at(get("Workspace", "demo"), "status.home.volume"));
+  incus_.put_file("copy", "/home/dev/proof", "the copy's own");
+  EXPECT_EQ(file_in(incus_, "demo", "/home/dev/proof"), "home-2");
+  auto reasons = event_reasons(*store_);
+  EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "HomeCloned"), 1);
+  // A clone of a snapshot that does not exist says so and makes nothing.
+  apply(workspace("nocopy", R"(,"source":{"snapshot":"nope"})"));
+  run();
+  EXPECT_EQ(condition(get("Workspace", "nocopy"), "Ready"), "False/SourceNotFound");
+  EXPECT_FALSE(*incus_.get_instance("nocopy"));
+}
+
 // A snapshot that fails after the freeze thaws the workspace and is retried;
 // deleting the workspace takes its snapshots along.
 TEST_F(actor_runtime, a_failed_snapshot_thaws_the_workspace_and_snapshots_go_with_it) {

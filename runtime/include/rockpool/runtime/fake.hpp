@@ -37,6 +37,9 @@ class fake_incus : public incus_client {
                               const std::map<std::string, std::string>& config) override;
   specs::status update_volume(const std::string& name,
                               const std::map<std::string, std::string>& config) override;
+  specs::status copy_volume(const std::string& name, const std::string& from_volume,
+                            const std::string& snapshot,
+                            const std::map<std::string, std::string>& config) override;
   specs::status delete_volume(const std::string& name) override;
   specs::status freeze_instance(const std::string& name) override;
   specs::status unfreeze_instance(const std::string& name) override;

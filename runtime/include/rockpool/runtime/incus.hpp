@@ -86,6 +86,9 @@ struct instance_spec {
   std::vector<std::string> profiles{"default"};
   std::optional<nic_device> nic{};  // bridge networking: the instance's own eth0
   std::optional<disk_device> home{};  // the home volume, mounted at home->path
+  /// "INSTANCE/SNAPSHOT": the root disk is a copy of that snapshot, not the
+  /// image (a clone); the snapshot's other devices are left out.
+  std::string source_snapshot{};
 };
 
 /// An Incus proxy device forwarding a host loopback port into the instance.
@@ -210,6 +213,10 @@ class incus_client {
   /// Creates a custom volume of size ("10Gi"; "" for the pool's default) with config keys.
   [[nodiscard]] virtual specs::status create_volume(
       const std::string& name, const std::string& size,
+      const std::map<std::string, std::string>& config) = 0;
+  /// Creates a custom volume as a copy of another volume's snapshot, with config keys.
+  [[nodiscard]] virtual specs::status copy_volume(
+      const std::string& name, const std::string& from_volume, const std::string& snapshot,
       const std::map<std::string, std::string>& config) = 0;
   /// Sets (or, with "", removes) config keys of a custom volume.
   [[nodiscard]] virtual specs::status update_volume(
