@@ -201,11 +201,21 @@ result<json::value> apply_json_patch(const json::value& target, const json::valu
   return doc;
 }
 
-std::string annotation(const json::value& obj, std::string_view key) {
-  const auto* ann = find_path(obj, "metadata.annotations");
-  if (ann == nullptr || !ann->is_object()) return {};
-  const auto* v = ann->get_object().if_contains(key);
+namespace {
+std::string metadata_entry(const json::value& obj, const char* map, std::string_view key) {
+  const auto* m = find_path(obj, map);
+  if (m == nullptr || !m->is_object()) return {};
+  const auto* v = m->get_object().if_contains(key);
   return (v && v->is_string()) ? std::string(v->get_string()) : std::string();
+}
+}  // namespace
+
+std::string annotation(const json::value& obj, std::string_view key) {
+  return metadata_entry(obj, "metadata.annotations", key);
+}
+
+std::string label(const json::value& obj, std::string_view key) {
+  return metadata_entry(obj, "metadata.labels", key);
 }
 
 }  // namespace rockpool::specs

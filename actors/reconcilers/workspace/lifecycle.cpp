@@ -7,6 +7,8 @@
 // WebSocket is one until it closes), and open exec sessions.
 #include "workspace/workspace.hpp"
 
+#include "rockpool/specs/object_model.hpp"
+
 #include <algorithm>
 #include <thread>
 
@@ -226,11 +228,15 @@ pass::fired pass::check_schedule() {
   return f;
 }
 
+// The next scheduled start, stop or snapshot.
 std::optional<clock_point> pass::next_scheduled() const {
   std::optional<clock_point> next;
+  auto consider = [&](const specs::cron_schedule& c) {
+    if (auto t = c.next_after(now_); t && (!next || *t < *next)) next = t;
+  };
   for (const auto* l : {&s_.starts, &s_.stops})
-    for (const auto& c : *l)
-      if (auto t = c.next_after(now_); t && (!next || *t < *next)) next = t;
+    for (const auto& c : *l) consider(c);
+  if (s_.snapshots) consider(*s_.snapshots);
   return next;
 }
 
@@ -263,7 +269,7 @@ pass::step pass::decide_sleep() {
   auto old = status_.old_value();
   bool was_asleep = string_at(old, "phase") == "Sleeping";
   auto since = specs::parse_rfc3339(string_at(old, "sleepingSince"));
-  auto wake = string_at(obj_, std::string("metadata.annotations.") + wake_annotation);
+  auto wake = specs::annotation(obj_, wake_annotation);
   auto noted = specs::parse_rfc3339(string_at(old, "lastActivityTime"));
   last_activity_ = std::max(noted, specs::parse_rfc3339(string_at(old, "awakeSince")));
   bool scheduled = !s_.starts.empty() || !s_.stops.empty();
@@ -360,7 +366,17 @@ pass::step pass::decide_sleep() {
 // a minute, so status.lastActivityTime follows the activity), when a stop
 // waits for a quiet moment, and at the next scheduled start or stop.
 pass_result pass::with_idle_check(pass_result r) const {
-  if (ctx_.activity == nullptr || s_.state != "Running" || r.what != outcome::converged) return r;
+  if (r.what != outcome::converged) return r;
+  if (ctx_.activity == nullptr || s_.state != "Running") {
+    if (!s_.snapshots) return r;  // a stopped workspace's snapshots are still taken
+    auto next = next_scheduled();
+    return next ? requeue("snapshot schedule",
+                          std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         *next - now_),
+                                     std::chrono::milliseconds(1000),
+                                     std::chrono::milliseconds(3600000)))
+                : r;
+  }
   using std::chrono::milliseconds;
   std::optional<milliseconds> in;
   auto sooner = [&](milliseconds d, milliseconds most) {

@@ -35,11 +35,12 @@ pass_result pass::run() {
   if (auto r = resolve_source()) return *r;
   if (auto r = ensure_home()) return *r;
   if (auto r = ensure_restored()) return *r;
+  if (auto r = take_scheduled_snapshots()) return *r;
   if (auto r = ensure_instance()) return *r;
   if (auto r = converge_power_state()) return *r;
   report_config_gap();
   end_quiet_crash_loop();
-  if (s_.state != "Running") return report_stopped();
+  if (s_.state != "Running") return with_idle_check(report_stopped());
   if (asleep_) return report_sleeping();
   std::string upstream;
   if (auto r = ensure_upstream(upstream)) return *r;

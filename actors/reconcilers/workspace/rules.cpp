@@ -10,6 +10,11 @@ namespace {
 
 // spec.lifecycle.schedule: each cron expression and time zone parses.
 void validate_schedule(const specs::json::value& obj, std::vector<specs::field_error>& out) {
+  if (const auto* snaps = specs::find_path(obj, "spec.lifecycle.snapshots"); snaps && snaps->is_object())
+    if (auto c = specs::cron_schedule::parse(string_at(*snaps, "schedule"),
+                                             string_at(*snaps, "timezone"));
+        !c.ok())
+      out.push_back({"spec.lifecycle.snapshots.schedule", c.err().message});
   const auto* list = specs::find_path(obj, "spec.lifecycle.schedule");
   if (list == nullptr || !list->is_array()) return;
   for (std::size_t i = 0; i < list->get_array().size(); ++i) {

@@ -56,6 +56,14 @@ specs::result<settings> resolve(specs::object_store& store, const json::value& o
       if (auto c = specs::cron_schedule::parse(string_at(entry, "stop"), zone); c.ok())
         s.stops.push_back(std::move(*c));
     }
+  if (const auto* snaps = pick(obj, tmpl, "spec.lifecycle.snapshots"); snaps && snaps->is_object()) {
+    if (auto c = specs::cron_schedule::parse(string_at(*snaps, "schedule"),
+                                             string_at(*snaps, "timezone"));
+        c.ok())
+      s.snapshots = std::move(*c);
+    if (auto keep = int_at(*snaps, "keep"); keep && *keep > 0)
+      s.snapshots_keep = static_cast<std::size_t>(*keep);
+  }
   std::string grace;
   pick_string(obj, tmpl, "spec.lifecycle.stopGrace", grace);
   if (auto g = parse_duration(grace); g && !grace.empty()) s.stop_grace = *g;

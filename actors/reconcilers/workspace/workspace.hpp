@@ -42,6 +42,9 @@ struct settings {
   // the clock; entries that do not parse are left out (admission refuses them).
   std::vector<specs::cron_schedule> starts, stops;
   std::chrono::seconds stop_grace{15 * 60};  // spec.lifecycle.stopGrace
+  // spec.lifecycle.snapshots: when to take one, and how many of those to keep.
+  std::optional<specs::cron_schedule> snapshots;
+  std::size_t snapshots_keep = 7;
 };
 
 /// Reads obj's typed view, resolving spec.template from the store.
@@ -116,6 +119,8 @@ class pass {
   // restore.cpp
   step ensure_restored();
   step resolve_source();
+  // snapshots.cpp
+  step take_scheduled_snapshots();
   // network.cpp
   step choose_network();
   std::optional<runtime::nic_device> wanted_nic() const;

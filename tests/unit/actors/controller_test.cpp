@@ -1193,6 +1193,24 @@ TEST_F(actor_runtime, an_idle_workspace_sleeps_after_idle_after_and_a_request_wa
   EXPECT_EQ(string_at(get("Workspace", "lazy"), "status.phase"), "Running");
 }
 
+// The wake annotation alone wakes a sleeping workspace (another rockpoold
+// replica's gateway, or a client, may set it; this one saw no request).
+TEST_F(actor_runtime, the_wake_annotation_alone_wakes_a_sleeping_workspace) {
+  boot();
+  apply(workspace("nap", R"(,"lifecycle":{"idleAfter":"10s"})"));
+  run();
+  advance(std::chrono::seconds(11));
+  ASSERT_EQ(string_at(get("Workspace", "nap"), "status.phase"), "Sleeping");
+  advance(std::chrono::seconds(5));
+  auto patch = specs::parse_json(std::string(R"({"metadata":{"annotations":{")") +
+                                 actors::wake_annotation + R"(":")" +
+                                 specs::format_rfc3339(clock_.now()) + R"("}}})");
+  ASSERT_TRUE(store_->merge_patch("Workspace", "nap", *patch, {false, "test"}).ok());
+  run();
+  EXPECT_EQ(string_at(get("Workspace", "nap"), "status.phase"), "Running");
+  EXPECT_EQ(instance_status(incus_, "nap"), "Running");
+}
+
 TEST_F(actor_runtime, open_websockets_and_exec_sessions_keep_a_workspace_awake) {
   boot();
   apply(workspace("busy", R"(,"lifecycle":{"idleAfter":"10s"})"));
@@ -1359,6 +1377,31 @@ TEST_F(actor_runtime, a_clone_starts_from_the_snapshots_instance_and_home) {
   run();
   EXPECT_EQ(condition(get("Workspace", "nocopy"), "Ready"), "False/SourceNotFound");
   EXPECT_FALSE(*incus_.get_instance("nocopy"));
+}
+
+// Scheduled snapshots: one each hour here, the newest two of them kept; one
+// taken by hand is never pruned.
+TEST_F(actor_runtime, scheduled_snapshots_are_taken_and_the_oldest_beyond_keep_pruned) {
+  boot();
+  apply(workspace("demo", R"(,"lifecycle":{"snapshots":{"schedule":"0 * * * *","keep":2}})"));
+  apply(snapshot_of("by-hand", "demo"));
+  run();
+  auto names = [&] {
+    std::vector<std::string> out;
+    auto all = store_->list("WorkspaceSnapshot");
+    for (const auto& s : all->items) out.push_back(string_at(s, "metadata.name"));
+    return out;
+  };
+  EXPECT_EQ(names(), std::vector<std::string>{"by-hand"});
+  // The clock starts at 14:13:20Z: firings at 15:00, 16:00, 17:00.
+  for (int i = 0; i < 3 * 60; ++i) advance(std::chrono::minutes(1));
+  EXPECT_EQ(names(), (std::vector<std::string>{"by-hand", "demo-auto-20260921-1600",
+                                               "demo-auto-20260921-1700"}));
+  for (const auto& n : names())
+    EXPECT_EQ(string_at(get("WorkspaceSnapshot", n), "status.phase"), "Ready") << n;
+  EXPECT_EQ(string_at(get("Workspace", "demo"), "status.snapshots.next"), "2026-09-21T18:00:00Z");
+  auto volume = string_at(get("Workspace", "demo"), "status.home.volume");
+  EXPECT_EQ(incus_.list_snapshots(runtime::snapshot_of::volume, volume)->size(), 3u);
 }
 
 // A snapshot that fails after the freeze thaws the workspace and is retried;

@@ -57,6 +57,8 @@ struct write_request {
 
 /// The annotation key of an object (keys may contain dots), or "".
 std::string annotation(const json::value& obj, std::string_view key);
+/// The label key of an object, or "".
+std::string label(const json::value& obj, std::string_view key);
 
 /// RFC 7386 merge patch: null deletes, objects merge, everything else replaces.
 json::value apply_merge_patch(const json::value& target, const json::value& patch);
