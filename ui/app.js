@@ -466,14 +466,18 @@ function portRoutes(ws) {
       : h("tr", {}, h("td.muted", { colspan: 4 }, "No port routes."))))));
 }
 
-// Sleep and restore, in one line: idleAfter, the last activity, since when
-// it sleeps, and the last restore's result.
+// Sleep, schedules and restore, in one line: idleAfter, the last activity,
+// since when it sleeps, the next scheduled start, stop and snapshot, and the
+// last restore's result.
 function lifecycleLine(w) {
   const st = w.status || {}, parts = [];
   const idle = w.spec?.lifecycle?.idleAfter;
   parts.push(idle && idle !== "0" ? `Sleeps after ${idle} idle` : "Never sleeps by itself");
   if (st.lastActivityTime) parts.push(`last activity ${st.lastActivityTime}`);
-  if (st.sleepingSince) parts.push(`sleeping since ${st.sleepingSince}`);
+  if (st.sleepingSince) parts.push(`sleeping since ${st.sleepingSince}${st.sleepReason === "Schedule" ? " (schedule)" : ""}`);
+  if (st.schedule?.nextStart) parts.push(`next start ${st.schedule.nextStart}`);
+  if (st.schedule?.nextStop) parts.push(`next stop ${st.schedule.nextStop}`);
+  if (st.snapshots?.next) parts.push(`next snapshot ${st.snapshots.next}`);
   if (st.restored) parts.push(`last restore: ${st.restored.snapshot} — ${st.restored.result} (${st.restored.message || ""})`);
   return parts.join("; ") + ".";
 }
