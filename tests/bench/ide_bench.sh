@@ -16,34 +16,8 @@
 # Usage: [POOL=rockpool] tests/bench/ide_bench.sh [N]   (N default 10; needs a
 # Release build; POOL: the Incus storage pool, default `default`)
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
 n=${1:-10}
-rockpoold=$repo/build/controller/rockpoold
-rpctl=$repo/build/controller/rpctl
-tmp=$(mktemp -d)
-project=rockpool-bench-$$
-bridge=rpb$(($$ % 100000))
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-admin=127.0.0.1:$(port)
-control=127.0.0.1:$(port)
-ws=127.0.0.1:$(port)
-export ROCKPOOL_SERVER=unix://$tmp/sock
-ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-
-cleanup() {
-  for w in $($rpctl get ws -o name 2>/dev/null); do
-    $rpctl delete ws "${w#*/}" --wait --timeout 120s >/dev/null 2>&1 || true
-  done
-  [[ -n ${daemon:-} ]] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null || true
-  [[ -n ${caddy:-} ]] && kill "$caddy" 2>/dev/null || true
-  for i in $(incus list --project "$project" -c n -f csv 2>/dev/null); do
-    incus delete --force --project "$project" "$i" >/dev/null 2>&1 || true
-  done
-  incus project delete "$project" >/dev/null 2>&1 || true
-  incus network delete "$bridge" >/dev/null 2>&1 || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/real_incus_lib.sh"
 
 echo "== 1. the image"
 t=$(date +%s%N)
@@ -51,18 +25,7 @@ t=$(date +%s%N)
 echo "no-op rebuild: $(ms "$t") ms"
 incus image info rockpool-ide | grep -E '^Size' | sed 's/^/image /'
 
-echo '{"admin":{"listen":"'$admin'"},"apps":{}}' >"$tmp/caddy.json"
-XDG_DATA_HOME=$tmp XDG_CONFIG_HOME=$tmp caddy run --config "$tmp/caddy.json" >"$tmp/caddy.log" 2>&1 &
-caddy=$!
-pool=${POOL:-default}
-echo "storage pool: $pool"
-"$rockpoold" --runtime incus --data-dir "$tmp/data" --socket "$tmp/sock" --incus-project "$project" \
-  --storage-pool "$pool" \
-  --caddy-admin "$admin" --caddy-control-listen "$control" --caddy-workspace-listen "$ws" \
-  --bridge "$bridge" >"$tmp/rockpoold.log" 2>&1 &
-daemon=$!
-for _ in $(seq 100); do [[ -S $tmp/sock ]] && break; sleep 0.1; done
-$rpctl wait host local --for=condition=BridgeReady --timeout 60s >/dev/null
+bench_start
 ide() { printf 'apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata: {name: %s}\nspec: {image: rockpool-ide, resources: {cpu: 2, memory: 2Gi}}\n---\n' "$@"; }
 
 echo "== 2. apply -> /healthz 200 through Caddy"
