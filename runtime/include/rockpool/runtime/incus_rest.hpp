@@ -101,6 +101,7 @@ class incus_rest final : public incus_client {
   std::string with_project(const std::string& path) const;
   std::string volume_path(const std::string& name) const;
   std::string snapshot_owner_path(snapshot_of what, const std::string& name) const;
+  specs::result<std::vector<std::string>> list_names(const std::string& path);
   boost::json::value disk_json(const disk_device& d) const;
   /// "unix socket S" or the URL, for messages.
   std::string where() const;
