@@ -436,7 +436,8 @@ TEST_F(real_runtime, the_home_volume_outlives_a_recreated_instance_and_goes_with
 // Sleeping workspaces (issue 23): with no traffic for idleAfter the instance
 // is stopped and the workspace shows Sleeping; an anonymous request gets 401
 // and wakes nothing; a signed-in one is held until the workspace serves, and
-// then answered (the time it took is printed).
+// then answered (the time it took is printed); rockpoold killed during a wake
+// finishes it after its restart.
 TEST_F(real_runtime, an_idle_workspace_sleeps_and_a_signed_in_request_wakes_it) {
   ASSERT_EQ(rpctl("apply -f " + write("nap.yaml",
                                        "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
@@ -489,6 +490,30 @@ TEST_F(real_runtime, an_idle_workspace_sleeps_and_a_signed_in_request_wakes_it) 
   auto events = rpctl("events").out;
   EXPECT_NE(events.find("Sleeping"), std::string::npos) << events;
   EXPECT_NE(events.find("Woken"), std::string::npos) << events;
+
+  // rockpoold killed in the middle of a wake: after the restart the wake is
+  // finished (the request to wake is in the store), the phase and the
+  // instance agree, and a signed-in request is served.
+  for (int i = 0; i < 400 && phase() != "Sleeping"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(phase(), "Sleeping");
+  std::thread waker([&] { (void)runtime::http_perform(c); });
+  for (int i = 0; i < 200 && rpctl("get ws nap -o yaml").out.find("rockpool.dev/wake") ==
+                                  std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  daemon_->kill9();
+  waker.join();
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  std::string settled;
+  for (int i = 0; i < 300; ++i) {
+    settled = phase() + "/" + instance_state();
+    if (settled == "Running/RUNNING") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(settled, "Running/RUNNING") << rpctl("describe ws nap").out;
+  r = runtime::http_perform(c);
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(r->status, 200) << r->body;
 }
 
 // Snapshots (issue 23): a WorkspaceSnapshot takes Incus snapshots of the
