@@ -505,6 +505,35 @@ function restoreSnapshot(ws, snap) {
   dialog.showModal();
 }
 
+// A new workspace from a snapshot: the source workspace's spec (its image,
+// template, resources), its own name and home, spec.source.snapshot set.
+function cloneSnapshot(w, snap) {
+  const name = h("input", { type: "text", id: "clone-name", value: `${w.metadata.name}-copy` });
+  const err = h("p.error", { role: "alert" });
+  const dialog = h("dialog", { "aria-label": `Clone ${snap}` },
+    h("form", { onsubmit: async (e) => {
+      e.preventDefault();
+      const spec = JSON.parse(JSON.stringify(w.spec || {}));
+      delete spec.restore;
+      if (spec.home) delete spec.home.fromVolume;
+      spec.source = { snapshot: snap };
+      try {
+        await request("POST", `${group}/workspaces`, { apiVersion: "rockpool.dev/v1alpha1", kind: "Workspace",
+          metadata: { name: name.value.trim() }, spec });
+        dialog.close();
+        location.hash = `#/workspaces/${encodeURIComponent(name.value.trim())}`;
+      } catch (x) { err.textContent = x.message; }
+    } },
+    h("p", {}, `A new workspace starting from snapshot "${snap}" (its disk and home), with ${w.metadata.name}'s settings.`),
+    h("label", { for: "clone-name" }, "Name"), name, err,
+    h("div.actions", {}, h("button.primary", { type: "submit" }, "Clone"),
+      h("button", { type: "button", onclick: () => dialog.close() }, "Cancel"))));
+  document.body.append(dialog);
+  dialog.addEventListener("close", () => dialog.remove());
+  dialog.showModal();
+  name.focus();
+}
+
 function snapshotsTable(w) {
   const ws = w.metadata.name;
   const snaps = [...collection("workspacesnapshots").items.values()].filter((s) => s.spec?.workspace === ws)
@@ -517,6 +546,7 @@ function snapshotsTable(w) {
       h("td", {}, s.status?.pauseMilliseconds !== undefined ? `${s.status.pauseMilliseconds} ms` : ""),
       h("td", {}, h("div.actions", {},
         s.status?.phase === "Ready" ? h("button", { onclick: () => restoreSnapshot(ws, s.metadata.name) }, "Restore") : null,
+        s.status?.phase === "Ready" ? h("button", { onclick: () => cloneSnapshot(w, s.metadata.name) }, "Clone") : null,
         h("a", { href: `#/yaml/workspacesnapshots/${encodeURIComponent(s.metadata.name)}` }, "YAML"),
         h("button.danger", { onclick: () => confirmDelete("WorkspaceSnapshot", "workspacesnapshots", s.metadata.name) },
           "Delete")))))

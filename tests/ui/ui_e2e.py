@@ -384,6 +384,19 @@ def main():
         line = wait(d, lambda: "last restore" in d.page_source and d.page_source)
         check(restored.get("snapshot") == snap and restored.get("result") == "Restored" and
               f"last restore: {snap}" in line, f"restored from {snap} on the page: {restored.get('message')}")
+        click(d, By.XPATH, f"//tr[@data-name='{snap}']//button[text()='Clone']")
+        clone_name = wait(d, lambda: d.find_element(By.ID, "clone-name"))
+        clone_name.clear()
+        clone_name.send_keys("demo-clone")
+        clone_name.submit()
+        wait(d, lambda: d.current_url.endswith("#/workspaces/demo-clone"))
+        clone = wait(d, lambda: (json.loads(outer.rpctl("get", "ws", "demo-clone", "-o", "json").stdout or "{}")
+                                 .get("status", {}).get("phase") == "Running" and
+                                 json.loads(outer.rpctl("get", "ws", "demo-clone", "-o", "json").stdout)), timeout=20)
+        check(clone["spec"].get("source") == {"snapshot": snap} and "restore" not in clone["spec"],
+              f"cloned {snap} from the page: demo-clone Running")
+        outer.rpctl("delete", "ws", "demo-clone", "--wait")
+        d.back()
         click(d, By.XPATH, f"//tr[@data-name='{snap}']//button[text()='Delete']")
         wait(d, lambda: d.find_element(By.CSS_SELECTOR, "dialog[open]")).find_element(
             By.XPATH, ".//button[text()='Delete']").click()
