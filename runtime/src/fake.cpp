@@ -44,7 +44,7 @@ specs::result<bool> fake_incus::image_exists(const std::string& image) {
 specs::status fake_incus::create_instance(const instance_spec& spec) {
   if (auto st = intercept("create", spec.name); !st.ok()) return st;
   std::lock_guard lk(mu_);
-  if (!images_.count(spec.image))
+  if (!images_.count(spec.image) && spec.source_snapshot.empty())
     return make_error(reason::not_found, "image \"" + spec.image + "\" not found");
   if (instances_.count(spec.name))
     return make_error(reason::already_exists, "instance \"" + spec.name + "\" already exists");

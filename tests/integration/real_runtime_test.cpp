@@ -519,8 +519,8 @@ TEST_F(real_runtime, an_idle_workspace_sleeps_and_a_signed_in_request_wakes_it) 
 // Snapshots (issue 23): a WorkspaceSnapshot takes Incus snapshots of the
 // instance and its home at one moment (the container frozen meanwhile);
 // rpctl restore brings both back, also when rockpoold is killed in the
-// middle of it; a clone starts from it; deleting the snapshot, then the
-// workspace, leaves nothing.
+// middle of it; a clone starts from it; a retained one outlives the
+// workspace; deleting the snapshot, then the workspace, leaves nothing.
 TEST_F(real_runtime, a_snapshot_restores_the_home_and_the_root_disk_even_after_a_kill_9) {
   ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0)
@@ -596,13 +596,31 @@ TEST_F(real_runtime, a_snapshot_restores_the_home_and_the_root_disk_even_after_a
   ASSERT_EQ(rpctl("delete wss s1 --wait --timeout 60s").exit_code, 0);
   EXPECT_EQ(incus("snapshot list demo -f csv").out, "");
   EXPECT_EQ(run_command("incus storage volume snapshot list default " + volume + " -f csv").out, "");
-  // A snapshot goes with its workspace, and so do the Incus snapshots.
+  // A snapshot goes with its workspace, and so do the Incus snapshots; a
+  // retained one is copied out and kept until it is deleted.
   ASSERT_EQ(rpctl("apply -f " + snapshot("s2")).exit_code, 0);
+  ASSERT_EQ(rpctl("apply -f " + write("s3.yaml", "apiVersion: rockpool.dev/v1alpha1\n"
+                                                 "kind: WorkspaceSnapshot\nmetadata: {name: s3}\n"
+                                                 "spec: {workspace: demo, retain: true}\n"))
+                .exit_code,
+            0);
   ASSERT_EQ(rpctl("wait wss s2 --for=condition=Ready --timeout 60s").exit_code, 0);
-  ASSERT_EQ(rpctl("delete ws demo --wait --timeout 60s").exit_code, 0);
-  for (int i = 0; i < 100 && rpctl("get wss -o name").out != ""; ++i)
+  ASSERT_EQ(rpctl("wait wss s3 --for=condition=Ready --timeout 60s").exit_code, 0);
+  ASSERT_EQ(rpctl("delete ws demo --wait --timeout 120s").exit_code, 0)
+      << rpctl("describe wss s3").out;
+  for (int i = 0; i < 100 && rpctl("get wss -o name").out != "workspacesnapshot/s3\n"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ(rpctl("get wss -o name").out, "");
-  EXPECT_EQ(run_command("incus storage volume list default -f csv").out.find(volume),
-            std::string::npos);
+  EXPECT_EQ(rpctl("get wss -o name").out, "workspacesnapshot/s3\n");
+  auto kept = specs::parse_json(rpctl("get wss s3 -o json").out);
+  ASSERT_TRUE(kept.ok());
+  auto holder = specs::string_at(*kept, "status.instance");
+  auto holder_home = specs::string_at(*kept, "status.homeVolume");
+  EXPECT_EQ(incus("list " + holder + " -c s -f csv").out, "STOPPED\n") << holder;
+  EXPECT_EQ(run_command("incus exec --project " + project_ + " " + holder + " -- true").exit_code == 0,
+            false) << "the holder never runs";
+  ASSERT_EQ(rpctl("delete wss s3 --wait --timeout 60s").exit_code, 0);
+  EXPECT_EQ(incus("list -c n -f csv").out, "");
+  auto volumes = run_command("incus storage volume list default -f csv").out;
+  EXPECT_EQ(volumes.find(volume), std::string::npos) << volumes;
+  EXPECT_EQ(volumes.find(holder_home), std::string::npos) << volumes;
 }

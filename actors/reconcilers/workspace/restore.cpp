@@ -111,7 +111,9 @@ pass::step pass::resolve_source() {
                 "waiting for workspacesnapshot/" + s_.source_snapshot + " to be taken",
                 requeue("source snapshot not taken yet", std::chrono::seconds(2)));
   auto name = string_at(*snap, "status.instanceSnapshot");
-  clone_instance_ = string_at(*snap, "spec.workspace") + "/" + name;
+  // A detached snapshot (retained after its workspace) lives in an instance of its own.
+  auto holder = string_at(*snap, "status.instance");
+  clone_instance_ = (holder.empty() ? string_at(*snap, "spec.workspace") : holder) + "/" + name;
   if (!string_at(*snap, "status.homeSnapshot").empty()) {
     clone_volume_ = string_at(*snap, "status.homeVolume");
     clone_snapshot_ = name;

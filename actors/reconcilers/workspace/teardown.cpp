@@ -59,6 +59,23 @@ specs::status release_home(reconcile_context& ctx, const json::value& obj) {
   return specs::done{};
 }
 
+// Retained snapshots of this workspace (spec.retain) that are still to be
+// copied out of its instance and home before they go.
+specs::result<int> retained_snapshots_to_copy(reconcile_context& ctx, const json::value& obj) {
+  auto snaps = ctx.store.list("WorkspaceSnapshot");
+  if (!snaps.ok()) return snaps.err();
+  int waiting = 0;
+  for (const auto& s : snaps->items) {
+    const auto* retain = specs::find_path(s, "spec.retain");
+    const auto* detached = specs::find_path(s, "status.detached");
+    if (string_at(s, "spec.workspace") == string_at(obj, "metadata.name") && retain &&
+        retain->is_bool() && retain->get_bool() && string_at(s, "status.phase") == "Ready" &&
+        !(detached && detached->is_bool() && detached->get_bool()) && !being_deleted(s))
+      ++waiting;
+  }
+  return waiting;
+}
+
 }  // namespace
 
 pass_result teardown(reconcile_context& ctx, const json::value& obj) {
@@ -68,6 +85,12 @@ pass_result teardown(reconcile_context& ctx, const json::value& obj) {
   if (*waiting > 0)
     return requeue("waiting for " + std::to_string(*waiting) + " owned port route(s) to go",
                    short_wait);
+  auto copying = retained_snapshots_to_copy(ctx, obj);
+  if (!copying.ok()) return failed(copying.err().message);
+  if (*copying > 0)
+    return requeue("waiting for " + std::to_string(*copying) +
+                       " retained snapshot(s) to be copied out",
+                   std::chrono::seconds(1));
   if (auto st = ctx.routes.remove(route_id(name)); !st.ok()) return failed(st.err().message);
   auto inst = ctx.incus.get_instance(name);
   if (!inst.ok()) return failed(inst.err().message);

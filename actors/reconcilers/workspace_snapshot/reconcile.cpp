@@ -2,6 +2,10 @@
 // snapshot → unfreeze), once; report; on deletion remove the Incus snapshots.
 // A pass that dies between freeze and unfreeze is retried: the snapshots
 // already taken are kept (their names are fixed) and the instance is thawed.
+// A retained snapshot (spec.retain) is not owned by its workspace: when the
+// workspace is deleted (its teardown waits for this), the snapshot is copied
+// out into a stopped instance and a volume of its own ("detached"), which
+// it deletes when it goes.
 #include "workspace_snapshot/reconciler.hpp"
 
 #include "common/finalizers.hpp"
@@ -9,6 +13,11 @@
 #include "common/pass.hpp"
 #include "common/status.hpp"
 #include "rockpool/specs/clock.hpp"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
 
 namespace rockpool::actors::workspace_snapshot {
 
@@ -23,8 +32,66 @@ bool include_home(const json::value& obj) {
   return b == nullptr || !b->is_bool() || b->as_bool();
 }
 
+bool retained(const json::value& obj) {
+  const auto* b = specs::find_path(obj, "spec.retain");
+  return b != nullptr && b->is_bool() && b->as_bool();
+}
+
+// The stopped instance a detached snapshot lives in (its volume: + "-home").
+std::string holder_name(const json::value& obj) {
+  auto name = string_at(obj, "metadata.name").substr(0, 40);
+  std::replace(name.begin(), name.end(), '.', '-');
+  return "snap-" + name + "-" + string_at(obj, "metadata.uid").substr(0, 8);
+}
+
+// Copies a retained snapshot out of its workspace's instance and home, which
+// are about to go, into a holder instance and volume with the same snapshot
+// name. Every step may be repeated (a pass that dies midway is retried).
+specs::status detach(reconcile_context& ctx, const json::value& obj, status_builder& status) {
+  auto snap = string_at(obj, "status.instanceSnapshot");
+  auto holder = holder_name(obj);
+  std::map<std::string, std::string> owner{{runtime::owner_kind_key, "WorkspaceSnapshot"},
+                                           {runtime::owner_name_key, string_at(obj, "metadata.name")},
+                                           {runtime::owner_uid_key, string_at(obj, "metadata.uid")}};
+  runtime::instance_spec spec;
+  spec.name = holder;
+  spec.config = owner;
+  spec.source_snapshot = string_at(obj, "spec.workspace") + "/" + snap;
+  if (auto st = ctx.incus.create_instance(spec);
+      !st.ok() && st.err().why != specs::reason::already_exists)
+    return st;
+  if (auto st = ctx.incus.create_snapshot(snapshot_of::instance, holder, snap); !st.ok()) return st;
+  if (auto home = string_at(obj, "status.homeVolume"); !home.empty()) {
+    auto copy = holder + "-home";
+    if (auto st = ctx.incus.copy_volume(copy, home, snap, owner);
+        !st.ok() && st.err().why != specs::reason::already_exists)
+      return st;
+    if (auto st = ctx.incus.create_snapshot(snapshot_of::volume, copy, snap); !st.ok()) return st;
+    status["homeVolume"] = copy;
+  }
+  status["instance"] = holder;
+  status["detached"] = true;
+  return specs::done{};
+}
+
+// One freeze-snapshot-thaw at a time per instance: two snapshots of one
+// workspace taken at once would thaw each other's freeze.
+std::unique_lock<std::mutex> lock_instance(const std::string& instance) {
+  static std::mutex registry_mu;
+  static std::map<std::string, std::unique_ptr<std::mutex>> locks;
+  std::mutex* m;
+  {
+    std::lock_guard lk(registry_mu);
+    auto& slot = locks[instance];
+    if (!slot) slot = std::make_unique<std::mutex>();
+    m = slot.get();
+  }
+  return std::unique_lock(*m);
+}
+
 // Thaws the instance when a pass left it frozen (it died mid-snapshot).
 specs::status thaw(reconcile_context& ctx, const std::string& instance) {
+  auto held = lock_instance(instance);
   auto inst = ctx.incus.get_instance(instance);
   if (!inst.ok()) return inst.err();
   if (*inst && (*inst)->status == "Frozen") return ctx.incus.unfreeze_instance(instance);
@@ -32,6 +99,17 @@ specs::status thaw(reconcile_context& ctx, const std::string& instance) {
 }
 
 pass_result teardown(reconcile_context& ctx, const json::value& obj) {
+  if (const auto* d = specs::find_path(obj, "status.detached"); d && d->is_bool() && d->as_bool()) {
+    // Its own holder instance and volume (their snapshots go with them).
+    auto holder = string_at(obj, "status.instance");
+    if (auto st = ctx.incus.delete_instance(holder);
+        !st.ok() && st.err().why != specs::reason::not_found)
+      return failed(st.err().message);
+    if (auto home = string_at(obj, "status.homeVolume"); !home.empty())
+      if (auto st = ctx.incus.delete_volume(home); !st.ok()) return failed(st.err().message);
+    if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
+    return converged("torn down");
+  }
   auto ws = string_at(obj, "spec.workspace");
   auto snap = incus_snapshot_name(string_at(obj, "metadata.name"));
   if (string_at(obj, "status.phase") != "Ready")
@@ -49,6 +127,7 @@ pass_result teardown(reconcile_context& ctx, const json::value& obj) {
 // snapshot failed). Returns the pause in milliseconds.
 specs::result<std::int64_t> take(reconcile_context& ctx, const std::string& instance,
                                  const std::string& home, const std::string& snap) {
+  auto held = lock_instance(instance);
   auto inst = ctx.incus.get_instance(instance);
   if (!inst.ok()) return inst.err();
   if (!*inst)
@@ -87,9 +166,17 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   auto ws_name = string_at(obj, "spec.workspace");
   auto ws = ctx.store.get("Workspace", ws_name);
   if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err().message);
-  auto adopted = adopt(ctx, std::move(obj), ws.ok() ? &*ws : nullptr);
+  // A retained snapshot outlives its workspace: no ownerReference to it.
+  auto adopted = adopt(ctx, std::move(obj), ws.ok() && !retained(obj) ? &*ws : nullptr);
   if (auto* r = std::get_if<pass_result>(&adopted)) return *r;
   obj = std::move(std::get<json::value>(adopted));
+  if (retained(obj) && ws.ok() && owned_by_uid(obj, string_at(*ws, "metadata.uid"))) {
+    json::value patch = {{"metadata", {{"ownerReferences", json::array{}}}}};
+    auto r = ctx.store.merge_patch("WorkspaceSnapshot", string_at(obj, "metadata.name"), patch,
+                                   controller_write);
+    if (!r.ok()) return failed(r.err().message);
+    obj = std::move(r->object);
+  }
 
   status_builder status(obj, ctx.clock, {"Ready"});
   auto report = [&](const char* phase, bool ok, const std::string& reason,
@@ -99,7 +186,24 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
     if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
     return result;
   };
-  if (string_at(obj, "status.phase") == "Ready") return converged();  // taken once, kept
+  if (string_at(obj, "status.phase") == "Ready") {  // taken once, kept
+    const auto* d = specs::find_path(obj, "status.detached");
+    bool detached = d && d->is_bool() && d->as_bool();
+    bool going = !ws.ok() || being_deleted(*ws);
+    if (detached || !retained(obj) || !going) return converged();
+    if (!ws.ok())
+      return report("Failed", false, "Lost",
+                    "workspace \"" + ws_name + "\" went before this snapshot was copied out",
+                    terminal("lost"));
+    if (auto st = detach(ctx, obj, status); !st.ok())
+      return report("Ready", true, "DetachFailed", "copying out: " + st.err().message,
+                    failed(st.err().message));
+    ctx.events.record(obj, "Normal", "Detached",
+                      "workspace " + ws_name + " is being deleted; the snapshot was copied to " +
+                          holder_name(obj) + " and is kept (spec.retain)");
+    return report("Ready", true, "Detached",
+                  "kept after its workspace: in instance " + holder_name(obj), converged());
+  }
   if (!ws.ok())
     return report("Failed", false, "WorkspaceNotFound",
                   "workspace \"" + ws_name + "\" does not exist",

@@ -1404,6 +1404,44 @@ TEST_F(actor_runtime, scheduled_snapshots_are_taken_and_the_oldest_beyond_keep_p
   EXPECT_EQ(incus_.list_snapshots(runtime::snapshot_of::volume, volume)->size(), 3u);
 }
 
+// spec.retain: the snapshot outlives its workspace, copied out into an
+// instance and volume of its own; a new workspace starts from it; deleting
+// it deletes them. One without retain goes with the workspace.
+TEST_F(actor_runtime, a_retained_snapshot_outlives_its_workspace_and_can_be_cloned) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  incus_.put_file("demo", "/home/dev/proof", "home-1");
+  incus_.put_file("demo", "/etc/proof", "root-1");
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceSnapshot","metadata":{"name":"keep"},)"
+        R"("spec":{"workspace":"demo","retain":true}})");
+  apply(snapshot_of("drop", "demo"));
+  run();
+  ASSERT_EQ(string_at(get("WorkspaceSnapshot", "keep"), "status.phase"), "Ready");
+  EXPECT_EQ(specs::find_path(get("WorkspaceSnapshot", "keep"), "metadata.ownerReferences"), nullptr);
+  ASSERT_TRUE(store_->remove("Workspace", "demo", std::nullopt, {false, "test"}).ok());
+  for (int i = 0; i < 20; ++i) advance(std::chrono::milliseconds(200));
+  EXPECT_FALSE(store_->get("Workspace", "demo").ok());
+  EXPECT_FALSE(store_->get("WorkspaceSnapshot", "drop").ok());
+  auto keep = get("WorkspaceSnapshot", "keep");
+  ASSERT_EQ(string_at(keep, "status.phase"), "Ready") << boost::json::serialize(keep);
+  auto holder = string_at(keep, "status.instance");
+  ASSERT_FALSE(holder.empty()) << boost::json::serialize(keep);
+  EXPECT_EQ(instance_status(incus_, holder), "Stopped");
+  EXPECT_FALSE(*incus_.get_instance("demo"));
+  apply(workspace("again", R"(,"source":{"snapshot":"keep"})"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "again")) << boost::json::serialize(get("Workspace", "again"));
+  EXPECT_EQ(file_in(incus_, "again", "/home/dev/proof"), "home-1");
+  EXPECT_EQ(file_in(incus_, "again", "/etc/proof"), "root-1");
+  auto copy = string_at(keep, "status.homeVolume");
+  ASSERT_TRUE(store_->remove("WorkspaceSnapshot", "keep", std::nullopt, {false, "test"}).ok());
+  run();
+  EXPECT_FALSE(store_->get("WorkspaceSnapshot", "keep").ok());
+  EXPECT_FALSE(*incus_.get_instance(holder));
+  EXPECT_FALSE(*incus_.get_volume(copy));
+}
+
 // A snapshot that fails after the freeze thaws the workspace and is retried;
 // deleting the workspace takes its snapshots along.
 TEST_F(actor_runtime, a_failed_snapshot_thaws_the_workspace_and_snapshots_go_with_it) {
