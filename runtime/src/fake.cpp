@@ -330,6 +330,18 @@ specs::status fake_incus::create_snapshot(snapshot_of what, const std::string& n
   return specs::done{};
 }
 
+specs::result<std::optional<std::int64_t>> fake_incus::snapshot_size(const std::string& instance,
+                                                                   const std::string& snapshot) {
+  std::lock_guard lk(mu_);
+  auto snaps = snapshots_.find(snapshot_key(snapshot_of::instance, instance));
+  if (snaps == snapshots_.end() || !snaps->second.count(snapshot))
+    return make_error(reason::not_found, "snapshot \"" + instance + "/" + snapshot + "\" not found");
+  std::int64_t bytes = 0;  // the fake's files stand for its contents
+  for (const auto& [path, content] : snaps->second.at(snapshot).files)
+    bytes += static_cast<std::int64_t>(content.size());
+  return std::optional<std::int64_t>(bytes);
+}
+
 specs::status fake_incus::delete_snapshot(snapshot_of what, const std::string& name,
                                           const std::string& snapshot) {
   if (auto st = intercept("snapshot-delete", name + "/" + snapshot); !st.ok()) return st;

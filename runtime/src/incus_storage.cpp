@@ -144,4 +144,12 @@ specs::status incus_rest::restore_snapshot(snapshot_of what, const std::string& 
   return wait_operation(*r);
 }
 
+specs::result<std::optional<std::int64_t>> incus_rest::snapshot_size(const std::string& instance,
+                                                                   const std::string& snapshot) {
+  auto r = call("GET", with_project("/1.0/instances/" + instance + "/snapshots/" + snapshot));
+  if (!r.ok()) return r.err();
+  auto size = specs::int_at(r->body, "metadata.size");  // -1: the driver does not say
+  return size && *size >= 0 ? std::optional<std::int64_t>(*size) : std::nullopt;
+}
+
 }  // namespace rockpool::runtime

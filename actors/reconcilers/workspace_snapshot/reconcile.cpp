@@ -227,6 +227,8 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   status["homeVolume"] = home;
   status["homeSnapshot"] = home.empty() ? std::string() : snap;
   status["pauseMilliseconds"] = *paused;
+  if (auto size = ctx.incus.snapshot_size(ws_name, snap); size.ok() && *size)
+    status["instanceSnapshotBytes"] = **size;
   ctx.events.record(obj, "Normal", "SnapshotTaken",
                     "snapshot " + snap + " of workspace " + ws_name +
                         (home.empty() ? "" : " and its home " + home) + " (paused " +

@@ -1299,6 +1299,7 @@ TEST_F(actor_runtime, a_snapshot_is_taken_frozen_and_a_restore_brings_it_back_on
   auto volume = string_at(get("Workspace", "demo"), "status.home.volume");
   EXPECT_EQ(string_at(snap, "status.homeVolume"), volume);
   EXPECT_EQ(string_at(snap, "status.instanceSnapshot"), "rockpool-s1");
+  EXPECT_EQ(specs::int_at(snap, "status.instanceSnapshotBytes"), 6) << "root-1: the fake's size";
   auto journal = incus_.journal();
   auto at = [&](const std::string& op) {
     return std::find(journal.begin(), journal.end(), op) - journal.begin();

@@ -234,6 +234,10 @@ class incus_client {
   /// Takes a snapshot named snapshot; one of that name already there is fine.
   [[nodiscard]] virtual specs::status create_snapshot(snapshot_of what, const std::string& name,
                                                       const std::string& snapshot) = 0;
+  /// The bytes a snapshot of an instance holds of its own, when the storage
+  /// driver reports them (btrfs does; dir does not: nothing).
+  [[nodiscard]] virtual specs::result<std::optional<std::int64_t>> snapshot_size(
+      const std::string& instance, const std::string& snapshot) = 0;
   /// Deletes a snapshot; absent (or its instance or volume absent) is fine.
   [[nodiscard]] virtual specs::status delete_snapshot(snapshot_of what, const std::string& name,
                                                       const std::string& snapshot) = 0;

@@ -63,6 +63,8 @@ class incus_rest final : public incus_client {
                                                          const std::string& name) override;
   specs::status create_snapshot(snapshot_of what, const std::string& name,
                                 const std::string& snapshot) override;
+  specs::result<std::optional<std::int64_t>> snapshot_size(const std::string& instance,
+                                                           const std::string& snapshot) override;
   specs::status delete_snapshot(snapshot_of what, const std::string& name,
                                 const std::string& snapshot) override;
   specs::status restore_snapshot(snapshot_of what, const std::string& name,
