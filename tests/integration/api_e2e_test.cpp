@@ -619,6 +619,17 @@ TEST_F(api_e2e_kubectl, kubectl_works_with_only_a_kubeconfig) {
   auto raw_version = kubectl("get --raw /version");
   for (const auto* field : {"\"gitCommit\"", "\"buildDate\"", "\"goVersion\"", "\"compiler\""})
     EXPECT_NE(raw_version.out.find(field), std::string::npos) << field << raw_version.out;
+  // Issue 23: snapshots through kubectl, taken by the controller.
+  ASSERT_EQ(kubectl("create -f " + write("wss.yaml", "apiVersion: rockpool.dev/v1alpha1\n"
+                                                    "kind: WorkspaceSnapshot\n"
+                                                    "metadata: {name: k1}\nspec: {workspace: demo}\n"))
+                .exit_code,
+            0);
+  auto taken = kubectl("wait --for=condition=Ready workspacesnapshot/k1 --timeout=30s");
+  EXPECT_EQ(taken.exit_code, 0) << taken.out << taken.err;
+  auto listed = kubectl("get wss");
+  EXPECT_NE(listed.out.find("k1"), std::string::npos) << listed.out << listed.err;
+  EXPECT_NE(listed.out.find("demo"), std::string::npos) << listed.out;
   auto category = kubectl("get rockpool -o name");
   EXPECT_NE(category.out.find("workspace.rockpool.dev/demo"), std::string::npos)
       << category.out << category.err;
