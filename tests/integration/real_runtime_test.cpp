@@ -3,6 +3,7 @@
 // free loopback ports, rpctl and curl as a user would. Under CI=true a missing
 // Incus or Caddy fails; elsewhere these tests are skipped.
 #include "real_runtime_fixture.hpp"
+#include "raw_socket.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -623,4 +624,60 @@ TEST_F(real_runtime, a_snapshot_restores_the_home_and_the_root_disk_even_after_a
   auto volumes = run_command("incus storage volume list default -f csv").out;
   EXPECT_EQ(volumes.find(volume), std::string::npos) << volumes;
   EXPECT_EQ(volumes.find(holder_home), std::string::npos) << volumes;
+}
+
+// An open WebSocket keeps a workspace awake (issue 23): a port route to a
+// server in the workspace that accepts the upgrade (101) and keeps the
+// connection; while a signed-in client holds it open through Caddy, the
+// workspace does not sleep past idleAfter; once it closes, it does.
+TEST_F(real_runtime, an_open_websocket_keeps_a_workspace_awake) {
+  ASSERT_EQ(rpctl("apply -f " + write("hold.yaml",
+                                       "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
+                                       "metadata: {name: demo}\n"
+                                       "spec: {image: rockpool-tiny, lifecycle: {idleAfter: 10s}}\n"
+                                       "---\napiVersion: rockpool.dev/v1alpha1\nkind: PortRoute\n"
+                                       "metadata: {name: demo-9123}\n"
+                                       "spec: {workspace: demo, port: 9123}\n"))
+                .exit_code,
+            0);
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
+  // The server: each connection gets a 101 and is kept for 60 s.
+  auto script = write("ws.sh",
+                      "#!/bin/sh\nprintf 'HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: "
+                      "websocket\\r\\nConnection: Upgrade\\r\\n\\r\\n'\nsleep 60\n");
+  ASSERT_EQ(run_command("incus file push --project " + project_ + " --mode 0755 " + script +
+                        " demo/tmp/ws.sh")
+                .exit_code,
+            0);
+  ASSERT_EQ(run_command("incus exec --project " + project_ +
+                        " demo -- sh -c 'nc -ll -p 9123 -e /tmp/ws.sh >/dev/null 2>&1 &'")
+                .exit_code,
+            0);
+  ASSERT_EQ(rpctl("wait pr demo-9123 --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe pr demo-9123").out;
+  auto cookie = sign_in("demo");
+  int fd = test_support::connect_tcp(workspaces_);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(test_support::send_all(
+      fd, "GET /workspace/demo/port/9123/ HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + cookie +
+              "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+  auto upgraded = test_support::read_reply(fd, std::chrono::seconds(10));
+  ASSERT_EQ(upgraded.status(), 101) << upgraded.text;
+  auto phase = [&] {
+    auto v = specs::parse_json(rpctl("get ws demo -o json").out);
+    return v.ok() ? specs::string_at(*v, "status.phase") : std::string();
+  };
+  // Three times idleAfter with the WebSocket open: awake.
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(phase(), "Running") << "slept with a WebSocket open, after " << i << " s";
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  ::close(fd);
+  std::string now;
+  for (int i = 0; i < 300 && now != "Sleeping"; ++i) {
+    now = phase();
+    if (now != "Sleeping") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(now, "Sleeping") << rpctl("describe ws demo").out;
 }
