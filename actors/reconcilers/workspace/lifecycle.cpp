@@ -286,7 +286,7 @@ pass::step pass::decide_sleep() {
   auto due = check_schedule();
   bool stop_due = due.stop && (!due.start || *due.stop > *due.start);
   bool start_due = due.start && !stop_due;
-  auto sleep = [&](const char* reason, const std::string& message) {
+  auto sleep = [&](const char* reason, const std::string& message) -> step {
     asleep_ = true;
     sleep_reason_ = reason;
     status_["sleepingSince"] = specs::format_rfc3339(now_);
@@ -294,7 +294,19 @@ pass::step pass::decide_sleep() {
     ctx_.events.record(obj_, "Normal",
                        std::string(reason) == "Schedule" ? "ScheduledStop" : "Sleeping",
                        message + "; stopping instance " + s_.name + " until the next request");
-    return std::nullopt;
+    // Said before the instance is stopped: a controller killed in between
+    // finds the workspace asleep, not crashed, when it comes back.
+    status_builder going(obj_, ctx_.clock, condition_order());
+    going["sleepingSince"] = status_["sleepingSince"];
+    going["sleepReason"] = reason;
+    going["phase"] = "Sleeping";
+    going.condition("InstanceReady", true, "Sleeping", "stopping the instance while it sleeps");
+    going.condition("RouteReady", true, "Sleeping", "the route stays; a request wakes the workspace");
+    going.condition("IDEReady", false, "Sleeping", "the workspace sleeps");
+    going.condition("Ready", false, "Sleeping", message + "; stopping the instance");
+    if (auto st = going.write(ctx_, obj_); !st.ok())
+      return step(fail("StatusWriteFailed", st.err().message, failed(st.err().message)));
+    return step();
   };
   if (was_asleep) {
     // A scheduled start, a wake request after it fell asleep, or a request

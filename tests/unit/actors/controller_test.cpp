@@ -1211,6 +1211,31 @@ TEST_F(actor_runtime, the_wake_annotation_alone_wakes_a_sleeping_workspace) {
   EXPECT_EQ(instance_status(incus_, "nap"), "Running");
 }
 
+// Crash safety of a sleep: the store says Sleeping before the instance is
+// stopped, so a controller killed between the two finds it asleep (and
+// stops it), not crashed, after its restart.
+TEST_F(actor_runtime, a_workspace_is_marked_sleeping_before_its_instance_stops) {
+  std::string phase_at_stop;
+  incus_.on_operation([&](const std::string& op) {
+    if (op == "stop") phase_at_stop = string_at(get("Workspace", "nap"), "status.phase");
+  });
+  boot();
+  apply(workspace("nap", R"(,"lifecycle":{"idleAfter":"10s"})"));
+  run();
+  advance(std::chrono::seconds(11));
+  EXPECT_EQ(phase_at_stop, "Sleeping");
+  incus_.on_operation(nullptr);
+  // As if killed right after that write: the instance still runs.
+  ASSERT_TRUE(incus_.start_instance("nap").ok());
+  shutdown();
+  boot();
+  run();
+  auto ws = get("Workspace", "nap");
+  EXPECT_EQ(string_at(ws, "status.phase"), "Sleeping") << boost::json::serialize(ws);
+  EXPECT_EQ(instance_status(incus_, "nap"), "Stopped");
+  EXPECT_EQ(specs::int_at(ws, "status.restarts").value_or(0), 0);
+}
+
 TEST_F(actor_runtime, open_websockets_and_exec_sessions_keep_a_workspace_awake) {
   boot();
   apply(workspace("busy", R"(,"lifecycle":{"idleAfter":"10s"})"));
