@@ -467,6 +467,9 @@ TEST_F(real_runtime, an_idle_workspace_sleeps_and_a_signed_in_request_wakes_it) 
   for (int i = 0; i < 400 && phase() != "Sleeping"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_EQ(phase(), "Sleeping") << rpctl("describe ws nap").out;
+  // (Sleeping is written first, then the instance is stopped.)
+  for (int i = 0; i < 300 && instance_state() != "STOPPED"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::fprintf(stderr, "  asleep %.1f s after Ready (idleAfter 10s)\n",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
   EXPECT_EQ(instance_state(), "STOPPED");
