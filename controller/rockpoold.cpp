@@ -46,9 +46,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("{}", (*daemon)->serving_line());
+  // Ready: the store is open and the API listens (systemd Type=notify).
+  rockpool::controller::notify_service_manager("READY=1\nSTATUS=" + (*daemon)->serving_line());
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("received signal {}, shutting down", sig);
+  rockpool::controller::notify_service_manager("STOPPING=1\nSTATUS=draining watches and writes");
   (*daemon)->stop();
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -78,6 +79,11 @@ std::string choose_bridge_cidr(const std::vector<std::string>& routes,
                                const std::vector<std::string>& outer);
 /// The host's IPv4 routes as CIDRs, except those on interface `skip`.
 std::vector<std::string> host_routes(const std::string& proc_net_route, const std::string& skip);
+
+/// Tells the service manager about rockpoold (systemd's Type=notify:
+/// "READY=1", "STOPPING=1", "STATUS=..."), when $NOTIFY_SOCKET names one;
+/// false when there is none or the datagram could not be sent.
+bool notify_service_manager(std::string_view state);
 
 /// rockpoold's running parts, wired together: the store, Incus and Caddy (or
 /// the in-memory fakes), the actor runtime and the API server. It owns them
