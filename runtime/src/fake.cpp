@@ -263,28 +263,27 @@ specs::status fake_incus::delete_volume(const std::string& name) {
   return specs::done{};
 }
 
-specs::status fake_incus::freeze_instance(const std::string& name) {
-  if (auto st = intercept("freeze", name); !st.ok()) return st;
+// Freezing and thawing: the status moves from `from` to `to`, as Incus's
+// freeze and unfreeze actions do, or the call fails as Incus's would.
+specs::status fake_incus::change_frozen(const std::string& op, const std::string& name,
+                                        const char* from, const char* to) {
+  if (auto st = intercept(op, name); !st.ok()) return st;
   std::lock_guard lk(mu_);
   auto it = instances_.find(name);
   if (it == instances_.end())
     return make_error(reason::not_found, "instance \"" + name + "\" not found");
-  if (it->second.status != "Running")
-    return make_error(reason::conflict, "the instance isn't running");
-  it->second.status = "Frozen";
+  if (it->second.status != from)
+    return make_error(reason::conflict, "the instance isn't " + std::string(from));
+  it->second.status = to;
   return specs::done{};
 }
 
+specs::status fake_incus::freeze_instance(const std::string& name) {
+  return change_frozen("freeze", name, "Running", "Frozen");
+}
+
 specs::status fake_incus::unfreeze_instance(const std::string& name) {
-  if (auto st = intercept("unfreeze", name); !st.ok()) return st;
-  std::lock_guard lk(mu_);
-  auto it = instances_.find(name);
-  if (it == instances_.end())
-    return make_error(reason::not_found, "instance \"" + name + "\" not found");
-  if (it->second.status != "Frozen")
-    return make_error(reason::conflict, "the instance isn't frozen");
-  it->second.status = "Running";
-  return specs::done{};
+  return change_frozen("unfreeze", name, "Frozen", "Running");
 }
 
 std::string fake_incus::snapshot_key(snapshot_of what, const std::string& name) {

@@ -111,6 +111,8 @@ class fake_incus : public incus_client {
   };
   std::map<std::string, std::map<std::string, saved_state>> snapshots_;  // by snapshot_key
   static std::string snapshot_key(snapshot_of what, const std::string& name);
+  specs::status change_frozen(const std::string& op, const std::string& name, const char* from,
+                              const char* to);
   std::map<std::string, std::string> contents(snapshot_of what, const std::string& name) const;
   bool exists(snapshot_of what, const std::string& name) const;
   /// Where a file lives: (instance, path), or ("volume:" + name, path) under a home mount.
