@@ -472,7 +472,8 @@ function portRoutes(ws) {
 function lifecycleLine(w) {
   const st = w.status || {}, parts = [];
   const idle = w.spec?.lifecycle?.idleAfter;
-  parts.push(idle && idle !== "0" ? `Sleeps after ${idle} idle` : "Never sleeps by itself");
+  parts.push(idle && idle !== "0" ? `Sleeps after ${idle} idle`
+    : !idle && w.spec?.template ? `Sleeps as template ${w.spec.template} says` : "Never sleeps by itself");
   if (st.lastActivityTime) parts.push(`last activity ${st.lastActivityTime}`);
   if (st.sleepingSince) parts.push(`sleeping since ${st.sleepingSince}${st.sleepReason === "Schedule" ? " (schedule)" : ""}`);
   if (st.schedule?.nextStart) parts.push(`next start ${st.schedule.nextStart}`);
