@@ -12,7 +12,9 @@ if ! answers; then
     systemctl start incus
   else
     mkdir -p /var/log/incus
-    setsid /usr/libexec/incus/incusd --group root >>/var/log/incus/rockpool-incusd.log 2>&1 </dev/null &
+    # From /: incusd runs rsync and other tools in its working directory, and
+    # the caller's (a test's build directory, a clone) may be deleted later.
+    (cd / && setsid /usr/libexec/incus/incusd --group root >>/var/log/incus/rockpool-incusd.log 2>&1 </dev/null &)
   fi
   for _ in $(seq 100); do answers && break; sleep 0.2; done
   answers || { echo "incus: incusd did not come up; see /var/log/incus/rockpool-incusd.log" >&2; exit 1; }
