@@ -14,7 +14,10 @@ if ! answers; then
     mkdir -p /var/log/incus
     # From /: incusd runs rsync and other tools in its working directory, and
     # the caller's (a test's build directory, a clone) may be deleted later.
-    (cd / && setsid /usr/libexec/incus/incusd --group root >>/var/log/incus/rockpool-incusd.log 2>&1 </dev/null &)
+    # `cd /;` and not `cd / &&`: `a && b &` backgrounds the whole list, and
+    # that background shell would hold the caller's stdout open until incusd
+    # exits (a caller reading through a pipe would wait forever).
+    (cd /; setsid /usr/libexec/incus/incusd --group root >>/var/log/incus/rockpool-incusd.log 2>&1 </dev/null &)
   fi
   for _ in $(seq 100); do answers && break; sleep 0.2; done
   answers || { echo "incus: incusd did not come up; see /var/log/incus/rockpool-incusd.log" >&2; exit 1; }
