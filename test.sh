@@ -64,9 +64,10 @@ fuzz() {
 
 if command -v clang++ >/dev/null; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -DROCKPOOL_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  cmake --build build-fuzz -j"$jobs" --target decode_fuzzer http_fuzzer
+  cmake --build build-fuzz -j"$jobs" --target decode_fuzzer http_fuzzer backup_fuzzer
   fuzz decode_fuzzer tests/fuzz/corpus
   fuzz http_fuzzer tests/fuzz/http-corpus
+  FUZZ_SECONDS=${BACKUP_FUZZ_SECONDS:-20} fuzz backup_fuzzer tests/fuzz/backup-corpus
 elif [[ "${CI:-}" == "true" ]]; then
   echo "fuzz: clang++ missing under CI" >&2
   exit 1

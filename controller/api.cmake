@@ -24,4 +24,4 @@ add_library(rockpool_api STATIC
 add_dependencies(rockpool_api rockpool_build_info_gen)
 target_include_directories(rockpool_api PUBLIC ${ROCKPOOL_CONTROLLER_DIR}/include
   PRIVATE ${ROCKPOOL_CONTROLLER_DIR}/src)
-target_link_libraries(rockpool_api PUBLIC rockpool_store PRIVATE rockpool_ui spdlog::spdlog Threads::Threads OpenSSL::SSL)
+target_link_libraries(rockpool_api PUBLIC rockpool_store PRIVATE rockpool_backup rockpool_ui spdlog::spdlog Threads::Threads OpenSSL::SSL)

@@ -85,6 +85,7 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
       define_shell(app),
       define_sync(app),
       define_restore(app),
+      define_backup(app),
       define_config(app),
       define_version(app)};
   if (auto stop = parse(app, argc, argv, out, err)) return *stop;

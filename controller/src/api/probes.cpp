@@ -1,6 +1,7 @@
-// /healthz, /readyz, /version, /metrics.
+// /healthz, /readyz, /version, /metrics, /backup.
 #include "api/api.hpp"
 #include "rockpool/controller/build_info.hpp"
+#include "rockpool/specs/backup.hpp"
 
 namespace rockpool::controller {
 
@@ -38,6 +39,14 @@ std::optional<http_response> api_handler::probe(const std::string& path) {
     return json_response(200, std::move(v));
   }
   if (path == "metrics") return http_response{200, "text/plain; version=0.0.4", metrics_text(), {}};
+  if (path == "backup") {
+    // One consistent view of the store, read while writes go on (RocksDB
+    // snapshot). The body is built whole: about the store's size.
+    auto dump = store_.dump();
+    if (!dump.ok()) return status_response(dump.err());
+    return http_response{200, "application/octet-stream", specs::encode_backup(*dump),
+                         {{"X-Rockpool-Revision", std::to_string(dump->revision)}}};
+  }
   return std::nullopt;
 }
 

@@ -127,5 +127,6 @@ command define_version(CLI::App& app);      // config.cpp
 command define_open(CLI::App& app);         // open.cpp
 command define_exec(CLI::App& app);         // exec.cpp
 command define_shell(CLI::App& app);        // exec.cpp
+command define_backup(CLI::App& app);       // backup.cpp
 
 }  // namespace rockpool::controller::cli

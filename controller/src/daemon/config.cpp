@@ -236,6 +236,7 @@ std::string choose_bridge_cidr(const std::vector<std::string>& routes,
 }
 
 std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "restore") return run_restore(argc - 1, argv + 1);
   CLI::App app{
       "rockpoold: Rockpool's control-plane daemon. Keeps declarative specs in RocksDB and "
       "serves the Kubernetes-style API. Every flag may also be set in a config file "

@@ -84,6 +84,7 @@ specs::status daemon::parts::open_store() {
   }
   specs::rocksdb_options db_options;
   db_options.event_retention = config.event_retention;
+  db_options.log = [](const std::string& line) { spdlog::info("{}", line); };
   auto opened = specs::open_rocksdb(config.data_dir, db_options);
   if (!opened.ok()) return opened.err();
   backend = std::move(*opened);

@@ -32,6 +32,17 @@ class memory_backend final : public kv_backend {
     return out;
   }
 
+  result<kv_dump> dump() override {
+    std::lock_guard lk(mu_);
+    kv_dump out;
+    out.revision = revision_;
+    out.allocation_revision = allocation_revision_;
+    for (auto [from, to] : {std::pair{&objects_, &out.objects},
+                            std::pair{&allocations_, &out.allocations}})
+      for (const auto& [key, rec] : *from) to->push_back({key, rec.second, rec.first});
+    return out;
+  }
+
   result<kv_page> list_page(std::string_view prefix, std::string_view start_after,
                             std::size_t limit, std::uint64_t at) override {
     // A pinned view is a copy of the objects: this backend is for tests.

@@ -2,6 +2,7 @@
 
 #include "commit_plan.hpp"
 #include "pinned_views.hpp"
+#include "rocksdb_format.hpp"
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -21,37 +22,13 @@
 namespace rockpool::specs {
 namespace {
 
-constexpr const char* cf_objects = "objects";
-constexpr const char* cf_events = "events";
-constexpr const char* cf_meta = "meta";
-constexpr const char* cf_allocations = "allocations";
-constexpr const char* meta_revision = "revision";
-constexpr const char* meta_compacted = "compacted";
-constexpr const char* meta_allocation_revision = "allocation_revision";
-constexpr std::string_view legacy_allocation_prefix = "alloc/";
-
-std::string encode_u64(std::uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    s[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  return s;
-}
-
-std::uint64_t decode_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8 && i < s.size(); ++i)
-    v = (v << 8) | static_cast<unsigned char>(s[i]);
-  return v;
-}
-
-std::uint32_t decode_u32(std::string_view s) {
-  std::uint32_t v = 0;
-  for (std::size_t i = 0; i < 4 && i < s.size(); ++i)
-    v = (v << 8) | static_cast<unsigned char>(s[i]);
-  return v;
-}
+using detail::decode_u32;
+using detail::decode_u64;
+using detail::encode_u64;
+using detail::io_error;
+using detail::meta_allocation_revision;
+using detail::meta_compacted;
+using detail::meta_revision;
 
 // Event log value: [type:1][key length:4][key][value].
 std::string encode_event(kv_event::type t, std::string_view key, std::string_view value) {
@@ -63,10 +40,6 @@ std::string encode_event(kv_event::type t, std::string_view key, std::string_vie
   out.append(key);
   out.append(value);
   return out;
-}
-
-error io_error(const rocksdb::Status& s) {
-  return make_error(reason::internal, "store I/O error: " + s.ToString());
 }
 
 class rocksdb_backend final : public kv_backend {
@@ -123,6 +96,34 @@ class rocksdb_backend final : public kv_backend {
     }
     auto st = it->status();
     it.reset();
+    db_->ReleaseSnapshot(snap);
+    if (!st.ok()) return io_error(st);
+    return out;
+  }
+
+  result<kv_dump> dump() override {
+    const rocksdb::Snapshot* snap = db_->GetSnapshot();
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    kv_dump out;
+    rocksdb::Status st;
+    for (auto [key, rev] : {std::pair{meta_revision, &out.revision},
+                            std::pair{meta_allocation_revision, &out.allocation_revision}}) {
+      std::string v;
+      if (auto s = db_->Get(ro, meta(), key, &v); s.ok())
+        *rev = decode_u64(v);
+      else if (!s.IsNotFound())
+        st = s;
+    }
+    for (auto [records, cf] : {std::pair{&out.objects, objects()},
+                               std::pair{&out.allocations, allocations()}}) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
+      for (it->SeekToFirst(); st.ok() && it->Valid(); it->Next()) {
+        auto v = it->value().ToStringView();
+        records->push_back({it->key().ToString(), std::string(v.substr(8)), decode_u64(v)});
+      }
+      if (st.ok()) st = it->status();
+    }
     db_->ReleaseSnapshot(snap);
     if (!st.ok()) return io_error(st);
     return out;
@@ -259,10 +260,10 @@ class rocksdb_backend final : public kv_backend {
   // Paged lists' snapshots, released when they expire or are evicted.
   detail::pinned_views<rocksdb::Snapshot> views_;
 
-  rocksdb::ColumnFamilyHandle* objects() const { return cfs_[1]; }
-  rocksdb::ColumnFamilyHandle* events() const { return cfs_[2]; }
-  rocksdb::ColumnFamilyHandle* meta() const { return cfs_[3]; }
-  rocksdb::ColumnFamilyHandle* allocations() const { return cfs_[4]; }
+  rocksdb::ColumnFamilyHandle* objects() const { return cfs_[detail::objects_family]; }
+  rocksdb::ColumnFamilyHandle* events() const { return cfs_[detail::events_family]; }
+  rocksdb::ColumnFamilyHandle* meta() const { return cfs_[detail::meta_family]; }
+  rocksdb::ColumnFamilyHandle* allocations() const { return cfs_[detail::allocations_family]; }
   rocksdb::ColumnFamilyHandle* family(keyspace space) const {
     return space == keyspace::objects ? objects() : allocations();
   }
@@ -415,93 +416,17 @@ class rocksdb_backend final : public kv_backend {
   std::thread compactor_;  // last: starts after, and stops before, the rest
 };
 
-// Stores written before allocations had a keyspace kept them as "alloc/..."
-// objects: move them over, keeping their revisions, in one batch.
-rocksdb::Status migrate_allocations(rocksdb::DB& db,
-                                    const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
-                                    std::uint64_t& allocation_revision) {
-  rocksdb::WriteBatch batch;
-  std::uint64_t highest = allocation_revision;
-  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), handles[1]));
-  for (it->Seek(legacy_allocation_prefix); it->Valid(); it->Next()) {
-    auto k = it->key().ToStringView();
-    if (k.substr(0, legacy_allocation_prefix.size()) != legacy_allocation_prefix) break;
-    batch.Put(handles[4], it->key(), it->value());
-    batch.Delete(handles[1], it->key());
-    highest = std::max(highest, decode_u64(it->value().ToStringView()));
-  }
-  if (!it->status().ok()) return it->status();
-  it.reset();
-  if (batch.Count() == 0) return rocksdb::Status::OK();
-  allocation_revision = highest;
-  batch.Put(handles[3], meta_allocation_revision, encode_u64(highest));
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return db.Write(wo, &batch);
-}
-
 }  // namespace
 
 result<std::unique_ptr<kv_backend>> open_rocksdb(const std::string& dir, rocksdb_options options) {
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 3;
-  // A write-ahead log file is deleted only once every column family with data
-  // in it has flushed; the small ones (meta, allocations) rarely fill a
-  // memtable, so without a cap the logs piled up (139 files, 100+ MB, in a
-  // store emptied by deletes). Past the cap, the oldest column families flush.
-  db_options.max_total_wal_size = 16 << 20;
-  // Small memtables: objects are small and the working set fits a few MiB, so
-  // memory stays proportional to what is stored, not to write volume.
-  rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.write_buffer_size = 4 << 20;
-  cf_options.max_write_buffer_number = 2;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
-      {rocksdb::kDefaultColumnFamilyName, cf_options},
-      {cf_objects, cf_options},
-      {cf_events, cf_options},
-      {cf_meta, cf_options},
-      {cf_allocations, cf_options}};
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
-  if (!s.ok()) {
-    auto text = s.ToString();
-    if (text.find("lock") != std::string::npos ||
-        text.find("Resource temporarily") != std::string::npos)
-      return make_error(
-          reason::unavailable,
-          "data directory " + dir + " is in use by another rockpoold (RocksDB lock held): " + text);
-    return make_error(reason::internal, "cannot open store in " + dir + ": " + text);
-  }
-  std::unique_ptr<rocksdb::DB> db(raw);
-  auto close = [&] {
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  };
-  std::uint64_t revision = 0, compacted = 0, allocation_revision = 0;
-  for (auto [key, out] :
-       {std::pair{meta_revision, &revision}, std::pair{meta_compacted, &compacted},
-        std::pair{meta_allocation_revision, &allocation_revision}}) {
-    std::string v;
-    auto st = db->Get(rocksdb::ReadOptions(), handles[3], key, &v);
-    if (st.ok()) {
-      *out = decode_u64(v);
-    } else if (!st.IsNotFound()) {
-      // Never restart revisions at 0 over existing data.
-      close();
-      return make_error(reason::internal,
-                        "cannot read the store's " + std::string(key) + ": " + st.ToString());
-    }
-  }
-  if (auto st = migrate_allocations(*db, handles, allocation_revision); !st.ok()) {
-    close();
-    return make_error(reason::internal,
-                      "cannot move allocations to their keyspace: " + st.ToString());
-  }
-  return std::unique_ptr<kv_backend>(new rocksdb_backend(std::move(db), std::move(handles), options,
-                                                         revision, compacted, allocation_revision));
+  auto opened = detail::open_database(dir);
+  if (!opened.ok()) return opened.err();
+  auto state = detail::prepare_store(*opened, dir, options.log);
+  if (!state.ok()) return state.err();
+  auto db = std::move(opened->db);
+  return std::unique_ptr<kv_backend>(new rocksdb_backend(std::move(db), opened->release(), options,
+                                                         state->revision, state->compacted,
+                                                         state->allocation_revision));
 }
 
 }  // namespace rockpool::specs

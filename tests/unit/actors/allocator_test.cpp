@@ -56,6 +56,7 @@ class gated_backend final : public specs::kv_backend {
                                           std::size_t limit, std::uint64_t at) override {
     return inner_->list_page(prefix, start_after, limit, at);
   }
+  specs::result<specs::kv_dump> dump() override { return inner_->dump(); }
   specs::result<std::vector<specs::kv_event>> events_after(std::uint64_t after,
                                                            std::size_t limit) override {
     return inner_->events_after(after, limit);

@@ -1,6 +1,6 @@
 // The kv_backend contract, run against RocksDB and the in-memory backend; the
-// object store over the fault-injecting backend; RocksDB after a torn WAL tail
-// and with allocations written by older versions.
+// object store over the fault-injecting backend; RocksDB after a torn WAL
+// tail. Store formats and backups: store_format_test.cpp.
 #include "rockpool/specs/fault_backend.hpp"
 #include "rockpool/specs/memory_backend.hpp"
 #include "rockpool/specs/object_store.hpp"
@@ -206,26 +206,6 @@ TEST(rocksdb_backend, a_torn_write_is_never_visible_after_reopen) {
   EXPECT_EQ(store.get("Workspace", "w19").err().why, reason::not_found);
   EXPECT_EQ(store.revision(), 19u);
   EXPECT_TRUE(store.create(workspace("w19"), {false, "test"}).ok()) << "writable again";
-}
-
-TEST(rocksdb_backend, allocations_stored_by_older_versions_move_to_their_keyspace) {
-  temp_dir dir;
-  {
-    auto b = open_rocksdb(dir / "db");
-    ASSERT_TRUE(b.ok());
-    ASSERT_TRUE((*b)->commit({"Workspace/a", 0, "{}"}).ok());
-    // What earlier versions wrote: an allocation among the objects.
-    ASSERT_TRUE((*b)->commit({"alloc/hostport/20000", 0, R"({"owner":"x"})"}).ok());
-  }
-  auto b = open_rocksdb(dir / "db");
-  ASSERT_TRUE(b.ok());
-  EXPECT_TRUE((*b)->list("alloc/")->records.empty());
-  auto allocs = (*b)->list("alloc/", keyspace::allocations);
-  ASSERT_EQ(allocs->records.size(), 1u);
-  EXPECT_EQ(allocs->records[0].mod_revision, 2u);
-  auto next = (*b)->commit({"alloc/hostport/20001", 0, "{}", keyspace::allocations});
-  ASSERT_TRUE(next.ok());
-  EXPECT_GT(*next, 2u) << "allocation revisions continue past the migrated ones";
 }
 
 // Issue 9, item 10: /metrics reads per-kind counts the store keeps, instead

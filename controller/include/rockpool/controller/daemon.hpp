@@ -70,7 +70,16 @@ struct daemon_config {
 /// exit code when the process should end now: 0 after --help, 1 after a bad
 /// flag, an unreadable or group-readable token file, or an invalid range (the
 /// reason is already printed as one line).
+/// `rockpoold restore ...` is a command of its own (run_restore), whose exit
+/// code this returns.
 std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv);
+
+/// `rockpoold restore --from FILE --data-dir DIR`, with the daemon stopped:
+/// checks the backup whole (format, checksum, records), then writes it as a
+/// new store into DIR, which must hold none. Prints what it did or why it
+/// refused, and returns the exit code (0, 1 refused or failed, 2 bad flags).
+/// A refused or failed restore leaves DIR as it was.
+int run_restore(int argc, char** argv);
 
 /// The first of 10.77.0.0/24, 10.78.0.0/24, ... 10.99.0.0/24 that overlaps
 /// none of `routes` (IPv4 routes as CIDRs, from /proc/net/route, without the

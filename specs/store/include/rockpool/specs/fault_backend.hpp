@@ -44,6 +44,7 @@ class fault_backend final : public kv_backend {
                             std::size_t limit, std::uint64_t at) override {
     return inner_.list_page(prefix, start_after, limit, at);
   }
+  result<kv_dump> dump() override { return inner_.dump(); }
   result<std::uint64_t> commit(const kv_write& w) override;
   result<std::vector<kv_event>> events_after(std::uint64_t after, std::size_t limit) override {
     return inner_.events_after(after, limit);

@@ -57,6 +57,15 @@ struct kv_event {
   std::string value;  // the new value; for deleted, the last value
 };
 
+/// Everything a backup holds, read from one consistent view: every object
+/// and allocation with its revision, and the revisions the view reflects.
+struct kv_dump {
+  std::vector<kv_record> objects;
+  std::vector<kv_record> allocations;
+  std::uint64_t revision = 0;
+  std::uint64_t allocation_revision = 0;
+};
+
 /// Counters of a backend's write path.
 struct kv_stats {
   std::uint64_t writes = 0;   // acknowledged writes
@@ -93,6 +102,9 @@ class kv_backend {
   [[nodiscard]] virtual result<kv_page> list_page(std::string_view prefix,
                                                   std::string_view start_after, std::size_t limit,
                                                   std::uint64_t at) = 0;
+  /// Every object and allocation from one consistent view (a backup), in
+  /// key order; writes go on meanwhile.
+  [[nodiscard]] virtual result<kv_dump> dump() = 0;
   [[nodiscard]] result<std::optional<kv_record>> get(std::string_view key) {
     return get(key, keyspace::objects);
   }

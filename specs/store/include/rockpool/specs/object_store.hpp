@@ -88,6 +88,8 @@ class object_store {
   [[nodiscard]] status ready();
   /// Write-path counters (writes, synced batches).
   kv_stats stats() const { return backend_.stats(); }
+  /// Every object and allocation from one consistent view (for a backup).
+  result<kv_dump> dump() { return backend_.dump(); }
   /// Stored objects by kind: counted once at construction, then kept up to
   /// date by this store's creates and deletes (so a scrape reads no object).
   /// REQUIRES: this store is the only writer of its backend.
