@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include <map>
+#include <set>
 #include <vector>
 
 namespace rockpool::actors {
@@ -15,6 +16,7 @@ namespace {
 
 struct route_table_state {
   std::map<std::string, runtime::route> desired;
+  std::set<std::string> inherited;  // found in Caddy at start, not claimed since
   std::uint64_t version = 0;  // bumped by every change
   std::uint64_t loaded = 0;   // the version Caddy last accepted
   std::string last_loaded;    // the HTTP app as last loaded
@@ -62,13 +64,21 @@ caf::response_promise enqueue(route_table_actor* self, std::chrono::milliseconds
 
 caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::caddy_admin> admin,
                           runtime::caddy_options options,
-                          std::shared_ptr<route_table_stats> stats) {
+                          std::shared_ptr<route_table_stats> stats,
+                          std::vector<runtime::route> inherited) {
   if (options.drift_check.count() > 0)
     self->delayed_send(self, options.drift_check, drift_atom::value);
+  for (auto& r : inherited) {
+    self->state.inherited.insert(r.id);
+    self->state.desired.emplace(r.id, std::move(r));
+  }
+  if (!self->state.inherited.empty())
+    self->delayed_send(self, options.inherit_grace, prune_atom::value);
   return {
       [self, options](upsert_atom, const std::string& id, const std::string& prefix,
                       const std::string& upstream, bool open) -> caf::result<std::string> {
         auto& st = self->state;
+        st.inherited.erase(id);
         runtime::route r{id, prefix, upstream, open};
         auto it = st.desired.find(id);
         if (it != st.desired.end() && it->second == r && st.loaded == st.version)
@@ -78,6 +88,7 @@ caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::cadd
       },
       [self, options](remove_atom, const std::string& id) -> caf::result<std::string> {
         auto& st = self->state;
+        st.inherited.erase(id);
         if (st.desired.erase(id) == 0 && st.loaded == st.version) return std::string();
         return enqueue(self, options.batch_window);
       },
@@ -92,6 +103,15 @@ caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::cadd
         return enqueue(self, std::chrono::milliseconds(0));
       },
       [self, admin, options, stats](flush_atom) { flush(self, admin, options, *stats); },
+      // Inherited routes that no reconciler claimed within the grace belong
+      // to objects deleted while rockpoold was down.
+      [self, options](prune_atom) {
+        auto& st = self->state;
+        if (st.inherited.empty()) return;
+        for (const auto& id : st.inherited) st.desired.erase(id);
+        st.inherited.clear();
+        enqueue(self, options.batch_window);
+      },
       [self, admin, options, stats](drift_atom) {
         self->delayed_send(self, options.drift_check, drift_atom::value);
         auto& st = self->state;
@@ -117,11 +137,13 @@ caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::cadd
 
 caf::actor spawn_route_table(caf::actor_system& sys, std::shared_ptr<runtime::caddy_admin> admin,
                              runtime::caddy_options options,
-                             std::shared_ptr<route_table_stats> stats, bool detached) {
+                             std::shared_ptr<route_table_stats> stats, bool detached,
+                             std::vector<runtime::route> inherited) {
   if (detached)
     return sys.spawn<caf::detached>(route_table, std::move(admin), std::move(options),
-                                    std::move(stats));
-  return sys.spawn(route_table, std::move(admin), std::move(options), std::move(stats));
+                                    std::move(stats), std::move(inherited));
+  return sys.spawn(route_table, std::move(admin), std::move(options), std::move(stats),
+                   std::move(inherited));
 }
 
 struct actor_route_table::impl {
@@ -151,9 +173,10 @@ struct actor_route_table::impl {
 
 actor_route_table::actor_route_table(caf::actor_system& sys,
                                      std::shared_ptr<runtime::caddy_admin> admin,
-                                     runtime::caddy_options options)
+                                     runtime::caddy_options options,
+                                     std::vector<runtime::route> inherited)
     : stats_(std::make_shared<route_table_stats>()) {
-  auto actor = spawn_route_table(sys, admin, std::move(options), stats_);
+  auto actor = spawn_route_table(sys, admin, std::move(options), stats_, true, std::move(inherited));
   impl_ = std::make_unique<impl>(impl{sys, std::move(admin), std::move(actor)});
 }
 

@@ -79,9 +79,14 @@ json::value caddy_route(const std::string& id, const std::string& prefix,
 // X-Rockpool-Public tells the gateway that the route is public (no sign-in:
 // it still counts the request as activity and wakes a sleeping workspace);
 // set on every route, so a client's own header of that name never counts.
+// While rockpoold restarts (an upgrade: stop, start), nothing answers on the
+// gateway: Caddy dials again every 100 ms for up to 15 s, so requests wait
+// for the new rockpoold instead of failing (docs/operations.md, Upgrade).
 json::value forward_auth(const std::string& gateway, bool open) {
   return {{"handler", "reverse_proxy"},
           {"upstreams", json::array{{{"dial", gateway}}}},
+          {"transport", reverse_proxy_transport()},
+          {"load_balancing", {{"try_duration", "15s"}, {"try_interval", "100ms"}}},
           {"rewrite", {{"method", "GET"}, {"uri", "/.rockpool/auth"}}},
           {"headers",
            {{"request",
@@ -177,6 +182,46 @@ std::string render_http_app(const caddy_options& options,
                           {"routes", std::move(ws_routes)},
                           {"automatic_https", {{"disable", true}}}}}}}};
   return json::serialize(http);
+}
+
+std::vector<route> routes_of_http_app(const std::string& http_app) {
+  std::vector<route> out;
+  auto app = specs::parse_json(http_app);
+  if (!app.ok()) return out;
+  const auto* routes = specs::find_path(*app, "servers.rockpool-workspaces.routes");
+  if (routes == nullptr || !routes->is_array()) return out;
+  for (const auto& r : routes->as_array()) {
+    route found;
+    found.id = specs::string_at(r, "@id");
+    if (!found.id.starts_with("rockpool-") || found.id == "rockpool-gateway" ||
+        found.id == "rockpool-workspace-slash" || found.id == "rockpool-not-found")
+      continue;
+    const auto* match = specs::find_path(r, "match");
+    const auto* handle = specs::find_path(r, "handle");
+    if (match == nullptr || !match->is_array() || match->as_array().empty() ||
+        handle == nullptr || !handle->is_array())
+      continue;
+    const auto* paths = specs::find_path(match->as_array()[0], "path");
+    if (paths == nullptr || !paths->is_array() || paths->as_array().empty() ||
+        !paths->as_array()[0].is_string())
+      continue;
+    found.path_prefix = std::string(paths->as_array()[0].as_string());
+    if (!found.path_prefix.ends_with("*")) continue;
+    found.path_prefix.pop_back();
+    for (const auto& h : handle->as_array()) {
+      if (specs::string_at(h, "rewrite.uri") == "/.rockpool/auth") {
+        // forward_auth: X-Rockpool-Public says whether the route is open.
+        const auto* pub = specs::find_path(h, "headers.request.set.X-Rockpool-Public");
+        found.open = pub != nullptr && pub->is_array() && !pub->as_array().empty() &&
+                     pub->as_array()[0] == "1";
+      } else if (specs::string_at(h, "handler") == "reverse_proxy")
+        if (const auto* up = specs::find_path(h, "upstreams");
+            up != nullptr && up->is_array() && !up->as_array().empty())
+          found.upstream = specs::string_at(up->as_array()[0], "dial");
+    }
+    if (!found.upstream.empty()) out.push_back(std::move(found));
+  }
+  return out;
 }
 
 specs::status caddy_admin_http::load(const std::string& http_app) {

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -683,4 +685,107 @@ TEST_F(real_runtime, an_open_websocket_keeps_a_workspace_awake) {
     if (now != "Sleeping") std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(now, "Sleeping") << rpctl("describe ws demo").out;
+}
+
+// Upgrading rockpoold (issue 26, item 4) is: stop it, start the new binary on
+// the same data directory. Workspaces keep serving throughout (a request that
+// arrives meanwhile waits at Caddy's sign-in check for the new rockpoold),
+// and after the start no instance was restarted and no Caddy route went
+// missing, even for one look of the admin API every 50 ms.
+TEST_F(real_runtime, a_controller_stopped_and_started_again_leaves_running_workspaces_untouched) {
+  constexpr int n = 5;
+  std::string yaml;
+  for (int i = 0; i < n; ++i)
+    yaml += "---\napiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata: {name: up" +
+            std::to_string(i) + "}\nspec: {image: rockpool-tiny, ide: {port: 8080}}\n";
+  ASSERT_EQ(rpctl("apply -f " + write("five.yaml", yaml)).exit_code, 0);
+  auto pids = [&] {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) {
+      auto st = specs::parse_json(
+          incus("query /1.0/instances/up" + std::to_string(i) + "/state").out);
+      out.push_back(st.ok() ? std::to_string(specs::int_at(*st, "pid").value_or(0)) : "none");
+    }
+    return out;
+  };
+  for (int i = 0; i < n; ++i)
+    ASSERT_EQ(rpctl("wait ws up" + std::to_string(i) + " --for=condition=Ready --timeout 90s")
+                  .exit_code,
+              0)
+        << rpctl("describe ws up" + std::to_string(i)).out;
+  for (int i = 0; i < n; ++i)
+    ASSERT_GE(seconds_until("/workspace/up" + std::to_string(i) + "/", ide_page, 30), 0);
+  auto before = pids();
+  auto caddy_config = [&] {
+    runtime::http_call c;
+    c.url = "http://" + caddy_.admin() + "/config/apps/http";
+    c.timeout_ms = 3000;
+    auto r = runtime::http_perform(c);
+    return r.ok() && r->status == 200 ? r->body : std::string();
+  };
+  auto config_before = caddy_config();
+  ASSERT_FALSE(config_before.empty());
+
+  std::atomic<bool> done{false};
+  std::atomic<int> requests{0}, failures{0}, route_gaps{0};
+  std::atomic<double> slowest{0};
+  std::string first_failure;
+  std::mutex mu;
+  // Each workspace every 100 ms, as a signed-in browser.
+  std::thread poller([&] {
+    while (!done) {
+      for (int i = 0; i < n && !done; ++i) {
+        runtime::http_call c;
+        c.url = "http://127.0.0.1:" + std::to_string(workspaces_) + "/workspace/up" +
+                std::to_string(i) + "/";
+        c.timeout_ms = 20000;
+        c.headers.push_back("Cookie: " + cookie_);
+        auto start = std::chrono::steady_clock::now();
+        auto r = runtime::http_perform(c);
+        double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (took > slowest) slowest = took;
+        ++requests;
+        if (!r.ok() || r->status != 200 || r->body.find(ide_page) == std::string::npos) {
+          ++failures;
+          std::lock_guard lk(mu);
+          if (first_failure.empty())
+            first_failure = r.ok() ? std::to_string(r->status) + " " + r->body.substr(0, 200)
+                                   : r.err().message;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  // Every workspace's route, in each look at Caddy's live config.
+  std::thread watcher([&] {
+    while (!done) {
+      auto config = caddy_config();
+      for (int i = 0; i < n; ++i)
+        if (config.find("\"/workspace/up" + std::to_string(i) + "/*\"") == std::string::npos)
+          ++route_gaps;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
+  std::this_thread::sleep_for(std::chrono::seconds(8));  // the upgrade's window, and more
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // the new one reconciles everything
+  done = true;
+  poller.join();
+  watcher.join();
+  std::cout << "restart: " << requests << " requests, " << failures
+            << " failed, slowest " << slowest << " s\n";
+  EXPECT_EQ(failures, 0) << first_failure;
+  EXPECT_GT(requests, 5 * n) << "the workspaces were polled throughout";
+  EXPECT_EQ(route_gaps, 0) << "a route was missing from Caddy's config";
+  EXPECT_EQ(pids(), before) << "an instance was restarted";
+  EXPECT_EQ(caddy_config(), config_before) << "Caddy's routes changed";
+  for (int i = 0; i < n; ++i) {
+    auto described = rpctl("describe ws up" + std::to_string(i)).out;
+    EXPECT_EQ(described.find("Recreated"), std::string::npos) << described;
+  }
+  for (int i = 0; i < n; ++i)
+    rpctl("delete ws up" + std::to_string(i) + " --wait --timeout 60s");
 }

@@ -21,6 +21,8 @@
 #include "rockpool/specs/schema.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <fstream>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
@@ -126,8 +128,25 @@ specs::status daemon::parts::start_gateway() {
   // are not kept waiting behind them.
   o.handler_threads = 32;
   o.max_tcp_connections = 1024;
+  // Port 0: the port of the previous run when it is free, so that Caddy's
+  // routes (which name it) stay as they are across a restart or an upgrade,
+  // and requests held by Caddy meanwhile reach the new rockpoold.
+  auto port_file = config.data_dir + "/gateway.port";
+  bool any_port = config.gateway_listen.ends_with(":0");
+  if (any_port) {
+    std::ifstream in(port_file);
+    if (unsigned port = 0; in >> port && port > 0 && port < 65536) {
+      auto previous = o;
+      previous.listen = "127.0.0.1:" + std::to_string(port);
+      gateway_server = std::make_unique<api_server>(*gateway, previous);
+      if (auto st = gateway_server->start(); st.ok()) return st;
+      spdlog::info("the sign-in gateway's previous port {} is taken; Caddy's routes move", port);
+    }
+  }
   gateway_server = std::make_unique<api_server>(*gateway, o);
-  return gateway_server->start();
+  auto st = gateway_server->start();
+  if (st.ok() && any_port) std::ofstream(port_file) << gateway_server->tcp_port() << "\n";
+  return st;
 }
 
 // Real Incus and Caddy with --runtime incus; the in-memory fakes otherwise.
@@ -167,8 +186,16 @@ void daemon::parts::connect_runtime() {
     co.session_cookie = signin->cookie_name();
     co.probe_cookie = [s = signin.get()] { return s->cookie_name() + "=" + s->new_session(); };
   }
-  caddy = std::make_unique<actors::actor_route_table>(
-      *actor_system, std::make_shared<runtime::caddy_admin_http>(co), co);
+  // The routes Caddy serves now (rockpoold restarted, or upgraded) stay in
+  // place until the reconcilers claim them: the first load changes nothing.
+  auto admin = std::make_shared<runtime::caddy_admin_http>(co);
+  std::vector<runtime::route> inherited;
+  if (auto live = admin->live_http_app(); live.ok()) inherited = runtime::routes_of_http_app(*live);
+  if (!inherited.empty())
+    spdlog::info("kept {} workspace routes found in Caddy until their objects are reconciled",
+                 inherited.size());
+  caddy = std::make_unique<actors::actor_route_table>(*actor_system, admin, co,
+                                                      std::move(inherited));
   if (auto st = caddy->sync(); !st.ok())
     spdlog::warn("{}; routes will be written once Caddy answers", st.err().message);
   incus = real_incus.get();

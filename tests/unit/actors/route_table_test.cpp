@@ -230,3 +230,49 @@ TEST_F(route_table_actor, caddy_down_at_start_gets_its_config_once_it_answers) {
   EXPECT_EQ(route_ids(caddy_->live),
             (std::vector<std::string>{"rockpool-workspace-slash", "rockpool-not-found"}));
 }
+
+// A restarted rockpoold (issue 26, upgrades): the routes Caddy already serves
+// are read back, kept through the first load, claimed by their reconcilers,
+// and those nobody claims within the grace (objects deleted meanwhile) go.
+TEST_F(route_table_actor, routes_found_in_caddy_stay_until_claimed_and_unclaimed_ones_go_later) {
+  runtime::caddy_options before = options_;
+  before.gateway = "127.0.0.1:40000";
+  options_.gateway = before.gateway;
+  std::map<std::string, runtime::route> served = {
+      {"rockpool-ws-a", {"rockpool-ws-a", "/workspace/a/", "127.0.0.1:20000", false}},
+      {"rockpool-ws-gone", {"rockpool-ws-gone", "/workspace/gone/", "127.0.0.1:20001", false}},
+      {"rockpool-pr-a-9000",
+       {"rockpool-pr-a-9000", "/workspace/a/port/9000/", "127.0.0.1:20002", true}}};
+  auto live = runtime::render_http_app(before, served);
+  auto found = runtime::routes_of_http_app(live);
+  ASSERT_EQ(found.size(), 3u);
+  for (const auto& r : found) {  // read back exactly
+    const auto& want = served.at(r.id);
+    EXPECT_EQ(r.path_prefix, want.path_prefix);
+    EXPECT_EQ(r.upstream, want.upstream);
+    EXPECT_EQ(r.open, want.open) << r.id;
+  }
+
+  options_.inherit_grace = 60000ms;
+  caddy_->live = live;
+  table_ = actors::spawn_route_table(*sys_, caddy_, options_, stats_, false, found);
+  run();
+  auto table = table_;
+  sys_->spawn([=](caf::event_based_actor* self) {
+    self->request(table, caf::infinite, actors::sync_atom::value).then([](const std::string&) {});
+  });
+  run();
+  advance(0ms);
+  ASSERT_EQ(caddy_->loads.size(), 1u);
+  EXPECT_EQ(caddy_->loads[0], live) << "the start-up load changes nothing";
+  upsert("rockpool-ws-a", "/workspace/a/", "127.0.0.1:20000");
+  EXPECT_EQ(caddy_->loads.size(), 1u) << "claiming an unchanged route sends nothing";
+  advance(59000ms);
+  EXPECT_EQ(route_ids(caddy_->live).size(), 6u) << "nothing goes before the grace ends";
+  advance(1000ms);
+  advance(50ms);
+  auto ids = route_ids(caddy_->live);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "rockpool-ws-gone"), 0) << "unclaimed: gone";
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "rockpool-ws-a"), 1) << "claimed: kept";
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "rockpool-pr-a-9000"), 0);
+}

@@ -52,6 +52,8 @@ TEST(caddy_config, with_a_gateway_every_route_asks_it_first_and_a_public_one_say
   const auto& auth = ide->at("handle").as_array()[0];
   EXPECT_EQ(auth.at("upstreams").as_array()[0].at("dial").as_string(), "127.0.0.1:40000");
   EXPECT_EQ(auth.at("rewrite").at("uri").as_string(), "/.rockpool/auth");
+  // A restarting rockpoold holds requests instead of failing them.
+  EXPECT_EQ(auth.at("load_balancing").at("try_duration").as_string(), "15s");
   // The session cookie never reaches the workspace; the prefix is told to it.
   auto headers = json::serialize(ide->at("handle").as_array()[1]);
   EXPECT_NE(headers.find("rockpool_abc="), std::string::npos) << headers;

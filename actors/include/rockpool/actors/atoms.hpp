@@ -45,6 +45,7 @@ using applied_atom = caf::atom_constant<caf::atom("applied")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using drift_atom = caf::atom_constant<caf::atom("drift")>;
+using prune_atom = caf::atom_constant<caf::atom("prune")>;
 /// The Incus events actor's own turn.
 using pump_atom = caf::atom_constant<caf::atom("pump")>;
 

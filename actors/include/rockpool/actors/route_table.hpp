@@ -24,14 +24,22 @@ struct route_table_stats {
 /// production it runs detached (a thread of its own); tests with CAF's test
 /// coordinator pass detached = false.
 ///
+/// `inherited`: the routes a running Caddy already had at start-up
+/// (runtime::routes_of_http_app). They stay desired, so the first load keeps
+/// them and a restarted rockpoold never takes a route away even briefly,
+/// until an upsert or remove of their id claims them; those still unclaimed
+/// after options.inherit_grace (their objects were deleted meanwhile) go.
+///
 /// Messages (atoms in atoms.hpp):
 ///   (upsert, id, path_prefix, upstream) -> std::string error
 ///   (remove, id) -> std::string error
 ///   (applied, id, path_prefix, upstream) -> bool: this route is desired and loaded
 ///   (sync) -> std::string error: load now
+///   (prune): inherited routes not claimed by now go (sent to itself)
 caf::actor spawn_route_table(caf::actor_system& sys, std::shared_ptr<runtime::caddy_admin> admin,
                              runtime::caddy_options options,
-                             std::shared_ptr<route_table_stats> stats, bool detached = true);
+                             std::shared_ptr<route_table_stats> stats, bool detached = true,
+                             std::vector<runtime::route> inherited = {});
 
 /// The route table as reconcile passes use it: each call is a request to the
 /// actor, waited for on the caller's thread (a worker, never the scheduler).
@@ -41,7 +49,7 @@ class actor_route_table final : public runtime::route_table {
  public:
   /// Spawns the actor. REQUIRES: sys outlives this object.
   actor_route_table(caf::actor_system& sys, std::shared_ptr<runtime::caddy_admin> admin,
-                    runtime::caddy_options options);
+                    runtime::caddy_options options, std::vector<runtime::route> inherited = {});
   ~actor_route_table() override;
 
   specs::status upsert(const runtime::route& r) override;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace rockpool::runtime {
 
@@ -33,6 +34,9 @@ struct caddy_options {
   std::function<std::string()> probe_cookie;
   std::chrono::milliseconds batch_window{50};   // changes within it go in one request
   std::chrono::milliseconds drift_check{2000};  // how often the live config is compared
+  /// How long routes found in Caddy at start-up stay without their object's
+  /// reconciler claiming them (routes_of_http_app, spawn_route_table).
+  std::chrono::milliseconds inherit_grace{300000};
 };
 
 /// Caddy's whole HTTP app for these routes, as JSON: the control-plane server
@@ -46,6 +50,12 @@ struct caddy_options {
 /// both servers.
 std::string render_http_app(const caddy_options& options,
                             const std::map<std::string, route>& routes);
+
+/// The workspace routes in an HTTP app that render_http_app made (a running
+/// Caddy's, read at start-up): so that a restarted rockpoold keeps them in
+/// place until its reconcilers have claimed them. Anything unparsable is
+/// left out.
+std::vector<route> routes_of_http_app(const std::string& http_app);
 
 /// What the route table needs from Caddy. Every call blocks.
 class caddy_admin {
