@@ -37,8 +37,7 @@ int main(int argc, char** argv) {
   auto parsed = rockpool::controller::parse_daemon_flags(argc, argv);
   if (auto* exit_code = std::get_if<int>(&parsed)) return *exit_code;
   const auto& config = std::get<rockpool::controller::daemon_config>(parsed);
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  rockpool::controller::configure_logging(config.log_level, config.log_format);
 
   auto daemon = rockpool::controller::daemon::start(config);
   if (!daemon.ok()) {

@@ -12,6 +12,7 @@
 #include <boost/json.hpp>
 
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 using namespace rockpool;
@@ -383,6 +384,36 @@ TEST_F(api_e2e, health_version_and_metrics_endpoints) {
   EXPECT_NE(m.find("rockpool_store_write_duration_seconds_count 2"), std::string::npos);
   EXPECT_NE(m.find("rockpool_http_request_duration_seconds_bucket{method=\"PATCH\",le=\"+Inf\"} 2"),
             std::string::npos);
+}
+
+// Issue 26, item 5: the log level changes while running (kube-apiserver's
+// /debug/flags/v), and --log-format json writes one JSON object per line.
+TEST(api_e2e_logging, json_log_lines_and_the_level_changed_through_the_api) {
+  temp_dir tmp;
+  daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock", {"--log-format", "json"});
+  ASSERT_TRUE(d.start()) << d.log();
+  controller::api_client c({d.server_url(), "", 10000});
+  EXPECT_EQ(c.request("GET", "/debug/flags/v")->body, "warning\n");
+  auto bad = c.request("PUT", "/debug/flags/v", "loud");
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("got \\\"loud\\\""), std::string::npos) << bad->body;
+  auto set = c.request("PUT", "/debug/flags/v", "debug\n");
+  EXPECT_EQ(set->status, 200) << set->body;
+  EXPECT_EQ(c.request("GET", "/debug/flags/v")->body, "debug\n");
+  EXPECT_EQ(d.stop(), 0);
+  std::istringstream lines(d.log());
+  int parsed = 0;
+  bool changed = false;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    auto v = boost::json::parse(line);  // throws (fails the test) on a line that is not JSON
+    for (const char* field : {"time", "level", "component", "message"})
+      EXPECT_TRUE(v.as_object().contains(field)) << field << " in " << line;
+    changed = changed || v.at("message").as_string() == "log level warning -> debug (PUT /debug/flags/v)";
+    ++parsed;
+  }
+  EXPECT_GT(parsed, 1) << d.log();
+  EXPECT_TRUE(changed) << d.log();
 }
 
 TEST_F(api_e2e, a_second_daemon_on_the_same_directory_fails_clearly) {

@@ -1,7 +1,9 @@
-// /healthz, /readyz, /version, /metrics, /backup.
+// /healthz, /readyz, /version, /metrics, /backup, /debug/flags/v.
 #include "api/api.hpp"
 #include "rockpool/controller/build_info.hpp"
 #include "rockpool/specs/backup.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace rockpool::controller {
 
@@ -48,6 +50,31 @@ std::optional<http_response> api_handler::probe(const std::string& path) {
                          {{"X-Rockpool-Revision", std::to_string(dump->revision)}}};
   }
   return std::nullopt;
+}
+
+// The log level while running, as kube-apiserver's /debug/flags/v: GET
+// reads it, PUT with a level name (trace, debug, info, warn, error) sets it.
+http_response api_handler::log_level(const http_request& req) {
+  auto current = [] {
+    auto name = spdlog::level::to_string_view(spdlog::get_level());
+    return std::string(name.data(), name.size());
+  };
+  if (req.method == "GET") return http_response{200, "text/plain", current() + "\n", {}};
+  if (req.method != "PUT")
+    return status_response(make_error(reason::method_not_allowed, "GET or PUT /debug/flags/v"));
+  auto wanted = req.body;
+  while (!wanted.empty() && std::isspace(static_cast<unsigned char>(wanted.back())))
+    wanted.pop_back();
+  auto level = spdlog::level::from_str(wanted);
+  // from_str answers "off" for any name it does not know.
+  if ((level == spdlog::level::off && wanted != "off") || level == spdlog::level::critical)
+    return status_response(make_error(
+        reason::bad_request, "log level must be trace, debug, info, warn, error or off, got \"" +
+                                 wanted.substr(0, 64) + "\""));
+  auto before = current();
+  spdlog::set_level(level);
+  spdlog::warn("log level {} -> {} (PUT /debug/flags/v)", before, current());
+  return http_response{200, "text/plain", "log level set to " + current() + "\n", {}};
 }
 
 std::string api_handler::metrics_text() {

@@ -63,6 +63,7 @@ http_response api_handler::dispatch(const http_request& req) {
     if (auto r = probe(s[0])) return *r;
   }
   if (s.size() == 2 && s[0] == "apis" && req.method == "GET") return api_group(s[1]);
+  if (s.size() == 3 && s[0] == "debug" && s[1] == "flags" && s[2] == "v") return log_level(req);
   if (is_crd_path(s)) return crds(req, t);
   if (s.size() == 3 && s[0] == "apis" && is_builtin_group_version(s[1], s[2]) &&
       req.method == "GET")

@@ -115,7 +115,12 @@ void add_options(CLI::App& app, daemon_config& c) {
   app.add_option("--bridge-cidr", c.bridge_cidr,
                  "The bridge's IPv4 network, /16 to /29 (default: the first of 10.77.0.0/24 .. "
                  "10.99.0.0/24 free of host routes and --outer-network)");
-  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+  app.add_option("--log-format", c.log_format,
+                 "text, or json: one object per line (time, level, component, message)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", c.log_level,
+                 "trace, debug, info, warn, error (changeable while running: PUT /debug/flags/v)")
       ->capture_default_str();
   app.add_option("--workspace-signin", c.workspace_signin,
                  "Ask for a signed-in browser before serving any /workspace/... request "

@@ -150,6 +150,7 @@ class api_handler final : public http_handler {
  private:
   // One file each under controller/src/api/.
   http_response dispatch(const http_request& req);                        // router.cpp
+  http_response log_level(const http_request& req);
   std::optional<http_response> probe(const std::string& path);            // probes.cpp
   std::string metrics_text();                                             // probes.cpp
   http_response api_groups() const;                                       // discovery.cpp

@@ -35,6 +35,7 @@ struct daemon_config {
   bool inner = false;
   std::string nested_host;  // with --inner: the NestedHost this Rockpool runs in
   std::string log_level = "info";
+  std::string log_format = "text";  // text | json
   std::uint64_t event_retention = 10000;
   unsigned bookmark_seconds = 10;
   std::vector<std::string> outer_networks;
@@ -73,6 +74,11 @@ struct daemon_config {
 /// `rockpoold restore ...` is a command of its own (run_restore), whose exit
 /// code this returns.
 std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv);
+
+/// Sets spdlog's default logger up: level, and format "text" (one line,
+/// time level message) or "json" (one object per line: time, level,
+/// component, message).
+void configure_logging(const std::string& level, const std::string& format);
 
 /// `rockpoold restore --from FILE --data-dir DIR`, with the daemon stopped:
 /// checks the backup whole (format, checksum, records), then writes it as a
