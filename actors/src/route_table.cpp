@@ -35,6 +35,7 @@ void flush(route_table_actor* self, const std::shared_ptr<runtime::caddy_admin>&
   auto app = runtime::render_http_app(options, st.desired);
   auto result = admin->load(app);
   ++stats.loads;
+  if (!result.ok()) ++stats.load_failures;
   std::string error = result.ok() ? std::string() : result.err().message;
   if (result.ok()) {
     st.loaded = version;

@@ -69,23 +69,29 @@ specs::result<incus_rest::response> incus_rest::call(const std::string& method,
   c.connect_timeout_ms = 5000;
   c.timeout_ms = (options_.operation_timeout.count() + 30) * 1000;
   auto reply = http_perform(c);
-  if (!reply.ok())
+  if (!reply.ok()) {
+    ++calls_->unanswered;
     return make_error(reason::unavailable,
                       "Incus at " + where() + " does not answer: " + reply.err().message);
+  }
   long http = reply->status;
   auto etag = reply->headers["etag"];
   while (!etag.empty() && etag.front() == '"') etag.erase(0, 1);
   while (!etag.empty() && etag.back() == '"') etag.pop_back();
   const auto& out = reply->body;
   auto parsed = specs::parse_json(out);
-  if (!parsed.ok())
+  if (!parsed.ok()) {
+    ++calls_->unanswered;
     return make_error(reason::unavailable,
                       "Incus answered HTTP " + std::to_string(http) + " with a malformed body");
+  }
   if (string_at(*parsed, "type") == "error" || http >= 400) {
     auto code = specs::int_at(*parsed, "error_code").value_or(http);
+    ++(code == 404 ? calls_->not_found : calls_->error);
     spdlog::debug("Incus {} {}: HTTP {} {}", method, path, http, string_at(*parsed, "error"));
     return make_error(reason_for(code), "Incus: " + string_at(*parsed, "error"));
   }
+  ++calls_->ok;
   return response{http, std::move(*parsed), etag};
 }
 

@@ -876,6 +876,14 @@ TEST_F(actor_runtime_e2e, applied_workspace_becomes_ready_and_wait_returns) {
   EXPECT_NE(d.find("Events:\n  TYPE     REASON            AGE"), std::string::npos) << d;
   EXPECT_NE(d.find("InstanceCreated"), std::string::npos) << d;
   EXPECT_NE(rpctl("events").out.find("workspace/demo"), std::string::npos);
+  // The control loop's metrics, by kind, next to the API's.
+  auto m = client().request("GET", "/metrics")->body;
+  for (const char* line :
+       {"rockpool_reconcile_total{kind=\"Workspace\",result=\"converged\"}",
+        "rockpool_reconcile_total{kind=\"PortRoute\",result=\"converged\"}",
+        "rockpool_reconcile_time_seconds_bucket{kind=\"Workspace\",le=\"+Inf\"}",
+        "rockpool_workqueue_depth ", "rockpool_watches "})
+    EXPECT_NE(m.find(line), std::string::npos) << line << " in\n" << m;
 }
 
 TEST_F(actor_runtime_e2e, wait_times_out_with_exit_1_and_a_terminal_condition_is_visible) {

@@ -20,6 +20,39 @@ void controller_stats::count_pass(const std::string& key) {
   ++by_key_[key];
 }
 
+void controller_stats::count_result(const std::string& kind, const std::string& outcome,
+                                    double seconds) {
+  std::lock_guard lk(mu_);
+  ++results_[{kind, outcome}];
+  pass_time_[kind].observe(seconds);
+}
+
+void controller_stats::render(std::string& out) const {
+  std::lock_guard lk(mu_);
+  specs::append_header(out, "rockpool_reconcile_total",
+                       "Reconcile passes by kind and result (converged, requeue, failed, "
+                       "terminal, gone).",
+                       "counter");
+  for (const auto& [key, n] : results_)
+    out += "rockpool_reconcile_total{kind=\"" + key.first + "\",result=\"" + key.second +
+           "\"} " + std::to_string(n) + "\n";
+  specs::append_header(out, "rockpool_reconcile_errors_total",
+                       "Reconcile passes that failed (retried with backoff), by kind.", "counter");
+  for (const auto& [key, n] : results_)
+    if (key.second == "failed")
+      out += "rockpool_reconcile_errors_total{kind=\"" + key.first + "\"} " + std::to_string(n) +
+             "\n";
+  specs::append_header(out, "rockpool_reconcile_time_seconds", "Time of one reconcile pass.",
+                       "histogram");
+  for (const auto& [kind, h] : pass_time_)
+    h.render(out, "rockpool_reconcile_time_seconds", "kind=\"" + kind + "\"");
+  specs::append_metric(out, "rockpool_workqueue_depth", "Passes waiting for a worker.", "gauge",
+                       queue_depth.load());
+  specs::append_header(out, "rockpool_workqueue_queue_duration_seconds",
+                       "How long a pass waited for a worker.", "histogram");
+  queue_wait_.render(out, "rockpool_workqueue_queue_duration_seconds", "");
+}
+
 std::chrono::milliseconds backoff_delay(int attempt, std::chrono::milliseconds base,
                                         std::chrono::milliseconds cap, double jitter01) {
   double d = static_cast<double>(base.count());
@@ -56,7 +89,8 @@ void controller::start() {
       i.sys, i.options.workers,
       [&sys = i.sys, ctx, kinds, stats = stats_, detached = i.options.detached_workers] {
         return loop::spawn_worker(sys, detached, ctx, kinds, stats);
-      });
+      },
+      stats_);
   i.manager = loop::spawn_manager(i.sys, &i.ctx.store, kinds, i.hub, i.queue, i.options, stats_);
 }
 

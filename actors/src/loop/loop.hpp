@@ -19,9 +19,11 @@ caf::actor spawn_worker(caf::actor_system& sys, bool detached, reconcile_context
 
 /// The work queue: hands passes to idle workers, so at most `workers` run at
 /// once and a slow pass never holds up others behind it. run(kind, name) ->
-/// pass_result; exec(job) runs a blocking chore.
+/// pass_result; exec(job) runs a blocking chore. Counts its depth and how
+/// long passes wait in it into stats.
 caf::actor spawn_work_queue(caf::actor_system& sys, std::size_t workers,
-                            std::function<caf::actor()> new_worker);
+                            std::function<caf::actor()> new_worker,
+                            std::shared_ptr<controller_stats> stats);
 
 /// One object's reconciler, monitored by `parent`: coalesces pokes into at
 /// most one more pass, skips generations it has seen, retries with

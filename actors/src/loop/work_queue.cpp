@@ -18,6 +18,10 @@ caf::behavior worker(caf::event_based_actor*, reconcile_context* ctx, const kind
         if (r.what == pass_result::outcome::failed) ++stats->failed_passes;
         static constexpr const char* outcomes[] = {"converged", "requeue", "failed", "terminal",
                                                    "gone"};
+        stats->count_result(kind, outcomes[static_cast<int>(r.what)],
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                          started)
+                                .count());
         spdlog::debug("pass {}/{}: {} in {} ms{}{}", kind, name, outcomes[static_cast<int>(r.what)],
                       std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)
@@ -42,6 +46,7 @@ namespace {
 struct queued_job {
   std::string kind, name;
   caf::response_promise promise;
+  std::chrono::steady_clock::time_point queued;
 };
 
 struct queue_state {
@@ -49,6 +54,7 @@ struct queue_state {
   std::deque<blocking_job> chores;
   std::vector<caf::actor> idle;
   std::function<caf::actor()> spawn_worker;
+  std::shared_ptr<controller_stats> stats;
 };
 
 using queue_actor = caf::stateful_actor<queue_state>;
@@ -83,7 +89,9 @@ void run_job(queue_actor* self, caf::actor w, queued_job job,
 }
 
 caf::behavior work_queue(queue_actor* self, std::size_t workers,
-                         std::function<caf::actor()> spawn_worker) {
+                         std::function<caf::actor()> spawn_worker,
+                         std::shared_ptr<controller_stats> stats) {
+  self->state.stats = std::move(stats);
   // Every worker ever spawned, so they all go when the queue goes.
   auto all = std::make_shared<std::vector<caf::actor>>();
   self->state.spawn_worker = [all, spawn = std::move(spawn_worker)] {
@@ -109,6 +117,9 @@ caf::behavior work_queue(queue_actor* self, std::size_t workers,
       }
       auto job = std::move(st.jobs.front());
       st.jobs.pop_front();
+      --st.stats->queue_depth;
+      st.stats->observe_queue_wait(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - job.queued).count());
       run_job(self, w, std::move(job), dispatch);
     }
   };
@@ -116,7 +127,8 @@ caf::behavior work_queue(queue_actor* self, std::size_t workers,
       [self, dispatch](run_atom, const std::string& kind,
                        const std::string& name) -> caf::result<pass_result> {
         auto promise = self->make_response_promise();
-        self->state.jobs.push_back({kind, name, promise});
+        self->state.jobs.push_back({kind, name, promise, std::chrono::steady_clock::now()});
+        ++self->state.stats->queue_depth;
         (*dispatch)();
         return promise;
       },
@@ -130,8 +142,9 @@ caf::behavior work_queue(queue_actor* self, std::size_t workers,
 }  // namespace
 
 caf::actor spawn_work_queue(caf::actor_system& sys, std::size_t workers,
-                            std::function<caf::actor()> new_worker) {
-  return sys.spawn(work_queue, workers, std::move(new_worker));
+                            std::function<caf::actor()> new_worker,
+                            std::shared_ptr<controller_stats> stats) {
+  return sys.spawn(work_queue, workers, std::move(new_worker), std::move(stats));
 }
 
 }  // namespace rockpool::actors::loop

@@ -89,6 +89,7 @@ std::string api_handler::metrics_text() {
                 st.writes);
   append_metric(extra, "rockpool_store_batches_total", "Synced write batches (group commits).",
                 "counter", st.batches);
+  append_metric(extra, "rockpool_watches", "Open API watches.", "gauge", open_watches());
   if (options_.extra_metrics) extra += options_.extra_metrics();
   return metrics_.render(extra);
 }

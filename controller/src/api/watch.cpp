@@ -258,6 +258,11 @@ std::optional<http_response> api_handler::watch(const http_request& req,
   return std::nullopt;
 }
 
+std::size_t api_handler::open_watches() const {
+  std::lock_guard lk(watchers_->mu);
+  return watchers_->open.size();
+}
+
 void api_handler::feed_watchers() {
   const std::size_t limit = std::max<std::size_t>(options_.watch_buffer_bytes, 1);
   while (!stopping_) {

@@ -254,6 +254,7 @@ void daemon::parts::start_reconcilers() {
 }
 
 std::string daemon::parts::runtime_metrics() const {
+  using specs::append_header;
   if (!reconciler) return {};
   const auto& st = reconciler->stats();
   std::string out;
@@ -267,12 +268,28 @@ std::string daemon::parts::runtime_metrics() const {
                 st.live_reconcilers);
   append_metric(out, "rockpool_watch_subscribers_cut_off_total",
                 "Hub subscribers cut off for falling behind.", "counter", st.subscribers_cut_off);
+  st.render(out);
   if (caddy) {
     append_metric(out, "rockpool_caddy_loads_total", "Config loads sent to Caddy (one per batch).",
                   "counter", caddy->stats().loads.load());
     append_metric(out, "rockpool_caddy_drift_repairs_total",
                   "Times Caddy's live config was found changed and restored.", "counter",
                   caddy->stats().repairs.load());
+    append_metric(out, "rockpool_caddy_load_failures_total",
+                  "Config loads Caddy refused or did not answer.", "counter",
+                  caddy->stats().load_failures.load());
+  }
+  if (real_incus) {
+    const auto& calls = real_incus->calls();
+    append_header(out, "rockpool_incus_requests_total",
+                  "Incus API calls by result: ok, not_found (often expected), error (other 4xx "
+                  "and 5xx), unanswered (no answer or not JSON).",
+                  "counter");
+    for (auto [result, n] : {std::pair{"ok", &calls.ok}, std::pair{"not_found", &calls.not_found},
+                             std::pair{"error", &calls.error},
+                             std::pair{"unanswered", &calls.unanswered}})
+      out += std::string("rockpool_incus_requests_total{result=\"") + result + "\"} " +
+             std::to_string(n->load()) + "\n";
   }
   if (incus_events) {
     append_metric(out, "rockpool_incus_event_connections_total",

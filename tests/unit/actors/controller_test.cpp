@@ -298,6 +298,21 @@ TEST_F(actor_runtime, failures_retry_with_growing_capped_backoff_and_success_res
   advance(21ms);
   EXPECT_EQ(ctl_->stats().passes_for("Workspace/demo"), after_failure + 1);
   EXPECT_TRUE(ready("Workspace", "demo"));
+  // The metrics an operator alerts on (issue 26, item 5), by kind and result.
+  std::string metrics;
+  ctl_->stats().render(metrics);
+  EXPECT_NE(metrics.find("rockpool_reconcile_errors_total{kind=\"Workspace\"} 7\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("rockpool_reconcile_total{kind=\"Workspace\",result=\"failed\"} 7\n"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("rockpool_reconcile_total{kind=\"Workspace\",result=\"converged\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("rockpool_reconcile_time_seconds_count{kind=\"Workspace\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("rockpool_workqueue_depth 0\n"), std::string::npos)
+      << "nothing waits once converged";
+  EXPECT_NE(metrics.find("rockpool_workqueue_queue_duration_seconds_count "), std::string::npos);
 }
 
 TEST_F(actor_runtime, terminal_error_stops_retries_until_the_spec_changes) {

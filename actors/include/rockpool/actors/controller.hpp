@@ -2,6 +2,7 @@
 
 #include "rockpool/actors/reconciler.hpp"
 #include "rockpool/specs/kv_backend.hpp"
+#include "rockpool/specs/prometheus.hpp"
 
 #include <caf/fwd.hpp>
 
@@ -41,12 +42,23 @@ struct controller_stats {
   std::atomic<std::uint64_t> live_reconcilers{0};
   std::atomic<std::uint64_t> subscribers_cut_off{0};
 
+  std::atomic<std::uint64_t> queue_depth{0};  // passes waiting for a worker
+
   std::uint64_t passes_for(const std::string& key) const;
   void count_pass(const std::string& key);
+  /// A pass of kind ended with outcome after seconds.
+  void count_result(const std::string& kind, const std::string& outcome, double seconds);
+  void observe_queue_wait(double seconds) { queue_wait_.observe(seconds); }
+  /// The control loop's metrics, named after controller-runtime's
+  /// (docs/operations.md, "Metrics"), in Prometheus text.
+  void render(std::string& out) const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::string, std::uint64_t> by_key_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> results_;  // kind, outcome
+  std::map<std::string, specs::histogram> pass_time_;                     // by kind
+  specs::histogram queue_wait_;
 };
 
 /// The actor runtime (actors/src/loop): a watch hub fed by committed store

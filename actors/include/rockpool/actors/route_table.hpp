@@ -13,6 +13,7 @@ namespace rockpool::actors {
 struct route_table_stats {
   std::atomic<std::uint64_t> loads{0};    // config loads sent to Caddy (one per batch)
   std::atomic<std::uint64_t> repairs{0};  // drift found and repaired
+  std::atomic<std::uint64_t> load_failures{0};  // loads Caddy refused or did not answer
 };
 
 /// Spawns the one actor that owns Caddy's HTTP app. It keeps the desired

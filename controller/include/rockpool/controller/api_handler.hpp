@@ -151,6 +151,7 @@ class api_handler final : public http_handler {
   // One file each under controller/src/api/.
   http_response dispatch(const http_request& req);                        // router.cpp
   http_response log_level(const http_request& req);
+  std::size_t open_watches() const;  // watch.cpp
   std::optional<http_response> probe(const std::string& path);            // probes.cpp
   std::string metrics_text();                                             // probes.cpp
   http_response api_groups() const;                                       // discovery.cpp

@@ -5,6 +5,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <atomic>
 #include <functional>
 
 #include <chrono>
@@ -88,6 +89,15 @@ class incus_rest final : public incus_client {
   /// Names of the instances in the project.
   specs::result<std::vector<std::string>> list_instances();
 
+  /// Incus API calls by result, counted since start (thread-safe).
+  struct call_counts {
+    std::atomic<std::uint64_t> ok{0};          // answered below 400
+    std::atomic<std::uint64_t> not_found{0};   // 404: often expected (is it there?)
+    std::atomic<std::uint64_t> error{0};       // answered 400 or more, not 404
+    std::atomic<std::uint64_t> unanswered{0};  // no answer, or not JSON
+  };
+  const call_counts& calls() const { return *calls_; }
+
  private:
   struct response;
   /// The request, addressed to Incus (socket or URL, client certificate).
@@ -109,6 +119,7 @@ class incus_rest final : public incus_client {
   std::string where() const;
 
   incus_rest_options options_;
+  std::shared_ptr<call_counts> calls_ = std::make_shared<call_counts>();
 };
 
 }  // namespace rockpool::runtime
