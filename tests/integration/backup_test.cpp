@@ -163,3 +163,51 @@ TEST(backup_e2e, a_damaged_or_truncated_backup_is_refused_and_nothing_is_written
   EXPECT_NE(r.err.find("is not empty"), std::string::npos) << r.err;
   EXPECT_EQ(source.stop(), 0);
 }
+
+// Upgrade (issue 26, item 4): a data directory written by the previous
+// release (tests/fixtures/store-917179a, store format 1) opens in this
+// rockpoold with every object as it was, and its allocations kept; the
+// migration runs once.
+TEST(upgrade_e2e, a_store_written_by_the_previous_release_opens_with_every_object_intact) {
+  temp_dir tmp;
+  const std::string fixture = std::string(REPO_DIR) + "/tests/fixtures/store-917179a";
+  auto data = tmp / "data";
+  std::filesystem::create_directories(data);
+  ASSERT_EQ(run_command("tar -C " + data + " -xzf " + fixture + "/data.tar.gz").exit_code, 0);
+  std::ifstream in(fixture + "/expected.json");
+  auto expected = json::parse(std::string((std::istreambuf_iterator<char>(in)), {}));
+
+  daemon_process d(ROCKPOOLD_PATH, data, tmp / "api.sock", {"--log-level", "info"});
+  ASSERT_TRUE(d.start()) << d.log();
+  auto c = client_of(d);
+  int compared = 0;
+  for (const auto& [plural, items] : expected.as_object()) {
+    auto path = plural == "events" ? std::string("/api/v1/events")
+                                   : "/apis/rockpool.dev/v1alpha1/" + std::string(plural);
+    auto r = c.request("GET", path);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->status, 200) << path;
+    auto got = json::parse(r->body).at("items").as_array();
+    ASSERT_EQ(got.size(), items.as_array().size()) << plural;
+    for (std::size_t i = 0; i < got.size(); ++i, ++compared)
+      EXPECT_TRUE(got[i] == items.as_array()[i])  // every field, in any order
+          << plural << ": " << json::serialize(got[i]) << "\nwas " << json::serialize(items.as_array()[i]);
+  }
+  EXPECT_EQ(compared, 9);  // 2 workspaces, a port route, a template, the Host, 4 events
+  auto backup = run_command("ROCKPOOL_SERVER=" + d.server_url() + " " RPCTL_PATH " backup -o " +
+                            (tmp / "b.backup"));
+  EXPECT_NE(backup.out.find("backup of revision 15: 9 objects, 3 allocations"),
+            std::string::npos)
+      << backup.out << backup.err;
+  EXPECT_EQ(d.stop(), 0);
+  EXPECT_NE(d.log().find("store format 1 -> 2"), std::string::npos) << d.log();
+
+  daemon_process again(ROCKPOOLD_PATH, data, tmp / "api2.sock", {"--log-level", "info"});
+  ASSERT_TRUE(again.start()) << again.log();
+  EXPECT_EQ(again.stop(), 0);
+  // (The log file is per data directory and appended to: both runs are in it.)
+  auto log = again.log();
+  auto first = log.find("store format 1 -> 2");
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find("store format", first + 1), std::string::npos) << "migrated once: " << log;
+}

@@ -105,8 +105,9 @@ bool socket_answers(const std::string& path) {
 }  // namespace
 
 bool daemon_process::start() {
-  std::vector<std::string> args = {binary_, "--data-dir",  data_dir_, "--socket",
-                                   socket_, "--log-level", "warn"};
+  std::vector<std::string> args = {binary_, "--data-dir", data_dir_, "--socket", socket_};
+  if (std::find(extra_.begin(), extra_.end(), "--log-level") == extra_.end())
+    args.insert(args.end(), {"--log-level", "warn"});
   // Tests never reconcile against the host's Incus unless they ask to.
   if (std::find(extra_.begin(), extra_.end(), "--runtime") == extra_.end())
     args.insert(args.end(), {"--runtime", "none"});
