@@ -837,7 +837,7 @@ TEST_F(api_e2e_retention, rpctl_get_watch_survives_a_restart_and_relists_after_g
   ASSERT_EQ(daemon_->stop(), 0);
   {
     // While the daemon is down, more changes than the event log retains.
-    auto backend = specs::open_rocksdb(tmp_ / "db", specs::rocksdb_options{5, true, {}});
+    auto backend = specs::open_rocksdb(tmp_ / "db", [] { specs::rocksdb_options o; o.event_retention = 5; return o; }());
     ASSERT_TRUE(backend.ok()) << backend.err().message;
     specs::object_store store(**backend, specs::system_clock());
     for (int i = 0; i < 12; ++i) {

@@ -119,6 +119,8 @@ specs::status daemon::parts::start_gateway() {
       [this, wake_timeout](const std::string& uri) {
         return actors::admit_workspace_request(*store, activity, uri, wake_timeout);
       });
+  // Only Caddy asks the gateway, and only --runtime incus programs Caddy.
+  if (config.runtime == "none") return specs::done{};
   server_options o;
   o.listen = config.gateway_listen;
   o.listen_flag = "--gateway-listen";
@@ -158,6 +160,7 @@ void daemon::parts::connect_runtime() {
   // poll with short sleeps, which cost about a fifth of the CPU of a burst of
   // 10,000 workspaces on two cores; work sharing's idle workers block instead.
   caf_config.set("scheduler.policy", caf::atom("sharing"));
+  if (config.runtime == "none") return;  // nothing reconciles: no actors
   actor_system = std::make_unique<caf::actor_system>(caf_config);
   fake_incus.set_start_latency(std::chrono::milliseconds(config.fake_start_latency_ms));
   if (config.runtime != "incus") return;

@@ -65,6 +65,14 @@ class rocksdb_backend final : public kv_backend {
     compact_cv_.notify_all();
     compactor_.join();
     views_.clear();  // their snapshots are released into the open database
+    // A clean stop flushes the memtables, so the next open has no write-ahead
+    // log to replay: with 10,000 objects just written, a restart was ready
+    // in 0.12 s with the replay and 0.05 s without (docs/benchmarks.md).
+    if (options_.flush_on_close) {
+      rocksdb::FlushOptions flush;
+      flush.allow_write_stall = true;
+      (void)db_->Flush(flush, cfs_);
+    }
     for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
     db_->Close();
   }

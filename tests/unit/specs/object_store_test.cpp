@@ -222,7 +222,7 @@ TEST_F(object_store_test, watch_from_a_revision_sees_exactly_the_later_events_in
 }
 
 TEST_F(object_store_test, compaction_keeps_the_retention_window_and_older_watches_get_gone) {
-  open(rocksdb_options{10, true, {}});
+  open([] { rocksdb_options o; o.event_retention = 10; return o; }());
   for (int i = 0; i < 30; ++i)
     ASSERT_TRUE(store_->create(workspace("w" + std::to_string(i)), as()).ok());
   EXPECT_GT(backend_->compacted_revision(), 0u);
@@ -234,7 +234,7 @@ TEST_F(object_store_test, compaction_keeps_the_retention_window_and_older_watche
   EXPECT_EQ(recent->size(), 5u);
   // The compaction point survives a restart.
   auto compacted = backend_->compacted_revision();
-  open(rocksdb_options{10, true, {}});
+  open([] { rocksdb_options o; o.event_retention = 10; return o; }());
   EXPECT_EQ(backend_->compacted_revision(), compacted);
   EXPECT_EQ(store_->events_after(1, 10).err().why, reason::gone);
 }
