@@ -18,10 +18,14 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <grp.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -685,6 +689,15 @@ specs::status api_server::bind_unix() {
     return make_error(reason::unavailable, "cannot bind " + o.socket_path + ": " + ec.message());
   ::chmod(o.socket_path.c_str(), 0600);
   impl_->bound_socket = true;
+  if (!o.socket_group.empty()) {
+    struct group* g = ::getgrnam(o.socket_group.c_str());
+    if (g == nullptr)
+      return make_error(reason::bad_request, "--socket-group " + o.socket_group + ": no such group");
+    if (::chown(o.socket_path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0 ||
+        ::chmod(o.socket_path.c_str(), 0660) != 0)
+      return make_error(reason::unavailable, "cannot give " + o.socket_path + " to group " +
+                                                 o.socket_group + ": " + std::strerror(errno));
+  }
   impl_->unix_acceptor->listen(asio::socket_base::max_listen_connections);
   return specs::done{};
 }

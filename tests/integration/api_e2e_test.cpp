@@ -5,11 +5,17 @@
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
-#include <sys/stat.h>
-#include <boost/json.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -362,6 +368,45 @@ TEST_F(api_e2e, errors_are_kubernetes_status_objects_with_causes) {
   EXPECT_EQ(
       c.request("PATCH", "/apis/rockpool.dev/v1alpha1/workspaces/x", "{}", "text/plain")->status,
       415);
+}
+
+// Issue 26: the package's group. With --socket-group the socket is 0660 and
+// the group's: a process in the group connects, one outside it is refused.
+TEST(api_e2e_flags, socket_group_members_may_connect_and_others_may_not) {
+  if (::getuid() != 0) GTEST_SKIP() << "needs root to act as another user";
+  struct group* adm = ::getgrnam("adm");
+  struct passwd* nobody = ::getpwnam("nobody");
+  ASSERT_NE(adm, nullptr);
+  ASSERT_NE(nobody, nullptr);
+  temp_dir tmp;
+  ::chmod(tmp.path().c_str(), 0755);  // the directory must let others reach the socket
+  daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock", {"--socket-group", "adm"});
+  ASSERT_TRUE(d.start()) << d.log();
+  struct stat st {};
+  ASSERT_EQ(::stat(d.socket().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(st.st_gid, adm->gr_gid);
+  // connect() as nobody, with or without the group: 0 connected, else errno.
+  auto connect_as = [&](bool in_group) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      gid_t groups[] = {adm->gr_gid};
+      ::setgroups(in_group ? 1 : 0, groups);
+      if (::setgid(nobody->pw_gid) != 0 || ::setuid(nobody->pw_uid) != 0) std::_Exit(100);
+      int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", d.socket().c_str());
+      int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+      std::_Exit(rc == 0 ? 0 : errno);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(connect_as(true), 0) << "a member of the group connects";
+  EXPECT_EQ(connect_as(false), EACCES) << "anyone else is refused";
+  EXPECT_EQ(d.stop(), 0);
 }
 
 TEST_F(api_e2e, unix_socket_is_owner_only) {

@@ -42,6 +42,9 @@ void add_options(CLI::App& app, daemon_config& c) {
       ->capture_default_str();
   app.add_option("--socket", c.socket, "Unix socket for the API (mode 0600)")
       ->capture_default_str();
+  app.add_option("--socket-group", c.socket_group,
+                 "Give the socket to this group, mode 0660, so its members may use the API "
+                 "(the package makes the group rockpool)");
   app.add_option("--listen", c.listen,
                  "Also serve on loopback TCP, 127.0.0.1:PORT (needs --token-file)");
   app.add_option("--token-file", c.token_file,
@@ -190,6 +193,7 @@ void check(daemon_config& c) {
       colon == std::string::npos || c.gateway_listen.substr(0, colon) != "127.0.0.1")
     throw std::runtime_error("--gateway-listen must be 127.0.0.1:PORT, got " + c.gateway_listen);
   c.server.socket_path = c.socket;
+  c.server.socket_group = c.socket_group;
   if (c.listen.empty()) return;
   if (c.token_file.empty()) throw std::runtime_error("--listen requires --token-file");
   c.server.listen = c.listen;

@@ -36,6 +36,7 @@ struct daemon_config {
   std::string nested_host;  // with --inner: the NestedHost this Rockpool runs in
   std::string log_level = "info";
   std::string log_format = "text";  // text | json
+  std::string socket_group;          // empty: the socket is owner-only
   std::uint64_t event_retention = 10000;
   unsigned bookmark_seconds = 10;
   std::vector<std::string> outer_networks;
