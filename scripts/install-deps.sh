@@ -6,7 +6,7 @@
 #   --ide      also what building the rockpool-ide image needs (run.sh with
 #              the IDE demo, test.sh)
 #   --tests    also what the tests alone need: chromium, chromium-driver,
-#              python3-selenium, node (test.sh)
+#              python3-selenium, node, help2man and lintian (test.sh)
 #        scripts/install-deps.sh --print-build-packages   (the build packages, one line)
 set -euo pipefail
 
@@ -29,6 +29,9 @@ ide_image_pkgs=(build-essential python3 pkg-config libkrb5-dev ripgrep)
 # The web UI's tests: a real headless Chromium driven by Selenium; the API's
 # second client family: the official Kubernetes Python client.
 ui_test_pkgs=(chromium chromium-driver python3-selenium python3-kubernetes)
+# The Debian package's build and checks (cmake --build build --target
+# package; packaging.deb): man pages from --help, and lintian.
+package_pkgs=(help2man lintian)
 backports_pkgs=(incus-base)
 
 want_runtime=0
@@ -75,7 +78,7 @@ if [[ $want_ide -eq 1 ]]; then
   command -v npm >/dev/null || need="$need npm"
 fi
 if [[ $want_tests -eq 1 ]]; then
-  need="$need $(missing "${ui_test_pkgs[@]}")"
+  need="$need $(missing "${ui_test_pkgs[@]}") $(missing "${package_pkgs[@]}")"
   # The UI's unit tests run under node (node --test); Debian's when there is none.
   command -v node >/dev/null || need="$need nodejs"
   # The kubectl e2e test: Debian's kubectl (1.20) when the machine has none.

@@ -44,7 +44,14 @@ with tempfile.TemporaryDirectory() as tmp:
     # 1. The unit, pointed at this build, verifies.
     unit = open(os.path.join(repo, "packaging/systemd/rockpoold.service")).read()
     conf = os.path.join(tmp, "rockpoold.conf")
-    shutil.copy(os.path.join(repo, "packaging/rockpoold.conf"), conf)
+    # The packaged config, with the socket given to a group this machine has
+    # (the package's postinst makes `rockpool`; packaging.deb tests that).
+    with open(os.path.join(repo, "packaging/rockpoold.conf")) as f:
+        packaged = f.read()
+    check('socket-group = "rockpool"' in packaged,
+          "the packaged config gives the socket to the rockpool group")
+    with open(conf, "w") as f:
+        f.write(packaged.replace('socket-group = "rockpool"', 'socket-group = "adm"'))
     unit = unit.replace("/usr/bin/rockpoold", rockpoold).replace("/etc/rockpool/rockpoold.conf", conf)
     unit_path = os.path.join(tmp, "rockpoold.service")
     open(unit_path, "w").write(unit)

@@ -12,9 +12,6 @@ namespace rockpool::controller {
 
 struct server_options {
   std::string socket_path;            // unix socket; created with mode 0600
-  /// When set, the socket is given to this group with mode 0660: its members
-  /// may use the API (the package's `rockpool` group, like `incus-admin`).
-  std::string socket_group;
   std::optional<std::string> listen;  // "127.0.0.1:PORT" (PORT 0 picks a free one); loopback only
   std::string token;                  // bearer token required on TCP
   /// PEM certificate chain and private key: TCP serves HTTPS; empty: plain HTTP.
@@ -40,6 +37,9 @@ struct server_options {
   /// workspace sign-in gateway): no bearer token is asked for.
   bool require_token = true;
   std::string listen_flag = "--listen";  // how errors about `listen` name it
+  /// When set, the unix socket is given to this group with mode 0660: its
+  /// members may use the API (the package's `rockpool` group).
+  std::string socket_group = {};
 };
 
 /// HTTP/1.1 server (Boost.Beast, asynchronous) on a unix socket and
