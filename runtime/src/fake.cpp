@@ -35,6 +35,15 @@ specs::result<std::optional<instance_info>> fake_incus::get_instance(const std::
   return std::optional<instance_info>{it->second};
 }
 
+specs::result<std::vector<instance_info>> fake_incus::managed_instances() {
+  if (auto st = intercept("list", ""); !st.ok()) return st.err();
+  std::lock_guard lk(mu_);
+  std::vector<instance_info> out;
+  for (const auto& [name, info] : instances_)
+    if (info.config.count(owner_kind_key)) out.push_back(info);
+  return out;
+}
+
 specs::result<bool> fake_incus::image_exists(const std::string& image) {
   if (auto st = intercept("image", image); !st.ok()) return st.err();
   std::lock_guard lk(mu_);

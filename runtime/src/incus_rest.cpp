@@ -474,6 +474,22 @@ specs::status incus_rest::delete_project(const std::string& name) {
   return specs::done{};
 }
 
+specs::result<std::vector<instance_info>> incus_rest::managed_instances() {
+  auto r = call("GET", with_project("/1.0/instances?recursion=1"));
+  if (!r.ok()) return r.err();
+  std::vector<instance_info> out;
+  if (const auto* list = r->body.as_object().if_contains("metadata"); list && list->is_array())
+    for (const auto& m : list->get_array()) {
+      instance_info info;
+      info.name = string_at(m, "name");
+      info.status = string_at(m, "status");
+      info.type = string_at(m, "type");
+      info.config = string_members(m, "config");
+      if (info.config.count(owner_kind_key)) out.push_back(std::move(info));
+    }
+  return out;
+}
+
 specs::result<std::vector<std::string>> incus_rest::list_instances() {
   return list_names(with_project("/1.0/instances"));
 }

@@ -12,6 +12,54 @@ namespace rockpool::actors::host {
 
 using namespace common;
 
+namespace {
+
+// Instances that carry Rockpool's owner keys but whose owner is not in the
+// store (or is another object of that name: another uid). After a restore
+// from a backup these are the workspaces created since; Rockpool never
+// deletes them by itself (docs/operations.md, "Backup and restore").
+json::array orphans(reconcile_context& ctx, std::string& error) {
+  json::array out;
+  auto managed = ctx.incus.managed_instances();
+  if (!managed.ok()) {
+    error = managed.err().message;
+    return out;
+  }
+  for (const auto& inst : *managed) {
+    auto at = [&](const char* key) {
+      auto it = inst.config.find(key);
+      return it == inst.config.end() ? std::string() : it->second;
+    };
+    auto kind = at(runtime::owner_kind_key), name = at(runtime::owner_name_key),
+         uid = at(runtime::owner_uid_key);
+    auto owner = ctx.store.get(kind, name);
+    if (owner.ok() && specs::string_at(*owner, "metadata.uid") == uid) continue;
+    if (!owner.ok() && owner.err().why != specs::reason::not_found) continue;  // cannot tell
+    out.push_back({{"instance", inst.name}, {"kind", kind}, {"name", name}, {"uid", uid}});
+  }
+  return out;
+}
+
+runtime::host_check orphan_check(const json::array& found, const std::string& error) {
+  if (!error.empty())
+    return {"NoOrphans", false, "cannot list Incus instances: " + error, "", false};
+  std::string names;
+  for (std::size_t i = 0; i < found.size() && i < 5; ++i)
+    names += (i ? ", " : "") + specs::string_at(found[i], "instance");
+  if (found.size() > 5) names += ", ...";
+  return {"NoOrphans", found.empty(),
+          found.empty() ? "every Rockpool instance has its object"
+                        : std::to_string(found.size()) +
+                              " instance(s) carry Rockpool's keys but no object owns them: " +
+                              names + " (status.orphans)",
+          "left running on purpose (a restore never deletes them): keep them, delete them "
+          "with incus delete --project PROJECT NAME --force, or apply a Workspace of the "
+          "same name, which replaces the instance (its home volume stays)",
+          false};
+}
+
+}  // namespace
+
 std::vector<json::value> reconciler::bootstrap() const {
   return {{{"apiVersion", specs::api_version},
            {"kind", "Host"},
@@ -41,6 +89,9 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
                                     : "ipv4.nat is off on " + ctx.bridge->name(),
                         "incus network set " + ctx.bridge->name() + " ipv4.nat=true", false});
   }
+  std::string orphan_error;
+  auto found = orphans(ctx, orphan_error);
+  checks.push_back(orphan_check(found, orphan_error));
   auto status = runtime::host_status(checks, version, specs::format_rfc3339(ctx.clock.now()),
                                      specs::int_at(obj, "metadata.generation").value_or(1));
   // An unchanged probe writes nothing.
@@ -52,6 +103,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
                                      {"gateway", ctx.bridge->gateway()},
                                      {"ready", bridge->ready},
                                      {"state", bridge->reason}};
+  status.as_object()["orphans"] = std::move(found);
   obj.as_object()["status"] = std::move(status);
   obj.as_object()["metadata"].as_object().erase("resourceVersion");
   auto r = ctx.store.replace_status(std::move(obj), controller_write);

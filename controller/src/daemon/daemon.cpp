@@ -20,14 +20,13 @@
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
 
-#include <spdlog/spdlog.h>
-
-#include <fstream>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <fstream>
 
 namespace rockpool::controller {
 

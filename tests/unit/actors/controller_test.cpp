@@ -9,6 +9,7 @@
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
+#include "host/reconciler.hpp"
 #include "scripted_runtime.hpp"
 #include "test_support.hpp"
 
@@ -194,6 +195,51 @@ TEST_F(actor_runtime, workspace_converges_to_ready_with_instance_route_and_final
   EXPECT_EQ((*inst)->status, "Running");
   EXPECT_EQ((*inst)->config.at("user.rockpool.uid"), string_at(ws, "metadata.uid"));
   EXPECT_EQ(ctl_->stats().live_reconcilers, 1u);
+}
+
+// After a restore from a backup (issue 26): instances that carry Rockpool's
+// keys but whose object is not in the store, or is another object of that
+// name, are reported on Host/local (status.orphans, NoOrphans False), and
+// nothing deletes them.
+TEST_F(actor_runtime, the_host_reports_instances_no_object_owns_as_orphans) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  runtime::instance_spec ghost;
+  ghost.name = "ghost";
+  ghost.image = string_at(get("Workspace", "demo"), "spec.image");
+  ghost.config = {{runtime::owner_kind_key, "Workspace"},
+                  {runtime::owner_name_key, "ghost"},
+                  {runtime::owner_uid_key, "uid-from-before-the-restore"}};
+  ASSERT_TRUE(incus_.create_instance(ghost).ok());
+  test_support::temp_dir root;  // an empty machine for the probe's other checks
+  actors::kind_dependencies::host_probe settings;
+  settings.sources.root = root.path().string() + "/";
+  actors::host::reconciler host(settings);
+  ASSERT_TRUE(store_->create(host.bootstrap()[0], {false, "test"}).ok());
+  actors::reconcile_context ctx{*store_, incus_, routes_, *ports_, *events_, clock_,
+                                bridge_.get(), &inner_, &activity_};
+  auto probe = [&] {
+    (void)host.reconcile(ctx, get("Host", "local"));
+    return get("Host", "local");
+  };
+  auto h = probe();
+  const auto* orphans = specs::find_path(h, "status.orphans");
+  ASSERT_NE(orphans, nullptr);
+  ASSERT_EQ(orphans->as_array().size(), 1u) << boost::json::serialize(h);
+  EXPECT_EQ(string_at(orphans->as_array()[0], "instance"), "ghost");
+  EXPECT_EQ(string_at(orphans->as_array()[0], "uid"), "uid-from-before-the-restore");
+  EXPECT_EQ(condition(h, "NoOrphans").substr(0, 5), "False");
+  EXPECT_TRUE(incus_.get_instance("ghost")->has_value()) << "reported, never deleted";
+  // A Workspace of that name applied again replaces the left-behind instance
+  // (an earlier incarnation's), and then nothing is orphaned.
+  apply(workspace("ghost"));
+  run();
+  EXPECT_TRUE(specs::find_path(probe(), "status.orphans")->as_array().empty());
+  EXPECT_EQ(condition(get("Host", "local"), "NoOrphans").substr(0, 4), "True");
+  EXPECT_EQ((*incus_.get_instance("ghost"))->config.at(runtime::owner_uid_key),
+            string_at(get("Workspace", "ghost"), "metadata.uid"));
 }
 
 // As rockpoold runs it: admission adds the cleanup finalizer on create, so a

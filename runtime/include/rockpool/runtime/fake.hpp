@@ -21,6 +21,7 @@ class fake_incus : public incus_client {
  public:
   fake_incus();
 
+  specs::result<std::vector<instance_info>> managed_instances() override;
   specs::result<std::optional<instance_info>> get_instance(const std::string& name) override;
   specs::result<bool> image_exists(const std::string& image) override;
   specs::status create_instance(const instance_spec& spec) override;

@@ -184,6 +184,9 @@ class incus_client {
   virtual ~incus_client() = default;
   [[nodiscard]] virtual specs::result<std::optional<instance_info>> get_instance(
       const std::string& name) = 0;
+  /// Every instance in the project that carries Rockpool's owner keys
+  /// (user.rockpool.kind/name/uid), with its config: the Host's orphan check.
+  [[nodiscard]] virtual specs::result<std::vector<instance_info>> managed_instances() = 0;
   [[nodiscard]] virtual specs::result<bool> image_exists(const std::string& image) = 0;
   [[nodiscard]] virtual specs::status create_instance(const instance_spec& spec) = 0;
   [[nodiscard]] virtual specs::status start_instance(const std::string& name) = 0;

@@ -38,6 +38,7 @@ class incus_rest final : public incus_client {
  public:
   explicit incus_rest(incus_rest_options options);
 
+  specs::result<std::vector<instance_info>> managed_instances() override;
   specs::result<std::optional<instance_info>> get_instance(const std::string& name) override;
   specs::result<bool> image_exists(const std::string& image) override;
   specs::status create_instance(const instance_spec& spec) override;
