@@ -104,6 +104,14 @@ class real_runtime : public ::testing::Test {
   command_result incus(const std::string& args) {
     return run_command("incus " + args + " --project " + project_);
   }
+  /// The PID of the instance's init as Incus reports it (0: not running or
+  /// not found): it changes when the instance restarts.
+  long instance_pid(const std::string& name) {
+    auto st = specs::parse_json(
+        run_command("incus query '/1.0/instances/" + name + "/state?project=" + project_ + "'")
+            .out);
+    return st.ok() ? specs::int_at(*st, "pid").value_or(0) : 0;
+  }
   // Incus runs one operation per instance at a time: retry while it is busy.
   int incus_retrying(const std::string& args) {
     command_result r;

@@ -6,12 +6,14 @@
 #include "raw_socket.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/json/serialize.hpp>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <fstream>
 #include <iostream>
@@ -700,12 +702,8 @@ TEST_F(real_runtime, a_controller_stopped_and_started_again_leaves_running_works
             std::to_string(i) + "}\nspec: {image: rockpool-tiny, ide: {port: 8080}}\n";
   ASSERT_EQ(rpctl("apply -f " + write("five.yaml", yaml)).exit_code, 0);
   auto pids = [&] {
-    std::vector<std::string> out;
-    for (int i = 0; i < n; ++i) {
-      auto st = specs::parse_json(
-          incus("query /1.0/instances/up" + std::to_string(i) + "/state").out);
-      out.push_back(st.ok() ? std::to_string(specs::int_at(*st, "pid").value_or(0)) : "none");
-    }
+    std::vector<long> out;
+    for (int i = 0; i < n; ++i) out.push_back(instance_pid("up" + std::to_string(i)));
     return out;
   };
   for (int i = 0; i < n; ++i)
@@ -716,6 +714,7 @@ TEST_F(real_runtime, a_controller_stopped_and_started_again_leaves_running_works
   for (int i = 0; i < n; ++i)
     ASSERT_GE(seconds_until("/workspace/up" + std::to_string(i) + "/", ide_page, 30), 0);
   auto before = pids();
+  for (auto p : before) ASSERT_GT(p, 0) << "every instance runs";
   auto caddy_config = [&] {
     runtime::http_call c;
     c.url = "http://" + caddy_.admin() + "/config/apps/http";
@@ -788,4 +787,51 @@ TEST_F(real_runtime, a_controller_stopped_and_started_again_leaves_running_works
   }
   for (int i = 0; i < n; ++i)
     rpctl("delete ws up" + std::to_string(i) + " --wait --timeout 60s");
+}
+
+// Backup and restore on the real Incus (issue 26, item 3): a workspace made
+// after the backup keeps running through the restore, is reported on the
+// Host as an orphan, and is never deleted; the backed-up workspace is
+// adopted as it runs (same instance, not restarted).
+TEST_F(real_runtime, a_restore_leaves_newer_workspaces_running_and_reports_them_as_orphans) {
+  ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe ws demo").out;
+  auto backup = rpctl("backup -o " + (tmp_ / "store.backup"));
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  ASSERT_EQ(rpctl("apply -f " + write("other.yaml",
+                                       "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
+                                       "metadata: {name: other}\nspec: {image: rockpool-tiny}\n"))
+                .exit_code,
+            0);
+  ASSERT_EQ(rpctl("wait ws other --for=condition=Ready --timeout 60s").exit_code, 0);
+  auto pid = [&](const std::string& name) { return instance_pid(name); };
+  auto demo_pid = pid("demo"), other_pid = pid("other");
+  ASSERT_GT(demo_pid, 0);
+  ASSERT_GT(other_pid, 0);
+
+  ASSERT_EQ(daemon_->stop(), 0);
+  std::filesystem::rename(tmp_ / "db", tmp_ / "db.before-restore");
+  auto restored = run_command(std::string(ROCKPOOLD_PATH) + " restore --from " +
+                              (tmp_ / "store.backup") + " --data-dir " + (tmp_ / "db"));
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe ws demo").out;
+  EXPECT_NE(rpctl("get ws other").exit_code, 0) << "not in the backup";
+  std::string orphans;
+  for (int i = 0; i < 300 && orphans.find("\"other\"") == std::string::npos; ++i) {
+    auto host = specs::parse_json(rpctl("get host local -o json").out);
+    if (host.ok())
+      if (const auto* o = specs::find_path(*host, "status.orphans"))
+        orphans = boost::json::serialize(*o);
+    if (orphans.find("\"other\"") == std::string::npos)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(orphans.find("\"instance\":\"other\""), std::string::npos) << orphans;
+  EXPECT_EQ(orphans.find("\"demo\""), std::string::npos) << orphans;
+  EXPECT_NE(rpctl("describe host local").out.find("NoOrphans"), std::string::npos);
+  EXPECT_EQ(pid("other"), other_pid) << "the newer workspace kept running";
+  EXPECT_EQ(pid("demo"), demo_pid) << "the restored workspace was adopted as it runs";
+  ASSERT_EQ(incus_retrying("delete other --force"), 0);
 }
