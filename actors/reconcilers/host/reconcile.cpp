@@ -53,8 +53,9 @@ runtime::host_check orphan_check(const json::array& found, const std::string& er
                               " instance(s) carry Rockpool's keys but no object owns them: " +
                               names + " (status.orphans)",
           "left running on purpose (a restore never deletes them): keep them, delete them "
-          "with incus delete --project PROJECT NAME --force, or apply a Workspace of the "
-          "same name, which replaces the instance (its home volume stays)",
+          "with incus delete --project PROJECT NAME --force, or adopt them as they run: a "
+          "Workspace of the same name annotated rockpool.dev/adopt-instance=true, with "
+          "spec.home.fromVolume naming its home volume",
           false};
 }
 

@@ -58,7 +58,11 @@ pass::step pass::ensure_home() {
     }
   } else if (auto uid = config_of(**got, runtime::volume_owner_uid_key); uid != s_.uid) {
     bool retained = uid.empty() && config_of(**got, runtime::volume_retained_key) == "true";
-    if (!retained || home_ != s_.home_from) {
+    // With rockpool.dev/adopt-instance, the home an earlier incarnation of
+    // this name left (an orphan after a restore) is taken over as well.
+    bool left_behind = specs::annotation(obj_, adopt_annotation) == "true" &&
+                       config_of(**got, runtime::volume_owner_name_key) == s_.name;
+    if (!(retained || left_behind) || home_ != s_.home_from) {
       auto m = "volume " + home_ + " is the home of another workspace (" +
                config_of(**got, runtime::volume_owner_name_key) + ")";
       if (retained) m = "volume " + home_ + " was retained; adopt it with spec.home.fromVolume";
@@ -69,7 +73,11 @@ pass::step pass::ensure_home() {
                                                    {runtime::volume_retained_key, ""}});
         !st.ok())
       return home_failed("HomeFailed", st.err().message, failed(st.err().message));
-    ctx_.events.record(obj_, "Normal", "HomeAdopted", "adopted retained home volume " + home_);
+    ctx_.events.record(obj_, "Normal", "HomeAdopted",
+                       std::string(retained ? "adopted retained home volume "
+                                            : "took over the home volume left by uid " + uid +
+                                                  ": ") +
+                           home_);
   }
   status_["home"] = {{"volume", home_}, {"path", home_path}, {"retain", s_.home_retain}};
   status_.condition("HomeReady", true, "VolumeReady", "home volume " + home_ + " at " + home_path);

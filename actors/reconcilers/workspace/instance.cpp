@@ -47,6 +47,19 @@ pass::step pass::observe_instance() {
       auto m = "an Incus instance named \"" + s_.name + "\" exists and is not managed by Rockpool";
       return fail("NameConflict", m, terminal(m));
     }
+    if (specs::annotation(obj_, adopt_annotation) == "true") {
+      // Asked to take it over as it runs (an orphan after a restore): its
+      // owner keys move to this object; nothing is restarted.
+      auto old_uid = inst_->config[runtime::owner_uid_key];
+      if (auto st = ctx_.incus.update_instance(s_.name, {{{runtime::owner_uid_key, s_.uid}}, "", {}});
+          !st.ok())
+        return fail("AdoptFailed", st.err().message, failed(st.err().message));
+      inst_->config[runtime::owner_uid_key] = s_.uid;
+      ctx_.events.record(obj_, "Normal", "InstanceAdopted",
+                         "took over instance " + s_.name + " left by uid " + old_uid + " (" +
+                             adopt_annotation + ")");
+      return std::nullopt;
+    }
     if (auto st = ctx_.incus.delete_instance(s_.name); !st.ok())
       return fail("DeleteFailed", st.err().message, failed(st.err().message));
     inst_ = std::nullopt;

@@ -57,6 +57,10 @@ std::string ide_port_owner(const std::string& workspace);
 /// home-NAME-UID8), and where the images mount it.
 std::string home_volume(const std::string& workspace, const std::string& uid);
 inline constexpr const char* home_path = "/home/dev";
+/// "true" on a Workspace: an instance (and, with spec.home.fromVolume, a home
+/// volume) that an earlier incarnation of this name left, such as an orphan
+/// after a restore, is taken over as it runs instead of replaced.
+inline constexpr const char* adopt_annotation = "rockpool.dev/adopt-instance";
 /// The owner name of a workspace's bridge address.
 std::string address_owner(const std::string& workspace);
 inline constexpr const char* ide_device = "rockpool-ide";

@@ -242,6 +242,53 @@ TEST_F(actor_runtime, the_host_reports_instances_no_object_owns_as_orphans) {
             string_at(get("Workspace", "ghost"), "metadata.uid"));
 }
 
+// --adopt for orphans (issue 26, item 3): a Workspace annotated
+// rockpool.dev/adopt-instance takes over the instance and, named in
+// spec.home.fromVolume, the home volume that an earlier object of its name
+// left, as they are: the instance is not replaced (its files stay).
+TEST_F(actor_runtime, an_annotated_workspace_adopts_an_orphan_instance_and_home_as_they_are) {
+  boot();
+  std::map<std::string, std::string> old_owner{{runtime::volume_owner_uid_key, "old-uid"},
+                                               {runtime::volume_owner_name_key, "ghost"}};
+  ASSERT_TRUE(incus_.create_volume("home-ghost-old", "10Gi", old_owner).ok());
+  runtime::instance_spec ghost;
+  ghost.name = "ghost";
+  ghost.image = "rockpool-tiny";
+  ghost.config = {{runtime::owner_kind_key, "Workspace"},
+                  {runtime::owner_name_key, "ghost"},
+                  {runtime::owner_uid_key, "old-uid"}};
+  ghost.home = runtime::disk_device{"home", "home-ghost-old", "/home/dev"};
+  ASSERT_TRUE(incus_.create_instance(ghost).ok());
+  ASSERT_TRUE(incus_.start_instance("ghost").ok());
+  incus_.put_file("ghost", "/etc/made-before-the-restore", "kept");
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"ghost",)"
+        R"("annotations":{"rockpool.dev/adopt-instance":"true"}},"spec":{"image":"rockpool-tiny",)"
+        R"("home":{"fromVolume":"home-ghost-old"}}})");
+  run();
+  auto ws = get("Workspace", "ghost");
+  EXPECT_TRUE(ready("Workspace", "ghost")) << boost::json::serialize(ws);
+  auto file = incus_.read_file("ghost", "/etc/made-before-the-restore", 1024);
+  ASSERT_TRUE(file.ok()) << "the instance was replaced: " << file.err().message;
+  EXPECT_EQ(*file, "kept");
+  auto uid = string_at(ws, "metadata.uid");
+  EXPECT_EQ((*incus_.get_instance("ghost"))->config.at(runtime::owner_uid_key), uid);
+  EXPECT_EQ((*incus_.get_volume("home-ghost-old"))->config.at(runtime::volume_owner_uid_key), uid);
+  auto reasons = event_reasons(*store_);
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "InstanceAdopted"), reasons.end());
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "HomeAdopted"), reasons.end());
+  // Without the annotation, the same volume would be refused as another's.
+  std::map<std::string, std::string> other_owner{{runtime::volume_owner_uid_key, "x"},
+                                                 {runtime::volume_owner_name_key, "someone"}};
+  ASSERT_TRUE(incus_.create_volume("home-someone", "10Gi", other_owner).ok());
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"grab",)"
+        R"("annotations":{"rockpool.dev/adopt-instance":"true"}},"spec":{"image":"rockpool-tiny",)"
+        R"("home":{"fromVolume":"home-someone"}}})");
+  run();
+  EXPECT_EQ(condition(get("Workspace", "grab"), "HomeReady").substr(0, 21),
+            "False/HomeVolumeInUse")
+      << "a volume left by another name is never taken";
+}
+
 // As rockpoold runs it: admission adds the cleanup finalizer on create, so a
 // workspace's pass writes its status and nothing else to the workspace.
 TEST_F(actor_runtime, with_the_finalizer_added_on_create_a_pass_only_writes_status) {
