@@ -792,7 +792,8 @@ TEST_F(real_runtime, a_controller_stopped_and_started_again_leaves_running_works
 // Backup and restore on the real Incus (issue 26, item 3): a workspace made
 // after the backup keeps running through the restore, is reported on the
 // Host as an orphan, and is never deleted; the backed-up workspace is
-// adopted as it runs (same instance, not restarted).
+// adopted as it runs (same instance, not restarted), and so is the orphan
+// once its Workspace is applied again with rockpool.dev/adopt-instance.
 TEST_F(real_runtime, a_restore_leaves_newer_workspaces_running_and_reports_them_as_orphans) {
   ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0)
@@ -806,6 +807,9 @@ TEST_F(real_runtime, a_restore_leaves_newer_workspaces_running_and_reports_them_
             0);
   ASSERT_EQ(rpctl("wait ws other --for=condition=Ready --timeout 60s").exit_code, 0);
   auto pid = [&](const std::string& name) { return instance_pid(name); };
+  auto other_home = specs::string_at(*specs::parse_json(rpctl("get ws other -o json").out),
+                                     "status.home.volume");
+  ASSERT_FALSE(other_home.empty());
   auto demo_pid = pid("demo"), other_pid = pid("other");
   ASSERT_GT(demo_pid, 0);
   ASSERT_GT(other_pid, 0);
@@ -833,5 +837,19 @@ TEST_F(real_runtime, a_restore_leaves_newer_workspaces_running_and_reports_them_
   EXPECT_NE(rpctl("describe host local").out.find("NoOrphans"), std::string::npos);
   EXPECT_EQ(pid("other"), other_pid) << "the newer workspace kept running";
   EXPECT_EQ(pid("demo"), demo_pid) << "the restored workspace was adopted as it runs";
-  ASSERT_EQ(incus_retrying("delete other --force"), 0);
+  // Adopt the orphan as it runs: its Workspace again, annotated, with its home.
+  ASSERT_EQ(rpctl("apply -f " + write("adopt.yaml",
+                                       "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
+                                       "metadata:\n  name: other\n  annotations: "
+                                       "{rockpool.dev/adopt-instance: \"true\"}\n"
+                                       "spec: {image: rockpool-tiny, home: {fromVolume: " +
+                                           other_home + "}}\n"))
+                .exit_code,
+            0);
+  ASSERT_EQ(rpctl("wait ws other --for=condition=Ready --timeout 60s").exit_code, 0)
+      << rpctl("describe ws other").out;
+  EXPECT_EQ(pid("other"), other_pid) << "adopted, not replaced";
+  auto described = rpctl("describe ws other").out;
+  EXPECT_NE(described.find("InstanceAdopted"), std::string::npos) << described;
+  EXPECT_NE(described.find("HomeAdopted"), std::string::npos) << described;
 }
