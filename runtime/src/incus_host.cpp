@@ -93,14 +93,9 @@ specs::result<std::vector<instance_info>> incus_rest::managed_instances() {
   if (!r.ok()) return r.err();
   std::vector<instance_info> out;
   if (const auto* list = r->body.as_object().if_contains("metadata"); list && list->is_array())
-    for (const auto& m : list->get_array()) {
-      instance_info info;
-      info.name = string_at(m, "name");
-      info.status = string_at(m, "status");
-      info.type = string_at(m, "type");
-      info.config = string_members(m, "config");
-      if (info.config.count(owner_kind_key)) out.push_back(std::move(info));
-    }
+    for (const auto& m : list->get_array())
+      if (auto info = detail::instance_of(m); info.config.count(owner_kind_key))
+        out.push_back(std::move(info));
   return out;
 }
 

@@ -117,13 +117,7 @@ json::value nic_json(const nic_device& nic) {
 }
 }  // namespace
 
-specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::string& name) {
-  auto r = call("GET", with_project("/1.0/instances/" + name + "?recursion=1"));
-  if (!r.ok()) {
-    if (r.err().why == reason::not_found) return std::optional<instance_info>{};
-    return r.err();
-  }
-  const auto& m = r->body.at("metadata");
+instance_info detail::instance_of(const json::value& m) {
   instance_info info;
   info.name = string_at(m, "name");
   info.status = string_at(m, "status");
@@ -151,7 +145,16 @@ specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::
       addrs && addrs->is_array())
     for (const auto& a : addrs->get_array())
       if (string_at(a, "family") == "inet") info.address = string_at(a, "address");
-  return std::optional<instance_info>{std::move(info)};
+  return info;
+}
+
+specs::result<std::optional<instance_info>> incus_rest::get_instance(const std::string& name) {
+  auto r = call("GET", with_project("/1.0/instances/" + name + "?recursion=1"));
+  if (!r.ok()) {
+    if (r.err().why == reason::not_found) return std::optional<instance_info>{};
+    return r.err();
+  }
+  return std::optional<instance_info>{detail::instance_of(r->body.at("metadata"))};
 }
 
 specs::result<bool> incus_rest::image_exists(const std::string& image) {
