@@ -71,6 +71,64 @@ std::vector<specs::subresource> kind_registry::subresources(
   return out;
 }
 
+bool being_deleted(const specs::json::value& obj) {
+  return !specs::string_at(obj, "metadata.deletionTimestamp").empty();
+}
+
+bool has_cleanup_finalizer(const specs::json::value& obj) {
+  const auto* f = specs::find_path(obj, "metadata.finalizers");
+  if (f == nullptr || !f->is_array()) return false;
+  for (const auto& e : f->get_array())
+    if (e.is_string() && e.get_string() == cleanup_finalizer) return true;
+  return false;
+}
+
+namespace {
+
+// Adds or removes cleanup_finalizer with a merge patch; an object that is
+// already gone is fine.
+specs::status set_cleanup_finalizer(specs::object_store& store, const specs::json::value& obj,
+                                    bool present) {
+  specs::json::array fins;
+  if (const auto* f = specs::find_path(obj, "metadata.finalizers"); f && f->is_array())
+    for (const auto& e : f->get_array())
+      if (!(e.is_string() && e.get_string() == cleanup_finalizer)) fins.push_back(e);
+  if (present) fins.push_back(specs::json::string(cleanup_finalizer));
+  specs::json::value patch = {
+      {"metadata",
+       {{"finalizers", fins.empty() ? specs::json::value() : specs::json::value(fins)}}}};
+  auto r = store.merge_patch(specs::string_at(obj, "kind"), specs::string_at(obj, "metadata.name"),
+                             patch, controller_write);
+  if (!r.ok() && r.err().why != specs::reason::not_found) return r.err();
+  return specs::done{};
+}
+
+// The finalizer protocol around a cleans_up() kind's pass: a deleted object
+// is finalized and then let go; a live one carries the finalizer first.
+pass_result finalized_pass(reconcile_context& ctx, const reconciler& r, specs::json::value obj) {
+  using outcome = pass_result::outcome;
+  if (being_deleted(obj)) {
+    auto result = r.finalize(ctx, obj);
+    if (result.what != outcome::converged) return result;
+    if (auto st = set_cleanup_finalizer(ctx.store, obj, false); !st.ok())
+      return {outcome::failed, st.err().message, {}};
+    return {outcome::converged, "torn down", {}};
+  }
+  if (!has_cleanup_finalizer(obj)) {
+    // Admission adds it; one removed by hand comes back before anything is made.
+    if (auto st = set_cleanup_finalizer(ctx.store, obj, true); !st.ok())
+      return {outcome::failed, st.err().message, {}};
+    auto fresh = ctx.store.get(specs::string_at(obj, "kind"), specs::string_at(obj, "metadata.name"));
+    if (!fresh.ok())
+      return {fresh.err().why == specs::reason::not_found ? outcome::gone : outcome::failed,
+              fresh.err().message, {}};
+    return finalized_pass(ctx, r, std::move(*fresh));
+  }
+  return r.reconcile(ctx, std::move(obj));
+}
+
+}  // namespace
+
 pass_result run_pass(reconcile_context& ctx, const kind_registry& kinds, const std::string& kind,
                      const std::string& name) {
   using outcome = pass_result::outcome;
@@ -84,7 +142,8 @@ pass_result run_pass(reconcile_context& ctx, const kind_registry& kinds, const s
   auto generation = specs::int_at(*obj, "metadata.generation").value_or(-1);
   pass_result result;
   try {
-    result = r->reconcile(ctx, std::move(*obj));
+    result = r->cleans_up() ? finalized_pass(ctx, *r, std::move(*obj))
+                            : r->reconcile(ctx, std::move(*obj));
   } catch (const std::exception& e) {
     // A bug or an injected fault: a failed pass, retried with backoff.
     result = {outcome::failed, std::string("reconcile threw: ") + e.what(), {}};

@@ -1,4 +1,3 @@
-#include "common/finalizers.hpp"
 #include "common/ownership.hpp"
 #include "common/pass.hpp"
 #include "common/status.hpp"
@@ -12,38 +11,10 @@ namespace rockpool::actors::common {
 using specs::int_at;
 using specs::string_at;
 
-bool being_deleted(const json::value& obj) {
-  return !string_at(obj, "metadata.deletionTimestamp").empty();
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
   return out;
-}
-
-// ---- finalizers ----
-
-bool has_finalizer(const json::value& obj) {
-  const auto* f = specs::find_path(obj, "metadata.finalizers");
-  if (f == nullptr || !f->is_array()) return false;
-  for (const auto& e : f->get_array())
-    if (e.is_string() && e.get_string() == cleanup_finalizer) return true;
-  return false;
-}
-
-specs::status set_finalizer(reconcile_context& ctx, const json::value& obj, bool present) {
-  json::array fins;
-  if (const auto* f = specs::find_path(obj, "metadata.finalizers"); f && f->is_array())
-    for (const auto& e : f->get_array())
-      if (!(e.is_string() && e.get_string() == cleanup_finalizer)) fins.push_back(e);
-  if (present) fins.push_back(json::string(cleanup_finalizer));
-  json::value patch = {
-      {"metadata", {{"finalizers", fins.empty() ? json::value() : json::value(fins)}}}};
-  auto r = ctx.store.merge_patch(string_at(obj, "kind"), string_at(obj, "metadata.name"), patch,
-                                 controller_write);
-  if (!r.ok() && r.err().why != specs::reason::not_found) return r.err();
-  return specs::done{};
 }
 
 // ---- ownership ----
@@ -64,11 +35,11 @@ bool owned_by_uid(const json::value& obj, const std::string& uid) {
 std::variant<json::value, pass_result> adopt(reconcile_context& ctx, json::value obj,
                                              const json::value* owner) {
   bool needs_owner = owner != nullptr && !owned_by_uid(obj, string_at(*owner, "metadata.uid"));
-  if (has_finalizer(obj) && !needs_owner) return obj;
+  if (has_cleanup_finalizer(obj) && !needs_owner) return obj;
   json::array fins;
   if (const auto* f = specs::find_path(obj, "metadata.finalizers"); f && f->is_array())
     fins = f->get_array();
-  if (!has_finalizer(obj)) fins.push_back(json::string(cleanup_finalizer));
+  if (!has_cleanup_finalizer(obj)) fins.push_back(json::string(cleanup_finalizer));
   json::value patch = {{"metadata", {{"finalizers", fins}}}};
   if (needs_owner) {
     // Added to the owners it has (a NestedHost's routes keep their controller).

@@ -1,6 +1,6 @@
 #pragma once
 
-// Shorthands for pass results and the writer identity of the controller.
+// Shorthands for pass results.
 
 #include "rockpool/actors/reconciler.hpp"
 
@@ -14,8 +14,6 @@ namespace json = boost::json;
 
 /// How soon a pass looks again while it waits on something quick (a route to answer).
 inline constexpr auto short_wait = std::chrono::milliseconds(200);
-/// Writes the controller makes on its own behalf.
-inline const specs::write_request controller_write{false, "rockpoold"};
 
 inline pass_result converged(std::string m = {}) {
   return {outcome::converged, std::move(m), {}};
@@ -32,9 +30,6 @@ inline pass_result requeue(std::string m, std::chrono::milliseconds after) {
 inline pass_result gone() {
   return {outcome::gone, "gone", {}};
 }
-
-/// Whether obj has metadata.deletionTimestamp set.
-bool being_deleted(const json::value& obj);
 
 /// "a, b, c".
 std::string join(const std::vector<std::string>& items);

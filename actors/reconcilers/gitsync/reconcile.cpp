@@ -3,7 +3,6 @@
 // deletion, status in Flux's and Argo CD's terms.
 #include "gitsync/reconciler.hpp"
 
-#include "common/finalizers.hpp"
 #include "common/pass.hpp"
 #include "common/status.hpp"
 #include "gitsync/sync.hpp"
@@ -77,7 +76,6 @@ pass_result teardown(reconcile_context& ctx, const json::value& gs) {
     if (auto left = prune_all(ctx.store, gs); left > 0)
       return requeue("waiting for " + std::to_string(left) + " pruned objects to go",
                      std::chrono::seconds(1));
-  if (auto st = set_finalizer(ctx, gs, false); !st.ok()) return failed(st.err().message);
   return converged("torn down");
 }
 
@@ -99,11 +97,12 @@ std::vector<watch_rule> reconciler::watches() const {
   return rules;
 }
 
+pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj) const {
+  return teardown(ctx, obj);
+}
+
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
   auto name = string_at(obj, "metadata.name");
-  if (being_deleted(obj)) return teardown(ctx, obj);
-  if (!has_finalizer(obj))
-    if (auto st = set_finalizer(ctx, obj, true); !st.ok()) return failed(st.err().message);
   status_builder status(obj, ctx.clock, condition_order());
   status["source"] = describe_source(obj);
   auto write = [&](pass_result r) {

@@ -16,6 +16,7 @@ class reconciler final : public actors::reconciler {
   explicit reconciler(settings s) : settings_(std::move(s)) {}
   std::string_view kind() const override { return "GitSync"; }
   bool cleans_up() const override { return true; }
+  pass_result finalize(reconcile_context& ctx, const specs::json::value& obj) const override;
   std::vector<watch_rule> watches() const override;
   pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const override;
   std::vector<specs::subresource> subresources(

@@ -6,7 +6,6 @@
 // (docs/user-guide.md#rockpool-on-rockpool).
 #include "nested_host/reconciler.hpp"
 
-#include "common/finalizers.hpp"
 #include "common/ownership.hpp"
 #include "common/pass.hpp"
 #include "common/status.hpp"
@@ -135,7 +134,6 @@ pass_result teardown(reconcile_context& ctx, const json::value& nh) {
         return failed(st.err().message);
     return requeue("waiting for workspace " + name + " to go", short_wait);
   }
-  if (auto st = set_finalizer(ctx, nh, false); !st.ok()) return failed(st.err().message);
   return converged("torn down");
 }
 
@@ -200,11 +198,12 @@ std::vector<std::string_view> condition_order() {
 
 }  // namespace
 
+pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj) const {
+  return teardown(ctx, obj);
+}
+
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
   auto name = string_at(obj, "metadata.name");
-  if (being_deleted(obj)) return teardown(ctx, obj);
-  if (!has_finalizer(obj))
-    if (auto st = set_finalizer(ctx, obj, true); !st.ok()) return failed(st.err().message);
   status_builder status(obj, ctx.clock, condition_order());
   status["url"] = "/workspace/" + name + "/port/8080/app/";
   status["apiPath"] = "/workspace/" + name + "/port/8080/api";

@@ -10,6 +10,7 @@ class reconciler final : public actors::reconciler {
  public:
   std::string_view kind() const override { return "NestedHost"; }
   bool cleans_up() const override { return true; }
+  pass_result finalize(reconcile_context& ctx, const specs::json::value& obj) const override;
   std::vector<std::string> owns() const override { return {"Workspace", "PortRoute"}; }
   pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const override;
   std::vector<specs::subresource> subresources(

@@ -3,7 +3,6 @@
 // device and host port (network: proxy) or the instance's bridge address.
 #include "port_route/reconciler.hpp"
 
-#include "common/finalizers.hpp"
 #include "common/ownership.hpp"
 #include "common/pass.hpp"
 #include "common/status.hpp"
@@ -40,7 +39,6 @@ pass_result teardown(reconcile_context& ctx, const json::value& obj) {
       return failed(st.err().message);
   if (auto st = ctx.ports.release(host_port_owner(string_at(obj, "metadata.name"))); !st.ok())
     return failed(st.err().message);
-  if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
   return converged("torn down");
 }
 
@@ -98,8 +96,11 @@ std::vector<watch_rule> reconciler::watches() const {
            }}};
 }
 
+pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj) const {
+  return teardown(ctx, obj);
+}
+
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
-  if (being_deleted(obj)) return teardown(ctx, obj);
   auto ws_name = string_at(obj, "spec.workspace");
   auto port = int_at(obj, "spec.port").value_or(0);
   auto ws = ctx.store.get("Workspace", ws_name);

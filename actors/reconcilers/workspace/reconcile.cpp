@@ -1,6 +1,5 @@
-// The Workspace reconciler: finalizer, then settings → image → instance →
+// The Workspace reconciler: settings → image → instance →
 // restore → power state (self-healing) → upstream → route → status.
-#include "common/finalizers.hpp"
 #include "workspace/reconciler.hpp"
 #include "workspace/workspace.hpp"
 
@@ -114,13 +113,6 @@ std::vector<watch_rule> reconciler::watches() const {
 }
 
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
-  if (being_deleted(obj)) return teardown(ctx, obj);
-  if (!has_finalizer(obj)) {
-    if (auto st = set_finalizer(ctx, obj, true); !st.ok()) return failed(st.err().message);
-    auto fresh = ctx.store.get("Workspace", string_at(obj, "metadata.name"));
-    if (!fresh.ok()) return failed(fresh.err().message);
-    obj = std::move(*fresh);
-  }
   return pass(ctx, std::move(obj)).run();
 }
 

@@ -10,6 +10,7 @@ class reconciler final : public actors::reconciler {
  public:
   std::string_view kind() const override { return "Workspace"; }
   bool cleans_up() const override { return true; }
+  pass_result finalize(reconcile_context& ctx, const specs::json::value& obj) const override;
   std::vector<std::string> owns() const override;
   std::vector<watch_rule> watches() const override;
   bool follows_instances() const override { return true; }

@@ -1,8 +1,8 @@
 // Deleting a workspace: foreground deletion of its port routes, then its
 // route, its instance (only if Rockpool made it), its host port and its
-// bridge address.
-#include "common/finalizers.hpp"
+// bridge address (reconciler::finalize).
 #include "common/ownership.hpp"
+#include "workspace/reconciler.hpp"
 #include "workspace/workspace.hpp"
 
 namespace rockpool::actors::workspace {
@@ -78,7 +78,7 @@ specs::result<int> retained_snapshots_to_copy(reconcile_context& ctx, const json
 
 }  // namespace
 
-pass_result teardown(reconcile_context& ctx, const json::value& obj) {
+pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj) const {
   auto name = string_at(obj, "metadata.name");
   auto waiting = remove_owned_port_routes(ctx, obj);
   if (!waiting.ok()) return failed(waiting.err().message);
@@ -105,7 +105,6 @@ pass_result teardown(reconcile_context& ctx, const json::value& obj) {
   if (ctx.bridge != nullptr)
     if (auto st = ctx.bridge->release(address_owner(name)); !st.ok())
       return failed(st.err().message);
-  if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
   return converged("torn down");
 }
 

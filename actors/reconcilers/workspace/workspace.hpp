@@ -79,11 +79,6 @@ pass_result move_off_taken_port(reconcile_context& ctx, const json::value& obj,
 /// Whether Rockpool created inst for this very object (its uid is recorded).
 bool made_by_rockpool_for(const runtime::instance_info& inst, const json::value& obj);
 
-/// Deletes everything the workspace made: its port routes first, then its
-/// route, instance, home volume (unless retained) and host port; then drops
-/// the finalizer.
-pass_result teardown(reconcile_context& ctx, const json::value& obj);
-
 /// One pass for a live (not deleting) workspace that carries the finalizer.
 /// Each step returns a result only when the pass ends there.
 class pass {

@@ -8,7 +8,6 @@
 // it deletes when it goes.
 #include "workspace_snapshot/reconciler.hpp"
 
-#include "common/finalizers.hpp"
 #include "common/ownership.hpp"
 #include "common/pass.hpp"
 #include "common/status.hpp"
@@ -107,7 +106,6 @@ pass_result teardown(reconcile_context& ctx, const json::value& obj) {
       return failed(st.err().message);
     if (auto home = string_at(obj, "status.homeVolume"); !home.empty())
       if (auto st = ctx.incus.delete_volume(home); !st.ok()) return failed(st.err().message);
-    if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
     return converged("torn down");
   }
   auto ws = string_at(obj, "spec.workspace");
@@ -119,7 +117,6 @@ pass_result teardown(reconcile_context& ctx, const json::value& obj) {
   if (auto home = string_at(obj, "status.homeVolume"); !home.empty())
     if (auto st = ctx.incus.delete_snapshot(snapshot_of::volume, home, snap); !st.ok())
       return failed(st.err().message);
-  if (auto st = set_finalizer(ctx, obj, false); !st.ok()) return failed(st.err().message);
   return converged("torn down");
 }
 
@@ -161,8 +158,11 @@ std::vector<watch_rule> reconciler::watches() const {
            }}};
 }
 
+pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj) const {
+  return teardown(ctx, obj);
+}
+
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
-  if (being_deleted(obj)) return teardown(ctx, obj);
   auto ws_name = string_at(obj, "spec.workspace");
   auto ws = ctx.store.get("Workspace", ws_name);
   if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err().message);

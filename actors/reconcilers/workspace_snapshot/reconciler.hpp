@@ -11,6 +11,7 @@ class reconciler final : public actors::reconciler {
  public:
   std::string_view kind() const override { return "WorkspaceSnapshot"; }
   bool cleans_up() const override { return true; }
+  pass_result finalize(reconcile_context& ctx, const specs::json::value& obj) const override;
   std::vector<watch_rule> watches() const override;
   pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const override;
 };

@@ -995,6 +995,65 @@ TEST_F(actor_runtime, a_registered_kind_gets_a_reconciler_per_object_and_nothing
   EXPECT_EQ(incus_.instance_count(), 0u);
 }
 
+namespace {
+// A kind with something outside the store: its teardown needs two tries.
+class finalizing_reconciler final : public actors::reconciler {
+ public:
+  struct calls {
+    int reconciles = 0, finalizes = 0;
+    bool reconciled_without_finalizer = false, finalized_with_deletion = true;
+  };
+  explicit finalizing_reconciler(calls* c) : c_(c) {}
+  std::string_view kind() const override { return "WorkspaceTemplate"; }
+  bool cleans_up() const override { return true; }
+  actors::pass_result reconcile(actors::reconcile_context&, boost::json::value obj) const override {
+    ++c_->reconciles;
+    if (!actors::has_cleanup_finalizer(obj)) c_->reconciled_without_finalizer = true;
+    return {};
+  }
+  actors::pass_result finalize(actors::reconcile_context&,
+                               const boost::json::value& obj) const override {
+    c_->finalized_with_deletion = c_->finalized_with_deletion && actors::being_deleted(obj);
+    if (++c_->finalizes == 1)
+      return {actors::pass_result::outcome::requeue, "one more try", 1000ms};
+    return {};
+  }
+
+ private:
+  calls* c_;
+};
+}  // namespace
+
+// Issue 21: the framework owns the finalizer. A kind that cleans up sees its
+// objects in reconcile() only while they carry it, and in finalize() only
+// once they are being deleted; the finalizer goes when finalize() converges.
+TEST_F(actor_runtime, the_framework_adds_the_finalizer_and_removes_it_once_finalize_converges) {
+  finalizing_reconciler::calls c;
+  kinds_ = actors::kind_registry{};
+  kinds_.add(std::make_unique<finalizing_reconciler>(&c));
+  boot();
+  // This store's admission adds no finalizer to templates: the first pass does.
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate",)"
+        R"("metadata":{"name":"t"},"spec":{"image":"a"}})");
+  run();
+  EXPECT_TRUE(actors::has_cleanup_finalizer(get("WorkspaceTemplate", "t")));
+  EXPECT_GE(c.reconciles, 1);
+  EXPECT_FALSE(c.reconciled_without_finalizer);
+  EXPECT_EQ(c.finalizes, 0);
+  auto reconciles = c.reconciles;
+  ASSERT_TRUE(store_->remove("WorkspaceTemplate", "t", std::nullopt, {false, "test"}).ok());
+  run();
+  // The first teardown asked for another try: the object is still there.
+  EXPECT_EQ(c.finalizes, 1);
+  EXPECT_TRUE(actors::being_deleted(get("WorkspaceTemplate", "t")));
+  EXPECT_TRUE(actors::has_cleanup_finalizer(get("WorkspaceTemplate", "t")));
+  advance(1000ms);
+  EXPECT_EQ(c.finalizes, 2);
+  EXPECT_FALSE(store_->get("WorkspaceTemplate", "t").ok()) << "the finalizer went, and the object";
+  EXPECT_EQ(c.reconciles, reconciles) << "no reconcile() of an object being deleted";
+  EXPECT_TRUE(c.finalized_with_deletion);
+}
+
 TEST(kind_registry, indexes_follow_the_declarations_of_the_standard_kinds) {
   auto kinds = actors::standard_kinds({});
   EXPECT_EQ(kinds.kinds(),

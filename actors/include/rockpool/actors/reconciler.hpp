@@ -27,6 +27,13 @@ namespace rockpool::actors {
 
 /// The finalizer every managed object carries until its teardown is done.
 inline constexpr const char* cleanup_finalizer = "rockpool.dev/cleanup";
+/// Writes the controller makes on its own behalf.
+inline const specs::write_request controller_write{false, "rockpoold"};
+
+/// Whether obj has metadata.deletionTimestamp set.
+bool being_deleted(const specs::json::value& obj);
+/// Whether obj carries cleanup_finalizer.
+bool has_cleanup_finalizer(const specs::json::value& obj);
 
 /// What one reconcile pass concluded.
 struct pass_result {
@@ -105,9 +112,18 @@ class reconciler {
   /// Whether an Incus instance event about instance NAME pokes KIND/NAME.
   virtual bool follows_instances() const { return false; }
   /// Whether objects of this kind carry cleanup_finalizer while they exist
-  /// (the pass has something outside the store to tear down). Admission then
-  /// adds it when an object is created, so the first pass need not write it.
+  /// (the kind has something outside the store to tear down). The framework
+  /// owns the finalizer: admission adds it when an object is created (and a
+  /// pass adds it back if it went missing); once the object is being deleted
+  /// the framework calls finalize() instead of reconcile(), and removes the
+  /// finalizer when finalize() converges.
   virtual bool cleans_up() const { return false; }
+  /// Tears down what the object made outside the store (cleans_up() kinds).
+  /// Converged: done, the finalizer goes; anything else: called again, as a
+  /// pass with that result would be. Idempotent, like reconcile().
+  virtual pass_result finalize(reconcile_context&, const specs::json::value&) const {
+    return {pass_result::outcome::converged, "nothing to tear down", {}};
+  }
   /// Objects of this kind the controller creates at start when they are
   /// absent (e.g. Host/local, whose status the reconciler keeps).
   virtual std::vector<specs::json::value> bootstrap() const { return {}; }
@@ -116,8 +132,9 @@ class reconciler {
   virtual std::vector<specs::subresource> subresources(const subresource_services&) const {
     return {};
   }
-  /// One level-triggered pass over obj, freshly read from the store: observe
-  /// the world, act, write status if it changed. Blocking; runs on a worker,
+  /// One level-triggered pass over obj, freshly read from the store and not
+  /// being deleted (cleans_up() kinds: carrying the finalizer): observe the
+  /// world, act, write status if it changed. Blocking; runs on a worker,
   /// never on the actor scheduler. May throw (a bug or an injected fault):
   /// the caller treats that as a failed pass.
   virtual pass_result reconcile(reconcile_context& ctx, specs::json::value obj) const = 0;
@@ -160,7 +177,9 @@ class kind_registry {
 };
 
 /// One pass for kind/name: reads the object and hands it to its kind's
-/// reconciler; a missing object is `gone`, an exception a failed pass.
+/// reconciler (finalize() while a cleans_up() kind's object is being deleted,
+/// then removes the finalizer); a missing object is `gone`, an exception a
+/// failed pass.
 pass_result run_pass(reconcile_context& ctx, const kind_registry& kinds, const std::string& kind,
                      const std::string& name);
 
