@@ -27,9 +27,8 @@ base_recipe=1  # bump when the base steps below change
 started=$(date +%s%N)
 say() { echo "ide image: $1 ($((($(date +%s%N) - started) / 1000000)) ms)"; }
 
-mirror=${DEBIAN_MIRROR:-$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' \
-  /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | awk '{print $2}' | head -n1 || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
+# shellcheck source=../common/debian-mirror.sh
+. "$here/../common/debian-mirror.sh"
 # What a developer expects in a shell, and what code-server's native modules
 # load at run time (libgssapi for kerberos; the rest is in minbase).
 pkgs="bash git curl ca-certificates openssh-client less sudo procps iproute2 busybox-static

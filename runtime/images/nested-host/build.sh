@@ -48,10 +48,8 @@ for bin in rockpoold rpctl; do
 done
 command -v debootstrap >/dev/null || { echo "build.sh: needs debootstrap (scripts/install-deps.sh --runtime)" >&2; exit 1; }
 
-# The Debian mirror this machine's apt uses (the only archive reachable here).
-mirror=${DEBIAN_MIRROR:-$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' \
-  /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null | awk '{print $2}' | head -n1 || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
+# shellcheck source=../common/debian-mirror.sh
+. "$here/../common/debian-mirror.sh"
 
 # The Debian packages that provide rockpoold's and rpctl's shared libraries,
 # so the binaries run in the image exactly as they do here.
