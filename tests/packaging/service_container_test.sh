@@ -1,35 +1,37 @@
 #!/usr/bin/env bash
-# packaging.systemd (issue 26, item 2): the Debian package under a real
-# systemd. This machine has no systemd as PID 1, so the test boots one in an
-# Incus container (Debian 12 with systemd, and the libraries the package
-# Depends on, so no archive is needed inside), installs the package there and
-# checks what an operator relies on:
-#   - `systemctl start` returns once rockpoold said READY=1 (Type=notify), and
-#     it serves the packaged socket under the unit's hardening;
+# packaging.systemd and packaging.openrc (issue 26, item 2): the Debian
+# package under a real init. This machine has no init system as PID 1, so the
+# test boots one in an Incus container (Debian 12 with systemd, or with
+# sysvinit and OpenRC; and the libraries the package Depends on, so no
+# archive is needed inside), installs the package there and checks what an
+# operator relies on:
+#   - start returns once rockpoold is ready (systemd: Type=notify, READY=1;
+#     OpenRC: start_post polls /readyz), and it serves the packaged socket;
 #   - a workspace applied through rpctl converges (fake runtime: the
-#     container has no Incus of its own);
-#   - kill -9 of the main process: systemd restarts it (Restart=on-failure)
-#     and the store kept what was acknowledged;
-#   - `systemctl stop` with a watch open: the watch ends cleanly (a complete
-#     chunked stream), the unit stops well within TimeoutStopSec, and
-#     systemd records a clean exit;
-#   - its log is in the journal.
+#     container has no Incus of its own), under the unit's hardening;
+#   - kill -9 of the daemon: the init restarts it (systemd Restart=on-failure,
+#     OpenRC supervise-daemon respawn) and the store kept what was acknowledged;
+#   - stop with a watch open: the watch ends cleanly (a complete chunked
+#     stream), the stop is well within the 30 s the unit and script allow,
+#     and the daemon exited cleanly;
+#   - its log is where the init keeps logs (the journal; /var/log/rockpool).
 # The container has no network device at all. The image is cached by a hash
 # of its inputs (package list, mirror, this script's recipe).
-# Usage: systemd_test.sh BUILD_DIR
+# Usage: service_container_test.sh systemd|openrc BUILD_DIR
 set -euo pipefail
-build=$(cd "$1" && pwd)
+init=$1
+build=$(cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-name=rp-systemd-test
-alias=rockpool-systemd-test
+name=rp-$init-test
+alias=rockpool-$init-test
 pool=${ROCKPOOL_TEST_POOL:-default}
 cache=${ROCKPOOL_IMAGE_CACHE:-/var/cache/rockpool}
 recipe=1  # bump when the image steps below change
 out=$(mktemp -d)
 fail() {
   echo "FAIL: $*" >&2
-  incus exec "$name" -- journalctl -u rockpoold --no-pager -n 40 2>/dev/null >&2 || true
+  logs 2>/dev/null | tail -n 40 >&2 || true
   exit 1
 }
 cleanup() {
@@ -39,6 +41,35 @@ cleanup() {
 trap cleanup EXIT
 in_ct() { incus exec "$name" -- env ROCKPOOL_SERVER=unix:///run/rockpool/rockpoold.sock "$@"; }
 since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+# What differs between the two inits.
+case $init in
+  systemd)
+    init_pkgs="systemd systemd-sysv dbus"
+    booted() { [[ $(incus exec "$name" -- systemctl is-system-running 2>/dev/null || true) =~ ^(running|degraded)$ ]]; }
+    enable() { in_ct systemctl cat rockpoold.service >/dev/null; }
+    svc() { in_ct systemctl "$1" rockpoold; }
+    running() { [[ $(in_ct systemctl is-active rockpoold || true) == active ]]; }
+    daemon_pid() { in_ct systemctl show -p MainPID --value rockpoold; }
+    stopped_cleanly() { [[ $(in_ct systemctl show -p Result --value rockpoold) == success ]]; }
+    logs() { in_ct journalctl -u rockpoold --no-pager; }
+    ;;
+  openrc)
+    init_pkgs="sysvinit-core openrc procps"
+    booted() { [[ $(incus exec "$name" -- rc-status -r 2>/dev/null || true) == default ]]; }
+    # The package ships the script for Alpine-style hosts; an OpenRC host
+    # installs it as a service (docs/operations.md).
+    enable() { in_ct install -m 0755 /usr/share/rockpool/openrc/rockpoold /etc/init.d/rockpoold; }
+    svc() { in_ct rc-service rockpoold "$1"; }
+    running() { in_ct rc-service rockpoold status >/dev/null 2>&1 && [[ -n $(daemon_pid) ]]; }
+    daemon_pid() { in_ct pidof -s rockpoold || true; }
+    # supervise-daemon logs no exit status: no process is left, and the
+    # daemon's own log ends with its drain.
+    stopped_cleanly() { ! in_ct pidof rockpoold >/dev/null && in_ct tail -n 3 /var/log/rockpool/rockpoold.log | grep -q "received signal 15"; }
+    logs() { in_ct cat /var/log/rockpool/rockpoold.log; }
+    ;;
+  *) echo "usage: $0 systemd|openrc BUILD_DIR" >&2; exit 2 ;;
+esac
 
 if ! { command -v incus >/dev/null && incus info >/dev/null 2>&1; }; then
   [[ ${CI:-} == true ]] && fail "incusd is not reachable (scripts/start-incus.sh)"
@@ -54,7 +85,7 @@ deb=$(ls "$out"/rockpool_*.deb)
 . "$repo/runtime/images/common/debian-mirror.sh"
 # "libfoo (>= 1), a | b" -> "libfoo a": the first alternative of each.
 depends=$(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -E 's/\|.*//; s/\(.*\)//; s/ //g' | sort -u | tr '\n' ' ')
-pkgs="systemd systemd-sysv dbus $depends"
+pkgs="$init_pkgs $depends"
 hash=$( (echo "$recipe $mirror $pkgs"; sed -n '/^# --- the image/,/^# --- the test/p' "$0") | sha256sum | cut -c1-32)
 if [[ $(incus image info "$alias" 2>/dev/null || true) != *"rockpool.hash: $hash"* ]]; then
   command -v debootstrap >/dev/null || fail "needs debootstrap (scripts/install-deps.sh --runtime)"
@@ -79,7 +110,7 @@ if [[ $(incus image info "$alias" 2>/dev/null || true) != *"rockpool.hash: $hash
 architecture: x86_64
 creation_date: $(date +%s)
 properties:
-  description: Rockpool's systemd test container (Debian bookworm, systemd)
+  description: Rockpool's $init test container (Debian bookworm)
   os: debian
   release: bookworm
   rockpool.hash: "$hash"
@@ -100,24 +131,20 @@ incus delete --force "$name" >/dev/null 2>&1 || true  # left by an interrupted r
 incus init "$alias" "$name" --no-profiles -s "$pool" -c security.nesting=true >"$out/init.log" 2>&1 ||
   { cat "$out/init.log"; fail "incus init"; }
 incus start "$name" >/dev/null 2>&1 || fail "incus start $name"
-for _ in $(seq 60); do
-  state=$(incus exec "$name" -- systemctl is-system-running 2>/dev/null || true)
-  [[ $state == running || $state == degraded ]] && break
-  sleep 1
-done
-[[ $state == running || $state == degraded ]] || fail "systemd did not boot in the container ($state)"
-echo "systemd booted in the container ($state)"
+for _ in $(seq 60); do booted && break; sleep 1; done
+booted || fail "$init did not boot in the container"
+echo "$init booted in the container"
 
 incus file push -q "$deb" "$name/root/rockpool.deb"
 in_ct dpkg -i /root/rockpool.deb >"$out/dpkg.log" 2>&1 || { cat "$out/dpkg.log"; fail "dpkg -i"; }
 # The container has no Incus: the control loop runs on the fake runtime.
 in_ct sed -i 's/^runtime = "incus"/runtime = "fake"/' /etc/rockpool/rockpoold.conf
-in_ct systemctl cat rockpoold.service >/dev/null || fail "systemd does not know rockpoold.service"
+enable || fail "$init does not know the rockpoold service"
 
 started=$(date +%s%N)
-in_ct systemctl start rockpoold || fail "systemctl start"
-echo "systemctl start returned after $(since "$started") ms (Type=notify: after READY=1)"
-[[ $(in_ct systemctl is-active rockpoold) == active ]] || fail "not active after start"
+svc start || fail "$init: start"
+echo "start returned after $(since "$started") ms, once rockpoold was ready"
+running || fail "not running after start"
 in_ct rpctl version >/dev/null || fail "rpctl through the packaged socket"
 [[ $(in_ct stat -c '%a %G' /run/rockpool/rockpoold.sock) == "660 rockpool" ]] ||
   fail "socket mode/group: $(in_ct stat -c '%a %G' /run/rockpool/rockpoold.sock)"
@@ -127,19 +154,21 @@ printf 'apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata: {name: dem
   in_ct rpctl apply -f - >/dev/null || fail "rpctl apply"
 in_ct rpctl wait workspace demo --for=condition=Ready --timeout 30s >/dev/null ||
   fail "the workspace did not become Ready under the service"
-echo "a workspace converged under the unit's hardening"
+echo "a workspace converged under the service"
 
-pid=$(in_ct systemctl show -p MainPID --value rockpoold)
+pid=$(daemon_pid)
+[[ -n $pid && $pid != 0 ]] || fail "no rockpoold process"
 in_ct sh -c "kill -9 $pid"
 started=$(date +%s%N)
+now=
 for _ in $(seq 150); do
-  now=$(in_ct systemctl show -p MainPID --value rockpoold)
-  [[ $now != 0 && $now != "$pid" && $(in_ct systemctl is-active rockpoold) == active ]] && break
+  now=$(daemon_pid)
+  [[ -n $now && $now != 0 && $now != "$pid" ]] && running && break
   sleep 0.1
 done
-[[ $now != 0 && $now != "$pid" ]] || fail "no restart after kill -9 (MainPID $now)"
-[[ $(in_ct systemctl show -p NRestarts --value rockpoold) == 1 ]] || fail "NRestarts is not 1"
-echo "kill -9: restarted by systemd in $(since "$started") ms (RestartSec=2s)"
+[[ -n $now && $now != 0 && $now != "$pid" ]] || fail "no restart after kill -9"
+echo "kill -9: restarted by $init in $(since "$started") ms (2 s delay configured)"
+for _ in $(seq 50); do in_ct rpctl version >/dev/null 2>&1 && break; sleep 0.1; done
 in_ct rpctl get workspace demo >/dev/null || fail "the workspace is gone after the restart"
 
 # A watch held open across the stop: rockpoold must end it cleanly.
@@ -149,17 +178,15 @@ in_ct sh -c 'nohup curl -sSN --unix-socket /run/rockpool/rockpoold.sock \
 for _ in $(seq 50); do in_ct grep -q demo /root/watch.out && break; sleep 0.1; done
 in_ct grep -q demo /root/watch.out || fail "the watch got no event"
 started=$(date +%s%N)
-in_ct systemctl stop rockpoold || fail "systemctl stop"
+svc stop || fail "$init: stop"
 stop_ms=$(since "$started")
-((stop_ms < 30000)) || fail "stop took $stop_ms ms (TimeoutStopSec=30s)"
-[[ $(in_ct systemctl show -p Result --value rockpoold) == success ]] ||
-  fail "systemd records $(in_ct systemctl show -p Result --value rockpoold) for the stop"
+((stop_ms < 30000)) || fail "stop took $stop_ms ms (the unit and the script allow 30 s)"
+stopped_cleanly || fail "the daemon did not exit cleanly on stop"
 for _ in $(seq 50); do in_ct sh -c 'kill -0 $(cat /root/watch.pid)' 2>/dev/null || break; sleep 0.1; done
 ! in_ct sh -c 'kill -0 $(cat /root/watch.pid)' 2>/dev/null || fail "the watch is still open after the stop"
 [[ -z $(in_ct cat /root/watch.err) ]] || fail "the watch did not end cleanly: $(in_ct cat /root/watch.err)"
-echo "systemctl stop: $stop_ms ms, Result=success, the open watch ended cleanly"
+echo "stop: $stop_ms ms, a clean exit, the open watch ended cleanly"
 
-in_ct journalctl -u rockpoold --no-pager | grep -q "serving unix:///run/rockpool/rockpoold.sock" ||
-  fail "rockpoold's log is not in the journal"
-echo "rockpoold logs to the journal"
+logs | grep -q "serving unix:///run/rockpool/rockpoold.sock" || fail "rockpoold's log is not kept by $init"
+echo "rockpoold's log is kept by $init"
 echo "ok"
