@@ -794,7 +794,7 @@ TEST_F(real_runtime, a_controller_stopped_and_started_again_leaves_running_works
 // Host as an orphan, and is never deleted; the backed-up workspace is
 // adopted as it runs (same instance, not restarted), and so is the orphan
 // once its Workspace is applied again with rockpool.dev/adopt-instance.
-TEST_F(real_runtime, a_restore_leaves_newer_workspaces_running_and_reports_them_as_orphans) {
+TEST_F(real_runtime, a_restore_leaves_newer_workspaces_running_reports_them_and_deletes_them_when_asked) {
   ASSERT_EQ(rpctl("apply -f " + samples + "/tiny.yaml").exit_code, 0);
   ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0)
       << rpctl("describe ws demo").out;
@@ -852,4 +852,21 @@ TEST_F(real_runtime, a_restore_leaves_newer_workspaces_running_and_reports_them_
   auto described = rpctl("describe ws other").out;
   EXPECT_NE(described.find("InstanceAdopted"), std::string::npos) << described;
   EXPECT_NE(described.find("HomeAdopted"), std::string::npos) << described;
+
+  // --delete-orphans: the same backup restored again, asking for what it does
+  // not know to go. "other" (adopted since) goes, with its home; demo stays.
+  ASSERT_EQ(daemon_->stop(), 0);
+  std::filesystem::rename(tmp_ / "db", tmp_ / "db.adopted");
+  auto pruned = run_command(std::string(ROCKPOOLD_PATH) + " restore --from " +
+                            (tmp_ / "store.backup") + " --data-dir " + (tmp_ / "db") +
+                            " --incus-project " + project_ + " --delete-orphans");
+  ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
+  EXPECT_NE(pruned.out.find("deleted orphan instance other"), std::string::npos) << pruned.out;
+  EXPECT_NE(incus("info other").exit_code, 0) << "the orphan's instance is gone";
+  EXPECT_NE(incus("storage volume show default " + other_home).exit_code, 0)
+      << "its own home volume is gone";
+  EXPECT_EQ(pid("demo"), demo_pid) << "the workspace in the backup is untouched";
+  ASSERT_TRUE(daemon_->start()) << daemon_->log();
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 60s").exit_code, 0);
+  EXPECT_EQ(pid("demo"), demo_pid);
 }

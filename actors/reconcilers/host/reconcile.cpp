@@ -3,6 +3,8 @@
 #include "common/pass.hpp"
 #include "common/status.hpp"
 
+#include "rockpool/actors/orphans.hpp"
+
 #include "rockpool/specs/schema.hpp"
 
 #include <filesystem>
@@ -14,29 +16,23 @@ using namespace common;
 
 namespace {
 
-// Instances that carry Rockpool's owner keys but whose owner is not in the
-// store (or is another object of that name: another uid). After a restore
-// from a backup these are the workspaces created since; Rockpool never
-// deletes them by itself (docs/operations.md, "Backup and restore").
+// Orphans (rockpool/actors/orphans.hpp), as status.orphans. Rockpool never
+// deletes them by itself: `rockpoold restore --delete-orphans` does, when asked.
 json::array orphans(reconcile_context& ctx, std::string& error) {
   json::array out;
-  auto managed = ctx.incus.managed_instances();
-  if (!managed.ok()) {
-    error = managed.err().message;
+  auto found = find_orphans(ctx.incus, [&](const std::string& kind, const std::string& name)
+                                           -> std::optional<std::string> {
+    auto owner = ctx.store.get(kind, name);
+    if (owner.ok()) return specs::string_at(*owner, "metadata.uid");
+    if (owner.err().why == specs::reason::not_found) return std::string();
+    return std::nullopt;
+  });
+  if (!found.ok()) {
+    error = found.err().message;
     return out;
   }
-  for (const auto& inst : *managed) {
-    auto at = [&](const char* key) {
-      auto it = inst.config.find(key);
-      return it == inst.config.end() ? std::string() : it->second;
-    };
-    auto kind = at(runtime::owner_kind_key), name = at(runtime::owner_name_key),
-         uid = at(runtime::owner_uid_key);
-    auto owner = ctx.store.get(kind, name);
-    if (owner.ok() && specs::string_at(*owner, "metadata.uid") == uid) continue;
-    if (!owner.ok() && owner.err().why != specs::reason::not_found) continue;  // cannot tell
-    out.push_back({{"instance", inst.name}, {"kind", kind}, {"name", name}, {"uid", uid}});
-  }
+  for (const auto& o : *found)
+    out.push_back({{"instance", o.instance}, {"kind", o.kind}, {"name", o.name}, {"uid", o.uid}});
   return out;
 }
 
@@ -52,8 +48,9 @@ runtime::host_check orphan_check(const json::array& found, const std::string& er
                         : std::to_string(found.size()) +
                               " instance(s) carry Rockpool's keys but no object owns them: " +
                               names + " (status.orphans)",
-          "left running on purpose (a restore never deletes them): keep them, delete them "
-          "with incus delete --project PROJECT NAME --force, or adopt them as they run: a "
+          "left running on purpose (a restore deletes them only with --delete-orphans): keep "
+          "them, delete them with incus delete --project PROJECT NAME --force, or adopt them "
+          "as they run: a "
           "Workspace of the same name annotated rockpool.dev/adopt-instance=true, with "
           "spec.home.fromVolume naming its home volume",
           false};

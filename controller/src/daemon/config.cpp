@@ -1,5 +1,6 @@
 // rockpoold's flags: parsed with CLI11, checked before anything starts.
 #include "rockpool/controller/daemon.hpp"
+#include "options.hpp"
 
 #include "rockpool/specs/validation.hpp"
 
@@ -34,6 +35,8 @@ std::string read_token(const std::string& path) {
     throw std::runtime_error("token in " + path + " is shorter than 16 characters");
   return token;
 }
+
+}  // namespace
 
 // One line per flag: a table reads best whole, so this stays one function.
 void add_options(CLI::App& app, daemon_config& c) {
@@ -141,6 +144,8 @@ void add_options(CLI::App& app, daemon_config& c) {
                  "with Retry-After (e.g. 60s)")
       ->capture_default_str();
 }
+
+namespace {
 
 // "12h", "30m", "90s" or plain seconds; throws what to print.
 std::chrono::seconds parse_ttl(const std::string& flag, const std::string& text) {

@@ -6,6 +6,7 @@
 #include "rockpool/actors/incus_events.hpp"
 #include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/actors/kinds.hpp"
+#include "rockpool/actors/orphans.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
@@ -240,6 +241,49 @@ TEST_F(actor_runtime, the_host_reports_instances_no_object_owns_as_orphans) {
   EXPECT_EQ(condition(get("Host", "local"), "NoOrphans").substr(0, 4), "True");
   EXPECT_EQ((*incus_.get_instance("ghost"))->config.at(runtime::owner_uid_key),
             string_at(get("Workspace", "ghost"), "metadata.uid"));
+}
+
+// --delete-orphans (issue 26, item 3): what `rockpoold restore` deletes when
+// asked. An orphan's instance goes with the home volume made for it; a volume
+// another object owns (or retained) stays; the owned workspace is untouched.
+TEST_F(actor_runtime, deleting_orphans_removes_their_instances_and_their_own_homes_only) {
+  boot();
+  apply(workspace("demo"));
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  auto orphan_with_home = [&](const std::string& name, const std::string& uid,
+                              const std::string& volume_uid) {
+    ASSERT_TRUE(incus_.create_volume(name + "-home", "", {{runtime::volume_owner_uid_key, volume_uid}}).ok());
+    runtime::instance_spec spec;
+    spec.name = name;
+    spec.image = "rockpool-tiny";
+    spec.config = {{runtime::owner_kind_key, "Workspace"},
+                   {runtime::owner_name_key, name},
+                   {runtime::owner_uid_key, uid}};
+    spec.home = runtime::disk_device{"home", name + "-home", "/home/dev"};
+    ASSERT_TRUE(incus_.create_instance(spec).ok());
+  };
+  orphan_with_home("ghost", "ghost-uid", "ghost-uid");
+  orphan_with_home("stray", "stray-uid", "");  // its home was retained: not its own any more
+  auto lookup = [&](const std::string& kind, const std::string& name) -> std::optional<std::string> {
+    auto obj = store_->get(kind, name);
+    return obj.ok() ? string_at(*obj, "metadata.uid") : std::string();
+  };
+  auto found = actors::find_orphans(incus_, lookup);
+  ASSERT_TRUE(found.ok()) << found.err().message;
+  std::set<std::string> names;
+  for (const auto& o : *found) names.insert(o.instance);
+  EXPECT_EQ(names, (std::set<std::string>{"ghost", "stray"}));
+  auto volumes = incus_.volume_count();
+  for (const auto& o : *found) ASSERT_TRUE(actors::delete_orphan(incus_, o).ok());
+  EXPECT_FALSE(incus_.get_instance("ghost")->has_value());
+  EXPECT_FALSE(incus_.get_instance("stray")->has_value());
+  EXPECT_FALSE(incus_.get_volume("ghost-home")->has_value()) << "its own home goes with it";
+  EXPECT_TRUE(incus_.get_volume("stray-home")->has_value()) << "a retained home stays";
+  EXPECT_EQ(incus_.volume_count(), volumes - 1);
+  EXPECT_TRUE(incus_.get_instance("demo")->has_value());
+  for (const auto& o : *found) EXPECT_TRUE(actors::delete_orphan(incus_, o).ok()) << "again: a no-op";
+  EXPECT_TRUE(actors::find_orphans(incus_, lookup)->empty());
 }
 
 // --adopt for orphans (issue 26, item 3): a Workspace annotated
