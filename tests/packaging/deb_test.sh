@@ -71,6 +71,13 @@ for _ in $(seq 100); do [[ -S $out/sock ]] && break; sleep 0.1; done
 [[ $(stat -c '%a %G' "$out/sock") == "660 rockpool" ]] || fail "socket: $(stat -c '%a %G' "$out/sock")"
 ROCKPOOL_SERVER=unix://$out/sock /usr/bin/rpctl version >/dev/null || fail "rpctl through the socket"
 kill -TERM "$pid"; wait "$pid" || fail "rockpoold did not stop cleanly: $(cat "$out/rockpoold.log")"
+# The image builds run from the package: what they read sits beside them, and
+# the nested host's --dev variant (for developing Rockpool) asks for a checkout.
+for f in ide/build.sh ide/code-server-app.sh build-tiny.sh common/debian-mirror.sh nested-host/rockpool-init; do
+  [[ -e /usr/share/rockpool/images/$f ]] || fail "the package lacks images/$f"
+done
+dev=$(/usr/share/rockpool/images/nested-host/build.sh --dev 2>&1) && fail "--dev ran without a checkout"
+[[ $dev == *"from a source checkout"* ]] || fail "nested-host/build.sh --dev from the package: $dev"
 pid=
 dpkg -r rockpool >/dev/null
 [[ -d /var/lib/rockpool && -e /var/lib/rockpool/CURRENT ]] || fail "remove did not keep the store"

@@ -14,17 +14,21 @@
 #     and a build whose hash matches the imported image does nothing.
 #
 # Usage: runtime/images/nested-host/build.sh [--force] [--dev] [BIN_DIR]
-#   BIN_DIR   where rockpoold and rpctl are (default: build/controller)
+#   (or, from the Debian package, /usr/share/rockpool/images/nested-host/build.sh)
+#   BIN_DIR   where rockpoold and rpctl are (default: the checkout's
+#             build/controller; from the package, the installed ones)
 #   --dev     the developer variant, rockpool-nested-host-dev: also Rockpool's
 #             own build dependencies (scripts/install-deps.sh's list), so a
 #             clone of the repository builds and runs inside the nested host
 #             without network access, and code-server (the IDE image's, from
 #             runtime/images/ide/code-server-app.sh), which the init serves
-#             on $ROCKPOOL_IDE_PORT (NestedHost spec.ide.port)
+#             on $ROCKPOOL_IDE_PORT (NestedHost spec.ide.port); needs a
+#             source checkout (it is for developing Rockpool)
 #   --force   rebuild and re-import even when the hash matches
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../../.." && pwd)
+images=$(cd "$here/.." && pwd)  # runtime/images, or /usr/share/rockpool/images
+repo=$(cd "$images/../.." && pwd)  # the source checkout, when run from one
 force=0
 build_deps=0
 while [[ $# -gt 0 ]]; do
@@ -35,7 +39,17 @@ while [[ $# -gt 0 ]]; do
     *) break ;;
   esac
 done
-bindir=${1:-$repo/build/controller}
+if [[ -n ${1:-} ]]; then
+  bindir=$1
+elif [[ -x $repo/build/controller/rockpoold ]]; then
+  bindir=$repo/build/controller
+else
+  bindir=$(dirname "$(command -v rockpoold || echo /usr/bin/rockpoold)")
+fi
+if [[ $build_deps -eq 1 && ! -x $repo/scripts/install-deps.sh ]]; then
+  echo "build.sh: --dev builds the image for developing Rockpool: run it from a source checkout" >&2
+  exit 2
+fi
 alias=rockpool-nested-host
 [[ $build_deps -eq 1 ]] && alias=rockpool-nested-host-dev
 cache=${ROCKPOOL_IMAGE_CACHE:-/var/cache/rockpool}
@@ -65,18 +79,18 @@ if [[ $build_deps -eq 1 ]]; then
   # (code-server's kerberos module loads libgssapi-krb5-2, which rockpoold's
   # libcurl already brings in.)
   dev_pkgs="$("$repo/scripts/install-deps.sh" --print-build-packages) debootstrap"
-  ide_app=$("$repo/runtime/images/ide/code-server-app.sh")
-  ide_hash=$("$repo/runtime/images/ide/code-server-app.sh" --print-hash)
+  ide_app=$("$images/ide/code-server-app.sh")
+  ide_hash=$("$images/ide/code-server-app.sh" --print-hash)
 fi
 base_hash=$(printf '%s\n' "$base_recipe" "$mirror" $pkgs $backports $dev_pkgs | sha256sum | cut -c1-16)
 base=$cache/nested-host-base-$base_hash
 
 # The inputs of the image; its hash decides whether anything is to be done.
 tiny=$(incus image list rockpool-tiny -f csv -c f 2>/dev/null | head -n1)
-[[ -n $tiny ]] || "$repo/runtime/images/build-tiny.sh"
+[[ -n $tiny ]] || "$images/build-tiny.sh"
 tiny=$(incus image list rockpool-tiny -f csv -c F | head -n1)
 hash=$( (echo "$base_hash $tiny ${ide_hash:-}"; cat "$here/build.sh" "$here/rockpool-init" \
-  "$repo/runtime/images/ide/rockpool-code-server" "$bindir/rockpoold" "$bindir/rpctl") |
+  "$images/ide/rockpool-code-server" "$bindir/rockpoold" "$bindir/rpctl") |
   sha256sum | cut -c1-32)
 # (The whole output first: grep -q would end the pipe early, and under
 # pipefail the SIGPIPE it gives incus would read as "not up to date".)
@@ -137,7 +151,7 @@ install -m 0755 "$here/rockpool-init" "$overlay/usr/local/sbin/rockpool-init"
 incus image export rockpool-tiny "$overlay/usr/share/rockpool/images/rockpool-tiny" >/dev/null
 if [[ -n ${ide_app:-} ]]; then
   cp -a "$ide_app/opt" "$overlay/opt/rockpool-ide"
-  install -m 0755 "$repo/runtime/images/ide/rockpool-code-server" "$overlay/opt/rockpool-ide/bin/"
+  install -m 0755 "$images/ide/rockpool-code-server" "$overlay/opt/rockpool-ide/bin/"
 fi
 cat >"$work/metadata.yaml" <<META
 architecture: x86_64
