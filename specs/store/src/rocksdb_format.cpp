@@ -37,6 +37,10 @@ result<database> open_database(const std::string& dir) {
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = 4 << 20;
   cf_options.max_write_buffer_number = 2;
+  // No compression: a store of specs is tens of MiB, and compressing every
+  // flushed and compacted block (and decompressing every block read) was
+  // 5 % of a 10,000-workspace convergence (docs/benchmarks.md).
+  cf_options.compression = rocksdb::kNoCompression;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},
       {"objects", cf_options},
