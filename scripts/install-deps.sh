@@ -6,7 +6,7 @@
 #   --ide      also what building the rockpool-ide image needs (run.sh with
 #              the IDE demo, test.sh)
 #   --tests    also what the tests alone need: chromium, chromium-driver,
-#              python3-selenium, node, help2man and lintian (test.sh)
+#              python3-selenium, node, help2man, lintian and etcd-server (test.sh)
 #        scripts/install-deps.sh --print-build-packages   (the build packages, one line)
 set -euo pipefail
 
@@ -32,6 +32,8 @@ ui_test_pkgs=(chromium chromium-driver python3-selenium python3-kubernetes)
 # The Debian package's build and checks (cmake --build build --target
 # package; packaging.deb): man pages from --help, and lintian.
 package_pkgs=(help2man lintian)
+# The etcd store's tests run a real etcd member on loopback (issue 27).
+store_test_pkgs=(etcd-server)
 backports_pkgs=(incus-base)
 
 want_runtime=0
@@ -78,7 +80,7 @@ if [[ $want_ide -eq 1 ]]; then
   command -v npm >/dev/null || need="$need npm"
 fi
 if [[ $want_tests -eq 1 ]]; then
-  need="$need $(missing "${ui_test_pkgs[@]}") $(missing "${package_pkgs[@]}")"
+  need="$need $(missing "${ui_test_pkgs[@]}") $(missing "${package_pkgs[@]}") $(missing "${store_test_pkgs[@]}")"
   # The UI's unit tests run under node (node --test); Debian's when there is none.
   command -v node >/dev/null || need="$need nodejs"
   # The kubectl e2e test: Debian's kubectl (1.20) when the machine has none.

@@ -207,4 +207,46 @@ void caddy_process::kill9() {
   signal_and_reap(pid_, SIGKILL);
 }
 
+etcd_process::etcd_process() : client_port_(free_port()), peer_port_(free_port()) {}
+
+etcd_process::~etcd_process() {
+  resume();
+  kill9();
+}
+
+bool etcd_process::start() {
+  auto peer = "http://127.0.0.1:" + std::to_string(peer_port_);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    FILE* log = std::fopen((dir_ / "etcd.log").c_str(), "a");
+    ::dup2(fileno(log), 1);
+    ::dup2(fileno(log), 2);
+    ::execlp("etcd", "etcd", "--name", "test", "--data-dir", (dir_ / "data").c_str(),
+             "--listen-client-urls", url().c_str(), "--advertise-client-urls", url().c_str(),
+             "--listen-peer-urls", peer.c_str(), "--initial-advertise-peer-urls", peer.c_str(),
+             "--initial-cluster", ("test=" + peer).c_str(), nullptr);
+    std::_Exit(127);
+  }
+  for (int i = 0; i < 200; ++i) {
+    if (run_command("curl -fsS -m 1 " + url() + "/health").exit_code == 0) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+void etcd_process::kill9() {
+  signal_and_reap(pid_, SIGKILL);
+}
+void etcd_process::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+void etcd_process::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
 }  // namespace rockpool::test_support

@@ -108,4 +108,27 @@ class caddy_process {
 /// True when the CI environment variable is "true".
 bool in_ci();
 
+/// An etcd member of its own (Debian's etcd-server) on free loopback ports,
+/// data in a temporary directory.
+class etcd_process {
+ public:
+  etcd_process();
+  ~etcd_process();
+  /// Starts it (again, on the same data) and waits until it answers; false
+  /// when etcd is missing or does not answer within 10 s.
+  bool start();
+  void kill9();
+  /// SIGSTOP / SIGCONT: a member that holds its connections but answers nothing.
+  void pause();
+  void resume();
+  /// The client URL, e.g. http://127.0.0.1:23790.
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+
+ private:
+  temp_dir dir_;
+  unsigned short client_port_, peer_port_;
+  int pid_ = -1;
+};
+
 }  // namespace rockpool::test_support

@@ -2,6 +2,7 @@
 #include "rockpool/controller/daemon.hpp"
 #include "options.hpp"
 
+#include "rockpool/specs/etcd_backend.hpp"
 #include "rockpool/specs/validation.hpp"
 
 #include <CLI/CLI.hpp>
@@ -94,6 +95,16 @@ void add_options(CLI::App& app, daemon_config& c) {
                  "With --inner: the name of the NestedHost it runs in (shown by /version)");
   app.add_option("--event-retention", c.event_retention, "Events kept for watch resumption")
       ->capture_default_str();
+  app.add_option("--store", c.store,
+                 "Where the specs live: rocksdb (in --data-dir), or etcd://HOST:PORT[,HOST:PORT...] "
+                 "(an etcd v3 cluster; https with --etcd-cacert)")
+      ->capture_default_str();
+  app.add_option("--etcd-prefix", c.etcd_prefix, "With --store etcd://: the prefix of every key")
+      ->capture_default_str();
+  app.add_option("--etcd-cacert", c.etcd_cacert,
+                 "With --store etcd://: reach etcd over TLS, trusting this CA (PEM)");
+  app.add_option("--etcd-cert", c.etcd_cert, "With --etcd-cacert: a client certificate (PEM)");
+  app.add_option("--etcd-key", c.etcd_key, "The private key of --etcd-cert (PEM)");
   app.add_option("--bookmark-interval", c.bookmark_seconds, "Seconds between watch BOOKMARK events")
       ->capture_default_str();
   app.add_option("--outer-network", c.outer_networks,
@@ -192,6 +203,14 @@ void check(daemon_config& c) {
         throw std::runtime_error("--bridge-cidr " + c.bridge_cidr + " overlaps --outer-network " +
                                  outer);
   }
+  if (c.store != "rocksdb") {
+    if (auto e = specs::parse_etcd_endpoints(c.store, !c.etcd_cacert.empty()); !e.ok())
+      throw std::runtime_error(e.err().message);
+    if (c.etcd_prefix.empty() || c.etcd_prefix.front() != '/' || c.etcd_prefix.back() != '/')
+      throw std::runtime_error("--etcd-prefix must start and end with /, got " + c.etcd_prefix);
+  }
+  if (c.etcd_cert.empty() != c.etcd_key.empty())
+    throw std::runtime_error("--etcd-cert and --etcd-key go together");
   c.session_ttl_seconds = parse_ttl("--session-ttl", c.session_ttl);
   c.wake_timeout_seconds = parse_ttl("--wake-timeout", c.wake_timeout);
   if (auto colon = c.gateway_listen.rfind(':');

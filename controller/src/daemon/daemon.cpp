@@ -17,6 +17,7 @@
 #include "rockpool/runtime/fake.hpp"
 #include "rockpool/runtime/http.hpp"
 #include "rockpool/specs/object_store.hpp"
+#include "rockpool/specs/etcd_backend.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
 
@@ -83,12 +84,27 @@ specs::status daemon::parts::open_store() {
   } catch (const std::exception& e) {
     return make_error(reason::internal, e.what());
   }
-  specs::rocksdb_options db_options;
-  db_options.event_retention = config.event_retention;
-  db_options.log = [](const std::string& line) { spdlog::info("{}", line); };
-  auto opened = specs::open_rocksdb(config.data_dir, db_options);
-  if (!opened.ok()) return opened.err();
-  backend = std::move(*opened);
+  if (config.store == "rocksdb") {
+    specs::rocksdb_options db_options;
+    db_options.event_retention = config.event_retention;
+    db_options.log = [](const std::string& line) { spdlog::info("{}", line); };
+    auto opened = specs::open_rocksdb(config.data_dir, db_options);
+    if (!opened.ok()) return opened.err();
+    backend = std::move(*opened);
+  } else {
+    specs::etcd_options o;
+    auto endpoints = specs::parse_etcd_endpoints(config.store, !config.etcd_cacert.empty());
+    if (!endpoints.ok()) return endpoints.err();
+    o.endpoints = std::move(*endpoints);
+    o.prefix = config.etcd_prefix;
+    o.ca_file = config.etcd_cacert;
+    o.cert_file = config.etcd_cert;
+    o.key_file = config.etcd_key;
+    o.event_retention = config.event_retention;
+    auto opened = specs::open_etcd(std::move(o));
+    if (!opened.ok()) return opened.err();
+    backend = std::move(*opened);
+  }
   // A nested host's inner network must not overlap the workspaces' bridge either.
   auto taken = config.outer_networks;
   if (config.bridge != "none") taken.push_back(config.bridge_cidr);

@@ -38,6 +38,11 @@ struct daemon_config {
   std::string log_format = "text";  // text | json
   std::string socket_group;          // empty: the socket is owner-only
   std::uint64_t event_retention = 10000;
+  /// Where the specs live: "rocksdb" (in data_dir) or etcd://HOST:PORT[,...]
+  /// (docs/operations.md, "The store on etcd"), with its key prefix and TLS.
+  std::string store = "rocksdb";
+  std::string etcd_prefix = "/rockpool/";
+  std::string etcd_cacert, etcd_cert, etcd_key;
   unsigned bookmark_seconds = 10;
   std::vector<std::string> outer_networks;
   unsigned sweep_seconds = 30;

@@ -1,0 +1,456 @@
+// The kv_backend on etcd v3, through its JSON gateway (grpc-gateway: keys
+// and values in base64, 64-bit numbers as strings, snake_case fields).
+#include "rockpool/specs/etcd_backend.hpp"
+
+#include "rockpool/runtime/http.hpp"
+#include "rockpool/specs/base64.hpp"
+#include "rockpool/specs/json.hpp"
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace rockpool::specs {
+
+namespace {
+
+// The first key after every key with prefix p (etcd's range_end for a prefix).
+std::string prefix_end(std::string p) {
+  while (!p.empty()) {
+    auto c = static_cast<unsigned char>(p.back());
+    if (c < 0xff) {
+      p.back() = static_cast<char>(c + 1);
+      return p;
+    }
+    p.pop_back();
+  }
+  return std::string(1, '\0');
+}
+
+// A 64-bit field: grpc-gateway writes them as strings; absent is 0.
+std::uint64_t number_at(const json::value& v, std::string_view key) {
+  if (!v.is_object()) return 0;
+  const auto* f = v.as_object().if_contains(key);
+  if (f == nullptr) return 0;
+  if (f->is_string()) {
+    try {
+      return std::stoull(std::string(f->as_string()));
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  if (f->is_int64()) return static_cast<std::uint64_t>(f->as_int64());
+  if (f->is_uint64()) return f->as_uint64();
+  return 0;
+}
+
+std::string bytes_at(const json::value& v, std::string_view key) {
+  if (!v.is_object()) return {};
+  const auto* f = v.as_object().if_contains(key);
+  if (f == nullptr || !f->is_string()) return {};
+  return base64_decode(f->as_string()).value_or("");
+}
+
+std::string b64(std::string_view s) {
+  return base64_encode(s);
+}
+
+std::uint64_t header_revision(const json::value& reply) {
+  const auto* h = reply.is_object() ? reply.as_object().if_contains("header") : nullptr;
+  return h == nullptr ? 0 : number_at(*h, "revision");
+}
+
+class etcd_backend final : public kv_backend {
+ public:
+  explicit etcd_backend(etcd_options o)
+      : o_(std::move(o)),
+        objects_(o_.prefix + "objects/"),
+        allocations_(o_.prefix + "alloc/") {}
+
+  ~etcd_backend() override {
+    stopping_ = true;
+    wake_all();
+    if (watcher_.joinable()) watcher_.join();
+  }
+
+  // Reads the revision to start from and starts the watch.
+  status start() {
+    auto r = call("/v3/kv/range", {{"key", b64(objects_)},
+                                   {"range_end", b64(prefix_end(objects_))},
+                                   {"count_only", true}});
+    if (!r.ok())
+      return make_error(r.err().why, "cannot open the etcd store: " + r.err().message);
+    auto rev = header_revision(*r);
+    {
+      std::lock_guard lk(mu_);
+      revision_ = compacted_ = rev;
+    }
+    watcher_ = std::thread([this, rev] { watch_from(rev + 1); });
+    return done{};
+  }
+
+  result<std::optional<kv_record>> get(std::string_view key, keyspace space) override {
+    auto full = prefix_of(space) + std::string(key);
+    auto r = call("/v3/kv/range", {{"key", b64(full)}});
+    if (!r.ok()) return r.err();
+    const auto* kvs = r->as_object().if_contains("kvs");
+    if (kvs == nullptr || !kvs->is_array() || kvs->as_array().empty())
+      return std::optional<kv_record>();
+    return std::optional<kv_record>(record(kvs->as_array()[0], space));
+  }
+
+  // Objects are read at the revision the watch has delivered, so a list and
+  // a watch from its revision fit together exactly (etcd's revision also
+  // moves with allocation writes, which have no events).
+  result<kv_snapshot> list(std::string_view prefix, keyspace space) override {
+    auto at = space == keyspace::objects ? revision() : 0;
+    auto r = range(prefix_of(space) + std::string(prefix), "", 0, at, space);
+    if (!r.ok()) return r.err();
+    return kv_snapshot{std::move(r->records), r->revision};
+  }
+
+  result<kv_page> list_page(std::string_view prefix, std::string_view start_after,
+                            std::size_t limit, std::uint64_t at) override {
+    return range(objects_ + std::string(prefix),
+                 start_after.empty() ? std::string() : objects_ + std::string(start_after), limit,
+                 at != 0 ? at : revision(), keyspace::objects);
+  }
+
+  result<kv_dump> dump() override {
+    auto objects = range(objects_, "", 0, revision(), keyspace::objects);
+    if (!objects.ok()) return objects.err();
+    auto allocations = range(allocations_, "", 0, 0, keyspace::allocations);
+    if (!allocations.ok()) return allocations.err();
+    kv_dump out;
+    out.objects = std::move(objects->records);
+    out.allocations = std::move(allocations->records);
+    out.revision = objects->revision;
+    out.allocation_revision = allocations->revision;
+    return out;
+  }
+
+  result<std::uint64_t> commit(const kv_write& w) override {
+    auto key = b64(prefix_of(w.space) + w.key);
+    json::object op;
+    if (w.value)
+      op["request_put"] = json::object{{"key", key}, {"value", b64(*w.value)}};
+    else
+      op["request_delete_range"] = json::object{{"key", key}};
+    json::object txn{
+        {"compare", json::array{json::object{{"target", "MOD"},
+                                             {"key", key},
+                                             {"mod_revision", std::to_string(w.expected_revision)},
+                                             {"result", "EQUAL"}}}},
+        {"success", json::array{std::move(op)}},
+        {"failure", json::array{json::object{{"request_range", json::object{{"key", key}}}}}}};
+    auto r = call("/v3/kv/txn", std::move(txn));
+    if (!r.ok()) return r.err();
+    const auto* succeeded = r->as_object().if_contains("succeeded");
+    if (succeeded == nullptr || !succeeded->is_bool() || !succeeded->as_bool()) {
+      std::uint64_t current = 0;
+      if (const auto* rs = r->as_object().if_contains("responses"); rs && rs->is_array())
+        for (const auto& resp : rs->as_array())
+          if (const auto* rr = resp.as_object().if_contains("response_range"))
+            if (const auto* kvs = rr->as_object().if_contains("kvs");
+                kvs && kvs->is_array() && !kvs->as_array().empty())
+              current = number_at(kvs->as_array()[0], "mod_revision");
+      return make_error(reason::conflict, "the object has been modified (revision " +
+                                              std::to_string(current) + ", expected " +
+                                              std::to_string(w.expected_revision) + ")");
+    }
+    if (!w.value) {
+      // The compare held for an absent key (mod_revision 0): nothing to delete.
+      std::uint64_t deleted = 0;
+      if (const auto* rs = r->as_object().if_contains("responses"); rs && rs->is_array())
+        for (const auto& resp : rs->as_array())
+          if (const auto* d = resp.as_object().if_contains("response_delete_range"))
+            deleted = number_at(*d, "deleted");
+      if (deleted == 0) return make_error(reason::not_found, w.key + " does not exist");
+    }
+    auto rev = header_revision(*r);
+    {
+      std::lock_guard lk(mu_);
+      ++stats_.writes;
+      ++stats_.batches;
+    }
+    // An object write returns once the watch has delivered it: its event is
+    // then in events_after, and listeners heard it, as with RocksDB.
+    if (w.space == keyspace::objects) wait_for_revision(rev - 1, o_.request_timeout);
+    return rev;
+  }
+
+  result<std::vector<kv_event>> events_after(std::uint64_t after, std::size_t limit) override {
+    std::lock_guard lk(mu_);
+    if (after < compacted_)
+      return make_error(reason::gone, "too old resource version: " + std::to_string(after) +
+                                          " (events start after " + std::to_string(compacted_) +
+                                          ")");
+    std::vector<kv_event> out;
+    for (const auto& e : log_) {
+      if (out.size() >= limit) break;
+      if (e.revision > after) out.push_back(e);
+    }
+    return out;
+  }
+
+  std::uint64_t revision() const override {
+    std::lock_guard lk(mu_);
+    return revision_;
+  }
+  std::uint64_t compacted_revision() const override {
+    std::lock_guard lk(mu_);
+    return compacted_;
+  }
+  bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) override {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, timeout, [&] { return revision_ > after || woken_; }) &&
+           revision_ > after;
+  }
+  kv_stats stats() const override {
+    std::lock_guard lk(mu_);
+    return stats_;
+  }
+  void set_commit_listener(std::function<void(std::vector<kv_event>)> listener) override {
+    std::lock_guard lk(listener_mu_);
+    listener_ = std::move(listener);
+  }
+  void wake_all() override {
+    {
+      std::lock_guard lk(mu_);
+      woken_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  const std::string& prefix_of(keyspace space) const {
+    return space == keyspace::objects ? objects_ : allocations_;
+  }
+
+  kv_record record(const json::value& kv, keyspace space) const {
+    auto key = bytes_at(kv, "key");
+    return {key.substr(prefix_of(space).size()), bytes_at(kv, "value"),
+            number_at(kv, "mod_revision")};
+  }
+
+  // Keys with prefix (after start_after when given), at most limit (0: all),
+  // at revision at (0: the latest).
+  result<kv_page> range(const std::string& prefix, const std::string& start_after,
+                        std::size_t limit, std::uint64_t at, keyspace space) {
+    json::object req{{"key", b64(start_after.empty() ? prefix : start_after + '\0')},
+                     {"range_end", b64(prefix_end(prefix))}};
+    if (limit != 0) req["limit"] = std::to_string(limit + 1);
+    if (at != 0) req["revision"] = std::to_string(at);
+    auto r = call("/v3/kv/range", std::move(req));
+    if (!r.ok()) return r.err();
+    kv_page out;
+    out.revision = at != 0 ? at : header_revision(*r);
+    if (const auto* kvs = r->as_object().if_contains("kvs"); kvs && kvs->is_array())
+      for (const auto& kv : kvs->as_array()) {
+        if (limit != 0 && out.records.size() == limit) {
+          out.more = true;
+          break;
+        }
+        out.records.push_back(record(kv, space));
+      }
+    return out;
+  }
+
+  runtime::http_call request(const std::string& endpoint, const std::string& path,
+                             std::string body) const {
+    runtime::http_call c;
+    c.method = "POST";
+    c.url = endpoint + path;
+    c.headers = {"Content-Type: application/json"};
+    c.body = std::move(body);
+    c.send_body = true;
+    c.connect_timeout_ms = 2000;
+    c.ca_file = o_.ca_file;
+    c.client_cert = o_.cert_file;
+    c.client_key = o_.key_file;
+    return c;
+  }
+
+  // One request to the first member that answers; etcd's errors become ours.
+  result<json::value> call(const std::string& path, json::object body) {
+    auto text = json::serialize(body);
+    auto session = take_session();
+    error last = make_error(reason::unavailable, "no etcd endpoint");
+    for (std::size_t i = 0; i < o_.endpoints.size(); ++i) {
+      auto at = (preferred_ + i) % o_.endpoints.size();
+      auto c = request(o_.endpoints[at], path, text);
+      c.timeout_ms = static_cast<long>(o_.request_timeout.count());
+      auto reply = session->perform(c);
+      if (!reply.ok()) {
+        last = make_error(reason::unavailable,
+                          "etcd at " + o_.endpoints[at] + ": " + reply.err().message);
+        continue;
+      }
+      preferred_ = at;
+      give_back(std::move(session));
+      auto v = parse_json(reply->body);
+      if (reply->status == 200 && v.ok() && v->is_object()) return std::move(*v);
+      auto message = v.ok() ? string_at(*v, "message") : std::string();
+      if (message.empty()) message = reply->body.substr(0, 200);
+      auto why = message.find("compacted") != std::string::npos ? reason::gone
+                 : message.find("timed out") != std::string::npos ||
+                         message.find("no leader") != std::string::npos
+                     ? reason::unavailable
+                     : reason::internal;
+      return make_error(why, "etcd at " + o_.endpoints[at] + ": " + message);
+    }
+    give_back(std::move(session));
+    return last;
+  }
+
+  std::unique_ptr<runtime::http_session> take_session() {
+    std::lock_guard lk(pool_mu_);
+    if (pool_.empty()) return std::make_unique<runtime::http_session>();
+    auto s = std::move(pool_.back());
+    pool_.pop_back();
+    return s;
+  }
+  void give_back(std::unique_ptr<runtime::http_session> s) {
+    if (!s) return;
+    std::lock_guard lk(pool_mu_);
+    if (pool_.size() < 64) pool_.push_back(std::move(s));
+  }
+
+  // The watch on the objects' prefix, from revision `from`, for as long as
+  // the backend lives: reconnects (to the next member) when a stream ends.
+  void watch_from(std::uint64_t from) {
+    std::size_t at = 0;
+    while (!stopping_) {
+      json::object create{{"key", b64(objects_)},
+                          {"range_end", b64(prefix_end(objects_))},
+                          {"start_revision", std::to_string(from)},
+                          {"prev_kv", true}};
+      auto c = request(o_.endpoints[at % o_.endpoints.size()], "/v3/watch",
+                       json::serialize(json::object{{"create_request", std::move(create)}}));
+      std::string pending;
+      c.on_data = [&](std::string_view chunk, long status) {
+        if (stopping_ || status != 200) return false;
+        pending.append(chunk);
+        for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
+          auto line = pending.substr(0, nl);
+          pending.erase(0, nl + 1);
+          if (auto next = on_watch_message(line); next != 0) from = next;
+        }
+        return true;
+      };
+      // A stream ends when etcd or the connection does; poll stopping_ often.
+      c.timeout_ms = 1000;
+      (void)runtime::http_perform(c);
+      if (!pending.empty())
+        if (auto next = on_watch_message(pending); next != 0) from = next;
+      if (stopping_) return;
+      ++at;
+      if (at % o_.endpoints.size() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  // One watch response; returns the revision to resume from (0: unchanged).
+  std::uint64_t on_watch_message(const std::string& line) {
+    auto v = parse_json(line);
+    if (!v.ok() || !v->is_object()) return 0;
+    const auto* result = v->as_object().if_contains("result");
+    if (result == nullptr || !result->is_object()) return 0;
+    if (auto compact = number_at(*result, "compact_revision"); compact != 0) {
+      // etcd compacted past where this watch was: history ends there.
+      std::lock_guard lk(mu_);
+      compacted_ = std::max(compacted_, compact - 1);
+      log_.clear();
+      revision_ = std::max(revision_, compact - 1);
+      return compact;
+    }
+    const auto* events = result->as_object().if_contains("events");
+    if (events == nullptr || !events->is_array() || events->as_array().empty()) return 0;
+    std::vector<kv_event> batch;
+    for (const auto& e : events->as_array()) {
+      const auto& kv = e.at("kv");
+      kv_event out;
+      out.revision = number_at(kv, "mod_revision");
+      out.key = bytes_at(kv, "key").substr(objects_.size());
+      if (string_at(e, "type") == "DELETE") {
+        out.kind = kv_event::type::deleted;
+        if (const auto* prev = e.as_object().if_contains("prev_kv")) out.value = bytes_at(*prev, "value");
+      } else {
+        out.kind = number_at(kv, "create_revision") == out.revision ? kv_event::type::added
+                                                                    : kv_event::type::modified;
+        out.value = bytes_at(kv, "value");
+      }
+      batch.push_back(std::move(out));
+    }
+    auto last = batch.back().revision;
+    {
+      std::lock_guard lk(mu_);
+      for (const auto& e : batch) log_.push_back(e);
+      while (log_.size() > o_.event_retention) {
+        compacted_ = log_.front().revision;
+        log_.pop_front();
+      }
+      revision_ = std::max(revision_, last);
+    }
+    cv_.notify_all();
+    {
+      std::lock_guard lk(listener_mu_);
+      if (listener_) listener_(std::move(batch));
+    }
+    return last + 1;
+  }
+
+  const etcd_options o_;
+  const std::string objects_, allocations_;
+  std::atomic<std::size_t> preferred_{0};
+  std::atomic<bool> stopping_{false};
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<runtime::http_session>> pool_;
+  std::mutex listener_mu_;
+  std::function<void(std::vector<kv_event>)> listener_;
+  mutable std::mutex mu_;  // guards everything below
+  std::condition_variable cv_;
+  std::deque<kv_event> log_;
+  std::uint64_t revision_ = 0, compacted_ = 0;
+  kv_stats stats_;
+  bool woken_ = false;
+  std::thread watcher_;
+};
+
+}  // namespace
+
+result<std::vector<std::string>> parse_etcd_endpoints(const std::string& store, bool tls) {
+  const std::string scheme = "etcd://";
+  if (store.rfind(scheme, 0) != 0)
+    return make_error(reason::bad_request,
+                      "--store must be rocksdb or etcd://HOST:PORT[,HOST:PORT...], got " + store);
+  std::vector<std::string> out;
+  std::string rest = store.substr(scheme.size());
+  for (std::size_t start = 0; start <= rest.size();) {
+    auto comma = rest.find(',', start);
+    auto member = rest.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    auto colon = member.rfind(':');
+    if (member.empty() || colon == std::string::npos || colon == 0 || colon + 1 == member.size() ||
+        member.find_first_of("/?#@ ") != std::string::npos ||
+        member.substr(colon + 1).find_first_not_of("0123456789") != std::string::npos)
+      return make_error(reason::bad_request,
+                        "--store etcd://: each member must be HOST:PORT, got \"" + member + "\"");
+    out.push_back((tls ? "https://" : "http://") + member);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+result<std::unique_ptr<kv_backend>> open_etcd(etcd_options options) {
+  if (options.endpoints.empty())
+    return make_error(reason::bad_request, "the etcd store needs at least one endpoint");
+  auto b = std::make_unique<etcd_backend>(std::move(options));
+  if (auto st = b->start(); !st.ok()) return st.err();
+  return std::unique_ptr<kv_backend>(std::move(b));
+}
+
+}  // namespace rockpool::specs

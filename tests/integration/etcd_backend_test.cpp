@@ -1,0 +1,251 @@
+// The kv_backend contract on a real etcd (Debian's etcd-server, started by
+// the test on loopback), in the terms etcd gives: revisions are etcd's, so
+// they are compared with each other rather than with 1, 2, 3. Then what only
+// etcd has: two backends on one etcd see each other's writes, history read
+// at a revision until etcd compacts it, a member that does not answer, and
+// rockpoold on etcd surviving kill -9 (issue 27, item 1).
+#include "rockpool/specs/etcd_backend.hpp"
+#include "rockpool/specs/object_store.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+using namespace rockpool;
+using namespace rockpool::specs;
+using namespace std::chrono_literals;
+using test_support::run_command;
+
+namespace {
+
+class etcd_backend_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!etcd_.start()) {
+      if (test_support::in_ci()) FAIL() << "etcd is required under CI=true (scripts/install-deps.sh --tests)";
+      GTEST_SKIP() << "no etcd";
+    }
+    backend_ = open();
+    ASSERT_TRUE(backend_);
+    start_ = backend_->revision();
+  }
+  std::unique_ptr<kv_backend> open(std::uint64_t retention = 10000,
+                                   std::vector<std::string> endpoints = {}) {
+    etcd_options o;
+    o.endpoints = endpoints.empty() ? std::vector<std::string>{etcd_.url()} : endpoints;
+    o.event_retention = retention;
+    o.request_timeout = 1000ms;
+    auto b = open_etcd(std::move(o));
+    EXPECT_TRUE(b.ok()) << b.err().message;
+    return b.ok() ? std::move(*b) : nullptr;
+  }
+  // etcd's own compaction of its history up to revision.
+  void compact(std::uint64_t revision) {
+    auto r = run_command("curl -fsS -X POST " + etcd_.url() + "/v3/kv/compaction -d '{\"revision\":\"" +
+                         std::to_string(revision) + "\",\"physical\":true}'");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  test_support::etcd_process etcd_;
+  std::unique_ptr<kv_backend> backend_;
+  std::uint64_t start_ = 0;
+};
+
+}  // namespace
+
+TEST_F(etcd_backend_test, compare_and_swap_revisions_and_events) {
+  std::mutex mu;
+  std::vector<kv_event> heard;
+  backend_->set_commit_listener([&](std::vector<kv_event> e) {
+    std::lock_guard lk(mu);
+    for (auto& x : e) heard.push_back(std::move(x));
+  });
+  auto r1 = backend_->commit({"Workspace/a", 0, "1"});
+  ASSERT_TRUE(r1.ok()) << r1.err().message;
+  EXPECT_GT(*r1, start_);
+  auto again = backend_->commit({"Workspace/a", 0, "x"});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.err().why, reason::conflict);
+  auto r2 = backend_->commit({"Workspace/a", *r1, "2"});
+  ASSERT_TRUE(r2.ok());
+  EXPECT_GT(*r2, *r1);
+  EXPECT_EQ(backend_->commit({"Workspace/a", *r1, "3"}).err().why, reason::conflict) << "stale";
+  EXPECT_EQ(backend_->commit({"Workspace/none", 0, std::nullopt}).err().why, reason::not_found);
+  auto r3 = backend_->commit({"Workspace/a", *r2, std::nullopt});
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ(backend_->revision(), *r3) << "a commit returns once its event is delivered";
+  auto events = backend_->events_after(start_, 10);
+  ASSERT_TRUE(events.ok()) << events.err().message;
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].kind, kv_event::type::added);
+  EXPECT_EQ((*events)[1].kind, kv_event::type::modified);
+  EXPECT_EQ((*events)[2].kind, kv_event::type::deleted);
+  EXPECT_EQ((*events)[2].revision, *r3);
+  EXPECT_EQ((*events)[2].value, "2") << "a deletion carries the last value";
+  {
+    std::lock_guard lk(mu);
+    EXPECT_EQ(heard.size(), 3u);
+  }
+  EXPECT_FALSE(backend_->get("Workspace/a")->has_value());
+}
+
+TEST_F(etcd_backend_test, allocations_have_no_events_and_do_not_move_the_store_revision) {
+  auto o = backend_->commit({"Workspace/a", 0, "1"});
+  ASSERT_TRUE(o.ok());
+  auto a = backend_->commit({"alloc/hostport/20000", 0, "{}", keyspace::allocations});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(backend_->revision(), *o) << "allocations do not move the store revision";
+  EXPECT_EQ(backend_->events_after(start_, 10)->size(), 1u);
+  EXPECT_TRUE(backend_->list("alloc/")->records.empty()) << "not among the objects";
+  auto allocs = backend_->list("alloc/", keyspace::allocations);
+  ASSERT_EQ(allocs->records.size(), 1u);
+  EXPECT_EQ(allocs->records[0].mod_revision, *a);
+  EXPECT_EQ(backend_->commit({"alloc/hostport/20000", 0, "{}", keyspace::allocations}).err().why,
+            reason::conflict);
+  EXPECT_TRUE(backend_->commit({"alloc/hostport/20000", *a, std::nullopt, keyspace::allocations}).ok());
+  // A list's revision is the objects' (what a watch resumes from), not etcd's.
+  EXPECT_EQ(backend_->list("Workspace/")->revision, *o);
+}
+
+TEST_F(etcd_backend_test, events_past_retention_are_gone) {
+  auto small = open(4);
+  auto from = small->revision();
+  std::uint64_t last = 0;
+  for (int i = 0; i < 12; ++i) last = *small->commit({"Workspace/w" + std::to_string(i), 0, "v"});
+  auto old = small->events_after(from, 100);
+  ASSERT_FALSE(old.ok());
+  EXPECT_EQ(old.err().why, reason::gone);
+  auto recent = small->events_after(last - 1, 100);
+  ASSERT_TRUE(recent.ok());
+  ASSERT_EQ(recent->size(), 1u);
+  EXPECT_EQ(recent->front().revision, last);
+}
+
+TEST_F(etcd_backend_test, pages_read_at_the_first_pages_revision_until_etcd_compacts_it) {
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(backend_->commit({"Workspace/w" + std::to_string(i), 0, "v1"}).ok());
+  ASSERT_TRUE(backend_->commit({"Other/x", 0, "v"}).ok());
+  auto first = backend_->list_page("Workspace/", "", 2, 0);
+  ASSERT_TRUE(first.ok()) << first.err().message;
+  ASSERT_EQ(first->records.size(), 2u);
+  EXPECT_TRUE(first->more);
+  EXPECT_EQ(first->revision, backend_->revision());
+  auto w3 = backend_->get("Workspace/w3");
+  ASSERT_TRUE(backend_->commit({"Workspace/w3", (*w3)->mod_revision, "v2"}).ok());
+  ASSERT_TRUE(backend_->commit({"Workspace/w9", 0, "new"}).ok());
+  auto second = backend_->list_page("Workspace/", first->records.back().key, 2, first->revision);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->records.size(), 2u);
+  EXPECT_EQ(second->records[1].key, "Workspace/w3");
+  EXPECT_EQ(second->records[1].value, "v1") << "the value at the first page's revision";
+  auto last = backend_->list_page("Workspace/", second->records.back().key, 2, first->revision);
+  ASSERT_TRUE(last.ok());
+  ASSERT_EQ(last->records.size(), 1u) << "w9 came later";
+  EXPECT_FALSE(last->more);
+  EXPECT_FALSE(backend_->list_page("Workspace/", "", 0, 0)->more) << "no limit: all at once";
+  // Once etcd compacts past it, that revision is gone.
+  compact(backend_->revision());
+  auto compacted = backend_->list_page("Workspace/", "Workspace/w1", 2, first->revision);
+  ASSERT_FALSE(compacted.ok());
+  EXPECT_EQ(compacted.err().why, reason::gone);
+}
+
+TEST_F(etcd_backend_test, two_backends_on_one_etcd_see_each_others_writes_in_order) {
+  auto other = open();
+  std::mutex mu;
+  std::vector<std::uint64_t> heard;
+  other->set_commit_listener([&](std::vector<kv_event> e) {
+    std::lock_guard lk(mu);
+    for (auto& x : e) heard.push_back(x.revision);
+  });
+  std::vector<std::uint64_t> written;
+  for (int i = 0; i < 20; ++i) {
+    auto& via = i % 2 ? *other : *backend_;
+    auto r = via.commit({"Workspace/w" + std::to_string(i), 0, "v"});
+    ASSERT_TRUE(r.ok());
+    written.push_back(*r);
+  }
+  ASSERT_TRUE(other->wait_for_revision(written.back() - 1, 5000ms));
+  ASSERT_TRUE(backend_->wait_for_revision(written.back() - 1, 5000ms));
+  {
+    std::lock_guard lk(mu);
+    EXPECT_EQ(heard, written) << "every write once, in revision order";
+  }
+  EXPECT_EQ(backend_->events_after(start_, 100)->size(), 20u);
+  EXPECT_EQ(other->list("Workspace/")->records.size(), 20u);
+}
+
+TEST_F(etcd_backend_test, reopened_it_keeps_every_object_and_its_history_starts_there) {
+  auto r = backend_->commit({"Workspace/a", 0, "1"});
+  ASSERT_TRUE(r.ok());
+  backend_.reset();
+  auto again = open();
+  auto a = again->get("Workspace/a");
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_EQ((*a)->mod_revision, *r);
+  EXPECT_GE(again->revision(), *r);
+  EXPECT_EQ(again->events_after(again->revision() - 1, 10).err().why, reason::gone)
+      << "events from before the open are not kept (a watch from then lists again)";
+}
+
+TEST_F(etcd_backend_test, a_member_that_does_not_answer_fails_writes_cleanly_and_one_that_does_is_used) {
+  // A first endpoint nobody listens on: the next one is used.
+  auto dead = "http://127.0.0.1:" + std::to_string(test_support::free_port());
+  auto failover = open(10000, {dead, etcd_.url()});
+  ASSERT_TRUE(failover);
+  EXPECT_TRUE(failover->commit({"Workspace/f", 0, "v"}).ok());
+  // Nothing answers at all: opening fails and names where it looked.
+  etcd_options o;
+  o.endpoints = {dead};
+  auto none = open_etcd(o);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.err().message.find(dead), std::string::npos) << none.err().message;
+  // A paused member: a write fails (503) within the request timeout, and
+  // works again once it answers.
+  etcd_.pause();
+  auto began = std::chrono::steady_clock::now();
+  auto w = backend_->commit({"Workspace/p", 0, "v"});
+  etcd_.resume();
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.err().why, reason::unavailable) << w.err().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 3s);
+  auto later = backend_->get("Workspace/f");
+  ASSERT_TRUE(later.ok()) << later.err().message;
+  EXPECT_TRUE(backend_->commit({"Workspace/q", 0, "v"}).ok());
+}
+
+// rockpoold on etcd: a workspace applied through rpctl converges, survives a
+// kill -9 of the daemon, and is deleted through its finalizer.
+TEST_F(etcd_backend_test, rockpoold_on_etcd_keeps_every_acknowledged_write_across_kill_9) {
+  test_support::temp_dir dir;
+  std::vector<std::string> args{"--store", "etcd://" + etcd_.endpoint(), "--runtime", "fake",
+                                "--bridge", "none", "--sweep-interval", "0"};
+  test_support::daemon_process d(ROCKPOOLD_PATH, dir / "db", dir / "api.sock", args);
+  ASSERT_TRUE(d.start()) << d.log();
+  auto rpctl = [&](const std::string& a) {
+    return run_command("ROCKPOOL_SERVER=" + d.server_url() + " " RPCTL_PATH " " + a);
+  };
+  std::ofstream(dir / "ws.yaml") << "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
+                                    "metadata: {name: demo}\nspec: {image: rockpool-tiny}\n";
+  ASSERT_EQ(rpctl("apply -f " + (dir / "ws.yaml")).exit_code, 0);
+  ASSERT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 30s").exit_code, 0) << d.log();
+  // Acknowledged writes while the daemon is killed.
+  int acknowledged = 0;
+  for (int i = 0; i < 50; ++i) {
+    std::ofstream(dir / "t.yaml") << "apiVersion: rockpool.dev/v1alpha1\nkind: WorkspaceTemplate\n"
+                                     "metadata: {name: t" << i << "}\nspec: {image: img}\n";
+    if (rpctl("apply -f " + (dir / "t.yaml")).exit_code == 0) ++acknowledged;
+  }
+  d.kill9();
+  ASSERT_TRUE(d.start()) << d.log();
+  auto templates = rpctl("get workspacetemplates -o name");
+  int found = 0;
+  for (std::size_t at = 0; (at = templates.out.find("workspacetemplate", at)) != std::string::npos; ++at) ++found;
+  EXPECT_EQ(found, acknowledged) << templates.out;
+  EXPECT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 30s").exit_code, 0);
+  EXPECT_EQ(rpctl("delete ws demo --wait --timeout 30s").exit_code, 0) << d.log();
+  EXPECT_NE(rpctl("get ws demo").exit_code, 0);
+}
