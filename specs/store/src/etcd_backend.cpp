@@ -393,13 +393,18 @@ class etcd_backend final : public kv_backend {
         compacted_ = log_.front().revision;
         log_.pop_front();
       }
-      revision_ = std::max(revision_, last);
     }
-    cv_.notify_all();
+    // Listeners hear it before the revision moves: a commit that returns
+    // (it waits for the revision) has been heard, as with RocksDB.
     {
       std::lock_guard lk(listener_mu_);
       if (listener_) listener_(std::move(batch));
     }
+    {
+      std::lock_guard lk(mu_);
+      revision_ = std::max(revision_, last);
+    }
+    cv_.notify_all();
     return last + 1;
   }
 
