@@ -4,12 +4,15 @@
 // etcd has: two backends on one etcd see each other's writes, history read
 // at a revision until etcd compacts it, a member that does not answer, and
 // rockpoold on etcd surviving kill -9 (issue 27, item 1).
+#include "rockpool/specs/base64.hpp"
 #include "rockpool/specs/etcd_backend.hpp"
 #include "rockpool/specs/object_store.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -248,4 +251,101 @@ TEST_F(etcd_backend_test, rockpoold_on_etcd_keeps_every_acknowledged_write_acros
   EXPECT_EQ(rpctl("wait ws demo --for=condition=Ready --timeout 30s").exit_code, 0);
   EXPECT_EQ(rpctl("delete ws demo --wait --timeout 30s").exit_code, 0) << d.log();
   EXPECT_NE(rpctl("get ws demo").exit_code, 0);
+}
+
+// Leadership (issue 27, item 2): the holder's writes are fenced. Once its
+// leader key is gone (as when its lease expires while it is paused), its
+// writes fail and change nothing, and the next holder's go through.
+TEST_F(etcd_backend_test, only_the_holder_of_the_leadership_writes) {
+  auto other = open();
+  specs::leadership_options first;
+  first.identity = "first";
+  first.ttl = 2s;
+  auto lost = std::make_shared<std::atomic<bool>>(false);
+  first.on_lost = [lost](const std::string&) { *lost = true; };
+  auto held = lead_etcd(*backend_, first);
+  ASSERT_TRUE(held.ok()) << held.err().message;
+  EXPECT_TRUE(backend_->commit({"Workspace/by-first", 0, "v"}).ok());
+  // A second campaign waits while the first holds it, seeing who does.
+  std::string seen;
+  std::unique_ptr<etcd_leadership> second;
+  std::thread campaign([&] {
+    specs::leadership_options o;
+    o.identity = "second";
+    o.ttl = 2s;
+    o.waiting = [&](const std::string& holder) { seen = holder; };
+    o.on_lost = [](const std::string&) {};
+    auto r = lead_etcd(*other, o);
+    if (r.ok()) second = std::move(*r);
+  });
+  std::this_thread::sleep_for(1s);
+  EXPECT_FALSE(second) << "it waits while the first leads";
+  // The first's key goes (its lease expired, say): its writes are refused.
+  ASSERT_EQ(run_command("curl -fsS -X POST " + etcd_.url() + "/v3/kv/deleterange -d '{\"key\":\"" +
+                        specs::base64_encode("/rockpool/leader") + "\"}'")
+                .exit_code,
+            0);
+  campaign.join();
+  ASSERT_TRUE(second);
+  EXPECT_EQ(seen, "first");
+  auto fenced = backend_->commit({"Workspace/late", 0, "v"});
+  ASSERT_FALSE(fenced.ok());
+  EXPECT_EQ(fenced.err().why, reason::unavailable);
+  EXPECT_NE(fenced.err().message.find("no longer leads"), std::string::npos) << fenced.err().message;
+  EXPECT_FALSE(other->get("Workspace/late")->has_value()) << "the fenced write changed nothing";
+  EXPECT_TRUE(other->commit({"Workspace/by-second", 0, "v"}).ok());
+  // Let go cleanly: the next campaign wins at once.
+  second.reset();
+  auto third = lead_etcd(*backend_, {"third", 2s, {}, {}, [](const std::string&) {}});
+  ASSERT_TRUE(third.ok()) << third.err().message;
+}
+
+// Two rockpoolds on one etcd: one reconciles, the other waits and takes over
+// within two lease TTLs when the first is killed; a leader paused past its
+// lease, then resumed, exits without writing (its writes are fenced).
+TEST_F(etcd_backend_test, a_standby_rockpoold_takes_over_when_the_leader_dies_and_a_paused_one_steps_down) {
+  test_support::temp_dir dir;
+  auto replica = [&](const std::string& name) {
+    return std::make_unique<test_support::daemon_process>(
+        ROCKPOOLD_PATH, dir / (name + "-db"), dir / (name + ".sock"),
+        std::vector<std::string>{"--store", "etcd://" + etcd_.endpoint(), "--runtime", "fake",
+                                 "--bridge", "none", "--leader-ttl", "2", "--log-level", "info"});
+  };
+  auto a = replica("a"), b = replica("b"), c = replica("c");
+  ASSERT_TRUE(a->start()) << a->log();
+  auto rpctl = [&](test_support::daemon_process& d, const std::string& args) {
+    return run_command("ROCKPOOL_SERVER=" + d.server_url() + " " RPCTL_PATH " " + args);
+  };
+  std::ofstream(dir / "ws.yaml") << "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
+                                    "metadata: {name: demo}\nspec: {image: rockpool-tiny}\n";
+  ASSERT_EQ(rpctl(*a, "apply -f " + (dir / "ws.yaml")).exit_code, 0);
+  ASSERT_EQ(rpctl(*a, "wait ws demo --for=condition=Ready --timeout 30s").exit_code, 0);
+  EXPECT_FALSE(b->start()) << "b waits for the leadership and serves nothing meanwhile";
+  EXPECT_NE(b->log().find("waiting for the leadership of /rockpool/ in etcd, held by"),
+            std::string::npos) << b->log();
+  a->kill9();
+  auto began = std::chrono::steady_clock::now();
+  while (!b->serving() && std::chrono::steady_clock::now() - began < 10s)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(b->serving()) << b->log();
+  auto takeover = std::chrono::steady_clock::now() - began;
+  std::printf("takeover after kill -9: %lld ms (lease TTL 2 s)\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count()));
+  EXPECT_LT(takeover, 5s) << "within 2 x TTL (and a start)";
+  EXPECT_EQ(rpctl(*b, "wait ws demo --for=condition=Ready --timeout 30s").exit_code, 0);
+  // b paused past its lease: c takes over; b, resumed, steps down.
+  EXPECT_FALSE(c->start());
+  ::kill(b->pid(), SIGSTOP);
+  began = std::chrono::steady_clock::now();
+  while (!c->serving() && std::chrono::steady_clock::now() - began < 10s)
+    std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(c->serving()) << c->log();
+  ::kill(b->pid(), SIGCONT);
+  began = std::chrono::steady_clock::now();
+  while (b->serving() && std::chrono::steady_clock::now() - began < 10s)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(b->stop(), 3) << "b exits (status 3) once it sees its lease gone";
+  EXPECT_NE(b->log().find("lost the leadership of /rockpool/"), std::string::npos) << b->log();
+  EXPECT_EQ(rpctl(*c, "wait ws demo --for=condition=Ready --timeout 30s").exit_code, 0);
+  EXPECT_EQ(rpctl(*c, "delete ws demo --wait --timeout 30s").exit_code, 0) << c->log();
 }

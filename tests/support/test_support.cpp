@@ -137,6 +137,10 @@ bool daemon_process::start() {
   return false;
 }
 
+bool daemon_process::serving() const {
+  return socket_answers(socket_);
+}
+
 namespace {
 // Sends sig to pid and reaps it; returns the exit code, or -1 if signalled.
 int signal_and_reap(int& pid, int sig) {

@@ -73,6 +73,8 @@ class daemon_process {
   /// SIGKILL, then waits.
   void kill9();
   const std::string& socket() const { return socket_; }
+  /// Whether its API socket answers now.
+  bool serving() const;
   std::string log() const;
   std::string server_url() const { return "unix://" + socket_; }
   int pid() const { return pid_; }

@@ -105,6 +105,11 @@ void add_options(CLI::App& app, daemon_config& c) {
                  "With --store etcd://: reach etcd over TLS, trusting this CA (PEM)");
   app.add_option("--etcd-cert", c.etcd_cert, "With --etcd-cacert: a client certificate (PEM)");
   app.add_option("--etcd-key", c.etcd_key, "The private key of --etcd-cert (PEM)");
+  app.add_option("--leader-ttl", c.leader_ttl_seconds,
+                 "With --store etcd://: seconds of the lease behind the leadership (one rockpoold "
+                 "per prefix reconciles; the others wait)")
+      ->check(CLI::Range(2, 60))
+      ->capture_default_str();
   app.add_option("--bookmark-interval", c.bookmark_seconds, "Seconds between watch BOOKMARK events")
       ->capture_default_str();
   app.add_option("--outer-network", c.outer_networks,

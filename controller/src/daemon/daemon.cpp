@@ -16,8 +16,8 @@
 #include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/fake.hpp"
 #include "rockpool/runtime/http.hpp"
-#include "rockpool/specs/object_store.hpp"
 #include "rockpool/specs/etcd_backend.hpp"
+#include "rockpool/specs/object_store.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "rockpool/specs/schema.hpp"
 
@@ -26,8 +26,11 @@
 #include <caf/atom.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+
+#include <unistd.h>
 
 namespace rockpool::controller {
 
@@ -38,6 +41,8 @@ using specs::reason;
 struct daemon::parts {
   daemon_config config;
   std::unique_ptr<specs::kv_backend> backend;
+  // With --store etcd://: this process's leadership of the prefix.
+  std::unique_ptr<specs::etcd_leadership> leadership;
   std::unique_ptr<specs::object_store> store;
   metrics api_metrics;
   std::unique_ptr<workspace_signin> signin;  // null with --workspace-signin=false
@@ -67,6 +72,7 @@ struct daemon::parts {
   bool stopped = false;
 
   specs::status open_store();
+  specs::status lead();
   specs::status start_gateway();
   void connect_runtime();
   void start_reconcilers();
@@ -104,12 +110,44 @@ specs::status daemon::parts::open_store() {
     auto opened = specs::open_etcd(std::move(o));
     if (!opened.ok()) return opened.err();
     backend = std::move(*opened);
+    if (auto st = lead(); !st.ok()) return st;
   }
   // A nested host's inner network must not overlap the workspaces' bridge either.
   auto taken = config.outer_networks;
   if (config.bridge != "none") taken.push_back(config.bridge_cidr);
   store = std::make_unique<specs::object_store>(*backend, specs::system_clock(), std::move(taken),
                                                 &actors::kind_rules());
+  return specs::done{};
+}
+
+// One rockpoold reconciles an etcd prefix: this one waits (serving nothing)
+// until it holds the leadership, and exits if it loses it, fenced meanwhile
+// (docs/scale-out.md). A stop signal while it waits ends the wait.
+specs::status daemon::parts::lead() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  specs::leadership_options o;
+  o.identity = std::string(host) + ":" + std::to_string(::getpid());
+  o.ttl = std::chrono::seconds(config.leader_ttl_seconds);
+  o.waiting = [prefix = config.etcd_prefix](const std::string& holder) {
+    spdlog::info("waiting for the leadership of {} in etcd, held by {}", prefix, holder);
+  };
+  o.give_up = [] {
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
+  };
+  o.on_lost = [prefix = config.etcd_prefix](const std::string& why) {
+    spdlog::error("lost the leadership of {}: {}; exiting (fenced: nothing more is written) so "
+                  "that the service manager starts this replica again as a standby",
+                  prefix, why);
+    spdlog::default_logger()->flush();
+    std::_Exit(3);
+  };
+  auto held = specs::lead_etcd(*backend, std::move(o));
+  if (!held.ok()) return held.err();
+  spdlog::info("leading {} in etcd (lease TTL {} s)", config.etcd_prefix, config.leader_ttl_seconds);
+  leadership = std::move(*held);
   return specs::done{};
 }
 
@@ -381,6 +419,7 @@ void daemon::stop() {
   if (p.caddy) p.caddy->stop();
   p.backend->set_commit_listener(nullptr);
   if (p.reconciler) p.reconciler->stop();
+  p.leadership.reset();  // revokes the lease: a standby takes over at once
 }
 
 std::string daemon::serving_line() const {

@@ -140,24 +140,43 @@ class etcd_backend final : public kv_backend {
       op["request_put"] = json::object{{"key", key}, {"value", b64(*w.value)}};
     else
       op["request_delete_range"] = json::object{{"key", key}};
-    json::object txn{
-        {"compare", json::array{json::object{{"target", "MOD"},
-                                             {"key", key},
-                                             {"mod_revision", std::to_string(w.expected_revision)},
-                                             {"result", "EQUAL"}}}},
-        {"success", json::array{std::move(op)}},
-        {"failure", json::array{json::object{{"request_range", json::object{{"key", key}}}}}}};
+    json::array compare{json::object{{"target", "MOD"},
+                                     {"key", key},
+                                     {"mod_revision", std::to_string(w.expected_revision)},
+                                     {"result", "EQUAL"}}};
+    json::array failure{json::object{{"request_range", json::object{{"key", key}}}}};
+    // Fenced (a leader's writes): only while the leader key is still the one
+    // this process created; a pass begun before the lease expired writes nothing.
+    auto fenced = fence();
+    if (fenced) {
+      compare.push_back(json::object{{"target", "CREATE"},
+                                     {"key", b64(leader_key())},
+                                     {"create_revision", std::to_string(*fenced)},
+                                     {"result", "EQUAL"}});
+      failure.push_back(json::object{{"request_range", json::object{{"key", b64(leader_key())}}}});
+    }
+    json::object txn{{"compare", std::move(compare)},
+                     {"success", json::array{std::move(op)}},
+                     {"failure", std::move(failure)}};
     auto r = call("/v3/kv/txn", std::move(txn));
     if (!r.ok()) return r.err();
     const auto* succeeded = r->as_object().if_contains("succeeded");
     if (succeeded == nullptr || !succeeded->is_bool() || !succeeded->as_bool()) {
-      std::uint64_t current = 0;
+      // The failure branch read the key, then (fenced) the leader key.
+      std::vector<std::pair<std::uint64_t, std::uint64_t>> found;  // (mod, create) per range
       if (const auto* rs = r->as_object().if_contains("responses"); rs && rs->is_array())
         for (const auto& resp : rs->as_array())
-          if (const auto* rr = resp.as_object().if_contains("response_range"))
-            if (const auto* kvs = rr->as_object().if_contains("kvs");
-                kvs && kvs->is_array() && !kvs->as_array().empty())
-              current = number_at(kvs->as_array()[0], "mod_revision");
+          if (const auto* rr = resp.as_object().if_contains("response_range")) {
+            const auto* kvs = rr->as_object().if_contains("kvs");
+            bool some = kvs && kvs->is_array() && !kvs->as_array().empty();
+            found.emplace_back(some ? number_at(kvs->as_array()[0], "mod_revision") : 0,
+                               some ? number_at(kvs->as_array()[0], "create_revision") : 0);
+          }
+      if (fenced && (found.size() < 2 || found[1].second != *fenced))
+        return make_error(reason::unavailable,
+                          "this rockpoold no longer leads " + o_.prefix +
+                              " (its etcd lease expired): the write was not made");
+      auto current = found.empty() ? 0 : found[0].first;
       return make_error(reason::conflict, "the object has been modified (revision " +
                                               std::to_string(current) + ", expected " +
                                               std::to_string(w.expected_revision) + ")");
@@ -227,6 +246,78 @@ class etcd_backend final : public kv_backend {
   }
 
  private:
+  // ---- leadership (lead_etcd) ----
+ public:
+
+  result<std::uint64_t> grant_lease(std::chrono::seconds ttl) {
+    auto r = call("/v3/lease/grant", {{"TTL", std::to_string(ttl.count())}});
+    if (!r.ok()) return r.err();
+    auto id = number_at(*r, "ID");
+    if (id == 0) return make_error(reason::internal, "etcd granted no lease: " + json::serialize(*r));
+    return id;
+  }
+
+  // Takes the leader key with the lease when no one holds it. Returns its
+  // create_revision, or 0 and the holder's identity.
+  result<std::pair<std::uint64_t, std::string>> try_lead(std::uint64_t lease,
+                                                         const std::string& identity) {
+    auto key = b64(leader_key());
+    json::object txn{
+        {"compare", json::array{json::object{
+                        {"target", "CREATE"}, {"key", key}, {"create_revision", "0"}, {"result", "EQUAL"}}}},
+        {"success", json::array{json::object{
+                        {"request_put", json::object{{"key", key},
+                                                     {"value", b64(identity)},
+                                                     {"lease", std::to_string(lease)}}}}}},
+        {"failure", json::array{json::object{{"request_range", json::object{{"key", key}}}}}}};
+    auto r = call("/v3/kv/txn", std::move(txn));
+    if (!r.ok()) return r.err();
+    const auto* ok = r->as_object().if_contains("succeeded");
+    if (ok && ok->is_bool() && ok->as_bool())
+      return std::make_pair(header_revision(*r), std::string());
+    std::string holder = "?";
+    if (const auto* rs = r->as_object().if_contains("responses"); rs && rs->is_array())
+      for (const auto& resp : rs->as_array())
+        if (const auto* rr = resp.as_object().if_contains("response_range"))
+          if (const auto* kvs = rr->as_object().if_contains("kvs");
+              kvs && kvs->is_array() && !kvs->as_array().empty())
+            holder = bytes_at(kvs->as_array()[0], "value");
+    return std::make_pair(std::uint64_t{0}, holder);
+  }
+
+  // Renews the lease: its remaining TTL in seconds (0: it is gone).
+  result<std::uint64_t> keep_alive(std::uint64_t lease) {
+    auto c = request(o_.endpoints[preferred_ % o_.endpoints.size()], "/v3/lease/keepalive",
+                     json::serialize(json::object{{"ID", std::to_string(lease)}}));
+    c.timeout_ms = static_cast<long>(o_.request_timeout.count());
+    std::string first;
+    c.on_data = [&](std::string_view chunk, long) {  // one answer is enough
+      first.append(chunk);
+      return first.find('\n') == std::string::npos;
+    };
+    auto r = runtime::http_perform(c);
+    if (!r.ok() && first.empty()) return r.err();
+    auto v = parse_json(first.substr(0, first.find('\n')));
+    if (!v.ok() || !v->is_object() || !v->as_object().if_contains("result"))
+      return make_error(reason::unavailable, "etcd did not renew the lease: " + first.substr(0, 200));
+    return number_at(v->at("result"), "TTL");
+  }
+
+  void revoke(std::uint64_t lease) { (void)call("/v3/lease/revoke", {{"ID", std::to_string(lease)}}); }
+
+  void set_fence(std::optional<std::uint64_t> f) {
+    std::lock_guard lk(mu_);
+    fence_ = f;
+  }
+
+  std::string leader_key() const { return o_.prefix + "leader"; }
+
+ private:
+  std::optional<std::uint64_t> fence() const {
+    std::lock_guard lk(mu_);
+    return fence_;
+  }
+
   const std::string& prefix_of(keyspace space) const {
     return space == keyspace::objects ? objects_ : allocations_;
   }
@@ -420,12 +511,102 @@ class etcd_backend final : public kv_backend {
   std::condition_variable cv_;
   std::deque<kv_event> log_;
   std::uint64_t revision_ = 0, compacted_ = 0;
+  std::optional<std::uint64_t> fence_;  // the leader key's create_revision, when leading
   kv_stats stats_;
   bool woken_ = false;
   std::thread watcher_;
 };
 
+// Holds the leader key: renews the lease every third of its TTL; losing it
+// (expired, revoked, or unrenewed for a whole TTL) is reported once.
+class leadership final : public etcd_leadership {
+ public:
+  leadership(etcd_backend& b, std::uint64_t lease, std::chrono::seconds ttl,
+             std::function<void(const std::string&)> on_lost)
+      : b_(b), lease_(lease), ttl_(ttl), on_lost_(std::move(on_lost)) {
+    renewer_ = std::thread([this] { renew(); });
+  }
+  ~leadership() override {
+    {
+      std::lock_guard lk(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    renewer_.join();
+    // A clean stop hands over at once: the key goes with the lease.
+    b_.revoke(lease_);
+    b_.set_fence(std::nullopt);
+  }
+  bool held() const override { return !lost_; }
+
+ private:
+  void renew() {
+    auto renewed = std::chrono::steady_clock::now();
+    std::unique_lock lk(mu_);
+    while (!cv_.wait_for(lk, ttl_ / 3, [&] { return stopping_; })) {
+      lk.unlock();
+      auto left = b_.keep_alive(lease_);
+      auto now = std::chrono::steady_clock::now();
+      std::string why;
+      if (left.ok() && *left > 0)
+        renewed = now;
+      else if (left.ok())
+        why = "its etcd lease expired";
+      else if (now - renewed >= ttl_)
+        why = "its etcd lease could not be renewed for " + std::to_string(ttl_.count()) +
+              " s: " + left.err().message;
+      lk.lock();
+      if (!why.empty()) {
+        lost_ = true;
+        lk.unlock();
+        on_lost_(why);
+        return;
+      }
+    }
+  }
+
+  etcd_backend& b_;
+  const std::uint64_t lease_;
+  const std::chrono::seconds ttl_;
+  std::function<void(const std::string&)> on_lost_;
+  std::atomic<bool> lost_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread renewer_;
+};
+
 }  // namespace
+
+result<std::unique_ptr<etcd_leadership>> lead_etcd(kv_backend& backend, leadership_options o) {
+  auto* b = dynamic_cast<etcd_backend*>(&backend);
+  if (b == nullptr) return make_error(reason::bad_request, "leadership needs the etcd store");
+  auto lease = b->grant_lease(o.ttl);
+  if (!lease.ok()) return lease.err();
+  std::string seen;
+  for (;;) {
+    auto r = b->try_lead(*lease, o.identity);
+    if (r.ok() && r->first != 0) {
+      b->set_fence(r->first);
+      return std::unique_ptr<etcd_leadership>(
+          new leadership(*b, *lease, o.ttl, std::move(o.on_lost)));
+    }
+    if (r.ok() && r->second != seen) {
+      seen = r->second;
+      if (o.waiting) o.waiting(seen);
+    }
+    if (o.give_up && o.give_up()) {
+      b->revoke(*lease);
+      return make_error(reason::unavailable, "stopped while waiting for the leadership");
+    }
+    // Our lease lives on while we wait, so that taking the key is one txn.
+    if (auto left = b->keep_alive(*lease); left.ok() && *left == 0) {
+      auto again = b->grant_lease(o.ttl);
+      if (again.ok()) lease = again;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
 
 result<std::vector<std::string>> parse_etcd_endpoints(const std::string& store, bool tls) {
   const std::string scheme = "etcd://";

@@ -43,6 +43,7 @@ struct daemon_config {
   std::string store = "rocksdb";
   std::string etcd_prefix = "/rockpool/";
   std::string etcd_cacert, etcd_cert, etcd_key;
+  unsigned leader_ttl_seconds = 5;  // the etcd lease behind the leadership
   unsigned bookmark_seconds = 10;
   std::vector<std::string> outer_networks;
   unsigned sweep_seconds = 30;

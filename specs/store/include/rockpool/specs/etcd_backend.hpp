@@ -3,6 +3,7 @@
 #include "rockpool/specs/kv_backend.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,5 +45,33 @@ result<std::vector<std::string>> parse_etcd_endpoints(const std::string& store, 
 ///     (reason::gone once etcd compacted it): nothing is pinned here.
 /// Opening fails, with the endpoints in the message, when etcd does not answer.
 result<std::unique_ptr<kv_backend>> open_etcd(etcd_options options);
+
+/// One rockpoold reconciles an etcd prefix at a time (issue 27, item 2):
+/// the holder of the key PREFIX leader, attached to an etcd lease that it
+/// renews every third of its TTL. While held, every commit of the backend is
+/// fenced: it also compares the leader key's create_revision, so a process
+/// whose lease expired (killed, paused, cut off) writes nothing after it.
+/// Destroying it revokes the lease, which hands over at once.
+class etcd_leadership {
+ public:
+  virtual ~etcd_leadership() = default;
+  /// False once the lease is lost (on_lost has been called).
+  virtual bool held() const = 0;
+};
+
+struct leadership_options {
+  std::string identity;  // shown to the others while they wait, e.g. host:pid
+  std::chrono::seconds ttl{5};
+  /// Called with the holder's identity whenever a new one is seen while waiting.
+  std::function<void(const std::string& holder)> waiting;
+  /// Polled while waiting; true stops the campaign (reason::unavailable).
+  std::function<bool()> give_up;
+  /// Called once, from the renewing thread, when the lease is lost.
+  std::function<void(const std::string& why)> on_lost;
+};
+
+/// Waits until this process holds the leadership of backend's prefix, then
+/// fences its commits. REQUIRES: backend was opened by open_etcd.
+result<std::unique_ptr<etcd_leadership>> lead_etcd(kv_backend& backend, leadership_options o);
 
 }  // namespace rockpool::specs
