@@ -224,8 +224,9 @@ TEST_F(etcd_backend_test, a_member_that_does_not_answer_fails_writes_cleanly_and
 // kill -9 of the daemon, and is deleted through its finalizer.
 TEST_F(etcd_backend_test, rockpoold_on_etcd_keeps_every_acknowledged_write_across_kill_9) {
   test_support::temp_dir dir;
-  std::vector<std::string> args{"--store", "etcd://" + etcd_.endpoint(), "--runtime", "fake",
-                                "--bridge", "none", "--sweep-interval", "0"};
+  // (A restart after kill -9 leads once the old lease expired: a short one.)
+  std::vector<std::string> args{"--store",  "etcd://" + etcd_.endpoint(), "--runtime", "fake",
+                                "--bridge", "none", "--sweep-interval", "0", "--leader-ttl", "2"};
   test_support::daemon_process d(ROCKPOOLD_PATH, dir / "db", dir / "api.sock", args);
   ASSERT_TRUE(d.start()) << d.log();
   auto rpctl = [&](const std::string& a) {
