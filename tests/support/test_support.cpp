@@ -142,6 +142,21 @@ bool daemon_process::serving() const {
 }
 
 namespace {
+// Polls url (every 50 ms, at most `tries` times) until it answers, while the
+// child pid lives; a child that exits is reaped (pid becomes -1).
+bool answers_while_alive(int& pid, const std::string& url, int tries) {
+  for (int i = 0; i < tries; ++i) {
+    if (run_command("curl -fsS -m 1 " + url).exit_code == 0) return true;
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      pid = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 // Sends sig to pid and reaps it; returns the exit code, or -1 if signalled.
 int signal_and_reap(int& pid, int sig) {
   if (pid <= 0) return -1;
@@ -194,17 +209,7 @@ bool caddy_process::start() {
     ::execlp("caddy", "caddy", "run", "--config", config.c_str(), nullptr);
     std::_Exit(127);
   }
-  for (int i = 0; i < 100; ++i) {
-    auto r = run_command("curl -fsS -m 1 http://" + admin() + "/config/");
-    if (r.exit_code == 0) return true;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+  return answers_while_alive(pid_, "http://" + admin() + "/config/", 100);
 }
 
 void caddy_process::kill9() {
@@ -231,16 +236,7 @@ bool etcd_process::start() {
              "--initial-cluster", ("test=" + peer).c_str(), nullptr);
     std::_Exit(127);
   }
-  for (int i = 0; i < 200; ++i) {
-    if (run_command("curl -fsS -m 1 " + url() + "/health").exit_code == 0) return true;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+  return answers_while_alive(pid_, url() + "/health", 200);
 }
 
 void etcd_process::kill9() {

@@ -2,6 +2,8 @@
 // and values in base64, 64-bit numbers as strings, snake_case fields).
 #include "rockpool/specs/etcd_backend.hpp"
 
+#include "memory_event_log.hpp"
+
 #include "rockpool/runtime/http.hpp"
 #include "rockpool/specs/base64.hpp"
 #include "rockpool/specs/json.hpp"
@@ -10,7 +12,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -69,7 +70,8 @@ class etcd_backend final : public kv_backend {
   explicit etcd_backend(etcd_options o)
       : o_(std::move(o)),
         objects_(o_.prefix + "objects/"),
-        allocations_(o_.prefix + "alloc/") {}
+        allocations_(o_.prefix + "alloc/"),
+        log_(o_.event_retention) {}
 
   ~etcd_backend() override {
     stopping_ = true;
@@ -85,10 +87,7 @@ class etcd_backend final : public kv_backend {
     if (!r.ok())
       return make_error(r.err().why, "cannot open the etcd store: " + r.err().message);
     auto rev = header_revision(*r);
-    {
-      std::lock_guard lk(mu_);
-      revision_ = compacted_ = rev;
-    }
+    log_.start_at(rev);
     watcher_ = std::thread([this, rev] { watch_from(rev + 1); });
     return done{};
   }
@@ -203,31 +202,12 @@ class etcd_backend final : public kv_backend {
   }
 
   result<std::vector<kv_event>> events_after(std::uint64_t after, std::size_t limit) override {
-    std::lock_guard lk(mu_);
-    if (after < compacted_)
-      return make_error(reason::gone, "too old resource version: " + std::to_string(after) +
-                                          " (events start after " + std::to_string(compacted_) +
-                                          ")");
-    std::vector<kv_event> out;
-    for (const auto& e : log_) {
-      if (out.size() >= limit) break;
-      if (e.revision > after) out.push_back(e);
-    }
-    return out;
+    return log_.after(after, limit);
   }
-
-  std::uint64_t revision() const override {
-    std::lock_guard lk(mu_);
-    return revision_;
-  }
-  std::uint64_t compacted_revision() const override {
-    std::lock_guard lk(mu_);
-    return compacted_;
-  }
+  std::uint64_t revision() const override { return log_.revision(); }
+  std::uint64_t compacted_revision() const override { return log_.compacted(); }
   bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) override {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, timeout, [&] { return revision_ > after || woken_; }) &&
-           revision_ > after;
+    return log_.wait_for(after, timeout);
   }
   kv_stats stats() const override {
     std::lock_guard lk(mu_);
@@ -237,13 +217,7 @@ class etcd_backend final : public kv_backend {
     std::lock_guard lk(listener_mu_);
     listener_ = std::move(listener);
   }
-  void wake_all() override {
-    {
-      std::lock_guard lk(mu_);
-      woken_ = true;
-    }
-    cv_.notify_all();
-  }
+  void wake_all() override { log_.wake_all(); }
 
  private:
   // ---- leadership (lead_etcd) ----
@@ -452,10 +426,7 @@ class etcd_backend final : public kv_backend {
     if (result == nullptr || !result->is_object()) return 0;
     if (auto compact = number_at(*result, "compact_revision"); compact != 0) {
       // etcd compacted past where this watch was: history ends there.
-      std::lock_guard lk(mu_);
-      compacted_ = std::max(compacted_, compact - 1);
-      log_.clear();
-      revision_ = std::max(revision_, compact - 1);
+      log_.start_at(compact - 1);
       return compact;
     }
     const auto* events = result->as_object().if_contains("events");
@@ -477,25 +448,14 @@ class etcd_backend final : public kv_backend {
       batch.push_back(std::move(out));
     }
     auto last = batch.back().revision;
-    {
-      std::lock_guard lk(mu_);
-      for (const auto& e : batch) log_.push_back(e);
-      while (log_.size() > o_.event_retention) {
-        compacted_ = log_.front().revision;
-        log_.pop_front();
-      }
-    }
+    log_.append(batch);
     // Listeners hear it before the revision moves: a commit that returns
     // (it waits for the revision) has been heard, as with RocksDB.
     {
       std::lock_guard lk(listener_mu_);
       if (listener_) listener_(std::move(batch));
     }
-    {
-      std::lock_guard lk(mu_);
-      revision_ = std::max(revision_, last);
-    }
-    cv_.notify_all();
+    log_.advance(last);
     return last + 1;
   }
 
@@ -507,13 +467,10 @@ class etcd_backend final : public kv_backend {
   std::vector<std::unique_ptr<runtime::http_session>> pool_;
   std::mutex listener_mu_;
   std::function<void(std::vector<kv_event>)> listener_;
-  mutable std::mutex mu_;  // guards everything below
-  std::condition_variable cv_;
-  std::deque<kv_event> log_;
-  std::uint64_t revision_ = 0, compacted_ = 0;
+  detail::memory_event_log log_;  // from the watch; the store revision too
+  mutable std::mutex mu_;          // guards everything below
   std::optional<std::uint64_t> fence_;  // the leader key's create_revision, when leading
   kv_stats stats_;
-  bool woken_ = false;
   std::thread watcher_;
 };
 

@@ -1,10 +1,9 @@
 #include "rockpool/specs/memory_backend.hpp"
 
 #include "commit_plan.hpp"
+#include "memory_event_log.hpp"
 #include "pinned_views.hpp"
 
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 
@@ -14,7 +13,7 @@ namespace {
 
 class memory_backend final : public kv_backend {
  public:
-  explicit memory_backend(std::uint64_t retention) : retention_(retention) {}
+  explicit memory_backend(std::uint64_t retention) : log_(retention) {}
 
   result<std::optional<kv_record>> get(std::string_view key, keyspace space) override {
     std::lock_guard lk(mu_);
@@ -24,7 +23,7 @@ class memory_backend final : public kv_backend {
   result<kv_snapshot> list(std::string_view prefix, keyspace space) override {
     std::lock_guard lk(mu_);
     kv_snapshot out;
-    out.revision = space == keyspace::objects ? revision_ : allocation_revision_;
+    out.revision = space == keyspace::objects ? log_.revision() : allocation_revision_;
     const auto& data = space_of(space);
     for (auto it = data.lower_bound(std::string(prefix));
          it != data.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
@@ -35,7 +34,7 @@ class memory_backend final : public kv_backend {
   result<kv_dump> dump() override {
     std::lock_guard lk(mu_);
     kv_dump out;
-    out.revision = revision_;
+    out.revision = log_.revision();
     out.allocation_revision = allocation_revision_;
     for (auto [from, to] : {std::pair{&objects_, &out.objects},
                             std::pair{&allocations_, &out.allocations}})
@@ -57,7 +56,7 @@ class memory_backend final : public kv_backend {
     } else {
       std::lock_guard lk(mu_);
       view = std::make_shared<const records>(objects_);
-      out.revision = revision_;
+      out.revision = log_.revision();
     }
     auto it = start_after.empty() ? view->lower_bound(std::string(prefix))
                                   : view->upper_bound(std::string(start_after));
@@ -82,54 +81,32 @@ class memory_backend final : public kv_backend {
           [this](keyspace space, const std::string& key) -> result<std::optional<kv_record>> {
             return find(space, key);
           },
-          revision_, allocation_revision_);
+          log_.revision(), allocation_revision_);
       for (const auto& m : plan.mutations) {
         if (m.value)
           space_of(m.space)[m.key] = {m.revision, *m.value};
         else
           space_of(m.space).erase(m.key);
       }
-      for (const auto& e : plan.events) log_.push_back(e);
-      while (!log_.empty() && log_.front().revision + retention_ <= plan.revision) {
-        compacted_ = log_.front().revision;
-        log_.pop_front();
-      }
-      revision_ = plan.revision;
+      log_.append(plan.events);
+      log_.advance(plan.revision);
       allocation_revision_ = plan.allocation_revision;
       if (!plan.mutations.empty()) {
         ++stats_.writes;
         ++stats_.batches;
       }
     }
-    cv_.notify_all();
     if (listener_ && !plan.events.empty()) listener_(std::move(plan.events));
     return *plan.outcomes.front();
   }
 
   result<std::vector<kv_event>> events_after(std::uint64_t after, std::size_t limit) override {
-    std::lock_guard lk(mu_);
-    if (after < compacted_)
-      return make_error(reason::gone, "too old resource version: " + std::to_string(after));
-    std::vector<kv_event> out;
-    for (const auto& e : log_) {
-      if (out.size() >= limit) break;
-      if (e.revision > after) out.push_back(e);
-    }
-    return out;
+    return log_.after(after, limit);
   }
-
-  std::uint64_t revision() const override {
-    std::lock_guard lk(mu_);
-    return revision_;
-  }
-  std::uint64_t compacted_revision() const override {
-    std::lock_guard lk(mu_);
-    return compacted_;
-  }
+  std::uint64_t revision() const override { return log_.revision(); }
+  std::uint64_t compacted_revision() const override { return log_.compacted(); }
   bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) override {
-    std::unique_lock lk(mu_);
-    return cv_.wait_for(lk, timeout, [&] { return revision_ > after || woken_; }) &&
-           revision_ > after;
+    return log_.wait_for(after, timeout);
   }
   kv_stats stats() const override {
     std::lock_guard lk(mu_);
@@ -138,13 +115,7 @@ class memory_backend final : public kv_backend {
   void set_commit_listener(std::function<void(std::vector<kv_event>)> listener) override {
     listener_ = std::move(listener);
   }
-  void wake_all() override {
-    {
-      std::lock_guard lk(mu_);
-      woken_ = true;
-    }
-    cv_.notify_all();
-  }
+  void wake_all() override { log_.wake_all(); }
 
  private:
   using records = std::map<std::string, std::pair<std::uint64_t, std::string>>;
@@ -159,15 +130,12 @@ class memory_backend final : public kv_backend {
   }
 
   detail::pinned_views<records> views_;
-  const std::uint64_t retention_;
+  detail::memory_event_log log_;  // the store revision too
   std::mutex commit_mu_;
   mutable std::mutex mu_;  // guards everything below
-  std::condition_variable cv_;
   records objects_, allocations_;
-  std::deque<kv_event> log_;
-  std::uint64_t revision_ = 0, allocation_revision_ = 0, compacted_ = 0;
+  std::uint64_t allocation_revision_ = 0;
   kv_stats stats_;
-  bool woken_ = false;
   std::function<void(std::vector<kv_event>)> listener_;
 };
 
