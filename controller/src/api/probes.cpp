@@ -14,6 +14,8 @@ std::optional<http_response> api_handler::probe(const std::string& path) {
   if (path == "readyz") {
     if (auto ready = store_.ready(); !ready.ok())
       return http_response{503, "text/plain", "store: " + ready.err().message, {}};
+    if (options_.leadership)
+      return http_response{200, "text/plain", "ok (" + options_.leadership() + ")", {}};
     return http_response{200, "text/plain", "ok", {}};
   }
   if (path == "version") {
@@ -38,6 +40,7 @@ std::optional<http_response> api_handler::probe(const std::string& path) {
         {"apiVersion", specs::api_version},
         {"role", options_.role}};
     if (!options_.nested_host.empty()) v["nestedHost"] = options_.nested_host;
+    if (options_.leadership) v["leadership"] = options_.leadership();
     return json_response(200, std::move(v));
   }
   if (path == "metrics") return http_response{200, "text/plain; version=0.0.4", metrics_text(), {}};

@@ -26,9 +26,11 @@
 #include <caf/atom.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -73,9 +75,17 @@ struct daemon::parts {
 
   specs::status open_store();
   specs::status lead();
+  std::thread campaigner;  // with --store etcd://
+  std::atomic<bool> leading{false};
+  std::atomic<bool> controller_started{false};
+  std::atomic<bool> stopping{false};
   specs::status start_gateway();
   void connect_runtime();
-  void start_reconcilers();
+  void prepare_kinds();
+  void start_routes();
+  void start_controller();
+  // With --store etcd://: campaigns, then starts the leader's parts.
+  void campaign();
   std::string runtime_metrics() const;
 };
 
@@ -110,7 +120,6 @@ specs::status daemon::parts::open_store() {
     auto opened = specs::open_etcd(std::move(o));
     if (!opened.ok()) return opened.err();
     backend = std::move(*opened);
-    if (auto st = lead(); !st.ok()) return st;
   }
   // A nested host's inner network must not overlap the workspaces' bridge either.
   auto taken = config.outer_networks;
@@ -120,9 +129,9 @@ specs::status daemon::parts::open_store() {
   return specs::done{};
 }
 
-// One rockpoold reconciles an etcd prefix: this one waits (serving nothing)
-// until it holds the leadership, and exits if it loses it, fenced meanwhile
-// (docs/scale-out.md). A stop signal while it waits ends the wait.
+// One rockpoold reconciles an etcd prefix: this one serves the API and waits
+// until it holds the leadership, then reconciles; it exits if it loses it,
+// fenced meanwhile (docs/scale-out.md). A stop ends the wait.
 specs::status daemon::parts::lead() {
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
@@ -132,11 +141,7 @@ specs::status daemon::parts::lead() {
   o.waiting = [prefix = config.etcd_prefix](const std::string& holder) {
     spdlog::info("waiting for the leadership of {} in etcd, held by {}", prefix, holder);
   };
-  o.give_up = [] {
-    sigset_t pending;
-    sigpending(&pending);
-    return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
-  };
+  o.give_up = [this] { return stopping.load(); };
   o.on_lost = [prefix = config.etcd_prefix](const std::string& why) {
     spdlog::error("lost the leadership of {}: {}; exiting (fenced: nothing more is written) so "
                   "that the service manager starts this replica again as a standby",
@@ -148,7 +153,17 @@ specs::status daemon::parts::lead() {
   if (!held.ok()) return held.err();
   spdlog::info("leading {} in etcd (lease TTL {} s)", config.etcd_prefix, config.leader_ttl_seconds);
   leadership = std::move(*held);
+  leading = true;
   return specs::done{};
+}
+
+void daemon::parts::campaign() {
+  if (auto st = lead(); !st.ok()) {
+    if (!stopping) spdlog::error("cannot take the leadership: {}", st.err().message);
+    return;
+  }
+  start_routes();
+  start_controller();
 }
 
 // The workspace server's sign-in gateway, on a loopback port of its own that
@@ -230,6 +245,14 @@ void daemon::parts::connect_runtime() {
       if (auto st = real_incus->create_project(where.project); !st.ok())
         spdlog::warn("cannot create Incus project {}: {}", where.project, st.err().message);
   }
+  incus = real_incus.get();
+  real_inner = std::make_unique<runtime::inner_probe_http>(config.caddy_workspace_listen);
+  inner = real_inner.get();
+}
+
+// Caddy's routes: only the leader programs Caddy.
+void daemon::parts::start_routes() {
+  if (config.runtime != "incus") return;
   runtime::caddy_options co;
   co.admin = config.caddy_admin;
   co.control_listen = config.caddy_control_listen;
@@ -254,13 +277,10 @@ void daemon::parts::connect_runtime() {
                                                       std::move(inherited));
   if (auto st = caddy->sync(); !st.ok())
     spdlog::warn("{}; routes will be written once Caddy answers", st.err().message);
-  incus = real_incus.get();
   routes = caddy.get();
-  real_inner = std::make_unique<runtime::inner_probe_http>(config.caddy_workspace_listen);
-  inner = real_inner.get();
 }
 
-void daemon::parts::start_reconcilers() {
+void daemon::parts::prepare_kinds() {
   ports =
       std::make_unique<actors::host_port_allocator>(*backend, config.first_port, config.last_port);
   events =
@@ -291,6 +311,11 @@ void daemon::parts::start_reconcilers() {
     return;
   }
   store->add_finalizers_on_create(kinds.creation_finalizers());
+}
+
+// The manager and reconcilers, and Incus's events: only the leader reconciles.
+void daemon::parts::start_controller() {
+  if (config.runtime == "none") return;
   actors::controller_options options;
   options.sweep_interval = std::chrono::seconds(config.sweep_seconds);
   options.workers = config.max_reconciles;
@@ -303,6 +328,7 @@ void daemon::parts::start_reconcilers() {
   backend->set_commit_listener(
       [this](std::vector<specs::kv_event> e) { reconciler->publish(std::move(e)); });
   reconciler->start();
+  controller_started = true;
   // Self-healing: Incus lifecycle events poke the workspace of the same name at once.
   if (config.runtime == "incus")
     incus_events = std::make_unique<actors::incus_events>(*actor_system, config.incus_where,
@@ -311,7 +337,13 @@ void daemon::parts::start_reconcilers() {
 
 std::string daemon::parts::runtime_metrics() const {
   using specs::append_header;
-  if (!reconciler) return {};
+  std::string leader;
+  if (config.store != "rocksdb")
+    append_metric(leader, "rockpool_leader",
+                  "1 while this replica leads its etcd prefix (reconciles), 0 while it waits.",
+                  "gauge", leading ? 1 : 0);
+  // The controller may be starting on the campaign's thread: read it once started.
+  if (!controller_started) return leader;
   const auto& st = reconciler->stats();
   std::string out;
   append_metric(out, "rockpool_reconcile_passes_total", "Reconcile passes run.", "counter",
@@ -354,7 +386,7 @@ std::string daemon::parts::runtime_metrics() const {
     append_metric(out, "rockpool_incus_events_total", "Incus instance events received.", "counter",
                   incus_events->stats().events.load());
   }
-  return out;
+  return leader + out;
 }
 
 specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config) {
@@ -377,7 +409,14 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
   c.server.tls_cert_file = c.tls_cert_file;
   c.server.tls_key_file = c.tls_key_file;
   p->connect_runtime();
-  p->start_reconcilers();
+  p->prepare_kinds();
+  // RocksDB: this process is the only one. etcd: after the API serves, the
+  // leader's parts start once this replica leads (campaign()).
+  bool elects = config.store != "rocksdb";
+  if (!elects) {
+    p->start_routes();
+    p->start_controller();
+  }
   api_options api;
   api.bookmark_interval = std::chrono::seconds(config.bookmark_seconds);
   api.version = version;
@@ -393,11 +432,14 @@ specs::result<std::unique_ptr<daemon>> daemon::start(const daemon_config& config
   p->subresource_services->wake_timeout = config.wake_timeout_seconds;
   api.subresources = p->kinds.subresources(*p->subresource_services);
   api.extra_metrics = [raw = p.get()] { return raw->runtime_metrics(); };
+  if (elects)
+    api.leadership = [raw = p.get()] { return std::string(raw->leading ? "leader" : "follower"); };
   p->handler = std::make_unique<api_handler>(*p->store, p->api_metrics, api);
   p->server = std::make_unique<api_server>(*p->handler, c.server);
   // Owned from here on, so a failure below is stopped in order, like a signal.
   std::unique_ptr<daemon> d(new daemon(std::move(p)));
   if (auto st = d->parts_->server->start(); !st.ok()) return st.err();
+  if (elects) d->parts_->campaigner = std::thread([raw = d->parts_.get()] { raw->campaign(); });
   return d;
 }
 
@@ -412,6 +454,8 @@ void daemon::stop() {
   auto& p = *parts_;
   if (p.stopped) return;
   p.stopped = true;
+  p.stopping = true;  // a campaign gives up; its leader's parts are then started or not
+  if (p.campaigner.joinable()) p.campaigner.join();
   p.backend->wake_all();  // watch streams waiting for a revision
   p.server->stop();
   if (p.gateway_server) p.gateway_server->stop();

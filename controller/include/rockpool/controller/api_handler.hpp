@@ -80,6 +80,9 @@ struct api_options {
   std::string version = "dev";
   /// "outer", or "inner" for a Rockpool running inside a NestedHost (/version).
   std::string role = "outer";
+  /// With several replicas on one etcd: "leader" or "follower" (/readyz,
+  /// /version, rockpool_leader); unset: one replica, nothing said.
+  std::function<std::string()> leadership;
   /// The NestedHost an inner Rockpool runs in ("" when unknown or outer).
   std::string nested_host;
   /// The kinds' subresources (nestedhosts/NAME/log, ...), found by kind and
