@@ -156,6 +156,19 @@ TEST_F(etcd_backend_test, pages_read_at_the_first_pages_revision_until_etcd_comp
   EXPECT_EQ(compacted.err().why, reason::gone);
 }
 
+// An idle store: etcd compacts past the last object event (allocations and
+// other users move its revision); lists keep answering.
+TEST_F(etcd_backend_test, lists_answer_after_etcd_compacted_past_the_last_object_event) {
+  ASSERT_TRUE(backend_->commit({"Workspace/a", 0, "1"}).ok());
+  auto a = backend_->commit({"alloc/hostport/20000", 0, "{}", keyspace::allocations});
+  ASSERT_TRUE(a.ok());
+  compact(*a);
+  auto listed = backend_->list("Workspace/");
+  ASSERT_TRUE(listed.ok()) << listed.err().message;
+  ASSERT_EQ(listed->records.size(), 1u);
+  EXPECT_EQ(listed->records[0].value, "1");
+}
+
 TEST_F(etcd_backend_test, two_backends_on_one_etcd_see_each_others_writes_in_order) {
   auto other = open();
   std::mutex mu;

@@ -108,6 +108,10 @@ class etcd_backend final : public kv_backend {
   result<kv_snapshot> list(std::string_view prefix, keyspace space) override {
     auto at = space == keyspace::objects ? revision() : 0;
     auto r = range(prefix_of(space) + std::string(prefix), "", 0, at, space);
+    // etcd compacted past the last revision the watch delivered (an idle
+    // store, before a progress notification): the latest state will do.
+    if (!r.ok() && r.err().why == reason::gone && at != 0)
+      r = range(prefix_of(space) + std::string(prefix), "", 0, 0, space);
     if (!r.ok()) return r.err();
     return kv_snapshot{std::move(r->records), r->revision};
   }
@@ -393,7 +397,8 @@ class etcd_backend final : public kv_backend {
       json::object create{{"key", b64(objects_)},
                           {"range_end", b64(prefix_end(objects_))},
                           {"start_revision", std::to_string(from)},
-                          {"prev_kv", true}};
+                          {"prev_kv", true},
+                          {"progress_notify", true}};
       auto c = request(o_.endpoints[at % o_.endpoints.size()], "/v3/watch",
                        json::serialize(json::object{{"create_request", std::move(create)}}));
       std::string pending;
@@ -430,7 +435,15 @@ class etcd_backend final : public kv_backend {
       return compact;
     }
     const auto* events = result->as_object().if_contains("events");
-    if (events == nullptr || !events->is_array() || events->as_array().empty()) return 0;
+    if (events == nullptr || !events->is_array() || events->as_array().empty()) {
+      // A progress notification (no events; not the watch's creation): every
+      // event up to its revision has been sent, so lists may read there. An
+      // idle store's revision then keeps up with etcd's compaction.
+      const auto* created = result->as_object().if_contains("created");
+      if (!(created && created->is_bool() && created->as_bool()))
+        log_.advance(header_revision(*result));
+      return 0;
+    }
     std::vector<kv_event> batch;
     for (const auto& e : events->as_array()) {
       const auto& kv = e.at("kv");
