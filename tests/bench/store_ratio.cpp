@@ -6,6 +6,10 @@
 // because machines differ and these two share one.
 //
 //   ./build/tests/bench/store_ratio [--seconds S] [--reps N] [--guard docs/benchmarks.md]
+//                                   [--rockpoold-on-etcd]
+//
+// --rockpoold-on-etcd keeps rockpoold's store in that same etcd (issue 27's
+// "rockpoold on etcd against etcd directly" figure) instead of RocksDB.
 //
 // With --guard it reads the line "ratio-guard: writes_c1=A writes_c16=B
 // reads_c16=C" from that file and exits 1 when a ratio is more than 25 %
@@ -103,10 +107,13 @@ int main(int argc, char** argv) {
   double seconds = 3;
   int reps = 3;
   std::string guard;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--seconds")) seconds = std::stod(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--reps")) reps = std::stoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--guard")) guard = argv[i + 1];
+  bool on_etcd = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--rockpoold-on-etcd")) on_etcd = true;
+    if (i + 1 >= argc) continue;
+    if (!std::strcmp(argv[i], "--seconds")) seconds = std::stod(argv[++i]);
+    else if (!std::strcmp(argv[i], "--reps")) reps = std::stoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--guard")) guard = argv[++i];
   }
   test_support::etcd_process etcd;
   if (!etcd.start()) {
@@ -120,10 +127,10 @@ int main(int argc, char** argv) {
     ::chmod((dir / "token").c_str(), 0600);
   }
   auto port = test_support::free_port();
-  test_support::daemon_process rockpoold(
-      ROCKPOOLD_PATH, dir / "db", dir / "api.sock",
-      {"--runtime", "none", "--listen", "127.0.0.1:" + std::to_string(port), "--plain-http",
-       "--token-file", dir / "token"});
+  std::vector<std::string> args{"--runtime", "none", "--listen", "127.0.0.1:" + std::to_string(port),
+                                "--plain-http", "--token-file", dir / "token"};
+  if (on_etcd) args.insert(args.end(), {"--store", "etcd://" + etcd.endpoint()});
+  test_support::daemon_process rockpoold(ROCKPOOLD_PATH, dir / "db", dir / "api.sock", args);
   if (!rockpoold.start()) {
     std::fprintf(stderr, "store_ratio: rockpoold did not start: %s\n", rockpoold.log().c_str());
     return 2;

@@ -27,7 +27,6 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -144,7 +143,7 @@ specs::status daemon::parts::lead() {
   o.give_up = [this] { return stopping.load(); };
   o.on_lost = [prefix = config.etcd_prefix](const std::string& why) {
     spdlog::error("lost the leadership of {}: {}; exiting (fenced: nothing more is written) so "
-                  "that the service manager starts this replica again as a standby",
+                  "that the service manager starts this replica again as a follower",
                   prefix, why);
     spdlog::default_logger()->flush();
     std::_Exit(3);
