@@ -8,6 +8,7 @@ import shutil
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -30,7 +31,13 @@ def browser():
 
 
 def wait(d, fn, timeout=10):
-    return WebDriverWait(d, timeout, poll_frequency=0.02).until(lambda _: fn())
+    """Polls fn until it returns something true. The pages are live: an
+    element fn found may be redrawn before fn reads it (stale), and it is
+    then found again on the next poll (seen in CI: the YAML view of an object
+    whose status changed)."""
+    return WebDriverWait(d, timeout, poll_frequency=0.02,
+                         ignored_exceptions=(NoSuchElementException,
+                                             StaleElementReferenceException)).until(lambda _: fn())
 
 
 def shot(d, folder, name):
