@@ -4,8 +4,10 @@
 // etcd has: two backends on one etcd see each other's writes, history read
 // at a revision until etcd compacts it, a member that does not answer, and
 // rockpoold on etcd surviving kill -9 (issue 27, item 1).
+#include "rockpool/runtime/http.hpp"
 #include "rockpool/specs/base64.hpp"
 #include "rockpool/specs/etcd_backend.hpp"
+#include "rockpool/specs/json.hpp"
 #include "rockpool/specs/object_store.hpp"
 #include "test_support.hpp"
 
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 using namespace rockpool;
@@ -373,4 +376,250 @@ TEST_F(etcd_backend_test, a_follower_takes_over_when_the_leader_dies_and_a_pause
   EXPECT_NE(b->log().find("lost the leadership of /rockpool/"), std::string::npos) << b->log();
   EXPECT_EQ(rpctl(*c, "wait ws demo --for=condition=Ready --timeout 30s").exit_code, 0);
   EXPECT_EQ(rpctl(*c, "delete ws demo --wait --timeout 30s").exit_code, 0) << c->log();
+}
+
+// ---- A 3-member etcd cluster and two replicas (issue 27, "how it is checked") ----
+
+namespace {
+
+const std::string templates_path = "/apis/rockpool.dev/v1alpha1/workspacetemplates";
+
+// One API call to a replica's unix socket.
+struct api_reply {
+  long status = 0;  // 0: no answer
+  std::string body;
+};
+api_reply api(runtime::http_session& s, const test_support::daemon_process& d, const std::string& method,
+              const std::string& path, const std::string& body = {}) {
+  runtime::http_call c;
+  c.method = method;
+  c.url = "http://x" + path;
+  c.unix_socket = d.socket();
+  c.body = body;
+  c.send_body = !body.empty();
+  c.headers = {"Content-Type: application/json"};
+  c.timeout_ms = 30000;
+  auto r = s.perform(c);
+  if (!r.ok()) return {};
+  return {r->status, r->body};
+}
+
+std::string template_body(const std::string& name) {
+  return R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate","metadata":{"name":")" +
+         name + R"("},"spec":{"image":"img"}})";
+}
+
+// Creates a template through d every `every` until stopped; keeps the
+// names whose creation was acknowledged (201), in order.
+class writer {
+ public:
+  writer(const test_support::daemon_process& d, std::string prefix) : d_(d), prefix_(std::move(prefix)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~writer() { stop(); }
+  void stop() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<std::string> acknowledged() const {
+    std::lock_guard lk(mu_);
+    return acked_;
+  }
+  std::size_t failures() const {
+    std::lock_guard lk(mu_);
+    return failures_;
+  }
+
+ private:
+  void run() {
+    runtime::http_session s;
+    for (int i = 0; !stopping_ && i < 2000; ++i) {
+      auto name = prefix_ + std::to_string(i);
+      auto r = api(s, d_, "POST", templates_path, template_body(name));
+      {
+        std::lock_guard lk(mu_);
+        if (r.status == 201)
+          acked_.push_back(name);
+        else
+          ++failures_;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  const test_support::daemon_process& d_;
+  const std::string prefix_;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mu_;
+  std::vector<std::string> acked_;
+  std::size_t failures_ = 0;
+  std::thread thread_;
+};
+
+// The names in a list reply.
+std::set<std::string> names_in(const std::string& list) {
+  std::set<std::string> out;
+  auto v = specs::parse_json(list);
+  if (!v.ok()) return out;
+  for (const auto& item : v->at("items").as_array()) out.insert(specs::string_at(item, "metadata.name"));
+  return out;
+}
+
+}  // namespace
+
+TEST(etcd_cluster_test, replicas_on_three_members_survive_losing_their_leader_and_one_member_and_wait_out_two) {
+  test_support::etcd_cluster etcd(3);
+  if (!etcd.start()) {
+    if (test_support::in_ci()) FAIL() << "etcd is required under CI=true (scripts/install-deps.sh --tests)";
+    GTEST_SKIP() << "no etcd";
+  }
+  test_support::temp_dir dir;
+  auto replica = [&](const std::string& name) {
+    return std::make_unique<test_support::daemon_process>(
+        ROCKPOOLD_PATH, dir / (name + "-db"), dir / (name + ".sock"),
+        std::vector<std::string>{"--store", "etcd://" + etcd.endpoints(), "--runtime", "fake",
+                                 "--bridge", "none", "--leader-ttl", "2", "--log-level", "info"});
+  };
+  auto readyz = [](test_support::daemon_process& d) {
+    return run_command("curl -s -m 20 --unix-socket " + d.socket() + " http://x/readyz").out;
+  };
+  auto leads_within = [&](test_support::daemon_process& d, std::chrono::seconds limit) {
+    auto began = std::chrono::steady_clock::now();
+    while (readyz(d) != "ok (leader)" && std::chrono::steady_clock::now() - began < limit)
+      std::this_thread::sleep_for(50ms);
+    return std::chrono::steady_clock::now() - began;
+  };
+  auto rpctl = [&](test_support::daemon_process& d, const std::string& args) {
+    return run_command("ROCKPOOL_SERVER=" + d.server_url() + " " RPCTL_PATH " " + args);
+  };
+  auto workspace = [&](test_support::daemon_process& d, const std::string& name) {
+    std::ofstream(dir / (name + ".yaml")) << "apiVersion: rockpool.dev/v1alpha1\nkind: Workspace\n"
+                                              "metadata: {name: " << name << "}\nspec: {image: rockpool-tiny}\n";
+    return rpctl(d, "apply -f " + (dir / (name + ".yaml"))).exit_code;
+  };
+  auto a = replica("a"), b = replica("b");
+  ASSERT_TRUE(a->start()) << a->log();
+  leads_within(*a, 10s);
+  ASSERT_EQ(readyz(*a), "ok (leader)") << a->log();
+  ASSERT_TRUE(b->start()) << b->log();
+  ASSERT_EQ(readyz(*b), "ok (follower)");
+  runtime::http_session session;
+
+  // A watch on b from now, kept until it has seen the last write.
+  auto listed = specs::parse_json(api(session, *b, "GET", templates_path).body);
+  ASSERT_TRUE(listed.ok());
+  auto from = specs::string_at(*listed, "metadata.resourceVersion");
+  std::vector<std::pair<std::string, std::uint64_t>> seen;  // (type name, revision)
+  std::mutex seen_mu;
+  std::thread watch([&] {
+    runtime::http_call c;
+    c.url = "http://x" + templates_path + "?watch=true&resourceVersion=" + from;
+    c.unix_socket = b->socket();
+    c.timeout_ms = 120000;
+    std::string pending;
+    c.on_data = [&](std::string_view chunk, long) {
+      pending.append(chunk);
+      for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
+        auto e = specs::parse_json(pending.substr(0, nl));
+        pending.erase(0, nl + 1);
+        if (!e.ok()) continue;
+        auto name = specs::string_at(*e, "object.metadata.name");
+        std::lock_guard lk(seen_mu);
+        seen.emplace_back(specs::string_at(*e, "type") + " " + name,
+                          std::stoull("0" + specs::string_at(*e, "object.metadata.resourceVersion")));
+        if (name == "the-end") return false;
+      }
+      return true;
+    };
+    (void)runtime::http_perform(c);
+  });
+
+  // Writers through both replicas; the leader is killed meanwhile.
+  ASSERT_EQ(workspace(*a, "before"), 0);
+  writer through_a(*a, "a-"), through_b(*b, "b-");
+  std::this_thread::sleep_for(1500ms);
+  a->kill9();
+  auto takeover = leads_within(*b, 10s);
+  ASSERT_EQ(readyz(*b), "ok (leader)") << b->log();
+  std::printf("takeover after kill -9 of the leader: %lld ms (lease TTL 2 s)\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count()));
+  EXPECT_LT(takeover, 4s) << "within 2 x the lease TTL";
+  through_a.stop();
+  ASSERT_EQ(workspace(*b, "after"), 0);
+  for (auto name : {"before", "after"})
+    EXPECT_EQ(rpctl(*b, std::string("wait ws ") + name + " --for=condition=Ready --timeout 30s").exit_code, 0)
+        << name << "\n" << b->log();
+
+  // One etcd member killed (the first, which the replica asks first): b keeps writing.
+  auto acked_before = through_b.acknowledged().size();
+  auto failed_before = through_b.failures();
+  etcd.kill9(0);
+  std::this_thread::sleep_for(2000ms);
+  through_b.stop();
+  EXPECT_GE(through_b.acknowledged().size(), acked_before + 10) << "writes go on with one member down";
+  EXPECT_LE(through_b.failures(), failed_before + 1) << "at most the write in flight at the kill fails";
+  ASSERT_EQ(workspace(*b, "one-down"), 0);
+  EXPECT_EQ(rpctl(*b, "wait ws one-down --for=condition=Ready --timeout 30s").exit_code, 0) << b->log();
+
+  // The watch on the surviving replica saw every acknowledged write once, in order.
+  ASSERT_EQ(api(session, *b, "POST", templates_path, template_body("the-end")).status, 201);
+  watch.join();
+  std::vector<std::string> acknowledged = through_a.acknowledged();
+  for (const auto& n : through_b.acknowledged()) acknowledged.push_back(n);
+  {
+    std::set<std::string> once;
+    std::uint64_t last = 0;
+    for (const auto& [event, revision] : seen) {
+      EXPECT_TRUE(once.insert(event).second) << event << " seen twice";
+      EXPECT_GT(revision, last) << event << " out of order";
+      last = revision;
+    }
+    for (const auto& n : acknowledged) EXPECT_TRUE(once.count("ADDED " + n)) << n << " not seen";
+  }
+
+  // Two members down: a replica (a, restarted as the service manager does)
+  // refuses writes with 503 and says why, answers reads from the member
+  // left, and the leader (b) lets go; nothing is lost when they return.
+  ASSERT_TRUE(a->start()) << a->log();
+  ASSERT_EQ(readyz(*a), "ok (follower)");
+  etcd.kill9(1);
+  auto began = std::chrono::steady_clock::now();
+  auto refused = api(session, *a, "POST", templates_path, template_body("no-majority"));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_NE(refused.body.find("a majority of etcd's members must run"), std::string::npos) << refused.body;
+  auto refused_after = std::chrono::steady_clock::now() - began;
+  EXPECT_LT(refused_after, 20s);
+  began = std::chrono::steady_clock::now();
+  auto read = api(session, *a, "GET", templates_path + "/" + acknowledged.back());
+  EXPECT_EQ(read.status, 200) << read.body;
+  auto list = api(session, *a, "GET", templates_path);
+  EXPECT_EQ(list.status, 200) << list.body;
+  std::printf("%zu writes acknowledged through two replicas, %zu events watched; with two of three "
+              "members down a write is refused after %lld ms, a GET and a list answer in %lld ms\n",
+              acknowledged.size(), seen.size(),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(refused_after).count()),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - began).count()));
+  EXPECT_EQ(run_command("curl -s -o /dev/null -w '%{http_code}' -m 30 --unix-socket " + a->socket() +
+                        " http://x/readyz").out,
+            "503");
+  began = std::chrono::steady_clock::now();
+  while (b->serving() && std::chrono::steady_clock::now() - began < 30s) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(b->stop(), 3) << "the leader exits (status 3) once its lease cannot be renewed";
+  EXPECT_NE(b->log().find("lost the leadership of /rockpool/"), std::string::npos) << b->log();
+
+  ASSERT_TRUE(etcd.start(1));
+  ASSERT_TRUE(etcd.start(0));
+  ASSERT_TRUE(b->start()) << b->log();
+  began = std::chrono::steady_clock::now();
+  while (readyz(*a) != "ok (leader)" && readyz(*b) != "ok (leader)" &&
+         std::chrono::steady_clock::now() - began < 20s)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(readyz(*a) == "ok (leader)" || readyz(*b) == "ok (leader)") << a->log() << b->log();
+  auto after = names_in(api(session, *a, "GET", templates_path).body);
+  for (const auto& n : acknowledged) EXPECT_TRUE(after.count(n)) << n << " was acknowledged and is gone";
+  EXPECT_EQ(api(session, *b, "POST", templates_path, template_body("back")).status, 201);
+  ASSERT_EQ(workspace(*a, "back"), 0);
+  for (auto name : {"before", "after", "one-down", "back"})
+    EXPECT_EQ(rpctl(*a, std::string("wait ws ") + name + " --for=condition=Ready --timeout 30s").exit_code, 0)
+        << name << "\n" << a->log() << b->log();
 }

@@ -216,37 +216,78 @@ void caddy_process::kill9() {
   signal_and_reap(pid_, SIGKILL);
 }
 
-etcd_process::etcd_process() : client_port_(free_port()), peer_port_(free_port()) {}
-
-etcd_process::~etcd_process() {
-  resume();
-  kill9();
+etcd_cluster::etcd_cluster(std::size_t members) {
+  for (std::size_t i = 0; i < members; ++i) members_.push_back({free_port(), free_port()});
 }
 
-bool etcd_process::start() {
-  auto peer = "http://127.0.0.1:" + std::to_string(peer_port_);
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    FILE* log = std::fopen((dir_ / "etcd.log").c_str(), "a");
+etcd_cluster::~etcd_cluster() {
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    resume(i);
+    kill9(i);
+  }
+}
+
+std::string etcd_cluster::url(std::size_t i) const {
+  return "http://" + endpoint(i);
+}
+std::string etcd_cluster::endpoint(std::size_t i) const {
+  return "127.0.0.1:" + std::to_string(members_.at(i).client_port);
+}
+std::string etcd_cluster::endpoints() const {
+  std::string out;
+  for (std::size_t i = 0; i < members_.size(); ++i) out += (i ? "," : "") + endpoint(i);
+  return out;
+}
+
+void etcd_cluster::spawn(std::size_t i) {
+  auto peer = [&](std::size_t m) { return "http://127.0.0.1:" + std::to_string(members_[m].peer_port); };
+  std::string cluster;
+  for (std::size_t m = 0; m < members_.size(); ++m)
+    cluster += (m ? "," : "") + ("m" + std::to_string(m)) + "=" + peer(m);
+  auto name = "m" + std::to_string(i);
+  auto data = dir_ / (name + ".data");
+  auto log_path = dir_ / (name + ".log");
+  auto client = url(i);
+  auto own_peer = peer(i);
+  members_[i].pid = ::fork();
+  if (members_[i].pid == 0) {
+    FILE* log = std::fopen(log_path.c_str(), "a");
     ::dup2(fileno(log), 1);
     ::dup2(fileno(log), 2);
-    ::execlp("etcd", "etcd", "--name", "test", "--data-dir", (dir_ / "data").c_str(),
-             "--listen-client-urls", url().c_str(), "--advertise-client-urls", url().c_str(),
-             "--listen-peer-urls", peer.c_str(), "--initial-advertise-peer-urls", peer.c_str(),
-             "--initial-cluster", ("test=" + peer).c_str(), nullptr);
+    ::execlp("etcd", "etcd", "--name", name.c_str(), "--data-dir", data.c_str(),
+             "--listen-client-urls", client.c_str(), "--advertise-client-urls", client.c_str(),
+             "--listen-peer-urls", own_peer.c_str(), "--initial-advertise-peer-urls",
+             own_peer.c_str(), "--initial-cluster", cluster.c_str(), "--initial-cluster-token",
+             dir_.path().filename().c_str(), nullptr);
     std::_Exit(127);
   }
-  return answers_while_alive(pid_, url() + "/health", 200);
 }
 
-void etcd_process::kill9() {
-  signal_and_reap(pid_, SIGKILL);
+bool etcd_cluster::healthy(std::size_t i) {
+  return answers_while_alive(members_[i].pid, url(i) + "/health", 200);
 }
-void etcd_process::pause() {
-  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+
+bool etcd_cluster::start() {
+  // Every member first: none is healthy before a majority runs.
+  for (std::size_t i = 0; i < members_.size(); ++i) spawn(i);
+  for (std::size_t i = 0; i < members_.size(); ++i)
+    if (!healthy(i)) return false;
+  return true;
 }
-void etcd_process::resume() {
-  if (pid_ > 0) ::kill(pid_, SIGCONT);
+
+bool etcd_cluster::start(std::size_t i) {
+  spawn(i);
+  return healthy(i);
+}
+
+void etcd_cluster::kill9(std::size_t i) {
+  signal_and_reap(members_.at(i).pid, SIGKILL);
+}
+void etcd_cluster::pause(std::size_t i) {
+  if (members_.at(i).pid > 0) ::kill(members_[i].pid, SIGSTOP);
+}
+void etcd_cluster::resume(std::size_t i) {
+  if (members_.at(i).pid > 0) ::kill(members_[i].pid, SIGCONT);
 }
 
 }  // namespace rockpool::test_support

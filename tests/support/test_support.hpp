@@ -110,27 +110,44 @@ class caddy_process {
 /// True when the CI environment variable is "true".
 bool in_ci();
 
-/// An etcd member of its own (Debian's etcd-server) on free loopback ports,
-/// data in a temporary directory.
-class etcd_process {
+/// An etcd cluster of its own (Debian's etcd-server): `members` members on
+/// free loopback ports, data in a temporary directory. Member i's calls
+/// default to the first member, as a single etcd.
+class etcd_cluster {
  public:
-  etcd_process();
-  ~etcd_process();
-  /// Starts it (again, on the same data) and waits until it answers; false
-  /// when etcd is missing or does not answer within 10 s.
+  explicit etcd_cluster(std::size_t members = 1);
+  ~etcd_cluster();
+  etcd_cluster(const etcd_cluster&) = delete;
+  etcd_cluster& operator=(const etcd_cluster&) = delete;
+  /// Starts every member and waits until each answers healthy (it has a
+  /// leader); false when etcd is missing or a member does not within 10 s.
   bool start();
-  void kill9();
+  /// Starts member i again on its data and waits until it answers healthy.
+  bool start(std::size_t i);
+  void kill9(std::size_t i = 0);
   /// SIGSTOP / SIGCONT: a member that holds its connections but answers nothing.
-  void pause();
-  void resume();
-  /// The client URL, e.g. http://127.0.0.1:23790.
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(client_port_); }
-  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+  void pause(std::size_t i = 0);
+  void resume(std::size_t i = 0);
+  /// Member i's client URL, e.g. http://127.0.0.1:23790.
+  std::string url(std::size_t i = 0) const;
+  /// Member i's HOST:PORT.
+  std::string endpoint(std::size_t i = 0) const;
+  /// Every member's HOST:PORT, comma-separated (for --store etcd://...).
+  std::string endpoints() const;
+  std::size_t size() const { return members_.size(); }
 
  private:
+  struct member {
+    unsigned short client_port, peer_port;
+    int pid = -1;
+  };
+  void spawn(std::size_t i);
+  bool healthy(std::size_t i);
   temp_dir dir_;
-  unsigned short client_port_, peer_port_;
-  int pid_ = -1;
+  std::vector<member> members_;
 };
+
+/// One etcd member of its own.
+using etcd_process = etcd_cluster;
 
 }  // namespace rockpool::test_support

@@ -93,13 +93,23 @@ class etcd_backend final : public kv_backend {
   }
 
   result<std::optional<kv_record>> get(std::string_view key, keyspace space) override {
-    auto full = prefix_of(space) + std::string(key);
-    auto r = call("/v3/kv/range", {{"key", b64(full)}});
+    auto full = b64(prefix_of(space) + std::string(key));
+    auto r = call("/v3/kv/range", {{"key", full}});
+    // No majority answers: the state one member holds (kv_backend::get).
+    if (!r.ok() && r.err().why == reason::unavailable)
+      r = call("/v3/kv/range", {{"key", full}, {"serializable", true}});
     if (!r.ok()) return r.err();
     const auto* kvs = r->as_object().if_contains("kvs");
     if (kvs == nullptr || !kvs->is_array() || kvs->as_array().empty())
       return std::optional<kv_record>();
     return std::optional<kv_record>(record(kvs->as_array()[0], space));
+  }
+
+  // Ready while a majority answers a (linearizable) read.
+  status ready() override {
+    auto r = call("/v3/kv/range", {{"key", b64(objects_ + "meta/readyz")}});
+    if (!r.ok()) return r.err();
+    return done{};
   }
 
   // Objects are read at the revision the watch has delivered, so a list and
@@ -265,20 +275,13 @@ class etcd_backend final : public kv_backend {
 
   // Renews the lease: its remaining TTL in seconds (0: it is gone).
   result<std::uint64_t> keep_alive(std::uint64_t lease) {
-    auto c = request(o_.endpoints[preferred_ % o_.endpoints.size()], "/v3/lease/keepalive",
-                     json::serialize(json::object{{"ID", std::to_string(lease)}}));
-    c.timeout_ms = static_cast<long>(o_.request_timeout.count());
-    std::string first;
-    c.on_data = [&](std::string_view chunk, long) {  // one answer is enough
-      first.append(chunk);
-      return first.find('\n') == std::string::npos;
-    };
-    auto r = runtime::http_perform(c);
-    if (!r.ok() && first.empty()) return r.err();
-    auto v = parse_json(first.substr(0, first.find('\n')));
-    if (!v.ok() || !v->is_object() || !v->as_object().if_contains("result"))
-      return make_error(reason::unavailable, "etcd did not renew the lease: " + first.substr(0, 200));
-    return number_at(v->at("result"), "TTL");
+    auto r = call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}}, true);
+    if (!r.ok()) return r.err();
+    const auto* renewed = r->as_object().if_contains("result");
+    if (renewed == nullptr)
+      return make_error(reason::unavailable,
+                        "etcd did not renew the lease: " + json::serialize(*r).substr(0, 200));
+    return number_at(*renewed, "TTL");
   }
 
   void revoke(std::uint64_t lease) { (void)call("/v3/lease/revoke", {{"ID", std::to_string(lease)}}); }
@@ -313,8 +316,17 @@ class etcd_backend final : public kv_backend {
     json::object req{{"key", b64(start_after.empty() ? prefix : start_after + '\0')},
                      {"range_end", b64(prefix_end(prefix))}};
     if (limit != 0) req["limit"] = std::to_string(limit + 1);
-    if (at != 0) req["revision"] = std::to_string(at);
-    auto r = call("/v3/kv/range", std::move(req));
+    if (at != 0) {
+      // A read at a revision is the same on every member that has it: any
+      // member answers it alone (serializable), without a majority.
+      req["revision"] = std::to_string(at);
+      req["serializable"] = true;
+    }
+    auto r = call("/v3/kv/range", req);
+    if (!r.ok() && at != 0 && r.err().message.find("future revision") != std::string::npos) {
+      req.erase("serializable");  // that member lags: ask the leader's view
+      r = call("/v3/kv/range", std::move(req));
+    }
     if (!r.ok()) return r.err();
     kv_page out;
     out.revision = at != 0 ? at : header_revision(*r);
@@ -344,36 +356,53 @@ class etcd_backend final : public kv_backend {
     return c;
   }
 
-  // One request to the first member that answers; etcd's errors become ours.
-  result<json::value> call(const std::string& path, json::object body) {
+  // One request to the first member that answers, starting with the last
+  // one that did; etcd's errors become ours. A member that cannot answer for
+  // want of a majority ("no leader", "request timed out") passes the request
+  // on, as one that does not answer at all does: writes are compare-and-swap,
+  // so one retried elsewhere is never made twice. A stream (the lease
+  // keepalive) answers with its first message.
+  result<json::value> call(const std::string& path, json::object body, bool stream = false) {
     auto text = json::serialize(body);
     auto session = take_session();
-    error last = make_error(reason::unavailable, "no etcd endpoint");
+    std::string tried;
     for (std::size_t i = 0; i < o_.endpoints.size(); ++i) {
       auto at = (preferred_ + i) % o_.endpoints.size();
       auto c = request(o_.endpoints[at], path, text);
       c.timeout_ms = static_cast<long>(o_.request_timeout.count());
+      std::string first;
+      if (stream)
+        c.on_data = [&first](std::string_view chunk, long) {
+          first.append(chunk);
+          return first.find('\n') == std::string::npos;
+        };
       auto reply = session->perform(c);
+      if (reply.ok() && stream) reply->body = first.substr(0, first.find('\n'));
+      std::string message;
       if (!reply.ok()) {
-        last = make_error(reason::unavailable,
-                          "etcd at " + o_.endpoints[at] + ": " + reply.err().message);
-        continue;
+        message = reply.err().message;
+      } else {
+        auto v = parse_json(reply->body);
+        if (reply->status == 200 && v.ok() && v->is_object()) {
+          preferred_ = at;
+          give_back(std::move(session));
+          return std::move(*v);
+        }
+        message = v.ok() ? string_at(*v, "message") : std::string();
+        if (message.empty()) message = reply->body.substr(0, 200);
+        if (message.find("timed out") == std::string::npos &&
+            message.find("no leader") == std::string::npos) {
+          give_back(std::move(session));
+          auto why = message.find("compacted") != std::string::npos ? reason::gone : reason::internal;
+          return make_error(why, "etcd at " + o_.endpoints[at] + ": " + message);
+        }
       }
-      preferred_ = at;
-      give_back(std::move(session));
-      auto v = parse_json(reply->body);
-      if (reply->status == 200 && v.ok() && v->is_object()) return std::move(*v);
-      auto message = v.ok() ? string_at(*v, "message") : std::string();
-      if (message.empty()) message = reply->body.substr(0, 200);
-      auto why = message.find("compacted") != std::string::npos ? reason::gone
-                 : message.find("timed out") != std::string::npos ||
-                         message.find("no leader") != std::string::npos
-                     ? reason::unavailable
-                     : reason::internal;
-      return make_error(why, "etcd at " + o_.endpoints[at] + ": " + message);
+      tried += (tried.empty() ? "" : "; ") + o_.endpoints[at] + ": " + message;
     }
     give_back(std::move(session));
-    return last;
+    return make_error(reason::unavailable,
+                      "no etcd member answered (" + tried +
+                          "); a majority of etcd's members must run for the store to answer");
   }
 
   std::unique_ptr<runtime::http_session> take_session() {
@@ -551,29 +580,39 @@ class leadership final : public etcd_leadership {
 result<std::unique_ptr<etcd_leadership>> lead_etcd(kv_backend& backend, leadership_options o) {
   auto* b = dynamic_cast<etcd_backend*>(&backend);
   if (b == nullptr) return make_error(reason::bad_request, "leadership needs the etcd store");
-  auto lease = b->grant_lease(o.ttl);
-  if (!lease.ok()) return lease.err();
+  std::optional<std::uint64_t> lease;
   std::string seen;
+  auto see = [&](const std::string& holder) {
+    if (holder == seen) return;
+    seen = holder;
+    if (o.waiting) o.waiting(seen);
+  };
+  // Until it leads or gives up; etcd that does not answer (no majority) is
+  // waited for like a holder.
   for (;;) {
-    auto r = b->try_lead(*lease, o.identity);
-    if (r.ok() && r->first != 0) {
-      b->set_fence(r->first);
-      return std::unique_ptr<etcd_leadership>(
-          new leadership(*b, *lease, o.ttl, std::move(o.on_lost)));
+    if (!lease) {
+      auto granted = b->grant_lease(o.ttl);
+      if (granted.ok())
+        lease = *granted;
+      else
+        see("nobody known (" + granted.err().message + ")");
     }
-    if (r.ok() && r->second != seen) {
-      seen = r->second;
-      if (o.waiting) o.waiting(seen);
+    if (lease) {
+      auto r = b->try_lead(*lease, o.identity);
+      if (r.ok() && r->first != 0) {
+        b->set_fence(r->first);
+        return std::unique_ptr<etcd_leadership>(
+            new leadership(*b, *lease, o.ttl, std::move(o.on_lost)));
+      }
+      see(r.ok() ? r->second : "nobody known (" + r.err().message + ")");
     }
     if (o.give_up && o.give_up()) {
-      b->revoke(*lease);
+      if (lease) b->revoke(*lease);
       return make_error(reason::unavailable, "stopped while waiting for the leadership");
     }
     // Our lease lives on while we wait, so that taking the key is one txn.
-    if (auto left = b->keep_alive(*lease); left.ok() && *left == 0) {
-      auto again = b->grant_lease(o.ttl);
-      if (again.ok()) lease = again;
-    }
+    if (lease)
+      if (auto left = b->keep_alive(*lease); left.ok() && *left == 0) lease.reset();
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }

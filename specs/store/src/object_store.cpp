@@ -78,9 +78,7 @@ result<write_outcome> object_store::retry_on_race(const std::string& kind, const
 }
 
 status object_store::ready() {
-  auto probe = backend_.get("meta/readyz");
-  if (!probe.ok()) return probe.err();
-  return done{};
+  return backend_.ready();
 }
 
 bool object_store::wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) {

@@ -86,8 +86,18 @@ class kv_backend {
  public:
   virtual ~kv_backend() = default;
 
+  /// The latest value of key. (On etcd, when a majority of its members does
+  /// not answer, the value that one member holds: a read answers while
+  /// writes cannot, as a Kubernetes read from the watch cache does.)
   [[nodiscard]] virtual result<std::optional<kv_record>> get(std::string_view key,
                                                              keyspace space) = 0;
+  /// Whether the store answers reads of the latest state now (a /readyz
+  /// probe): by default a read of one key.
+  [[nodiscard]] virtual status ready() {
+    auto probe = get("meta/readyz", keyspace::objects);
+    if (!probe.ok()) return probe.err();
+    return done{};
+  }
   /// Every key with the prefix, from one consistent snapshot; its revision is
   /// the store revision (objects) or the allocations' revision.
   [[nodiscard]] virtual result<kv_snapshot> list(std::string_view prefix, keyspace space) = 0;
