@@ -51,6 +51,13 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   return 0;  // tells libcurl to stop
 }
 
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<transfer*>(user);
+  if (t->call->keep_going()) return 0;
+  t->reply.stopped = true;
+  return 1;  // tells libcurl to stop
+}
+
 std::string trimmed(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.erase(0, 1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -96,6 +103,15 @@ void configure(CURL* curl, const http_call& c, curl_slist* headers, transfer& t)
   if (c.connect_timeout_ms > 0)
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, c.connect_timeout_ms);
   if (c.timeout_ms > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, c.timeout_ms);
+  if (c.on_data && c.keep_going) {
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  }
+  if (c.on_data && c.idle_timeout_s > 0) {
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, c.idle_timeout_s);
+  }
 }
 
 specs::result<http_reply> run(CURL* curl, const http_call& c) {

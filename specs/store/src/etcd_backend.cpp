@@ -65,6 +65,9 @@ std::uint64_t header_revision(const json::value& reply) {
   return h == nullptr ? 0 : number_at(*h, "revision");
 }
 
+// A watch stream that sends nothing this long starts again on the next member.
+constexpr std::chrono::seconds idle_reconnect{10};
+
 class etcd_backend final : public kv_backend {
  public:
   explicit etcd_backend(etcd_options o)
@@ -211,7 +214,8 @@ class etcd_backend final : public kv_backend {
     }
     // An object write returns once the watch has delivered it: its event is
     // then in events_after, and listeners heard it, as with RocksDB.
-    if (w.space == keyspace::objects) wait_for_revision(rev - 1, o_.request_timeout);
+    if (w.space == keyspace::objects && !wait_for_revision(rev - 1, o_.request_timeout))
+      reconnect_ = true;  // the watch's member lags or hangs: watch through the next
     return rev;
   }
 
@@ -441,8 +445,13 @@ class etcd_backend final : public kv_backend {
         }
         return true;
       };
-      // A stream ends when etcd or the connection does; poll stopping_ often.
-      c.timeout_ms = 1000;
+      // One stream for as long as it delivers. It is given up, for the next
+      // member, when it ends, when it sends nothing for idle_reconnect (a
+      // member that holds the connection but answers nothing looks the same
+      // as an idle store, so an idle one reconnects now and then), or when a
+      // commit's event does not arrive in time (reconnect_).
+      c.keep_going = [this] { return !stopping_ && !reconnect_.exchange(false); };
+      c.idle_timeout_s = idle_reconnect.count();
       (void)runtime::http_perform(c);
       if (!pending.empty())
         if (auto next = on_watch_message(pending); next != 0) from = next;
@@ -505,6 +514,7 @@ class etcd_backend final : public kv_backend {
   const std::string objects_, allocations_;
   std::atomic<std::size_t> preferred_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> reconnect_{false};  // the watch is to start again on the next member
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<runtime::http_session>> pool_;
   std::mutex listener_mu_;

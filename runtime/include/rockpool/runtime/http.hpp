@@ -39,6 +39,12 @@ struct http_call {
   /// When set, body bytes go here as they arrive (with the status) instead
   /// of into the reply; returning false stops the transfer.
   std::function<bool(std::string_view chunk, long status)> on_data;
+  /// With on_data (a stream): asked about once a second while nothing
+  /// arrives; returning false stops the transfer, as on_data's false does.
+  std::function<bool()> keep_going;
+  /// With on_data: a stream that sends nothing for this many seconds fails
+  /// (reason::unavailable). 0: none.
+  long idle_timeout_s = 0;
 };
 
 struct http_reply {
