@@ -67,9 +67,16 @@ validation_context object_store::validation() {
 
 result<write_outcome> object_store::retry_on_race(const std::string& kind, const std::string& name,
                                                   const attempt_fn& attempt,
-                                                  const std::function<error()>& exhausted) {
+                                                  const std::function<error()>& exhausted,
+                                                  bool absent_first) {
   for (int i = 0; i < max_race_retries; ++i) {
     if (i >= 4) std::this_thread::yield();  // let the winners finish
+    // A create tries first without reading: its compare-and-swap against
+    // "absent" fails if the object exists, and the next try reads it.
+    if (i == 0 && absent_first) {
+      if (auto out = attempt(std::nullopt)) return std::move(*out);
+      continue;
+    }
     auto cur = read(kind, name);
     if (!cur.ok()) return cur.err();
     if (auto out = attempt(*cur)) return std::move(*out);
@@ -194,7 +201,8 @@ result<write_outcome> object_store::create_admitted(json::value obj, const write
         if (out.ok() && !req.dry_run) count(kind, +1);
         return out;
       },
-      [&] { return make_error(reason::already_exists, describe(kind, name) + " already exists"); });
+      [&] { return make_error(reason::already_exists, describe(kind, name) + " already exists"); },
+      /*absent_first=*/!req.dry_run);  // a dry run commits nothing, so it must read
 }
 
 result<write_outcome> object_store::replace_status(json::value obj, const write_request& req) {

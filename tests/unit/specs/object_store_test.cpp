@@ -1,6 +1,7 @@
 #include "rockpool/specs/object_store.hpp"
 #include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/specs/codec.hpp"
+#include "rockpool/specs/fault_backend.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "test_support.hpp"
 
@@ -62,6 +63,26 @@ TEST_F(object_store_test, create_sets_server_fields_and_global_revision) {
   auto again = store_->create(workspace("a"), as());
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.err().why, reason::already_exists);
+}
+
+// A create is one commit, no read (a round trip to etcd saved); an existing
+// object still makes it AlreadyExists, a dry run too.
+TEST_F(object_store_test, a_create_commits_without_reading_first_and_still_finds_an_existing_object) {
+  fault_backend counted(*backend_);
+  object_store store(counted, clock_);
+  ASSERT_TRUE(store.create(workspace("a"), as()).ok());
+  EXPECT_EQ(counted.reads(), 0u);
+  EXPECT_EQ(counted.commits_begun(), 1u);
+  auto again = store.create(workspace("a"), as());
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.err().why, reason::already_exists);
+  auto dry = store.create(workspace("a"), write_request{true, "rpctl"});
+  ASSERT_FALSE(dry.ok());
+  EXPECT_EQ(dry.err().why, reason::already_exists);
+  auto dry_new = store.create(workspace("b"), write_request{true, "rpctl"});
+  ASSERT_TRUE(dry_new.ok());
+  EXPECT_FALSE(store.get("Workspace", "b").ok());
+  EXPECT_EQ(counted.commits_begun(), 2u) << "the second create tried; dry runs commit nothing";
 }
 
 TEST_F(object_store_test, admission_adds_a_kinds_finalizer_on_create_only) {

@@ -34,7 +34,11 @@ class fault_backend final : public kv_backend {
   /// Commits begun so far (counted before the delay).
   std::uint64_t commits_begun() const { return begun_; }
 
+  /// Single-key reads (get) so far.
+  std::uint64_t reads() const { return reads_; }
+
   result<std::optional<kv_record>> get(std::string_view key, keyspace space) override {
+    ++reads_;
     return inner_.get(key, space);
   }
   result<kv_snapshot> list(std::string_view prefix, keyspace space) override {
@@ -68,6 +72,7 @@ class fault_backend final : public kv_backend {
   std::atomic<long long> delay_ms_{0};
   std::atomic<std::uint64_t> faults_{0};
   std::atomic<std::uint64_t> begun_{0};
+  std::atomic<std::uint64_t> reads_{0};
 };
 
 }  // namespace rockpool::specs

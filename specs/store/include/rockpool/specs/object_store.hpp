@@ -121,10 +121,13 @@ class object_store {
   /// create() once admitted.
   result<write_outcome> create_admitted(json::value obj, const write_request& req);
   /// Reads kind/name and runs attempt on it until it does not lose a race;
-  /// after too many lost races, exhausted().
+  /// after too many lost races, exhausted(). absent_first: the first attempt
+  /// is on "absent" without a read (a create, whose commit then fails if
+  /// the object exists).
   result<write_outcome> retry_on_race(const std::string& kind, const std::string& name,
                                       const attempt_fn& attempt,
-                                      const std::function<error()>& exhausted);
+                                      const std::function<error()>& exhausted,
+                                      bool absent_first = false);
   /// Applies patch to the current object and hands it to write, retrying
   /// lost races unless the patch names a resourceVersion.
   result<write_outcome> merge_patch_then(
