@@ -9,7 +9,11 @@
 //                                   [--rockpoold-on-etcd]
 //
 // --rockpoold-on-etcd keeps rockpoold's store in that same etcd (issue 27's
-// "rockpoold on etcd against etcd directly" figure) instead of RocksDB.
+// "rockpoold on etcd against etcd directly" figure) instead of RocksDB, and
+// adds a second baseline for writes: what any store on etcd must do per
+// create, measured on etcd directly: a txn that puts the key only if it is
+// absent (compare mod_revision 0), with one watch open on those keys (the
+// store's own watch, which etcd feeds on every write).
 //
 // With --guard it reads the line "ratio-guard: writes_c1=A writes_c16=B
 // reads_c16=C" from that file and exits 1 when a ratio is more than 25 %
@@ -170,6 +174,41 @@ int main(int argc, char** argv) {
               return c;
             },
             200};
+  // The floor of a store on etcd (--rockpoold-on-etcd): create-if-absent txns
+  // under /floor/ while a watch on /floor/ is open.
+  auto floor_key = [](const std::string& k) { return specs::base64_encode("/floor/" + k); };
+  server floor{"etcd txn+watch",
+               [&](bool, int w, long i) {
+                 runtime::http_call c;
+                 c.method = "POST";
+                 c.headers = {"Content-Type: application/json"};
+                 c.send_body = true;
+                 auto name = "t-" + std::to_string(w) + "-" + std::to_string(i);
+                 auto key = floor_key(name);
+                 c.url = etcd.url() + "/v3/kv/txn";
+                 c.body = R"({"compare":[{"target":"MOD","key":")" + key +
+                          R"(","mod_revision":"0","result":"EQUAL"}],"success":[{"request_put":{"key":")" +
+                          key + R"(","value":")" + specs::base64_encode(document(name)) +
+                          R"("}}],"failure":[{"request_range":{"key":")" + key + R"("}}]})";
+                 return c;
+               },
+               200};
+  std::atomic<bool> watching{on_etcd};
+  std::thread floor_watch;
+  if (on_etcd)
+    floor_watch = std::thread([&] {
+      while (watching) {
+        runtime::http_call c;
+        c.method = "POST";
+        c.url = etcd.url() + "/v3/watch";
+        c.send_body = true;
+        c.body = R"({"create_request":{"key":")" + floor_key("") + R"(","range_end":")" +
+                 specs::base64_encode("/floor0") + R"(","prev_kv":true}})";
+        c.on_data = [&](std::string_view, long) { return watching.load(); };
+        c.keep_going = [&] { return watching.load(); };
+        (void)runtime::http_perform(c);
+      }
+    });
   // The object the reads read, in both.
   {
     runtime::http_session s;
@@ -193,8 +232,10 @@ int main(int argc, char** argv) {
                  guard.c_str());
     return 2;
   }
-  std::printf("%-11s %12s %12s %7s %9s\n", "point", "etcd /s", "rockpoold /s", "ratio",
+  std::printf("%-11s %12s %12s %7s %9s", "point", "etcd /s", "rockpoold /s", "ratio",
               guard.empty() ? "" : "recorded");
+  if (on_etcd) std::printf(" %16s %9s", "etcd txn+watch /s", "to it");
+  std::printf("\n");
   bool below = false;
   int round = 0;
   for (const auto& p : points) {
@@ -212,9 +253,17 @@ int main(int argc, char** argv) {
       std::printf(" %8.2fx%s", want[p.name], ratio < floor ? "  BELOW 75 % OF IT" : "");
       below = below || ratio < floor;
     }
+    if (on_etcd && p.write) {
+      (void)run(floor, true, p.c, 0.5, ++round);
+      std::vector<double> f;
+      for (int i = 0; i < reps; ++i) f.push_back(run(floor, true, p.c, seconds, ++round));
+      std::printf(" %9s %16.0f %8.2fx", "", median(f), median(r) / median(f));
+    }
     std::printf("\n");
     std::fflush(stdout);
   }
+  watching = false;
+  if (floor_watch.joinable()) floor_watch.join();
   if (had_errors) return 2;
   return below ? 1 : 0;
 }
