@@ -89,7 +89,7 @@ specs::result<incus_rest::response> incus_rest::call(const std::string& method,
     auto code = specs::int_at(*parsed, "error_code").value_or(http);
     ++(code == 404 ? calls_->not_found : calls_->error);
     spdlog::debug("Incus {} {}: HTTP {} {}", method, path, http, string_at(*parsed, "error"));
-    return make_error(reason_for(code), "Incus: " + string_at(*parsed, "error"));
+    return classify_incus_error(make_error(reason_for(code), "Incus: " + string_at(*parsed, "error")));
   }
   ++calls_->ok;
   return response{http, std::move(*parsed), etag};
@@ -103,9 +103,9 @@ specs::status incus_rest::wait_operation(const response& r) {
   auto status = string_at(w->body, "metadata.status");
   if (status == "Success") return specs::done{};
   auto err = string_at(w->body, "metadata.err");
-  return make_error(
+  return classify_incus_error(make_error(
       err.find("not found") != std::string::npos ? reason::not_found : reason::unavailable,
-      "Incus operation " + (status.empty() ? std::string("timed out") : "failed: " + err));
+      "Incus operation " + (status.empty() ? std::string("timed out") : "failed: " + err)));
 }
 
 namespace {

@@ -36,8 +36,9 @@ specs::status scripted_incus::intercept(const std::string& op, const std::string
     if (throws_.erase(op) > 0) throw std::runtime_error("injected crash in " + op);
     if (auto it = failures_.find(op); it != failures_.end() && it->second.first > 0) {
       --it->second.first;
-      return make_error(reason::unavailable, it->second.second.empty() ? "injected failure of " + op
-                                                                       : it->second.second);
+      // Classified as the real client classifies Incus's words.
+      return runtime::classify_incus_error(make_error(
+          reason::unavailable, it->second.second.empty() ? "injected failure of " + op : it->second.second));
     }
   }
   if (hook) hook(op);

@@ -79,7 +79,7 @@ std::optional<pass_result> ensure_upstream(reconcile_context& ctx, const json::v
                             "tcp:127.0.0.1:" + std::to_string(port)};
   if (std::find(inst.proxies.begin(), inst.proxies.end(), dev) == inst.proxies.end())
     if (auto st = ctx.incus.set_proxy_device(ws_name, dev); !st.ok()) {
-      if (auto taken = workspace::taken_port(st.err().message))
+      if (auto taken = runtime::host_port_in_use(st.err()))
         return workspace::move_off_taken_port(ctx, obj, ws_name, *taken);
       return failed(st.err().message);
     }

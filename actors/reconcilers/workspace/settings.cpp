@@ -1,6 +1,5 @@
 #include "workspace/workspace.hpp"
 
-#include <regex>
 
 namespace rockpool::actors::workspace {
 
@@ -98,15 +97,6 @@ std::string ide_port_owner(const std::string& workspace) {
 
 std::vector<std::string_view> condition_order() {
   return {"HomeReady", "InstanceReady", "RouteReady", "IDEReady", "ConfigApplied", "Ready"};
-}
-
-// Incus reports a proxy device whose host port another process listens on as
-// "... listen tcp 127.0.0.1:PORT: bind: address already in use".
-std::optional<unsigned short> taken_port(const std::string& incus_message) {
-  static const std::regex re("127\\.0\\.0\\.1:([0-9]{1,5}): bind: address already in use");
-  std::smatch m;
-  if (!std::regex_search(incus_message, m, re)) return std::nullopt;
-  return static_cast<unsigned short>(std::stoul(m[1].str()));
 }
 
 }  // namespace rockpool::actors::workspace

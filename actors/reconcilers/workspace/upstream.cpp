@@ -30,7 +30,7 @@ pass_result move_off_taken_port(reconcile_context& ctx, const json::value& obj,
 
 // Incus refused a proxy device's host port: move to another one.
 pass::step pass::on_port_taken(const specs::error& e) {
-  auto port = taken_port(e.message);
+  auto port = runtime::host_port_in_use(e);
   if (!port) return std::nullopt;
   auto moved = move_off_taken_port(ctx_, obj_, s_.name, *port);
   return fail("HostPortInUse", moved.message, moved);

@@ -67,9 +67,6 @@ inline constexpr const char* ide_device = "rockpool-ide";
 /// The conditions of a Workspace, in the order they are shown.
 std::vector<std::string_view> condition_order();
 
-/// If an Incus error says a proxy device's host port is held by another
-/// process, that port.
-std::optional<unsigned short> taken_port(const std::string& incus_message);
 /// Gives up a host port another process has taken: drops the proxy device of
 /// `instance` that listens on it and frees the allocation, so its owner's next
 /// pass gets another. Used by PortRoutes too.

@@ -1,5 +1,6 @@
 #include "rockpool/runtime/host_probe.hpp"
 #include "rockpool/runtime/http.hpp"
+#include "rockpool/runtime/incus.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "test_support.hpp"
 
@@ -68,4 +69,21 @@ TEST(dial_address, a_listen_on_every_interface_is_reached_on_loopback) {
   EXPECT_EQ(rockpool::runtime::dial_address("0.0.0.0:8081"), "127.0.0.1:8081");
   EXPECT_EQ(rockpool::runtime::dial_address("127.0.0.1:18081"), "127.0.0.1:18081");
   EXPECT_EQ(rockpool::runtime::dial_address("10.0.0.5:80"), "10.0.0.5:80");
+}
+
+// Incus's words become a value once, at the boundary (issue 21): the
+// reconcilers ask host_port_in_use, never the message.
+TEST(incus_errors, a_proxy_device_refused_its_host_port_is_a_cause_with_the_port) {
+  auto e = runtime::classify_incus_error(specs::make_error(
+      specs::reason::unavailable,
+      "Incus operation failed: Error occurred when starting proxy device: Error: Failed to listen on "
+      "127.0.0.1:41000: listen tcp 127.0.0.1:41000: bind: address already in use"));
+  EXPECT_EQ(runtime::host_port_in_use(e), 41000);
+  EXPECT_EQ(runtime::classify_incus_error(e).causes.size(), 1u) << "classified once";
+  EXPECT_EQ(runtime::host_port_in_use(runtime::classify_incus_error(
+                specs::make_error(specs::reason::unavailable, "Incus: instance is busy"))),
+            std::nullopt);
+  EXPECT_EQ(runtime::host_port_in_use(runtime::classify_incus_error(specs::make_error(
+                specs::reason::unavailable, "listen tcp 127.0.0.1:99999: bind: address already in use"))),
+            std::nullopt);
 }

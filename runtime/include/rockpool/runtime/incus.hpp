@@ -21,6 +21,17 @@ inline constexpr const char* image_key = "user.rockpool.image";
 /// Incus config keys of the init's environment: environment.NAME.
 inline constexpr std::string_view environment_prefix = "environment.";
 
+/// Faults Incus reports that the reconcilers act on, as values: an error
+/// from an incus_client carries them as causes, so no reconciler reads
+/// Incus's words. A proxy device's host port held by another process is the
+/// cause {host_port_in_use_field, "PORT"}.
+inline constexpr const char* host_port_in_use_field = "hostPort";
+/// The host port another process holds, if e says so.
+std::optional<unsigned short> host_port_in_use(const specs::error& e);
+/// e with the causes above that its message (Incus's words) shows; every
+/// incus_client, and a test's imitation of one, returns errors through it.
+specs::error classify_incus_error(specs::error e);
+
 /// A NIC on the controller's managed bridge with an address the controller
 /// chose (bridge networking): Incus's DHCP server hands the instance exactly
 /// this address, so Caddy's upstream is known before the instance answers.
