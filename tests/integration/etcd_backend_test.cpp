@@ -27,6 +27,29 @@ using test_support::run_command;
 
 namespace {
 
+// A rockpoold replica on etcd (fake runtime, lease TTL 2 s), its files in dir.
+std::unique_ptr<test_support::daemon_process> replica(const test_support::temp_dir& dir,
+                                                      const std::string& endpoints,
+                                                      const std::string& name) {
+  return std::make_unique<test_support::daemon_process>(
+      ROCKPOOLD_PATH, dir / (name + "-db"), dir / (name + ".sock"),
+      std::vector<std::string>{"--store", "etcd://" + endpoints, "--runtime", "fake", "--bridge",
+                               "none", "--leader-ttl", "2", "--log-level", "info"});
+}
+
+std::string readyz(const test_support::daemon_process& d) {
+  return run_command("curl -s -m 20 --unix-socket " + d.socket() + " http://x/readyz").out;
+}
+
+// How long until d leads (limit when it does not).
+std::chrono::steady_clock::duration leads_within(const test_support::daemon_process& d,
+                                                 std::chrono::seconds limit) {
+  auto began = std::chrono::steady_clock::now();
+  while (readyz(d) != "ok (leader)" && std::chrono::steady_clock::now() - began < limit)
+    std::this_thread::sleep_for(50ms);
+  return std::chrono::steady_clock::now() - began;
+}
+
 class etcd_backend_test : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -322,21 +345,8 @@ TEST_F(etcd_backend_test, only_the_holder_of_the_leadership_writes) {
 // leader paused past its lease, then resumed, exits without writing.
 TEST_F(etcd_backend_test, a_follower_takes_over_when_the_leader_dies_and_a_paused_leader_steps_down) {
   test_support::temp_dir dir;
-  auto replica = [&](const std::string& name) {
-    return std::make_unique<test_support::daemon_process>(
-        ROCKPOOLD_PATH, dir / (name + "-db"), dir / (name + ".sock"),
-        std::vector<std::string>{"--store", "etcd://" + etcd_.endpoint(), "--runtime", "fake",
-                                 "--bridge", "none", "--leader-ttl", "2", "--log-level", "info"});
-  };
-  auto readyz = [](test_support::daemon_process& d) {
-    return run_command("curl -s -m 2 --unix-socket " + d.socket() + " http://x/readyz").out;
-  };
-  auto becomes_leader = [&](test_support::daemon_process& d) {
-    auto began = std::chrono::steady_clock::now();
-    while (readyz(d) != "ok (leader)" && std::chrono::steady_clock::now() - began < 10s)
-      std::this_thread::sleep_for(50ms);
-    return std::chrono::steady_clock::now() - began;
-  };
+  auto replica = [&](const std::string& name) { return ::replica(dir, etcd_.endpoint(), name); };
+  auto becomes_leader = [](test_support::daemon_process& d) { return leads_within(d, 10s); };
   auto a = replica("a"), b = replica("b"), c = replica("c");
   ASSERT_TRUE(a->start()) << a->log();
   becomes_leader(*a);
@@ -473,21 +483,7 @@ TEST(etcd_cluster_test, replicas_on_three_members_survive_losing_their_leader_an
     GTEST_SKIP() << "no etcd";
   }
   test_support::temp_dir dir;
-  auto replica = [&](const std::string& name) {
-    return std::make_unique<test_support::daemon_process>(
-        ROCKPOOLD_PATH, dir / (name + "-db"), dir / (name + ".sock"),
-        std::vector<std::string>{"--store", "etcd://" + etcd.endpoints(), "--runtime", "fake",
-                                 "--bridge", "none", "--leader-ttl", "2", "--log-level", "info"});
-  };
-  auto readyz = [](test_support::daemon_process& d) {
-    return run_command("curl -s -m 20 --unix-socket " + d.socket() + " http://x/readyz").out;
-  };
-  auto leads_within = [&](test_support::daemon_process& d, std::chrono::seconds limit) {
-    auto began = std::chrono::steady_clock::now();
-    while (readyz(d) != "ok (leader)" && std::chrono::steady_clock::now() - began < limit)
-      std::this_thread::sleep_for(50ms);
-    return std::chrono::steady_clock::now() - began;
-  };
+  auto replica = [&](const std::string& name) { return ::replica(dir, etcd.endpoints(), name); };
   auto rpctl = [&](test_support::daemon_process& d, const std::string& args) {
     return run_command("ROCKPOOL_SERVER=" + d.server_url() + " " RPCTL_PATH " " + args);
   };
