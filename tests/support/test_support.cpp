@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "rockpool/specs/json.hpp"
+
 #include "rockpool/actors/host_ports.hpp"
 
 #include <cstdlib>
@@ -261,6 +263,18 @@ void etcd_cluster::spawn(std::size_t i) {
              dir_.path().filename().c_str(), nullptr);
     std::_Exit(127);
   }
+}
+
+int etcd_cluster::leader() const {
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    if (members_[i].pid <= 0) continue;
+    auto r = run_command("curl -s -m 2 -X POST " + url(i) + "/v3/maintenance/status -d '{}'");
+    auto v = specs::parse_json(r.out);
+    if (!v.ok()) continue;
+    auto leader = specs::string_at(*v, "leader");
+    if (!leader.empty() && leader == specs::string_at(*v, "header.member_id")) return static_cast<int>(i);
+  }
+  return -1;
 }
 
 bool etcd_cluster::healthy(std::size_t i) {

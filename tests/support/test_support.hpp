@@ -135,6 +135,8 @@ class etcd_cluster {
   /// Every member's HOST:PORT, comma-separated (for --store etcd://...).
   std::string endpoints() const;
   std::size_t size() const { return members_.size(); }
+  /// The member that leads the cluster's raft now, or -1 (none answers).
+  int leader() const;
 
  private:
   struct member {
