@@ -20,7 +20,7 @@ bridge=${ROCKPOOL_BRIDGE:-rockpoolbr0}
 demo_file=${ROCKPOOL_DEMO:-samples/quickstart.yaml}
 pidfile=$home/rockpoold.pid
 socket=$home/rockpoold.sock
-rpctl="build/controller/rpctl"
+rpctl="build/cli/rpctl"
 export ROCKPOOL_SERVER=unix://$socket
 
 running() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }

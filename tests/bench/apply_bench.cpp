@@ -8,7 +8,7 @@
 //     over one client that group commit buys.
 //
 // Usage: apply_bench [--requests N]   (run by hand, not by CI; see docs/benchmarks.md)
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/specs/rocksdb_backend.hpp"
 #include "test_support.hpp"
 
@@ -54,7 +54,7 @@ run_result apply_with_clients(const std::string& server, int clients, int per_cl
   auto start = steady::now();
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      controller::api_client client({server, "", 30000});
+      cli::api_client client({server, "", 30000});
       for (int i = 0; i < per_client; ++i) {
         auto name = prefix + "-" + std::to_string(c) + "-" + std::to_string(i);
         auto t0 = steady::now();
@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     std::printf("%-12d %12.0f %11.1fx %12.3f %12.3f\n", clients, rate, rate / one,
                 percentile(r.latencies_ms, 0.5), percentile(r.latencies_ms, 0.99));
   }
-  controller::api_client c({server, "", 5000});
+  cli::api_client c({server, "", 5000});
   auto m = c.request("GET", "/metrics");
   if (m.ok()) {
     auto writes = m->body.find("\nrockpool_store_writes_total ");

@@ -10,7 +10,7 @@
 //
 // Usage: gitsync_bench [OBJECTS]   (default 5000; run by hand, not by CI;
 // see docs/benchmarks.md)
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "test_support.hpp"
 
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   base->stop();
 
   auto d = fresh_daemon(tmp, "gitsync");
-  controller::api_client client({d->server_url(), "", 60000});
+  cli::api_client client({d->server_url(), "", 60000});
   auto body = R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"GitSync","metadata":{"name":"b"},)"
               R"("spec":{"git":{"url":")" +
               repo + R"(","ref":"main","path":"specs"},"interval":"1h"}})";

@@ -14,7 +14,7 @@
 // Loopback only; every loop is bounded in count and time. Run by hand (not by
 // CI); see docs/benchmarks.md.
 #include "raw_socket.hpp"
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "test_support.hpp"
 
 #include <fcntl.h>
@@ -58,7 +58,7 @@ struct get_figures {
   int failed = 0;
 };
 
-get_figures time_gets(controller::api_client& c, int n) {
+get_figures time_gets(cli::api_client& c, int n) {
   std::vector<double> lat;
   get_figures f;
   for (int i = 0; i < n; ++i) {
@@ -82,7 +82,7 @@ std::string workspace(const std::string& name) {
 
 // Part 1: GETs on the unix socket with idle and slowloris TCP clients open.
 void gets_under_idle_load(const daemon_process& d, unsigned short port, int idle, int slow) {
-  controller::api_client c({d.server_url(), "", 10000});
+  cli::api_client c({d.server_url(), "", 10000});
   for (int i = 0; i < 20; ++i)
     (void)c.request("POST", list_path, workspace("g" + std::to_string(i)), "application/json");
   auto alone = time_gets(c, 1000);
@@ -145,7 +145,7 @@ void watch_delivery(const daemon_process& d, int watchers, int writes) {
   std::vector<double> delivery;
   std::mutex mu;
   std::atomic<bool> writing_done{false};
-  controller::api_client c({d.server_url(), "", 10000});
+  cli::api_client c({d.server_url(), "", 10000});
   std::vector<double> write_ms;
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // streams are open

@@ -5,7 +5,7 @@
 # ROCKPOOL_SERVER, and the helpers ms and port. POOL: the storage pool.
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 rockpoold=$repo/build/controller/rockpoold
-rpctl=$repo/build/controller/rpctl
+rpctl=$repo/build/cli/rpctl
 tmp=$(mktemp -d)
 project=rockpool-bench-$$
 bridge=rpb$(($$ % 100000))

@@ -10,7 +10,7 @@
 //
 // Usage: reconcile_bench [N ...]    default: 1000 10000
 #include "raw_socket.hpp"
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "test_support.hpp"
 
@@ -27,7 +27,7 @@ using test_support::rss_kib;
 
 namespace {
 
-double metric(controller::api_client& c, const std::string& name) {
+double metric(cli::api_client& c, const std::string& name) {
   auto r = c.request("GET", "/metrics");
   if (!r.ok()) return -1;
   auto at = r->body.find("\n" + name + " ");
@@ -45,7 +45,7 @@ std::string manifest(const test_support::temp_dir& tmp, int n, const std::string
 }
 
 // Watches workspaces and returns when `n` of them have Ready=True.
-double wait_all_ready(controller::api_client& c, int n, steady::time_point start, double limit_s) {
+double wait_all_ready(cli::api_client& c, int n, steady::time_point start, double limit_s) {
   std::set<std::string> ready;
   double done_at = -1;
   while (done_at < 0 && std::chrono::duration<double>(steady::now() - start).count() < limit_s) {
@@ -85,7 +85,7 @@ run measure(int n, bool reconcile, std::vector<std::string> extra = {}) {
     std::fprintf(stderr, "rockpoold did not start:\n%s\n", d.log().c_str());
     std::exit(1);
   }
-  controller::api_client c({d.server_url(), "", 600000});
+  cli::api_client c({d.server_url(), "", 600000});
   auto file = manifest(tmp, n, "ws");
   run r;
   r.rss_before = rss_kib(d.pid());
@@ -101,7 +101,7 @@ run measure(int n, bool reconcile, std::vector<std::string> extra = {}) {
   }
   if (reconcile) {
     watcher.join();
-    controller::api_client m({d.server_url(), "", 60000});
+    cli::api_client m({d.server_url(), "", 60000});
     r.passes = metric(m, "rockpool_reconcile_passes_total");
     r.rss_after = rss_kib(d.pid());
     std::this_thread::sleep_for(std::chrono::seconds(5));

@@ -19,7 +19,7 @@
 // Needs a running incusd with the rockpool-tiny image (scripts/start-incus.sh,
 // runtime/images/build-tiny.sh) and caddy on PATH. Run by hand; see
 // docs/benchmarks.md.
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/controller/daemon.hpp"
 #include "rockpool/runtime/incus_rest.hpp"
 #include "test_support.hpp"
@@ -57,7 +57,7 @@ double median(std::vector<double> v) {
 }
 
 bool answers(unsigned short port, const std::string& name) {
-  controller::api_client c({"http://127.0.0.1:" + std::to_string(port), "", 2000});
+  cli::api_client c({"http://127.0.0.1:" + std::to_string(port), "", 2000});
   auto r = c.request("GET", "/workspace/" + name + "/");
   return r.ok() && r->status == 200 && r->body.find(ide_page) != std::string::npos;
 }

@@ -4,7 +4,7 @@
 #include "raw_socket.hpp"
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/api_server.hpp"
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/fault_backend.hpp"
 #include "rockpool/specs/memory_backend.hpp"
@@ -163,7 +163,7 @@ TEST(adversarial, hundreds_of_idle_and_slowloris_tcp_clients_do_not_slow_the_uni
     if (i >= 600) send_all(fd, "GET /apis HTTP/1.1\r\nHost: x\r\n");  // never finished
     held.push_back(fd);
   }
-  controller::api_client c({d.server_url(), "", 5000});
+  cli::api_client c({d.server_url(), "", 5000});
   std::chrono::steady_clock::duration worst{};
   for (int i = 0; i < 50; ++i) {
     auto start = std::chrono::steady_clock::now();
@@ -173,7 +173,7 @@ TEST(adversarial, hundreds_of_idle_and_slowloris_tcp_clients_do_not_slow_the_uni
     EXPECT_EQ(r->status, 200);
   }
   EXPECT_LT(worst, 500ms);
-  controller::api_client tcp(
+  cli::api_client tcp(
       {"http://127.0.0.1:" + std::to_string(port), "s3cret-token-0123456789", 5000});
   auto r = tcp.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces");
   ASSERT_TRUE(r.ok()) << r.err().message;
@@ -198,7 +198,7 @@ TEST(adversarial, a_thousand_watchers_each_get_every_event) {
                          "Host: x\r\n\r\n"));
     fds.push_back(fd);
   }
-  controller::api_client c({d.server_url(), "", 5000});
+  cli::api_client c({d.server_url(), "", 5000});
   for (int i = 0; i < 3; ++i) {
     auto r = c.request("POST", "/apis/rockpool.dev/v1alpha1/workspaces",
                        R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace",)"
@@ -258,7 +258,7 @@ TEST(adversarial, sigterm_with_watchers_idle_and_arriving_connections_exits_clea
     std::vector<std::thread> watchers;
     for (int i = 0; i < 100; ++i)
       watchers.emplace_back([&] {
-        controller::api_client c({d.server_url(), "", 20000});
+        cli::api_client c({d.server_url(), "", 20000});
         (void)c.stream("/apis/rockpool.dev/v1alpha1/workspaces?watch=true&timeoutSeconds=20",
                        [&](std::string_view) { return !done; });
       });
@@ -296,7 +296,7 @@ TEST(adversarial, stop_waits_for_a_request_still_in_the_store) {
   ASSERT_TRUE(server.start().ok());
   slow.set_delay(6500ms);  // longer than the old 5 s give-up
   std::thread request([&] {
-    controller::api_client c({"unix://" + (tmp / "api.sock"), "", 20000});
+    cli::api_client c({"unix://" + (tmp / "api.sock"), "", 20000});
     (void)c.request("POST", "/apis/rockpool.dev/v1alpha1/workspaces",
                     R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace",)"
                     R"("metadata":{"name":"slow"},"spec":{"image":"x"}})",
@@ -367,7 +367,7 @@ TEST(adversarial, concurrent_duplicate_routes_admit_one_and_status_patches_never
     std::vector<std::thread> clients;
     for (int c = 0; c < 2; ++c)
       clients.emplace_back([&, c] {
-        controller::api_client client({d.server_url(), "", 10000});
+        cli::api_client client({d.server_url(), "", 10000});
         auto r = client.request(
             "POST", routes,
             route("r" + std::to_string(round) + "-" + std::to_string(c), 9000 + round),
@@ -379,7 +379,7 @@ TEST(adversarial, concurrent_duplicate_routes_admit_one_and_status_patches_never
   }
   EXPECT_EQ(duplicates, 0) << "rounds where both or neither create succeeded";
 
-  controller::api_client c({d.server_url(), "", 10000});
+  cli::api_client c({d.server_url(), "", 10000});
   ASSERT_EQ(c.request("POST", workspaces,
                       R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace",)"
                       R"("metadata":{"name":"w"},"spec":{"image":"x"}})",
@@ -390,7 +390,7 @@ TEST(adversarial, concurrent_duplicate_routes_admit_one_and_status_patches_never
   std::vector<std::thread> patchers;
   for (int t = 0; t < 4; ++t)
     patchers.emplace_back([&, t] {
-      controller::api_client client({d.server_url(), "", 10000});
+      cli::api_client client({d.server_url(), "", 10000});
       for (int i = 0; i < 50; ++i) {
         auto r = client.request("PATCH", workspaces + "/w/status",
                                 R"({"status":{"restarts":)" + std::to_string(t * 100 + i) + "}}",
@@ -409,7 +409,7 @@ TEST(adversarial, selector_watches_see_leave_and_enter_and_bad_versions_are_refu
   temp_dir tmp;
   daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock");
   ASSERT_TRUE(d.start()) << d.log();
-  controller::api_client c({d.server_url(), "", 10000});
+  cli::api_client c({d.server_url(), "", 10000});
   for (std::string rv : {"-5", "abc", "99999"}) {
     auto r = c.request("GET", workspaces + "?watch=true&resourceVersion=" + rv);
     ASSERT_TRUE(r.ok());
@@ -424,7 +424,7 @@ TEST(adversarial, selector_watches_see_leave_and_enter_and_bad_versions_are_refu
   ASSERT_EQ(c.request("POST", workspaces, ws("web"), "application/json")->status, 201);
   std::vector<std::string> types;
   std::thread watcher([&] {
-    controller::api_client w({d.server_url(), "", 20000});
+    cli::api_client w({d.server_url(), "", 20000});
     (void)w.stream(workspaces + "?watch=true&labelSelector=tier%3Dweb&timeoutSeconds=10",
                    [&](std::string_view line) {
                      auto v = specs::parse_json(line);

@@ -1,6 +1,6 @@
 // End to end: a real rockpoold on a temporary directory and socket, driven by
 // the real rpctl binary and by the client library.
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "test_support.hpp"
 
@@ -51,8 +51,8 @@ class api_e2e : public ::testing::Test {
     std::ofstream(path) << text;
     return path;
   }
-  controller::api_client client() {
-    return controller::api_client({daemon_->server_url(), "", 10000});
+  cli::api_client client() {
+    return cli::api_client({daemon_->server_url(), "", 10000});
   }
 
   temp_dir tmp_;
@@ -437,7 +437,7 @@ TEST(api_e2e_logging, json_log_lines_and_the_level_changed_through_the_api) {
   temp_dir tmp;
   daemon_process d(ROCKPOOLD_PATH, tmp / "db", tmp / "api.sock", {"--log-format", "json"});
   ASSERT_TRUE(d.start()) << d.log();
-  controller::api_client c({d.server_url(), "", 10000});
+  cli::api_client c({d.server_url(), "", 10000});
   EXPECT_EQ(c.request("GET", "/debug/flags/v")->body, "warning\n");
   auto bad = c.request("PUT", "/debug/flags/v", "loud");
   EXPECT_EQ(bad->status, 400);
@@ -499,12 +499,12 @@ class api_e2e_retention : public api_e2e {
 TEST_F(api_e2e_tcp, tcp_requires_the_bearer_token) {
   std::string url = "https://127.0.0.1:" + std::to_string(port_);
   auto ca = tmp_ / "db/tls/ca.crt";
-  controller::api_client anonymous({url, "", 5000, ca});
+  cli::api_client anonymous({url, "", 5000, ca});
   EXPECT_EQ(anonymous.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 401);
   EXPECT_EQ(anonymous.request("GET", "/healthz")->status, 200);
-  controller::api_client wrong({url, "s3cret-token-0123456780", 5000, ca});
+  cli::api_client wrong({url, "s3cret-token-0123456780", 5000, ca});
   EXPECT_EQ(wrong.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 401);
-  controller::api_client right({url, "s3cret-token-0123456789", 5000, ca});
+  cli::api_client right({url, "s3cret-token-0123456789", 5000, ca});
   EXPECT_EQ(right.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces")->status, 200);
   auto env = "ROCKPOOL_SERVER=" + url + " ROCKPOOL_CA_FILE=" + ca + " ";
   auto r = run_command(env + "ROCKPOOL_TOKEN=s3cret-token-0123456789 " RPCTL_PATH " apply -f " +
@@ -526,12 +526,12 @@ TEST_F(api_e2e_tcp, tcp_requires_the_bearer_token) {
 TEST_F(api_e2e_tcp, listen_is_https_with_a_certificate_made_once_and_rotated_by_deleting_it) {
   auto ca = tmp_ / "db/tls/ca.crt";
   auto https = "https://127.0.0.1:" + std::to_string(port_);
-  controller::api_client trusted({https, "s3cret-token-0123456789", 5000, ca});
+  cli::api_client trusted({https, "s3cret-token-0123456789", 5000, ca});
   EXPECT_EQ(trusted.request("GET", "/version")->status, 200);
   // Without the CA the certificate is not trusted; plain HTTP gets no answer.
-  controller::api_client untrusted({https, "s3cret-token-0123456789", 5000});
+  cli::api_client untrusted({https, "s3cret-token-0123456789", 5000});
   EXPECT_FALSE(untrusted.request("GET", "/version").ok());
-  controller::api_client plain({"http://127.0.0.1:" + std::to_string(port_), "", 5000});
+  cli::api_client plain({"http://127.0.0.1:" + std::to_string(port_), "", 5000});
   auto p = plain.request("GET", "/healthz");
   EXPECT_TRUE(!p.ok() || p->status != 200);
   auto san =
@@ -551,7 +551,7 @@ TEST_F(api_e2e_tcp, listen_is_https_with_a_certificate_made_once_and_rotated_by_
   ASSERT_TRUE(daemon_->start()) << daemon_->log();
   EXPECT_NE(test_support::read_file(tmp_ / "db/tls/server.crt"), cert_before);
   EXPECT_EQ(test_support::read_file(ca), ca_before);  // clients keep trusting it
-  controller::api_client again({https, "s3cret-token-0123456789", 5000, ca});
+  cli::api_client again({https, "s3cret-token-0123456789", 5000, ca});
   EXPECT_EQ(again.request("GET", "/version")->status, 200);
 }
 
@@ -778,7 +778,7 @@ TEST(api_e2e_flags, a_second_daemon_that_fails_leaves_the_first_ones_socket_and_
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE((r.out + r.err).find("served by a running process"), std::string::npos) << r.err;
   EXPECT_TRUE(std::filesystem::exists(tmp / "s.sock"));
-  controller::api_client c({"unix://" + (tmp / "s.sock"), "", 5000});
+  cli::api_client c({"unix://" + (tmp / "s.sock"), "", 5000});
   auto health = c.request("GET", "/healthz");
   ASSERT_TRUE(health.ok()) << health.err().message;
   EXPECT_EQ(health->status, 200);

@@ -2,7 +2,7 @@
 // under a steady write load, `rockpoold restore` into a new directory, and a
 // second daemon on it that serves exactly the source's objects at the
 // backup's revision. Damaged files are refused and change nothing.
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -24,8 +24,8 @@ namespace {
 
 const std::string workspaces = "/apis/rockpool.dev/v1alpha1/workspaces";
 
-controller::api_client client_of(const daemon_process& d) {
-  return controller::api_client({d.server_url(), "", 10000});
+cli::api_client client_of(const daemon_process& d) {
+  return cli::api_client({d.server_url(), "", 10000});
 }
 
 // name -> the object as served.

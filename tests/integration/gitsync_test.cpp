@@ -1,7 +1,7 @@
 // GitOps end to end (issue 13): a real rockpoold on the fake runtime syncing
 // directories and real Git repositories made by the test — a bare repository
 // over file:// and one served by `git daemon` on loopback — driven by rpctl.
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/object_model.hpp"
 #include "test_support.hpp"
@@ -92,7 +92,7 @@ class gitsync_e2e : public ::testing::Test {
            "\nspec:\n  git:\n    url: " + url + "\n    ref: main\n    path: specs\n" + extra;
   }
   std::optional<json::value> get(const std::string& plural, const std::string& name) {
-    controller::api_client c({daemon_->server_url(), "", 10000});
+    cli::api_client c({daemon_->server_url(), "", 10000});
     auto r = c.request("GET", "/apis/rockpool.dev/v1alpha1/" + plural + "/" + name);
     if (!r.ok() || r->status != 200) return std::nullopt;
     auto v = specs::parse_json(r->body);
@@ -392,10 +392,10 @@ TEST_F(gitsync_e2e, kill9_mid_sync_converges_after_restart) {
   write("specs/many.yaml", all);
   auto head = commit("many");
   ASSERT_EQ(apply(git_sync("s", tmp_ / "origin.git", "  interval: 1h\n")).exit_code, 0);
-  controller::api_client c({daemon_->server_url(), "", 10000});
+  cli::api_client c({daemon_->server_url(), "", 10000});
   auto count = [&] {
     auto r = c.request("GET", "/apis/rockpool.dev/v1alpha1/workspaces?labelSelector=" +
-                                  controller::url_encode("rockpool.dev/gitsync=s"));
+                                  cli::url_encode("rockpool.dev/gitsync=s"));
     if (!r.ok() || r->status != 200) return std::size_t{0};
     auto v = specs::parse_json(r->body);
     return v.ok() ? v->at("items").as_array().size() : std::size_t{0};

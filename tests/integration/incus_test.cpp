@@ -1,7 +1,7 @@
 // The Incus client against the real incusd (started by test.sh), in a project
 // of its own so it never touches a running demo. Under CI=true a missing
 // incusd fails the test; elsewhere it is skipped.
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/runtime/incus_rest.hpp"
 #include "test_support.hpp"
 
@@ -95,7 +95,7 @@ TEST_F(incus_client_test, instance_lifecycle_with_an_idempotent_proxy_device) {
   EXPECT_EQ((*inst)->proxies[0], dev);
   EXPECT_EQ((*inst)->status, "Running");
   // The tiny image's IDE page, through the proxy device on loopback.
-  controller::api_client http({"http://127.0.0.1:" + std::to_string(port), "", 2000});
+  cli::api_client http({"http://127.0.0.1:" + std::to_string(port), "", 2000});
   std::string body;
   for (int i = 0; i < 50 && body.find("rockpool-tiny IDE") == std::string::npos; ++i) {
     auto r = http.request("GET", "/");

@@ -32,7 +32,7 @@ TEST_F(real_runtime, incusd_restart_is_survived_and_events_resume) {
   auto started = run_command(std::string(SCRIPTS_DIR) + "/start-incus.sh");
   ASSERT_EQ(started.exit_code, 0) << started.err;
   // rockpoold is alive, reconnected, and heals on events again.
-  controller::api_client api({daemon_->server_url(), "", 5000});
+  cli::api_client api({daemon_->server_url(), "", 5000});
   auto health = api.request("GET", "/healthz");
   ASSERT_TRUE(health.ok() && health->status == 200);
   for (int i = 0; i < 100 && daemon_->log().find("reconnected") == std::string::npos; ++i)

@@ -409,7 +409,7 @@ TEST_F(nested_host, rockpool_builds_rockpool_in_the_browser_inside_a_developer_n
       "incus exec --project " + project_ + " " + nh +
       " -- sh -c 'cd /root/rockpool && curl -s -m 5 -L -c /tmp/jar -b /tmp/jar "
       "\"$(ROCKPOOL_SERVER=unix:///root/rockpool/.run/rockpoold.sock"
-      " build/controller/rpctl open demo --print-url)\"'");
+      " build/cli/rpctl open demo --print-url)\"'");
   EXPECT_NE(page.out.find(ide_page), std::string::npos) << page.out << page.err;
   // The nested host's own inner Rockpool is untouched beside it.
   long status = 0;

@@ -3,7 +3,7 @@
 // The fixture of the tests against the real incusd and Caddy: rockpoold
 // --runtime=incus in an Incus project of its own, Caddy on free loopback
 // ports. Under CI=true a missing Incus or Caddy fails; elsewhere they skip.
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/controller/daemon.hpp"
 #include "rockpool/runtime/http.hpp"
 #include "rockpool/runtime/incus_rest.hpp"

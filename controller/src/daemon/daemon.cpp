@@ -11,7 +11,7 @@
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/metrics.hpp"
 #include "rockpool/controller/tls.hpp"
-#include "rockpool/controller/version.hpp"
+#include "rockpool/specs/version.hpp"
 #include "rockpool/controller/workspace_signin.hpp"
 #include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/fake.hpp"

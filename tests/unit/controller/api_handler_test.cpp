@@ -6,6 +6,7 @@
 #include "rockpool/runtime/fake.hpp"
 #include "rockpool/specs/memory_backend.hpp"
 #include "collected_watch.hpp"
+#include "echo_kind.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -635,33 +636,12 @@ TEST_F(api_handler_test, core_v1_events_are_served_for_kubectl_describe) {
   EXPECT_EQ(call("GET", "/api/v1/pods").status, 404);
 }
 
-namespace {
-// A kind module as a test writes one: a reconciler for WorkspaceTemplate (which
-// has none in Rockpool) that registers a subresource of its own.
-class echo_kind final : public actors::reconciler {
- public:
-  std::string_view kind() const override { return "WorkspaceTemplate"; }
-  actors::pass_result reconcile(actors::reconcile_context&, specs::json::value) const override {
-    return {};
-  }
-  std::vector<specs::subresource> subresources(
-      const actors::subresource_services& services) const override {
-    auto echo = [&services](const specs::subresource_request& r)
-        -> specs::result<specs::subresource_response> {
-      if (auto obj = services.store.get("WorkspaceTemplate", r.name); !obj.ok()) return obj.err();
-      return specs::subresource_response{200, "text/plain", r.method + " " + r.name + " " +
-                                                                r.param("say") + " " + r.body, {}};
-    };
-    return {{"WorkspaceTemplate", "echo", {"GET", "POST"}, echo}};
-  }
-};
-}  // namespace
 
 // The router finds a subresource in what the kinds registered; nothing outside
 // the kind names it.
 TEST_F(api_handler_test, a_kind_registered_with_a_subresource_is_reached_through_the_router) {
   actors::kind_registry kinds;
-  kinds.add(std::make_unique<echo_kind>());
+  kinds.add(std::make_unique<test_kinds::echo_kind>());
   actors::subresource_services services{store_, nullptr, ""};
   controller::api_options options;
   options.subresources = kinds.subresources(services);

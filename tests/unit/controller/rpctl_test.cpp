@@ -1,11 +1,14 @@
 // rpctl's commands in process, against the API served from the in-memory
 // backend on a unix socket of the test's own: apply, get, diff, delete and
 // their exit codes, without a rockpoold process.
-#include "rockpool/controller/rpctl.hpp"
+#include "rockpool/cli/rpctl.hpp"
+#include "rockpool/actors/kind_commands.hpp"
 #include "rockpool/actors/kind_rules.hpp"
+#include "rockpool/actors/kinds.hpp"
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/api_server.hpp"
 #include "rockpool/specs/memory_backend.hpp"
+#include "echo_kind.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -40,7 +43,7 @@ class rpctl_test : public ::testing::Test {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     std::ostringstream out, err;
-    int code = controller::run_rpctl(static_cast<int>(argv.size()), argv.data(), out, err);
+    int code = cli::run_rpctl(static_cast<int>(argv.size()), argv.data(), out, err, *kinds_);
     return {code, out.str(), err.str()};
   }
   std::string write(const std::string& name, const std::string& text) {
@@ -56,6 +59,7 @@ class rpctl_test : public ::testing::Test {
   controller::metrics metrics_;
   controller::api_handler handler_{store_, metrics_, {}};
   std::unique_ptr<controller::api_server> server_;
+  const std::vector<cli::kind_commands>* kinds_ = &actors::standard_commands();
 };
 
 const std::string workspace_yaml =
@@ -136,4 +140,49 @@ TEST_F(rpctl_test, bad_durations_are_usage_errors) {
   }
   EXPECT_EQ(rpctl({"wait", "ws", "x", "--for", "delete", "--timeout", "soon"}).code, 2);
   EXPECT_EQ(rpctl({"--request-timeout", "1.5m", "get", "ws"}).code, 0) << "a valid duration";
+}
+
+// Issue 21, item 1: a kind module written by the test (echo_kind.hpp) — a
+// reconciler with a subresource, and an rpctl command and a diff of its own —
+// is reached end to end through the API server's and rpctl's registries,
+// with no file of the server or the CLI naming it.
+TEST_F(rpctl_test, a_kind_registers_a_subresource_and_a_command_and_rpctl_reaches_both) {
+  actors::kind_registry kinds;
+  kinds.add(std::make_unique<test_kinds::echo_kind>());
+  actors::subresource_services services{store_, nullptr, ""};
+  controller::api_options options;
+  options.subresources = kinds.subresources(services);
+  controller::api_handler handler(store_, metrics_, options);
+  controller::api_server server(handler, controller::server_options{(dir_ / "echo.sock"), {}, {}});
+  ASSERT_TRUE(server.start().ok());
+  auto at = "--server=unix://" + (dir_ / "echo.sock");
+
+  // Without the kind's commands rpctl has no such verb.
+  auto r = rpctl({at, "echo", "t"});
+  EXPECT_EQ(r.code, 2) << "a usage error";
+  EXPECT_EQ(r.out, "");
+
+  std::vector<cli::kind_commands> with_echo = actors::standard_commands();
+  with_echo.push_back(test_kinds::echo_commands());
+  kinds_ = &with_echo;
+  ASSERT_EQ(rpctl({at, "apply", "-f",
+                   write("t.yaml", "apiVersion: rockpool.dev/v1alpha1\nkind: WorkspaceTemplate\n"
+                                   "metadata:\n  name: t\nspec: {}\n")})
+                .code,
+            0);
+  r = rpctl({at, "echo", "t", "--say", "hello there"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "GET t hello there \n");
+  r = rpctl({at, "echo", "missing"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("NotFound"), std::string::npos) << r.err;
+  // The kind's diff, next to GitSync's.
+  r = rpctl({at, "diff", "workspacetemplate/t"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.out, "echo diff t\n");
+  r = rpctl({at, "diff", "workspace/t"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("diff takes gitsync/NAME or workspacetemplate/NAME"), std::string::npos)
+      << r.err;
+  server.stop();
 }

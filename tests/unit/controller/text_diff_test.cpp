@@ -1,8 +1,8 @@
-#include "rockpool/controller/text_diff.hpp"
+#include "rockpool/cli/text_diff.hpp"
 
 #include <gtest/gtest.h>
 
-using rockpool::controller::unified_diff;
+using rockpool::cli::unified_diff;
 
 TEST(text_diff, equal_texts_have_no_diff) {
   EXPECT_EQ(unified_diff("a\nb\n", "a\nb\n", "x", "y"), "");

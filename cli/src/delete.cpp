@@ -1,12 +1,12 @@
 // rpctl delete KIND NAME... | -f FILE... [--wait].
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/json.hpp"
 #include "rockpool/specs/manifests.hpp"
 
 #include <boost/json.hpp>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace json = boost::json;
 using specs::string_at;
@@ -98,4 +98,4 @@ command define_delete(CLI::App& app) {
   return {sub, [f](context& c) { return cmd_delete(c, *f); }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

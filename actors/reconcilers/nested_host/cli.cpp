@@ -1,21 +1,24 @@
-// NestedHost's verb: rpctl nestedhost credentials NAME.
-#include "cli/cli.hpp"
+// NestedHost's rpctl command: rpctl nestedhost credentials NAME. Linked by
+// rpctl only (rockpool_kind_cli).
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/json.hpp"
 
 #include <boost/json.hpp>
 
-namespace rockpool::controller::cli {
+namespace rockpool::actors::nested_host {
 
-namespace json = boost::json;
+using namespace cli;
 using specs::string_at;
 
 namespace {
 
+constexpr const char* kind = "NestedHost";
+
 // GET of a NestedHost subresource; the body, or a message on err.
 std::optional<std::string> nested_host_get(context& c, const std::string& name,
                                            const std::string& what) {
-  return get_ok(c, resource_path(*specs::find_kind("NestedHost"), name) + "/" + what);
+  return get_ok(c, resource_path(*specs::find_kind(kind), name) + "/" + what);
 }
 
 int cmd_credentials(context& c, const std::string& name, const std::string& output) {
@@ -38,8 +41,6 @@ int cmd_credentials(context& c, const std::string& name, const std::string& outp
   return 0;
 }
 
-}  // namespace
-
 command define_nested_host(CLI::App& app) {
   auto name = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>("env");
@@ -54,4 +55,8 @@ command define_nested_host(CLI::App& app) {
   return {sub, [name, output](context& c) { return cmd_credentials(c, *name, *output); }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace
+
+cli::kind_commands commands() { return {kind, {define_nested_host}, {}}; }
+
+}  // namespace rockpool::actors::nested_host

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-namespace rockpool::controller {
+namespace rockpool::cli {
 
 struct client_options {
   /// unix:///path/to.sock, https://127.0.0.1:PORT or (--plain-http) http://...
@@ -60,4 +60,4 @@ class api_client {
 
 using runtime::url_encode;
 
-}  // namespace rockpool::controller
+}  // namespace rockpool::cli

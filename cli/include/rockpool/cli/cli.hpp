@@ -2,10 +2,12 @@
 
 // What rpctl's commands share: the context a command runs in, the API paths,
 // server errors, printing, durations and the watch loop. One file per command
-// group beside this one, each with its flags and its action together
-// (kubectl's pkg/cmd/<verb>/ shape); rpctl.cpp only assembles them.
+// group in cli/src/, each with its flags and its action together (kubectl's
+// pkg/cmd/<verb>/ shape); rpctl.cpp only assembles them. A command that
+// belongs to one kind lives in that kind's folder
+// (actors/reconcilers/KIND/cli.cpp) and reaches rpctl as a kind_commands.
 
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/specs/schema.hpp"
 
 #include <CLI/CLI.hpp>
@@ -20,7 +22,7 @@
 #include <string>
 #include <vector>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 struct context {
   std::ostream& out;
@@ -104,22 +106,26 @@ std::optional<boost::json::value> wait_until(
 
 /// An object as diff shows it: no status, no server-set metadata (apply.cpp).
 boost::json::value for_diff(boost::json::value v);
-/// rpctl diff gitsync/NAME: the sync's plan (gitsync.cpp).
-int cmd_diff_gitsync(context& c, const std::string& name);
-/// rpctl preflight: the Host object's checks (config.cpp).
-int cmd_preflight(context& c);
+
+/// What one kind adds to rpctl, from its own folder: its commands (each
+/// defines its flags on the app and returns its action), and what
+/// `rpctl diff KIND/NAME` shows for it (GitSync: its plan). rpctl looks both
+/// up here, as the API server looks up a kind's subresources.
+struct kind_commands {
+  std::string kind;
+  std::vector<std::function<command(CLI::App&)>> commands;
+  /// Exit 0 same, 1 differs, 2 error; empty when the kind has no diff.
+  std::function<int(context&, const std::string& name)> diff;
+};
 
 // The commands, each defined in its own file.
 command define_apply(CLI::App& app);        // apply.cpp
-command define_diff(CLI::App& app);         // apply.cpp
+command define_diff(CLI::App& app, const std::vector<kind_commands>& kinds);  // apply.cpp
 command define_get(CLI::App& app);          // get.cpp
 command define_events(CLI::App& app);       // get.cpp
 command define_describe(CLI::App& app);     // get.cpp
 command define_delete(CLI::App& app);       // delete.cpp
 command define_wait(CLI::App& app);         // wait.cpp
-command define_sync(CLI::App& app);         // gitsync.cpp
-command define_nested_host(CLI::App& app);  // nested_host.cpp
-command define_restore(CLI::App& app);      // snapshot.cpp
 command define_logs(CLI::App& app);         // logs.cpp
 command define_explain(CLI::App& app);      // config.cpp
 command define_config(CLI::App& app);       // config.cpp
@@ -129,4 +135,4 @@ command define_exec(CLI::App& app);         // exec.cpp
 command define_shell(CLI::App& app);        // exec.cpp
 command define_backup(CLI::App& app);       // backup.cpp
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

@@ -3,7 +3,7 @@
 // (workspaces/NAME/exec; the protocol is in docs/api.md#exec). Every
 // WebSocket operation runs on this thread's io_context; standard input is
 // read on a thread of its own and handed over.
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/json.hpp"
 
@@ -27,7 +27,7 @@
 #include <iostream>
 #include <thread>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -330,4 +330,4 @@ command define_shell(CLI::App& app) {
           }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

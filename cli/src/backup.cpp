@@ -1,5 +1,5 @@
 // rpctl backup -o FILE: a consistent snapshot of the store, from the API.
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/backup.hpp"
 
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace {
 
@@ -72,4 +72,4 @@ command define_backup(CLI::App& app) {
   return {sub, [file](context& c) { return cmd_backup(c, *file); }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

@@ -1,5 +1,5 @@
 // rpctl logs workspace/NAME | nestedhost/NAME: log files read through Incus.
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/json.hpp"
 
@@ -7,7 +7,7 @@
 
 #include <thread>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace json = boost::json;
 using specs::string_at;
@@ -68,4 +68,4 @@ command define_logs(CLI::App& app) {
   return {sub, [f](context& c) { return cmd_logs(c, *f); }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

@@ -1,9 +1,9 @@
-#include "rockpool/controller/text_diff.hpp"
+#include "rockpool/cli/text_diff.hpp"
 
 #include <sstream>
 #include <vector>
 
-namespace rockpool::controller {
+namespace rockpool::cli {
 namespace {
 
 std::vector<std::string> split_lines(const std::string& s) {
@@ -82,4 +82,4 @@ std::string unified_diff(const std::string& before, const std::string& after,
   return out;
 }
 
-}  // namespace rockpool::controller
+}  // namespace rockpool::cli

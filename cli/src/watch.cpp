@@ -1,6 +1,6 @@
 // The watch loop under get -w, wait, delete --wait and sync --wait: resumes
 // after a dropped stream, relists on 410 Gone.
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/json.hpp"
 
@@ -8,7 +8,7 @@
 
 #include <thread>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace json = boost::json;
 using specs::string_at;
@@ -103,4 +103,4 @@ std::optional<json::value> wait_until(context& c, const specs::kind_info& k,
   return result;
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

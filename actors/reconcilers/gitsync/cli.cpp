@@ -1,7 +1,8 @@
-// GitSync's verbs: rpctl sync NAME and rpctl diff gitsync/NAME (its plan).
-#include "cli/cli.hpp"
+// GitSync's rpctl commands: rpctl sync NAME, and rpctl diff gitsync/NAME (its
+// plan). Linked by rpctl only (rockpool_kind_cli).
+#include "rockpool/cli/cli.hpp"
 
-#include "rockpool/controller/text_diff.hpp"
+#include "rockpool/cli/text_diff.hpp"
 #include "rockpool/specs/clock.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/json.hpp"
@@ -9,15 +10,20 @@
 
 #include <boost/json.hpp>
 
-namespace rockpool::controller::cli {
+namespace rockpool::actors::gitsync {
 
 namespace json = boost::json;
+using namespace cli;
 using specs::string_at;
+
+namespace {
+
+constexpr const char* kind = "GitSync";
 
 // rpctl diff gitsync/NAME: what the sync's next run would change, computed by
 // the server from a fresh read of the source (GET gitsyncs/NAME/plan).
 int cmd_diff_gitsync(context& c, const std::string& name) {
-  auto body = get_ok(c, resource_path(*specs::find_kind("GitSync"), name) + "/plan");
+  auto body = get_ok(c, resource_path(*specs::find_kind(kind), name) + "/plan");
   if (!body) return 2;
   auto plan = specs::parse_json(*body);
   if (!plan.ok() || !plan->is_object()) {
@@ -63,8 +69,6 @@ int cmd_diff_gitsync(context& c, const std::string& name) {
   return differs ? 1 : 0;
 }
 
-namespace {
-
 struct sync_flags {
   std::string name;
   bool wait = false;
@@ -76,7 +80,7 @@ struct sync_flags {
 // annotation, as Flux's reconcile.fluxcd.io/requestedAt), and with --wait
 // waits until the controller has handled that request.
 int cmd_sync(context& c, const sync_flags& f) {
-  const auto& k = *specs::find_kind("GitSync");
+  const auto& k = *specs::find_kind(kind);
   auto token = request_token();
   json::object annotations{{specs::sync_requested_annotation, token}};
   if (f.allow_mass_prune) annotations[specs::allow_mass_prune_annotation] = token;
@@ -99,8 +103,6 @@ int cmd_sync(context& c, const sync_flags& f) {
   return synced ? 0 : 1;
 }
 
-}  // namespace
-
 command define_sync(CLI::App& app) {
   auto f = std::make_shared<sync_flags>();
   auto* sub = app.add_subcommand("sync", "Ask a GitSync to read its source and apply it now");
@@ -114,4 +116,8 @@ command define_sync(CLI::App& app) {
   return {sub, [f](context& c) { return cmd_sync(c, *f); }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace
+
+cli::kind_commands commands() { return {kind, {define_sync}, cmd_diff_gitsync}; }
+
+}  // namespace rockpool::actors::gitsync

@@ -1,11 +1,11 @@
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/clock.hpp"
 #include "rockpool/specs/json.hpp"
 
 #include <boost/json.hpp>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace json = boost::json;
 
@@ -137,4 +137,4 @@ std::optional<json::value> merge_patch(context& c, const specs::kind_info& k,
   return std::move(*obj);
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

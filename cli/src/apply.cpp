@@ -1,9 +1,9 @@
 // rpctl apply and rpctl diff: documents from files, directories or stdin,
 // checked here first, then applied (server-side apply) or compared.
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/actors/kind_rules.hpp"
-#include "rockpool/controller/text_diff.hpp"
+#include "rockpool/cli/text_diff.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/json.hpp"
 #include "rockpool/specs/manifests.hpp"
@@ -17,7 +17,7 @@
 #include <set>
 #include <thread>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace json = boost::json;
 using specs::string_at;
@@ -315,30 +315,38 @@ struct diff_flags {
 
 }  // namespace
 
-command define_diff(CLI::App& app) {
+command define_diff(CLI::App& app, const std::vector<kind_commands>& kinds) {
   auto f = std::make_shared<diff_flags>();
+  // The kinds whose objects have a diff of their own (GitSync: its plan).
+  std::vector<std::pair<const specs::kind_info*, std::function<int(context&, const std::string&)>>>
+      targets;
+  std::string usage;
+  for (const auto& k : kinds)
+    if (k.diff)
+      if (const auto* info = specs::find_kind(k.kind)) {
+        targets.emplace_back(info, k.diff);
+        usage += (usage.empty() ? "" : " or ") + info->singular + "/NAME";
+      }
   auto* sub =
       app.add_subcommand("diff", "Show what apply would change (exit 0 same, 1 differs, 2 error)");
-  sub->add_option("target", f->target, "gitsync/NAME: what that sync's next run would change");
+  sub->add_option("target", f->target, usage + ": what that object would change");
   sub->add_option("-f,--filename", f->files, "FILE, DIR or -");
   sub->add_flag("-R,--recursive", f->recursive, "Recurse into directories");
   sub->add_option("--field-manager", f->manager)->capture_default_str();
-  return {sub, [f](context& c) {
+  return {sub, [f, targets, usage](context& c) {
             if (f->target.empty() == f->files.empty()) {
-              c.err << "error: give either -f FILE... or gitsync/NAME\n";
+              c.err << "error: give either -f FILE... or " << usage << "\n";
               return 2;
             }
-            if (f->files.empty()) {
-              auto slash = f->target.find('/');
-              const auto* k = specs::find_kind(f->target.substr(0, slash));
-              if (slash == std::string::npos || k == nullptr || k->kind != "GitSync") {
-                c.err << "error: diff takes gitsync/NAME, got \"" << f->target << "\"\n";
-                return 2;
-              }
-              return cmd_diff_gitsync(c, f->target.substr(slash + 1));
-            }
-            return cmd_diff(c, f->files, f->recursive, f->manager);
+            if (!f->files.empty()) return cmd_diff(c, f->files, f->recursive, f->manager);
+            auto slash = f->target.find('/');
+            const auto* k = specs::find_kind(f->target.substr(0, slash));
+            for (const auto& [info, diff] : targets)
+              if (slash != std::string::npos && k == info)
+                return diff(c, f->target.substr(slash + 1));
+            c.err << "error: diff takes " << usage << ", got \"" << f->target << "\"\n";
+            return 2;
           }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

@@ -1,8 +1,8 @@
 // rpctl config kubeconfig, explain, version and preflight: about the
 // client, the server and the host rather than about objects.
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
-#include "rockpool/controller/version.hpp"
+#include "rockpool/specs/version.hpp"
 #include "rockpool/specs/base64.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/json.hpp"
@@ -11,7 +11,7 @@
 
 #include <fstream>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace json = boost::json;
 using specs::string_at;
@@ -120,37 +120,4 @@ command define_version(CLI::App& app) {
   return {sub, [client_only](context& c) { return cmd_version(c, *client_only); }};
 }
 
-// Prints the host checks from the Host object the daemon's probe writes.
-// Exit 1 when a check that container workspaces need fails.
-int cmd_preflight(context& c) {
-  const auto* k = specs::find_kind("Host");
-  auto host = fetch(c, *k, "local");
-  if (!host.ok()) {
-    c.err << host.err().message << "\n";
-    return 1;
-  }
-  const auto* conds = specs::find_path(*host, "status.conditions");
-  if (!conds || !conds->is_array()) {
-    c.err << "error: the host has not been probed yet\n";
-    return 1;
-  }
-  bool ready = false;
-  for (const auto& cnd : conds->get_array()) {
-    auto type = string_at(cnd, "type");
-    if (type == "Ready") {
-      ready = string_at(cnd, "status") == "True";
-      continue;
-    }
-    bool ok = string_at(cnd, "status") == "True";
-    auto msg = string_at(cnd, "message");
-    auto remedy = msg.find("; remedy: ");
-    c.out << (ok ? "PASS  " : "FAIL  ") << type << ": " << msg.substr(0, remedy) << "\n";
-    if (!ok && remedy != std::string::npos)
-      c.out << "      remedy: " << msg.substr(remedy + 10) << "\n";
-  }
-  c.out << (ready ? "Container workspaces can run on this host.\n"
-                  : "A check container workspaces need failed.\n");
-  return ready ? 0 : 1;
-}
-
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

@@ -1,19 +1,19 @@
 // rpctl's entry: the global flags and the commands, each defined with its
-// flags and action in its own file under cli/.
-#include "rockpool/controller/rpctl.hpp"
+// flags and action in its own file beside this one, and the kinds' own
+// commands (from their folders, passed in).
+#include "rockpool/cli/rpctl.hpp"
 
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <vector>
 
-namespace rockpool::controller {
+namespace rockpool::cli {
 
-using namespace cli;
 
 namespace {
 
@@ -49,7 +49,8 @@ std::optional<int> parse(CLI::App& app, int argc, char** argv, std::ostream& out
 
 }  // namespace
 
-int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
+int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err,
+              const std::vector<kind_commands>& kinds) {
   CLI::App app{"rpctl: command-line client for Rockpool's control plane"};
   app.require_subcommand(1);
   client_options co{env_or("ROCKPOOL_SERVER", default_server), env_or("ROCKPOOL_TOKEN", ""), 0};
@@ -70,24 +71,19 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
       define_get(app),
       define_describe(app),
       define_delete(app),
-      define_diff(app),
+      define_diff(app, kinds),
       define_explain(app),
       define_wait(app),
       define_events(app),
-      {app.add_subcommand("preflight",
-                          "Check the host: Incus, containers, VMs, KVM, nested KVM, "
-                          "vhost_vsock, Caddy"),
-       cli::cmd_preflight},
-      define_nested_host(app),
       define_logs(app),
       define_open(app),
       define_exec(app),
       define_shell(app),
-      define_sync(app),
-      define_restore(app),
       define_backup(app),
       define_config(app),
       define_version(app)};
+  for (const auto& k : kinds)
+    for (const auto& define : k.commands) commands.push_back(define(app));
   if (auto stop = parse(app, argc, argv, out, err)) return *stop;
   co.timeout_ms = static_cast<long>(parse_duration(request_timeout).count());
   context c{out, err, api_client(co)};
@@ -96,4 +92,4 @@ int run_rpctl(int argc, char** argv, std::ostream& out, std::ostream& err) {
   return 2;
 }
 
-}  // namespace rockpool::controller
+}  // namespace rockpool::cli

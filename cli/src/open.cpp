@@ -1,7 +1,7 @@
 // rpctl open NAME [--port P | --path P] [--print-url]: a single-use link that
 // signs this browser in to the workspace server and opens the workspace
 // (POST workspaces/NAME/signin). The link works once, within a minute.
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/json.hpp"
 
@@ -11,7 +11,7 @@
 
 extern char** environ;
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace {
 
@@ -67,4 +67,4 @@ command define_open(CLI::App& app) {
   return {sub, [f](context& c) { return run_open(c, *f); }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

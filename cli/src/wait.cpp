@@ -1,11 +1,11 @@
 // rpctl wait KIND NAME --for=condition=TYPE[=VALUE] | delete.
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/json.hpp"
 
 #include <boost/json.hpp>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace json = boost::json;
 using specs::string_at;
@@ -88,4 +88,4 @@ command define_wait(CLI::App& app) {
   return {sub, [f](context& c) { return cmd_wait(c, *f); }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

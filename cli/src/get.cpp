@@ -1,5 +1,5 @@
 // rpctl get, rpctl events and rpctl describe.
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/json.hpp"
@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <sstream>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace json = boost::json;
 using specs::string_at;
@@ -250,4 +250,4 @@ command define_describe(CLI::App& app) {
   return {sub, [f](context& c) { return cmd_describe(c, f->first, f->second); }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli

@@ -1,18 +1,22 @@
-// WorkspaceSnapshot's verb: rpctl restore [workspacesnapshot/]NAME [--wait]
-// sets the snapshot's workspace's spec.restore (a new id) and, with --wait,
-// waits until the controller has done it (status.restored.id).
-#include "cli/cli.hpp"
+// WorkspaceSnapshot's rpctl command: rpctl restore [workspacesnapshot/]NAME
+// [--wait] sets the snapshot's workspace's spec.restore (a new id) and, with
+// --wait, waits until the controller has done it (status.restored.id). Linked
+// by rpctl only (rockpool_kind_cli).
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/json.hpp"
 
 #include <boost/json.hpp>
 
-namespace rockpool::controller::cli {
+namespace rockpool::actors::workspace_snapshot {
 
 namespace json = boost::json;
+using namespace cli;
 using specs::string_at;
 
 namespace {
+
+constexpr const char* kind = "WorkspaceSnapshot";
 
 struct restore_flags {
   std::string target;
@@ -21,7 +25,7 @@ struct restore_flags {
 };
 
 int cmd_restore(context& c, const restore_flags& f) {
-  const auto& snapshots = *specs::find_kind("WorkspaceSnapshot");
+  const auto& snapshots = *specs::find_kind(kind);
   auto slash = f.target.find('/');
   if (slash != std::string::npos && specs::find_kind(f.target.substr(0, slash)) != &snapshots) {
     c.err << "error: restore takes workspacesnapshot/NAME, got \"" << f.target << "\"\n";
@@ -58,8 +62,6 @@ int cmd_restore(context& c, const restore_flags& f) {
   return ok ? 0 : 1;
 }
 
-}  // namespace
-
 command define_restore(CLI::App& app) {
   auto f = std::make_shared<restore_flags>();
   auto* sub = app.add_subcommand(
@@ -72,4 +74,8 @@ command define_restore(CLI::App& app) {
   return {sub, [f](context& c) { return cmd_restore(c, *f); }};
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace
+
+cli::kind_commands commands() { return {kind, {define_restore}, {}}; }
+
+}  // namespace rockpool::actors::workspace_snapshot

@@ -1,6 +1,6 @@
-#include "rockpool/controller/client.hpp"
+#include "rockpool/cli/client.hpp"
 
-namespace rockpool::controller {
+namespace rockpool::cli {
 
 using specs::error;
 using specs::make_error;
@@ -75,4 +75,4 @@ specs::result<long> api_client::stream(const std::string& path,
   return r->status;
 }
 
-}  // namespace rockpool::controller
+}  // namespace rockpool::cli

@@ -1,6 +1,6 @@
 // How rpctl prints objects: tables (the kinds' printer columns), events,
 // YAML, JSON and names; the shared pieces of describe's layout.
-#include "cli/cli.hpp"
+#include "rockpool/cli/cli.hpp"
 
 #include "rockpool/specs/clock.hpp"
 #include "rockpool/specs/codec.hpp"
@@ -11,7 +11,7 @@
 
 #include <algorithm>
 
-namespace rockpool::controller::cli {
+namespace rockpool::cli {
 
 namespace json = boost::json;
 using specs::string_at;
@@ -154,4 +154,4 @@ void print_objects(std::ostream& out, const specs::kind_info& k,
   }
 }
 
-}  // namespace rockpool::controller::cli
+}  // namespace rockpool::cli
