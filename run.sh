@@ -19,6 +19,10 @@ project=${ROCKPOOL_INCUS_PROJECT:-rockpool}
 bridge=${ROCKPOOL_BRIDGE:-rockpoolbr0}
 demo_file=${ROCKPOOL_DEMO:-samples/quickstart.yaml}
 pidfile=$home/rockpoold.pid
+# The standby sign-in check (`rockpoold gate`): Caddy asks it while rockpoold
+# is down, so a restart of rockpoold signs no browser out of its workspace.
+gate=${ROCKPOOL_GATE_STANDBY:-127.0.0.1:8082}
+gatepid=$home/gate.pid
 socket=$home/rockpoold.sock
 rpctl="build/cli/rpctl"
 export ROCKPOOL_SERVER=unix://$socket
@@ -42,6 +46,7 @@ if [[ "${1:-}" == "down" ]]; then
     $rpctl delete -f "$demo_file" --wait --timeout 60s || true
   fi
   stop_pid "$pidfile" rockpoold
+  stop_pid "$gatepid" "standby gate"
   if [[ -f $home/bridge.created ]]; then
     # rockpoold created the bridge for this demo: remove it (and its leases).
     incus network delete "$(cat "$home/bridge.created")" >/dev/null 2>&1 &&
@@ -94,13 +99,19 @@ else
     --listen "127.0.0.1:$api_port" --token-file "$home/token" --runtime incus \
     --incus-project "$project" --caddy-admin "$caddy_admin" --bridge "$bridge" \
     --caddy-control-listen "$control_listen" --caddy-workspace-listen "$workspace_listen" \
-    "${inner[@]}" >>"$home/rockpoold.log" 2>&1 </dev/null &
+    --gateway-standby "$gate" "${inner[@]}" >>"$home/rockpoold.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
   for _ in $(seq 100); do
     [[ -S $socket ]] && break
     running "$pidfile" || { echo "rockpoold failed to start:"; tail -n 20 "$home/rockpoold.log"; exit 1; }
     sleep 0.1
   done
+fi
+if ! running "$gatepid"; then
+  # After rockpoold, which makes the sign-in key the gate checks with.
+  setsid build/controller/rockpoold gate --data-dir "$home/data" --gateway-standby "$gate" \
+    --caddy-control-listen "$control_listen" >>"$home/gate.log" 2>&1 </dev/null &
+  echo $! >"$gatepid"
 fi
 
 # Workspaces go on the bridge when the Host has found it usable (else proxy devices).
@@ -134,6 +145,6 @@ cat <<MSG
   kubectl:            (with those set) $rpctl config kubeconfig > $home/kubeconfig
                       kubectl --kubeconfig $home/kubeconfig get workspaces
   Incus project:      incus list --project $project
-  Logs:               $home/rockpoold.log, $home/caddy.log, $rpctl logs workspace/demo
+  Logs:               $home/rockpoold.log, $home/gate.log, $home/caddy.log, $rpctl logs workspace/demo
   Stop the demo:      ./run.sh down
 MSG

@@ -1,7 +1,8 @@
 # The Debian package `rockpool` (issue 26): `cmake --build build --target
 # package` (CPack's DEB generator). Installs rockpoold and rpctl, their man
 # pages (help2man from --help), rpctl's bash completion, the default config
-# as a conffile, the systemd unit and the OpenRC script, logrotate, the image
+# as a conffile, the systemd units and OpenRC scripts (rockpoold and its
+# standby gate), logrotate, the image
 # build scripts and the docs; maintainer scripts make the `rockpool` group
 # and /var/lib/rockpool (0700). Depends: on shared libraries is derived by
 # dpkg-shlibdeps, not listed by hand. See docs/operations.md, "Install".
@@ -11,8 +12,10 @@ install(TARGETS rockpoold rpctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/rockpoold.conf DESTINATION /etc/rockpool)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/logrotate/rockpool DESTINATION /etc/logrotate.d)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/systemd/rockpoold.service
+              ${PROJECT_SOURCE_DIR}/packaging/systemd/rockpool-gate.service
         DESTINATION /lib/systemd/system)
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/packaging/openrc/rockpoold
+                 ${PROJECT_SOURCE_DIR}/packaging/openrc/rockpool-gate
         DESTINATION ${CMAKE_INSTALL_DATADIR}/rockpool/openrc)
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/completion/rpctl.bash
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME rpctl)

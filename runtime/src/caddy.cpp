@@ -82,22 +82,33 @@ json::value caddy_route(const std::string& id, const std::string& prefix,
 // While rockpoold restarts (an upgrade: stop, start), nothing answers on the
 // gateway: Caddy dials again every 100 ms for up to 15 s, so requests wait
 // for the new rockpoold instead of failing (docs/operations.md, Upgrade).
-json::value forward_auth(const std::string& gateway, bool open) {
-  return {{"handler", "reverse_proxy"},
-          {"upstreams", json::array{{{"dial", gateway}}}},
-          {"transport", reverse_proxy_transport()},
-          {"load_balancing", {{"try_duration", "15s"}, {"try_interval", "100ms"}}},
-          {"rewrite", {{"method", "GET"}, {"uri", "/.rockpool/auth"}}},
-          {"headers",
-           {{"request",
-             {{"set",
-               {{"X-Forwarded-Method", json::array{"{http.request.method}"}},
-                {"X-Forwarded-Uri", json::array{"{http.request.uri}"}},
-                {"X-Rockpool-Public", json::array{open ? "1" : "0"}}}}}}}},
-          {"handle_response",
-           json::array{{{"match", {{"status_code", json::array{2}}}},
-                        {"routes", json::array{{{"handle", json::array{{{"handler", "headers"},
-                                                                         {"request", json::object{}}}}}}}}}}}};
+// With a standby gate, a gateway that refuses the connection is marked down
+// for 3 s (passive health check) and the standby is asked instead, for as
+// long as the outage lasts; the gateway is tried again after those 3 s.
+json::value forward_auth(const caddy_options& o, bool open) {
+  json::array upstreams{{{"dial", o.gateway}}};
+  json::object balancing{{"try_duration", "15s"}, {"try_interval", "100ms"}};
+  json::value handler = {{"handler", "reverse_proxy"}};
+  if (!o.gateway_standby.empty()) {
+    upstreams.push_back(json::object{{"dial", o.gateway_standby}});
+    balancing["selection_policy"] = {{"policy", "first"}};
+    handler.as_object()["health_checks"] = {{"passive", {{"fail_duration", "3s"}, {"max_fails", 1}}}};
+  }
+  auto& h = handler.as_object();
+  h["upstreams"] = std::move(upstreams);
+  h["transport"] = reverse_proxy_transport();
+  h["load_balancing"] = std::move(balancing);
+  h["rewrite"] = {{"method", "GET"}, {"uri", "/.rockpool/auth"}};
+  h["headers"] = {{"request",
+                   {{"set",
+                     {{"X-Forwarded-Method", json::array{"{http.request.method}"}},
+                      {"X-Forwarded-Uri", json::array{"{http.request.uri}"}},
+                      {"X-Rockpool-Public", json::array{open ? "1" : "0"}}}}}}};
+  h["handle_response"] = json::array{
+      {{"match", {{"status_code", json::array{2}}}},
+       {"routes", json::array{{{"handle", json::array{{{"handler", "headers"},
+                                                        {"request", json::object{}}}}}}}}}};
+  return handler;
 }
 
 // A workspace route: the gateway's check (sign-in unless the route is open;
@@ -106,7 +117,7 @@ json::value forward_auth(const std::string& gateway, bool open) {
 // session cookie removed, then the workspace.
 json::value workspace_route(const caddy_options& o, const route& r) {
   json::array handle;
-  if (!o.gateway.empty()) handle.push_back(forward_auth(o.gateway, r.open));
+  if (!o.gateway.empty()) handle.push_back(forward_auth(o, r.open));
   auto prefix = without_slash(r.path_prefix);
   json::object request{{"set", {{"X-Forwarded-Prefix", json::array{json::string(prefix)}}}}};
   if (!o.session_cookie.empty())

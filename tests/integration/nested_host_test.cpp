@@ -379,7 +379,8 @@ TEST_F(nested_host, rockpool_builds_rockpool_in_the_browser_inside_a_developer_n
       "git clone -q git://" + gateway + ":" + git_port + "/rockpool.git ~/rockpool && "
       "cd ~/rockpool && ROCKPOOL_API_PORT=7170 ROCKPOOL_CADDY_ADMIN=127.0.0.1:2119 "
       "ROCKPOOL_CONTROL_LISTEN=0.0.0.0:9080 ROCKPOOL_WORKSPACE_LISTEN=127.0.0.1:9081 "
-      "ROCKPOOL_INCUS_PROJECT=rockpool-dev ROCKPOOL_BRIDGE=rpdev0 ROCKPOOL_DEMO=samples/tiny.yaml "
+      "ROCKPOOL_INCUS_PROJECT=rockpool-dev ROCKPOOL_BRIDGE=rpdev0 ROCKPOOL_GATE_STANDBY=127.0.0.1:9082 "
+      "ROCKPOOL_DEMO=samples/tiny.yaml "
       "./run.sh >~/run.log 2>&1; echo $? >~/run.rc";
   auto signin = rpctl("open " + nh + " --print-url");
   ASSERT_EQ(signin.exit_code, 0) << signin.err;

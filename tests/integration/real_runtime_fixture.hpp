@@ -44,6 +44,7 @@ class real_runtime : public ::testing::Test {
     project_ = "rockpool-it-" + std::to_string(::getpid());
     control_ = test_support::free_port();
     workspaces_ = test_support::free_port();
+    standby_ = test_support::free_port();
     int base = test_support::host_port_base(100);
     std::vector<std::string> args{"--runtime",
                                   "incus",
@@ -58,18 +59,24 @@ class real_runtime : public ::testing::Test {
                                   "--host-ports",
                                   std::to_string(base) + "-" + std::to_string(base + 99),
                                   "--sweep-interval",
-                                  "30"};
+                                  "30",
+                                  "--gateway-standby",
+                                  "127.0.0.1:" + std::to_string(standby_)};
     for (auto& a : network_args()) args.push_back(std::move(a));
     for (auto& a : extra_daemon_args()) args.push_back(std::move(a));
     daemon_ = std::make_unique<test_support::daemon_process>(ROCKPOOLD_PATH, tmp_ / "db",
-                                                             tmp_ / "api.sock", std::move(args));
+                                                             tmp_ / "api.sock", args);
     ASSERT_TRUE(daemon_->start()) << daemon_->log();
+    // The standby sign-in check, as run.sh and the packages run it.
+    gate_ = std::make_unique<test_support::gate_process>(ROCKPOOLD_PATH, tmp_ / "db", args);
+    ASSERT_TRUE(gate_->start()) << gate_->log();
   }
   void TearDown() override {
     if (!daemon_) return;
     for (const auto& name : {"demo", "other", "bad", "taken"})
       rpctl(std::string("delete ws ") + name + " --wait --timeout 30s");
     daemon_->stop();
+    if (gate_) gate_->stop();
     runtime::incus_rest_options o;
     o.project = project_;
     runtime::incus_rest incus(o);
@@ -182,8 +189,9 @@ class real_runtime : public ::testing::Test {
   test_support::temp_dir tmp_;
   test_support::caddy_process caddy_;
   std::unique_ptr<test_support::daemon_process> daemon_;
+  std::unique_ptr<test_support::gate_process> gate_;
   std::string project_;
-  unsigned short control_ = 0, workspaces_ = 0;
+  unsigned short control_ = 0, workspaces_ = 0, standby_ = 0;
   bool leftovers_allowed_ = false;
   std::string cookie_;  // the workspace server's session, once signed in
   std::string bridge_, cidr_;  // own_bridge_args()

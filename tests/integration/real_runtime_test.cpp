@@ -690,10 +690,11 @@ TEST_F(real_runtime, an_open_websocket_keeps_a_workspace_awake) {
 }
 
 // Upgrading rockpoold (issue 26, item 4) is: stop it, start the new binary on
-// the same data directory. Workspaces keep serving throughout (a request that
-// arrives meanwhile waits at Caddy's sign-in check for the new rockpoold),
-// and after the start no instance was restarted and no Caddy route went
-// missing, even for one look of the admin API every 50 ms.
+// the same data directory. Workspaces keep serving signed-in browsers
+// throughout an outage of 30 s (the standby gate checks their sessions while
+// rockpoold is down, decision 87, and counts their activity), and after the
+// start no instance was restarted and no Caddy route went missing, even for
+// one look of the admin API every 50 ms.
 TEST_F(real_runtime, a_controller_stopped_and_started_again_leaves_running_workspaces_untouched) {
   constexpr int n = 5;
   std::string yaml;
@@ -768,7 +769,13 @@ TEST_F(real_runtime, a_controller_stopped_and_started_again_leaves_running_works
   });
   std::this_thread::sleep_for(std::chrono::seconds(1));
   ASSERT_EQ(daemon_->stop(), 0) << daemon_->log();
-  std::this_thread::sleep_for(std::chrono::seconds(8));  // the upgrade's window, and more
+  auto activity_file = (tmp_ / "db") + "/gate-activity";
+  std::filesystem::remove(activity_file);
+  std::this_thread::sleep_for(std::chrono::seconds(30));  // twice Caddy's 15 s of retries
+  // The standby gate let them through, and wrote down their activity.
+  auto seen = test_support::read_file(activity_file);
+  for (int i = 0; i < n; ++i)
+    EXPECT_NE(seen.find("up" + std::to_string(i) + " "), std::string::npos) << seen;
   ASSERT_TRUE(daemon_->start()) << daemon_->log();
   std::this_thread::sleep_for(std::chrono::seconds(5));  // the new one reconciles everything
   done = true;

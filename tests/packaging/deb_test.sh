@@ -29,6 +29,7 @@ echo "Depends (derived): $depends"
 contents=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/rockpoold ./usr/bin/rpctl ./etc/rockpool/rockpoold.conf \
   ./lib/systemd/system/rockpoold.service ./usr/share/rockpool/openrc/rockpoold \
+  ./lib/systemd/system/rockpool-gate.service ./usr/share/rockpool/openrc/rockpool-gate \
   ./etc/logrotate.d/rockpool ./usr/share/bash-completion/completions/rpctl \
   ./usr/share/man/man8/rockpoold.8.gz ./usr/share/man/man1/rpctl.1.gz \
   ./usr/share/rockpool/images/ide/build.sh ./usr/share/rockpool/images/nested-host/build.sh \

@@ -53,6 +53,10 @@ case $init in
     daemon_pid() { in_ct systemctl show -p MainPID --value rockpoold; }
     stopped_cleanly() { [[ $(in_ct systemctl show -p Result --value rockpoold) == success ]]; }
     logs() { in_ct journalctl -u rockpoold --no-pager; }
+    # rockpoold.service wants the gate: it started with it.
+    gate_enable() { :; }
+    gate_running() { [[ $(in_ct systemctl is-active rockpool-gate || true) == active ]]; }
+    gate_logs() { in_ct journalctl -u rockpool-gate --no-pager; }
     ;;
   openrc)
     init_pkgs="sysvinit-core openrc procps"
@@ -62,11 +66,22 @@ case $init in
     enable() { in_ct install -m 0755 /usr/share/rockpool/openrc/rockpoold /etc/init.d/rockpoold; }
     svc() { in_ct rc-service rockpoold "$1"; }
     running() { in_ct rc-service rockpoold status >/dev/null 2>&1 && [[ -n $(daemon_pid) ]]; }
-    daemon_pid() { in_ct pidof -s rockpoold || true; }
+    # The daemon, not its standby gate (`rockpoold gate`, the same binary).
+    daemon_pid() { in_ct pgrep -o -xf '/usr/bin/rockpoold --config /etc/rockpool/rockpoold.conf' || true; }
     # supervise-daemon logs no exit status: no process is left, and the
     # daemon's own log ends with its drain.
-    stopped_cleanly() { ! in_ct pidof rockpoold >/dev/null && in_ct tail -n 3 /var/log/rockpool/rockpoold.log | grep -q "received signal 15"; }
+    stopped_cleanly() { [[ -z $(daemon_pid) ]] && in_ct tail -n 3 /var/log/rockpool/rockpoold.log | grep -q "received signal 15"; }
     logs() { in_ct cat /var/log/rockpool/rockpoold.log; }
+    # Debian's OpenRC has no service that brings up the loopback interface
+    # (Alpine's `loopback` does) and the image has no ip tool: bring it up
+    # from the host, in the container's network namespace.
+    gate_enable() {
+      nsenter -t "$(incus info "$name" | awk '/^PID:/ {print $2}')" -n ip link set lo up &&
+        in_ct install -m 0755 /usr/share/rockpool/openrc/rockpool-gate /etc/init.d/rockpool-gate &&
+        in_ct rc-service rockpool-gate start >/dev/null
+    }
+    gate_running() { in_ct rc-service rockpool-gate status >/dev/null 2>&1; }
+    gate_logs() { in_ct cat /var/log/rockpool/gate.log; }
     ;;
   *) echo "usage: $0 systemd|openrc BUILD_DIR" >&2; exit 2 ;;
 esac
@@ -156,6 +171,20 @@ in_ct rpctl wait workspace demo --for=condition=Ready --timeout 30s >/dev/null |
   fail "the workspace did not become Ready under the service"
 echo "a workspace converged under the service"
 
+# The standby sign-in gate (decision 87) runs beside it and checks sessions
+# with the key rockpoold made: without a cookie, 401.
+gate_enable || fail "$init: starting the standby gate"
+for _ in $(seq 50); do gate_running && break; sleep 0.1; done
+gate_running || fail "the standby gate is not running"
+code=
+for _ in $(seq 50); do
+  code=$(in_ct curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8082/.rockpool/auth || true)
+  [[ $code == 401 ]] && break
+  sleep 0.1
+done
+[[ $code == 401 ]] || fail "the standby gate answered $code, not 401, without a session: $(gate_logs)"
+echo "the standby gate runs and refuses a request without a session"
+
 pid=$(daemon_pid)
 [[ -n $pid && $pid != 0 ]] || fail "no rockpoold process"
 in_ct sh -c "kill -9 $pid"
@@ -186,6 +215,8 @@ for _ in $(seq 50); do in_ct sh -c 'kill -0 $(cat /root/watch.pid)' 2>/dev/null 
 ! in_ct sh -c 'kill -0 $(cat /root/watch.pid)' 2>/dev/null || fail "the watch is still open after the stop"
 [[ -z $(in_ct cat /root/watch.err) ]] || fail "the watch did not end cleanly: $(in_ct cat /root/watch.err)"
 echo "stop: $stop_ms ms, a clean exit, the open watch ended cleanly"
+gate_running || fail "stopping rockpoold stopped the standby gate"
+echo "the standby gate still runs with rockpoold stopped"
 
 logs | grep -q "serving unix:///run/rockpool/rockpoold.sock" || fail "rockpoold's log is not kept by $init"
 echo "rockpoold's log is kept by $init"

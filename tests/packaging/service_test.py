@@ -42,7 +42,6 @@ def readyz(sock):
 
 with tempfile.TemporaryDirectory() as tmp:
     # 1. The unit, pointed at this build, verifies.
-    unit = open(os.path.join(repo, "packaging/systemd/rockpoold.service")).read()
     conf = os.path.join(tmp, "rockpoold.conf")
     # The packaged config, with the socket given to a group this machine has
     # (the package's postinst makes `rockpool`; packaging.deb tests that).
@@ -52,18 +51,23 @@ with tempfile.TemporaryDirectory() as tmp:
           "the packaged config gives the socket to the rockpool group")
     with open(conf, "w") as f:
         f.write(packaged.replace('socket-group = "rockpool"', 'socket-group = "adm"'))
-    unit = unit.replace("/usr/bin/rockpoold", rockpoold).replace("/etc/rockpool/rockpoold.conf", conf)
-    unit_path = os.path.join(tmp, "rockpoold.service")
-    open(unit_path, "w").write(unit)
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         check(os.environ.get("CI") != "true", "systemd-analyze is missing" +
               (" (required under CI=true)" if os.environ.get("CI") == "true" else ", skipped"))
-    else:
-        r = subprocess.run([analyze, "verify", unit_path], capture_output=True, text=True, timeout=60)
+    # rockpoold's unit and its standby gate's (decision 87), side by side.
+    for name in ("rockpoold.service", "rockpool-gate.service"):
+        text = open(os.path.join(repo, "packaging/systemd", name)).read()
+        text = text.replace("/usr/bin/rockpoold", rockpoold).replace("/etc/rockpool/rockpoold.conf", conf)
+        open(os.path.join(tmp, name), "w").write(text)
+    for name in ("rockpoold.service", "rockpool-gate.service"):
+        if analyze is None:
+            break
+        r = subprocess.run([analyze, "verify", os.path.join(tmp, name)], capture_output=True,
+                           text=True, timeout=60)
         # Only this unit's own complaints count (the host's units are not ours).
-        own = [l for l in (r.stdout + r.stderr).splitlines() if "rockpoold.service" in l]
-        check(r.returncode == 0 and not own, f"systemd-analyze verify: {own or 'clean'}")
+        own = [l for l in (r.stdout + r.stderr).splitlines() if name in l]
+        check(r.returncode == 0 and not own, f"systemd-analyze verify {name}: {own or 'clean'}")
 
     # 2. Readiness and drain, through $NOTIFY_SOCKET, with the packaged config.
     notify_path = os.path.join(tmp, "notify")
@@ -113,10 +117,12 @@ with tempfile.TemporaryDirectory() as tmp:
     # 3. Without $NOTIFY_SOCKET nothing is sent and nothing fails (run.sh, tests).
     # (Every other test starts rockpoold that way.)
 
-    # 4. The OpenRC script is valid shell.
-    r = subprocess.run(["sh", "-n", os.path.join(repo, "packaging/openrc/rockpoold")],
-                       capture_output=True, text=True)
-    check(r.returncode == 0, f"packaging/openrc/rockpoold: sh -n {r.stderr.strip() or 'clean'}")
+    # 4. The OpenRC scripts are valid shell.
+    for script in ("rockpoold", "rockpool-gate"):
+        r = subprocess.run(["sh", "-n", os.path.join(repo, "packaging/openrc", script)],
+                           capture_output=True, text=True)
+        check(r.returncode == 0,
+              f"packaging/openrc/{script}: sh -n {r.stderr.strip() or 'clean'}")
 
 print("service_test:", "all passed" if failures == 0 else f"{failures} failed")
 sys.exit(1 if failures else 0)

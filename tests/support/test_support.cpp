@@ -106,6 +106,26 @@ bool socket_answers(const std::string& path) {
 }
 }  // namespace
 
+namespace {
+// Forks and runs binary with args (args[0] is the binary), its output
+// appended to log_path. Returns the child's pid.
+int spawn_logged(const std::string& binary, std::vector<std::string> args,
+                 const std::string& log_path) {
+  int pid = ::fork();
+  if (pid == 0) {
+    FILE* log = std::fopen(log_path.c_str(), "a");
+    ::dup2(fileno(log), 1);
+    ::dup2(fileno(log), 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(binary.c_str(), argv.data());
+    std::_Exit(127);
+  }
+  return pid;
+}
+}  // namespace
+
 bool daemon_process::start() {
   std::vector<std::string> args = {binary_, "--data-dir", data_dir_, "--socket", socket_};
   if (std::find(extra_.begin(), extra_.end(), "--log-level") == extra_.end())
@@ -116,17 +136,7 @@ bool daemon_process::start() {
   args.insert(args.end(), extra_.begin(), extra_.end());
   // Another process already serving this socket: the child must fail, so wait for it.
   bool served_before = socket_answers(socket_);
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    FILE* log = std::fopen(log_path_.c_str(), "a");
-    ::dup2(fileno(log), 1);
-    ::dup2(fileno(log), 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(binary_.c_str(), argv.data());
-    std::_Exit(127);
-  }
+  pid_ = spawn_logged(binary_, args, log_path_);
   for (int i = 0; i < 200; ++i) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -144,11 +154,15 @@ bool daemon_process::serving() const {
 }
 
 namespace {
-// Polls url (every 50 ms, at most `tries` times) until it answers, while the
-// child pid lives; a child that exits is reaped (pid becomes -1).
-bool answers_while_alive(int& pid, const std::string& url, int tries) {
+// Polls url (every 50 ms, at most `tries` times) until it answers (2xx, or
+// any status with any_status), while the child pid lives; a child that exits
+// is reaped (pid becomes -1).
+bool answers_while_alive(int& pid, const std::string& url, int tries, bool any_status = false) {
   for (int i = 0; i < tries; ++i) {
-    if (run_command("curl -fsS -m 1 " + url).exit_code == 0) return true;
+    if (run_command(std::string(any_status ? "curl -sS -o /dev/null -m 1 " : "curl -fsS -m 1 ") +
+                    url)
+            .exit_code == 0)
+      return true;
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid) {
       pid = -1;
@@ -179,6 +193,33 @@ void daemon_process::kill9() {
 }
 
 std::string daemon_process::log() const {
+  return read_file(log_path_);
+}
+
+gate_process::gate_process(std::string binary, std::string data_dir, std::vector<std::string> args)
+    : binary_(std::move(binary)),
+      data_dir_(std::move(data_dir)),
+      args_(std::move(args)),
+      log_path_(data_dir_ + ".gate.log") {}
+
+gate_process::~gate_process() {
+  signal_and_reap(pid_, SIGKILL);
+}
+
+bool gate_process::start() {
+  auto at = std::find(args_.begin(), args_.end(), "--gateway-standby");
+  if (at == args_.end() || at + 1 == args_.end()) return false;
+  std::vector<std::string> args = {binary_, "gate", "--data-dir", data_dir_};
+  args.insert(args.end(), args_.begin(), args_.end());
+  pid_ = spawn_logged(binary_, args, log_path_);
+  return answers_while_alive(pid_, "http://" + *(at + 1) + "/.rockpool/auth", 200, true);
+}
+
+int gate_process::stop() {
+  return signal_and_reap(pid_, SIGTERM);
+}
+
+std::string gate_process::log() const {
   return read_file(log_path_);
 }
 

@@ -86,6 +86,25 @@ class daemon_process {
   int pid_ = -1;
 };
 
+/// `rockpoold gate` (the standby sign-in check) as a child process, with the
+/// daemon's flags (the same data directory and --gateway-standby).
+class gate_process {
+ public:
+  gate_process(std::string binary, std::string data_dir, std::vector<std::string> args);
+  ~gate_process();
+  /// Starts it and waits until its --gateway-standby address answers HTTP.
+  bool start();
+  /// SIGTERM, then waits. Returns the exit status.
+  int stop();
+  std::string log() const;
+
+ private:
+  std::string binary_, data_dir_;
+  std::vector<std::string> args_;
+  std::string log_path_;
+  int pid_ = -1;
+};
+
 }  // namespace rockpool::test_support
 
 namespace rockpool::test_support {

@@ -10,6 +10,9 @@
 #include "rockpool/specs/object_model.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace rockpool::actors {
@@ -17,11 +20,17 @@ namespace rockpool::actors {
 using specs::string_at;
 using clock_point = std::chrono::system_clock::time_point;
 
-void workspace_activity::touch(const std::string& workspace) {
-  auto now = clock_.now();
+void workspace_activity::touch(const std::string& workspace) { touch_at(workspace, clock_.now()); }
+
+void workspace_activity::touch_at(const std::string& workspace, clock_point at) {
   std::lock_guard lk(mu_);
   auto& t = last_[workspace];
-  t = std::max(t, now);
+  t = std::max(t, at);
+}
+
+std::map<std::string, clock_point> workspace_activity::all() const {
+  std::lock_guard lk(mu_);
+  return last_;
 }
 
 std::optional<clock_point> workspace_activity::last(const std::string& workspace) const {
@@ -161,6 +170,40 @@ specs::status wake_workspace(specs::object_store& store, workspace_activity& act
     return specs::make_error(specs::reason::unavailable,
                              "workspace " + name + " is still waking up; try again");
   return specs::done{};
+}
+
+void count_workspace_request(workspace_activity& activity, const std::string& uri) {
+  if (auto name = parse_workspace_uri(uri).first; !name.empty()) activity.touch(name);
+}
+
+specs::status save_activity(const workspace_activity& activity, const std::string& file) {
+  std::string text;
+  for (const auto& [name, at] : activity.all())
+    text += name + " " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count()) +
+            "\n";
+  auto tmp = file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush())
+      return specs::make_error(specs::reason::unavailable, "cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), file.c_str()) != 0)
+    return specs::make_error(specs::reason::unavailable, "cannot write " + file);
+  return specs::done{};
+}
+
+void load_activity(workspace_activity& activity, const std::string& file) {
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string name;
+    long long seconds = 0;
+    if (fields >> name >> seconds && seconds > 0)
+      activity.touch_at(name, clock_point(std::chrono::seconds(seconds)));
+  }
 }
 
 specs::status admit_workspace_request(specs::object_store& store, workspace_activity& activity,

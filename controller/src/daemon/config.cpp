@@ -152,6 +152,10 @@ void add_options(CLI::App& app, daemon_config& c) {
   app.add_option("--gateway-listen", c.gateway_listen,
                  "Loopback address of the sign-in gateway that Caddy asks (port 0: any free one)")
       ->capture_default_str();
+  app.add_option("--gateway-standby", c.gateway_standby,
+                 "127.0.0.1:PORT of the standby gate (`rockpoold gate`, run as a service of its "
+                 "own with the same config), which Caddy asks while rockpoold is down; empty: "
+                 "none");
   app.add_option("--session-ttl", c.session_ttl,
                  "How long a workspace sign-in lasts (e.g. 12h, 30m, 90s)")
       ->capture_default_str();
@@ -179,8 +183,9 @@ std::chrono::seconds parse_ttl(const std::string& flag, const std::string& text)
   return std::chrono::seconds(n * scale);
 }
 
-// The checks CLI11 cannot make; throws with the one line to print.
-void check(daemon_config& c) {
+}  // namespace
+
+void check_options(daemon_config& c) {
   if (std::sscanf(c.host_ports.c_str(), "%hu-%hu", &c.first_port, &c.last_port) != 2 ||
       c.first_port > c.last_port)
     throw std::runtime_error("--host-ports must be FIRST-LAST, got " + c.host_ports);
@@ -218,9 +223,17 @@ void check(daemon_config& c) {
     throw std::runtime_error("--etcd-cert and --etcd-key go together");
   c.session_ttl_seconds = parse_ttl("--session-ttl", c.session_ttl);
   c.wake_timeout_seconds = parse_ttl("--wake-timeout", c.wake_timeout);
-  if (auto colon = c.gateway_listen.rfind(':');
-      colon == std::string::npos || c.gateway_listen.substr(0, colon) != "127.0.0.1")
-    throw std::runtime_error("--gateway-listen must be 127.0.0.1:PORT, got " + c.gateway_listen);
+  auto loopback = [](const char* flag, const std::string& address) {
+    if (auto colon = address.rfind(':');
+        colon == std::string::npos || address.substr(0, colon) != "127.0.0.1")
+      throw std::runtime_error(std::string(flag) + " must be 127.0.0.1:PORT, got " + address);
+  };
+  loopback("--gateway-listen", c.gateway_listen);
+  if (!c.gateway_standby.empty()) {
+    loopback("--gateway-standby", c.gateway_standby);
+    if (c.gateway_standby.ends_with(":0"))
+      throw std::runtime_error("--gateway-standby needs a fixed port (Caddy's routes name it)");
+  }
   c.server.socket_path = c.socket;
   c.server.socket_group = c.socket_group;
   if (c.listen.empty()) return;
@@ -233,7 +246,6 @@ void check(daemon_config& c) {
     throw std::runtime_error("--tls-cert-file and --tls-private-key-file go together");
 }
 
-}  // namespace
 
 std::vector<std::string> host_routes(const std::string& table, const std::string& skip) {
   // Iface Destination Gateway Flags RefCnt Use Metric Mask ...; addresses in
@@ -275,6 +287,7 @@ std::string choose_bridge_cidr(const std::vector<std::string>& routes,
 
 std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "restore") return run_restore(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "gate") return run_gate(argc - 1, argv + 1);
   CLI::App app{
       "rockpoold: Rockpool's control-plane daemon. Keeps declarative specs in RocksDB and "
       "serves the Kubernetes-style API. Every flag may also be set in a config file "
@@ -283,7 +296,7 @@ std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv) {
   add_options(app, c);
   try {
     app.parse(argc, argv);
-    check(c);
+    check_options(c);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;  // --help is 0; any bad flag is 1, not CLI11's codes
   } catch (const std::exception& e) {

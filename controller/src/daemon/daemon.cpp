@@ -177,6 +177,9 @@ specs::status daemon::parts::start_gateway() {
     if (!opened.ok()) return opened.err();
     signin = std::move(*opened);
   }
+  // What the standby gate let through while rockpoold was down counts as
+  // activity, so a workspace used then does not fall asleep now.
+  actors::load_activity(activity, config.data_dir + "/" + gate_activity_file);
   // Every request it lets through is its workspace's activity, and wakes it
   // if it sleeps (held here until it serves: docs/user-guide.md, "Sleeping
   // workspaces").
@@ -260,6 +263,7 @@ void daemon::parts::start_routes() {
   co.control_upstream_tls = !config.tls_cert_file.empty();
   co.control_upstream_ca = config.tls_ca_file;
   if (gateway_server) co.gateway = "127.0.0.1:" + std::to_string(gateway_server->tcp_port());
+  if (gateway_server && signin) co.gateway_standby = config.gateway_standby;
   if (signin) {
     co.session_cookie = signin->cookie_name();
     co.probe_cookie = [s = signin.get()] { return s->cookie_name() + "=" + s->new_session(); };

@@ -1,7 +1,7 @@
 #pragma once
 
-// Internal to rockpoold: its flags, shared by the daemon and `rockpoold
-// restore` (which reads the same --config for the data directory and Incus).
+// Internal to rockpoold: its flags, shared by the daemon, `rockpoold restore`
+// and `rockpoold gate` (which read the same --config).
 
 #include "rockpool/controller/daemon.hpp"
 
@@ -11,5 +11,8 @@ namespace rockpool::controller {
 
 /// Every flag of rockpoold (and --config) on app, writing into c.
 void add_options(CLI::App& app, daemon_config& c);
+/// The checks CLI11 cannot make, filling the parsed fields; throws with the
+/// one line to print.
+void check_options(daemon_config& c);
 
 }  // namespace rockpool::controller

@@ -45,7 +45,8 @@ bool all_hex(std::string_view s) {
 }  // namespace
 
 specs::result<std::unique_ptr<workspace_signin>> workspace_signin::open(
-    const std::string& key_file, std::chrono::seconds session_ttl, const specs::clock& clock) {
+    const std::string& key_file, std::chrono::seconds session_ttl, const specs::clock& clock,
+    bool make) {
   std::string key;
   if (std::ifstream in(key_file); in) {
     std::getline(in, key);
@@ -53,6 +54,8 @@ specs::result<std::unique_ptr<workspace_signin>> workspace_signin::open(
       return make_error(reason::bad_request, "the sign-in key " + key_file +
                                                  " is malformed (64 hex digits expected); "
                                                  "delete it to make a new one");
+  } else if (!make) {
+    return make_error(reason::not_found, "no sign-in key at " + key_file + " yet");
   } else {
     auto made = random_hex(32);
     if (!made.ok()) return made.err();

@@ -1,10 +1,12 @@
 // Sign-in on the workspace server: single-use codes, signed session cookies,
 // and the gateway's pages, on a fake clock.
+#include "rockpool/controller/standby_gate.hpp"
 #include "rockpool/controller/workspace_signin.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 using namespace rockpool;
@@ -195,4 +197,58 @@ TEST(gateway_without_signin, lets_everything_through_and_still_admits_it) {
   EXPECT_EQ(g.handle(r).status, 200);
   EXPECT_EQ(admitted, std::vector<std::string>{"/workspace/demo/"});
   EXPECT_EQ(g.handle({"GET", "/.rockpool/signin?code=x", "", ""}).status, 404);
+}
+
+// The standby gate (decision 87): the same sessions pass, from the key file
+// it reads (never makes), re-read when the file is replaced; what it lets
+// through is activity, saved for rockpoold to load.
+TEST(standby_gate, checks_sessions_with_the_key_on_disk_and_counts_what_it_lets_through) {
+  test_support::temp_dir dir;
+  test_support::fake_clock clock;
+  actors::workspace_activity activity(clock);
+  auto key = dir.path() / "signin.key";
+  controller::standby_gate gate(key, "http://127.0.0.1:8080", activity, clock);
+  auto auth = [&](const std::string& cookie, const std::string& uri = "/workspace/demo/x") {
+    http_request r{"GET", "/.rockpool/auth", "", ""};
+    r.headers = {{"cookie", cookie}, {"x-forwarded-uri", uri}};
+    return gate.handle(r).status;
+  };
+  EXPECT_EQ(auth(""), 503) << "no key yet: nothing to check with";
+  EXPECT_FALSE(std::filesystem::exists(key)) << "the gate never makes the key";
+
+  auto rockpoold = controller::workspace_signin::open(key, 12h, clock);
+  ASSERT_TRUE(rockpoold.ok());
+  auto session = (*rockpoold)->cookie_name() + "=" + (*rockpoold)->new_session();
+  clock.advance(2s);  // past the gate's once-a-second look at the file
+  EXPECT_EQ(auth(session), 200);
+  EXPECT_EQ(auth(""), 401);
+  EXPECT_EQ(auth((*rockpoold)->cookie_name() + "=1.2.forged"), 401);
+  EXPECT_FALSE(activity.last("other")) << "refused requests are not activity";
+  ASSERT_TRUE(activity.last("demo"));
+  EXPECT_EQ(*activity.last("demo"), clock.now());
+  http_request signin{"GET", "/.rockpool/signin?code=x", "", ""};
+  EXPECT_EQ(gate.handle(signin).status, 404) << "signing in needs rockpoold";
+
+  // A new key (the file replaced): old sessions stop passing, new ones pass.
+  std::filesystem::remove(key);
+  auto rotated = controller::workspace_signin::open(key, 12h, clock);
+  ASSERT_TRUE(rotated.ok());
+  clock.advance(2s);
+  EXPECT_EQ(auth(session), 401);
+  EXPECT_EQ(auth((*rotated)->cookie_name() + "=" + (*rotated)->new_session(), "/workspace/b/"),
+            200);
+
+  // Saved and loaded: the later time of each workspace wins.
+  auto file = dir.path() / "gate-activity";
+  ASSERT_TRUE(actors::save_activity(activity, file).ok());
+  actors::workspace_activity loaded(clock);
+  loaded.touch_at("demo", clock.now() + 1h);
+  std::ofstream(file, std::ios::app) << "garbage\nbad line here\n";
+  actors::load_activity(loaded, file);
+  EXPECT_EQ(*loaded.last("demo"), clock.now() + 1h);
+  ASSERT_TRUE(loaded.last("b"));
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::seconds>(*loaded.last("b") - clock.now())
+                .count(),
+            0);
+  actors::load_activity(loaded, dir.path() / "missing");  // nothing happens
 }

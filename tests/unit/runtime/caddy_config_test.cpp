@@ -54,6 +54,8 @@ TEST(caddy_config, with_a_gateway_every_route_asks_it_first_and_a_public_one_say
   EXPECT_EQ(auth.at("rewrite").at("uri").as_string(), "/.rockpool/auth");
   // A restarting rockpoold holds requests instead of failing them.
   EXPECT_EQ(auth.at("load_balancing").at("try_duration").as_string(), "15s");
+  EXPECT_EQ(auth.at("upstreams").as_array().size(), 1u) << "no standby gate";
+  EXPECT_FALSE(auth.as_object().contains("health_checks"));
   // The session cookie never reaches the workspace; the prefix is told to it.
   auto headers = json::serialize(ide->at("handle").as_array()[1]);
   EXPECT_NE(headers.find("rockpool_abc="), std::string::npos) << headers;
@@ -72,6 +74,30 @@ TEST(caddy_config, with_a_gateway_every_route_asks_it_first_and_a_public_one_say
   // The gateway's pages are on the workspace origin, first.
   EXPECT_EQ(routes[0].at("@id").as_string(), "rockpool-gateway");
   EXPECT_NE(route_with_id(routes, "rockpool-workspace-slash"), nullptr);
+}
+
+// With a standby gate (decision 87) the gateway is asked first, and while it
+// refuses connections (marked down by the passive check) the standby is.
+TEST(caddy_config, a_standby_gate_is_the_second_upstream_of_every_sign_in_check) {
+  runtime::caddy_options o;
+  o.gateway = "127.0.0.1:40000";
+  o.gateway_standby = "127.0.0.1:40001";
+  auto routes = workspace_routes(o, demo_routes);
+  for (const char* id : {"rockpool-ws-demo", "rockpool-pr-demo-9000"}) {
+    const auto* r = route_with_id(routes, id);
+    ASSERT_NE(r, nullptr);
+    const auto& auth = r->at("handle").as_array()[0];
+    const auto& ups = auth.at("upstreams").as_array();
+    ASSERT_EQ(ups.size(), 2u) << id;
+    EXPECT_EQ(ups[0].at("dial").as_string(), "127.0.0.1:40000");
+    EXPECT_EQ(ups[1].at("dial").as_string(), "127.0.0.1:40001");
+    EXPECT_EQ(auth.at("load_balancing").at("selection_policy").at("policy").as_string(), "first");
+    EXPECT_EQ(auth.at("health_checks").at("passive").at("max_fails").as_int64(), 1);
+  }
+  // The gateway's own pages (sign-in) need rockpoold: no standby there.
+  const auto* pages = route_with_id(routes, "rockpool-gateway");
+  ASSERT_NE(pages, nullptr);
+  EXPECT_EQ(pages->at("handle").as_array()[0].at("upstreams").as_array().size(), 1u);
 }
 
 TEST(caddy_config, without_a_gateway_no_route_asks_for_sign_in) {

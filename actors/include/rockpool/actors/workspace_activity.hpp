@@ -23,6 +23,10 @@ class workspace_activity {
  public:
   explicit workspace_activity(const specs::clock& clock) : clock_(clock) {}
   void touch(const std::string& workspace);
+  /// Counts `at` as the workspace's activity unless it has a later one.
+  void touch_at(const std::string& workspace, std::chrono::system_clock::time_point at);
+  /// Every workspace's last activity.
+  std::map<std::string, std::chrono::system_clock::time_point> all() const;
   std::optional<std::chrono::system_clock::time_point> last(const std::string& workspace) const;
   void session_opened(const std::string& workspace);
   void session_closed(const std::string& workspace);
@@ -48,6 +52,18 @@ inline constexpr const char* wake_annotation = "rockpool.dev/wake";
 /// done for a path that names no workspace (Caddy answers those).
 specs::status admit_workspace_request(specs::object_store& store, workspace_activity& activity,
                                       const std::string& uri, std::chrono::milliseconds timeout);
+
+/// What the standby gate (`rockpoold gate`) does with a request it lets
+/// through while rockpoold is down: counts it as its workspace's activity
+/// (it cannot wake a sleeping one).
+void count_workspace_request(workspace_activity& activity, const std::string& uri);
+
+/// The activity a standby gate saw, in a file rockpoold reads when it starts
+/// (one line "NAME UNIX-SECONDS" per workspace; written to FILE.tmp and
+/// renamed). load_activity keeps the later of two times and ignores a
+/// missing file and malformed lines.
+specs::status save_activity(const workspace_activity& activity, const std::string& file);
+void load_activity(workspace_activity& activity, const std::string& file);
 
 /// Asks a workspace to wake if it sleeps; with wait_timeout above zero, also
 /// waits until its instance runs. Done when it is not asleep.

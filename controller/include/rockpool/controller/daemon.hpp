@@ -64,6 +64,11 @@ struct daemon_config {
   /// /workspace/... request. Sessions last session_ttl ("12h", "30m", "90s").
   bool workspace_signin = true;
   std::string gateway_listen = "127.0.0.1:0";
+  /// The standby gate's address (`rockpoold gate`, a process of its own, on
+  /// 127.0.0.1:PORT): Caddy asks it when the gateway does not answer, so
+  /// signed-in browsers keep their workspaces while rockpoold is down. Empty:
+  /// no standby (requests wait up to 15 s for rockpoold).
+  std::string gateway_standby;
   std::string session_ttl = "12h";
   std::chrono::seconds session_ttl_seconds{12 * 3600};  // parsed from session_ttl
   /// How long the gateway holds a request for a sleeping workspace while it
@@ -93,6 +98,16 @@ void configure_logging(const std::string& level, const std::string& format);
 /// refused, and returns the exit code (0, 1 refused or failed, 2 bad flags).
 /// A refused or failed restore leaves DIR as it was.
 int run_restore(int argc, char** argv);
+
+/// `rockpoold gate`: the standby gate, run as a service of its own next to
+/// rockpoold with the same flags (--config): checks the session cookies with
+/// the sign-in key in the data directory (re-read when it changes), on
+/// --gateway-standby, and writes the activity it lets through to
+/// DATA/gate-activity for rockpoold to read when it starts. Returns the
+/// exit code (0 after SIGTERM, 1 on an error, 2 bad flags).
+int run_gate(int argc, char** argv);
+/// In the data directory: what the standby gate let through (load_activity).
+inline constexpr const char* gate_activity_file = "gate-activity";
 
 /// The first of 10.77.0.0/24, 10.78.0.0/24, ... 10.99.0.0/24 that overlaps
 /// none of `routes` (IPv4 routes as CIDRs, from /proc/net/route, without the

@@ -27,10 +27,12 @@ class workspace_signin {
   static constexpr std::size_t max_outstanding_codes = 1024;
   static constexpr std::size_t code_length = 64;  // hex digits
 
-  /// Reads KEY_FILE, or makes it. Fails when it is unreadable or malformed.
+  /// Reads KEY_FILE, or makes it (unless make is false: then a missing
+  /// file is not_found). Fails when it is unreadable or malformed.
   static specs::result<std::unique_ptr<workspace_signin>> open(const std::string& key_file,
                                                                std::chrono::seconds session_ttl,
-                                                               const specs::clock& clock);
+                                                               const specs::clock& clock,
+                                                               bool make = true);
   /// A fresh single-use code, valid for code_ttl.
   specs::result<std::string> issue_code();
   /// Uses up code; true iff it was issued, unused and unexpired.

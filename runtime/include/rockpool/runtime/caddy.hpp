@@ -27,6 +27,12 @@ struct caddy_options {
   /// on the workspace server to it. Empty: workspaces are served without
   /// sign-in (--workspace-signin=false).
   std::string gateway;
+  /// The standby gate (`rockpoold gate`, loopback): a second process that
+  /// checks the same session cookies while rockpoold is down (a restart, an
+  /// upgrade), so signed-in browsers keep reaching their workspaces. Caddy
+  /// asks the gateway first and the standby when the gateway does not
+  /// answer. Empty: requests wait up to 15 s for the gateway.
+  std::string gateway_standby;
   /// The name of the gateway's session cookie: Caddy removes it from requests
   /// before they reach a workspace, so no workspace sees the session.
   std::string session_cookie;
