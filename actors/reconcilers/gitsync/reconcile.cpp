@@ -101,126 +101,182 @@ pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj)
   return teardown(ctx, obj);
 }
 
-pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
-  auto name = string_at(obj, "metadata.name");
-  status_builder status(obj, ctx.clock, condition_order());
-  status["source"] = describe_source(obj);
-  auto write = [&](pass_result r) {
-    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
-    return r;
-  };
-  if (flag(obj, "spec.suspend", false)) {
-    status.condition("Ready", false, "Suspended",
-                     "spec.suspend is true: nothing is fetched, applied or pruned");
-    status["phase"] = "Suspended";
-    return write(converged("suspended"));
+namespace {
+
+// One pass over a GitSync, in the order of Flux's kustomize-controller: is a
+// fetch due, read the source (fetched when due, else the last applied
+// revision from the local clone), apply it (or keep the last good revision
+// applied), report the outcome. Status is written once, at the end.
+class sync_pass {
+ public:
+  sync_pass(const settings& s, reconcile_context& ctx, const json::value& obj)
+      : settings_(s), ctx_(ctx), obj_(obj), status_(obj, ctx.clock, condition_order()) {}
+
+  pass_result run() {
+    status_["source"] = describe_source(obj_);
+    if (flag(obj_, "spec.suspend", false)) {
+      status_.condition("Ready", false, "Suspended",
+                        "spec.suspend is true: nothing is fetched, applied or pruned");
+      status_["phase"] = "Suspended";
+      return write(converged("suspended"));
+    }
+    decide_due();
+    if (read() && apply()) report();
+    return write(again_);
   }
 
-  // A fetch when due; otherwise the last applied revision is kept in place.
-  const auto& old = status.old();
-  auto old_string = [&](const char* key) {
-    const auto* v = old.if_contains(key);
+ private:
+  std::string old_string(const char* key) const {
+    const auto* v = status_.old().if_contains(key);
     return v && v->is_string() ? std::string(v->get_string()) : std::string();
-  };
-  auto request = specs::annotation(obj, specs::sync_requested_annotation);
-  bool requested = !request.empty() && request != old_string("lastHandledSyncRequest");
-  auto interval = interval_of(obj);
-  auto now = ctx.clock.now();
-  auto last = old_string("lastSyncTime");
-  const auto* observed = old.if_contains("observedGeneration");
-  bool spec_changed = observed == nullptr || !observed->is_int64() ||
-                      observed->get_int64() != specs::int_at(obj, "metadata.generation");
-  bool due =
-      requested || spec_changed || last.empty() || now - specs::parse_rfc3339(last) >= interval;
-  auto pinned = old_string("lastAppliedRevision");
-  auto desired = read_source(settings_, ctx.store, obj, due, due ? std::string() : pinned);
-  if (due) {
-    status["lastSyncTime"] = specs::format_rfc3339(now);
-    status["lastHandledSyncRequest"] = request;
   }
-  auto next = due ? interval
-                  : interval - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   now - specs::parse_rfc3339(last));
-  auto again = requeue("next look at the source", std::max(next, std::chrono::milliseconds(1000)));
-  auto out_of_sync = [&](const std::string& reason, const std::string& message) {
-    status.condition("Synced", false, reason, message);
-    status.condition("Ready", false, reason, message);
-    status["sync"] = "OutOfSync";
-    status["phase"] = "Failed";
-  };
 
-  if (!desired.source_ok) {
-    status.condition("SourceReady", false, "SourceUnavailable", desired.source_message);
-    out_of_sync(
-        "SourceUnavailable",
-        "the source cannot be read, so nothing was applied or pruned: " + desired.source_message);
-    ctx.events.record(obj, "Warning", "SourceUnavailable", desired.source_message);
-    return write(again);
+  // Due: a sync was requested, the spec changed, or the interval passed.
+  // Sets when to look again either way.
+  void decide_due() {
+    request_ = specs::annotation(obj_, specs::sync_requested_annotation);
+    requested_ = !request_.empty() && request_ != old_string("lastHandledSyncRequest");
+    auto interval = interval_of(obj_);
+    auto now = ctx_.clock.now();
+    auto last = old_string("lastSyncTime");
+    const auto* observed = status_.old().if_contains("observedGeneration");
+    bool spec_changed = observed == nullptr || !observed->is_int64() ||
+                        observed->get_int64() != specs::int_at(obj_, "metadata.generation");
+    due_ = requested_ || spec_changed || last.empty() ||
+           now - specs::parse_rfc3339(last) >= interval;
+    pinned_ = old_string("lastAppliedRevision");
+    if (due_) {
+      status_["lastSyncTime"] = specs::format_rfc3339(now);
+      status_["lastHandledSyncRequest"] = request_;
+    }
+    auto next = due_ ? interval
+                     : interval - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      now - specs::parse_rfc3339(last));
+    again_ = requeue("next look at the source", std::max(next, std::chrono::milliseconds(1000)));
   }
-  status.condition("SourceReady", true, "Read",
-                   "revision " + short_revision(desired.revision) + " read");
-  status["lastAttemptedRevision"] = desired.revision;
-  if (!desired.problems.empty()) {
-    auto message = std::to_string(desired.problems.size()) + " problem(s) in revision " +
-                   short_revision(desired.revision) +
-                   ", so none of it was applied; first: " + desired.problems.front().to_string();
-    status["errors"] = located(desired.problems);
+
+  // The source, fetched when due; otherwise the last applied revision is
+  // kept in place. False (status set) when there is nothing to apply.
+  bool read() {
+    desired_ = read_source(settings_, ctx_.store, obj_, due_, due_ ? std::string() : pinned_);
+    if (!desired_.source_ok) {
+      status_.condition("SourceReady", false, "SourceUnavailable", desired_.source_message);
+      out_of_sync("SourceUnavailable",
+                  "the source cannot be read, so nothing was applied or pruned: " +
+                      desired_.source_message);
+      ctx_.events.record(obj_, "Warning", "SourceUnavailable", desired_.source_message);
+      return false;
+    }
+    status_.condition("SourceReady", true, "Read",
+                      "revision " + short_revision(desired_.revision) + " read");
+    status_["lastAttemptedRevision"] = desired_.revision;
+    if (!desired_.problems.empty()) {
+      invalid();
+      return false;
+    }
+    if (desired_.documents.empty()) {
+      out_of_sync("EmptySource",
+                  "the source holds no manifests; an empty source is taken for a mistake, so "
+                  "nothing was pruned");
+      status_["errors"] = json::array();
+      return false;
+    }
+    return true;
+  }
+
+  // A revision with problems applies nothing; the last good revision stays
+  // applied, drift reverted (Git sources keep it).
+  void invalid() {
+    auto message = std::to_string(desired_.problems.size()) + " problem(s) in revision " +
+                   short_revision(desired_.revision) +
+                   ", so none of it was applied; first: " + desired_.problems.front().to_string();
+    status_["errors"] = located(desired_.problems);
     out_of_sync("ValidationFailed", message);
-    ctx.events.record(obj, "Warning", "ValidationFailed", message);
-    // The last good revision stays applied, drift reverted (Git sources keep it).
-    if (!pinned.empty() && pinned != desired.revision && specs::find_path(obj, "spec.git"))
-      if (auto good = read_source(settings_, ctx.store, obj, false, pinned);
+    ctx_.events.record(obj_, "Warning", "ValidationFailed", message);
+    if (!pinned_.empty() && pinned_ != desired_.revision && specs::find_path(obj_, "spec.git"))
+      if (auto good = read_source(settings_, ctx_.store, obj_, false, pinned_);
           good.source_ok && good.problems.empty() && !good.documents.empty())
-        (void)execute(ctx.store, obj, good, false, false);
-    return write(again);
-  }
-  if (desired.documents.empty()) {
-    out_of_sync("EmptySource",
-                "the source holds no manifests; an empty source is taken for a mistake, so "
-                "nothing was pruned");
-    status["errors"] = json::array();
-    return write(again);
+        (void)execute(ctx_.store, obj_, good, false, false);
   }
 
-  bool allow = requested && specs::annotation(obj, specs::allow_mass_prune_annotation) == request;
-  auto out = execute(ctx.store, obj, desired, false, allow);
-  json::array inventory;
-  for (const auto& key : out.inventory) inventory.push_back(json::value(key));
-  status["inventory"] = std::move(inventory);
-  status["objects"] = static_cast<std::int64_t>(out.inventory.size());
-  status["counts"] = {{"applied", out.applied},
-                      {"unchanged", out.unchanged},
-                      {"pruned", out.pruned},
-                      {"failed", out.failed},
-                      {"conflicts", out.conflicts}};
-  status["errors"] = per_object(out);
-  if (!due && out.applied > 0) {
-    std::vector<std::string> reverted;
-    for (const auto& c : out.changes)
-      if (c.action == "create" || c.action == "update") reverted.push_back(c.object);
-    ctx.events.record(obj, "Normal", "DriftReverted", "put back to the source: " + join(reverted));
+  // Applies and prunes; false (status set) when it did not all go through.
+  bool apply() {
+    bool allow =
+        requested_ && specs::annotation(obj_, specs::allow_mass_prune_annotation) == request_;
+    out_ = execute(ctx_.store, obj_, desired_, false, allow);
+    json::array inventory;
+    for (const auto& key : out_.inventory) inventory.push_back(json::value(key));
+    status_["inventory"] = std::move(inventory);
+    status_["objects"] = static_cast<std::int64_t>(out_.inventory.size());
+    status_["counts"] = {{"applied", out_.applied},
+                         {"unchanged", out_.unchanged},
+                         {"pruned", out_.pruned},
+                         {"failed", out_.failed},
+                         {"conflicts", out_.conflicts}};
+    status_["errors"] = per_object(out_);
+    if (!due_ && out_.applied > 0) {
+      std::vector<std::string> reverted;
+      for (const auto& c : out_.changes)
+        if (c.action == "create" || c.action == "update") reverted.push_back(c.object);
+      ctx_.events.record(obj_, "Normal", "DriftReverted",
+                         "put back to the source: " + join(reverted));
+    }
+    if (out_.failed > 0 || out_.conflicts > 0) {
+      auto reason = out_.failed > 0 ? "ApplyFailed" : "Conflict";
+      out_of_sync(reason, std::to_string(out_.failed) + " failed, " +
+                              std::to_string(out_.conflicts) + " in conflict (see status.errors); " +
+                              summary(out_));
+      return false;
+    }
+    if (!out_.prune_blocked.empty()) {
+      out_of_sync("PruneLimitExceeded", out_.prune_blocked);
+      ctx_.events.record(obj_, "Warning", "PruneLimitExceeded", out_.prune_blocked);
+      return false;
+    }
+    return true;
   }
-  if (out.failed > 0 || out.conflicts > 0) {
-    auto reason = out.failed > 0 ? "ApplyFailed" : "Conflict";
-    out_of_sync(reason, std::to_string(out.failed) + " failed, " + std::to_string(out.conflicts) +
-                            " in conflict (see status.errors); " + summary(out));
-    return write(again);
+
+  // The revision is applied: Synced and Ready.
+  void report() {
+    if (pinned_ != desired_.revision)
+      ctx_.events.record(obj_, "Normal", "Synced",
+                         "applied revision " + short_revision(desired_.revision) + ": " +
+                             summary(out_));
+    status_["lastAppliedRevision"] = desired_.revision;
+    auto message = "revision " + short_revision(desired_.revision) + " applied: " + summary(out_);
+    status_.condition("Synced", true, "InSync", message);
+    status_.condition("Ready", true, "InSync", message);
+    status_["sync"] = "InSync";
+    status_["phase"] = "Ready";
   }
-  if (!out.prune_blocked.empty()) {
-    out_of_sync("PruneLimitExceeded", out.prune_blocked);
-    ctx.events.record(obj, "Warning", "PruneLimitExceeded", out.prune_blocked);
-    return write(again);
+
+  void out_of_sync(const std::string& reason, const std::string& message) {
+    status_.condition("Synced", false, reason, message);
+    status_.condition("Ready", false, reason, message);
+    status_["sync"] = "OutOfSync";
+    status_["phase"] = "Failed";
   }
-  if (pinned != desired.revision)
-    ctx.events.record(obj, "Normal", "Synced",
-                      "applied revision " + short_revision(desired.revision) + ": " + summary(out));
-  status["lastAppliedRevision"] = desired.revision;
-  auto message = "revision " + short_revision(desired.revision) + " applied: " + summary(out);
-  status.condition("Synced", true, "InSync", message);
-  status.condition("Ready", true, "InSync", message);
-  status["sync"] = "InSync";
-  status["phase"] = "Ready";
-  return write(again);
+
+  pass_result write(pass_result r) {
+    if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+    return r;
+  }
+
+  const settings& settings_;
+  reconcile_context& ctx_;
+  const json::value& obj_;
+  status_builder status_;
+  std::string request_, pinned_;
+  bool requested_ = false, due_ = false;
+  pass_result again_;
+  desired_state desired_;
+  sync_outcome out_;
+};
+
+}  // namespace
+
+pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
+  return sync_pass(settings_, ctx, obj).run();
 }
 
 }  // namespace rockpool::actors::gitsync

@@ -310,9 +310,6 @@ bool pass::in_use() {
 // observed (inst_ is what Incus says).
 pass::step pass::decide_sleep() {
   auto old = status_.old_value();
-  bool was_asleep = string_at(old, "phase") == "Sleeping";
-  auto since = specs::parse_rfc3339(string_at(old, "sleepingSince"));
-  auto wake = specs::annotation(obj_, wake_annotation);
   auto noted = specs::parse_rfc3339(string_at(old, "lastActivityTime"));
   last_activity_ = std::max(noted, specs::parse_rfc3339(string_at(old, "awakeSince")));
   bool scheduled = !s_.starts.empty() || !s_.stops.empty();
@@ -328,53 +325,7 @@ pass::step pass::decide_sleep() {
   }
   auto due = check_schedule();
   bool stop_due = due.stop && (!due.start || *due.stop > *due.start);
-  bool start_due = due.start && !stop_due;
-  auto sleep = [&](const char* reason, const std::string& message) -> step {
-    asleep_ = true;
-    sleep_reason_ = reason;
-    status_["sleepingSince"] = specs::format_rfc3339(now_);
-    status_["sleepReason"] = reason;
-    ctx_.events.record(obj_, "Normal",
-                       std::string(reason) == "Schedule" ? "ScheduledStop" : "Sleeping",
-                       message + "; stopping instance " + s_.name + " until the next request");
-    // Said before the instance is stopped: a controller killed in between
-    // finds the workspace asleep, not crashed, when it comes back.
-    status_builder going(obj_, ctx_.clock, condition_order());
-    going["sleepingSince"] = status_["sleepingSince"];
-    going["sleepReason"] = reason;
-    going["phase"] = "Sleeping";
-    going.condition("InstanceReady", true, "Sleeping", "stopping the instance while it sleeps");
-    going.condition("RouteReady", true, "Sleeping", "the route stays; a request wakes the workspace");
-    going.condition("IDEReady", false, "Sleeping", "the workspace sleeps");
-    going.condition("Ready", false, "Sleeping", message + "; stopping the instance");
-    if (auto st = going.write(ctx_, obj_); !st.ok())
-      return step(fail("StatusWriteFailed", st.err().message, failed(st.err().message)));
-    return step();
-  };
-  if (was_asleep) {
-    // A scheduled start, a wake request after it fell asleep, or a request
-    // the gateway saw since.
-    auto seen = ctx_.activity->last(s_.name);
-    bool woken = start_due || (!wake.empty() && specs::parse_rfc3339(wake) >= since) ||
-                 (seen && *seen > since);
-    if (!woken) {
-      asleep_ = true;
-      sleep_reason_ = string_at(old, "sleepReason");
-      return std::nullopt;
-    }
-    if (start_due)
-      ctx_.events.record(obj_, "Normal", "ScheduledStart",
-                         "spec.lifecycle.schedule: starting instance " + s_.name);
-    else
-      ctx_.events.record(obj_, "Normal", "Woken",
-                         "woke on a request; starting instance " + s_.name);
-    status_["awakeSince"] = specs::format_rfc3339(now_);
-    status_.erase("sleepingSince");
-    status_.erase("sleepReason");
-    last_activity_ = now_;
-    status_["lastActivityTime"] = specs::format_rfc3339(now_);
-    return std::nullopt;
-  }
+  if (string_at(old, "phase") == "Sleeping") return stay_asleep_or_wake(due.start && !stop_due);
   if (!inst_ || inst_->status != "Running") {
     // Starting now (created, or woken): the idle clock starts.
     status_["awakeSince"] = specs::format_rfc3339(now_);
@@ -392,29 +343,83 @@ pass::step pass::decide_sleep() {
   if ((last_activity_ > noted && now_ - noted >= std::chrono::minutes(1)) ||
       string_at(old, "lastActivityTime").empty())
     status_["lastActivityTime"] = specs::format_rfc3339(last_activity_);
-  if (stop_due) {
-    auto& sched = status_["schedule"].as_object();
-    if (busy && now_ < *due.stop + s_.stop_grace) {
-      // Seen again next pass (checkedAt stays before it) until quiet or grace runs out.
-      stop_deferred_ = true;
-      sched["checkedAt"] = specs::format_rfc3339(*due.stop - std::chrono::seconds(1));
-      if (string_at(old, "schedule.stopDeferredFor") != specs::format_rfc3339(*due.stop)) {
-        sched["stopDeferredFor"] = specs::format_rfc3339(*due.stop);
-        ctx_.events.record(obj_, "Normal", "StopDeferred",
-                           "the scheduled stop waits until the workspace is quiet (a request, "
-                           "WebSocket or exec session is open), at most " +
-                               format_seconds(s_.stop_grace) + " (spec.lifecycle.stopGrace)");
-      }
-      return std::nullopt;
-    }
-    sched.erase("stopDeferredFor");
-    return sleep("Schedule", busy ? "spec.lifecycle.schedule: stopping although in use, after " +
-                                        format_seconds(s_.stop_grace) + " (stopGrace)"
-                                  : "spec.lifecycle.schedule");
-  }
+  if (stop_due) return scheduled_stop(due, busy);
   if (s_.idle_after.count() == 0 || now_ - last_activity_ < s_.idle_after) return std::nullopt;
-  return sleep("Idle",
-               "no activity for " + format_seconds(s_.idle_after) + " (spec.lifecycle.idleAfter)");
+  return fall_asleep("Idle", "no activity for " + format_seconds(s_.idle_after) +
+                                 " (spec.lifecycle.idleAfter)");
+}
+
+// A sleeping workspace wakes on a scheduled start, a wake request after it
+// fell asleep, or a request the gateway saw since; otherwise it stays asleep.
+pass::step pass::stay_asleep_or_wake(bool start_due) {
+  auto old = status_.old_value();
+  auto since = specs::parse_rfc3339(string_at(old, "sleepingSince"));
+  auto wake = specs::annotation(obj_, wake_annotation);
+  auto seen = ctx_.activity->last(s_.name);
+  bool woken = start_due || (!wake.empty() && specs::parse_rfc3339(wake) >= since) ||
+               (seen && *seen > since);
+  if (!woken) {
+    asleep_ = true;
+    sleep_reason_ = string_at(old, "sleepReason");
+    return std::nullopt;
+  }
+  if (start_due)
+    ctx_.events.record(obj_, "Normal", "ScheduledStart",
+                       "spec.lifecycle.schedule: starting instance " + s_.name);
+  else
+    ctx_.events.record(obj_, "Normal", "Woken", "woke on a request; starting instance " + s_.name);
+  status_["awakeSince"] = specs::format_rfc3339(now_);
+  status_.erase("sleepingSince");
+  status_.erase("sleepReason");
+  last_activity_ = now_;
+  status_["lastActivityTime"] = specs::format_rfc3339(now_);
+  return std::nullopt;
+}
+
+// A scheduled stop that is due: deferred while the workspace is in use, up
+// to stopGrace (seen again next pass: checkedAt stays before it), then taken.
+pass::step pass::scheduled_stop(const fired& due, bool busy) {
+  auto& sched = status_["schedule"].as_object();
+  if (busy && now_ < *due.stop + s_.stop_grace) {
+    stop_deferred_ = true;
+    sched["checkedAt"] = specs::format_rfc3339(*due.stop - std::chrono::seconds(1));
+    if (string_at(status_.old_value(), "schedule.stopDeferredFor") !=
+        specs::format_rfc3339(*due.stop)) {
+      sched["stopDeferredFor"] = specs::format_rfc3339(*due.stop);
+      ctx_.events.record(obj_, "Normal", "StopDeferred",
+                         "the scheduled stop waits until the workspace is quiet (a request, "
+                         "WebSocket or exec session is open), at most " +
+                             format_seconds(s_.stop_grace) + " (spec.lifecycle.stopGrace)");
+    }
+    return std::nullopt;
+  }
+  sched.erase("stopDeferredFor");
+  return fall_asleep("Schedule", busy ? "spec.lifecycle.schedule: stopping although in use, after " +
+                                            format_seconds(s_.stop_grace) + " (stopGrace)"
+                                      : "spec.lifecycle.schedule");
+}
+
+// Puts the workspace to sleep: said in status before the instance is
+// stopped, so a controller killed in between finds the workspace asleep,
+// not crashed, when it comes back.
+pass::step pass::fall_asleep(const char* reason, const std::string& message) {
+  asleep_ = true;
+  sleep_reason_ = reason;
+  status_["sleepingSince"] = specs::format_rfc3339(now_);
+  status_["sleepReason"] = reason;
+  ctx_.events.record(obj_, "Normal", std::string(reason) == "Schedule" ? "ScheduledStop" : "Sleeping",
+                     message + "; stopping instance " + s_.name + " until the next request");
+  status_builder going(obj_, ctx_.clock, condition_order());
+  going["sleepingSince"] = status_["sleepingSince"];
+  going["sleepReason"] = reason;
+  going["phase"] = "Sleeping";
+  going.condition("InstanceReady", true, "Sleeping", "stopping the instance while it sleeps");
+  going.condition("RouteReady", true, "Sleeping", "the route stays; a request wakes the workspace");
+  going.condition("IDEReady", false, "Sleeping", "the workspace sleeps");
+  going.condition("Ready", false, "Sleeping", message + "; stopping the instance");
+  if (auto st = going.write(ctx_, obj_); !st.ok())
+    return step(fail("StatusWriteFailed", st.err().message, failed(st.err().message)));
+  return step();
 }
 
 // After a pass: look again when the idle time would run out (at least once

@@ -108,6 +108,9 @@ class pass {
   std::optional<std::chrono::system_clock::time_point> next_scheduled() const;
   bool in_use();
   step decide_sleep();
+  step fall_asleep(const char* reason, const std::string& message);
+  step stay_asleep_or_wake(bool start_due);
+  step scheduled_stop(const fired& due, bool busy);
   pass_result report_sleeping();
   pass_result with_idle_check(pass_result r) const;
   // home.cpp
