@@ -360,7 +360,13 @@ class rocksdb_backend final : public kv_backend {
                     compact_events_upto_ + std::max<std::uint64_t>(options_.event_retention, 1);
       if (!objects && !events) return;
       if (objects) {
-        compact_objects_ = {std::exchange(deleted_low_, {}), std::exchange(deleted_high_, {})};
+        // Widened, not replaced, while an earlier range waits its turn.
+        auto low = std::exchange(deleted_low_, {}), high = std::exchange(deleted_high_, {});
+        if (compact_objects_) {
+          low = std::min(low, compact_objects_->first);
+          high = std::max(high, compact_objects_->second);
+        }
+        compact_objects_ = {std::move(low), std::move(high)};
         deletes_since_compaction_ = 0;
       }
       if (events) compact_events_upto_ = events_upto;
@@ -368,14 +374,35 @@ class rocksdb_backend final : public kv_backend {
     compact_cv_.notify_all();
   }
 
+  // At most one compaction of deleted objects every objects_compaction_gap:
+  // each one rewrites the tables of the whole key range it covers, and under
+  // a steady stream of deletes (an event retention trimming one event per
+  // event recorded, 10,000 workspaces converging) one every 1,000 deletes
+  // was 0.6 s of a 4.5 s convergence. Deletes meanwhile widen the range that
+  // waits, so the last of them are still compacted.
+  static constexpr std::chrono::seconds objects_compaction_gap{5};
+
   void compact_when_asked() {
     std::unique_lock lk(compact_mu_);
+    auto next_objects = std::chrono::steady_clock::now();
     while (true) {
       compact_cv_.wait(lk, [&] {
         return compact_stop_ || compact_objects_ || compact_events_upto_ > events_compacted_upto_;
       });
       if (compact_stop_) return;
-      auto objects_range = std::exchange(compact_objects_, std::nullopt);
+      if (compact_events_upto_ <= events_compacted_upto_ &&
+          std::chrono::steady_clock::now() < next_objects) {
+        compact_cv_.wait_until(lk, next_objects, [&] {
+          return compact_stop_ || compact_events_upto_ > events_compacted_upto_;
+        });
+        continue;
+      }
+      std::optional<std::pair<std::string, std::string>> objects_range;
+      if (std::chrono::steady_clock::now() >= next_objects) {
+        objects_range = std::exchange(compact_objects_, std::nullopt);
+        if (objects_range)
+          next_objects = std::chrono::steady_clock::now() + objects_compaction_gap;
+      }
       auto upto = compact_events_upto_;
       lk.unlock();
       rocksdb::CompactRangeOptions o;
