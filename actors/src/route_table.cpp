@@ -63,6 +63,7 @@ caf::response_promise enqueue(route_table_actor* self, std::chrono::milliseconds
   return rp;
 }
 
+// Long: a CAF behavior, one handler per message; they read best side by side.
 caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::caddy_admin> admin,
                           runtime::caddy_options options,
                           std::shared_ptr<route_table_stats> stats,

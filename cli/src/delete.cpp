@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include <variant>
+
 namespace rockpool::cli {
 
 namespace json = boost::json;
@@ -20,8 +22,12 @@ struct delete_flags {
   std::string timeout = "60s";
 };
 
-int cmd_delete(context& c, const delete_flags& f) {
-  std::vector<std::pair<const specs::kind_info*, std::string>> targets;
+using target = std::pair<const specs::kind_info*, std::string>;
+
+// What to delete: the objects the files name, or KIND NAME...; the exit
+// code when there is nothing to do (the error printed).
+std::variant<std::vector<target>, int> targets_of(context& c, const delete_flags& f) {
+  std::vector<target> targets;
   if (!f.files.empty()) {
     auto input = specs::load_manifests(f.files, false, std::cin);
     if (!input.problems.empty()) {
@@ -33,15 +39,22 @@ int cmd_delete(context& c, const delete_flags& f) {
       if (!k) return 1;
       targets.emplace_back(k, string_at(d.value, "metadata.name"));
     }
-  } else {
-    if (f.args.size() < 2) {
-      c.err << "error: delete needs KIND NAME... or -f FILE\n";
-      return 2;
-    }
-    const auto* k = require_kind(c, f.args[0]);
-    if (!k) return 1;
-    for (std::size_t i = 1; i < f.args.size(); ++i) targets.emplace_back(k, f.args[i]);
+    return targets;
   }
+  if (f.args.size() < 2) {
+    c.err << "error: delete needs KIND NAME... or -f FILE\n";
+    return 2;
+  }
+  const auto* k = require_kind(c, f.args[0]);
+  if (!k) return 1;
+  for (std::size_t i = 1; i < f.args.size(); ++i) targets.emplace_back(k, f.args[i]);
+  return targets;
+}
+
+int cmd_delete(context& c, const delete_flags& f) {
+  auto chosen = targets_of(c, f);
+  if (auto* code = std::get_if<int>(&chosen)) return *code;
+  const auto& targets = std::get<std::vector<target>>(chosen);
   int failed = 0;
   auto deadline = std::chrono::steady_clock::now() + parse_duration(f.timeout);
   for (const auto& [k, name] : targets) {

@@ -16,23 +16,25 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 }  // namespace
 
-std::string unified_diff(const std::string& before, const std::string& after,
-                         const std::string& before_label, const std::string& after_label) {
-  if (before == after) return {};
-  auto a = split_lines(before);
-  auto b = split_lines(after);
+namespace {
+
+// One line of an edit script: ' ' kept, '-' removed, '+' added, with where
+// it stands in each text.
+struct edit {
+  char tag;
+  std::string text;
+  std::size_t ai, bi;
+};
+
+// The shortest edit script from a to b, from the longest common subsequence;
+// objects are small, so O(n*m) is fine.
+std::vector<edit> edit_script(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   std::size_t n = a.size(), m = b.size();
-  // Longest common subsequence table; objects are small, so O(n*m) is fine.
   std::vector<std::vector<unsigned>> lcs(n + 1, std::vector<unsigned>(m + 1, 0));
   for (std::size_t i = n; i-- > 0;)
     for (std::size_t j = m; j-- > 0;)
       lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
-  struct op {
-    char tag;
-    std::string text;
-    std::size_t ai, bi;
-  };
-  std::vector<op> ops;
+  std::vector<edit> ops;
   std::size_t i = 0, j = 0;
   while (i < n || j < m) {
     if (i < n && j < m && a[i] == b[j]) {
@@ -47,6 +49,15 @@ std::string unified_diff(const std::string& before, const std::string& after,
       ++j;
     }
   }
+  return ops;
+}
+
+}  // namespace
+
+std::string unified_diff(const std::string& before, const std::string& after,
+                         const std::string& before_label, const std::string& after_label) {
+  if (before == after) return {};
+  auto ops = edit_script(split_lines(before), split_lines(after));
   std::string out = "--- " + before_label + "\n+++ " + after_label + "\n";
   constexpr std::size_t context = 3;
   std::size_t k = 0;

@@ -367,20 +367,43 @@ void expand_list(const document& top, const json::value& list, const std::string
 
 }  // namespace
 
+namespace {
+
+// Input refused whole before parsing: too large, or a character YAML forbids.
+std::optional<diagnostic> refused_input(std::string_view text, const std::string& source) {
+  if (text.size() > max_input_bytes)
+    return diagnostic{source,
+                      0,
+                      {},
+                      {},
+                      "input is larger than " + std::to_string(max_input_bytes >> 20) + " MiB",
+                      {}};
+  if (auto bad = first_unprintable(text)) return diagnostic{source, 0, {}, {}, bad->why, bad->at};
+  return std::nullopt;
+}
+
+// A parsed document into out: a mapping of at most 1 MiB; a List's items.
+void add_document(document doc, decoded_input& out) {
+  if (!doc.value.is_object()) {
+    out.problems.push_back(diagnose(doc, "", "a document must be a mapping (an object)"));
+    return;
+  }
+  if (json::serialize(doc.value).size() > max_document_bytes) {
+    out.problems.push_back(diagnose(doc, "", "document is larger than 1 MiB"));
+    return;
+  }
+  if (string_at(doc.value, "kind") == "List")
+    expand_list(doc, doc.value, "", out.documents, out.problems);
+  else
+    out.documents.push_back(std::move(doc));
+}
+
+}  // namespace
+
 decoded_input decode_documents(std::string_view text, const std::string& source) {
   decoded_input out;
-  if (text.size() > max_input_bytes) {
-    out.problems.push_back(
-        diagnostic{source,
-                   0,
-                   {},
-                   {},
-                   "input is larger than " + std::to_string(max_input_bytes >> 20) + " MiB",
-                   {}});
-    return out;
-  }
-  if (auto bad = first_unprintable(text)) {
-    out.problems.push_back(diagnostic{source, 0, {}, {}, bad->why, bad->at});
+  if (auto refused = refused_input(text, source)) {
+    out.problems.push_back(std::move(*refused));
     return out;
   }
   // Every document takes at least a "---" line, so no valid input has more.
@@ -413,19 +436,7 @@ decoded_input decode_documents(std::string_view text, const std::string& source)
       break;
     }
     if (!builder.has_root() || doc.value.is_null()) continue;  // empty document
-    if (!doc.value.is_object()) {
-      out.problems.push_back(diagnose(doc, "", "a document must be a mapping (an object)"));
-      continue;
-    }
-    if (json::serialize(doc.value).size() > max_document_bytes) {
-      out.problems.push_back(diagnose(doc, "", "document is larger than 1 MiB"));
-      continue;
-    }
-    if (string_at(doc.value, "kind") == "List") {
-      expand_list(doc, doc.value, "", out.documents, out.problems);
-    } else {
-      out.documents.push_back(std::move(doc));
-    }
+    add_document(std::move(doc), out);
   }
   return out;
 }

@@ -100,6 +100,35 @@ pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj)
   return teardown(ctx, obj);
 }
 
+namespace {
+
+// The route of a PortRoute to upstream (public when spec.public).
+runtime::route route_of(const json::value& pr, const std::string& ws_name, std::int64_t port,
+                        const std::string& upstream) {
+  const auto* pub = specs::find_path(pr, "spec.public");
+  return {route_id(ws_name, port), "/workspace/" + ws_name + "/port/" + std::to_string(port) + "/",
+          upstream, pub != nullptr && pub->is_bool() && pub->as_bool()};
+}
+
+// The route stays while the workspace sleeps: a request through it reaches
+// the gateway, which wakes the workspace.
+pass_result while_sleeping(reconcile_context& ctx, const json::value& obj, status_builder& status,
+                           const std::string& ws_name, std::int64_t port) {
+  auto upstream = string_at(obj, "status.upstream");
+  if (!upstream.empty())
+    if (auto st = ctx.routes.upsert(route_of(obj, ws_name, port, upstream)); !st.ok())
+      return failed(st.err().message);
+  status.condition("UpstreamReady", !upstream.empty(), "WorkspaceSleeping",
+                   "the route stays while workspace \"" + ws_name + "\" sleeps; a request wakes it");
+  status.condition("Ready", false, "WorkspaceSleeping",
+                   "workspace \"" + ws_name + "\" sleeps; a request wakes it");
+  status["phase"] = "Pending";
+  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+  return converged("the workspace sleeps");
+}
+
+}  // namespace
+
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
   auto ws_name = string_at(obj, "spec.workspace");
   auto port = int_at(obj, "spec.port").value_or(0);
@@ -119,25 +148,8 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
     if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
     return converged(message);  // the workspace's own changes will poke us
   };
-  if (ws.ok() && !being_deleted(*ws) && string_at(*ws, "status.phase") == "Sleeping") {
-    // The route stays while the workspace sleeps: a request through it
-    // reaches the gateway, which wakes the workspace.
-    auto upstream = string_at(obj, "status.upstream");
-    if (!upstream.empty()) {
-      const auto* pub = specs::find_path(obj, "spec.public");
-      runtime::route r{id, "/workspace/" + ws_name + "/port/" + std::to_string(port) + "/",
-                       upstream, pub != nullptr && pub->is_bool() && pub->as_bool()};
-      if (auto st = ctx.routes.upsert(r); !st.ok()) return failed(st.err().message);
-    }
-    status.condition("UpstreamReady", !upstream.empty(), "WorkspaceSleeping",
-                     "the route stays while workspace \"" + ws_name +
-                         "\" sleeps; a request wakes it");
-    status.condition("Ready", false, "WorkspaceSleeping",
-                     "workspace \"" + ws_name + "\" sleeps; a request wakes it");
-    status["phase"] = "Pending";
-    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
-    return converged("the workspace sleeps");
-  }
+  if (ws.ok() && !being_deleted(*ws) && string_at(*ws, "status.phase") == "Sleeping")
+    return while_sleeping(ctx, obj, status, ws_name, port);
   if (auto [reason, message] = workspace_unready(ws, ws_name); !reason.empty())
     return not_ready(reason, message);
   auto inst = ctx.incus.get_instance(ws_name);
@@ -146,10 +158,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
 
   std::string upstream;
   if (auto stop = ensure_upstream(ctx, obj, *ws, **inst, status, upstream)) return *stop;
-  const auto* pub = specs::find_path(obj, "spec.public");
-  bool open = pub != nullptr && pub->is_bool() && pub->as_bool();
-  runtime::route r{id, "/workspace/" + ws_name + "/port/" + std::to_string(port) + "/", upstream,
-                   open};
+  auto r = route_of(obj, ws_name, port, upstream);
   if (auto st = ctx.routes.upsert(r); !st.ok()) return failed(st.err().message);
   auto answers = ctx.routes.answers(r);
   bool ok = answers.ok() && *answers;
@@ -160,7 +169,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   status["phase"] = ok ? "Ready" : "Pending";
   status["upstream"] = upstream;
   status["url"] = r.path_prefix;
-  status["public"] = open;
+  status["public"] = r.open;
   if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
   if (!ok) return requeue("waiting for the route to answer", short_wait);
   return converged();

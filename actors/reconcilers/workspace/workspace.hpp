@@ -115,6 +115,9 @@ class pass {
   pass_result with_idle_check(pass_result r) const;
   // home.cpp
   step ensure_home();
+  step home_failed(const std::string& reason, const std::string& message, pass_result r);
+  step make_home();
+  step adopt_home(const runtime::volume_info& v, const std::string& uid);
   // restore.cpp
   step ensure_restored();
   step resolve_source();

@@ -162,6 +162,42 @@ pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj)
   return teardown(ctx, obj);
 }
 
+namespace {
+
+// Status with its Ready condition and phase, written; then `result`.
+pass_result snapshot_status(reconcile_context& ctx, const json::value& obj, status_builder& status,
+                   const char* phase, bool ok, const std::string& reason,
+                   const std::string& message, pass_result result) {
+  status.condition("Ready", ok, reason, message);
+  status["phase"] = phase;
+  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+  return result;
+}
+
+// A snapshot is taken once and kept; a retained one is copied out when its
+// workspace goes (spec.retain).
+pass_result keep_taken(reconcile_context& ctx, const json::value& obj, status_builder& status,
+                       const specs::result<json::value>& ws, const std::string& ws_name) {
+  const auto* d = specs::find_path(obj, "status.detached");
+  bool detached = d && d->is_bool() && d->as_bool();
+  bool going = !ws.ok() || being_deleted(*ws);
+  if (detached || !retained(obj) || !going) return converged();
+  if (!ws.ok())
+    return snapshot_status(ctx, obj, status, "Failed", false, "Lost",
+                  "workspace \"" + ws_name + "\" went before this snapshot was copied out",
+                  terminal("lost"));
+  if (auto st = detach(ctx, obj, status); !st.ok())
+    return snapshot_status(ctx, obj, status, "Ready", true, "DetachFailed",
+                  "copying out: " + st.err().message, failed(st.err().message));
+  ctx.events.record(obj, "Normal", "Detached",
+                    "workspace " + ws_name + " is being deleted; the snapshot was copied to " +
+                        holder_name(obj) + " and is kept (spec.retain)");
+  return snapshot_status(ctx, obj, status, "Ready", true, "Detached",
+                "kept after its workspace: in instance " + holder_name(obj), converged());
+}
+
+}  // namespace
+
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
   auto ws_name = string_at(obj, "spec.workspace");
   auto ws = ctx.store.get("Workspace", ws_name);
@@ -181,29 +217,9 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   status_builder status(obj, ctx.clock, {"Ready"});
   auto report = [&](const char* phase, bool ok, const std::string& reason,
                     const std::string& message, pass_result result) {
-    status.condition("Ready", ok, reason, message);
-    status["phase"] = phase;
-    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
-    return result;
+    return snapshot_status(ctx, obj, status, phase, ok, reason, message, std::move(result));
   };
-  if (string_at(obj, "status.phase") == "Ready") {  // taken once, kept
-    const auto* d = specs::find_path(obj, "status.detached");
-    bool detached = d && d->is_bool() && d->as_bool();
-    bool going = !ws.ok() || being_deleted(*ws);
-    if (detached || !retained(obj) || !going) return converged();
-    if (!ws.ok())
-      return report("Failed", false, "Lost",
-                    "workspace \"" + ws_name + "\" went before this snapshot was copied out",
-                    terminal("lost"));
-    if (auto st = detach(ctx, obj, status); !st.ok())
-      return report("Ready", true, "DetachFailed", "copying out: " + st.err().message,
-                    failed(st.err().message));
-    ctx.events.record(obj, "Normal", "Detached",
-                      "workspace " + ws_name + " is being deleted; the snapshot was copied to " +
-                          holder_name(obj) + " and is kept (spec.retain)");
-    return report("Ready", true, "Detached",
-                  "kept after its workspace: in instance " + holder_name(obj), converged());
-  }
+  if (string_at(obj, "status.phase") == "Ready") return keep_taken(ctx, obj, status, ws, ws_name);
   if (!ws.ok())
     return report("Failed", false, "WorkspaceNotFound",
                   "workspace \"" + ws_name + "\" does not exist",

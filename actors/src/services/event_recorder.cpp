@@ -16,32 +16,43 @@ event_recorder::event_recorder(specs::object_store& store, const specs::clock& c
                                std::size_t retention)
     : store_(store), clock_(clock), retention_(retention) {}
 
-void event_recorder::record(const json::value& object, const std::string& type,
-                            const std::string& reason, const std::string& message) {
-  {
-    std::lock_guard lk(mu_);
-    if (!loaded_) {
-      // Oldest first, so retention removes the right ones after a restart.
-      auto l = store_.list("Event");
-      if (l.ok()) {
-        std::sort(l->items.begin(), l->items.end(), [](const json::value& a, const json::value& b) {
-          return string_at(a, "spec.lastTimestamp") < string_at(b, "spec.lastTimestamp");
-        });
-        for (const auto& e : l->items) names_.push_back(string_at(e, "metadata.name"));
-      }
-      loaded_ = true;
-    }
-  }
-  // Store writes happen outside the lock, so concurrent passes share syncs.
-  auto kind = string_at(object, "kind");
-  auto name = string_at(object, "metadata.name");
+namespace {
+
+// One name per (object, reason, message), so a repeat finds its event.
+std::string event_name_of(const std::string& kind, const std::string& name,
+                          const std::string& reason, const std::string& message) {
   char hash[16];
   std::snprintf(
       hash, sizeof hash, "%08zx",
       std::hash<std::string>{}(kind + "/" + name + "/" + reason + "/" + message) & 0xffffffffu);
   std::string base = name.substr(0, 54);
   while (!base.empty() && base.back() == '-') base.pop_back();
-  std::string event_name = base + "-" + hash;
+  return base + "-" + hash;
+}
+
+}  // namespace
+
+void event_recorder::load_names() {
+  std::lock_guard lk(mu_);
+  if (loaded_) return;
+  // Oldest first, so retention removes the right ones after a restart.
+  auto l = store_.list("Event");
+  if (l.ok()) {
+    std::sort(l->items.begin(), l->items.end(), [](const json::value& a, const json::value& b) {
+      return string_at(a, "spec.lastTimestamp") < string_at(b, "spec.lastTimestamp");
+    });
+    for (const auto& e : l->items) names_.push_back(string_at(e, "metadata.name"));
+  }
+  loaded_ = true;
+}
+
+void event_recorder::record(const json::value& object, const std::string& type,
+                            const std::string& reason, const std::string& message) {
+  load_names();
+  // Store writes happen outside the lock, so concurrent passes share syncs.
+  auto kind = string_at(object, "kind");
+  auto name = string_at(object, "metadata.name");
+  std::string event_name = event_name_of(kind, name, reason, message);
   auto now = specs::format_rfc3339(clock_.now());
   json::value e = {
       {"apiVersion", specs::api_version},

@@ -77,19 +77,12 @@ bool core_event_selected(const json::value& e, const core_event_selector& sel) {
 
 }  // namespace api
 
-std::optional<http_response> api_handler::core_v1(const http_request& req) {
-  auto path = req.target.substr(0, req.target.find('?'));
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  if (path != "/api" && path != "/api/v1" && path.rfind("/api/v1/", 0) != 0) return std::nullopt;
-  auto t = parse_target(req.target);
-  std::vector<std::string> s(t.segments);  // "api" is already stripped
-  bool events = is_core_events_path(s);
-  if (path != "/api" && s.empty()) return std::nullopt;
-  if (req.method != "GET")
-    return status_response(
-        make_error(reason::method_not_allowed, req.method + " is not supported on core v1 events"));
-  if (path == "/api" && wants_aggregated_discovery(req.accept))
-    return aggregated_discovery(true, req.accept);
+// /api and /api/v1: the core group's discovery, with events its one resource.
+std::optional<http_response> api_handler::core_discovery(const std::string& path,
+                                                         const std::vector<std::string>& s,
+                                                         const std::string& accept) {
+  if (path == "/api" && wants_aggregated_discovery(accept))
+    return aggregated_discovery(true, accept);
   if (path == "/api")
     return json_response(200,
                          {{"kind", "APIVersions"},
@@ -107,6 +100,21 @@ std::optional<http_response> api_handler::core_v1(const http_request& req) {
                                                      {"kind", "Event"},
                                                      {"shortNames", json::array{"ev"}},
                                                      {"verbs", json::array{"get", "list", "watch"}}}}}});
+  return std::nullopt;
+}
+
+std::optional<http_response> api_handler::core_v1(const http_request& req) {
+  auto path = req.target.substr(0, req.target.find('?'));
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  if (path != "/api" && path != "/api/v1" && path.rfind("/api/v1/", 0) != 0) return std::nullopt;
+  auto t = parse_target(req.target);
+  std::vector<std::string> s(t.segments);  // "api" is already stripped
+  bool events = is_core_events_path(s);
+  if (path != "/api" && s.empty()) return std::nullopt;
+  if (req.method != "GET")
+    return status_response(
+        make_error(reason::method_not_allowed, req.method + " is not supported on core v1 events"));
+  if (auto d = core_discovery(path, s, req.accept)) return d;
   if (!events)
     return status_response(
         make_error(reason::not_found, "the server could not find the requested resource " + path));

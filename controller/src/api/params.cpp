@@ -55,6 +55,46 @@ std::string encode_continue(const continue_token& t) {
       {"v", "rockpool/1"}, {"rv", static_cast<std::int64_t>(t.revision)}, {"start", t.after}}));
 }
 
+namespace {
+
+// The apiserver's ValidateListOptions, in its order.
+specs::status validate_list_options(const list_options& o) {
+  if (o.version_match != list_options::match::unset) {
+    if (o.watch && !o.send_initial_events)
+      return forbidden("resourceVersionMatch",
+                       "resourceVersionMatch is forbidden for watch unless sendInitialEvents is "
+                       "provided");
+    if (o.watch && o.version_match != list_options::match::not_older_than)
+      return forbidden("resourceVersionMatch",
+                       "resourceVersionMatch must be NotOlderThan for watch");
+    if (!o.watch && !o.resource_version)
+      return forbidden("resourceVersionMatch",
+                       "resourceVersionMatch is forbidden unless resourceVersion is provided");
+    if (o.next)
+      return forbidden("resourceVersionMatch",
+                       "resourceVersionMatch is forbidden when continue is provided");
+    if (o.version_match == list_options::match::exact && o.resource_version == 0u)
+      return forbidden("resourceVersionMatch",
+                       "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"");
+  }
+  if (o.send_initial_events) {
+    if (!o.watch)
+      return forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list");
+    if (o.version_match != list_options::match::not_older_than)
+      return forbidden("sendInitialEvents",
+                       "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
+    if (!o.bookmarks)
+      return forbidden("allowWatchBookmarks",
+                       "sendInitialEvents requires setting allowWatchBookmarks to true");
+  }
+  if (o.next && o.resource_version.value_or(0) != 0)
+    return make_error(reason::bad_request,
+                      "specifying resource version is not allowed when using continue");
+  return specs::done{};
+}
+
+}  // namespace
+
 specs::result<list_options> parse_list_options(const parsed_target& t) {
   list_options o;
   auto sel = specs::label_selector::parse(query(t, "labelSelector"));
@@ -95,38 +135,7 @@ specs::result<list_options> parse_list_options(const parsed_target& t) {
     e.causes.push_back({"resourceVersionMatch", "supported values: Exact, NotOlderThan"});
     return e;
   }
-  // The apiserver's ValidateListOptions, in its order.
-  if (o.version_match != list_options::match::unset) {
-    if (o.watch && !o.send_initial_events)
-      return forbidden("resourceVersionMatch",
-                       "resourceVersionMatch is forbidden for watch unless sendInitialEvents is "
-                       "provided");
-    if (o.watch && o.version_match != list_options::match::not_older_than)
-      return forbidden("resourceVersionMatch",
-                       "resourceVersionMatch must be NotOlderThan for watch");
-    if (!o.watch && !o.resource_version)
-      return forbidden("resourceVersionMatch",
-                       "resourceVersionMatch is forbidden unless resourceVersion is provided");
-    if (o.next)
-      return forbidden("resourceVersionMatch",
-                       "resourceVersionMatch is forbidden when continue is provided");
-    if (o.version_match == list_options::match::exact && o.resource_version == 0u)
-      return forbidden("resourceVersionMatch",
-                       "resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"");
-  }
-  if (o.send_initial_events) {
-    if (!o.watch)
-      return forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list");
-    if (o.version_match != list_options::match::not_older_than)
-      return forbidden("sendInitialEvents",
-                       "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan");
-    if (!o.bookmarks)
-      return forbidden("allowWatchBookmarks",
-                       "sendInitialEvents requires setting allowWatchBookmarks to true");
-  }
-  if (o.next && o.resource_version.value_or(0) != 0)
-    return make_error(reason::bad_request,
-                      "specifying resource version is not allowed when using continue");
+  if (auto st = validate_list_options(o); !st.ok()) return st.err();
   return o;
 }
 

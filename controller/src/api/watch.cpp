@@ -162,6 +162,42 @@ struct watcher {
   }
 };
 
+// Sends w the events after w.rev, up to its buffer's limit, reading each
+// position once per round (reads). False when the watch ended: it fell
+// behind the retention window, and the client is told to relist.
+bool send_events(specs::object_store& store, watcher& w,
+                 std::map<std::uint64_t, round_events>& reads, std::size_t pending,
+                 std::size_t limit) {
+  auto it = reads.find(w.rev);
+  if (it == reads.end()) {
+    auto raw = store.events_after(w.rev, 256);
+    round_events evs =
+        raw.ok() ? round_events(std::vector<shared_event>()) : round_events(raw.err());
+    if (raw.ok())
+      for (auto& e : *raw) evs->push_back({std::move(e), {}});
+    it = reads.emplace(w.rev, std::move(evs)).first;
+  }
+  if (!it->second.ok()) {
+    auto parsed = specs::parse_json(api_handler::status_response(it->second.err()).body);
+    w.client->send(watch_line("ERROR", parsed.ok() ? *parsed : json::value()));
+    w.client->finish();
+    return false;
+  }
+  std::string batch;
+  for (auto& e : *it->second) {
+    if (pending + batch.size() >= limit) break;
+    w.rev = e.event.revision;
+    auto type = w.type_of(e.event);
+    if (type.empty()) continue;
+    if (type == e.event.type && w.sends_as_stored())
+      batch += e.as_sent();
+    else
+      batch += w.line(type, e.event.object);
+  }
+  if (!batch.empty()) w.client->send(std::move(batch));
+  return true;
+}
+
 }  // namespace
 
 struct api_handler::watchers {
@@ -293,36 +329,10 @@ void api_handler::feed_watchers() {
         continue;
       }
       if (w.rev < head) {
-        auto it = reads.find(w.rev);
-        if (it == reads.end()) {
-          auto raw = store_.events_after(w.rev, 256);
-          round_events evs =
-              raw.ok() ? round_events(std::vector<shared_event>()) : round_events(raw.err());
-          if (raw.ok())
-            for (auto& e : *raw) evs->push_back({std::move(e), {}});
-          it = reads.emplace(w.rev, std::move(evs)).first;
-        }
-        if (!it->second.ok()) {
-          // Fell behind the retention window: tell the client to relist.
-          auto parsed = specs::parse_json(status_response(it->second.err()).body);
-          w.client->send(watch_line("ERROR", parsed.ok() ? *parsed : json::value()));
-          w.client->finish();
+        if (!send_events(store_, w, reads, pending, limit)) {
           ended.push_back(&w);
           continue;
         }
-        std::string batch;
-        for (auto& e : *it->second) {
-          if (pending + batch.size() >= limit) break;
-          w.rev = e.event.revision;
-          auto type = w.type_of(e.event);
-          if (type.empty()) continue;
-          if (type == e.event.type && w.sends_as_stored()) {
-            batch += e.as_sent();
-          } else {
-            batch += w.line(type, e.event.object);
-          }
-        }
-        if (!batch.empty()) w.client->send(std::move(batch));
         if (w.rev < head) more_now = true;
         w.next_bookmark = now + options_.bookmark_interval;
         continue;

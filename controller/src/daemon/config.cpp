@@ -39,7 +39,7 @@ std::string read_token(const std::string& path) {
 
 }  // namespace
 
-// One line per flag: a table reads best whole, so this stays one function.
+// Long: one line per flag; a table reads best whole.
 void add_options(CLI::App& app, daemon_config& c) {
   app.set_config("--config", "", "Read flags from this config file (INI/TOML)");
   app.add_option("--data-dir", c.data_dir, "RocksDB directory (exclusively locked)")

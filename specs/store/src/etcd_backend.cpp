@@ -108,7 +108,11 @@ result<kv_dump> etcd_backend::dump() {
   return out;
 }
 
-result<std::uint64_t> etcd_backend::commit(const kv_write& w) {
+// The compare-and-swap of one write: the key at its expected revision and,
+// fenced (a leader's writes), the leader key still the one this process
+// created, so a pass begun before the lease expired writes nothing. The
+// failure branch reads both back.
+json::object etcd_backend::txn_of(const kv_write& w, std::optional<std::uint64_t> fenced) const {
   auto key = b64(prefix_of(w.space) + w.key);
   json::object op;
   if (w.value)
@@ -120,9 +124,6 @@ result<std::uint64_t> etcd_backend::commit(const kv_write& w) {
                                    {"mod_revision", std::to_string(w.expected_revision)},
                                    {"result", "EQUAL"}}};
   json::array failure{json::object{{"request_range", json::object{{"key", key}}}}};
-  // Fenced (a leader's writes): only while the leader key is still the one
-  // this process created; a pass begun before the lease expired writes nothing.
-  auto fenced = fence();
   if (fenced) {
     compare.push_back(json::object{{"target", "CREATE"},
                                    {"key", b64(leader_key())},
@@ -130,32 +131,41 @@ result<std::uint64_t> etcd_backend::commit(const kv_write& w) {
                                    {"result", "EQUAL"}});
     failure.push_back(json::object{{"request_range", json::object{{"key", b64(leader_key())}}}});
   }
-  json::object txn{{"compare", std::move(compare)},
-                   {"success", json::array{std::move(op)}},
-                   {"failure", std::move(failure)}};
-  auto r = call("/v3/kv/txn", std::move(txn));
+  return {{"compare", std::move(compare)},
+          {"success", json::array{std::move(op)}},
+          {"failure", std::move(failure)}};
+}
+
+// Why a txn's compare failed, from what its failure branch read: the leader
+// key gone or another's (unavailable), or the object at another revision.
+error etcd_backend::refused(const json::value& reply, const kv_write& w,
+                            std::optional<std::uint64_t> fenced) const {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> found;  // (mod, create) per range
+  if (const auto* rs = reply.as_object().if_contains("responses"); rs && rs->is_array())
+    for (const auto& resp : rs->as_array())
+      if (const auto* rr = resp.as_object().if_contains("response_range")) {
+        const auto* kvs = rr->as_object().if_contains("kvs");
+        bool some = kvs && kvs->is_array() && !kvs->as_array().empty();
+        found.emplace_back(some ? number_at(kvs->as_array()[0], "mod_revision") : 0,
+                           some ? number_at(kvs->as_array()[0], "create_revision") : 0);
+      }
+  if (fenced && (found.size() < 2 || found[1].second != *fenced))
+    return make_error(reason::unavailable,
+                      "this rockpoold no longer leads " + o_.prefix +
+                          " (its etcd lease expired): the write was not made");
+  auto current = found.empty() ? 0 : found[0].first;
+  return make_error(reason::conflict, "the object has been modified (revision " +
+                                          std::to_string(current) + ", expected " +
+                                          std::to_string(w.expected_revision) + ")");
+}
+
+result<std::uint64_t> etcd_backend::commit(const kv_write& w) {
+  auto fenced = fence();
+  auto r = call("/v3/kv/txn", txn_of(w, fenced));
   if (!r.ok()) return r.err();
   const auto* succeeded = r->as_object().if_contains("succeeded");
-  if (succeeded == nullptr || !succeeded->is_bool() || !succeeded->as_bool()) {
-    // The failure branch read the key, then (fenced) the leader key.
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> found;  // (mod, create) per range
-    if (const auto* rs = r->as_object().if_contains("responses"); rs && rs->is_array())
-      for (const auto& resp : rs->as_array())
-        if (const auto* rr = resp.as_object().if_contains("response_range")) {
-          const auto* kvs = rr->as_object().if_contains("kvs");
-          bool some = kvs && kvs->is_array() && !kvs->as_array().empty();
-          found.emplace_back(some ? number_at(kvs->as_array()[0], "mod_revision") : 0,
-                             some ? number_at(kvs->as_array()[0], "create_revision") : 0);
-        }
-    if (fenced && (found.size() < 2 || found[1].second != *fenced))
-      return make_error(reason::unavailable,
-                        "this rockpoold no longer leads " + o_.prefix +
-                            " (its etcd lease expired): the write was not made");
-    auto current = found.empty() ? 0 : found[0].first;
-    return make_error(reason::conflict, "the object has been modified (revision " +
-                                            std::to_string(current) + ", expected " +
-                                            std::to_string(w.expected_revision) + ")");
-  }
+  if (succeeded == nullptr || !succeeded->is_bool() || !succeeded->as_bool())
+    return refused(*r, w, fenced);
   if (!w.value) {
     // The compare held for an absent key (mod_revision 0): nothing to delete.
     std::uint64_t deleted = 0;

@@ -128,6 +128,10 @@ class etcd_backend final : public kv_backend {
     return space == keyspace::objects ? objects_ : allocations_;
   }
 
+  json::object txn_of(const kv_write& w, std::optional<std::uint64_t> fenced) const;
+  error refused(const json::value& reply, const kv_write& w,
+                std::optional<std::uint64_t> fenced) const;
+
   kv_record record(const json::value& kv, keyspace space) const {
     auto key = bytes_at(kv, "key");
     return {key.substr(prefix_of(space).size()), bytes_at(kv, "value"),

@@ -22,6 +22,9 @@ class event_recorder {
               const std::string& message);
 
  private:
+  /// The stored events' names, oldest first, read once.
+  void load_names();
+
   specs::object_store& store_;
   const specs::clock& clock_;
   std::size_t retention_;

@@ -186,6 +186,9 @@ class api_handler final : public http_handler {
   /// /api, /api/v1 and the core v1 Events made from Rockpool's; nullopt:
   /// not such a path.
   std::optional<http_response> core_v1(const http_request& req);  // core_events.cpp
+  std::optional<http_response> core_discovery(const std::string& path,
+                                              const std::vector<std::string>& segments,
+                                              const std::string& accept);
   struct watchers;  // the open watches and the thread that feeds them (watch.cpp)
   /// The watch thread: hands each open watch the events it selects.
   void feed_watchers();
