@@ -14,7 +14,23 @@ specs::error classify_incus_error(specs::error e) {
   if (std::regex_search(e.message, m, in_use) && std::stoul(m[1].str()) <= 65535 &&
       !host_port_in_use(e))
     e.causes.push_back({host_port_in_use_field, m[1].str()});
+  // "Instance is busy running a "start" operation".
+  if (e.message.find("is busy") != std::string::npos && !incus_busy(e))
+    e.causes.push_back({incus_busy_field, "true"});
+  // An operation's failure has no HTTP code to give it a reason: its words do.
+  if (e.why == specs::reason::unavailable || e.why == specs::reason::internal) {
+    if (e.message.find("not found") != std::string::npos)
+      e.why = specs::reason::not_found;
+    else if (e.message.find("already exists") != std::string::npos)
+      e.why = specs::reason::already_exists;
+  }
   return e;
+}
+
+bool incus_busy(const specs::error& e) {
+  for (const auto& c : e.causes)
+    if (c.field == incus_busy_field) return true;
+  return false;
 }
 
 std::optional<unsigned short> host_port_in_use(const specs::error& e) {

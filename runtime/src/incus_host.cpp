@@ -76,9 +76,7 @@ specs::status incus_rest::create_project(const std::string& name) {
                         {"features.profiles", "false"},
                         {"features.storage.volumes", "false"}}}};
   auto r = call("POST", "/1.0/projects", json::serialize(body));
-  if (!r.ok() && r.err().why != reason::already_exists &&
-      r.err().message.find("already exists") == std::string::npos)
-    return r.err();
+  if (!r.ok() && r.err().why != reason::already_exists) return r.err();
   return specs::done{};
 }
 

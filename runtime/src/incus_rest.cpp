@@ -104,7 +104,7 @@ specs::status incus_rest::wait_operation(const response& r) {
   if (status == "Success") return specs::done{};
   auto err = string_at(w->body, "metadata.err");
   return classify_incus_error(make_error(
-      err.find("not found") != std::string::npos ? reason::not_found : reason::unavailable,
+      reason::unavailable,
       "Incus operation " + (status.empty() ? std::string("timed out") : "failed: " + err)));
 }
 
@@ -210,7 +210,7 @@ specs::status incus_rest::change_state(const std::string& name, const std::strin
   for (int attempt = 0;; ++attempt) {
     auto r = call("PUT", with_project("/1.0/instances/" + name + "/state"), json::serialize(body));
     specs::status st = r.ok() ? wait_operation(*r) : specs::status(r.err());
-    if (st.ok() || attempt >= 20 || st.err().message.find("busy") == std::string::npos) return st;
+    if (st.ok() || attempt >= 20 || !incus_busy(st.err())) return st;
     spdlog::debug("Incus: {} {}: {}; retrying", action, name, st.err().message);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -249,7 +249,7 @@ specs::status incus_rest::edit_instance(const std::string& instance,
     if (!edit(put)) return specs::done{};  // already as wanted
     auto w = call("PUT", with_project("/1.0/instances/" + instance), json::serialize(put), r->etag);
     if (w.ok()) return wait_operation(*w);
-    bool busy = w.err().message.find("busy") != std::string::npos;
+    bool busy = incus_busy(w.err());
     if (w.err().why != reason::conflict && !busy) return w.err();  // 412 or busy: retry
     if (busy) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

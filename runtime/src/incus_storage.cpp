@@ -115,8 +115,7 @@ specs::status incus_rest::create_snapshot(snapshot_of what, const std::string& n
   if (!r.ok())
     return r.err().why == reason::already_exists ? specs::done{} : specs::status(r.err());
   auto st = wait_operation(*r);
-  if (!st.ok() && st.err().message.find("already exists") != std::string::npos)
-    return specs::done{};
+  if (!st.ok() && st.err().why == reason::already_exists) return specs::done{};
   return st;
 }
 

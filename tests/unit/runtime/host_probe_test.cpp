@@ -86,4 +86,35 @@ TEST(incus_errors, a_proxy_device_refused_its_host_port_is_a_cause_with_the_port
   EXPECT_EQ(runtime::host_port_in_use(runtime::classify_incus_error(specs::make_error(
                 specs::reason::unavailable, "listen tcp 127.0.0.1:99999: bind: address already in use"))),
             std::nullopt);
+  EXPECT_EQ(e.why, specs::reason::unavailable) << "a taken port is not a missing object";
+}
+
+// The other faults the Incus client acts on, by kind (issue 21, item 4).
+TEST(incus_errors, busy_missing_and_existing_are_kinds_not_words) {
+  auto busy = runtime::classify_incus_error(specs::make_error(
+      specs::reason::unavailable, "Incus: Instance is busy running a \"start\" operation"));
+  EXPECT_TRUE(runtime::incus_busy(busy));
+  EXPECT_EQ(runtime::classify_incus_error(busy).causes.size(), 1u) << "classified once";
+  EXPECT_FALSE(runtime::incus_busy(runtime::classify_incus_error(
+      specs::make_error(specs::reason::unavailable, "Incus: Instance not found"))));
+  // An operation's failure carries no HTTP code: its words give the reason.
+  EXPECT_EQ(runtime::classify_incus_error(
+                specs::make_error(specs::reason::unavailable,
+                                  "Incus operation failed: Storage volume not found"))
+                .why,
+            specs::reason::not_found);
+  EXPECT_EQ(runtime::classify_incus_error(
+                specs::make_error(specs::reason::internal,
+                                  "Incus: Failed creating project: Project already exists"))
+                .why,
+            specs::reason::already_exists);
+  // A reason Incus's HTTP code gave stays.
+  EXPECT_EQ(runtime::classify_incus_error(
+                specs::make_error(specs::reason::conflict, "Incus: ETag not found"))
+                .why,
+            specs::reason::conflict);
+  EXPECT_EQ(runtime::classify_incus_error(
+                specs::make_error(specs::reason::unavailable, "Incus operation timed out"))
+                .why,
+            specs::reason::unavailable);
 }

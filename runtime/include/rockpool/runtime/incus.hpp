@@ -21,14 +21,20 @@ inline constexpr const char* image_key = "user.rockpool.image";
 /// Incus config keys of the init's environment: environment.NAME.
 inline constexpr std::string_view environment_prefix = "environment.";
 
-/// Faults Incus reports that the reconcilers act on, as values: an error
-/// from an incus_client carries them as causes, so no reconciler reads
-/// Incus's words. A proxy device's host port held by another process is the
-/// cause {host_port_in_use_field, "PORT"}.
+/// Faults Incus reports, as values, so that nothing reads Incus's words but
+/// classify_incus_error: an error from an incus_client has its reason
+/// (not_found, already_exists, ... also for an operation's failure, which
+/// carries no HTTP code) and, for what callers act on, a cause: a proxy
+/// device's host port held by another process is {host_port_in_use_field,
+/// "PORT"}; an instance busy with another operation (transient: try again)
+/// is {incus_busy_field, "true"}.
 inline constexpr const char* host_port_in_use_field = "hostPort";
+inline constexpr const char* incus_busy_field = "incusBusy";
 /// The host port another process holds, if e says so.
 std::optional<unsigned short> host_port_in_use(const specs::error& e);
-/// e with the causes above that its message (Incus's words) shows; every
+/// Whether e says the instance was busy with another operation.
+bool incus_busy(const specs::error& e);
+/// e classified as above from its message (Incus's words); every
 /// incus_client, and a test's imitation of one, returns errors through it.
 specs::error classify_incus_error(specs::error e);
 
