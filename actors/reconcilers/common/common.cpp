@@ -53,7 +53,7 @@ std::variant<json::value, pass_result> adopt(reconcile_context& ctx, json::value
   }
   auto r = ctx.store.merge_patch(string_at(obj, "kind"), string_at(obj, "metadata.name"), patch,
                                  controller_write);
-  if (!r.ok()) return r.err().why == specs::reason::not_found ? gone() : failed(r.err().message);
+  if (!r.ok()) return r.err().why == specs::reason::not_found ? gone() : failed(r.err());
   return std::move(r->object);
 }
 

@@ -24,6 +24,12 @@ inline pass_result failed(std::string m) {
 inline pass_result terminal(std::string m) {
   return {outcome::terminal, std::move(m), {}};
 }
+/// A failed pass that keeps the error's reason, for backoff and metrics.
+inline pass_result failed(const specs::error& e) {
+  pass_result r{outcome::failed, e.message, {}};
+  r.why = e.why;
+  return r;
+}
 inline pass_result requeue(std::string m, std::chrono::milliseconds after) {
   return {outcome::requeue, std::move(m), after};
 }

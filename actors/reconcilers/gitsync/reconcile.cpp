@@ -258,7 +258,7 @@ class sync_pass {
   }
 
   pass_result write(pass_result r) {
-    if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+    if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err());
     return r;
   }
 

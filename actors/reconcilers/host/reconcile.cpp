@@ -105,7 +105,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   obj.as_object()["status"] = std::move(status);
   obj.as_object()["metadata"].as_object().erase("resourceVersion");
   auto r = ctx.store.replace_status(std::move(obj), controller_write);
-  if (!r.ok() && r.err().why != specs::reason::not_found) return failed(r.err().message);
+  if (!r.ok() && r.err().why != specs::reason::not_found) return failed(r.err());
   return requeue("next probe", settings_.interval);
 }
 

@@ -131,7 +131,7 @@ pass_result teardown(reconcile_context& ctx, const json::value& nh) {
     if (!being_deleted(*ws))
       if (auto st = ctx.store.remove("Workspace", name, std::nullopt, controller_write);
           !st.ok() && st.err().why != specs::reason::not_found)
-        return failed(st.err().message);
+        return failed(st.err());
     return requeue("waiting for workspace " + name + " to go", short_wait);
   }
   return converged("torn down");
@@ -211,7 +211,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   auto stop = [&](const std::string& reason, const std::string& message) {
     status.condition("Ready", false, reason, message);
     status["phase"] = "Failed";
-    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err());
     return terminal(message);
   };
   auto tmpl = ensure_template(ctx, obj);
@@ -227,7 +227,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
     return stop("WorkspaceInvalid", applied.err().message);
   }
   auto routes = apply_routes(ctx, obj, as);
-  if (!routes.ok()) return failed(routes.err().message);
+  if (!routes.ok()) return failed(routes.err());
   auto ws_phase = string_at(applied->object, "status.phase");
   bool running = ws_phase == "Running";
   bool routes_ok = *routes;
@@ -249,7 +249,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   status["phase"] = ready                                       ? "Running"
                     : string_at(obj, "spec.state") == "Stopped" ? "Stopped"
                                                                 : "Provisioning";
-  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err());
   // The inner control plane changes without telling the outer one: look again.
   if (ready) return requeue("watching the inner control plane", std::chrono::seconds(10));
   if (running && routes_ok)

@@ -31,14 +31,14 @@ std::string host_port_owner(const std::string& name) {
 pass_result teardown(reconcile_context& ctx, const json::value& obj) {
   auto ws = string_at(obj, "spec.workspace");
   auto port = int_at(obj, "spec.port").value_or(0);
-  if (auto st = ctx.routes.remove(route_id(ws, port)); !st.ok()) return failed(st.err().message);
+  if (auto st = ctx.routes.remove(route_id(ws, port)); !st.ok()) return failed(st.err());
   auto inst = ctx.incus.get_instance(ws);
-  if (!inst.ok()) return failed(inst.err().message);
+  if (!inst.ok()) return failed(inst.err());
   if (*inst)
     if (auto st = ctx.incus.remove_proxy_device(ws, device_name(port)); !st.ok())
-      return failed(st.err().message);
+      return failed(st.err());
   if (auto st = ctx.ports.release(host_port_owner(string_at(obj, "metadata.name"))); !st.ok())
-    return failed(st.err().message);
+    return failed(st.err());
   return converged("torn down");
 }
 
@@ -69,19 +69,19 @@ std::optional<pass_result> ensure_upstream(reconcile_context& ctx, const json::v
     if (address.empty())
       return requeue("waiting for the workspace's bridge address", std::chrono::seconds(1));
     if (auto st = ctx.ports.release(host_port_owner(string_at(obj, "metadata.name"))); !st.ok())
-      return failed(st.err().message);
+      return failed(st.err());
     upstream = address + ":" + std::to_string(port);
     return std::nullopt;
   }
   auto host_port = ctx.ports.acquire(host_port_owner(string_at(obj, "metadata.name")));
-  if (!host_port.ok()) return failed(host_port.err().message);
+  if (!host_port.ok()) return failed(host_port.err());
   runtime::proxy_device dev{device_name(port), "tcp:127.0.0.1:" + std::to_string(*host_port),
                             "tcp:127.0.0.1:" + std::to_string(port)};
   if (std::find(inst.proxies.begin(), inst.proxies.end(), dev) == inst.proxies.end())
     if (auto st = ctx.incus.set_proxy_device(ws_name, dev); !st.ok()) {
       if (auto taken = runtime::host_port_in_use(st.err()))
         return workspace::move_off_taken_port(ctx, obj, ws_name, *taken);
-      return failed(st.err().message);
+      return failed(st.err());
     }
   upstream = "127.0.0.1:" + std::to_string(*host_port);
   status["hostPort"] = *host_port;
@@ -117,13 +117,13 @@ pass_result while_sleeping(reconcile_context& ctx, const json::value& obj, statu
   auto upstream = string_at(obj, "status.upstream");
   if (!upstream.empty())
     if (auto st = ctx.routes.upsert(route_of(obj, ws_name, port, upstream)); !st.ok())
-      return failed(st.err().message);
+      return failed(st.err());
   status.condition("UpstreamReady", !upstream.empty(), "WorkspaceSleeping",
                    "the route stays while workspace \"" + ws_name + "\" sleeps; a request wakes it");
   status.condition("Ready", false, "WorkspaceSleeping",
                    "workspace \"" + ws_name + "\" sleeps; a request wakes it");
   status["phase"] = "Pending";
-  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err());
   return converged("the workspace sleeps");
 }
 
@@ -133,7 +133,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   auto ws_name = string_at(obj, "spec.workspace");
   auto port = int_at(obj, "spec.port").value_or(0);
   auto ws = ctx.store.get("Workspace", ws_name);
-  if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err().message);
+  if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err());
   auto adopted = adopt(ctx, std::move(obj), ws.ok() ? &*ws : nullptr);
   if (auto* r = std::get_if<pass_result>(&adopted)) return *r;
   obj = std::move(std::get<json::value>(adopted));
@@ -141,11 +141,11 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   status_builder status(obj, ctx.clock, {"UpstreamReady", "Ready"});
   auto id = route_id(ws_name, port);
   auto not_ready = [&](const std::string& reason, const std::string& message) {
-    if (auto st = ctx.routes.remove(id); !st.ok()) return failed(st.err().message);
+    if (auto st = ctx.routes.remove(id); !st.ok()) return failed(st.err());
     status.condition("UpstreamReady", false, reason, message);
     status.condition("Ready", false, reason, message);
     status["phase"] = "Pending";
-    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err());
     return converged(message);  // the workspace's own changes will poke us
   };
   if (ws.ok() && !being_deleted(*ws) && string_at(*ws, "status.phase") == "Sleeping")
@@ -153,13 +153,13 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   if (auto [reason, message] = workspace_unready(ws, ws_name); !reason.empty())
     return not_ready(reason, message);
   auto inst = ctx.incus.get_instance(ws_name);
-  if (!inst.ok()) return failed(inst.err().message);
+  if (!inst.ok()) return failed(inst.err());
   if (!*inst) return not_ready("InstanceNotFound", "the workspace's instance does not exist");
 
   std::string upstream;
   if (auto stop = ensure_upstream(ctx, obj, *ws, **inst, status, upstream)) return *stop;
   auto r = route_of(obj, ws_name, port, upstream);
-  if (auto st = ctx.routes.upsert(r); !st.ok()) return failed(st.err().message);
+  if (auto st = ctx.routes.upsert(r); !st.ok()) return failed(st.err());
   auto answers = ctx.routes.answers(r);
   bool ok = answers.ok() && *answers;
   status.condition("UpstreamReady", true, "ProxyReady",
@@ -170,7 +170,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   status["upstream"] = upstream;
   status["url"] = r.path_prefix;
   status["public"] = r.open;
-  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err());
   if (!ok) return requeue("waiting for the route to answer", short_wait);
   return converged();
 }

@@ -32,7 +32,7 @@ pass::step pass::ensure_home() {
   }
   if (home_.empty()) home_ = s_.home_from.empty() ? home_volume(s_.name, s_.uid) : s_.home_from;
   auto got = ctx_.incus.get_volume(home_);
-  if (!got.ok()) return fail("IncusUnavailable", got.err().message, failed(got.err().message));
+  if (!got.ok()) return fail("IncusUnavailable", got.err().message, failed(got.err()));
   if (!*got) {
     if (auto st = make_home()) return st;
   } else if (auto uid = config_of(**got, runtime::volume_owner_uid_key); uid != s_.uid) {
@@ -60,14 +60,14 @@ pass::step pass::make_home() {
                                            {runtime::volume_owner_name_key, s_.name}};
   if (!clone_volume_.empty()) {
     if (auto st = ctx_.incus.copy_volume(home_, clone_volume_, clone_snapshot_, owner); !st.ok())
-      return home_failed("HomeFailed", st.err().message, failed(st.err().message));
+      return home_failed("HomeFailed", st.err().message, failed(st.err()));
     ctx_.events.record(obj_, "Normal", "HomeCloned",
                        "created home volume " + home_ + " as a copy of workspacesnapshot/" +
                            s_.source_snapshot);
     return std::nullopt;
   }
   if (auto st = ctx_.incus.create_volume(home_, s_.home_size, owner); !st.ok())
-    return home_failed("HomeFailed", st.err().message, failed(st.err().message));
+    return home_failed("HomeFailed", st.err().message, failed(st.err()));
   ctx_.events.record(obj_, "Normal", "HomeCreated",
                      "created home volume " + home_ + " (" + s_.home_size + ")");
   return std::nullopt;
@@ -90,7 +90,7 @@ pass::step pass::adopt_home(const runtime::volume_info& v, const std::string& ui
                                                  {runtime::volume_owner_name_key, s_.name},
                                                  {runtime::volume_retained_key, ""}});
       !st.ok())
-    return home_failed("HomeFailed", st.err().message, failed(st.err().message));
+    return home_failed("HomeFailed", st.err().message, failed(st.err()));
   ctx_.events.record(obj_, "Normal", "HomeAdopted",
                      std::string(retained ? "adopted retained home volume "
                                           : "took over the home volume left by uid " + uid + ": ") +

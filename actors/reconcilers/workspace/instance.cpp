@@ -27,7 +27,7 @@ bool made_by_rockpool_for(const runtime::instance_info& inst, const json::value&
 pass::step pass::check_image() {
   auto image = ctx_.incus.image_exists(s_.image);
   if (!image.ok())
-    return fail("IncusUnavailable", image.err().message, failed(image.err().message));
+    return fail("IncusUnavailable", image.err().message, failed(image.err()));
   if (*image) return std::nullopt;
   auto m = "image \"" + s_.image + "\" does not exist in Incus";
   if (string_at(status_.old_value(), "phase") != "Failed")
@@ -40,7 +40,7 @@ pass::step pass::check_image() {
 // otherwise (before anything is made for the workspace).
 pass::step pass::observe_instance() {
   auto got = ctx_.incus.get_instance(s_.name);
-  if (!got.ok()) return fail("IncusUnavailable", got.err().message, failed(got.err().message));
+  if (!got.ok()) return fail("IncusUnavailable", got.err().message, failed(got.err()));
   inst_ = std::move(*got);
   if (inst_ && !made_by_rockpool_for(*inst_, obj_)) {
     if (!left_by_an_earlier_incarnation(*inst_, obj_)) {
@@ -53,7 +53,7 @@ pass::step pass::observe_instance() {
       auto old_uid = inst_->config[runtime::owner_uid_key];
       if (auto st = ctx_.incus.update_instance(s_.name, {{{runtime::owner_uid_key, s_.uid}}, "", {}});
           !st.ok())
-        return fail("AdoptFailed", st.err().message, failed(st.err().message));
+        return fail("AdoptFailed", st.err().message, failed(st.err()));
       inst_->config[runtime::owner_uid_key] = s_.uid;
       ctx_.events.record(obj_, "Normal", "InstanceAdopted",
                          "took over instance " + s_.name + " left by uid " + old_uid + " (" +
@@ -61,7 +61,7 @@ pass::step pass::observe_instance() {
       return std::nullopt;
     }
     if (auto st = ctx_.incus.delete_instance(s_.name); !st.ok())
-      return fail("DeleteFailed", st.err().message, failed(st.err().message));
+      return fail("DeleteFailed", st.err().message, failed(st.err()));
     inst_ = std::nullopt;
   }
   return std::nullopt;
@@ -82,11 +82,11 @@ pass::step pass::ensure_instance() {
         // The bridge may be what is missing: recreate it and try again.
         auto bridge = ctx_.bridge->ensure(ctx_.incus);
         if (!bridge.ready || bridge.reason == "Created")
-          return fail("BridgeUnavailable", bridge.message, failed(st.err().message));
+          return fail("BridgeUnavailable", bridge.message, failed(st.err()));
       }
       if (st.err().why == specs::reason::not_found)
         return fail("ImageNotFound", st.err().message, terminal(st.err().message));
-      return fail("CreateFailed", st.err().message, failed(st.err().message));
+      return fail("CreateFailed", st.err().message, failed(st.err()));
     }
     status_["instance"] = s_.name;
     if (!had_instance_)
@@ -104,7 +104,7 @@ pass::step pass::ensure_instance() {
   if (auto r = ensure_nic()) return r;
   if (spec_.home && inst_->home != spec_.home) {
     if (auto st = ctx_.incus.set_disk_device(s_.name, *spec_.home); !st.ok())
-      return fail("HomeFailed", st.err().message, failed(st.err().message));
+      return fail("HomeFailed", st.err().message, failed(st.err()));
     inst_->home = spec_.home;
   }
   // A frozen container is alive: a snapshot pauses it for a moment.
@@ -113,7 +113,7 @@ pass::step pass::ensure_instance() {
   plan_ = runtime::plan_update(*inst_, spec_);
   if (!plan_.live.empty()) {
     if (auto st = ctx_.incus.update_instance(s_.name, plan_.live); !st.ok())
-      return fail("UpdateFailed", st.err().message, failed(st.err().message));
+      return fail("UpdateFailed", st.err().message, failed(st.err()));
     ctx_.events.record(obj_, "Normal", "ConfigUpdated",
                        "applied " + join(plan_.live_fields) + " to the instance live");
   }
@@ -151,7 +151,7 @@ pass::step pass::recreate_for_new_image() {
   auto fields = runtime::plan_update(*inst_, spec_).recreate_fields;
   if (fields.empty()) return std::nullopt;
   if (auto st = ctx_.incus.delete_instance(s_.name); !st.ok())
-    return fail("DeleteFailed", st.err().message, failed(st.err().message));
+    return fail("DeleteFailed", st.err().message, failed(st.err()));
   ctx_.events.record(obj_, "Normal", "Recreated",
                      "re-creating instance " + s_.name + " for its new " + join(fields) +
                          "; home volume " + home_ + " is kept");
@@ -163,7 +163,7 @@ pass::step pass::recreate_for_new_image() {
 pass::step pass::apply_changes_while_stopped() {
   if (plan_.at_restart.empty()) return std::nullopt;
   if (auto st = ctx_.incus.update_instance(s_.name, plan_.at_restart); !st.ok())
-    return fail("UpdateFailed", st.err().message, failed(st.err().message));
+    return fail("UpdateFailed", st.err().message, failed(st.err()));
   ctx_.events.record(obj_, "Normal", "ConfigUpdated",
                      "applied " + join(plan_.restart_fields) + " while the instance was stopped");
   plan_.at_restart = {};

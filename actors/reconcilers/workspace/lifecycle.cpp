@@ -418,7 +418,7 @@ pass::step pass::fall_asleep(const char* reason, const std::string& message) {
   going.condition("IDEReady", false, "Sleeping", "the workspace sleeps");
   going.condition("Ready", false, "Sleeping", message + "; stopping the instance");
   if (auto st = going.write(ctx_, obj_); !st.ok())
-    return step(fail("StatusWriteFailed", st.err().message, failed(st.err().message)));
+    return step(fail("StatusWriteFailed", st.err().message, failed(st.err())));
   return step();
 }
 
@@ -457,7 +457,7 @@ pass_result pass::with_idle_check(pass_result r) const {
 pass_result pass::report_sleeping() {
   if (auto upstream = string_at(status_.old_value(), "upstream"); !upstream.empty()) {
     runtime::route r{route_id(s_.name), "/workspace/" + s_.name + "/", upstream};
-    if (auto st = ctx_.routes.upsert(r); !st.ok()) return failed(st.err().message);
+    if (auto st = ctx_.routes.upsert(r); !st.ok()) return failed(st.err());
   }
   auto why = sleep_reason_ == "Schedule"
                  ? std::string("asleep: stopped by spec.lifecycle.schedule")
@@ -472,7 +472,7 @@ pass_result pass::report_sleeping() {
   status_.condition("Ready", false, "Sleeping", why);
   status_["phase"] = "Sleeping";
   status_["instanceState"] = "Stopped";
-  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err());
   return with_idle_check(converged("asleep"));
 }
 

@@ -43,7 +43,7 @@ pass::step pass::choose_network() {
                   requeue(state.message, std::chrono::seconds(10)));
   }
   auto address = ctx_.bridge->acquire(address_owner(s_.name));
-  if (!address.ok()) return fail("NoAddress", address.err().message, failed(address.err().message));
+  if (!address.ok()) return fail("NoAddress", address.err().message, failed(address.err()));
   address_ = *address;
   status_["address"] = address_;
   return std::nullopt;
@@ -60,7 +60,7 @@ pass::step pass::ensure_nic() {
   bool repair = inst_->nic.has_value() || !created_now_;
   if (auto st = ctx_.incus.set_nic_device(s_.name, *want); !st.ok()) {
     ctx_.bridge->ensure(ctx_.incus);  // the bridge may be what is missing
-    return fail("NetworkFailed", st.err().message, failed(st.err().message));
+    return fail("NetworkFailed", st.err().message, failed(st.err()));
   }
   inst_->nic = want;
   if (!repair) return std::nullopt;
@@ -71,9 +71,9 @@ pass::step pass::ensure_nic() {
   if (inst_->status == "Running") {
     m += "; restarted the instance to bring its network up";
     if (auto st = ctx_.incus.stop_instance(s_.name); !st.ok())
-      return fail("StopFailed", st.err().message, failed(st.err().message));
+      return fail("StopFailed", st.err().message, failed(st.err()));
     if (auto st = ctx_.incus.start_instance(s_.name); !st.ok())
-      return fail("StartFailed", st.err().message, failed(st.err().message));
+      return fail("StartFailed", st.err().message, failed(st.err()));
   }
   ctx_.events.record(obj_, "Warning", "NetworkRepaired", m);
   return std::nullopt;

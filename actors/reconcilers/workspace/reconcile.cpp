@@ -17,7 +17,7 @@ pass_result pass::fail(const std::string& reason, const std::string& message, pa
   status_.condition("IDEReady", false, "InstanceNotReady", "the instance is not ready");
   status_.condition("Ready", false, reason, message);
   status_["phase"] = result.what == outcome::terminal ? "Failed" : "Provisioning";
-  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err());
   return result;
 }
 
@@ -47,7 +47,7 @@ pass_result pass::run() {
 }
 
 pass_result pass::report_stopped() {
-  if (auto st = ctx_.routes.remove(route_id(s_.name)); !st.ok()) return failed(st.err().message);
+  if (auto st = ctx_.routes.remove(route_id(s_.name)); !st.ok()) return failed(st.err());
   status_.condition("InstanceReady", true, "Stopped", "the instance is stopped, as requested");
   status_.condition("RouteReady", false, "WorkspaceStopped", "the workspace is stopped");
   status_.condition("IDEReady", false, "WorkspaceStopped", "the workspace is stopped");
@@ -55,7 +55,7 @@ pass_result pass::report_stopped() {
   status_["phase"] = "Stopped";
   status_["instanceState"] = "Stopped";
   status_.erase("url");
-  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err());
   return converged();
 }
 
@@ -81,7 +81,7 @@ pass_result pass::report_routed(const std::string& upstream) {
   auto prefix = "/workspace/" + s_.name + "/";
   runtime::route r{route_id(s_.name), prefix, upstream};
   if (auto st = ctx_.routes.upsert(r); !st.ok())
-    return fail("RouteFailed", st.err().message, failed(st.err().message));
+    return fail("RouteFailed", st.err().message, failed(st.err()));
   auto probed = ctx_.routes.probe(r, "healthz");
   auto answer = probed.ok() ? *probed : runtime::probe_answer{};
   bool ok = answer.answered();
@@ -95,7 +95,7 @@ pass_result pass::report_routed(const std::string& upstream) {
   status_["instanceState"] = "Running";
   status_["upstream"] = upstream;
   status_["url"] = prefix;
-  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err().message);
+  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err());
   if (!ok) return requeue("waiting for the route to answer", short_wait);
   return converged();
 }

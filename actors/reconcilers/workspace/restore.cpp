@@ -58,19 +58,19 @@ pass::step pass::ensure_restored() {
     restored.condition("Ready", false, reason, message);
     restored["phase"] = "Provisioning";
     if (auto st = restored.write(ctx_, obj_); !st.ok())
-      return fail("StatusWriteFailed", st.err().message, failed(st.err().message));
+      return fail("StatusWriteFailed", st.err().message, failed(st.err()));
     return std::nullopt;
   };
   auto snap = ctx_.store.get("WorkspaceSnapshot", snapshot);
   if (!snap.ok() && snap.err().why != specs::reason::not_found)
-    return fail("RestoreFailed", snap.err().message, failed(snap.err().message));
+    return fail("RestoreFailed", snap.err().message, failed(snap.err()));
   std::string why = !snap.ok()    ? "no workspacesnapshot/" + snapshot
                     : !inst_      ? "the instance does not exist yet"
                                   : unusable(*snap, s_.name, home_);
   if (!why.empty()) return record(false, "RestoreFailed", "cannot restore: " + why);
   if (running_ || inst_->status == "Running" || inst_->status == "Frozen") {
     if (auto st = ctx_.incus.stop_instance(s_.name); !st.ok())
-      return fail("StopFailed", st.err().message, failed(st.err().message));
+      return fail("StopFailed", st.err().message, failed(st.err()));
     running_ = false;
   }
   stopped_to_restore_ = true;
@@ -82,12 +82,12 @@ pass::step pass::ensure_restored() {
     // The instance was re-created since (its snapshots went with the old one),
     // or a snapshot was removed behind Rockpool's back: say so, once.
     if (st.err().why != specs::reason::not_found)
-      return fail("RestoreFailed", st.err().message, failed(st.err().message));
+      return fail("RestoreFailed", st.err().message, failed(st.err()));
     return record(false, "RestoreFailed", "cannot restore: " + st.err().message);
   }
   // The restored instance has the configuration it had then: look again.
   auto got = ctx_.incus.get_instance(s_.name);
-  if (!got.ok()) return fail("IncusUnavailable", got.err().message, failed(got.err().message));
+  if (!got.ok()) return fail("IncusUnavailable", got.err().message, failed(got.err()));
   inst_ = std::move(*got);
   return record(true, "Restored",
                 "restored workspacesnapshot/" + snapshot + " (taken " +
@@ -102,7 +102,7 @@ pass::step pass::resolve_source() {
   auto snap = ctx_.store.get("WorkspaceSnapshot", s_.source_snapshot);
   if (!snap.ok()) {
     if (snap.err().why != specs::reason::not_found)
-      return fail("SourceUnavailable", snap.err().message, failed(snap.err().message));
+      return fail("SourceUnavailable", snap.err().message, failed(snap.err()));
     auto m = "spec.source.snapshot: no workspacesnapshot/" + s_.source_snapshot;
     return fail("SourceNotFound", m, terminal(m));
   }

@@ -89,12 +89,12 @@ pass::step pass::converge_power_state() {
     }
     if (auto st = ctx_.incus.start_instance(s_.name); !st.ok()) {
       if (auto moved = on_port_taken(st.err())) return moved;
-      return fail("StartFailed", st.err().message, failed(st.err().message));
+      return fail("StartFailed", st.err().message, failed(st.err()));
     }
     running_ = true;
   } else if (!want_running && running_) {
     if (auto st = ctx_.incus.stop_instance(s_.name); !st.ok())
-      return fail("StopFailed", st.err().message, failed(st.err().message));
+      return fail("StopFailed", st.err().message, failed(st.err()));
     running_ = false;
     if (!asleep_)
       ctx_.events.record(obj_, "Normal", "InstanceStopped", "stopped instance " + s_.name);

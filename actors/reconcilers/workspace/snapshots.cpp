@@ -50,10 +50,10 @@ pass::step pass::take_scheduled_snapshots() {
       {"spec", {{"workspace", s_.name}}}};
   auto made = ctx_.store.create(std::move(snap), controller_write);
   if (!made.ok() && made.err().why != specs::reason::already_exists)
-    return fail("SnapshotFailed", made.err().message, failed(made.err().message));
+    return fail("SnapshotFailed", made.err().message, failed(made.err()));
   // Keep the newest `keep` of the scheduled ones (their names sort by time).
   auto all = ctx_.store.list("WorkspaceSnapshot");
-  if (!all.ok()) return fail("SnapshotFailed", all.err().message, failed(all.err().message));
+  if (!all.ok()) return fail("SnapshotFailed", all.err().message, failed(all.err()));
   std::vector<std::string> ours;
   for (const auto& s : all->items)
     if (specs::label(s, scheduled_label) == s_.name && string_at(s, "spec.workspace") == s_.name)
@@ -62,7 +62,7 @@ pass::step pass::take_scheduled_snapshots() {
   for (std::size_t i = 0; i + s_.snapshots_keep < ours.size(); ++i)
     if (auto r = ctx_.store.remove("WorkspaceSnapshot", ours[i], std::nullopt, controller_write);
         !r.ok() && r.err().why != specs::reason::not_found)
-      return fail("SnapshotFailed", r.err().message, failed(r.err().message));
+      return fail("SnapshotFailed", r.err().message, failed(r.err()));
   return std::nullopt;
 }
 

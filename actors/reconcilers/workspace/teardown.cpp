@@ -81,19 +81,19 @@ specs::result<int> retained_snapshots_to_copy(reconcile_context& ctx, const json
 pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj) const {
   auto name = string_at(obj, "metadata.name");
   auto waiting = remove_owned_port_routes(ctx, obj);
-  if (!waiting.ok()) return failed(waiting.err().message);
+  if (!waiting.ok()) return failed(waiting.err());
   if (*waiting > 0)
     return requeue("waiting for " + std::to_string(*waiting) + " owned port route(s) to go",
                    short_wait);
   auto copying = retained_snapshots_to_copy(ctx, obj);
-  if (!copying.ok()) return failed(copying.err().message);
+  if (!copying.ok()) return failed(copying.err());
   if (*copying > 0)
     return requeue("waiting for " + std::to_string(*copying) +
                        " retained snapshot(s) to be copied out",
                    std::chrono::seconds(1));
-  if (auto st = ctx.routes.remove(route_id(name)); !st.ok()) return failed(st.err().message);
+  if (auto st = ctx.routes.remove(route_id(name)); !st.ok()) return failed(st.err());
   auto inst = ctx.incus.get_instance(name);
-  if (!inst.ok()) return failed(inst.err().message);
+  if (!inst.ok()) return failed(inst.err());
   if (*inst && made_by_rockpool_for(**inst, obj)) {
     if (auto st = ctx.incus.delete_instance(name);
         !st.ok() && st.err().why != specs::reason::not_found)
@@ -101,10 +101,10 @@ pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj)
     ctx.events.record(obj, "Normal", "InstanceDeleted", "deleted instance " + name);
   }
   if (auto st = release_home(ctx, obj); !st.ok()) return failed("home volume: " + st.err().message);
-  if (auto st = ctx.ports.release(ide_port_owner(name)); !st.ok()) return failed(st.err().message);
+  if (auto st = ctx.ports.release(ide_port_owner(name)); !st.ok()) return failed(st.err());
   if (ctx.bridge != nullptr)
     if (auto st = ctx.bridge->release(address_owner(name)); !st.ok())
-      return failed(st.err().message);
+      return failed(st.err());
   return converged("torn down");
 }
 

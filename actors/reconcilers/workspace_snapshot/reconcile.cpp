@@ -103,20 +103,20 @@ pass_result teardown(reconcile_context& ctx, const json::value& obj) {
     auto holder = string_at(obj, "status.instance");
     if (auto st = ctx.incus.delete_instance(holder);
         !st.ok() && st.err().why != specs::reason::not_found)
-      return failed(st.err().message);
+      return failed(st.err());
     if (auto home = string_at(obj, "status.homeVolume"); !home.empty())
-      if (auto st = ctx.incus.delete_volume(home); !st.ok()) return failed(st.err().message);
+      if (auto st = ctx.incus.delete_volume(home); !st.ok()) return failed(st.err());
     return converged("torn down");
   }
   auto ws = string_at(obj, "spec.workspace");
   auto snap = incus_snapshot_name(string_at(obj, "metadata.name"));
   if (string_at(obj, "status.phase") != "Ready")
-    if (auto st = thaw(ctx, ws); !st.ok()) return failed(st.err().message);
+    if (auto st = thaw(ctx, ws); !st.ok()) return failed(st.err());
   if (auto st = ctx.incus.delete_snapshot(snapshot_of::instance, ws, snap); !st.ok())
-    return failed(st.err().message);
+    return failed(st.err());
   if (auto home = string_at(obj, "status.homeVolume"); !home.empty())
     if (auto st = ctx.incus.delete_snapshot(snapshot_of::volume, home, snap); !st.ok())
-      return failed(st.err().message);
+      return failed(st.err());
   return converged("torn down");
 }
 
@@ -170,7 +170,7 @@ pass_result snapshot_status(reconcile_context& ctx, const json::value& obj, stat
                    const std::string& message, pass_result result) {
   status.condition("Ready", ok, reason, message);
   status["phase"] = phase;
-  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err().message);
+  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err());
   return result;
 }
 
@@ -188,7 +188,7 @@ pass_result keep_taken(reconcile_context& ctx, const json::value& obj, status_bu
                   terminal("lost"));
   if (auto st = detach(ctx, obj, status); !st.ok())
     return snapshot_status(ctx, obj, status, "Ready", true, "DetachFailed",
-                  "copying out: " + st.err().message, failed(st.err().message));
+                  "copying out: " + st.err().message, failed(st.err()));
   ctx.events.record(obj, "Normal", "Detached",
                     "workspace " + ws_name + " is being deleted; the snapshot was copied to " +
                         holder_name(obj) + " and is kept (spec.retain)");
@@ -201,7 +201,7 @@ pass_result keep_taken(reconcile_context& ctx, const json::value& obj, status_bu
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
   auto ws_name = string_at(obj, "spec.workspace");
   auto ws = ctx.store.get("Workspace", ws_name);
-  if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err().message);
+  if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err());
   // A retained snapshot outlives its workspace: no ownerReference to it.
   auto adopted = adopt(ctx, std::move(obj), ws.ok() && !retained(obj) ? &*ws : nullptr);
   if (auto* r = std::get_if<pass_result>(&adopted)) return *r;
@@ -210,7 +210,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
     json::value patch = {{"metadata", {{"ownerReferences", json::array{}}}}};
     auto r = ctx.store.merge_patch("WorkspaceSnapshot", string_at(obj, "metadata.name"), patch,
                                    controller_write);
-    if (!r.ok()) return failed(r.err().message);
+    if (!r.ok()) return failed(r.err());
     obj = std::move(r->object);
   }
 
@@ -237,7 +237,7 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   auto paused = take(ctx, ws_name, home, snap);
   if (!paused.ok())
     return report("Failed", false, "SnapshotFailed", paused.err().message,
-                  failed(paused.err().message));
+                  failed(paused.err()));
   status["takenAt"] = specs::format_rfc3339(ctx.clock.now());
   status["instanceSnapshot"] = snap;
   status["homeVolume"] = home;

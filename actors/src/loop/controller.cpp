@@ -21,9 +21,10 @@ void controller_stats::count_pass(const std::string& key) {
 }
 
 void controller_stats::count_result(const std::string& kind, const std::string& outcome,
-                                    double seconds) {
+                                    double seconds, std::optional<specs::reason> why) {
   std::lock_guard lk(mu_);
   ++results_[{kind, outcome}];
+  if (outcome == "failed") ++errors_[{kind, why ? specs::reason_name(*why) : "Unknown"}];
   pass_time_[kind].observe(seconds);
 }
 
@@ -37,11 +38,12 @@ void controller_stats::render(std::string& out) const {
     out += "rockpool_reconcile_total{kind=\"" + key.first + "\",result=\"" + key.second +
            "\"} " + std::to_string(n) + "\n";
   specs::append_header(out, "rockpool_reconcile_errors_total",
-                       "Reconcile passes that failed (retried with backoff), by kind.", "counter");
-  for (const auto& [key, n] : results_)
-    if (key.second == "failed")
-      out += "rockpool_reconcile_errors_total{kind=\"" + key.first + "\"} " + std::to_string(n) +
-             "\n";
+                       "Reconcile passes that failed (retried with backoff), by kind and by the "
+                       "reason of the error that failed them (Unknown: the pass gave only words).",
+                       "counter");
+  for (const auto& [key, n] : errors_)
+    out += "rockpool_reconcile_errors_total{kind=\"" + key.first + "\",reason=\"" + key.second +
+           "\"} " + std::to_string(n) + "\n";
   specs::append_header(out, "rockpool_reconcile_time_seconds", "Time of one reconcile pass.",
                        "histogram");
   for (const auto& [kind, h] : pass_time_)

@@ -21,7 +21,8 @@ caf::behavior worker(caf::event_based_actor*, reconcile_context* ctx, const kind
         stats->count_result(kind, outcomes[static_cast<int>(r.what)],
                             std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                                           started)
-                                .count());
+                                .count(),
+                            r.why);
         spdlog::debug("pass {}/{}: {} in {} ms{}{}", kind, name, outcomes[static_cast<int>(r.what)],
                       std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)

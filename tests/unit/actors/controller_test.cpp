@@ -435,10 +435,13 @@ TEST_F(actor_runtime, failures_retry_with_growing_capped_backoff_and_success_res
   advance(21ms);
   EXPECT_EQ(ctl_->stats().passes_for("Workspace/demo"), after_failure + 1);
   EXPECT_TRUE(ready("Workspace", "demo"));
-  // The metrics an operator alerts on (issue 26, item 5), by kind and result.
+  // The metrics an operator alerts on (issue 26, item 5), by kind and result;
+  // the failures by the reason of the error that failed them (Incus
+  // unavailable: issue 21, errors as values).
   std::string metrics;
   ctl_->stats().render(metrics);
-  EXPECT_NE(metrics.find("rockpool_reconcile_errors_total{kind=\"Workspace\"} 7\n"),
+  EXPECT_NE(metrics.find("rockpool_reconcile_errors_total{kind=\"Workspace\",reason=\""
+                         "ServiceUnavailable\"} 7\n"),
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("rockpool_reconcile_total{kind=\"Workspace\",result=\"failed\"} 7\n"),

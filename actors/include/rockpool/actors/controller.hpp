@@ -46,8 +46,9 @@ struct controller_stats {
 
   std::uint64_t passes_for(const std::string& key) const;
   void count_pass(const std::string& key);
-  /// A pass of kind ended with outcome after seconds.
-  void count_result(const std::string& kind, const std::string& outcome, double seconds);
+  /// A pass of kind ended with outcome after seconds (a failure, with why).
+  void count_result(const std::string& kind, const std::string& outcome, double seconds,
+                    std::optional<specs::reason> why = std::nullopt);
   void observe_queue_wait(double seconds) { queue_wait_.observe(seconds); }
   /// The control loop's metrics, named after controller-runtime's
   /// (docs/operations.md, "Metrics"), in Prometheus text.
@@ -57,6 +58,7 @@ struct controller_stats {
   mutable std::mutex mu_;
   std::map<std::string, std::uint64_t> by_key_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> results_;  // kind, outcome
+  std::map<std::pair<std::string, std::string>, std::uint64_t> errors_;   // kind, reason
   std::map<std::string, specs::histogram> pass_time_;                     // by kind
   specs::histogram queue_wait_;
 };

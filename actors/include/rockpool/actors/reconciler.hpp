@@ -48,6 +48,9 @@ struct pass_result {
   std::string message;
   std::chrono::milliseconds after{0};
   std::int64_t generation = -1;  // metadata.generation the pass acted on, if it read the object
+  /// Why a failed or terminal pass ended, when an error said so (errors as
+  /// values: metrics count failures by it). Empty: the pass gave only words.
+  std::optional<specs::reason> why = std::nullopt;
 };
 
 /// Everything a pass may use. All members are thread-safe.
