@@ -646,7 +646,17 @@ TEST(etcd_cluster_test, replicas_on_three_members_survive_losing_their_leader_an
         out[specs::string_at(item, "metadata.name")] = specs::string_at(item, "metadata.resourceVersion");
     return out;
   };
+  // The new leader's own passes settle first: its fake runtime (one per
+  // process) makes the instances the old leader had made, and their status
+  // follows over a few passes. Settled: no version moves for 3 s.
   auto before_resume = versions();
+  for (auto settle = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < settle;) {
+    std::this_thread::sleep_for(3s);
+    auto again = versions();
+    if (again == before_resume) break;
+    before_resume = std::move(again);
+  }
   ASSERT_EQ(before_resume.size(), 5u);
   ::kill(paused.pid(), SIGCONT);
   began = std::chrono::steady_clock::now();
@@ -654,6 +664,7 @@ TEST(etcd_cluster_test, replicas_on_three_members_survive_losing_their_leader_an
     std::this_thread::sleep_for(100ms);
   EXPECT_EQ(paused.stop(), 3) << "resumed past its lease, it exits (status 3)";
   EXPECT_NE(paused.log().find("lost the leadership of /rockpool/"), std::string::npos) << paused.log();
-  EXPECT_EQ(versions(), before_resume) << "no workspace changed after the old leader resumed";
+  EXPECT_EQ(versions(), before_resume) << "no workspace changed after the old leader resumed\n"
+                                       << paused.log() << other.log();
   EXPECT_EQ(readyz(other), "ok (leader)");
 }
