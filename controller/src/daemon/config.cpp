@@ -285,6 +285,22 @@ std::string choose_bridge_cidr(const std::vector<std::string>& routes,
   return {};
 }
 
+std::variant<daemon_config, int> parse_options(CLI::App& app, int argc, char** argv,
+                                               int bad_flags) {
+  daemon_config c;
+  add_options(app, c);
+  try {
+    app.parse(argc, argv);
+    check_options(c);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : bad_flags;  // --help is 0, not CLI11's codes
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return bad_flags;
+  }
+  return c;
+}
+
 std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "restore") return run_restore(argc - 1, argv + 1);
   if (argc > 1 && std::string_view(argv[1]) == "gate") return run_gate(argc - 1, argv + 1);
@@ -292,18 +308,7 @@ std::variant<daemon_config, int> parse_daemon_flags(int argc, char** argv) {
       "rockpoold: Rockpool's control-plane daemon. Keeps declarative specs in RocksDB and "
       "serves the Kubernetes-style API. Every flag may also be set in a config file "
       "(--config, INI/TOML: `data-dir = \"/var/lib/rockpool\"`)."};
-  daemon_config c;
-  add_options(app, c);
-  try {
-    app.parse(argc, argv);
-    check_options(c);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 1;  // --help is 0; any bad flag is 1, not CLI11's codes
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return c;
+  return parse_options(app, argc, argv, 1);  // any bad flag is 1
 }
 
 }  // namespace rockpool::controller

@@ -80,23 +80,15 @@ std::variant<daemon_config, int> gate_flags(int argc, char** argv) {
       "--gateway-standby when rockpoold's gateway does not answer (a restart, an upgrade), so "
       "signed-in browsers keep reaching their workspaces. It signs no one in and wakes nothing.",
       "rockpoold gate"};
-  daemon_config c;
-  add_options(app, c);
-  try {
-    app.parse(argc, argv);
-    check_options(c);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  }
-  if (c.gateway_standby.empty() || !c.workspace_signin) {
+  auto parsed = parse_options(app, argc, argv, 2);
+  auto* c = std::get_if<daemon_config>(&parsed);
+  if (c == nullptr) return parsed;
+  if (c->gateway_standby.empty() || !c->workspace_signin) {
     std::cerr << "error: rockpoold gate needs --gateway-standby 127.0.0.1:PORT and "
                  "--workspace-signin=true (the same settings rockpoold runs with)\n";
     return 2;
   }
-  return c;
+  return parsed;
 }
 
 }  // namespace
