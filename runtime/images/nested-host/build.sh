@@ -15,8 +15,9 @@
 #
 # Usage: runtime/images/nested-host/build.sh [--force] [--dev] [BIN_DIR]
 #   (or, from the Debian package, /usr/share/rockpool/images/nested-host/build.sh)
-#   BIN_DIR   where rockpoold and rpctl are (default: the checkout's
-#             build/controller; from the package, the installed ones)
+#   BIN_DIR   where rockpoold and rpctl both are (default: the checkout's
+#             build/controller/rockpoold and build/cli/rpctl; from the
+#             package, the installed ones)
 #   --dev     the developer variant, rockpool-nested-host-dev: also Rockpool's
 #             own build dependencies (scripts/install-deps.sh's list), so a
 #             clone of the repository builds and runs inside the nested host
@@ -40,11 +41,12 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 if [[ -n ${1:-} ]]; then
-  bindir=$1
+  rockpoold_bin=$1/rockpoold rpctl_bin=$1/rpctl
 elif [[ -x $repo/build/controller/rockpoold ]]; then
-  bindir=$repo/build/controller
+  rockpoold_bin=$repo/build/controller/rockpoold rpctl_bin=$repo/build/cli/rpctl
 else
   bindir=$(dirname "$(command -v rockpoold || echo /usr/bin/rockpoold)")
+  rockpoold_bin=$bindir/rockpoold rpctl_bin=$bindir/rpctl
 fi
 if [[ $build_deps -eq 1 && ! -x $repo/scripts/install-deps.sh ]]; then
   echo "build.sh: --dev builds the image for developing Rockpool: run it from a source checkout" >&2
@@ -57,8 +59,8 @@ base_recipe=3  # bump when the base steps below change
 started=$(date +%s%N)
 say() { echo "nested-host image: $1 ($((($(date +%s%N) - started) / 1000000)) ms)"; }
 
-for bin in rockpoold rpctl; do
-  [[ -x $bindir/$bin ]] || { echo "build.sh: $bindir/$bin not built" >&2; exit 1; }
+for bin in "$rockpoold_bin" "$rpctl_bin"; do
+  [[ -x $bin ]] || { echo "build.sh: $bin not built" >&2; exit 1; }
 done
 command -v debootstrap >/dev/null || { echo "build.sh: needs debootstrap (scripts/install-deps.sh --runtime)" >&2; exit 1; }
 
@@ -68,7 +70,7 @@ command -v debootstrap >/dev/null || { echo "build.sh: needs debootstrap (script
 # The Debian packages that provide rockpoold's and rpctl's shared libraries,
 # so the binaries run in the image exactly as they do here.
 # (dpkg knows some of them only by their /usr path: merged /usr.)
-libs=$(ldd "$bindir/rockpoold" "$bindir/rpctl" | awk '/=> \//{print $3}' | sort -u)
+libs=$(ldd "$rockpoold_bin" "$rpctl_bin" | awk '/=> \//{print $3}' | sort -u)
 # shellcheck disable=SC2086
 lib_pkgs=$( (dpkg -S $libs $(printf '/usr%s ' $libs) 2>/dev/null || true) | cut -d: -f1 | sort -u |
   tr '\n' ' ')
@@ -90,7 +92,7 @@ tiny=$(incus image list rockpool-tiny -f csv -c f 2>/dev/null | head -n1)
 [[ -n $tiny ]] || "$images/build-tiny.sh"
 tiny=$(incus image list rockpool-tiny -f csv -c F | head -n1)
 hash=$( (echo "$base_hash $tiny ${ide_hash:-}"; cat "$here/build.sh" "$here/rockpool-init" \
-  "$images/ide/rockpool-code-server" "$bindir/rockpoold" "$bindir/rpctl") |
+  "$images/ide/rockpool-code-server" "$rockpoold_bin" "$rpctl_bin") |
   sha256sum | cut -c1-32)
 # (The whole output first: grep -q would end the pipe early, and under
 # pipefail the SIGPIPE it gives incus would read as "not up to date".)
@@ -146,7 +148,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 overlay=$work/overlay
 mkdir -p "$overlay/usr/local/bin" "$overlay/usr/local/sbin" "$overlay/usr/share/rockpool/images" "$overlay/opt"
-install -m 0755 "$bindir/rockpoold" "$bindir/rpctl" "$overlay/usr/local/bin/"
+install -m 0755 "$rockpoold_bin" "$rpctl_bin" "$overlay/usr/local/bin/"
 install -m 0755 "$here/rockpool-init" "$overlay/usr/local/sbin/rockpool-init"
 incus image export rockpool-tiny "$overlay/usr/share/rockpool/images/rockpool-tiny" >/dev/null
 if [[ -n ${ide_app:-} ]]; then
