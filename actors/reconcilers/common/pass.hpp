@@ -30,6 +30,12 @@ inline pass_result failed(const specs::error& e) {
   r.why = e.why;
   return r;
 }
+/// The same, its message saying what was being done ("home volume: ...").
+inline pass_result failed(const std::string& doing, const specs::error& e) {
+  auto r = failed(e);
+  r.message = doing + ": " + e.message;
+  return r;
+}
 inline pass_result requeue(std::string m, std::chrono::milliseconds after) {
   return {outcome::requeue, std::move(m), after};
 }

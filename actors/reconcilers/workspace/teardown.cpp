@@ -97,10 +97,10 @@ pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj)
   if (*inst && made_by_rockpool_for(**inst, obj)) {
     if (auto st = ctx.incus.delete_instance(name);
         !st.ok() && st.err().why != specs::reason::not_found)
-      return failed("deleting instance: " + st.err().message);
+      return failed("deleting instance", st.err());
     ctx.events.record(obj, "Normal", "InstanceDeleted", "deleted instance " + name);
   }
-  if (auto st = release_home(ctx, obj); !st.ok()) return failed("home volume: " + st.err().message);
+  if (auto st = release_home(ctx, obj); !st.ok()) return failed("home volume", st.err());
   if (auto st = ctx.ports.release(ide_port_owner(name)); !st.ok()) return failed(st.err());
   if (ctx.bridge != nullptr)
     if (auto st = ctx.bridge->release(address_owner(name)); !st.ok())
