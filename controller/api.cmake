@@ -10,8 +10,8 @@ add_custom_target(rockpool_build_info_gen
           -P ${PROJECT_SOURCE_DIR}/cmake/BuildInfo.cmake
   VERBATIM)
 add_library(rockpool_api STATIC
-  ${ROCKPOOL_CONTROLLER_DIR}/src/metrics.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api_server.cpp
-  ${ROCKPOOL_CONTROLLER_DIR}/src/api_connection.cpp
+  ${ROCKPOOL_CONTROLLER_DIR}/src/metrics.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/http/server.cpp
+  ${ROCKPOOL_CONTROLLER_DIR}/src/http/connection.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/request.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/params.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/router.cpp
   ${ROCKPOOL_CONTROLLER_DIR}/src/api/probes.cpp ${ROCKPOOL_CONTROLLER_DIR}/src/api/subresource.cpp

@@ -1,18 +1,17 @@
-// One connection of the HTTP server: reading a request (header, body,
-// limits, timeouts), authorising it, handing it to the handler's threads,
-// writing the answer, watch streams, WebSocket upgrades, and draining a
-// client that is refused. The listeners are in api_server.cpp.
-#include "api_server_impl.hpp"
-
+// One connection of the HTTP server: the TLS handshake and admission,
+// reading a request (header, body, limits, timeouts), authorising it, handing
+// it to the handler's threads, writing the answer, WebSocket upgrades, and
+// draining a client that is refused. Beside it: deadline.hpp (its one
+// timer), watch_stream.hpp (a watch's chunked writes), websocket_session.hpp
+// (after an upgrade); the listeners are in server.cpp.
+#include "deadline.hpp"
+#include "server_state.hpp"
+#include "watch_stream.hpp"
 #include "websocket_session.hpp"
 
-#include <spdlog/spdlog.h>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/ssl.hpp>
-
-#include <cstdio>
 
 namespace rockpool::controller {
 
@@ -36,43 +35,21 @@ bool is_disconnect(const error_code& ec) {
          ec == asio::error::bad_descriptor || ec == asio::error::broken_pipe;
 }
 
-std::string chunk_frame(const std::string& data) {
-  char size[20];
-  int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-  std::string out;
-  out.reserve(static_cast<std::size_t>(n) + data.size() + 2);
-  out.append(size, static_cast<std::size_t>(n));
-  out += data;
-  out += "\r\n";
-  return out;
+// A request on a listener that needs the token: probes and the UI's files
+// carry no secrets; everything else needs "Bearer TOKEN".
+bool authorized(const http::request_header<>& req, const std::string& token) {
+  auto target = req.target();
+  if (target == "/healthz" || target == "/readyz") return true;
+  // The UI's files carry no data (the page asks for the token itself).
+  if (target == "/app" || target.starts_with("/app/")) return true;
+  auto auth = req[http::field::authorization];
+  // The scheme is case-insensitive (RFC 9110, 11.1): "bearer" works too.
+  constexpr std::string_view bearer = "bearer ";
+  if (auth.size() <= bearer.size()) return false;
+  if (!beast::iequals(auth.substr(0, bearer.size()), bearer)) return false;
+  auto given = auth.substr(bearer.size());
+  return !token.empty() && constant_time_equal(std::string_view(given.data(), given.size()), token);
 }
-
-
-
-// A watch stream's end of a connection: called from the handler's threads,
-// it frames chunks, counts bytes and hands them to the I/O thread.
-class stream_client final : public watch_client {
- public:
-  stream_client(api_server::impl& server, std::shared_ptr<connection_base> c)
-      : server_(server), conn_(std::move(c)) {}
-  std::size_t pending_bytes() const override { return pending_; }
-  void send(std::string chunk) override {
-    pending_ += chunk.size();
-    auto size = chunk.size();
-    server_.hand_over({conn_, chunk.empty() ? std::string() : chunk_frame(chunk), size, false});
-  }
-  void finish() override { server_.hand_over({conn_, {}, 0, true}); }
-  bool gone() const override { return gone_; }
-
-  void written(std::size_t n) { pending_ -= n; }
-  void mark_gone() { gone_ = true; }
-
- private:
-  api_server::impl& server_;
-  std::shared_ptr<connection_base> conn_;
-  std::atomic<std::size_t> pending_{0};
-  std::atomic<bool> gone_{false};
-};
 
 template <class S>
 struct is_tls : std::false_type {};
@@ -88,7 +65,7 @@ class connection final : public connection_base,
       : server_(s),
         listener_(l),
         stream_(std::move(stream)),
-        timer_(s.io),
+        deadline_(s.io),
         buffer_(s.options.max_header_bytes + (16 << 10)) {}
 
   asio::io_context& io() { return server_.io; }
@@ -128,8 +105,7 @@ class connection final : public connection_base,
   void close() override {
     if (closed_) return;
     closed_ = true;
-    ++timer_generation_;
-    timer_.cancel();
+    deadline_.cancel();
     if (upgraded_) {
       upgraded_->abort();  // the session owns the socket now (this stream_ is moved from)
     } else {
@@ -148,33 +124,48 @@ class connection final : public connection_base,
 
   void queue_stream(std::string framed, std::size_t payload) override {
     if (closed_) return;
-    if (!streaming_) {
-      streaming_ = true;
-      outbox_ =
-          "HTTP/1.1 200 OK\r\nServer: rockpoold\r\nContent-Type: application/json\r\n"
-          "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    if (!writer_.started()) {
       notice_hangup();
+      bool direct = false;
       if constexpr (!is_tls<Stream>::value) {
-        error_code ec;  // write_stream's direct writes must never block
+        error_code ec;  // direct writes must never block
         raw().non_blocking(true, ec);
-        direct_writes_ = !ec;
+        direct = !ec;
       }
+      writer_.start(direct);
     }
-    outbox_ += framed;
-    outbox_payload_ += payload;
-    write_stream();
+    writer_.append(framed, payload);
+    writer_.pump();
   }
   void finish_stream() override {
     if (closed_) return;
-    if (!streaming_) return close();
-    finishing_ = true;
-    write_stream();
+    if (!writer_.started()) return close();
+    writer_.finish();
+    writer_.pump();
   }
+
+  // What the chunked_writer asks of its connection.
+  Stream& stream() { return stream_; }
+  // The socket under any TLS layer.
+  auto& raw() { return beast::get_lowest_layer(stream_); }
+  bool closed() const { return closed_; }
+  void arm_write() { arm(server_.options.write_timeout); }
+  void streamed(std::size_t payload) {
+    if (client_) client_->written(payload);
+  }
+  // Stops sending; reads and drops up to `budget` bytes the client still
+  // sends (for at most drain_time), so it reads our response, then closes.
+  void drain_and_close(std::size_t budget) {
+    error_code ec;
+    raw().shutdown(asio::socket_base::shutdown_send, ec);
+    if (budget == 0 || ec) return close();
+    arm(drain_time);
+    drain(budget);
+  }
+  void disarm() { deadline_.cancel(); }
 
  private:
   // Waits, without a buffer, for the first byte of the next request.
-  // The socket under any TLS layer.
-  auto& raw() { return beast::get_lowest_layer(stream_); }
 
   void wait_for_request() {
     if (buffer_.size() > 0) return read_header();
@@ -212,7 +203,7 @@ class connection final : public connection_base,
     // The parser refuses a Content-Length over the body limit with the header
     // (whose fields it has read): the token still comes first.
     if (ec == http::error::body_limit) {
-      if (listener_.needs_token && !authorized(parser_->get())) return unauthorized();
+      if (listener_.needs_token && !authorized(parser_->get(), server_.options.token)) return unauthorized();
       return too_large();
     }
     if (ec) {
@@ -225,7 +216,7 @@ class connection final : public connection_base,
     }
     auto& req = parser_->get();
     version_ = req.version();
-    if (listener_.needs_token && !authorized(req)) return unauthorized();
+    if (listener_.needs_token && !authorized(req, server_.options.token)) return unauthorized();
     if (auto length = parser_->content_length(); length && *length > server_.options.max_body_bytes)
       return too_large();
     if (beast::iequals(req[http::field::expect], "100-continue")) {
@@ -364,15 +355,6 @@ class connection final : public connection_base,
         });
   }
 
-  // Stops sending; reads and drops up to `budget` bytes the client still
-  // sends (for at most drain_time), so it reads our response, then closes.
-  void drain_and_close(std::size_t budget) {
-    error_code ec;
-    raw().shutdown(asio::socket_base::shutdown_send, ec);
-    if (budget == 0 || ec) return close();
-    arm(drain_time);
-    drain(budget);
-  }
   void drain(std::size_t budget) {
     stream_.async_read_some(asio::buffer(server_.discard), [self = this->shared_from_this(),
                                                             budget](error_code ec, std::size_t n) {
@@ -391,95 +373,23 @@ class connection final : public connection_base,
                      });
   }
 
-  void write_stream() {
-    if (writing_ || closed_) return;
-    if (outbox_.empty()) {
-      if (!finishing_) return disarm();
-      if (terminated_) return drain_and_close(0);
-      terminated_ = true;
-      outbox_ = "0\r\n\r\n";
-    }
-    std::size_t payload = outbox_payload_;
-    if (direct_writes_) {
-      // Most writes fit the socket's buffer: made at once, they need no
-      // timer and no completion handler, which halves a fan-out's time to
-      // 1,000 watchers. What does not fit goes on asynchronously.
-      error_code ec;
-      auto n = raw().write_some(asio::buffer(outbox_), ec);
-      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) return close();
-      if (n == outbox_.size()) {
-        outbox_.clear();
-        outbox_payload_ = 0;
-        if (client_) client_->written(payload);
-        return write_stream();
-      }
-      outbox_.erase(0, n);
-    }
-    writing_ = true;
-    in_flight_.swap(outbox_);
-    outbox_.clear();
-    outbox_payload_ = 0;
-    arm(server_.options.write_timeout);
-    asio::async_write(stream_, asio::buffer(in_flight_),
-                      [self = this->shared_from_this(), payload](error_code ec, std::size_t) {
-                        self->writing_ = false;
-                        self->in_flight_.clear();
-                        if (self->client_) self->client_->written(payload);
-                        if (ec || self->closed_) return self->close();
-                        self->write_stream();
-                      });
-  }
-
-  template <class Request>
-  bool authorized(const Request& req) const {
-    auto target = req.target();
-    // Probes carry no secrets and must work for health checkers without the token.
-    if (target == "/healthz" || target == "/readyz") return true;
-    // The UI's files carry no data (the page asks for the token itself).
-    if (target == "/app" || target.starts_with("/app/")) return true;
-    auto auth = req[http::field::authorization];
-    // The scheme is case-insensitive (RFC 9110, 11.1): "bearer" works too.
-    constexpr std::string_view bearer = "bearer ";
-    if (auth.size() <= bearer.size()) return false;
-    if (!beast::iequals(auth.substr(0, bearer.size()), bearer)) return false;
-    auto given = auth.substr(bearer.size());
-    return !server_.options.token.empty() &&
-           constant_time_equal(std::string_view(given.data(), given.size()), server_.options.token);
-  }
-
-  // One deadline at a time; a new one replaces the old. A generation guards
-  // against a deadline that fired just before it was replaced.
   void arm(std::chrono::milliseconds d) {
-    auto generation = ++timer_generation_;
-    timer_.expires_after(d);
-    timer_.async_wait([self = this->shared_from_this(), generation](error_code ec) {
-      if (ec || generation != self->timer_generation_) return;
-      self->close();
-    });
-  }
-  void disarm() {
-    ++timer_generation_;
-    timer_.cancel();
+    deadline_.arm(d, [self = this->shared_from_this()] { self->close(); });
   }
 
   api_server::impl& server_;
   listener_state& listener_;
   Stream stream_;
-  asio::steady_timer timer_;
-  std::uint64_t timer_generation_ = 0;
+  deadline deadline_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   unsigned version_ = 11;
   bool keep_alive_ = false;
   bool counted_ = false, rejecting_ = false, closed_ = false;
   std::string interim_;
-  // The watch stream.
-  bool direct_writes_ = false;  // plain socket in non-blocking mode: write at once
-  std::shared_ptr<stream_client> client_;
+  std::shared_ptr<stream_client> client_;  // a watch's handler end
+  chunked_writer<connection> writer_{*this};  // a watch's connection end
   std::shared_ptr<detail::websocket_session<Stream>> upgraded_;  // after a WebSocket upgrade
-  bool streaming_ = false, writing_ = false, finishing_ = false, terminated_ = false;
-  std::string outbox_, in_flight_;
-  std::size_t outbox_payload_ = 0;
 };
 
 }  // namespace

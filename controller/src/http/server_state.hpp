@@ -1,7 +1,8 @@
 #pragma once
-// What the HTTP server's two halves share (api_server.cpp: listeners, start
-// and stop; api_connection.cpp: one connection's reads, writes, streams and
-// upgrades): the server's state and what it knows of a connection.
+// What the HTTP server's parts share (server.cpp: listeners, start and stop;
+// connection.cpp: one connection's reads, writes and upgrades;
+// watch_stream.hpp: a watch's chunked writes): the server's state and what it
+// knows of a connection.
 #include "rockpool/controller/api_server.hpp"
 
 #include <boost/asio/io_context.hpp>

@@ -2,8 +2,8 @@
 // I/O thread; request handlers on a thread pool; watch streams fed by the
 // handler's watch thread through a byte-bounded queue per connection. This
 // file: the listeners (unix socket, loopback TCP with TLS), start and stop;
-// a connection's work is in api_connection.cpp.
-#include "api_server_impl.hpp"
+// a connection's work is in connection.cpp.
+#include "server_state.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/steady_timer.hpp>
