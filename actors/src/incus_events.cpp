@@ -1,6 +1,6 @@
 #include "rockpool/actors/incus_events.hpp"
 
-#include "rockpool/actors/atoms.hpp"
+#include "atoms.hpp"
 #include "rockpool/specs/codec.hpp"
 
 #include <spdlog/spdlog.h>
@@ -50,10 +50,10 @@ struct incus_events_state {
   static inline const char* name = "incus_events";
 };
 
-using events_actor = caf::stateful_actor<incus_events_state>;
+using events_actor = incus_follower::stateful_pointer<incus_events_state>;
 
 template <class Websocket>
-void read_next(events_actor* self, Websocket& ws, const caf::actor& manager,
+void read_next(events_actor self, Websocket& ws, const instance_listener& manager,
                const std::shared_ptr<incus_events_stats>& stats) {
   ws.async_read(self->state.buffer, [self, &ws, manager, stats](beast::error_code ec, std::size_t) {
     auto& st = self->state;
@@ -72,8 +72,8 @@ void read_next(events_actor* self, Websocket& ws, const caf::actor& manager,
 }
 
 // Connects and starts reading. Throws on failure.
-void connect(events_actor* self, const runtime::incus_rest_options& where,
-             const caf::actor& manager, const std::shared_ptr<incus_events_stats>& stats) {
+void connect(events_actor self, const runtime::incus_rest_options& where,
+             const instance_listener& manager, const std::shared_ptr<incus_events_stats>& stats) {
   auto& st = self->state;
   auto target = "/1.0/events?type=lifecycle&project=" + where.project;
   if (where.url.empty()) {
@@ -105,8 +105,10 @@ void connect(events_actor* self, const runtime::incus_rest_options& where,
   read_next(self, *st.wss, manager, stats);
 }
 
-caf::behavior follow_incus_events(events_actor* self, runtime::incus_rest_options where,
-                                  caf::actor manager, std::shared_ptr<incus_events_stats> stats) {
+incus_follower::behavior_type follow_incus_events(events_actor self,
+                                                  runtime::incus_rest_options where,
+                                                  instance_listener manager,
+                                                  std::shared_ptr<incus_events_stats> stats) {
   self->send(self, pump_atom::value);
   auto retry_later = [self](const std::string& why) {
     auto& st = self->state;
@@ -152,10 +154,10 @@ caf::behavior follow_incus_events(events_actor* self, runtime::incus_rest_option
 }  // namespace
 
 incus_events::incus_events(caf::actor_system& sys, runtime::incus_rest_options where,
-                           const caf::actor& manager)
+                           const instance_listener& manager)
     : stats_(std::make_shared<incus_events_stats>()) {
-  actor_ = std::make_unique<caf::actor>(
-      sys.spawn<caf::detached>(follow_incus_events, std::move(where), manager, stats_));
+  actor_ = std::make_unique<caf::actor>(caf::actor_cast<caf::actor>(
+      sys.spawn<caf::detached>(follow_incus_events, std::move(where), manager, stats_)));
 }
 
 incus_events::~incus_events() {

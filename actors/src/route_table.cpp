@@ -1,6 +1,6 @@
 #include "rockpool/actors/route_table.hpp"
 
-#include "rockpool/actors/atoms.hpp"
+#include "atoms.hpp"
 
 #include "rockpool/specs/codec.hpp"
 
@@ -17,17 +17,18 @@ namespace {
 struct route_table_state {
   std::map<std::string, runtime::route> desired;
   std::set<std::string> inherited;  // found in Caddy at start, not claimed since
-  std::uint64_t version = 0;  // bumped by every change
-  std::uint64_t loaded = 0;   // the version Caddy last accepted
-  std::string last_loaded;    // the HTTP app as last loaded
+  std::uint64_t version = 0;        // bumped by every change
+  std::uint64_t loaded = 0;         // the version Caddy last accepted
+  std::string last_loaded;          // the HTTP app as last loaded
   bool flush_scheduled = false;
-  std::vector<std::pair<std::uint64_t, caf::response_promise>> waiting;  // version, sender
+  std::vector<std::pair<std::uint64_t, caf::typed_response_promise<std::string>>>
+      waiting;  // version, sender
   static inline const char* name = "route_table";
 };
 
-using route_table_actor = caf::stateful_actor<route_table_state>;
+using route_table_self = route_table_impl::stateful_pointer<route_table_state>;
 
-void flush(route_table_actor* self, const std::shared_ptr<runtime::caddy_admin>& admin,
+void flush(route_table_self self, const std::shared_ptr<runtime::caddy_admin>& admin,
            const runtime::caddy_options& options, route_table_stats& stats) {
   auto& st = self->state;
   st.flush_scheduled = false;
@@ -41,7 +42,7 @@ void flush(route_table_actor* self, const std::shared_ptr<runtime::caddy_admin>&
     st.loaded = version;
     st.last_loaded = std::move(app);
   }
-  std::vector<std::pair<std::uint64_t, caf::response_promise>> later;
+  decltype(st.waiting) later;
   for (auto& [v, rp] : st.waiting) {
     if (v <= version)
       rp.deliver(error);
@@ -52,9 +53,10 @@ void flush(route_table_actor* self, const std::shared_ptr<runtime::caddy_admin>&
 }
 
 // A change joins the open batch, or opens one.
-caf::response_promise enqueue(route_table_actor* self, std::chrono::milliseconds window) {
+caf::typed_response_promise<std::string> enqueue(route_table_self self,
+                                                 std::chrono::milliseconds window) {
   auto& st = self->state;
-  auto rp = self->make_response_promise();
+  auto rp = self->make_response_promise<std::string>();
   st.waiting.emplace_back(++st.version, rp);
   if (!st.flush_scheduled) {
     st.flush_scheduled = true;
@@ -64,10 +66,11 @@ caf::response_promise enqueue(route_table_actor* self, std::chrono::milliseconds
 }
 
 // Long: a CAF behavior, one handler per message; they read best side by side.
-caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::caddy_admin> admin,
-                          runtime::caddy_options options,
-                          std::shared_ptr<route_table_stats> stats,
-                          std::vector<runtime::route> inherited) {
+route_table_impl::behavior_type route_table(route_table_self self,
+                                            std::shared_ptr<runtime::caddy_admin> admin,
+                                            runtime::caddy_options options,
+                                            std::shared_ptr<route_table_stats> stats,
+                                            std::vector<runtime::route> inherited) {
   if (options.drift_check.count() > 0)
     self->delayed_send(self, options.drift_check, drift_atom::value);
   for (auto& r : inherited) {
@@ -95,7 +98,7 @@ caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::cadd
         return enqueue(self, options.batch_window);
       },
       [self](applied_atom, const std::string& id, const std::string& prefix,
-             const std::string& upstream, bool open) {
+             const std::string& upstream, bool open) -> bool {
         auto& st = self->state;
         auto it = st.desired.find(id);
         return it != st.desired.end() && it->second == runtime::route{id, prefix, upstream, open} &&
@@ -137,10 +140,11 @@ caf::behavior route_table(route_table_actor* self, std::shared_ptr<runtime::cadd
 
 }  // namespace
 
-caf::actor spawn_route_table(caf::actor_system& sys, std::shared_ptr<runtime::caddy_admin> admin,
-                             runtime::caddy_options options,
-                             std::shared_ptr<route_table_stats> stats, bool detached,
-                             std::vector<runtime::route> inherited) {
+route_table_actor spawn_route_table(caf::actor_system& sys,
+                                    std::shared_ptr<runtime::caddy_admin> admin,
+                                    runtime::caddy_options options,
+                                    std::shared_ptr<route_table_stats> stats, bool detached,
+                                    std::vector<runtime::route> inherited) {
   if (detached)
     return sys.spawn<caf::detached>(route_table, std::move(admin), std::move(options),
                                     std::move(stats), std::move(inherited));
@@ -151,7 +155,7 @@ caf::actor spawn_route_table(caf::actor_system& sys, std::shared_ptr<runtime::ca
 struct actor_route_table::impl {
   caf::actor_system& sys;
   std::shared_ptr<runtime::caddy_admin> admin;
-  caf::actor actor;
+  route_table_actor actor;
 
   // A request to the actor, waited for on this thread; T is the answer's type.
   template <class T, class... Ts>
@@ -178,7 +182,8 @@ actor_route_table::actor_route_table(caf::actor_system& sys,
                                      runtime::caddy_options options,
                                      std::vector<runtime::route> inherited)
     : stats_(std::make_shared<route_table_stats>()) {
-  auto actor = spawn_route_table(sys, admin, std::move(options), stats_, true, std::move(inherited));
+  auto actor =
+      spawn_route_table(sys, admin, std::move(options), stats_, true, std::move(inherited));
   impl_ = std::make_unique<impl>(impl{sys, std::move(admin), std::move(actor)});
 }
 

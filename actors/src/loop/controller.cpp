@@ -35,8 +35,8 @@ void controller_stats::render(std::string& out) const {
                        "terminal, gone).",
                        "counter");
   for (const auto& [key, n] : results_)
-    out += "rockpool_reconcile_total{kind=\"" + key.first + "\",result=\"" + key.second +
-           "\"} " + std::to_string(n) + "\n";
+    out += "rockpool_reconcile_total{kind=\"" + key.first + "\",result=\"" + key.second + "\"} " +
+           std::to_string(n) + "\n";
   specs::append_header(out, "rockpool_reconcile_errors_total",
                        "Reconcile passes that failed (retried with backoff), by kind and by the "
                        "reason of the error that failed them (Unknown: the pass gave only words).",
@@ -69,7 +69,9 @@ struct controller::impl {
   reconcile_context ctx;
   const kind_registry& kinds;
   controller_options options;
-  caf::actor hub, queue, manager;
+  hub_actor hub;
+  work_actor queue;
+  manager_actor manager;
 };
 
 controller::controller(caf::actor_system& sys, reconcile_context ctx, const kind_registry& kinds,
@@ -107,21 +109,24 @@ void controller::create_bootstrap_objects() {
 
 void controller::stop() {
   auto& i = *impl_;
-  for (auto* a : {&i.manager, &i.queue, &i.hub}) {
-    if (*a) caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
-    *a = caf::actor{};
-  }
+  auto stop = [](auto& a) {
+    if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    a = std::remove_reference_t<decltype(a)>{};
+  };
+  stop(i.manager);
+  stop(i.queue);
+  stop(i.hub);
 }
 
 void controller::publish(std::vector<specs::kv_event> events) {
   if (impl_->hub) caf::anon_send(impl_->hub, publish_atom::value, std::move(events));
 }
 
-const caf::actor& controller::hub() const {
+const hub_actor& controller::hub() const {
   return impl_->hub;
 }
-const caf::actor& controller::manager() const {
-  return impl_->manager;
+instance_listener controller::manager() const {
+  return caf::actor_cast<instance_listener>(impl_->manager);
 }
 
 void controller::kill_reconciler(const std::string& key) {

@@ -20,7 +20,7 @@ using specs::string_at;
 namespace {
 
 struct tracked {
-  caf::actor reconciler;
+  reconciler_handle reconciler;
   std::size_t fingerprint = 0;
   std::size_t annotations = 0;  // of metadata.annotations alone
   std::size_t content = 0;      // of spec, labels and annotations; kept while others watch it
@@ -40,7 +40,7 @@ struct manager_state {
   std::uint64_t position = 0;
 };
 
-using manager_actor = caf::stateful_actor<manager_state>;
+using manager_self = manager_actor::stateful_pointer<manager_state>;
 
 std::string kind_of(const std::string& key) {
   return key.substr(0, key.find('/'));
@@ -95,16 +95,17 @@ std::size_t content_fingerprint(const json::value& obj) {
 
 // Everything the manager's handlers share.
 struct manager_env {
-  manager_actor* self;
+  manager_self self;
   specs::object_store* store;
   const kind_registry* kinds;
-  caf::actor hub, queue;
+  hub_actor hub;
+  work_actor queue;
   controller_options options;
   std::shared_ptr<controller_stats> stats;
 
   manager_state& st() const { return self->state; }
 
-  caf::actor spawn_reconciler(const std::string& key) const {
+  reconciler_handle spawn_reconciler(const std::string& key) const {
     auto slash = key.find('/');
     auto r =
         loop::spawn_reconciler(self, key.substr(0, slash), key.substr(slash + 1), queue, options);
@@ -143,7 +144,7 @@ struct manager_env {
     if (it == st().objects.end()) return;
     if (it->second.reconciler) {
       st().by_reconciler.erase(it->second.reconciler.address());
-      self->demonitor(it->second.reconciler);
+      self->demonitor(it->second.reconciler.address());
       self->send_exit(it->second.reconciler, caf::exit_reason::user_shutdown);
       --stats->live_reconcilers;
     }
@@ -297,7 +298,7 @@ struct manager_env {
       return;  // subscribe once every kind has been listed
     }
     st().position = revision;
-    self->send(hub, subscribe_atom::value, caf::actor_cast<caf::actor>(self), revision);
+    self->send(hub, subscribe_atom::value, caf::actor_cast<hub_subscriber>(self), revision);
     collect_orphans();
   }
 
@@ -322,7 +323,7 @@ struct manager_env {
     auto obj = st().objects.find(key);
     if (obj == st().objects.end()) return;
     if (dm.reason == caf::exit_reason::normal) {
-      obj->second.reconciler = caf::actor{};  // finished: its object is gone
+      obj->second.reconciler = reconciler_handle{};  // finished: its object is gone
       return;
     }
     ++stats->reconciler_restarts;
@@ -331,11 +332,12 @@ struct manager_env {
   }
 };
 
-caf::behavior object_manager(manager_actor* self, specs::object_store* store,
-                             const kind_registry* kinds, caf::actor hub_actor, caf::actor queue,
-                             controller_options options, std::shared_ptr<controller_stats> stats) {
+manager_actor::behavior_type object_manager(manager_self self, specs::object_store* store,
+                                            const kind_registry* kinds, hub_actor hub,
+                                            work_actor queue, controller_options options,
+                                            std::shared_ptr<controller_stats> stats) {
   auto env = std::make_shared<manager_env>(
-      manager_env{self, store, kinds, hub_actor, queue, options, std::move(stats)});
+      manager_env{self, store, kinds, std::move(hub), std::move(queue), options, std::move(stats)});
   self->set_down_handler([env](caf::down_msg& dm) { env->on_down(dm); });
   // Reconcilers go when the manager goes.
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -347,7 +349,7 @@ caf::behavior object_manager(manager_actor* self, specs::object_store* store,
   if (options.sweep_interval.count() > 0)
     self->delayed_send(self, options.sweep_interval, sweep_atom::value);
   return {
-      [env](events_atom, const event_batch& batch) {
+      [env](events_atom, const event_batch& batch) -> ack_atom {
         env->on_events(batch);
         return ack_atom::value;
       },
@@ -374,9 +376,9 @@ caf::behavior object_manager(manager_actor* self, specs::object_store* store,
 
 }  // namespace
 
-caf::actor spawn_manager(caf::actor_system& sys, specs::object_store* store,
-                         const kind_registry* kinds, caf::actor hub, caf::actor queue,
-                         controller_options options, std::shared_ptr<controller_stats> stats) {
+manager_actor spawn_manager(caf::actor_system& sys, specs::object_store* store,
+                            const kind_registry* kinds, hub_actor hub, work_actor queue,
+                            controller_options options, std::shared_ptr<controller_stats> stats) {
   return sys.spawn(object_manager, store, kinds, std::move(hub), std::move(queue),
                    std::move(options), std::move(stats));
 }

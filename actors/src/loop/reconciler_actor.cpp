@@ -27,16 +27,16 @@ double next_unit(std::uint64_t& state) {
   return static_cast<double>(z >> 11) * 0x1.0p-53;
 }
 
-using reconciler_self = caf::stateful_actor<reconciler_state>;
+using reconciler_self = reconciler_handle::stateful_pointer<reconciler_state>;
 
-void schedule_retry(reconciler_self* self, std::chrono::milliseconds after) {
+void schedule_retry(reconciler_self self, std::chrono::milliseconds after) {
   auto token = ++self->state.retry_token;
   self->delayed_send(self, after, retry_atom::value, token);
 }
 
 // Books a pass's outcome: backoff on failure, a timer on requeue, nothing
 // more on convergence or a terminal error, the end on gone.
-void on_result(reconciler_self* self, const controller_options& options, const pass_result& r) {
+void on_result(reconciler_self self, const controller_options& options, const pass_result& r) {
   auto& s = self->state;
   if (r.generation >= 0) s.observed_generation = r.generation;
   // Pokes that arrived during the pass for generations it already read are satisfied.
@@ -64,7 +64,7 @@ void on_result(reconciler_self* self, const controller_options& options, const p
 }
 
 // Asks the work queue for a pass; when it ends, runs the one pending pass, if any.
-void start_pass(reconciler_self* self, const caf::actor& queue, const controller_options& options) {
+void start_pass(reconciler_self self, const work_actor& queue, const controller_options& options) {
   auto& s = self->state;
   s.busy = true;
   s.pending = false;
@@ -85,7 +85,7 @@ void start_pass(reconciler_self* self, const caf::actor& queue, const controller
 
 // A pass now, or (while one runs) at most one more; generation < 0 means
 // "look again regardless" (sweeps, retries, related objects).
-void trigger(reconciler_self* self, const caf::actor& queue, const controller_options& options,
+void trigger(reconciler_self self, const work_actor& queue, const controller_options& options,
              std::int64_t generation) {
   auto& s = self->state;
   if (!s.busy) {
@@ -99,8 +99,9 @@ void trigger(reconciler_self* self, const caf::actor& queue, const controller_op
     s.pending_generation = std::max(s.pending_generation, generation);
 }
 
-caf::behavior reconciler_actor(reconciler_self* self, std::string kind, std::string name,
-                               caf::actor queue, controller_options options) {
+reconciler_handle::behavior_type reconciler_actor(reconciler_self self, std::string kind,
+                                                  std::string name, work_actor queue,
+                                                  controller_options options) {
   auto& st = self->state;
   st.kind = std::move(kind);
   st.name = std::move(name);
@@ -125,8 +126,8 @@ caf::behavior reconciler_actor(reconciler_self* self, std::string kind, std::str
 
 }  // namespace
 
-caf::actor spawn_reconciler(caf::event_based_actor* parent, std::string kind, std::string name,
-                            caf::actor queue, controller_options options) {
+reconciler_handle spawn_reconciler(caf::local_actor* parent, std::string kind, std::string name,
+                                   work_actor queue, controller_options options) {
   return parent->spawn<caf::monitored>(reconciler_actor, std::move(kind), std::move(name),
                                        std::move(queue), std::move(options));
 }

@@ -8,7 +8,7 @@ namespace rockpool::actors::loop {
 namespace {
 
 struct subscriber {
-  caf::actor handle;
+  hub_subscriber handle;
   std::size_t in_flight = 0;
   std::uint64_t delivered = 0;  // last revision sent
 };
@@ -19,8 +19,9 @@ struct hub_state {
   std::map<caf::actor_addr, subscriber> subscribers;
 };
 
-caf::behavior watch_hub(caf::stateful_actor<hub_state>* self, std::uint64_t start_revision,
-                        controller_options options, std::shared_ptr<controller_stats> stats) {
+hub_actor::behavior_type watch_hub(hub_actor::stateful_pointer<hub_state> self,
+                                   std::uint64_t start_revision, controller_options options,
+                                   std::shared_ptr<controller_stats> stats) {
   self->state.position = start_revision;
   self->set_down_handler([self](caf::down_msg& dm) { self->state.subscribers.erase(dm.source); });
   // Sends sub everything after its position, or cuts it off when it lags.
@@ -55,12 +56,12 @@ caf::behavior watch_hub(caf::stateful_actor<hub_state>* self, std::uint64_t star
           if (deliver(it->second)) {
             ++it;
           } else {
-            self->demonitor(it->second.handle);
+            self->demonitor(it->second.handle.address());
             it = st.subscribers.erase(it);
           }
         }
       },
-      [self, deliver](subscribe_atom, caf::actor who, std::uint64_t from) {
+      [self, deliver](subscribe_atom, hub_subscriber who, std::uint64_t from) {
         auto& st = self->state;
         std::uint64_t oldest = st.recent.empty() ? st.position + 1 : st.recent.front().revision;
         if (from + 1 < oldest && from < st.position) {
@@ -81,8 +82,8 @@ caf::behavior watch_hub(caf::stateful_actor<hub_state>* self, std::uint64_t star
 
 }  // namespace
 
-caf::actor spawn_watch_hub(caf::actor_system& sys, std::uint64_t start_revision,
-                           controller_options options, std::shared_ptr<controller_stats> stats) {
+hub_actor spawn_watch_hub(caf::actor_system& sys, std::uint64_t start_revision,
+                          controller_options options, std::shared_ptr<controller_stats> stats) {
   return sys.spawn(watch_hub, start_revision, std::move(options), std::move(stats));
 }
 

@@ -8,8 +8,9 @@ namespace rockpool::actors::loop {
 
 namespace {
 
-caf::behavior worker(caf::event_based_actor*, reconcile_context* ctx, const kind_registry* kinds,
-                     std::shared_ptr<controller_stats> stats) {
+work_actor::behavior_type worker(work_actor::pointer, reconcile_context* ctx,
+                                 const kind_registry* kinds,
+                                 std::shared_ptr<controller_stats> stats) {
   return {
       [=](run_atom, const std::string& kind, const std::string& name) {
         stats->count_pass(kind + "/" + name);
@@ -18,11 +19,10 @@ caf::behavior worker(caf::event_based_actor*, reconcile_context* ctx, const kind
         if (r.what == pass_result::outcome::failed) ++stats->failed_passes;
         static constexpr const char* outcomes[] = {"converged", "requeue", "failed", "terminal",
                                                    "gone"};
-        stats->count_result(kind, outcomes[static_cast<int>(r.what)],
-                            std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                          started)
-                                .count(),
-                            r.why);
+        stats->count_result(
+            kind, outcomes[static_cast<int>(r.what)],
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+            r.why);
         spdlog::debug("pass {}/{}: {} in {} ms{}{}", kind, name, outcomes[static_cast<int>(r.what)],
                       std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - started)
@@ -36,7 +36,7 @@ caf::behavior worker(caf::event_based_actor*, reconcile_context* ctx, const kind
 
 }  // namespace
 
-caf::actor spawn_worker(caf::actor_system& sys, bool detached, reconcile_context* ctx,
+work_actor spawn_worker(caf::actor_system& sys, bool detached, reconcile_context* ctx,
                         const kind_registry* kinds, std::shared_ptr<controller_stats> stats) {
   return detached ? sys.spawn<caf::detached>(worker, ctx, kinds, std::move(stats))
                   : sys.spawn(worker, ctx, kinds, std::move(stats));
@@ -46,34 +46,34 @@ namespace {
 
 struct queued_job {
   std::string kind, name;
-  caf::response_promise promise;
+  caf::typed_response_promise<pass_result> promise;
   std::chrono::steady_clock::time_point queued;
 };
 
 struct queue_state {
   std::deque<queued_job> jobs;
   std::deque<blocking_job> chores;
-  std::vector<caf::actor> idle;
-  std::function<caf::actor()> spawn_worker;
+  std::vector<work_actor> idle;
+  std::function<work_actor()> spawn_worker;
   std::shared_ptr<controller_stats> stats;
 };
 
-using queue_actor = caf::stateful_actor<queue_state>;
+using queue_actor = work_actor::stateful_pointer<queue_state>;
 
 // Gives the worker back, or a fresh one when it died.
-void returned(queue_actor* self, caf::actor w, const std::function<void()>& dispatch) {
+void returned(queue_actor self, work_actor w, const std::function<void()>& dispatch) {
   self->state.idle.push_back(w ? w : self->state.spawn_worker());
   dispatch();
 }
 
-void run_chore(queue_actor* self, caf::actor w, blocking_job job,
+void run_chore(queue_actor self, work_actor w, blocking_job job,
                std::shared_ptr<std::function<void()>> dispatch) {
   self->request(w, caf::infinite, exec_atom::value, std::move(job))
       .then([self, w, dispatch] { returned(self, w, *dispatch); },
-            [self, dispatch](caf::error&) { returned(self, caf::actor{}, *dispatch); });
+            [self, dispatch](caf::error&) { returned(self, work_actor{}, *dispatch); });
 }
 
-void run_job(queue_actor* self, caf::actor w, queued_job job,
+void run_job(queue_actor self, work_actor w, queued_job job,
              std::shared_ptr<std::function<void()>> dispatch) {
   self->request(w, caf::infinite, run_atom::value, job.kind, job.name)
       .then(
@@ -85,16 +85,16 @@ void run_job(queue_actor* self, caf::actor w, queued_job job,
             // The worker died mid-pass: report a failed pass, replace the worker.
             promise.deliver(pass_result{
                 pass_result::outcome::failed, "worker failed: " + caf::to_string(e), {}});
-            returned(self, caf::actor{}, *dispatch);
+            returned(self, work_actor{}, *dispatch);
           });
 }
 
-caf::behavior work_queue(queue_actor* self, std::size_t workers,
-                         std::function<caf::actor()> spawn_worker,
-                         std::shared_ptr<controller_stats> stats) {
+work_actor::behavior_type work_queue(queue_actor self, std::size_t workers,
+                                     std::function<work_actor()> spawn_worker,
+                                     std::shared_ptr<controller_stats> stats) {
   self->state.stats = std::move(stats);
   // Every worker ever spawned, so they all go when the queue goes.
-  auto all = std::make_shared<std::vector<caf::actor>>();
+  auto all = std::make_shared<std::vector<work_actor>>();
   self->state.spawn_worker = [all, spawn = std::move(spawn_worker)] {
     all->push_back(spawn());
     return all->back();
@@ -127,7 +127,7 @@ caf::behavior work_queue(queue_actor* self, std::size_t workers,
   return {
       [self, dispatch](run_atom, const std::string& kind,
                        const std::string& name) -> caf::result<pass_result> {
-        auto promise = self->make_response_promise();
+        auto promise = self->make_response_promise<pass_result>();
         self->state.jobs.push_back({kind, name, promise, std::chrono::steady_clock::now()});
         ++self->state.stats->queue_depth;
         (*dispatch)();
@@ -142,8 +142,8 @@ caf::behavior work_queue(queue_actor* self, std::size_t workers,
 
 }  // namespace
 
-caf::actor spawn_work_queue(caf::actor_system& sys, std::size_t workers,
-                            std::function<caf::actor()> new_worker,
+work_actor spawn_work_queue(caf::actor_system& sys, std::size_t workers,
+                            std::function<work_actor()> new_worker,
                             std::shared_ptr<controller_stats> stats) {
   return sys.spawn(work_queue, workers, std::move(new_worker), std::move(stats));
 }

@@ -203,7 +203,8 @@ class connection final : public connection_base,
     // The parser refuses a Content-Length over the body limit with the header
     // (whose fields it has read): the token still comes first.
     if (ec == http::error::body_limit) {
-      if (listener_.needs_token && !authorized(parser_->get(), server_.options.token)) return unauthorized();
+      if (listener_.needs_token && !authorized(parser_->get(), server_.options.token))
+        return unauthorized();
       return too_large();
     }
     if (ec) {
@@ -255,9 +256,9 @@ class connection final : public connection_base,
                       std::string(req[http::field::accept])};
     // The gateway's inputs, for a handler that reads them.
     if (server_.handler.reads_headers())
-      for (const char* name : {"cookie", "x-forwarded-uri", "x-forwarded-method",
-                               "x-forwarded-prefix", "x-forwarded-proto", "x-rockpool-public",
-                               "x-rockpool-probe"})
+      for (const char* name :
+           {"cookie", "x-forwarded-uri", "x-forwarded-method", "x-forwarded-prefix",
+            "x-forwarded-proto", "x-rockpool-public", "x-rockpool-probe"})
         if (auto v = req[name]; !v.empty()) hreq.headers[name] = std::string(v);
     auto self = this->shared_from_this();
     if (server_.handler.takes_websockets() && beast::websocket::is_upgrade(req))
@@ -301,7 +302,8 @@ class connection final : public connection_base,
           std::lock_guard lk(self->server_.sessions_mu);
           ++self->server_.sessions;
         }
-        self->upgraded_ = std::make_shared<detail::websocket_session<Stream>>(std::move(self->stream_));
+        self->upgraded_ =
+            std::make_shared<detail::websocket_session<Stream>>(std::move(self->stream_));
         auto& server = self->server_;
         self->upgraded_->start(req, std::move(*served), [self, &server] {
           asio::post(server.io, [self] { self->close(); });
@@ -387,8 +389,8 @@ class connection final : public connection_base,
   bool keep_alive_ = false;
   bool counted_ = false, rejecting_ = false, closed_ = false;
   std::string interim_;
-  std::shared_ptr<stream_client> client_;  // a watch's handler end
-  chunked_writer<connection> writer_{*this};  // a watch's connection end
+  std::shared_ptr<stream_client> client_;                        // a watch's handler end
+  chunked_writer<connection> writer_{*this};                     // a watch's connection end
   std::shared_ptr<detail::websocket_session<Stream>> upgraded_;  // after a WebSocket upgrade
 };
 

@@ -73,7 +73,9 @@ struct api_server::impl {
   std::unique_ptr<asio::ssl::context> tls;  // HTTPS on TCP; null: plain HTTP
   server_detail::listener_state unix_listener, tcp_listener;
   // Every open connection, so stop() can close them (I/O thread only).
-  std::unordered_map<server_detail::connection_base*, std::shared_ptr<server_detail::connection_base>> live;
+  std::unordered_map<server_detail::connection_base*,
+                     std::shared_ptr<server_detail::connection_base>>
+      live;
   std::size_t rejecting = 0;
   std::atomic<bool> stopping{false};
   // WebSocket sessions whose threads still run (stop() waits for them).

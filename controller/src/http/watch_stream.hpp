@@ -103,22 +103,20 @@ class chunked_writer {
     outbox_.clear();
     outbox_payload_ = 0;
     owner_.arm_write();
-    boost::asio::async_write(
-        owner_.stream(), boost::asio::buffer(in_flight_),
-        [self = owner_.shared_from_this(), this, payload](boost::system::error_code ec,
-                                                          std::size_t) {
-          writing_ = false;
-          in_flight_.clear();
-          owner_.streamed(payload);
-          if (ec || owner_.closed()) return owner_.close();
-          pump();
-        });
+    boost::asio::async_write(owner_.stream(), boost::asio::buffer(in_flight_),
+                             [self = owner_.shared_from_this(), this, payload](
+                                 boost::system::error_code ec, std::size_t) {
+                               writing_ = false;
+                               in_flight_.clear();
+                               owner_.streamed(payload);
+                               if (ec || owner_.closed()) return owner_.close();
+                               pump();
+                             });
   }
 
  private:
   Owner& owner_;
-  bool started_ = false, direct_ = false, writing_ = false, finishing_ = false,
-       terminated_ = false;
+  bool started_ = false, direct_ = false, writing_ = false, finishing_ = false, terminated_ = false;
   std::string outbox_, in_flight_;
   std::size_t outbox_payload_ = 0;
 };

@@ -2,7 +2,7 @@
 // actor on this thread, time moves only when the test advances it (the CAF
 // clock and the store's clock together), and the runtime is the in-memory fake.
 #include "rockpool/actors/controller.hpp"
-#include "rockpool/actors/atoms.hpp"
+#include "rockpool/actors/interfaces.hpp"
 #include "rockpool/actors/incus_events.hpp"
 #include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/actors/kinds.hpp"
@@ -892,7 +892,9 @@ TEST_F(actor_runtime, a_slow_hub_subscriber_is_cut_off_with_a_resumable_position
         [seen](actors::events_atom, const actors::event_batch&) { ++seen->batches; },
         [seen](actors::cutoff_atom, std::uint64_t position) { seen->cutoffs.push_back(position); }};
   });
-  caf::anon_send(ctl_->hub(), actors::subscribe_atom::value, slow, store_->revision());
+  // Breaks the subscriber's contract on purpose (no ack), hence the cast.
+  caf::anon_send(ctl_->hub(), actors::subscribe_atom::value,
+                 caf::actor_cast<actors::hub_subscriber>(slow), store_->revision());
   run();
   for (int i = 0; i < 50; ++i) {
     apply(

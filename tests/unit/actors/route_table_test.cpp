@@ -2,7 +2,7 @@
 // Caddy admin: batching, answers to every sender, failures, drift repair.
 // Time moves only when the test advances CAF's clock.
 #include "rockpool/actors/route_table.hpp"
-#include "rockpool/actors/atoms.hpp"
+#include "rockpool/actors/interfaces.hpp"
 #include "rockpool/specs/codec.hpp"
 
 #include <gtest/gtest.h>
@@ -110,7 +110,7 @@ class route_table_actor : public ::testing::Test {
   std::shared_ptr<memory_caddy> caddy_ = std::make_shared<memory_caddy>();
   std::shared_ptr<actors::route_table_stats> stats_ = std::make_shared<actors::route_table_stats>();
   std::shared_ptr<std::vector<std::string>> answers_ = std::make_shared<std::vector<std::string>>();
-  caf::actor table_;
+  actors::route_table_actor table_;
 };
 
 }  // namespace

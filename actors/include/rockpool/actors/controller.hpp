@@ -1,5 +1,6 @@
 #pragma once
 
+#include "rockpool/actors/interfaces.hpp"
 #include "rockpool/actors/reconciler.hpp"
 #include "rockpool/specs/kv_backend.hpp"
 #include "rockpool/specs/prometheus.hpp"
@@ -85,8 +86,10 @@ class controller {
   void publish(std::vector<specs::kv_event> events);
 
   const controller_stats& stats() const { return *stats_; }
-  const caf::actor& hub() const;
-  const caf::actor& manager() const;
+  /// The watch hub (tests subscribe to it).
+  const hub_actor& hub() const;
+  /// The manager, as the Incus event follower talks to it.
+  instance_listener manager() const;
   /// Kills kind/name's reconciler actor (tests of supervision).
   void kill_reconciler(const std::string& key);
   /// Asks every reconciler to look again (as the drift sweep does).

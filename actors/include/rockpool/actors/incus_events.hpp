@@ -1,5 +1,6 @@
 #pragma once
 
+#include "rockpool/actors/interfaces.hpp"
 #include "rockpool/runtime/incus_rest.hpp"
 
 #include <caf/fwd.hpp>
@@ -34,7 +35,7 @@ class incus_events {
  public:
   /// REQUIRES: sys outlives this object.
   incus_events(caf::actor_system& sys, runtime::incus_rest_options where,
-               const caf::actor& manager);
+               const instance_listener& manager);
   ~incus_events();
   incus_events(const incus_events&) = delete;
   incus_events& operator=(const incus_events&) = delete;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "rockpool/actors/interfaces.hpp"
 #include "rockpool/runtime/caddy.hpp"
 #include "rockpool/runtime/routes.hpp"
 
@@ -11,8 +12,8 @@
 namespace rockpool::actors {
 
 struct route_table_stats {
-  std::atomic<std::uint64_t> loads{0};    // config loads sent to Caddy (one per batch)
-  std::atomic<std::uint64_t> repairs{0};  // drift found and repaired
+  std::atomic<std::uint64_t> loads{0};          // config loads sent to Caddy (one per batch)
+  std::atomic<std::uint64_t> repairs{0};        // drift found and repaired
   std::atomic<std::uint64_t> load_failures{0};  // loads Caddy refused or did not answer
 };
 
@@ -31,16 +32,13 @@ struct route_table_stats {
 /// until an upsert or remove of their id claims them; those still unclaimed
 /// after options.inherit_grace (their objects were deleted meanwhile) go.
 ///
-/// Messages (atoms in atoms.hpp):
-///   (upsert, id, path_prefix, upstream) -> std::string error
-///   (remove, id) -> std::string error
-///   (applied, id, path_prefix, upstream) -> bool: this route is desired and loaded
-///   (sync) -> std::string error: load now
-///   (prune): inherited routes not claimed by now go (sent to itself)
-caf::actor spawn_route_table(caf::actor_system& sys, std::shared_ptr<runtime::caddy_admin> admin,
-                             runtime::caddy_options options,
-                             std::shared_ptr<route_table_stats> stats, bool detached = true,
-                             std::vector<runtime::route> inherited = {});
+/// Its messages: route_table_actor (interfaces.hpp). Its own timers load a
+/// batch, check for drift and drop inherited routes not claimed in time.
+route_table_actor spawn_route_table(caf::actor_system& sys,
+                                    std::shared_ptr<runtime::caddy_admin> admin,
+                                    runtime::caddy_options options,
+                                    std::shared_ptr<route_table_stats> stats, bool detached = true,
+                                    std::vector<runtime::route> inherited = {});
 
 /// The route table as reconcile passes use it: each call is a request to the
 /// actor, waited for on the caller's thread (a worker, never the scheduler).
