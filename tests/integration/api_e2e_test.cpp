@@ -1149,4 +1149,37 @@ TEST_F(exec_https_e2e, exec_over_https_needs_the_token_and_leaves_the_server_ser
   EXPECT_EQ(over_https("get ws -o name", "s3cret-token-0123456789").out, "workspace/demo\n");
 }
 
+// The oldest events beyond --events-kept go after a burst, from the
+// recorder's own thread, not in the passes that record them.
+class events_trim_e2e : public api_e2e {
+ protected:
+  std::vector<std::string> extra_args() override {
+    return {"--runtime", "fake", "--bridge", "none", "--events-kept", "3",
+            "--events-trim-after", "5"};
+  }
+  std::size_t events() {
+    auto out = rpctl("get events -o name").out;
+    return static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n'));
+  }
+};
+
+TEST_F(events_trim_e2e, events_beyond_the_limit_go_within_the_trim_period_after_a_burst) {
+  std::string all;
+  for (int i = 0; i < 6; ++i)
+    all += "---\napiVersion: rockpool.dev/v1alpha1\nkind: Workspace\nmetadata: {name: w" +
+           std::to_string(i) + "}\nspec: {image: rockpool-tiny}\n";
+  ASSERT_EQ(rpctl("apply -f " + write("six.yaml", all)).exit_code, 0);
+  for (int i = 0; i < 6; ++i)
+    ASSERT_EQ(rpctl("wait ws w" + std::to_string(i) + " --for=condition=Ready --timeout 30s")
+                  .exit_code,
+              0);
+  // Six workspaces recorded at least six events, all still there: the
+  // trimmer waits 5 s after the first surplus.
+  EXPECT_GE(events(), 6u);
+  std::size_t left = 0;
+  for (int i = 0; i < 150 && (left = events()) != 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(left, 3u);
+}
+
 }  // namespace

@@ -13,8 +13,16 @@ namespace json = boost::json;
 using specs::string_at;
 
 event_recorder::event_recorder(specs::object_store& store, const specs::clock& clock,
-                               std::size_t retention)
-    : store_(store), clock_(clock), retention_(retention) {}
+                               std::size_t retention, std::size_t ceiling)
+    : store_(store),
+      clock_(clock),
+      retention_(retention),
+      ceiling_(ceiling ? ceiling : default_ceiling(retention)) {}
+
+std::size_t event_recorder::default_ceiling(std::size_t retention) {
+  // A burst of 10,000 workspaces records 20,000 events: under the default.
+  return std::max<std::size_t>(retention * 10, 50000);
+}
 
 namespace {
 
@@ -80,17 +88,71 @@ void event_recorder::record(const json::value& object, const std::string& type,
     return;
   }
   if (!created.ok()) return;
-  std::vector<std::string> expired;
+  bool overflowing = false;
   {
     std::lock_guard lk(mu_);
     names_.push_back(event_name);
-    while (names_.size() > retention_) {
-      expired.push_back(std::move(names_.front()));
-      names_.pop_front();
-    }
+    overflowing = names_.size() > ceiling_;
   }
-  for (const auto& old : expired)
+  // Past the ceiling the trimmer is behind: this pass removes the oldest
+  // beyond it, so the store stays bounded without one pass removing a
+  // whole backlog.
+  if (overflowing) remove(take_surplus(ceiling_));
+  wake_.notify_one();
+}
+
+std::vector<std::string> event_recorder::take_surplus(std::size_t keep) {
+  std::vector<std::string> expired;
+  std::lock_guard lk(mu_);
+  while (names_.size() > keep) {
+    expired.push_back(std::move(names_.front()));
+    names_.pop_front();
+  }
+  return expired;
+}
+
+void event_recorder::remove(const std::vector<std::string>& names) {
+  for (const auto& old : names) {
+    if (stopping_) return;  // stopping: the rest goes at the next trim
     (void)store_.remove("Event", old, std::nullopt, {false, "rockpoold"});
+  }
+}
+
+std::size_t event_recorder::trim() {
+  load_names();
+  auto expired = take_surplus(retention_);
+  remove(expired);
+  return expired.size();
+}
+
+std::size_t event_recorder::size() {
+  load_names();
+  std::lock_guard lk(mu_);
+  return names_.size();
+}
+
+void event_recorder::trim_every(std::chrono::milliseconds period) {
+  if (trimmer_.joinable()) return;
+  trimmer_ = std::thread([this, period] {
+    std::unique_lock lk(mu_);
+    while (!stopping_) {
+      wake_.wait(lk, [&] { return stopping_.load() || names_.size() > retention_; });
+      // A period's events go in one round, after the burst that made them.
+      if (wake_.wait_for(lk, period, [&] { return stopping_.load(); })) break;
+      lk.unlock();
+      trim();
+      lk.lock();
+    }
+  });
+}
+
+event_recorder::~event_recorder() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (trimmer_.joinable()) trimmer_.join();
 }
 
 }  // namespace rockpool::actors

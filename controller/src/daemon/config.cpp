@@ -128,6 +128,10 @@ void add_options(CLI::App& app, daemon_config& c) {
       ->capture_default_str();
   app.add_option("--events-kept", c.event_limit, "Events kept in the store; the oldest are removed")
       ->capture_default_str();
+  app.add_option("--events-trim-after", c.event_trim_after_s,
+                 "Seconds after new events arrive that the oldest beyond --events-kept go")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   app.add_option("--fake-start-latency", c.fake_start_latency_ms,
                  "With --runtime=fake: milliseconds each instance start takes")
       ->capture_default_str();

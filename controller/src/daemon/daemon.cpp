@@ -288,6 +288,8 @@ void daemon::parts::prepare_kinds() {
       std::make_unique<actors::host_port_allocator>(*backend, config.first_port, config.last_port);
   events =
       std::make_unique<actors::event_recorder>(*store, specs::system_clock(), config.event_limit);
+  // The oldest events go after a burst, not in the passes that record them.
+  events->trim_every(std::chrono::seconds(config.event_trim_after_s));
   if (config.bridge != "none")
     bridge = std::make_unique<actors::bridge_network>(*backend, config.bridge, config.bridge_cidr);
   // The Host kind probes the machine every minute and keeps Host/local's status.

@@ -53,6 +53,7 @@ struct daemon_config {
   unsigned short first_port = 20000, last_port = 31999;  // parsed from host_ports
   unsigned fake_start_latency_ms = 0;
   std::size_t event_limit = 1000;
+  int event_trim_after_s = 10;  // the oldest events go this long after a burst
   std::string caddy_control_listen = "127.0.0.1:8080";
   std::string caddy_workspace_listen = "127.0.0.1:8081";
   /// The managed Incus bridge for network: bridge ("none": off) and its IPv4
