@@ -96,6 +96,12 @@ void keep_transition_times(const json::value* old_conditions, json::array& condi
         c.as_object()["lastTransitionTime"] = string_at(o, "lastTransitionTime");
 }
 
+void status_builder::set_fields(const json::value& typed) {
+  if (!typed.is_object()) return;
+  for (const auto& [k, v] : typed.get_object())
+    if (k != "conditions" && k != "observedGeneration") status_[k] = v;
+}
+
 specs::status status_builder::write(reconcile_context& ctx, json::value obj) {
   // A stable order whatever the pass did first: the declared order, Ready last.
   auto rank = [this](const json::value& c) {

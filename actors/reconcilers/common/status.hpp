@@ -26,6 +26,9 @@ class status_builder {
   /// A field of the old status, as JSON (null when absent).
   specs::json::value old_value() const { return specs::json::value(old_); }
   void erase(std::string_view key) { status_.erase(key); }
+  /// Sets the fields of a typed status (a kind's crds::K::write_value(status));
+  /// conditions and observedGeneration stay the builder's own.
+  void set_fields(const specs::json::value& typed);
 
   /// Writes the status through the status path if anything in it changed.
   [[nodiscard]] specs::status write(reconcile_context& ctx, specs::json::value obj);
