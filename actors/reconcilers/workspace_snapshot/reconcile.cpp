@@ -11,6 +11,7 @@
 #include "common/ownership.hpp"
 #include "common/pass.hpp"
 #include "common/status.hpp"
+#include "rockpool/crds/types.hpp"
 #include "rockpool/specs/clock.hpp"
 
 #include <algorithm>
@@ -22,54 +23,67 @@ namespace rockpool::actors::workspace_snapshot {
 
 using namespace common;
 using runtime::snapshot_of;
-using specs::string_at;
+namespace typed = crds::workspace_snapshot;
+namespace ws_typed = crds::workspace;
 
 namespace {
 
-bool include_home(const json::value& obj) {
-  const auto* b = specs::find_path(obj, "spec.includeHome");
-  return b == nullptr || !b->is_bool() || b->as_bool();
-}
+// One pass's typed view of the snapshot: its object, metadata, spec and the
+// status it had when the pass began.
+struct snapshot_view {
+  json::value obj;
+  crds::object_meta meta;
+  typed::spec spec;
+  typed::status old;
 
-bool retained(const json::value& obj) {
-  const auto* b = specs::find_path(obj, "spec.retain");
-  return b != nullptr && b->is_bool() && b->as_bool();
-}
+  static specs::result<snapshot_view> of(json::value obj) {
+    auto meta = crds::object_meta::of(obj);
+    if (!meta.ok()) return meta.err();
+    auto spec = typed::spec_of(obj);
+    if (!spec.ok()) return spec.err();
+    auto old = typed::status_of(obj);
+    if (!old.ok()) return old.err();
+    return snapshot_view{std::move(obj), std::move(*meta), std::move(*spec), std::move(*old)};
+  }
+  bool retained() const { return spec.retain.value_or(false); }
+  bool include_home() const { return spec.include_home.value_or(true); }
+  bool detached() const { return old.detached.value_or(false); }
+};
 
 // The stopped instance a detached snapshot lives in (its volume: + "-home").
-std::string holder_name(const json::value& obj) {
-  auto name = string_at(obj, "metadata.name").substr(0, 40);
+std::string holder_name(const snapshot_view& v) {
+  auto name = v.meta.name.substr(0, 40);
   std::replace(name.begin(), name.end(), '.', '-');
-  return "snap-" + name + "-" + string_at(obj, "metadata.uid").substr(0, 8);
+  return "snap-" + name + "-" + v.meta.uid.substr(0, 8);
 }
 
 // Copies a retained snapshot out of its workspace's instance and home, which
 // are about to go, into a holder instance and volume with the same snapshot
 // name. Every step may be repeated (a pass that dies midway is retried).
-specs::status detach(reconcile_context& ctx, const json::value& obj, status_builder& status) {
-  auto snap = string_at(obj, "status.instanceSnapshot");
-  auto holder = holder_name(obj);
+specs::status detach(reconcile_context& ctx, const snapshot_view& v, typed::status& next) {
+  auto snap = v.old.instance_snapshot.value_or("");
+  auto holder = holder_name(v);
   std::map<std::string, std::string> owner{{runtime::owner_kind_key, "WorkspaceSnapshot"},
-                                           {runtime::owner_name_key, string_at(obj, "metadata.name")},
-                                           {runtime::owner_uid_key, string_at(obj, "metadata.uid")}};
+                                           {runtime::owner_name_key, v.meta.name},
+                                           {runtime::owner_uid_key, v.meta.uid}};
   runtime::instance_spec spec;
   spec.name = holder;
   spec.config = owner;
-  spec.source_snapshot = string_at(obj, "spec.workspace") + "/" + snap;
+  spec.source_snapshot = v.spec.workspace + "/" + snap;
   if (auto st = ctx.incus.create_instance(spec);
       !st.ok() && st.err().why != specs::reason::already_exists)
     return st;
   if (auto st = ctx.incus.create_snapshot(snapshot_of::instance, holder, snap); !st.ok()) return st;
-  if (auto home = string_at(obj, "status.homeVolume"); !home.empty()) {
+  if (auto home = v.old.home_volume.value_or(""); !home.empty()) {
     auto copy = holder + "-home";
     if (auto st = ctx.incus.copy_volume(copy, home, snap, owner);
         !st.ok() && st.err().why != specs::reason::already_exists)
       return st;
     if (auto st = ctx.incus.create_snapshot(snapshot_of::volume, copy, snap); !st.ok()) return st;
-    status["homeVolume"] = copy;
+    next.home_volume = copy;
   }
-  status["instance"] = holder;
-  status["detached"] = true;
+  next.instance = holder;
+  next.detached = true;
   return specs::done{};
 }
 
@@ -98,23 +112,26 @@ specs::status thaw(reconcile_context& ctx, const std::string& instance) {
 }
 
 pass_result teardown(reconcile_context& ctx, const json::value& obj) {
-  if (const auto* d = specs::find_path(obj, "status.detached"); d && d->is_bool() && d->as_bool()) {
+  auto view = snapshot_view::of(obj);
+  if (!view.ok()) return failed(view.err());
+  const auto& v = *view;
+  auto home = v.old.home_volume.value_or("");
+  if (v.detached()) {
     // Its own holder instance and volume (their snapshots go with them).
-    auto holder = string_at(obj, "status.instance");
-    if (auto st = ctx.incus.delete_instance(holder);
+    if (auto st = ctx.incus.delete_instance(v.old.instance.value_or(""));
         !st.ok() && st.err().why != specs::reason::not_found)
       return failed(st.err());
-    if (auto home = string_at(obj, "status.homeVolume"); !home.empty())
+    if (!home.empty())
       if (auto st = ctx.incus.delete_volume(home); !st.ok()) return failed(st.err());
     return converged("torn down");
   }
-  auto ws = string_at(obj, "spec.workspace");
-  auto snap = incus_snapshot_name(string_at(obj, "metadata.name"));
-  if (string_at(obj, "status.phase") != "Ready")
+  const auto& ws = v.spec.workspace;
+  auto snap = incus_snapshot_name(v.meta.name);
+  if (v.old.phase != typed::status_phase::Ready)
     if (auto st = thaw(ctx, ws); !st.ok()) return failed(st.err());
   if (auto st = ctx.incus.delete_snapshot(snapshot_of::instance, ws, snap); !st.ok())
     return failed(st.err());
-  if (auto home = string_at(obj, "status.homeVolume"); !home.empty())
+  if (!home.empty())
     if (auto st = ctx.incus.delete_snapshot(snapshot_of::volume, home, snap); !st.ok())
       return failed(st.err());
   return converged("torn down");
@@ -137,9 +154,9 @@ specs::result<std::int64_t> take(reconcile_context& ctx, const std::string& inst
   auto st = ctx.incus.create_snapshot(snapshot_of::instance, instance, snap);
   if (st.ok() && !home.empty()) st = ctx.incus.create_snapshot(snapshot_of::volume, home, snap);
   auto thawed = freeze ? ctx.incus.unfreeze_instance(instance) : specs::status(specs::done{});
-  auto paused = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - t0)
-                    .count();
+  auto paused =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   if (!st.ok()) return st.err();
   if (!thawed.ok()) return thawed.err();
   return freeze ? paused : 0;
@@ -154,7 +171,9 @@ std::string incus_snapshot_name(const std::string& snapshot) {
 std::vector<watch_rule> reconciler::watches() const {
   // A snapshot waits for its workspace's instance and home to exist.
   return {{"Workspace", [](const json::value& s) {
-             return std::vector<std::string>{string_at(s, "spec.workspace")};
+             auto spec = typed::spec_of(s);
+             return spec.ok() ? std::vector<std::string>{spec->workspace}
+                              : std::vector<std::string>{};
            }}};
 }
 
@@ -165,93 +184,120 @@ pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj)
 namespace {
 
 // Status with its Ready condition and phase, written; then `result`.
-pass_result snapshot_status(reconcile_context& ctx, const json::value& obj, status_builder& status,
-                   const char* phase, bool ok, const std::string& reason,
-                   const std::string& message, pass_result result) {
+pass_result snapshot_status(reconcile_context& ctx, const snapshot_view& v, status_builder& status,
+                            typed::status next, typed::status_phase phase, bool ok,
+                            const std::string& reason, const std::string& message,
+                            pass_result result) {
   status.condition("Ready", ok, reason, message);
-  status["phase"] = phase;
-  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err());
+  next.phase = phase;
+  status.set_fields(write_value(next));
+  if (auto st = status.write(ctx, v.obj); !st.ok()) return failed(st.err());
   return result;
 }
 
 // A snapshot is taken once and kept; a retained one is copied out when its
 // workspace goes (spec.retain).
-pass_result keep_taken(reconcile_context& ctx, const json::value& obj, status_builder& status,
-                       const specs::result<json::value>& ws, const std::string& ws_name) {
-  const auto* d = specs::find_path(obj, "status.detached");
-  bool detached = d && d->is_bool() && d->as_bool();
+pass_result keep_taken(reconcile_context& ctx, const snapshot_view& v, status_builder& status,
+                       const specs::result<json::value>& ws) {
+  const auto& ws_name = v.spec.workspace;
   bool going = !ws.ok() || being_deleted(*ws);
-  if (detached || !retained(obj) || !going) return converged();
+  if (v.detached() || !v.retained() || !going) return converged();
+  using enum typed::status_phase;
   if (!ws.ok())
-    return snapshot_status(ctx, obj, status, "Failed", false, "Lost",
-                  "workspace \"" + ws_name + "\" went before this snapshot was copied out",
-                  terminal("lost"));
-  if (auto st = detach(ctx, obj, status); !st.ok())
-    return snapshot_status(ctx, obj, status, "Ready", true, "DetachFailed",
-                  "copying out: " + st.err().message, failed(st.err()));
-  ctx.events.record(obj, "Normal", "Detached",
+    return snapshot_status(ctx, v, status, {}, Failed, false, "Lost",
+                           "workspace \"" + ws_name + "\" went before this snapshot was copied out",
+                           terminal("lost"));
+  typed::status next;
+  if (auto st = detach(ctx, v, next); !st.ok())
+    return snapshot_status(ctx, v, status, {}, Ready, true, "DetachFailed",
+                           "copying out: " + st.err().message, failed(st.err()));
+  ctx.events.record(v.obj, "Normal", "Detached",
                     "workspace " + ws_name + " is being deleted; the snapshot was copied to " +
-                        holder_name(obj) + " and is kept (spec.retain)");
-  return snapshot_status(ctx, obj, status, "Ready", true, "Detached",
-                "kept after its workspace: in instance " + holder_name(obj), converged());
+                        holder_name(v) + " and is kept (spec.retain)");
+  return snapshot_status(ctx, v, status, next, Ready, true, "Detached",
+                         "kept after its workspace: in instance " + holder_name(v), converged());
+}
+
+// A retained snapshot outlives its workspace: no ownerReference to it.
+specs::result<json::value> disown(reconcile_context& ctx, const snapshot_view& v,
+                                  const specs::result<json::value>& ws) {
+  if (!v.retained() || !ws.ok()) return v.obj;
+  auto ws_meta = crds::object_meta::of(*ws);
+  if (!ws_meta.ok() || !owned_by_uid(v.obj, ws_meta->uid)) return v.obj;
+  json::value patch = {{"metadata", {{"ownerReferences", json::array{}}}}};
+  auto r = ctx.store.merge_patch("WorkspaceSnapshot", v.meta.name, patch, controller_write);
+  if (!r.ok()) return r.err();
+  return std::move(r->object);
+}
+
+// Freezes the workspace, takes the snapshots, thaws it, and reports.
+pass_result take_now(reconcile_context& ctx, const snapshot_view& v, status_builder& status,
+                     const ws_typed::status& ws_status) {
+  using enum typed::status_phase;
+  const auto& ws_name = v.spec.workspace;
+  std::string home;
+  if (v.include_home() && ws_status.home) home = ws_status.home->volume.value_or("");
+  auto snap = incus_snapshot_name(v.meta.name);
+  auto paused = take(ctx, ws_name, home, snap);
+  if (!paused.ok())
+    return snapshot_status(ctx, v, status, {}, Failed, false, "SnapshotFailed",
+                           paused.err().message, failed(paused.err()));
+  typed::status next;
+  next.taken_at = specs::format_rfc3339(ctx.clock.now());
+  next.instance_snapshot = snap;
+  next.home_volume = home;
+  next.home_snapshot = home.empty() ? std::string() : snap;
+  next.pause_milliseconds = *paused;
+  if (auto size = ctx.incus.snapshot_size(ws_name, snap); size.ok() && *size)
+    next.instance_snapshot_bytes = static_cast<std::int64_t>(**size);
+  ctx.events.record(v.obj, "Normal", "SnapshotTaken",
+                    "snapshot " + snap + " of workspace " + ws_name +
+                        (home.empty() ? "" : " and its home " + home) + " (paused " +
+                        std::to_string(*paused) + " ms)");
+  return snapshot_status(
+      ctx, v, status, next, Ready, true, "Taken",
+      "instance" + std::string(home.empty() ? "" : " and home") + " snapshot " + snap, converged());
 }
 
 }  // namespace
 
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
-  auto ws_name = string_at(obj, "spec.workspace");
+  auto first = snapshot_view::of(std::move(obj));
+  if (!first.ok()) return failed(first.err());
+  const auto& ws_name = first->spec.workspace;
   auto ws = ctx.store.get("Workspace", ws_name);
   if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err());
-  // A retained snapshot outlives its workspace: no ownerReference to it.
-  auto adopted = adopt(ctx, std::move(obj), ws.ok() && !retained(obj) ? &*ws : nullptr);
+  auto adopted = adopt(ctx, std::move(first->obj), ws.ok() && !first->retained() ? &*ws : nullptr);
   if (auto* r = std::get_if<pass_result>(&adopted)) return *r;
-  obj = std::move(std::get<json::value>(adopted));
-  if (retained(obj) && ws.ok() && owned_by_uid(obj, string_at(*ws, "metadata.uid"))) {
-    json::value patch = {{"metadata", {{"ownerReferences", json::array{}}}}};
-    auto r = ctx.store.merge_patch("WorkspaceSnapshot", string_at(obj, "metadata.name"), patch,
-                                   controller_write);
-    if (!r.ok()) return failed(r.err());
-    obj = std::move(r->object);
-  }
+  auto adopted_view = snapshot_view::of(std::move(std::get<json::value>(adopted)));
+  if (!adopted_view.ok()) return failed(adopted_view.err());
+  auto disowned = disown(ctx, *adopted_view, ws);
+  if (!disowned.ok()) return failed(disowned.err());
+  auto view = snapshot_view::of(std::move(*disowned));
+  if (!view.ok()) return failed(view.err());
+  const auto& v = *view;
 
-  status_builder status(obj, ctx.clock, {"Ready"});
-  auto report = [&](const char* phase, bool ok, const std::string& reason,
+  status_builder status(v.obj, ctx.clock, {"Ready"});
+  using enum typed::status_phase;
+  auto report = [&](typed::status_phase phase, const std::string& reason,
                     const std::string& message, pass_result result) {
-    return snapshot_status(ctx, obj, status, phase, ok, reason, message, std::move(result));
+    return snapshot_status(ctx, v, status, {}, phase, false, reason, message, std::move(result));
   };
-  if (string_at(obj, "status.phase") == "Ready") return keep_taken(ctx, obj, status, ws, ws_name);
+  if (v.old.phase == Ready) return keep_taken(ctx, v, status, ws);
   if (!ws.ok())
-    return report("Failed", false, "WorkspaceNotFound",
-                  "workspace \"" + ws_name + "\" does not exist",
+    return report(Failed, "WorkspaceNotFound", "workspace \"" + ws_name + "\" does not exist",
                   terminal("no workspace " + ws_name));
   if (being_deleted(*ws))
-    return report("Failed", false, "WorkspaceTerminating",
-                  "workspace \"" + ws_name + "\" is being deleted", terminal("workspace going"));
-  auto home = include_home(obj) ? string_at(*ws, "status.home.volume") : std::string();
-  auto phase = string_at(*ws, "status.phase");
-  if (phase.empty() || phase == "Pending" || phase == "Provisioning")
-    return report("Pending", false, "WorkspaceNotReady",
+    return report(Failed, "WorkspaceTerminating", "workspace \"" + ws_name + "\" is being deleted",
+                  terminal("workspace going"));
+  auto ws_status = ws_typed::status_of(*ws);
+  if (!ws_status.ok()) return failed(ws_status.err());
+  auto phase = ws_status->phase.value_or(ws_typed::status_phase::Pending);
+  if (phase == ws_typed::status_phase::Pending || phase == ws_typed::status_phase::Provisioning)
+    return report(Pending, "WorkspaceNotReady",
                   "waiting for workspace \"" + ws_name + "\" to be made",
                   converged("the workspace's changes poke this snapshot"));
-  auto snap = incus_snapshot_name(string_at(obj, "metadata.name"));
-  auto paused = take(ctx, ws_name, home, snap);
-  if (!paused.ok())
-    return report("Failed", false, "SnapshotFailed", paused.err().message,
-                  failed(paused.err()));
-  status["takenAt"] = specs::format_rfc3339(ctx.clock.now());
-  status["instanceSnapshot"] = snap;
-  status["homeVolume"] = home;
-  status["homeSnapshot"] = home.empty() ? std::string() : snap;
-  status["pauseMilliseconds"] = *paused;
-  if (auto size = ctx.incus.snapshot_size(ws_name, snap); size.ok() && *size)
-    status["instanceSnapshotBytes"] = **size;
-  ctx.events.record(obj, "Normal", "SnapshotTaken",
-                    "snapshot " + snap + " of workspace " + ws_name +
-                        (home.empty() ? "" : " and its home " + home) + " (paused " +
-                        std::to_string(*paused) + " ms)");
-  return report("Ready", true, "Taken",
-                "instance" + std::string(home.empty() ? "" : " and home") + " snapshot " + snap,
-                converged());
+  return take_now(ctx, v, status, *ws_status);
 }
 
 }  // namespace rockpool::actors::workspace_snapshot
