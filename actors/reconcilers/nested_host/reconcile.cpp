@@ -10,6 +10,7 @@
 #include "common/pass.hpp"
 #include "common/status.hpp"
 
+#include "rockpool/crds/types.hpp"
 #include "rockpool/specs/schema.hpp"
 
 #include <cctype>
@@ -17,7 +18,8 @@
 namespace rockpool::actors::nested_host {
 
 using namespace common;
-using specs::string_at;
+namespace typed = crds::nested_host;
+namespace ws_typed = crds::workspace;
 
 namespace {
 
@@ -42,8 +44,8 @@ json::value builtin_template() {
 }
 
 // The template the nested host inherits from, created if it is the built-in one.
-json::value ensure_template(reconcile_context& ctx, const json::value& nh) {
-  auto name = string_at(nh, "spec.template");
+json::value ensure_template(reconcile_context& ctx, const typed::spec& nh) {
+  auto name = nh.template_.value_or("");
   if (name.empty()) return nullptr;
   auto t = ctx.store.get("WorkspaceTemplate", name);
   if (t.ok()) return std::move(*t);
@@ -54,78 +56,94 @@ json::value ensure_template(reconcile_context& ctx, const json::value& nh) {
   return again.ok() ? std::move(*again) : json::value(nullptr);
 }
 
+using instance_type = typed::spec_type;
+
 struct type_choice {
   bool ok = true;
-  std::string type;  // container | virtual-machine
+  instance_type type = instance_type::container;
   std::string message;
 };
 
-// The instance type, from spec.type, the template's, or what the Host can run.
-type_choice choose_type(reconcile_context& ctx, const json::value& nh, const json::value& tmpl) {
-  auto wanted = string_at(nh, "spec.type");
-  if (wanted.empty() && !tmpl.is_null()) wanted = string_at(tmpl, "spec.type");
-  std::vector<std::string> missing;
+// The Host's virtual-machine checks that did not pass, each with its message.
+std::vector<std::string> missing_vm_checks(reconcile_context& ctx) {
   auto host = ctx.store.get("Host", "local");
-  const auto* conds = host.ok() ? specs::find_path(*host, "status.conditions") : nullptr;
+  auto status = host.ok() ? crds::host::status_of(*host) : crds::host::status{};
+  std::vector<std::string> missing;
   for (const char* check : vm_checks) {
     std::string message = "not probed yet";
     bool passed = false;
-    if (conds && conds->is_array())
-      for (const auto& c : conds->get_array())
-        if (string_at(c, "type") == check) {
-          passed = string_at(c, "status") == "True";
-          message = string_at(c, "message");
+    if (status.ok())
+      for (const auto& c : status->conditions)
+        if (c.type == check) {
+          passed = c.status == crds::host::status_conditions_item_status::True;
+          message = c.message.value_or("");
         }
     if (!passed) missing.push_back(std::string(check) + ": " + message);
   }
-  if (wanted == "virtual-machine" && !missing.empty())
-    return {false, wanted,
+  return missing;
+}
+
+// The instance type, from spec.type, the template's, or what the Host can run.
+type_choice choose_type(reconcile_context& ctx, const typed::spec& nh, const json::value& tmpl) {
+  std::optional<instance_type> wanted = nh.type;
+  if (!wanted && !tmpl.is_null())
+    if (auto t = crds::workspace_template::spec_of(tmpl); t.ok() && t->type)
+      wanted = *t->type == crds::workspace_template::spec_type::virtual_machine
+                   ? instance_type::virtual_machine
+                   : instance_type::container;
+  auto missing = missing_vm_checks(ctx);
+  using enum instance_type;
+  if (wanted == virtual_machine && !missing.empty())
+    return {false, virtual_machine,
             "a virtual-machine nested host needs KVM, nested KVM and vhost_vsock on this host; "
             "missing: " +
                 join(missing) + ". Set spec.type: container to run it as a container instead"};
-  if (wanted == "virtual-machine") return {true, wanted, "this host runs virtual machines"};
-  if (wanted == "container")
-    return {true, wanted, "a container with security.nesting=true, as spec.type asks"};
-  if (missing.empty()) return {true, "virtual-machine", "this host runs virtual machines"};
-  return {true, "container",
+  if (wanted == virtual_machine) return {true, virtual_machine, "this host runs virtual machines"};
+  if (wanted == container)
+    return {true, container, "a container with security.nesting=true, as spec.type asks"};
+  if (missing.empty()) return {true, virtual_machine, "this host runs virtual machines"};
+  return {true, container,
           "a container with security.nesting=true: this host cannot run a virtual machine (" +
               join(missing) + ")"};
 }
 
 // The Workspace a nested host owns: nesting on, the chosen type, and the
 // inner Rockpool's settings in its init's environment.
-json::value owned_workspace(const json::value& nh, const json::value& tmpl,
-                            const std::string& type) {
-  auto name = string_at(nh, "metadata.name");
-  auto state = string_at(nh, "spec.state");
-  auto inner = string_at(nh, "spec.innerNetwork");
-  json::object spec = {
-      {"nesting", true},
-      {"type", type},
-      {"state", state.empty() ? std::string("Running") : state},
-      {"environment",
-       {{"ROCKPOOL_NESTED_HOST", name},
-        {"ROCKPOOL_INNER_NETWORK", inner.empty() ? std::string("10.123.0.0/24") : inner}}}};
-  if (!tmpl.is_null()) spec["template"] = string_at(tmpl, "metadata.name");
-  if (auto image = string_at(nh, "spec.image"); !image.empty()) spec["image"] = image;
+json::value owned_workspace(const json::value& nh_obj, const std::string& name,
+                            const typed::spec& nh, const json::value& tmpl, instance_type type) {
+  ws_typed::spec spec;
+  spec.nesting = true;
+  spec.type = type == instance_type::virtual_machine ? ws_typed::spec_type::virtual_machine
+                                                     : ws_typed::spec_type::container;
+  spec.state = nh.state == typed::spec_state::Stopped ? ws_typed::spec_state::Stopped
+                                                      : ws_typed::spec_state::Running;
+  spec.environment = {{"ROCKPOOL_NESTED_HOST", name},
+                      {"ROCKPOOL_INNER_NETWORK", nh.inner_network.value_or("10.123.0.0/24")}};
+  if (!tmpl.is_null())
+    if (auto meta = crds::object_meta::of(tmpl); meta.ok()) spec.template_ = meta->name;
+  if (nh.image && !nh.image->empty()) spec.image = nh.image;
   // The IDE of the developer image; without one, /workspace/NAME/ leads to
   // the inner control plane (the workspace's default IDE port, 8080).
-  if (auto ide = specs::int_at(nh, "spec.ide.port")) spec["ide"] = {{"port", *ide}};
-  if (const auto* r = specs::find_path(nh, "spec.resources")) spec["resources"] = *r;
-  if (tmpl.is_null() && !spec.contains("resources"))
-    spec["resources"] = {{"cpu", 4}, {"memory", "8Gi"}, {"disk", "50Gi"}};
+  if (nh.ide && nh.ide->port) spec.ide = ws_typed::spec_ide{nh.ide->port};
+  if (nh.resources)
+    spec.resources =
+        ws_typed::spec_resources{nh.resources->cpu, nh.resources->memory, nh.resources->disk};
+  else if (tmpl.is_null())
+    spec.resources = ws_typed::spec_resources{4, "8Gi", "50Gi"};
   return {{"apiVersion", specs::api_version},
           {"kind", "Workspace"},
           {"metadata",
            {{"name", name},
-            {"ownerReferences", owner_reference(nh, true)},
+            {"ownerReferences", owner_reference(nh_obj, true)},
             {"labels", {{"rockpool.dev/nested-host", name}}}}},
-          {"spec", std::move(spec)}};
+          {"spec", write_value(spec)}};
 }
 
 pass_result teardown(reconcile_context& ctx, const json::value& nh) {
   // Owned objects are collected through ownerReferences; wait for the workspace to go.
-  auto name = string_at(nh, "metadata.name");
+  auto meta = crds::object_meta::of(nh);
+  if (!meta.ok()) return failed(meta.err());
+  const auto& name = meta->name;
   auto ws = ctx.store.get("Workspace", name);
   if (ws.ok()) {
     if (!being_deleted(*ws))
@@ -138,25 +156,22 @@ pass_result teardown(reconcile_context& ctx, const json::value& nh) {
 }
 
 // Applies a PortRoute per exposed port; whether all of them are routed.
-specs::result<bool> apply_routes(reconcile_context& ctx, const json::value& nh,
+specs::result<bool> apply_routes(reconcile_context& ctx, const json::value& nh_obj,
+                                 const std::string& name, const typed::spec& nh,
                                  const specs::write_request& as) {
-  auto name = string_at(nh, "metadata.name");
   bool all_ready = true;
-  const auto* ports = specs::find_path(nh, "spec.exposedPorts");
-  if (ports == nullptr || !ports->is_array()) return all_ready;
-  for (const auto& p : ports->get_array()) {
-    if (!p.is_int64()) continue;
-    json::object spec{{"workspace", name}, {"port", p.get_int64()}};
+  for (auto port : nh.exposed_ports) {
+    crds::port_route::spec spec{name, port, std::nullopt};
     // The inner control plane guards itself (bearer token; its UI asks for
     // one), as the outer :8080 does: no workspace sign-in in front of it.
-    if (p.get_int64() == 8080) spec["public"] = true;
+    if (port == 8080) spec.public_ = true;
     json::value pr = {{"apiVersion", specs::api_version},
                       {"kind", "PortRoute"},
                       {"metadata",
-                       {{"name", name + "-" + std::to_string(p.get_int64())},
-                        {"ownerReferences", owner_reference(nh, true)},
+                       {{"name", name + "-" + std::to_string(port)},
+                        {"ownerReferences", owner_reference(nh_obj, true)},
                         {"labels", {{"rockpool.dev/nested-host", name}}}}},
-                      {"spec", std::move(spec)}};
+                      {"spec", write_value(spec)}};
     auto r = ctx.store.apply(pr, as, true);
     if (!r.ok()) return r.err();
     // Routed is enough: whether something listens on an exposed port is the
@@ -182,14 +197,15 @@ runtime::inner_health look_inside(reconcile_context& ctx, const std::string& nam
   return h;
 }
 
-void report_inner(status_builder& status, const runtime::inner_health& h) {
-  json::object inner = {{"ready", h.ready}};
-  if (!h.version.empty()) inner["version"] = h.version;
-  if (!h.role.empty()) inner["role"] = h.role;
-  if (h.workspaces) inner["workspaces"] = *h.workspaces;
-  if (h.ready_workspaces) inner["readyWorkspaces"] = *h.ready_workspaces;
-  if (h.port_routes) inner["portRoutes"] = *h.port_routes;
-  status["inner"] = std::move(inner);
+typed::status_inner inner_status(const runtime::inner_health& h) {
+  typed::status_inner inner;
+  inner.ready = h.ready;
+  if (!h.version.empty()) inner.version = h.version;
+  if (!h.role.empty()) inner.role = h.role;
+  inner.workspaces = h.workspaces;
+  inner.ready_workspaces = h.ready_workspaces;
+  inner.port_routes = h.port_routes;
+  return inner;
 }
 
 std::vector<std::string_view> condition_order() {
@@ -202,38 +218,52 @@ pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj)
   return teardown(ctx, obj);
 }
 
+// Long: the pass reads as its list of steps (preflight, the owned workspace,
+// its routes, the inner control plane, the status).
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
-  auto name = string_at(obj, "metadata.name");
+  auto meta = crds::object_meta::of(obj);
+  if (!meta.ok()) return failed(meta.err());
+  auto spec = typed::spec_of(obj);
+  if (!spec.ok()) return failed(spec.err());
+  const auto& name = meta->name;
   status_builder status(obj, ctx.clock, condition_order());
-  status["url"] = "/workspace/" + name + "/port/8080/app/";
-  status["apiPath"] = "/workspace/" + name + "/port/8080/api";
-  status["workspacesPath"] = "/workspace/" + name + "/port/8081/";
+  typed::status next;
+  next.url = "/workspace/" + name + "/port/8080/app/";
+  next.api_path = "/workspace/" + name + "/port/8080/api";
+  next.workspaces_path = "/workspace/" + name + "/port/8081/";
+  auto write = [&](typed::status_phase phase) {
+    next.phase = phase;
+    status.set_fields(write_value(next));
+    return status.write(ctx, obj);
+  };
   auto stop = [&](const std::string& reason, const std::string& message) {
     status.condition("Ready", false, reason, message);
-    status["phase"] = "Failed";
-    if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err());
+    if (auto st = write(typed::status_phase::Failed); !st.ok()) return failed(st.err());
     return terminal(message);
   };
-  auto tmpl = ensure_template(ctx, obj);
-  auto type = choose_type(ctx, obj, tmpl);
+  auto tmpl = ensure_template(ctx, *spec);
+  auto type = choose_type(ctx, *spec, tmpl);
   status.condition("PreflightPassed", type.ok, type.ok ? "Passed" : "HostCannotRunType",
                    type.message);
   if (!type.ok) return stop("HostCannotRunType", type.message);
-  status["instanceType"] = type.type;
+  next.instance_type = type.type == instance_type::virtual_machine
+                           ? typed::status_instance_type::virtual_machine
+                           : typed::status_instance_type::container;
   const specs::write_request as{false, "nestedhost:" + name};
-  auto applied = ctx.store.apply(owned_workspace(obj, tmpl, type.type), as, true);
+  auto applied = ctx.store.apply(owned_workspace(obj, name, *spec, tmpl, type.type), as, true);
   if (!applied.ok()) {
     status.condition("InstanceRunning", false, "WorkspaceInvalid", applied.err().message);
     return stop("WorkspaceInvalid", applied.err().message);
   }
-  auto routes = apply_routes(ctx, obj, as);
+  auto routes = apply_routes(ctx, obj, name, *spec, as);
   if (!routes.ok()) return failed(routes.err());
-  auto ws_phase = string_at(applied->object, "status.phase");
-  bool running = ws_phase == "Running";
+  auto ws_status = ws_typed::status_of(applied->object);
+  if (!ws_status.ok()) return failed(ws_status.err());
+  auto ws_phase = ws_status->phase.value_or(ws_typed::status_phase::Pending);
+  bool running = ws_phase == ws_typed::status_phase::Running;
   bool routes_ok = *routes;
-  status.condition(
-      "InstanceRunning", running, running ? "Running" : "WorkspaceNotReady",
-      "workspace " + name + " is " + (ws_phase.empty() ? std::string("Pending") : ws_phase));
+  status.condition("InstanceRunning", running, running ? "Running" : "WorkspaceNotReady",
+                   "workspace " + name + " is " + std::string(to_string(ws_phase)));
   status.condition(
       "RoutesReady", routes_ok, routes_ok ? "Ready" : "RoutesNotReady",
       routes_ok ? "the exposed ports are routed" : "waiting for the exposed ports' routes");
@@ -241,15 +271,14 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   if (running && routes_ok) inner = look_inside(ctx, name);
   status.condition("InnerControlPlaneReady", inner.ready,
                    inner.ready ? "Answering" : "NotAnswering", inner.message);
-  report_inner(status, inner);
+  next.inner = inner_status(inner);
   bool ready = running && routes_ok && inner.ready;
   status.condition("Ready", ready, ready ? "Ready" : "NotReady",
                    ready ? "the inner Rockpool answers at /workspace/" + name + "/port/8080/"
                          : "waiting for the instance, its routes and the inner control plane");
-  status["phase"] = ready                                       ? "Running"
-                    : string_at(obj, "spec.state") == "Stopped" ? "Stopped"
-                                                                : "Provisioning";
-  if (auto st = status.write(ctx, obj); !st.ok()) return failed(st.err());
+  using enum typed::status_phase;
+  auto phase = ready ? Running : spec->state == typed::spec_state::Stopped ? Stopped : Provisioning;
+  if (auto st = write(phase); !st.ok()) return failed(st.err());
   // The inner control plane changes without telling the outer one: look again.
   if (ready) return requeue("watching the inner control plane", std::chrono::seconds(10));
   if (running && routes_ok)
