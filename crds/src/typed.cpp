@@ -1,5 +1,7 @@
 #include "rockpool/crds/typed.hpp"
 
+#include <cmath>
+
 namespace rockpool::crds {
 
 specs::error wrong_type(std::string_view path, std::string_view expected) {
@@ -18,8 +20,8 @@ specs::status read_value(const json::value& v, std::int64_t& out, std::string_vi
     out = v.get_int64();
   } else if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
     out = static_cast<std::int64_t>(v.get_uint64());
-  } else if (v.is_double() &&
-             v.get_double() == static_cast<double>(static_cast<std::int64_t>(v.get_double()))) {
+  } else if (v.is_double() && v.get_double() >= -9.2e18 && v.get_double() <= 9.2e18 &&
+             v.get_double() == std::trunc(v.get_double())) {
     out = static_cast<std::int64_t>(v.get_double());  // 3.0 is the integer 3
   } else {
     return wrong_type(path, "an integer");

@@ -88,17 +88,18 @@ void event_recorder::record(const json::value& object, const std::string& type,
     return;
   }
   if (!created.ok()) return;
-  bool overflowing = false;
+  bool surplus = false, overflowing = false;
   {
     std::lock_guard lk(mu_);
     names_.push_back(event_name);
+    surplus = names_.size() > retention_;
     overflowing = names_.size() > ceiling_;
   }
   // Past the ceiling the trimmer is behind: this pass removes the oldest
   // beyond it, so the store stays bounded without one pass removing a
   // whole backlog.
   if (overflowing) remove(take_surplus(ceiling_));
-  wake_.notify_one();
+  if (surplus) wake_.notify_one();
 }
 
 std::vector<std::string> event_recorder::take_surplus(std::size_t keep) {

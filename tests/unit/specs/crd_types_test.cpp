@@ -69,6 +69,15 @@ TEST(crd_types, a_wrong_value_names_its_field_and_an_enum_lists_its_values) {
   auto port = crds::port_route::spec_of(parse(R"({"spec":{"workspace":"w","port":"80"}})"));
   ASSERT_FALSE(port.ok());
   EXPECT_EQ(port.err().message, "spec.port: expected an integer");
+  // 9000.0 is the integer 9000; 1e300 and 9000.5 are no integers.
+  auto whole = crds::port_route::spec_of(parse(R"({"spec":{"workspace":"w","port":9000.0}})"));
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->port, 9000);
+  for (const char* bad : {"1e300", "9000.5"})
+    EXPECT_FALSE(crds::port_route::spec_of(
+                     parse(std::string(R"({"spec":{"workspace":"w","port":)") + bad + "}}"))
+                     .ok())
+        << bad;
   auto missing = crds::port_route::spec_of(parse(R"({"spec":{"workspace":"w"}})"));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.err().message, "spec.port: required");
