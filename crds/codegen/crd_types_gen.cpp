@@ -11,7 +11,9 @@
 // additionalProperties -> std::map; object without properties -> json::value;
 // array -> std::vector; string -> std::string or an enum; integer ->
 // std::int64_t; number -> double; boolean -> bool. A field not listed in
-// `required` is std::optional (containers: empty when absent).
+// `required` is std::optional (containers: empty when absent, unless the
+// field says x-rockpool-presence: true, where an empty one differs from an
+// absent one).
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -120,8 +122,11 @@ struct emitter {
     for (const auto& p : n["properties"]) {
       auto key = p.first.as<std::string>();
       auto type = type_of(p.second, name + "_" + identifier(key));
-      bool container = type.rfind("std::vector<", 0) == 0 || type.rfind("std::map<", 0) == 0 ||
-                       type == "json::value";
+      // x-rockpool-presence: true keeps an absent container apart from an
+      // empty one (std::optional), where unset means "inherit".
+      bool presence = p.second["x-rockpool-presence"] && p.second["x-rockpool-presence"].as<bool>();
+      bool container = !presence && (type.rfind("std::vector<", 0) == 0 ||
+                                     type.rfind("std::map<", 0) == 0 || type == "json::value");
       fields.push_back({key, identifier(key), type, required.count(key) > 0, container});
     }
     decl << "struct " << name << " {\n";

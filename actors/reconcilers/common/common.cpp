@@ -102,6 +102,12 @@ void status_builder::set_fields(const json::value& typed) {
     if (k != "conditions" && k != "observedGeneration") status_[k] = v;
 }
 
+void status_builder::replace_fields(const json::value& typed) {
+  status_ = {};
+  status_["observedGeneration"] = generation_;
+  set_fields(typed);
+}
+
 specs::status status_builder::write(reconcile_context& ctx, json::value obj) {
   // A stable order whatever the pass did first: the declared order, Ready last.
   auto rank = [this](const json::value& c) {

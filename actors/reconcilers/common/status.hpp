@@ -29,6 +29,10 @@ class status_builder {
   /// Sets the fields of a typed status (a kind's crds::K::write_value(status));
   /// conditions and observedGeneration stay the builder's own.
   void set_fields(const specs::json::value& typed);
+  /// Replaces every field with a typed status's (one that started as the old
+  /// status, so fields it does not name carry over): a field it leaves empty
+  /// goes. Conditions and observedGeneration stay the builder's own.
+  void replace_fields(const specs::json::value& typed);
 
   /// Writes the status through the status path if anything in it changed.
   [[nodiscard]] specs::status write(reconcile_context& ctx, specs::json::value obj);
@@ -52,5 +56,12 @@ bool condition_holds(const specs::json::value& obj, const std::string& type);
 /// status changes.
 void keep_transition_times(const specs::json::value* old_conditions,
                            specs::json::array& conditions);
+/// The same for a kind's typed conditions (crds::K::status_conditions_item).
+template <class Condition>
+void keep_transition_times(const std::vector<Condition>& old, std::vector<Condition>& conditions) {
+  for (auto& c : conditions)
+    for (const auto& o : old)
+      if (o.type == c.type && o.status == c.status) c.last_transition_time = o.last_transition_time;
+}
 
 }  // namespace rockpool::actors::common

@@ -10,14 +10,14 @@
 namespace rockpool::actors::gitsync {
 
 using namespace common;
-using specs::string_at;
+namespace typed = crds::git_sync;
 
 namespace {
 
 constexpr std::size_t max_reported_errors = 50;
 
-std::chrono::milliseconds interval_of(const json::value& gs) {
-  auto text = string_at(gs, "spec.interval");
+std::chrono::milliseconds interval_of(const typed::spec& spec) {
+  auto text = spec.interval.value_or("");
   if (text.size() < 2) return std::chrono::minutes(1);
   auto n = std::stoll(text.substr(0, text.size() - 1));  // the schema bounds it
   switch (text.back()) {
@@ -34,8 +34,8 @@ std::string short_revision(const std::string& r) {
   return r.rfind("sha1:", 0) == 0 ? r.substr(0, 17) : r.substr(0, 12);
 }
 
-json::array located(const std::vector<specs::diagnostic>& problems) {
-  json::array out;
+std::vector<json::value> located(const std::vector<specs::diagnostic>& problems) {
+  std::vector<json::value> out;
   for (const auto& p : problems) {
     if (out.size() == max_reported_errors) break;
     json::object e{{"file", p.source}, {"document", p.index}, {"message", p.message}};
@@ -50,12 +50,13 @@ json::array located(const std::vector<specs::diagnostic>& problems) {
   return out;
 }
 
-json::array per_object(const sync_outcome& out) {
-  json::array errors;
+std::vector<json::value> per_object(const sync_outcome& out) {
+  std::vector<json::value> errors;
   for (const auto& c : out.changes) {
     if (c.action != "conflict" && c.action != "error") continue;
     if (errors.size() == max_reported_errors) break;
-    errors.push_back({{"object", c.object}, {"reason", c.action}, {"message", c.message}});
+    errors.push_back(
+        json::object{{"object", c.object}, {"reason", c.action}, {"message", c.message}});
   }
   return errors;
 }
@@ -71,9 +72,11 @@ std::vector<std::string_view> condition_order() {
 
 // Deleting a sync with spec.prune deletes what it applied (as Flux does);
 // without, its objects are left in place.
-pass_result teardown(reconcile_context& ctx, const json::value& gs) {
-  if (flag(gs, "spec.prune", true) && !flag(gs, "spec.suspend", false))
-    if (auto left = prune_all(ctx.store, gs); left > 0)
+pass_result teardown(reconcile_context& ctx, const json::value& obj) {
+  auto gs = sync_view::of(obj);
+  if (!gs.ok()) return failed(gs.err());
+  if (gs->prune() && !gs->suspended())
+    if (auto left = prune_all(ctx.store, *gs); left > 0)
       return requeue("waiting for " + std::to_string(left) + " pruned objects to go",
                      std::chrono::seconds(1));
   return converged("torn down");
@@ -88,7 +91,10 @@ std::vector<watch_rule> reconciler::watches() const {
     rules.push_back({kind,
                      [prefix](const json::value& gs) {
                        std::vector<std::string> names;
-                       for (const auto& key : inventory_of(gs))
+                       auto status = typed::status_of(gs);
+                       if (!status.ok()) return names;
+                       for (const auto& key :
+                            status->inventory.value_or(std::vector<std::string>{}))
                          if (key.rfind(prefix, 0) == 0) names.push_back(key.substr(prefix.size()));
                        return names;
                      },
@@ -109,15 +115,20 @@ namespace {
 // applied), report the outcome. Status is written once, at the end.
 class sync_pass {
  public:
-  sync_pass(const settings& s, reconcile_context& ctx, const json::value& obj)
-      : settings_(s), ctx_(ctx), obj_(obj), status_(obj, ctx.clock, condition_order()) {}
+  sync_pass(const settings& s, reconcile_context& ctx, const json::value& obj, const sync_view& gs)
+      : settings_(s),
+        ctx_(ctx),
+        obj_(obj),
+        gs_(gs),
+        status_(obj, ctx.clock, condition_order()),
+        next_(gs.status) {}
 
   pass_result run() {
-    status_["source"] = describe_source(obj_);
-    if (flag(obj_, "spec.suspend", false)) {
+    next_.source = describe_source(gs_.spec);
+    if (gs_.suspended()) {
       status_.condition("Ready", false, "Suspended",
                         "spec.suspend is true: nothing is fetched, applied or pruned");
-      status_["phase"] = "Suspended";
+      next_.phase = typed::status_phase::Suspended;
       return write(converged("suspended"));
     }
     decide_due();
@@ -126,28 +137,22 @@ class sync_pass {
   }
 
  private:
-  std::string old_string(const char* key) const {
-    const auto* v = status_.old().if_contains(key);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string();
-  }
-
   // Due: a sync was requested, the spec changed, or the interval passed.
   // Sets when to look again either way.
   void decide_due() {
-    request_ = specs::annotation(obj_, specs::sync_requested_annotation);
-    requested_ = !request_.empty() && request_ != old_string("lastHandledSyncRequest");
-    auto interval = interval_of(obj_);
+    const auto& old = gs_.status;
+    request_ = gs_.annotation(specs::sync_requested_annotation);
+    requested_ = !request_.empty() && request_ != old.last_handled_sync_request.value_or("");
+    auto interval = interval_of(gs_.spec);
     auto now = ctx_.clock.now();
-    auto last = old_string("lastSyncTime");
-    const auto* observed = status_.old().if_contains("observedGeneration");
-    bool spec_changed = observed == nullptr || !observed->is_int64() ||
-                        observed->get_int64() != specs::int_at(obj_, "metadata.generation");
-    due_ = requested_ || spec_changed || last.empty() ||
-           now - specs::parse_rfc3339(last) >= interval;
-    pinned_ = old_string("lastAppliedRevision");
+    auto last = old.last_sync_time.value_or("");
+    bool spec_changed = old.observed_generation != gs_.meta.generation;
+    due_ =
+        requested_ || spec_changed || last.empty() || now - specs::parse_rfc3339(last) >= interval;
+    pinned_ = old.last_applied_revision.value_or("");
     if (due_) {
-      status_["lastSyncTime"] = specs::format_rfc3339(now);
-      status_["lastHandledSyncRequest"] = request_;
+      next_.last_sync_time = specs::format_rfc3339(now);
+      next_.last_handled_sync_request = request_;
     }
     auto next = due_ ? interval
                      : interval - std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -158,7 +163,7 @@ class sync_pass {
   // The source, fetched when due; otherwise the last applied revision is
   // kept in place. False (status set) when there is nothing to apply.
   bool read() {
-    desired_ = read_source(settings_, ctx_.store, obj_, due_, due_ ? std::string() : pinned_);
+    desired_ = read_source(settings_, ctx_.store, gs_, due_, due_ ? std::string() : pinned_);
     if (!desired_.source_ok) {
       status_.condition("SourceReady", false, "SourceUnavailable", desired_.source_message);
       out_of_sync("SourceUnavailable",
@@ -169,7 +174,7 @@ class sync_pass {
     }
     status_.condition("SourceReady", true, "Read",
                       "revision " + short_revision(desired_.revision) + " read");
-    status_["lastAttemptedRevision"] = desired_.revision;
+    next_.last_attempted_revision = desired_.revision;
     if (!desired_.problems.empty()) {
       invalid();
       return false;
@@ -178,7 +183,7 @@ class sync_pass {
       out_of_sync("EmptySource",
                   "the source holds no manifests; an empty source is taken for a mistake, so "
                   "nothing was pruned");
-      status_["errors"] = json::array();
+      next_.errors = std::vector<json::value>{};
       return false;
     }
     return true;
@@ -190,30 +195,27 @@ class sync_pass {
     auto message = std::to_string(desired_.problems.size()) + " problem(s) in revision " +
                    short_revision(desired_.revision) +
                    ", so none of it was applied; first: " + desired_.problems.front().to_string();
-    status_["errors"] = located(desired_.problems);
+    next_.errors = located(desired_.problems);
     out_of_sync("ValidationFailed", message);
     ctx_.events.record(obj_, "Warning", "ValidationFailed", message);
-    if (!pinned_.empty() && pinned_ != desired_.revision && specs::find_path(obj_, "spec.git"))
-      if (auto good = read_source(settings_, ctx_.store, obj_, false, pinned_);
+    if (!pinned_.empty() && pinned_ != desired_.revision && gs_.spec.git)
+      if (auto good = read_source(settings_, ctx_.store, gs_, false, pinned_);
           good.source_ok && good.problems.empty() && !good.documents.empty())
-        (void)execute(ctx_.store, obj_, good, false, false);
+        (void)execute(ctx_.store, gs_, good, false, false);
   }
 
   // Applies and prunes; false (status set) when it did not all go through.
   bool apply() {
-    bool allow =
-        requested_ && specs::annotation(obj_, specs::allow_mass_prune_annotation) == request_;
-    out_ = execute(ctx_.store, obj_, desired_, false, allow);
-    json::array inventory;
-    for (const auto& key : out_.inventory) inventory.push_back(json::value(key));
-    status_["inventory"] = std::move(inventory);
-    status_["objects"] = static_cast<std::int64_t>(out_.inventory.size());
-    status_["counts"] = {{"applied", out_.applied},
-                         {"unchanged", out_.unchanged},
-                         {"pruned", out_.pruned},
-                         {"failed", out_.failed},
-                         {"conflicts", out_.conflicts}};
-    status_["errors"] = per_object(out_);
+    bool allow = requested_ && gs_.annotation(specs::allow_mass_prune_annotation) == request_;
+    out_ = execute(ctx_.store, gs_, desired_, false, allow);
+    next_.inventory = std::vector<std::string>(out_.inventory.begin(), out_.inventory.end());
+    next_.objects = static_cast<std::int64_t>(out_.inventory.size());
+    next_.counts = {{"applied", out_.applied},
+                    {"unchanged", out_.unchanged},
+                    {"pruned", out_.pruned},
+                    {"failed", out_.failed},
+                    {"conflicts", out_.conflicts}};
+    next_.errors = per_object(out_);
     if (!due_ && out_.applied > 0) {
       std::vector<std::string> reverted;
       for (const auto& c : out_.changes)
@@ -224,8 +226,8 @@ class sync_pass {
     if (out_.failed > 0 || out_.conflicts > 0) {
       auto reason = out_.failed > 0 ? "ApplyFailed" : "Conflict";
       out_of_sync(reason, std::to_string(out_.failed) + " failed, " +
-                              std::to_string(out_.conflicts) + " in conflict (see status.errors); " +
-                              summary(out_));
+                              std::to_string(out_.conflicts) +
+                              " in conflict (see status.errors); " + summary(out_));
       return false;
     }
     if (!out_.prune_blocked.empty()) {
@@ -239,25 +241,26 @@ class sync_pass {
   // The revision is applied: Synced and Ready.
   void report() {
     if (pinned_ != desired_.revision)
-      ctx_.events.record(obj_, "Normal", "Synced",
-                         "applied revision " + short_revision(desired_.revision) + ": " +
-                             summary(out_));
-    status_["lastAppliedRevision"] = desired_.revision;
+      ctx_.events.record(
+          obj_, "Normal", "Synced",
+          "applied revision " + short_revision(desired_.revision) + ": " + summary(out_));
+    next_.last_applied_revision = desired_.revision;
     auto message = "revision " + short_revision(desired_.revision) + " applied: " + summary(out_);
     status_.condition("Synced", true, "InSync", message);
     status_.condition("Ready", true, "InSync", message);
-    status_["sync"] = "InSync";
-    status_["phase"] = "Ready";
+    next_.sync = typed::status_sync::InSync;
+    next_.phase = typed::status_phase::Ready;
   }
 
   void out_of_sync(const std::string& reason, const std::string& message) {
     status_.condition("Synced", false, reason, message);
     status_.condition("Ready", false, reason, message);
-    status_["sync"] = "OutOfSync";
-    status_["phase"] = "Failed";
+    next_.sync = typed::status_sync::OutOfSync;
+    next_.phase = typed::status_phase::Failed;
   }
 
   pass_result write(pass_result r) {
+    status_.replace_fields(write_value(next_));
     if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err());
     return r;
   }
@@ -265,7 +268,9 @@ class sync_pass {
   const settings& settings_;
   reconcile_context& ctx_;
   const json::value& obj_;
+  const sync_view& gs_;
   status_builder status_;
+  typed::status next_;  // the old status, changed by the pass
   std::string request_, pinned_;
   bool requested_ = false, due_ = false;
   pass_result again_;
@@ -276,7 +281,9 @@ class sync_pass {
 }  // namespace
 
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
-  return sync_pass(settings_, ctx, obj).run();
+  auto gs = sync_view::of(obj);
+  if (!gs.ok()) return failed(gs.err());
+  return sync_pass(settings_, ctx, obj, *gs).run();
 }
 
 }  // namespace rockpool::actors::gitsync

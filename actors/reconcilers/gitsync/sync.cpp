@@ -21,25 +21,43 @@ std::string manager_of(const std::string& sync_name) {
   return "gitsync/" + sync_name;
 }
 
-std::string describe_source(const json::value& gs) {
-  if (specs::find_path(gs, "spec.git") == nullptr) return string_at(gs, "spec.path");
-  auto path = string_at(gs, "spec.git.path");
-  auto ref = string_at(gs, "spec.git.ref");
-  return string_at(gs, "spec.git.url") + "@" + (ref.empty() ? std::string("main") : ref) +
+specs::result<sync_view> sync_view::of(const json::value& gs) {
+  sync_view v;
+  auto meta = crds::object_meta::of(gs);
+  if (!meta.ok()) return meta.err();
+  auto spec = crds::git_sync::spec_of(gs);
+  if (!spec.ok()) return spec.err();
+  auto status = crds::git_sync::status_of(gs);
+  if (!status.ok()) return status.err();
+  v.meta = std::move(*meta);
+  v.spec = std::move(*spec);
+  v.status = std::move(*status);
+  return v;
+}
+
+std::set<std::string> sync_view::inventory() const {
+  if (!status.inventory) return {};
+  return {status.inventory->begin(), status.inventory->end()};
+}
+
+std::string sync_view::annotation(const std::string& key) const {
+  auto it = meta.annotations.find(key);
+  return it == meta.annotations.end() ? std::string() : it->second;
+}
+
+namespace {
+
+std::string ref_of(const crds::git_sync::spec_git& git) {
+  return git.ref.value_or("main");
+}
+
+}  // namespace
+
+std::string describe_source(const crds::git_sync::spec& spec) {
+  if (!spec.git) return spec.path.value_or("");
+  auto path = spec.git->path.value_or("");
+  return spec.git->url + "@" + ref_of(*spec.git) +
          (path.empty() || path == "." ? std::string() : ":" + path);
-}
-
-bool flag(const json::value& gs, std::string_view path, bool otherwise) {
-  const auto* v = specs::find_path(gs, path);
-  return v && v->is_bool() ? v->get_bool() : otherwise;
-}
-
-std::set<std::string> inventory_of(const json::value& gs) {
-  std::set<std::string> out;
-  if (const auto* inv = specs::find_path(gs, "status.inventory"); inv && inv->is_array())
-    for (const auto& e : inv->get_array())
-      if (e.is_string()) out.insert(std::string(e.get_string()));
-  return out;
 }
 
 namespace {
@@ -47,17 +65,15 @@ namespace {
 /// Applies in flight at once within one apply order.
 constexpr std::size_t apply_threads = 8;
 
-specs::result<runtime::source_snapshot> snapshot(const settings& s, const json::value& gs,
-                                                 bool fetch, const std::string& pinned) {
-  if (specs::find_path(gs, "spec.git") == nullptr)
-    return runtime::read_directory(string_at(gs, "spec.path"));
+specs::result<runtime::source_snapshot> snapshot(const settings& s, const sync_view& gs, bool fetch,
+                                                 const std::string& pinned) {
+  if (!gs.spec.git) return runtime::read_directory(gs.spec.path.value_or(""));
   if (s.clone_root.empty())
     return specs::make_error(specs::reason::unavailable,
                              "this controller has no data directory to clone Git sources into");
-  auto ref = string_at(gs, "spec.git.ref");
-  runtime::git_source src{string_at(gs, "spec.git.url"), ref.empty() ? std::string("main") : ref,
-                          string_at(gs, "spec.git.path"),
-                          s.clone_root + "/" + string_at(gs, "metadata.name")};
+  const auto& git = *gs.spec.git;
+  runtime::git_source src{git.url, ref_of(git), git.path.value_or(""),
+                          s.clone_root + "/" + gs.name()};
   if (!fetch && !pinned.empty())
     if (auto snap = runtime::git_read(src, pinned); snap.ok()) return snap;
   auto commit = runtime::git_fetch(src, s.fetch_timeout);
@@ -80,8 +96,8 @@ std::string name_of(const std::string& key) {
 }
 
 // spec.maxPrune of an inventory of n objects: a count, or a percentage (at least one).
-std::size_t prune_limit(const json::value& gs, std::size_t n) {
-  auto text = string_at(gs, "spec.maxPrune");
+std::size_t prune_limit(const sync_view& gs, std::size_t n) {
+  auto text = gs.spec.max_prune.value_or("50%");
   if (text.empty()) text = "50%";
   bool percent = text.back() == '%';
   if (percent) text.pop_back();
@@ -102,32 +118,34 @@ json::value labelled(json::value obj, const std::string& sync_name) {
 // before (taken back after someone else's apply: drift), or with force
 // anything but what another GitSync that forces too holds (two such syncs
 // would take an object from each other on every pass; the holder keeps it).
-std::string takeover_refusal(specs::object_store& store, const json::value& gs,
+std::string takeover_refusal(specs::object_store& store, const sync_view& gs,
                              const json::value& live, bool in_inventory) {
   auto owner = specs::annotation(live, specs::managed_by_annotation);
-  auto name = string_at(gs, "metadata.name");
+  const auto& name = gs.name();
   if (owner == manager_of(name)) return {};
   constexpr std::string_view sync_prefix = "gitsync/";
   bool other_sync = owner.rfind(sync_prefix, 0) == 0;
   if (other_sync) {
     auto other = owner.substr(sync_prefix.size());
-    if (auto holder = store.get("GitSync", other);
-        holder.ok() && flag(*holder, "spec.force", false))
+    auto holder = store.get("GitSync", other);
+    auto holder_spec = holder.ok() ? crds::git_sync::spec_of(*holder)
+                                   : specs::result<crds::git_sync::spec>(holder.err());
+    if (holder_spec.ok() && holder_spec->force.value_or(false))
       return "managed by GitSync " + other +
              ", which forces too and keeps it; remove it from that sync's source (or delete that "
              "sync with prune: false) before this one can take it";
   }
-  if (flag(gs, "spec.force", false) || (in_inventory && !other_sync)) return {};
+  if (gs.forced() || (in_inventory && !other_sync)) return {};
   return "managed by \"" + (owner.empty() ? std::string("nobody (created, not applied)") : owner) +
          "\", not \"" + manager_of(name) + "\": set spec.force: true to take it over";
 }
 
-void prune_stale(specs::object_store& store, const json::value& gs, std::vector<std::string> stale,
+void prune_stale(specs::object_store& store, const sync_view& gs, std::vector<std::string> stale,
                  bool dry_run, sync_outcome& out) {
   std::stable_sort(stale.begin(), stale.end(), [](const std::string& a, const std::string& b) {
     return apply_order(kind_of(a)) > apply_order(kind_of(b));  // PortRoutes before Workspaces
   });
-  auto manager = manager_of(string_at(gs, "metadata.name"));
+  auto manager = manager_of(gs.name());
   for (const auto& key : stale) {
     auto live = store.get(kind_of(key), name_of(key));
     if (!live.ok()) {
@@ -158,7 +176,7 @@ void prune_stale(specs::object_store& store, const json::value& gs, std::vector<
 
 }  // namespace
 
-desired_state read_source(const settings& s, specs::object_store& store, const json::value& gs,
+desired_state read_source(const settings& s, specs::object_store& store, const sync_view& gs,
                           bool fetch, const std::string& pinned) {
   desired_state out;
   auto snap = snapshot(s, gs, fetch, pinned);
@@ -183,9 +201,9 @@ desired_state read_source(const settings& s, specs::object_store& store, const j
 namespace {
 
 // Applies one document: its change, and whether it stays in the inventory.
-std::pair<change, bool> apply_one(specs::object_store& store, const json::value& gs,
+std::pair<change, bool> apply_one(specs::object_store& store, const sync_view& gs,
                                   const specs::document& doc, bool in_inventory, bool dry_run) {
-  auto name = string_at(gs, "metadata.name");
+  const auto& name = gs.name();
   auto key = specs::object_key(doc.value);
   auto live = store.get(kind_of(key), name_of(key));
   json::value live_value = live.ok() ? *live : json::value(nullptr);
@@ -215,11 +233,11 @@ void parallel_for(std::size_t begin, std::size_t end, std::size_t threads,
 
 }  // namespace
 
-sync_outcome execute(specs::object_store& store, const json::value& gs,
-                     const desired_state& desired, bool dry_run, bool allow_mass_prune) {
+sync_outcome execute(specs::object_store& store, const sync_view& gs, const desired_state& desired,
+                     bool dry_run, bool allow_mass_prune) {
   sync_outcome out;
-  auto name = string_at(gs, "metadata.name");
-  auto before = inventory_of(gs);
+  const auto& name = gs.name();
+  auto before = gs.inventory();
   const auto& docs = desired.documents;
   // Documents of one apply order are independent: applied concurrently, so
   // their writes share the store's group commits; kinds stay in order.
@@ -251,7 +269,7 @@ sync_outcome execute(specs::object_store& store, const json::value& gs,
   std::vector<std::string> stale;
   for (const auto& key : before)
     if (!wanted.count(key)) stale.push_back(key);
-  if (stale.empty() || !flag(gs, "spec.prune", true)) return out;
+  if (stale.empty() || !gs.prune()) return out;
   auto limit = prune_limit(gs, before.size());
   if (stale.size() > limit && !allow_mass_prune) {
     out.prune_blocked = "this revision would prune " + std::to_string(stale.size()) + " of " +
@@ -266,8 +284,8 @@ sync_outcome execute(specs::object_store& store, const json::value& gs,
   return out;
 }
 
-std::size_t prune_all(specs::object_store& store, const json::value& gs) {
-  auto inv = inventory_of(gs);
+std::size_t prune_all(specs::object_store& store, const sync_view& gs) {
+  auto inv = gs.inventory();
   sync_outcome out;
   prune_stale(store, gs, std::vector<std::string>(inv.begin(), inv.end()), false, out);
   std::size_t left = 0;
@@ -276,20 +294,29 @@ std::size_t prune_all(specs::object_store& store, const json::value& gs) {
   return left;
 }
 
-json::value plan(const settings& s, specs::object_store& store, const json::value& gs) {
+json::value plan(const settings& s, specs::object_store& store, const json::value& obj) {
+  auto view = sync_view::of(obj);
+  if (!view.ok())
+    return json::object{{"apiVersion", specs::api_version},
+                        {"kind", "GitSyncPlan"},
+                        {"sourceReady", false},
+                        {"message", view.err().message}};
+  const auto& gs = *view;
   auto desired = read_source(s, store, gs, /*fetch=*/true, {});
-  json::object out{{"apiVersion", specs::api_version},          {"kind", "GitSyncPlan"},
-                   {"gitSync", string_at(gs, "metadata.name")}, {"source", describe_source(gs)},
-                   {"sourceReady", desired.source_ok},          {"revision", desired.revision}};
+  json::object out{{"apiVersion", specs::api_version},
+                   {"kind", "GitSyncPlan"},
+                   {"gitSync", gs.name()},
+                   {"source", describe_source(gs.spec)},
+                   {"sourceReady", desired.source_ok},
+                   {"revision", desired.revision}};
   if (!desired.source_ok) out["message"] = desired.source_message;
   json::array problems;
   for (const auto& p : desired.problems) problems.push_back(json::value(p.to_string()));
   out["problems"] = std::move(problems);
   json::array changes;
   if (desired.source_ok && desired.problems.empty() && !desired.documents.empty()) {
-    auto allow = !specs::annotation(gs, specs::allow_mass_prune_annotation).empty() &&
-                 specs::annotation(gs, specs::allow_mass_prune_annotation) ==
-                     specs::annotation(gs, specs::sync_requested_annotation);
+    auto allowed = gs.annotation(specs::allow_mass_prune_annotation);
+    auto allow = !allowed.empty() && allowed == gs.annotation(specs::sync_requested_annotation);
     auto result = execute(store, gs, desired, /*dry_run=*/true, allow);
     auto add = [&](const change& c, const std::string& message) {
       changes.push_back({{"object", c.object},

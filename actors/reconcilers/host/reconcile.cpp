@@ -4,6 +4,8 @@
 #include "common/status.hpp"
 
 #include "rockpool/actors/orphans.hpp"
+#include "rockpool/crds/typed.hpp"
+#include "rockpool/crds/types.hpp"
 
 #include "rockpool/specs/schema.hpp"
 
@@ -13,35 +15,37 @@
 namespace rockpool::actors::host {
 
 using namespace common;
+namespace typed = crds::host;
 
 namespace {
 
 // Orphans (rockpool/actors/orphans.hpp), as status.orphans. Rockpool never
 // deletes them by itself: `rockpoold restore --delete-orphans` does, when asked.
-json::array orphans(reconcile_context& ctx, std::string& error) {
-  json::array out;
-  auto found = find_orphans(ctx.incus, [&](const std::string& kind, const std::string& name)
-                                           -> std::optional<std::string> {
-    auto owner = ctx.store.get(kind, name);
-    if (owner.ok()) return specs::string_at(*owner, "metadata.uid");
-    if (owner.err().why == specs::reason::not_found) return std::string();
-    return std::nullopt;
-  });
+std::vector<typed::status_orphans_item> orphans(reconcile_context& ctx, std::string& error) {
+  std::vector<typed::status_orphans_item> out;
+  auto found = find_orphans(
+      ctx.incus,
+      [&](const std::string& kind, const std::string& name) -> std::optional<std::string> {
+        auto owner = ctx.store.get(kind, name);
+        if (owner.ok()) return specs::string_at(*owner, "metadata.uid");
+        if (owner.err().why == specs::reason::not_found) return std::string();
+        return std::nullopt;
+      });
   if (!found.ok()) {
     error = found.err().message;
     return out;
   }
-  for (const auto& o : *found)
-    out.push_back({{"instance", o.instance}, {"kind", o.kind}, {"name", o.name}, {"uid", o.uid}});
+  for (const auto& o : *found) out.push_back({o.instance, o.kind, o.name, o.uid});
   return out;
 }
 
-runtime::host_check orphan_check(const json::array& found, const std::string& error) {
+runtime::host_check orphan_check(const std::vector<typed::status_orphans_item>& found,
+                                 const std::string& error) {
   if (!error.empty())
     return {"NoOrphans", false, "cannot list Incus instances: " + error, "", false};
   std::string names;
   for (std::size_t i = 0; i < found.size() && i < 5; ++i)
-    names += (i ? ", " : "") + specs::string_at(found[i], "instance");
+    names += (i ? ", " : "") + found[i].instance.value_or("");
   if (found.size() > 5) names += ", ...";
   return {"NoOrphans", found.empty(),
           found.empty() ? "every Rockpool instance has its object"
@@ -66,6 +70,10 @@ std::vector<json::value> reconciler::bootstrap() const {
 }
 
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
+  auto meta = crds::object_meta::of(obj);
+  if (!meta.ok()) return failed(meta.err());
+  auto old = typed::status_of(obj);
+  if (!old.ok()) return failed(old.err());
   auto checks = runtime::probe_host(settings_.sources);
   auto version = settings_.incus_version ? settings_.incus_version() : std::string();
   std::optional<bridge_network::state> bridge;
@@ -90,19 +98,17 @@ pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const
   std::string orphan_error;
   auto found = orphans(ctx, orphan_error);
   checks.push_back(orphan_check(found, orphan_error));
-  auto status = runtime::host_status(checks, version, specs::format_rfc3339(ctx.clock.now()),
-                                     specs::int_at(obj, "metadata.generation").value_or(1));
+  auto probed = runtime::host_status(checks, version, specs::format_rfc3339(ctx.clock.now()),
+                                     meta->generation ? meta->generation : 1);
+  typed::status next;
+  if (auto st = read_value(probed, next, "status"); !st.ok()) return failed(st.err());
   // An unchanged probe writes nothing.
-  keep_transition_times(specs::find_path(obj, "status.conditions"),
-                        status.as_object()["conditions"].as_array());
+  keep_transition_times(old->conditions, next.conditions);
   if (bridge)
-    status.as_object()["network"] = {{"name", ctx.bridge->name()},
-                                     {"cidr", ctx.bridge->cidr()},
-                                     {"gateway", ctx.bridge->gateway()},
-                                     {"ready", bridge->ready},
-                                     {"state", bridge->reason}};
-  status.as_object()["orphans"] = std::move(found);
-  obj.as_object()["status"] = std::move(status);
+    next.network = typed::status_network{ctx.bridge->name(), ctx.bridge->cidr(),
+                                         ctx.bridge->gateway(), bridge->ready, bridge->reason};
+  next.orphans = std::move(found);
+  obj.as_object()["status"] = write_value(next);
   obj.as_object()["metadata"].as_object().erase("resourceVersion");
   auto r = ctx.store.replace_status(std::move(obj), controller_write);
   if (!r.ok() && r.err().why != specs::reason::not_found) return failed(r.err());

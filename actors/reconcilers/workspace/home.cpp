@@ -8,7 +8,6 @@
 namespace rockpool::actors::workspace {
 
 using namespace common;
-using specs::string_at;
 
 namespace {
 
@@ -21,7 +20,7 @@ std::string config_of(const runtime::volume_info& v, const char* key) {
 
 pass::step pass::ensure_home() {
   // The volume chosen when the workspace was first reconciled stays its home.
-  home_ = string_at(status_.old_value(), "home.volume");
+  home_ = old_.home ? old_.home->volume.value_or("") : std::string();
   // An instance made before home volumes keeps /home/dev on its root disk:
   // mounting an empty volume over it would hide the user's files.
   if (inst_ && !inst_->home && home_.empty()) {
@@ -38,7 +37,7 @@ pass::step pass::ensure_home() {
   } else if (auto uid = config_of(**got, runtime::volume_owner_uid_key); uid != s_.uid) {
     if (auto st = adopt_home(**got, uid)) return st;
   }
-  status_["home"] = {{"volume", home_}, {"path", home_path}, {"retain", s_.home_retain}};
+  next_.home = typed::status_home{home_, home_path, s_.home_retain};
   status_.condition("HomeReady", true, "VolumeReady", "home volume " + home_ + " at " + home_path);
   return std::nullopt;
 }

@@ -30,7 +30,7 @@ pass::step pass::check_image() {
     return fail("IncusUnavailable", image.err().message, failed(image.err()));
   if (*image) return std::nullopt;
   auto m = "image \"" + s_.image + "\" does not exist in Incus";
-  if (string_at(status_.old_value(), "phase") != "Failed")
+  if (old_.phase != typed::status_phase::Failed)
     ctx_.events.record(obj_, "Warning", "ImageNotFound", m);
   return fail("ImageNotFound", m, terminal(m));
 }
@@ -88,7 +88,7 @@ pass::step pass::ensure_instance() {
         return fail("ImageNotFound", st.err().message, terminal(st.err().message));
       return fail("CreateFailed", st.err().message, failed(st.err()));
     }
-    status_["instance"] = s_.name;
+    next_.instance = s_.name;
     if (!had_instance_)
       ctx_.events.record(obj_, "Normal", "InstanceCreated",
                          "created instance " + s_.name + " from " +
@@ -100,7 +100,7 @@ pass::step pass::ensure_instance() {
                   failed("instance not visible after create"));
     inst_ = std::move(*fresh);
   }
-  status_["instance"] = s_.name;
+  next_.instance = s_.name;
   if (auto r = ensure_nic()) return r;
   if (spec_.home && inst_->home != spec_.home) {
     if (auto st = ctx_.incus.set_disk_device(s_.name, *spec_.home); !st.ok())

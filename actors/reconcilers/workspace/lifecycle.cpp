@@ -17,7 +17,6 @@
 
 namespace rockpool::actors {
 
-using specs::string_at;
 using clock_point = std::chrono::system_clock::time_point;
 
 void workspace_activity::touch(const std::string& workspace) { touch_at(workspace, clock_.now()); }
@@ -96,7 +95,8 @@ std::string format_seconds(std::chrono::seconds s) {
 }
 
 bool sleeping(const specs::json::value& ws) {
-  return string_at(ws, "status.phase") == "Sleeping";
+  auto status = crds::workspace::status_of(ws);
+  return status.ok() && status->phase == crds::workspace::status_phase::Sleeping;
 }
 
 // /workspace/NAME/... -> NAME and, for /workspace/NAME/port/P/..., P.
@@ -119,13 +119,14 @@ std::pair<std::string, std::string> parse_workspace_uri(const std::string& uri) 
 bool serves(specs::object_store& store, const std::string& name, const std::string& port) {
   auto ws = store.get("Workspace", name);
   if (!ws.ok()) return true;  // gone: nothing to wait for
-  if (string_at(*ws, "status.phase") != "Running") return false;
+  auto status = crds::workspace::status_of(*ws);
+  if (!status.ok() || status->phase != crds::workspace::status_phase::Running) return false;
   if (port.empty()) return common::condition_holds(*ws, "Ready");
   auto routes = store.list("PortRoute");
   if (!routes.ok()) return false;
   for (const auto& r : routes->items)
-    if (string_at(r, "spec.workspace") == name &&
-        std::to_string(specs::int_at(r, "spec.port").value_or(0)) == port)
+    if (auto spec = crds::port_route::spec_of(r);
+        spec.ok() && spec->workspace == name && std::to_string(spec->port) == port)
       return common::condition_holds(r, "Ready");
   return common::condition_holds(*ws, "InstanceReady");  // no such route: Caddy answers
 }
@@ -163,7 +164,10 @@ specs::status wake_workspace(specs::object_store& store, workspace_activity& act
   bool up = wait_until(
       [&] {
         auto w = store.get("Workspace", name);
-        return !w.ok() || (!sleeping(*w) && string_at(*w, "status.instanceState") == "Running");
+        if (!w.ok()) return true;
+        auto status = crds::workspace::status_of(*w);
+        return status.ok() && status->phase != crds::workspace::status_phase::Sleeping &&
+               status->instance_state == crds::workspace::status_instance_state::Running;
       },
       wait_timeout);
   if (!up)
@@ -234,11 +238,11 @@ using namespace common;
 pass::fired pass::check_schedule() {
   fired f;
   if (s_.starts.empty() && s_.stops.empty()) {
-    status_.erase("schedule");
+    next_.schedule.reset();
     return f;
   }
-  auto old = status_.old_value();
-  auto checked_text = string_at(old, "schedule.checkedAt");
+  auto sched = old_.schedule.value_or(typed::status_schedule{});
+  auto checked_text = sched.checked_at.value_or("");
   auto checked = checked_text.empty() ? now_ : specs::parse_rfc3339(checked_text);
   using list = std::vector<specs::cron_schedule>;
   auto latest = [&](const list& l) {
@@ -255,19 +259,14 @@ pass::fired pass::check_schedule() {
   };
   f.start = latest(s_.starts);
   f.stop = latest(s_.stops);
-  json::object sched;
-  if (const auto* o = old.as_object().if_contains("schedule"); o && o->is_object())
-    sched = o->get_object();
-  if (checked_text.empty() || f.start || f.stop) sched["checkedAt"] = specs::format_rfc3339(now_);
+  if (checked_text.empty() || f.start || f.stop) sched.checked_at = specs::format_rfc3339(now_);
   next_start_ = earliest(s_.starts);
-  for (auto [key, t] :
-       {std::pair{"nextStart", next_start_}, std::pair{"nextStop", earliest(s_.stops)}}) {
-    if (t)
-      sched[key] = specs::format_rfc3339(*t);
-    else
-      sched.erase(key);
-  }
-  status_["schedule"] = std::move(sched);
+  auto text = [](std::optional<clock_point> t) {
+    return t ? std::optional<std::string>(specs::format_rfc3339(*t)) : std::nullopt;
+  };
+  sched.next_start = text(next_start_);
+  sched.next_stop = text(earliest(s_.stops));
+  next_.schedule = std::move(sched);
   return f;
 }
 
@@ -287,15 +286,17 @@ std::optional<clock_point> pass::next_scheduled() const {
 // Caddy has in flight to its upstreams (an open WebSocket is one). Moves the
 // last activity to what the gateway saw, or to now when in use.
 bool pass::in_use() {
-  auto old = status_.old_value();
   if (auto seen = ctx_.activity->last(s_.name)) last_activity_ = std::max(last_activity_, *seen);
   bool busy = ctx_.activity->open_sessions(s_.name) > 0;
   if (!busy) {
-    std::vector<std::string> upstreams{string_at(old, "upstream")};
+    std::vector<std::string> upstreams{old_.upstream.value_or("")};
     if (auto routes = ctx_.store.list("PortRoute"); routes.ok())
-      for (const auto& r : routes->items)
-        if (string_at(r, "spec.workspace") == s_.name)
-          upstreams.push_back(string_at(r, "status.upstream"));
+      for (const auto& r : routes->items) {
+        auto spec = crds::port_route::spec_of(r);
+        auto status = crds::port_route::status_of(r);
+        if (spec.ok() && status.ok() && spec->workspace == s_.name)
+          upstreams.push_back(status->upstream.value_or(""));
+      }
     if (auto flying = ctx_.routes.in_flight(); flying.ok())
       for (const auto& u : upstreams)
         if (!u.empty() && flying->count(u) && flying->at(u) > 0) busy = true;
@@ -309,58 +310,57 @@ bool pass::in_use() {
 // request, a wake or a scheduled start wakes it. Runs after the instance was
 // observed (inst_ is what Incus says).
 pass::step pass::decide_sleep() {
-  auto old = status_.old_value();
-  auto noted = specs::parse_rfc3339(string_at(old, "lastActivityTime"));
-  last_activity_ = std::max(noted, specs::parse_rfc3339(string_at(old, "awakeSince")));
+  auto noted = specs::parse_rfc3339(old_.last_activity_time.value_or(""));
+  last_activity_ = std::max(noted, specs::parse_rfc3339(old_.awake_since.value_or("")));
   bool scheduled = !s_.starts.empty() || !s_.stops.empty();
   if (s_.state != "Running" || (s_.idle_after.count() == 0 && !scheduled) ||
       ctx_.activity == nullptr) {
     // Stopped is off, and neither idleAfter nor a schedule (or no activity
     // source) never sleeps: a workspace asleep when that changed wakes (or
     // stays stopped).
-    status_.erase("sleepingSince");
-    status_.erase("sleepReason");
-    if (s_.state != "Running") status_.erase("schedule");
+    next_.sleeping_since.reset();
+    next_.sleep_reason.reset();
+    if (s_.state != "Running") next_.schedule.reset();
     return std::nullopt;
   }
   auto due = check_schedule();
   bool stop_due = due.stop && (!due.start || *due.stop > *due.start);
-  if (string_at(old, "phase") == "Sleeping") return stay_asleep_or_wake(due.start && !stop_due);
+  if (old_.phase == typed::status_phase::Sleeping)
+    return stay_asleep_or_wake(due.start && !stop_due);
   if (!inst_ || inst_->status != "Running") {
     // Starting now (created, or woken): the idle clock starts.
-    status_["awakeSince"] = specs::format_rfc3339(now_);
-    status_["lastActivityTime"] = specs::format_rfc3339(now_);
+    next_.awake_since = specs::format_rfc3339(now_);
+    next_.last_activity_time = specs::format_rfc3339(now_);
     last_activity_ = now_;
     return std::nullopt;
   }
-  if (old.as_object().find("awakeSince") == old.as_object().end()) {
-    status_["awakeSince"] = specs::format_rfc3339(now_);
+  if (!old_.awake_since) {
+    next_.awake_since = specs::format_rfc3339(now_);
     last_activity_ = std::max(last_activity_, now_);
   }
   bool busy = in_use();
   // Refreshed once the last written time is a minute old: a busy workspace
   // is a status write a minute, not one per request.
   if ((last_activity_ > noted && now_ - noted >= std::chrono::minutes(1)) ||
-      string_at(old, "lastActivityTime").empty())
-    status_["lastActivityTime"] = specs::format_rfc3339(last_activity_);
+      old_.last_activity_time.value_or("").empty())
+    next_.last_activity_time = specs::format_rfc3339(last_activity_);
   if (stop_due) return scheduled_stop(due, busy);
   if (s_.idle_after.count() == 0 || now_ - last_activity_ < s_.idle_after) return std::nullopt;
-  return fall_asleep("Idle", "no activity for " + format_seconds(s_.idle_after) +
+  return fall_asleep(typed::status_sleep_reason::Idle, "no activity for " + format_seconds(s_.idle_after) +
                                  " (spec.lifecycle.idleAfter)");
 }
 
 // A sleeping workspace wakes on a scheduled start, a wake request after it
 // fell asleep, or a request the gateway saw since; otherwise it stays asleep.
 pass::step pass::stay_asleep_or_wake(bool start_due) {
-  auto old = status_.old_value();
-  auto since = specs::parse_rfc3339(string_at(old, "sleepingSince"));
+  auto since = specs::parse_rfc3339(old_.sleeping_since.value_or(""));
   auto wake = specs::annotation(obj_, wake_annotation);
   auto seen = ctx_.activity->last(s_.name);
   bool woken = start_due || (!wake.empty() && specs::parse_rfc3339(wake) >= since) ||
                (seen && *seen > since);
   if (!woken) {
     asleep_ = true;
-    sleep_reason_ = string_at(old, "sleepReason");
+    sleep_reason_ = old_.sleep_reason.value_or(typed::status_sleep_reason::Idle);
     return std::nullopt;
   }
   if (start_due)
@@ -368,24 +368,24 @@ pass::step pass::stay_asleep_or_wake(bool start_due) {
                        "spec.lifecycle.schedule: starting instance " + s_.name);
   else
     ctx_.events.record(obj_, "Normal", "Woken", "woke on a request; starting instance " + s_.name);
-  status_["awakeSince"] = specs::format_rfc3339(now_);
-  status_.erase("sleepingSince");
-  status_.erase("sleepReason");
+  next_.awake_since = specs::format_rfc3339(now_);
+  next_.sleeping_since.reset();
+  next_.sleep_reason.reset();
   last_activity_ = now_;
-  status_["lastActivityTime"] = specs::format_rfc3339(now_);
+  next_.last_activity_time = specs::format_rfc3339(now_);
   return std::nullopt;
 }
 
 // A scheduled stop that is due: deferred while the workspace is in use, up
 // to stopGrace (seen again next pass: checkedAt stays before it), then taken.
 pass::step pass::scheduled_stop(const fired& due, bool busy) {
-  auto& sched = status_["schedule"].as_object();
+  auto& sched = *next_.schedule;  // check_schedule() set it: a stop is due
   if (busy && now_ < *due.stop + s_.stop_grace) {
     stop_deferred_ = true;
-    sched["checkedAt"] = specs::format_rfc3339(*due.stop - std::chrono::seconds(1));
-    if (string_at(status_.old_value(), "schedule.stopDeferredFor") !=
-        specs::format_rfc3339(*due.stop)) {
-      sched["stopDeferredFor"] = specs::format_rfc3339(*due.stop);
+    sched.checked_at = specs::format_rfc3339(*due.stop - std::chrono::seconds(1));
+    auto deferred = old_.schedule ? old_.schedule->stop_deferred_for : std::nullopt;
+    if (deferred != specs::format_rfc3339(*due.stop)) {
+      sched.stop_deferred_for = specs::format_rfc3339(*due.stop);
       ctx_.events.record(obj_, "Normal", "StopDeferred",
                          "the scheduled stop waits until the workspace is quiet (a request, "
                          "WebSocket or exec session is open), at most " +
@@ -393,8 +393,8 @@ pass::step pass::scheduled_stop(const fired& due, bool busy) {
     }
     return std::nullopt;
   }
-  sched.erase("stopDeferredFor");
-  return fall_asleep("Schedule", busy ? "spec.lifecycle.schedule: stopping although in use, after " +
+  sched.stop_deferred_for.reset();
+  return fall_asleep(typed::status_sleep_reason::Schedule, busy ? "spec.lifecycle.schedule: stopping although in use, after " +
                                             format_seconds(s_.stop_grace) + " (stopGrace)"
                                       : "spec.lifecycle.schedule");
 }
@@ -402,17 +402,18 @@ pass::step pass::scheduled_stop(const fired& due, bool busy) {
 // Puts the workspace to sleep: said in status before the instance is
 // stopped, so a controller killed in between finds the workspace asleep,
 // not crashed, when it comes back.
-pass::step pass::fall_asleep(const char* reason, const std::string& message) {
+pass::step pass::fall_asleep(typed::status_sleep_reason reason, const std::string& message) {
   asleep_ = true;
   sleep_reason_ = reason;
-  status_["sleepingSince"] = specs::format_rfc3339(now_);
-  status_["sleepReason"] = reason;
-  ctx_.events.record(obj_, "Normal", std::string(reason) == "Schedule" ? "ScheduledStop" : "Sleeping",
+  next_.sleeping_since = specs::format_rfc3339(now_);
+  next_.sleep_reason = reason;
+  ctx_.events.record(obj_, "Normal",
+                     reason == typed::status_sleep_reason::Schedule ? "ScheduledStop" : "Sleeping",
                      message + "; stopping instance " + s_.name + " until the next request");
-  status_builder going(obj_, ctx_.clock, condition_order());
-  going["sleepingSince"] = status_["sleepingSince"];
-  going["sleepReason"] = reason;
-  going["phase"] = "Sleeping";
+  typed::status fields;
+  fields.sleeping_since = next_.sleeping_since;
+  fields.sleep_reason = reason;
+  auto going = announcing(std::move(fields), typed::status_phase::Sleeping);
   going.condition("InstanceReady", true, "Sleeping", "stopping the instance while it sleeps");
   going.condition("RouteReady", true, "Sleeping", "the route stays; a request wakes the workspace");
   going.condition("IDEReady", false, "Sleeping", "the workspace sleeps");
@@ -455,11 +456,11 @@ pass_result pass::with_idle_check(pass_result r) const {
 // Asleep: the instance is stopped, the route stays (a request reaches the
 // gateway, which wakes the workspace), and the status says why.
 pass_result pass::report_sleeping() {
-  if (auto upstream = string_at(status_.old_value(), "upstream"); !upstream.empty()) {
+  if (auto upstream = old_.upstream.value_or(""); !upstream.empty()) {
     runtime::route r{route_id(s_.name), "/workspace/" + s_.name + "/", upstream};
     if (auto st = ctx_.routes.upsert(r); !st.ok()) return failed(st.err());
   }
-  auto why = sleep_reason_ == "Schedule"
+  auto why = sleep_reason_ == typed::status_sleep_reason::Schedule
                  ? std::string("asleep: stopped by spec.lifecycle.schedule")
                  : "asleep: no activity for " + format_seconds(s_.idle_after) +
                        " (spec.lifecycle.idleAfter)";
@@ -470,9 +471,9 @@ pass_result pass::report_sleeping() {
                     "the route stays; a request wakes the workspace");
   status_.condition("IDEReady", false, "Sleeping", "the workspace sleeps");
   status_.condition("Ready", false, "Sleeping", why);
-  status_["phase"] = "Sleeping";
-  status_["instanceState"] = "Stopped";
-  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err());
+  next_.phase = typed::status_phase::Sleeping;
+  next_.instance_state = typed::status_instance_state::Stopped;
+  if (auto st = write_status(); !st.ok()) return failed(st.err());
   return with_idle_check(converged("asleep"));
 }
 

@@ -10,7 +10,6 @@
 namespace rockpool::actors::workspace {
 
 using namespace common;
-using specs::string_at;
 
 std::string address_owner(const std::string& workspace) {
   return "Workspace/" + workspace;
@@ -18,17 +17,18 @@ std::string address_owner(const std::string& workspace) {
 
 pass::step pass::choose_network() {
   if (s_.network.empty()) {
-    auto kept = string_at(status_.old_value(), "network");
+    auto kept = old_.network ? std::string(to_string(*old_.network)) : std::string();
     // A workspace from before bridge networking (a host port, no recorded
     // mode) stays on its proxy device: an upgrade does not move it.
-    if (kept.empty() && status_.old().contains("hostPort")) kept = "proxy";
+    if (kept.empty() && old_.host_port) kept = "proxy";
     s_.network = !kept.empty()                                    ? kept
                  : ctx_.bridge != nullptr && ctx_.bridge->ready() ? "bridge"
                                                                   : "proxy";
   }
-  status_["network"] = s_.network;
+  next_.network = s_.network == "bridge" ? typed::status_network::bridge
+                                         : typed::status_network::proxy;
   if (s_.network != "bridge") {
-    status_.erase("address");
+    next_.address.reset();
     return std::nullopt;
   }
   if (ctx_.bridge == nullptr) {
@@ -45,7 +45,7 @@ pass::step pass::choose_network() {
   auto address = ctx_.bridge->acquire(address_owner(s_.name));
   if (!address.ok()) return fail("NoAddress", address.err().message, failed(address.err()));
   address_ = *address;
-  status_["address"] = address_;
+  next_.address = address_;
   return std::nullopt;
 }
 

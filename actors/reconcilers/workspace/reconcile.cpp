@@ -6,18 +6,35 @@
 namespace rockpool::actors::workspace {
 
 using namespace common;
-using specs::string_at;
 
 pass::pass(reconcile_context& ctx, json::value obj)
-    : ctx_(ctx), obj_(std::move(obj)), status_(obj_, ctx.clock, condition_order()) {}
+    : ctx_(ctx), obj_(std::move(obj)), status_(obj_, ctx.clock, condition_order()) {
+  // Only the controller writes status, through a path that checks it against
+  // the schema; one that still does not read is started afresh.
+  if (auto old = typed::status_of(obj_); old.ok()) old_ = std::move(*old);
+  next_ = old_;
+}
+
+specs::status pass::write_status() {
+  status_.replace_fields(write_value(next_));
+  return status_.write(ctx_, obj_);
+}
+
+status_builder pass::announcing(typed::status fields, typed::status_phase phase) const {
+  status_builder b(obj_, ctx_.clock, condition_order());
+  fields.phase = phase;
+  b.set_fields(write_value(fields));
+  return b;
+}
 
 pass_result pass::fail(const std::string& reason, const std::string& message, pass_result result) {
   status_.condition("InstanceReady", false, reason, message);
   status_.condition("RouteReady", false, "InstanceNotReady", "the instance is not ready");
   status_.condition("IDEReady", false, "InstanceNotReady", "the instance is not ready");
   status_.condition("Ready", false, reason, message);
-  status_["phase"] = result.what == outcome::terminal ? "Failed" : "Provisioning";
-  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err());
+  next_.phase = result.what == outcome::terminal ? typed::status_phase::Failed
+                                                 : typed::status_phase::Provisioning;
+  if (auto st = write_status(); !st.ok()) return failed(st.err());
   return result;
 }
 
@@ -52,10 +69,10 @@ pass_result pass::report_stopped() {
   status_.condition("RouteReady", false, "WorkspaceStopped", "the workspace is stopped");
   status_.condition("IDEReady", false, "WorkspaceStopped", "the workspace is stopped");
   status_.condition("Ready", false, "Stopped", "the workspace is stopped");
-  status_["phase"] = "Stopped";
-  status_["instanceState"] = "Stopped";
-  status_.erase("url");
-  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err());
+  next_.phase = typed::status_phase::Stopped;
+  next_.instance_state = typed::status_instance_state::Stopped;
+  next_.url.reset();
+  if (auto st = write_status(); !st.ok()) return failed(st.err());
   return converged();
 }
 
@@ -91,11 +108,11 @@ pass_result pass::report_routed(const std::string& upstream) {
   report_ide(answer);
   status_.condition("Ready", ok, ok ? "Ready" : "RouteNotAnswering",
                     ok ? "the workspace is ready" : "waiting for the IDE to answer through " + prefix);
-  status_["phase"] = ok ? "Running" : "Provisioning";
-  status_["instanceState"] = "Running";
-  status_["upstream"] = upstream;
-  status_["url"] = prefix;
-  if (auto st = status_.write(ctx_, obj_); !st.ok()) return failed(st.err());
+  next_.phase = ok ? typed::status_phase::Running : typed::status_phase::Provisioning;
+  next_.instance_state = typed::status_instance_state::Running;
+  next_.upstream = upstream;
+  next_.url = prefix;
+  if (auto st = write_status(); !st.ok()) return failed(st.err());
   if (!ok) return requeue("waiting for the route to answer", short_wait);
   return converged();
 }
@@ -107,7 +124,8 @@ std::vector<std::string> reconciler::owns() const {
 std::vector<watch_rule> reconciler::watches() const {
   // A template's change reaches the workspaces made from it at once.
   return {{"WorkspaceTemplate", [](const json::value& ws) {
-             auto t = string_at(ws, "spec.template");
+             auto spec = typed::spec_of(ws);
+             auto t = spec.ok() ? spec->template_.value_or("") : std::string();
              return t.empty() ? std::vector<std::string>{} : std::vector<std::string>{t};
            }}};
 }

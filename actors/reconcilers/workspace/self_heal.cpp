@@ -8,8 +8,6 @@
 namespace rockpool::actors::workspace {
 
 using namespace common;
-using specs::int_at;
-using specs::string_at;
 
 namespace {
 
@@ -22,11 +20,10 @@ std::chrono::seconds restart_backoff(std::int64_t consecutive) {
 }  // namespace
 
 void pass::read_restart_history() {
-  auto old = status_.old_value();
-  restarts_ = int_at(old, "restarts").value_or(0);
-  consecutive_ = int_at(old, "consecutiveRestarts").value_or(0);
-  had_instance_ = !string_at(old, "instance").empty();
-  last_restart_ = specs::parse_rfc3339(string_at(old, "lastRestartTime"));
+  restarts_ = old_.restarts.value_or(0);
+  consecutive_ = old_.consecutive_restarts.value_or(0);
+  had_instance_ = !old_.instance.value_or("").empty();
+  last_restart_ = specs::parse_rfc3339(old_.last_restart_time.value_or(""));
   now_ = ctx_.clock.now();
 }
 
@@ -37,9 +34,9 @@ void pass::read_restart_history() {
 // crash. (Statuses from before that field: InstanceReady/Running.)
 bool pass::crashed() const {
   if (created_now_ || stopped_to_restore_) return false;
-  const auto* last_state = status_.old().if_contains("instanceState");
-  bool was_running = last_state ? string_at(status_.old_value(), "instanceState") == "Running"
-                                : last_reason(status_.old(), "InstanceReady") == "Running";
+  bool was_running = old_.instance_state
+                         ? *old_.instance_state == typed::status_instance_state::Running
+                         : last_reason(status_.old(), "InstanceReady") == "Running";
   return was_running || last_reason(status_.old(), "Ready") == "CrashLoopBackOff";
 }
 
@@ -57,22 +54,25 @@ void pass::record_restart(const std::string& reason, const std::string& message)
   restarted_now_ = true;
   ++restarts_;
   ++consecutive_;
-  status_["restarts"] = restarts_;
-  status_["consecutiveRestarts"] = consecutive_;
-  status_["lastRestartTime"] = specs::format_rfc3339(now_);
-  status_["instanceState"] = "Starting";  // counted once, even if this start fails
+  next_.restarts = restarts_;
+  next_.consecutive_restarts = consecutive_;
+  next_.last_restart_time = specs::format_rfc3339(now_);
+  // Counted once, even if this start fails.
+  next_.instance_state = typed::status_instance_state::Starting;
   ctx_.events.record(obj_, "Warning", reason, message);
   // Say so before the (slow) restart: readers must not see Ready=True or an
   // old restart count while the instance is down. Best effort: the pass's
   // own status write carries the same fields.
-  status_builder restarting(obj_, ctx_.clock, condition_order());
-  for (const char* k : {"restarts", "consecutiveRestarts", "lastRestartTime", "instanceState"})
-    restarting[k] = status_[k];
+  typed::status fields;
+  fields.restarts = next_.restarts;
+  fields.consecutive_restarts = next_.consecutive_restarts;
+  fields.last_restart_time = next_.last_restart_time;
+  fields.instance_state = next_.instance_state;
+  auto restarting = announcing(std::move(fields), typed::status_phase::Provisioning);
   restarting.condition("InstanceReady", false, reason, message);
   restarting.condition("RouteReady", false, "InstanceNotReady", "the instance is not ready");
   restarting.condition("IDEReady", false, "InstanceNotReady", "the instance is not ready");
   restarting.condition("Ready", false, reason, message);
-  restarting["phase"] = "Provisioning";
   if (auto st = restarting.write(ctx_, obj_); !st.ok())
     ctx_.events.record(obj_, "Warning", "StatusWriteFailed", st.err().message);
 }
@@ -107,7 +107,7 @@ pass::step pass::converge_power_state() {
 void pass::end_quiet_crash_loop() {
   if (running_ && !restarted_now_ && consecutive_ > 0 &&
       now_ - last_restart_ > std::chrono::minutes(5))
-    status_["consecutiveRestarts"] = 0;
+    next_.consecutive_restarts = 0;
 }
 
 }  // namespace rockpool::actors::workspace

@@ -13,7 +13,6 @@
 namespace rockpool::actors::workspace {
 
 using namespace common;
-using specs::string_at;
 
 namespace {
 
@@ -31,17 +30,16 @@ std::string snapshot_name(const std::string& workspace, std::chrono::system_cloc
 
 pass::step pass::take_scheduled_snapshots() {
   if (!s_.snapshots) {
-    status_.erase("snapshots");
+    next_.snapshots.reset();
     return std::nullopt;
   }
-  auto old = status_.old_value();
-  auto checked_text = string_at(old, "snapshots.checkedAt");
+  auto checked_text = old_.snapshots ? old_.snapshots->checked_at.value_or("") : std::string();
   auto checked = checked_text.empty() ? now_ : specs::parse_rfc3339(checked_text);
   auto due = s_.snapshots->last_in(checked, now_);
-  json::object st{{"checkedAt", checked_text.empty() || due ? specs::format_rfc3339(now_)
-                                                            : checked_text}};
-  if (auto next = s_.snapshots->next_after(now_)) st["next"] = specs::format_rfc3339(*next);
-  status_["snapshots"] = std::move(st);
+  typed::status_snapshots st;
+  st.checked_at = checked_text.empty() || due ? specs::format_rfc3339(now_) : checked_text;
+  if (auto next = s_.snapshots->next_after(now_)) st.next = specs::format_rfc3339(*next);
+  next_.snapshots = std::move(st);
   if (!due) return std::nullopt;
   json::value snap = {
       {"apiVersion", specs::api_version},
@@ -55,9 +53,13 @@ pass::step pass::take_scheduled_snapshots() {
   auto all = ctx_.store.list("WorkspaceSnapshot");
   if (!all.ok()) return fail("SnapshotFailed", all.err().message, failed(all.err()));
   std::vector<std::string> ours;
-  for (const auto& s : all->items)
-    if (specs::label(s, scheduled_label) == s_.name && string_at(s, "spec.workspace") == s_.name)
-      ours.push_back(string_at(s, "metadata.name"));
+  for (const auto& s : all->items) {
+    auto meta = crds::object_meta::of(s);
+    auto spec = crds::workspace_snapshot::spec_of(s);
+    if (meta.ok() && spec.ok() && spec->workspace == s_.name &&
+        meta->labels.count(scheduled_label) && meta->labels.at(scheduled_label) == s_.name)
+      ours.push_back(meta->name);
+  }
   std::sort(ours.begin(), ours.end());
   for (std::size_t i = 0; i + s_.snapshots_keep < ours.size(); ++i)
     if (auto r = ctx_.store.remove("WorkspaceSnapshot", ours[i], std::nullopt, controller_write);

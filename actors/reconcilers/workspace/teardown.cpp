@@ -13,10 +13,9 @@ using specs::string_at;
 namespace {
 
 // Asks every port route owned by obj to go; returns how many are still there.
-specs::result<int> remove_owned_port_routes(reconcile_context& ctx, const json::value& obj) {
+specs::result<int> remove_owned_port_routes(reconcile_context& ctx, const std::string& uid) {
   auto routes = ctx.store.list("PortRoute");
   if (!routes.ok()) return routes.err();
-  auto uid = string_at(obj, "metadata.uid");
   int waiting = 0;
   for (const auto& pr : routes->items) {
     if (!owned_by_uid(pr, uid)) continue;
@@ -33,18 +32,17 @@ specs::result<int> remove_owned_port_routes(reconcile_context& ctx, const json::
 // The home volume goes with the workspace, or is kept for adoption
 // (spec.home.retain). Only a volume that records this workspace's uid is
 // touched: never one another workspace uses or adopted.
-specs::status release_home(reconcile_context& ctx, const json::value& obj) {
-  auto name = string_at(obj, "metadata.name");
-  auto uid = string_at(obj, "metadata.uid");
-  auto volume = string_at(obj, "status.home.volume");
-  if (volume.empty()) volume = home_volume(name, uid);
+specs::status release_home(reconcile_context& ctx, const json::value& obj,
+                           const crds::object_meta& meta, const typed::status& status) {
+  const auto& uid = meta.uid;
+  auto volume = status.home ? status.home->volume.value_or("") : std::string();
+  if (volume.empty()) volume = home_volume(meta.name, uid);
   auto got = ctx.incus.get_volume(volume);
   if (!got.ok()) return got.err();
   if (!*got) return specs::done{};
   auto owner = (*got)->config.find(runtime::volume_owner_uid_key);
   if (owner == (*got)->config.end() || owner->second != uid) return specs::done{};
-  const auto* retain = specs::find_path(obj, "status.home.retain");
-  if (retain != nullptr && retain->is_bool() && retain->get_bool()) {
+  if (status.home && status.home->retain.value_or(false)) {
     if (auto st = ctx.incus.update_volume(volume, {{runtime::volume_owner_uid_key, ""},
                                                    {runtime::volume_retained_key, "true"}});
         !st.ok())
@@ -61,16 +59,17 @@ specs::status release_home(reconcile_context& ctx, const json::value& obj) {
 
 // Retained snapshots of this workspace (spec.retain) that are still to be
 // copied out of its instance and home before they go.
-specs::result<int> retained_snapshots_to_copy(reconcile_context& ctx, const json::value& obj) {
+specs::result<int> retained_snapshots_to_copy(reconcile_context& ctx, const std::string& name) {
+  namespace snap = crds::workspace_snapshot;
   auto snaps = ctx.store.list("WorkspaceSnapshot");
   if (!snaps.ok()) return snaps.err();
   int waiting = 0;
   for (const auto& s : snaps->items) {
-    const auto* retain = specs::find_path(s, "spec.retain");
-    const auto* detached = specs::find_path(s, "status.detached");
-    if (string_at(s, "spec.workspace") == string_at(obj, "metadata.name") && retain &&
-        retain->is_bool() && retain->get_bool() && string_at(s, "status.phase") == "Ready" &&
-        !(detached && detached->is_bool() && detached->get_bool()) && !being_deleted(s))
+    auto spec = snap::spec_of(s);
+    auto status = snap::status_of(s);
+    if (spec.ok() && status.ok() && spec->workspace == name && spec->retain.value_or(false) &&
+        status->phase == snap::status_phase::Ready && !status->detached.value_or(false) &&
+        !being_deleted(s))
       ++waiting;
   }
   return waiting;
@@ -79,13 +78,17 @@ specs::result<int> retained_snapshots_to_copy(reconcile_context& ctx, const json
 }  // namespace
 
 pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj) const {
-  auto name = string_at(obj, "metadata.name");
-  auto waiting = remove_owned_port_routes(ctx, obj);
+  auto meta = crds::object_meta::of(obj);
+  if (!meta.ok()) return failed(meta.err());
+  auto status = typed::status_of(obj);
+  if (!status.ok()) return failed(status.err());
+  const auto& name = meta->name;
+  auto waiting = remove_owned_port_routes(ctx, meta->uid);
   if (!waiting.ok()) return failed(waiting.err());
   if (*waiting > 0)
     return requeue("waiting for " + std::to_string(*waiting) + " owned port route(s) to go",
                    short_wait);
-  auto copying = retained_snapshots_to_copy(ctx, obj);
+  auto copying = retained_snapshots_to_copy(ctx, name);
   if (!copying.ok()) return failed(copying.err());
   if (*copying > 0)
     return requeue("waiting for " + std::to_string(*copying) +
@@ -100,7 +103,7 @@ pass_result reconciler::finalize(reconcile_context& ctx, const json::value& obj)
       return failed("deleting instance", st.err());
     ctx.events.record(obj, "Normal", "InstanceDeleted", "deleted instance " + name);
   }
-  if (auto st = release_home(ctx, obj); !st.ok()) return failed("home volume", st.err());
+  if (auto st = release_home(ctx, obj, *meta, *status); !st.ok()) return failed("home volume", st.err());
   if (auto st = ctx.ports.release(ide_port_owner(name)); !st.ok()) return failed(st.err());
   if (ctx.bridge != nullptr)
     if (auto st = ctx.bridge->release(address_owner(name)); !st.ok())

@@ -49,7 +49,7 @@ pass::step pass::ensure_upstream(std::string& upstream) {
         return fail("ProxyDeviceFailed", st.err().message, failed(st.err()));
       }
     upstream = "127.0.0.1:" + std::to_string(*port);
-    status_["hostPort"] = *port;
+    next_.host_port = *port;
     return std::nullopt;
   }
   // A workspace moved from proxy to bridge gives its proxy device and host port up.
@@ -60,7 +60,7 @@ pass::step pass::ensure_upstream(std::string& upstream) {
       return fail("ProxyDeviceFailed", st.err().message, failed(st.err()));
   if (auto st = ctx_.ports.release(ide_port_owner(s_.name)); !st.ok())
     return failed(st.err());
-  status_.erase("hostPort");
+  next_.host_port.reset();
   // The address is the one the controller chose: known before the instance answers.
   upstream = address_ + ":" + std::to_string(s_.ide_port);
   return std::nullopt;

@@ -6,6 +6,8 @@
 #include "common/pass.hpp"
 #include "common/status.hpp"
 #include "rockpool/actors/workspace_activity.hpp"
+#include "rockpool/crds/typed.hpp"
+#include "rockpool/crds/types.hpp"
 #include "rockpool/specs/schedule.hpp"
 
 #include <map>
@@ -16,6 +18,7 @@
 namespace rockpool::actors::workspace {
 
 namespace json = boost::json;
+namespace typed = crds::workspace;
 
 /// A workspace's spec with every default resolved, in one place: explicit
 /// spec fields win, then its template's, then the built-in defaults (which
@@ -45,6 +48,7 @@ struct settings {
   // spec.lifecycle.snapshots: when to take one, and how many of those to keep.
   std::optional<specs::cron_schedule> snapshots;
   std::size_t snapshots_keep = 7;
+  std::optional<crds::workspace::spec_restore> restore;  // spec.restore
 };
 
 /// Reads obj's typed view, resolving spec.template from the store.
@@ -108,7 +112,7 @@ class pass {
   std::optional<std::chrono::system_clock::time_point> next_scheduled() const;
   bool in_use();
   step decide_sleep();
-  step fall_asleep(const char* reason, const std::string& message);
+  step fall_asleep(typed::status_sleep_reason reason, const std::string& message);
   step stay_asleep_or_wake(bool start_due);
   step scheduled_stop(const fired& due, bool busy);
   pass_result report_sleeping();
@@ -135,11 +139,19 @@ class pass {
   pass_result report_stopped();
   pass_result report_routed(const std::string& upstream);
   void report_ide(const runtime::probe_answer& answer);
+  /// Writes next_ (and the conditions) through the status path.
+  [[nodiscard]] specs::status write_status();
+  /// A status that says at once what a slow step is about to do: these
+  /// fields and phase over the old status; the caller adds conditions and
+  /// writes it (the pass's own write repeats it).
+  common::status_builder announcing(typed::status fields, typed::status_phase phase) const;
 
   reconcile_context& ctx_;
   json::value obj_;
   settings s_;
-  common::status_builder status_;
+  common::status_builder status_;  // the conditions
+  typed::status old_;   // the status as read
+  typed::status next_;  // the status this pass writes: old_, changed
   runtime::instance_spec spec_;
   std::optional<runtime::instance_info> inst_;
   runtime::update_plan plan_;
@@ -157,7 +169,7 @@ class pass {
   std::string clone_instance_, clone_volume_, clone_snapshot_;
   bool asleep_ = false;  // idle: the instance stays stopped, the routes stay
   bool stop_deferred_ = false;  // a scheduled stop waits for the workspace to be quiet
-  std::string sleep_reason_;    // Idle or Schedule, while asleep
+  typed::status_sleep_reason sleep_reason_{};  // while asleep
   std::optional<std::chrono::system_clock::time_point> next_start_;  // of the schedule
   std::chrono::system_clock::time_point last_activity_{};
   std::chrono::system_clock::time_point last_restart_{}, now_{};

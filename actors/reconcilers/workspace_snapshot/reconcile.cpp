@@ -45,6 +45,15 @@ struct snapshot_view {
     if (!old.ok()) return old.err();
     return snapshot_view{std::move(obj), std::move(*meta), std::move(*spec), std::move(*old)};
   }
+  /// The object after a write that changed only its metadata (adopt,
+  /// disown): spec and status stay as read.
+  specs::status metadata_changed(json::value changed) {
+    auto m = crds::object_meta::of(changed);
+    if (!m.ok()) return m.err();
+    obj = std::move(changed);
+    meta = std::move(*m);
+    return specs::done{};
+  }
   bool retained() const { return spec.retain.value_or(false); }
   bool include_home() const { return spec.include_home.value_or(true); }
   bool detached() const { return old.detached.value_or(false); }
@@ -262,19 +271,18 @@ pass_result take_now(reconcile_context& ctx, const snapshot_view& v, status_buil
 }  // namespace
 
 pass_result reconciler::reconcile(reconcile_context& ctx, json::value obj) const {
-  auto first = snapshot_view::of(std::move(obj));
-  if (!first.ok()) return failed(first.err());
-  const auto& ws_name = first->spec.workspace;
+  auto view = snapshot_view::of(std::move(obj));
+  if (!view.ok()) return failed(view.err());
+  const auto& ws_name = view->spec.workspace;
   auto ws = ctx.store.get("Workspace", ws_name);
   if (!ws.ok() && ws.err().why != specs::reason::not_found) return failed(ws.err());
-  auto adopted = adopt(ctx, std::move(first->obj), ws.ok() && !first->retained() ? &*ws : nullptr);
+  auto adopted = adopt(ctx, std::move(view->obj), ws.ok() && !view->retained() ? &*ws : nullptr);
   if (auto* r = std::get_if<pass_result>(&adopted)) return *r;
-  auto adopted_view = snapshot_view::of(std::move(std::get<json::value>(adopted)));
-  if (!adopted_view.ok()) return failed(adopted_view.err());
-  auto disowned = disown(ctx, *adopted_view, ws);
+  if (auto st = view->metadata_changed(std::move(std::get<json::value>(adopted))); !st.ok())
+    return failed(st.err());
+  auto disowned = disown(ctx, *view, ws);
   if (!disowned.ok()) return failed(disowned.err());
-  auto view = snapshot_view::of(std::move(*disowned));
-  if (!view.ok()) return failed(view.err());
+  if (auto st = view->metadata_changed(std::move(*disowned)); !st.ok()) return failed(st.err());
   const auto& v = *view;
 
   status_builder status(v.obj, ctx.clock, {"Ready"});

@@ -13,6 +13,7 @@
 #include "host/reconciler.hpp"
 #include "scripted_runtime.hpp"
 #include "test_support.hpp"
+#include "rockpool/crds/types.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
@@ -226,6 +227,10 @@ TEST_F(actor_runtime, the_host_reports_instances_no_object_owns_as_orphans) {
     return get("Host", "local");
   };
   auto h = probe();
+  // Every field the probe writes is declared in the Host CRD.
+  auto typed = crds::host::status_of(h);
+  ASSERT_TRUE(typed.ok()) << typed.err().message;
+  EXPECT_TRUE(typed->unknown.empty()) << boost::json::serialize(h);
   const auto* orphans = specs::find_path(h, "status.orphans");
   ASSERT_NE(orphans, nullptr);
   ASSERT_EQ(orphans->as_array().size(), 1u) << boost::json::serialize(h);
@@ -960,6 +965,51 @@ TEST_F(actor_runtime, a_template_change_reaches_the_workspaces_made_from_it_at_o
         R"("metadata":{"name":"small"},"spec":{"image":"rockpool-tiny","resources":{"cpu":4}}})");
   run();  // no sweep: only the watch on the template can bring the pass
   EXPECT_EQ(config_of(incus_, "demo", "limits.cpu"), "4");
+}
+
+TEST_F(actor_runtime, a_workspace_takes_its_templates_fields_unless_it_sets_them_even_to_empty) {
+  boot();
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"WorkspaceTemplate",)"
+        R"("metadata":{"name":"small"},"spec":{"image":"rockpool-tiny","profiles":["default","gpu"],)"
+        R"("resources":{"cpu":3,"memory":"1Gi"}}})");
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"a"},)"
+        R"("spec":{"template":"small","resources":{"memory":"3Gi"}}})");
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"b"},)"
+        R"("spec":{"template":"small","profiles":[]}})");
+  run();
+  ASSERT_TRUE(ready("Workspace", "a"));
+  ASSERT_TRUE(ready("Workspace", "b"));
+  auto profiles = [&](const char* name) {
+    auto inst = incus_.get_instance(name);
+    return inst.ok() && *inst ? (*inst)->profiles : std::vector<std::string>{"<no instance>"};
+  };
+  // Unset: the template's; set, even to [], the workspace's own.
+  EXPECT_EQ(profiles("a"), (std::vector<std::string>{"default", "gpu"}));
+  EXPECT_EQ(profiles("b"), std::vector<std::string>{});
+  EXPECT_EQ(config_of(incus_, "a", "limits.cpu"), "3");
+  EXPECT_EQ(config_of(incus_, "a", "limits.memory"), "3GiB");
+  EXPECT_EQ(config_of(incus_, "b", "limits.memory"), "1GiB");
+}
+
+TEST_F(actor_runtime, every_status_field_the_controller_writes_is_declared_in_its_crd) {
+  options_.sweep_interval = 30000ms;
+  boot();
+  apply(R"({"apiVersion":"rockpool.dev/v1alpha1","kind":"Workspace","metadata":{"name":"demo"},)"
+        R"("spec":{"image":"rockpool-tiny","lifecycle":{"idleAfter":"1h",)"
+        R"("schedule":[{"start":"0 9 * * 1-5","stop":"0 18 * * 1-5"}],)"
+        R"("snapshots":{"schedule":"0 3 * * *"}}}})");
+  run();
+  ASSERT_TRUE(ready("Workspace", "demo"));
+  // Crash it once: the restart fields.
+  incus_.crash("demo");
+  advance(30000ms);
+  auto ws = get("Workspace", "demo");
+  auto status = crds::workspace::status_of(ws);
+  ASSERT_TRUE(status.ok()) << status.err().message;
+  EXPECT_EQ(status->restarts, 1) << boost::json::serialize(ws);
+  EXPECT_TRUE(status->schedule && status->schedule->next_start);
+  EXPECT_TRUE(status->snapshots && status->snapshots->next);
+  EXPECT_TRUE(status->unknown.empty()) << boost::json::serialize(ws.at("status"));
 }
 
 namespace {

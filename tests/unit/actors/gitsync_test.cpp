@@ -44,12 +44,17 @@ class gitsync_engine : public ::testing::Test {
     return *v;
   }
   // One sync as the reconciler runs it, the inventory carried over in status.
+  static gitsync::sync_view view(const json::value& gs) {
+    auto v = gitsync::sync_view::of(gs);
+    EXPECT_TRUE(v.ok()) << v.err().message;
+    return v.ok() ? *v : gitsync::sync_view{};
+  }
   gitsync::sync_outcome run(json::value& gs, bool dry_run = false, bool allow = false) {
-    auto desired = gitsync::read_source({}, store_, gs, true, {});
+    auto desired = gitsync::read_source({}, store_, view(gs), true, {});
     EXPECT_TRUE(desired.source_ok) << desired.source_message;
     EXPECT_TRUE(desired.problems.empty())
         << (desired.problems.empty() ? "" : desired.problems[0].to_string());
-    auto out = gitsync::execute(store_, gs, desired, dry_run, allow);
+    auto out = gitsync::execute(store_, view(gs), desired, dry_run, allow);
     json::array inv;
     for (const auto& k : out.inventory) inv.push_back(json::value(k));
     gs.as_object()["status"] = {{"inventory", inv}};
@@ -204,8 +209,7 @@ TEST_F(gitsync_engine, a_dry_run_reports_every_change_and_writes_nothing) {
 TEST_F(gitsync_engine, one_bad_document_is_located_and_fails_the_whole_source) {
   write("a.yaml", ws("a"));
   write("dir/b.yaml", ws("b") + "---\n" + ws("c", 1000));
-  auto gs = sync();
-  auto desired = gitsync::read_source({}, store_, gs, true, {});
+  auto desired = gitsync::read_source({}, store_, view(sync()), true, {});
   ASSERT_TRUE(desired.source_ok);
   ASSERT_EQ(desired.problems.size(), 1u);
   const auto& p = desired.problems[0];

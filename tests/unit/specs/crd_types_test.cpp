@@ -116,6 +116,22 @@ TEST(crd_types, typed_fields_enums_and_unknown_status_fields) {
   EXPECT_TRUE(crds::port_route::status_of(parse(R"({"spec":{}})")).ok());
 }
 
+TEST(crd_types, a_list_marked_for_presence_keeps_empty_apart_from_absent) {
+  // spec.profiles says x-rockpool-presence: [] overrides the template, unset inherits it.
+  auto empty = crds::workspace::spec_of(parse(R"({"spec":{"image":"x","profiles":[]}})"));
+  auto unset = crds::workspace::spec_of(parse(R"({"spec":{"image":"x"}})"));
+  ASSERT_TRUE(empty.ok() && unset.ok());
+  ASSERT_TRUE(empty->profiles.has_value());
+  EXPECT_TRUE(empty->profiles->empty());
+  EXPECT_FALSE(unset->profiles.has_value());
+  EXPECT_EQ(write_value(*empty), parse(R"({"image":"x","profiles":[]})"));
+  EXPECT_EQ(write_value(*unset), parse(R"({"image":"x"})"));
+  // An unmarked container is empty either way, and an empty one is not written.
+  crds::workspace::spec plain;
+  plain.environment = {};
+  EXPECT_EQ(write_value(plain), json::object());
+}
+
 TEST(crd_types, object_meta_reads_the_common_metadata) {
   auto meta = crds::object_meta::of(parse(
       R"({"metadata":{"name":"demo-9000","uid":"u1","generation":3,"resourceVersion":"17",)"
