@@ -6,4 +6,5 @@ file(GLOB kind_command_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/recon
 add_library(rockpool_kind_cli STATIC
   ${CMAKE_CURRENT_LIST_DIR}/reconcilers/commands.cpp ${kind_command_sources})
 target_include_directories(rockpool_kind_cli PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)
-target_link_libraries(rockpool_kind_cli PUBLIC rockpool_cli rockpool_specs)
+target_link_libraries(rockpool_kind_cli PUBLIC rockpool_cli rockpool_specs
+                      PRIVATE rockpool_crd_types)

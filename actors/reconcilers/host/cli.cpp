@@ -1,13 +1,13 @@
 // The Host kind's rpctl command: rpctl preflight. Linked by rpctl only
 // (rockpool_kind_cli).
 #include "rockpool/cli/cli.hpp"
+#include "rockpool/crds/types.hpp"
 
 #include "rockpool/specs/json.hpp"
 
 namespace rockpool::actors::host {
 
 using namespace cli;
-using specs::string_at;
 
 namespace {
 
@@ -22,20 +22,25 @@ int cmd_preflight(context& c) {
     c.err << host.err().message << "\n";
     return 1;
   }
-  const auto* conds = specs::find_path(*host, "status.conditions");
-  if (!conds || !conds->is_array()) {
+  auto status = crds::host::status_of(*host);
+  if (!status.ok()) {
+    c.err << "error: malformed Host status from the server: " << status.err().message << "\n";
+    return 1;
+  }
+  if (status->conditions.empty()) {
     c.err << "error: the host has not been probed yet\n";
     return 1;
   }
+  using crds::host::status_conditions_item_status;
   bool ready = false;
-  for (const auto& cnd : conds->get_array()) {
-    auto type = string_at(cnd, "type");
-    if (type == "Ready") {
-      ready = string_at(cnd, "status") == "True";
+  for (const auto& cnd : status->conditions) {
+    bool ok = cnd.status == status_conditions_item_status::True;
+    if (cnd.type == "Ready") {
+      ready = ok;
       continue;
     }
-    bool ok = string_at(cnd, "status") == "True";
-    auto msg = string_at(cnd, "message");
+    const auto& type = cnd.type;
+    auto msg = cnd.message.value_or("");
     auto remedy = msg.find("; remedy: ");
     c.out << (ok ? "PASS  " : "FAIL  ") << type << ": " << msg.substr(0, remedy) << "\n";
     if (!ok && remedy != std::string::npos)
@@ -55,6 +60,8 @@ command define_preflight(CLI::App& app) {
 
 }  // namespace
 
-cli::kind_commands commands() { return {kind, {define_preflight}, {}}; }
+cli::kind_commands commands() {
+  return {kind, {define_preflight}, {}};
+}
 
 }  // namespace rockpool::actors::host

@@ -3,6 +3,7 @@
 // --wait, waits until the controller has done it (status.restored.id). Linked
 // by rpctl only (rockpool_kind_cli).
 #include "rockpool/cli/cli.hpp"
+#include "rockpool/crds/types.hpp"
 
 #include "rockpool/specs/json.hpp"
 
@@ -12,7 +13,7 @@ namespace rockpool::actors::workspace_snapshot {
 
 namespace json = boost::json;
 using namespace cli;
-using specs::string_at;
+namespace ws_typed = crds::workspace;
 
 namespace {
 
@@ -37,7 +38,12 @@ int cmd_restore(context& c, const restore_flags& f) {
     c.err << "error: " << snap.err().message << "\n";
     return 1;
   }
-  auto workspace = string_at(*snap, "spec.workspace");
+  auto spec = crds::workspace_snapshot::spec_of(*snap);
+  if (!spec.ok()) {
+    c.err << "error: malformed WorkspaceSnapshot from the server: " << spec.err().message << "\n";
+    return 1;
+  }
+  const auto& workspace = spec->workspace;
   const auto& workspaces = *specs::find_kind("Workspace");
   auto id = request_token();
   auto written = merge_patch(c, workspaces, workspace,
@@ -48,17 +54,20 @@ int cmd_restore(context& c, const restore_flags& f) {
   if (!f.wait) return 0;
   auto done = wait_until(c, workspaces, workspace, *written, parse_duration(f.timeout),
                          [&](const json::value& ws) {
-                           return string_at(ws, "status.restored.id") == id &&
-                                  string_at(ws, "status.phase") != "Provisioning";
+                           auto st = ws_typed::status_of(ws);
+                           return st.ok() && st->restored && st->restored->id == id &&
+                                  st->phase != ws_typed::status_phase::Provisioning;
                          });
   if (!done) {
     c.err << "error: timed out waiting for workspace/" << workspace << " to restore\n";
     return 1;
   }
-  bool ok = string_at(*done, "status.restored.result") == "Restored";
-  (ok ? c.out : c.err) << "workspace/" << workspace << ": "
-                       << string_at(*done, "status.restored.message") << " (phase "
-                       << string_at(*done, "status.phase") << ")\n";
+  auto st = ws_typed::status_of(*done);  // it read in wait_until
+  const auto& restored = *st->restored;
+  bool ok = restored.result == ws_typed::status_restored_result::Restored;
+  (ok ? c.out : c.err) << "workspace/" << workspace << ": " << restored.message.value_or("")
+                       << " (phase "
+                       << to_string(st->phase.value_or(ws_typed::status_phase::Pending)) << ")\n";
   return ok ? 0 : 1;
 }
 
@@ -76,6 +85,8 @@ command define_restore(CLI::App& app) {
 
 }  // namespace
 
-cli::kind_commands commands() { return {kind, {define_restore}, {}}; }
+cli::kind_commands commands() {
+  return {kind, {define_restore}, {}};
+}
 
 }  // namespace rockpool::actors::workspace_snapshot
