@@ -18,9 +18,6 @@ inline constexpr auto short_wait = std::chrono::milliseconds(200);
 inline pass_result converged(std::string m = {}) {
   return {outcome::converged, std::move(m), {}};
 }
-inline pass_result failed(std::string m) {
-  return {outcome::failed, std::move(m), {}};
-}
 inline pass_result terminal(std::string m) {
   return {outcome::terminal, std::move(m), {}};
 }

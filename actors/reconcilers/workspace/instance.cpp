@@ -97,7 +97,8 @@ pass::step pass::ensure_instance() {
     auto fresh = ctx_.incus.get_instance(s_.name);
     if (!fresh.ok() || !*fresh)
       return fail("IncusUnavailable", "instance not visible after create",
-                  failed("instance not visible after create"));
+                  failed(specs::make_error(specs::reason::unavailable,
+                                           "instance not visible after create")));
     inst_ = std::move(*fresh);
   }
   next_.instance = s_.name;
