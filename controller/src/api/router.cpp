@@ -31,6 +31,16 @@ bool api_handler::is_watch(const http_request& req) const {
           (req.target.rfind("/api/v1/", 0) == 0 && is_core_events_path(t.segments)));
 }
 
+bool api_handler::answers_at_once(const http_request& req) const {
+  if (req.method != "GET" || req.target.find('?') != std::string::npos || !store_.reads_locally())
+    return false;
+  auto t = parse_target(req.target);
+  const auto& s = t.segments;
+  if (s.size() == 1) return s[0] == "healthz" || s[0] == "livez" || s[0] == "readyz";
+  return (s.size() == 5 || (s.size() == 6 && s[5] == "status")) && s[0] == "apis" &&
+         s[1] == specs::api_group;
+}
+
 http_response api_handler::handle(const http_request& req) {
   auto start = steady::now();
   http_response resp;

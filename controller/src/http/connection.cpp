@@ -278,6 +278,8 @@ class connection final : public connection_base,
       });
       return;
     }
+    if (server_.handler.answers_at_once(hreq))
+      return respond(server_.handler.handle(hreq), version_, keep_alive_, 0);
     asio::post(server_.workers, [self, hreq = std::move(hreq)] {
       auto r = self->server_.handler.handle(hreq);
       asio::post(self->io(), [self, r = std::move(r)] {

@@ -103,6 +103,7 @@ class memory_backend final : public kv_backend {
   result<std::vector<kv_event>> events_after(std::uint64_t after, std::size_t limit) override {
     return log_.after(after, limit);
   }
+  bool reads_locally() const override { return true; }
   std::uint64_t revision() const override { return log_.revision(); }
   std::uint64_t compacted_revision() const override { return log_.compacted(); }
   bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) override {

@@ -219,6 +219,7 @@ class rocksdb_backend final : public kv_backend {
     return out;
   }
 
+  bool reads_locally() const override { return true; }
   std::uint64_t revision() const override {
     std::lock_guard lk(rev_mu_);
     return revision_;

@@ -100,6 +100,11 @@ class http_handler {
   virtual ~http_handler() = default;
   /// True iff the request asks for a stream (served by watch()).
   virtual bool is_watch(const http_request&) const { return false; }
+  /// True iff handle() answers this request at once, waiting on nothing but
+  /// a read of the store (a GET of one object, a probe): the server then
+  /// runs it on the connection's I/O thread rather than handing it to a
+  /// worker and the answer back (two thread switches per request).
+  virtual bool answers_at_once(const http_request&) const { return false; }
   /// Serves a request with a complete response. Thread-safe.
   virtual http_response handle(const http_request& req) = 0;
   /// Starts a stream; see api_handler::watch.
@@ -133,6 +138,8 @@ class api_handler final : public http_handler {
 
   /// True iff the request asks for a watch stream (served by watch()).
   bool is_watch(const http_request& req) const override;
+  /// GET of one object (or its status) without parameters, and the probes.
+  bool answers_at_once(const http_request& req) const override;
   /// Serves a request with a complete response.
   http_response handle(const http_request& req) override;
   /// Starts a watch. Returns the error response when it cannot start;

@@ -53,6 +53,7 @@ class fault_backend final : public kv_backend {
   result<std::vector<kv_event>> events_after(std::uint64_t after, std::size_t limit) override {
     return inner_.events_after(after, limit);
   }
+  bool reads_locally() const override { return inner_.reads_locally(); }
   std::uint64_t revision() const override { return inner_.revision(); }
   std::uint64_t compacted_revision() const override { return inner_.compacted_revision(); }
   bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout) override {

@@ -91,6 +91,10 @@ class kv_backend {
   /// writes cannot, as a Kubernetes read from the watch cache does.)
   [[nodiscard]] virtual result<std::optional<kv_record>> get(std::string_view key,
                                                              keyspace space) = 0;
+  /// Whether a read is answered from this process's memory or local disk,
+  /// never across the network (RocksDB, memory: true; etcd: false). A server
+  /// may then answer a read on the thread that received it.
+  virtual bool reads_locally() const { return false; }
   /// Whether the store answers reads of the latest state now (a /readyz
   /// probe): by default a read of one key.
   [[nodiscard]] virtual status ready() {

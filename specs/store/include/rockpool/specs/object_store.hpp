@@ -86,6 +86,8 @@ class object_store {
   bool wait_for_revision(std::uint64_t after, std::chrono::milliseconds timeout);
   /// OK iff the store answers reads (readiness).
   [[nodiscard]] status ready();
+  /// Whether reads stay on this machine (kv_backend::reads_locally).
+  bool reads_locally() const { return backend_.reads_locally(); }
   /// Write-path counters (writes, synced batches).
   kv_stats stats() const { return backend_.stats(); }
   /// Every object and allocation from one consistent view (for a backup).
