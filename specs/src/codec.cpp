@@ -9,7 +9,6 @@
 #include <cmath>
 #include <limits>
 #include <optional>
-#include <regex>
 #include <sstream>
 
 namespace rockpool::specs {
@@ -67,14 +66,50 @@ position to_position(const YAML::Mark& m) {
   return {m.line + 1, m.column + 1};
 }
 
+// The digits [0-9]* of s from i: where they end.
+std::size_t skip_digits(const std::string& s, std::size_t i) {
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  return i;
+}
+
+// [-+]?[0-9]+ (the core schema's decimal integer).
+bool is_core_int(const std::string& s) {
+  std::size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  auto end = skip_digits(s, i);
+  return end > i && end == s.size();
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? (the core schema's
+// float), by hand: std::regex costs microseconds a scalar, and a CRD has
+// thousands.
+bool is_core_float(const std::string& s) {
+  std::size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i < s.size() && s[i] == '.') {
+    auto end = skip_digits(s, i + 1);
+    if (end == i + 1) return false;
+    i = end;
+  } else {
+    auto end = skip_digits(s, i);
+    if (end == i) return false;
+    i = end;
+    if (i < s.size() && s[i] == '.') i = skip_digits(s, i + 1);
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    auto end = skip_digits(s, i);
+    if (end == i) return false;
+    i = end;
+  }
+  return i == s.size();
+}
+
 // YAML 1.2 core schema resolution of a plain scalar.
 json::value resolve_plain(const std::string& s) {
-  static const std::regex int_re("[-+]?[0-9]+");
-  static const std::regex float_re(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (s.size() <= 32 && std::regex_match(s, int_re)) {
+  if (s.size() <= 32 && is_core_int(s)) {
     std::int64_t i = 0;
     const char* b = s.data() + (s[0] == '+' ? 1 : 0);
     auto [p, ec] = std::from_chars(b, s.data() + s.size(), i);
@@ -86,7 +121,7 @@ json::value resolve_plain(const std::string& s) {
     auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), i, s[1] == 'x' ? 16 : 8);
     if (ec == std::errc() && p == s.data() + s.size()) return i;
   }
-  if (s.size() <= 64 && std::regex_match(s, float_re)) {
+  if (s.size() <= 64 && is_core_float(s)) {
     try {
       double d = std::stod(s);
       if (std::isfinite(d)) return d;

@@ -19,6 +19,27 @@ TEST(codec, decodes_multiple_documents_with_core_schema_types) {
   EXPECT_EQ(in.documents[1].index, 3);  // empty documents keep their number
 }
 
+TEST(codec, plain_scalars_resolve_by_the_core_schema_integer_and_float_grammar) {
+  struct want {
+    const char* text;
+    char type;  // i(nteger), d(ouble), s(tring)
+  };
+  for (auto [text, type] : {want{"0", 'i'},       want{"-7", 'i'},   want{"+12", 'i'},
+                            want{"1.", 'd'},      want{".5", 'd'},   want{"-.5e3", 'd'},
+                            want{"2E-4", 'd'},    want{"1e5", 'd'},  want{"+3.25", 'd'},
+                            want{".", 's'},       want{"1e", 's'},   want{"e5", 's'},
+                            want{"1.2.3", 's'},   want{"+", 's'},    want{"1_000", 's'},
+                            want{"12a", 's'},     want{"1 2", 's'},  want{"1e+", 's'}}) {
+    auto in = decode_documents(std::string("v: ") + text + "\n", "f.yaml");
+    ASSERT_TRUE(in.problems.empty()) << text;
+    const auto* v = find_path(in.documents[0].value, "v");
+    ASSERT_NE(v, nullptr) << text;
+    EXPECT_EQ(type == 'i', v->is_int64()) << text;
+    EXPECT_EQ(type == 'd', v->is_double()) << text;
+    EXPECT_EQ(type == 's', v->is_string()) << text;
+  }
+}
+
 TEST(codec, records_one_based_line_and_column_of_every_field) {
   auto in = decode_documents("kind: Workspace\nspec:\n  resources:\n    cpu: lots\n", "f.yaml");
   ASSERT_EQ(in.documents.size(), 1u);
