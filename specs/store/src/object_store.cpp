@@ -20,8 +20,8 @@ object_store::object_store(kv_backend& backend, const clock& clock,
                            std::vector<std::string> outer_networks, const semantic_rules* rules)
     : backend_(backend), clock_(clock), outer_networks_(std::move(outer_networks)), rules_(rules) {
   for (const auto& k : kinds()) {
-    auto l = backend_.list(k.kind + "/");
-    counts_[k.kind] = l.ok() ? l->records.size() : 0;
+    auto n = backend_.count(k.kind + "/", keyspace::objects);
+    counts_[k.kind] = n.ok() ? *n : 0;
   }
 }
 

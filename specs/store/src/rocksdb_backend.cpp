@@ -109,6 +109,20 @@ class rocksdb_backend final : public kv_backend {
     return out;
   }
 
+  // Keys only: no value is copied (a restart counts every object).
+  result<std::uint64_t> count(std::string_view prefix, keyspace space) override {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, family(space)));
+    std::uint64_t n = 0;
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
+         it->Valid() && it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()));
+         it->Next())
+      ++n;
+    if (auto st = it->status(); !st.ok()) return io_error(st);
+    return n;
+  }
+
   result<kv_dump> dump() override {
     const rocksdb::Snapshot* snap = db_->GetSnapshot();
     rocksdb::ReadOptions ro;

@@ -105,6 +105,12 @@ class kv_backend {
   /// Every key with the prefix, from one consistent snapshot; its revision is
   /// the store revision (objects) or the allocations' revision.
   [[nodiscard]] virtual result<kv_snapshot> list(std::string_view prefix, keyspace space) = 0;
+  /// How many keys have the prefix (a gauge at start): by default, a list.
+  [[nodiscard]] virtual result<std::uint64_t> count(std::string_view prefix, keyspace space) {
+    auto l = list(prefix, space);
+    if (!l.ok()) return l.err();
+    return static_cast<std::uint64_t>(l->records.size());
+  }
   /// One page of the objects with the prefix: the keys after start_after
   /// ("" from the first), at most limit records (0: all), read at revision
   /// `at` (0: the latest). A page that leaves records unread pins a read view
