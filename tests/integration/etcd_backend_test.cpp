@@ -93,9 +93,15 @@ TEST_F(etcd_backend_test, compare_and_swap_revisions_and_events) {
     std::lock_guard lk(mu);
     for (auto& x : e) heard.push_back(std::move(x));
   });
+  // Its reads cross the network: a server answers them on a worker.
+  EXPECT_FALSE(backend_->reads_locally());
   auto r1 = backend_->commit({"Workspace/a", 0, "1"});
   ASSERT_TRUE(r1.ok()) << r1.err().message;
   EXPECT_GT(*r1, start_);
+  // Counted by a list of the prefix (the default kv_backend::count).
+  auto n = backend_->count("Workspace/", keyspace::objects);
+  ASSERT_TRUE(n.ok()) << n.err().message;
+  EXPECT_EQ(*n, 1u);
   auto again = backend_->commit({"Workspace/a", 0, "x"});
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.err().why, reason::conflict);

@@ -51,6 +51,25 @@ const std::string demo =
 
 }  // namespace
 
+// What the server may answer on its I/O thread: reads of one object and
+// probes, nothing that can wait (lists, watches, writes, parameters).
+TEST_F(api_handler_test, only_a_get_of_one_object_or_a_probe_is_answered_at_once) {
+  auto at_once = [&](const char* method, const char* target) {
+    return handler_.answers_at_once(http_request{method, target, "", ""});
+  };
+  const char* ws = "/apis/rockpool.dev/v1alpha1/workspaces";
+  EXPECT_TRUE(at_once("GET", "/apis/rockpool.dev/v1alpha1/workspaces/demo"));
+  EXPECT_TRUE(at_once("GET", "/apis/rockpool.dev/v1alpha1/workspaces/demo/status"));
+  EXPECT_TRUE(at_once("GET", "/readyz"));
+  EXPECT_FALSE(at_once("GET", ws));  // a list
+  EXPECT_FALSE(at_once("GET", "/apis/rockpool.dev/v1alpha1/workspaces?watch=true"));
+  EXPECT_FALSE(at_once("GET", "/apis/rockpool.dev/v1alpha1/workspaces/demo?resourceVersion=9"));
+  EXPECT_FALSE(at_once("GET", "/apis/rockpool.dev/v1alpha1/workspaces/demo/exec"));
+  EXPECT_FALSE(at_once("PUT", "/apis/rockpool.dev/v1alpha1/workspaces/demo"));
+  EXPECT_FALSE(at_once("GET", "/metrics"));
+  EXPECT_TRUE(store_.reads_locally());  // the memory backend; etcd's reads do not
+}
+
 TEST_F(api_handler_test, probes_and_discovery_answer_on_their_paths) {
   EXPECT_EQ(call("GET", "/healthz").body, "ok");
   EXPECT_EQ(call("GET", "/readyz").status, 200);

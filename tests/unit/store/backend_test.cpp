@@ -88,6 +88,20 @@ TEST_P(backend_contract, allocations_have_their_own_revisions_and_no_events) {
       backend_->commit({"alloc/hostport/20000", 1, std::nullopt, keyspace::allocations}).ok());
 }
 
+TEST_P(backend_contract, count_matches_a_list_of_the_prefix_in_its_keyspace) {
+  for (const char* key : {"Workspace/a", "Workspace/b", "WorkspaceTemplate/t", "PortRoute/a-80"})
+    ASSERT_TRUE(backend_->commit({key, 0, "{}"}).ok());
+  ASSERT_TRUE(backend_->commit({"Workspace/b", 2, std::nullopt}).ok());  // deleted
+  ASSERT_TRUE(backend_->commit({"Workspace/x", 0, "{}", keyspace::allocations}).ok());
+  for (const char* prefix : {"Workspace/", "WorkspaceTemplate/", "PortRoute/", "Host/"}) {
+    auto n = backend_->count(prefix, keyspace::objects);
+    ASSERT_TRUE(n.ok()) << prefix;
+    EXPECT_EQ(*n, backend_->list(prefix)->records.size()) << prefix;
+  }
+  EXPECT_EQ(*backend_->count("Workspace/", keyspace::objects), 1u);
+  EXPECT_EQ(*backend_->count("Workspace/", keyspace::allocations), 1u);
+}
+
 TEST_P(backend_contract, events_past_retention_are_gone) {
   for (int i = 0; i < 12; ++i)
     ASSERT_TRUE(backend_->commit({"Workspace/w" + std::to_string(i), 0, "v"}).ok());
