@@ -292,9 +292,10 @@ bool pass::in_use() {
     std::vector<std::string> upstreams{old_.upstream.value_or("")};
     if (auto routes = ctx_.store.list("PortRoute"); routes.ok())
       for (const auto& r : routes->items) {
+        // Every route's spec, but only this workspace's routes' status.
         auto spec = crds::port_route::spec_of(r);
-        auto status = crds::port_route::status_of(r);
-        if (spec.ok() && status.ok() && spec->workspace == s_.name)
+        if (!spec.ok() || spec->workspace != s_.name) continue;
+        if (auto status = crds::port_route::status_of(r); status.ok())
           upstreams.push_back(status->upstream.value_or(""));
       }
     if (auto flying = ctx_.routes.in_flight(); flying.ok())
@@ -346,8 +347,9 @@ pass::step pass::decide_sleep() {
     next_.last_activity_time = specs::format_rfc3339(last_activity_);
   if (stop_due) return scheduled_stop(due, busy);
   if (s_.idle_after.count() == 0 || now_ - last_activity_ < s_.idle_after) return std::nullopt;
-  return fall_asleep(typed::status_sleep_reason::Idle, "no activity for " + format_seconds(s_.idle_after) +
-                                 " (spec.lifecycle.idleAfter)");
+  return fall_asleep(typed::status_sleep_reason::Idle,
+                     "no activity for " + format_seconds(s_.idle_after) +
+                         " (spec.lifecycle.idleAfter)");
 }
 
 // A sleeping workspace wakes on a scheduled start, a wake request after it
@@ -394,9 +396,10 @@ pass::step pass::scheduled_stop(const fired& due, bool busy) {
     return std::nullopt;
   }
   sched.stop_deferred_for.reset();
-  return fall_asleep(typed::status_sleep_reason::Schedule, busy ? "spec.lifecycle.schedule: stopping although in use, after " +
-                                            format_seconds(s_.stop_grace) + " (stopGrace)"
-                                      : "spec.lifecycle.schedule");
+  return fall_asleep(typed::status_sleep_reason::Schedule,
+                     busy ? "spec.lifecycle.schedule: stopping although in use, after " +
+                                format_seconds(s_.stop_grace) + " (stopGrace)"
+                          : "spec.lifecycle.schedule");
 }
 
 // Puts the workspace to sleep: said in status before the instance is
