@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <strings.h>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -27,7 +28,6 @@
 #include <deque>
 #include <mutex>
 #include <string>
-#include <strings.h>
 #include <thread>
 
 namespace {
@@ -105,9 +105,10 @@ void serve(int fd, log_file& log) {
   std::string buf, body;
   while (read_request(fd, buf, body)) {
     bool ok = log.append(std::to_string(body.size()) + "\n" + body + "\n");
-    std::string answer = std::string(ok ? "HTTP/1.1 201 Created" : "HTTP/1.1 500 Error") +
-                         "\r\nContent-Type: application/json\r\nContent-Length: " +
-                         std::to_string(body.size()) + "\r\n\r\n" + body;
+    std::string answer =
+        std::string(ok ? "HTTP/1.1 201 Created" : "HTTP/1.1 500 Error") +
+        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\n\r\n" + body;
     if (::write(fd, answer.data(), answer.size()) != static_cast<ssize_t>(answer.size())) break;
   }
   ::close(fd);

@@ -19,7 +19,9 @@ namespace rockpool::actors {
 
 using clock_point = std::chrono::system_clock::time_point;
 
-void workspace_activity::touch(const std::string& workspace) { touch_at(workspace, clock_.now()); }
+void workspace_activity::touch(const std::string& workspace) {
+  touch_at(workspace, clock_.now());
+}
 
 void workspace_activity::touch_at(const std::string& workspace, clock_point at) {
   std::lock_guard lk(mu_);
@@ -191,8 +193,7 @@ specs::status save_activity(const workspace_activity& activity, const std::strin
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << text;
-    if (!out.flush())
-      return specs::make_error(specs::reason::unavailable, "cannot write " + tmp);
+    if (!out.flush()) return specs::make_error(specs::reason::unavailable, "cannot write " + tmp);
   }
   if (std::rename(tmp.c_str(), file.c_str()) != 0)
     return specs::make_error(specs::reason::unavailable, "cannot write " + file);
@@ -347,9 +348,9 @@ pass::step pass::decide_sleep() {
     next_.last_activity_time = specs::format_rfc3339(last_activity_);
   if (stop_due) return scheduled_stop(due, busy);
   if (s_.idle_after.count() == 0 || now_ - last_activity_ < s_.idle_after) return std::nullopt;
-  return fall_asleep(typed::status_sleep_reason::Idle,
-                     "no activity for " + format_seconds(s_.idle_after) +
-                         " (spec.lifecycle.idleAfter)");
+  return fall_asleep(
+      typed::status_sleep_reason::Idle,
+      "no activity for " + format_seconds(s_.idle_after) + " (spec.lifecycle.idleAfter)");
 }
 
 // A sleeping workspace wakes on a scheduled start, a wake request after it
@@ -435,10 +436,9 @@ pass_result pass::with_idle_check(pass_result r) const {
     if (!s_.snapshots) return r;  // a stopped workspace's snapshots are still taken
     auto next = next_scheduled();
     return next ? requeue("snapshot schedule",
-                          std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         *next - now_),
-                                     std::chrono::milliseconds(1000),
-                                     std::chrono::milliseconds(3600000)))
+                          std::clamp(
+                              std::chrono::duration_cast<std::chrono::milliseconds>(*next - now_),
+                              std::chrono::milliseconds(1000), std::chrono::milliseconds(3600000)))
                 : r;
   }
   using std::chrono::milliseconds;
