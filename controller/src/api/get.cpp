@@ -17,8 +17,8 @@ const char* const expired_message =
 
 }  // namespace
 
-std::variant<specs::list_outcome, http_response> api_handler::read_list(
-    const std::string& kind, const list_options& o) {
+std::variant<specs::list_outcome, http_response> api_handler::read_list(const std::string& kind,
+                                                                        const list_options& o) {
   // Where the list reads: a continue token's revision, the latest, or (with
   // resourceVersion) a revision at least that new, or exactly that one.
   std::uint64_t at = 0;
@@ -31,8 +31,7 @@ std::variant<specs::list_outcome, http_response> api_handler::read_list(
     if (store_.revision() < rv && !store_.wait_for_revision(rv - 1, options_.resource_version_wait))
       return status_response(make_error(
           reason::timeout, "Too large resource version: " + std::to_string(rv) +
-                               ", current resource version: " +
-                               std::to_string(store_.revision())));
+                               ", current resource version: " + std::to_string(store_.revision())));
     if (o.version_match == list_options::match::exact) at = rv;
   }
   auto l = store_.list_page(kind, o.labels, o.limit, at, after);
@@ -52,8 +51,8 @@ std::variant<specs::list_outcome, http_response> api_handler::read_list(
       return r;
     }
     return status_response(make_error(
-        reason::gone, "resourceVersion " + std::to_string(at) +
-                          " is older than the latest (" + std::to_string(store_.revision()) +
+        reason::gone, "resourceVersion " + std::to_string(at) + " is older than the latest (" +
+                          std::to_string(store_.revision()) +
                           "): Rockpool keeps no past states of objects for an Exact list; list "
                           "without resourceVersion, or with resourceVersionMatch=NotOlderThan"));
   }
@@ -87,12 +86,19 @@ http_response api_handler::list(const resource_call& c) {
 }
 
 http_response api_handler::get(const resource_call& c) {
+  if (!wants_table(c.req)) {
+    // The stored text as it is, with its resourceVersion: no parse (issue 25).
+    auto text = store_.get_text(c.kind.kind, c.name);
+    if (!text.ok()) return status_response(text.err());
+    http_response r;
+    r.status = 200;
+    r.body = std::move(*text);
+    return r;
+  }
   auto obj = store_.get(c.kind.kind, c.name);
   if (!obj.ok()) return status_response(obj.err());
-  if (wants_table(c.req))
-    return json_response(200, table_of(c.kind, {*obj}, c.target,
-                                       specs::string_at(*obj, "metadata.resourceVersion")));
-  return json_response(200, *obj);
+  return json_response(
+      200, table_of(c.kind, {*obj}, c.target, specs::string_at(*obj, "metadata.resourceVersion")));
 }
 
 }  // namespace rockpool::controller

@@ -115,4 +115,94 @@ result<json::value> parse_json(std::string_view text) {
                                              std::to_string(column) + ")");
 }
 
+namespace {
+
+std::size_t skip_space(std::string_view t, std::size_t i) {
+  while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' || t[i] == '\t')) ++i;
+  return i;
+}
+
+// The end of the string starting at t[i] == '"', or npos.
+std::size_t string_end(std::string_view t, std::size_t i) {
+  for (++i; i < t.size(); ++i) {
+    if (t[i] == '\\')
+      ++i;
+    else if (t[i] == '"')
+      return i + 1;
+  }
+  return std::string_view::npos;
+}
+
+// The end of the value starting at t[i], or npos. Strings are skipped
+// whole, so their brackets do not count.
+std::size_t value_end(std::string_view t, std::size_t i) {
+  if (i >= t.size()) return std::string_view::npos;
+  if (t[i] == '"') return string_end(t, i);
+  if (t[i] != '{' && t[i] != '[') {
+    while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']') ++i;
+    return i;
+  }
+  int depth = 0;
+  for (; i < t.size(); ++i) {
+    if (t[i] == '"') {
+      i = string_end(t, i);
+      if (i == std::string_view::npos) return i;
+      --i;
+    } else if (t[i] == '{' || t[i] == '[') {
+      ++depth;
+    } else if ((t[i] == '}' || t[i] == ']') && --depth == 0) {
+      return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<std::string> append_to_member(std::string_view text, std::string_view member,
+                                            std::string_view key, std::string_view value) {
+  constexpr auto npos = std::string_view::npos;
+  auto quoted = [](std::string_view s) { return json::serialize(json::string_view(s)); };
+  std::string want = quoted(member), inner = quoted(key);
+  std::size_t i = skip_space(text, 0);
+  if (i >= text.size() || text[i] != '{') return std::nullopt;
+  for (i = skip_space(text, i + 1); i < text.size() && text[i] == '"';) {
+    auto name_end = string_end(text, i);
+    if (name_end == npos) return std::nullopt;
+    auto at = skip_space(text, name_end);
+    if (at >= text.size() || text[at] != ':') return std::nullopt;
+    at = skip_space(text, at + 1);
+    if (text.substr(i, name_end - i) == want) {
+      if (at >= text.size() || text[at] != '{') return std::nullopt;
+      auto end = value_end(text, at);
+      if (end == npos) return std::nullopt;
+      auto first = skip_space(text, at + 1);
+      // Present already (at any place among the member's keys): not ours to add.
+      for (auto k = first; k < end && text[k] == '"';) {
+        auto k_end = string_end(text, k);
+        if (k_end == npos) return std::nullopt;
+        if (text.substr(k, k_end - k) == inner) return std::nullopt;
+        auto v = skip_space(text, skip_space(text, k_end) + 1);
+        k = skip_space(text, value_end(text, v));
+        if (k >= end || text[k] != ',') break;
+        k = skip_space(text, k + 1);
+      }
+      std::string out;
+      out.reserve(text.size() + inner.size() + value.size() + 8);
+      out.append(text.substr(0, end - 1));  // up to the member's closing brace
+      if (text[first] != '}') out.push_back(',');
+      out.append(inner).push_back(':');
+      out.append(quoted(value));
+      out.append(text.substr(end - 1));
+      return out;
+    }
+    auto end = value_end(text, at);
+    if (end == npos) return std::nullopt;
+    i = skip_space(text, end);
+    if (i >= text.size() || text[i] != ',') return std::nullopt;
+    i = skip_space(text, i + 1);
+  }
+  return std::nullopt;
+}
+
 }  // namespace rockpool::specs

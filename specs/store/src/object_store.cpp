@@ -99,6 +99,18 @@ result<json::value> object_store::get(const std::string& kind, const std::string
   return std::move((*cur)->object);
 }
 
+result<std::string> object_store::get_text(const std::string& kind, const std::string& name) {
+  auto rec = backend_.get(kind + "/" + name);
+  if (!rec.ok()) return rec.err();
+  if (!*rec) return make_error(reason::not_found, describe(kind, name) + " not found");
+  auto rv = std::to_string((*rec)->mod_revision);
+  if (auto spliced = append_to_member((*rec)->value, "metadata", "resourceVersion", rv))
+    return std::move(*spliced);
+  auto obj = get(kind, name);  // not the shape stored objects have: the long way
+  if (!obj.ok()) return obj.err();
+  return json::serialize(*obj);
+}
+
 result<list_outcome> object_store::list(const std::string& kind, const label_selector& selector) {
   return list_page(kind, selector, 0, 0, "");
 }

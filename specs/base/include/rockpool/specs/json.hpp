@@ -37,4 +37,12 @@ std::string to_pretty_json(const json::value& v);
 /// max_json_depth levels deep.
 [[nodiscard]] result<json::value> parse_json(std::string_view text);
 
+/// The JSON object `text` with `"key":"value"` added last to its top-level
+/// member `member` (an object), without parsing the rest: the text that
+/// parsing, setting the key and serialising again gives, when text is as
+/// Boost.JSON serialises. nullopt when text is not an object with such a
+/// member, or the member has the key already. REQUIRES: text is valid JSON.
+std::optional<std::string> append_to_member(std::string_view text, std::string_view member,
+                                            std::string_view key, std::string_view value);
+
 }  // namespace rockpool::specs

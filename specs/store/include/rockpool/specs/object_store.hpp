@@ -33,6 +33,9 @@ class object_store {
                std::vector<std::string> outer_networks = {}, const semantic_rules* rules = nullptr);
 
   [[nodiscard]] result<json::value> get(const std::string& kind, const std::string& name);
+  /// get() serialised: the stored text with metadata.resourceVersion added,
+  /// without parsing and serialising it again (the same text either way).
+  [[nodiscard]] result<std::string> get_text(const std::string& kind, const std::string& name);
   [[nodiscard]] result<list_outcome> list(const std::string& kind,
                                           const label_selector& selector = {});
   /// One page of list(): at most limit matching items (0: all), after the
