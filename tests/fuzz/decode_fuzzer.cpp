@@ -1,8 +1,13 @@
 // libFuzzer target: arbitrary bytes through the YAML/JSON decoder, then the
-// validator and the YAML emitter, as rpctl and the API would run them.
+// validator and the YAML emitter, as rpctl and the API would run them; and
+// a JSON object's text through append_to_member, as a GET splices a stored
+// object's resourceVersion.
 #include "rockpool/actors/kind_rules.hpp"
 #include "rockpool/specs/codec.hpp"
+#include "rockpool/specs/json.hpp"
 #include "rockpool/specs/validation.hpp"
+
+#include <boost/json.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -22,6 +27,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto again = rockpool::specs::decode_documents(yaml, "roundtrip.yaml");
     if (again.documents.size() != 1 || again.documents[0].value != doc.value) __builtin_trap();
   }
-  (void)rockpool::specs::parse_json(text);
+  auto parsed = rockpool::specs::parse_json(text);
+  if (parsed.ok() && parsed->is_object()) {
+    // The stored shape (Boost.JSON's serialisation): splicing must give the
+    // bytes that parsing, setting the key and serialising again give.
+    auto stored = boost::json::serialize(*parsed);
+    auto spliced = rockpool::specs::append_to_member(stored, "metadata", "resourceVersion", "7");
+    auto* meta = parsed->as_object().if_contains("metadata");
+    bool fits = meta && meta->is_object() && !meta->as_object().contains("resourceVersion");
+    if (spliced.has_value() != fits) __builtin_trap();
+    if (spliced) {
+      meta->as_object()["resourceVersion"] = "7";
+      if (*spliced != boost::json::serialize(*parsed)) __builtin_trap();
+    }
+    (void)rockpool::specs::append_to_member(text, "metadata", "resourceVersion", "7");
+  }
   return 0;
 }
