@@ -2,15 +2,17 @@
 // "adversarial"). Loopback and unix sockets only; every loop is bounded in
 // count and time.
 #include "raw_socket.hpp"
+#include "rockpool/cli/client.hpp"
 #include "rockpool/controller/api_handler.hpp"
 #include "rockpool/controller/api_server.hpp"
-#include "rockpool/cli/client.hpp"
 #include "rockpool/specs/codec.hpp"
 #include "rockpool/specs/fault_backend.hpp"
 #include "rockpool/specs/memory_backend.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
+
+#include <boost/json.hpp>
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -308,6 +310,45 @@ TEST(adversarial, stop_waits_for_a_request_still_in_the_store) {
   server.stop();
   EXPECT_EQ(inner->revision(), 1u) << "stop() returned while the request was still running";
   request.join();
+}
+
+// A watch held across stop() ends with its terminating chunk, even when its
+// last events are still being written (a packaging test once saw the stream
+// cut: stop() closed the socket under a write in flight).
+TEST(adversarial, a_watch_held_across_stop_ends_cleanly_after_its_last_event) {
+  local_server s({});
+  ASSERT_TRUE(s.ok);
+  constexpr int objects = 2000;  // megabytes of events: more than a socket holds
+  for (int i = 0; i < objects; ++i) {
+    boost::json::value ws{
+        {"apiVersion", "rockpool.dev/v1alpha1"},
+        {"kind", "Workspace"},
+        {"metadata",
+         {{"name", "w" + std::to_string(i)}, {"annotations", {{"note", std::string(2000, 'x')}}}}},
+        {"spec", {{"image", "x"}}}};
+    ASSERT_TRUE(s.store.create(ws, {false, "test"}).ok());
+  }
+  int fd = connect_unix(s.socket());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd,
+                       "GET /apis/rockpool.dev/v1alpha1/workspaces?watch=true HTTP/1.1\r\n"
+                       "Host: x\r\n\r\n"));
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 10000), 1) << "the watch began";
+  std::this_thread::sleep_for(300ms);  // unread: the server's write waits on a full socket
+  std::thread stop([&] { s.server->stop(); });
+  auto r = read_reply(fd, 20s);
+  stop.join();
+  ::close(fd);
+  EXPECT_TRUE(r.closed);
+  std::size_t added = 0;
+  for (auto at = r.text.find("\"ADDED\""); at != std::string::npos;
+       at = r.text.find("\"ADDED\"", at + 1))
+    ++added;
+  EXPECT_EQ(added, static_cast<std::size_t>(objects));
+  EXPECT_TRUE(r.text.size() >= 7 && r.text.compare(r.text.size() - 7, 7, "\r\n0\r\n\r\n") == 0)
+      << "the stream ends with its terminating chunk; got " << r.text.size() << " bytes ending "
+      << r.text.substr(r.text.size() > 40 ? r.text.size() - 40 : 0);
 }
 
 namespace {

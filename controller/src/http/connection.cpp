@@ -137,6 +137,7 @@ class connection final : public connection_base,
     writer_.append(framed, payload);
     writer_.pump();
   }
+  bool streaming() const override { return !closed_ && writer_.started(); }
   void finish_stream() override {
     if (closed_) return;
     if (!writer_.started()) return close();

@@ -18,9 +18,12 @@
 
 namespace rockpool::controller {
 
+using server_detail::listener_state;
 using specs::make_error;
 using specs::reason;
-using server_detail::listener_state;
+
+// How long stop() lets watch streams write their last chunks.
+constexpr std::chrono::milliseconds stream_grace{5000};
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   // Length is not secret (tokens have a fixed format); contents are.
@@ -89,7 +92,8 @@ specs::status api_server::bind_unix() {
   if (!o.socket_group.empty()) {
     struct group* g = ::getgrnam(o.socket_group.c_str());
     if (g == nullptr)
-      return make_error(reason::bad_request, "--socket-group " + o.socket_group + ": no such group");
+      return make_error(reason::bad_request,
+                        "--socket-group " + o.socket_group + ": no such group");
     if (::chown(o.socket_path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0 ||
         ::chmod(o.socket_path.c_str(), 0660) != 0)
       return make_error(reason::unavailable, "cannot give " + o.socket_path + " to group " +
@@ -104,7 +108,8 @@ specs::status api_server::bind_tcp() {
   auto& o = impl_->options;
   auto colon = o.listen->rfind(':');
   if (colon == std::string::npos)
-    return make_error(reason::bad_request, o.listen_flag + " must be 127.0.0.1:PORT, got " + *o.listen);
+    return make_error(reason::bad_request,
+                      o.listen_flag + " must be 127.0.0.1:PORT, got " + *o.listen);
   auto host = o.listen->substr(0, colon);
   if (host != "127.0.0.1" && host != "localhost" && host != "[::1]" && host != "::1")
     return make_error(reason::bad_request,
@@ -142,7 +147,8 @@ specs::status api_server::bind_tcp() {
   error_code ec;
   impl_->tcp_acceptor->bind(ep, ec);
   if (ec)
-    return make_error(reason::unavailable, "cannot listen on " + *o.listen + " (" + o.listen_flag + ")" + ": " + ec.message());
+    return make_error(reason::unavailable, "cannot listen on " + *o.listen + " (" + o.listen_flag +
+                                               ")" + ": " + ec.message());
   impl_->tcp_acceptor->listen(asio::socket_base::max_listen_connections);
   return specs::done{};
 }
@@ -190,7 +196,7 @@ void api_server::stop() {
       error_code ec;
       if (i.unix_acceptor) i.unix_acceptor->close(ec);
       if (i.tcp_acceptor) i.tcp_acceptor->close(ec);
-      i.close_all();
+      i.close_all(true);
     });
     // WebSocket sessions end (their sockets are closed above), then handlers
     // still running finish (their responses go nowhere); none start.
@@ -199,7 +205,14 @@ void api_server::stop() {
       i.sessions_done.wait_for(lk, std::chrono::seconds(15), [&i] { return i.sessions == 0; });
     }
     i.workers.join();
-    asio::post(i.io, [&i] { i.close_all(); });
+    // The watches, ended above, write what they hold and their terminating
+    // chunk (a client sees a clean end, not a cut), for a bounded time.
+    std::promise<void> settled;
+    asio::steady_timer timer(i.io);
+    auto until = std::chrono::steady_clock::now() +
+                 std::min<std::chrono::milliseconds>(i.options.write_timeout, stream_grace);
+    asio::post(i.io, [&] { i.settle(timer, until, settled); });
+    settled.get_future().wait();
     i.work.reset();
     i.io.stop();
     i.io_thread.join();
@@ -213,4 +226,3 @@ void api_server::stop() {
 }
 
 }  // namespace rockpool::controller
-

@@ -10,12 +10,16 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -49,6 +53,8 @@ class connection_base {
   virtual void queue_stream(std::string framed, std::size_t payload) = 0;
   /// Watch stream: ends it once the queue is written.
   virtual void finish_stream() = 0;
+  /// An open watch stream (it closes itself once finished and written).
+  virtual bool streaming() const = 0;
 };
 
 // A watch stream's write or end, on its way to the I/O thread.
@@ -133,10 +139,27 @@ struct api_server::impl {
   void accept(typename Protocol::acceptor& acceptor, server_detail::listener_state& l);
   void start_connection(asio::local::stream_protocol::socket s, server_detail::listener_state& l);
   void start_connection(asio::ip::tcp::socket s, server_detail::listener_state& l);
-  void close_all() {
+  // spare_streams: watch streams stay open to write their last chunks.
+  void close_all(bool spare_streams = false) {
     std::vector<std::shared_ptr<server_detail::connection_base>> all;
-    for (auto& [_, c] : live) all.push_back(c);
+    for (auto& [_, c] : live)
+      if (!spare_streams || !c->streaming()) all.push_back(c);
     for (auto& c : all) c->close();
+  }
+  // Closes every connection once the watch streams have written their
+  // terminating chunks, or at `until`; then fulfils `done`.
+  void settle(asio::steady_timer& timer, std::chrono::steady_clock::time_point until,
+              std::promise<void>& done) {
+    close_all(true);
+    bool streams =
+        std::any_of(live.begin(), live.end(), [](const auto& c) { return c.second->streaming(); });
+    if (!streams || std::chrono::steady_clock::now() >= until) {
+      close_all();
+      return done.set_value();
+    }
+    timer.expires_after(std::chrono::milliseconds(10));
+    timer.async_wait(
+        [this, &timer, until, &done](boost::system::error_code) { settle(timer, until, done); });
   }
 };
 
