@@ -157,52 +157,53 @@ std::size_t value_end(std::string_view t, std::size_t i) {
   return std::string_view::npos;
 }
 
+// Where the value of the key `quoted` (with its quotes) starts in the object
+// that opens at t[open]: `at` is npos when the object has no such key, and
+// `bad` is set when the text is not what a serializer writes.
+struct key_search {
+  std::size_t at = std::string_view::npos;
+  bool bad = false;
+};
+key_search find_key(std::string_view t, std::size_t open, std::string_view quoted) {
+  constexpr auto npos = std::string_view::npos;
+  for (auto i = skip_space(t, open + 1); i < t.size() && t[i] == '"';) {
+    auto name_end = string_end(t, i);
+    if (name_end == npos) return {npos, true};
+    auto at = skip_space(t, name_end);
+    if (at >= t.size() || t[at] != ':') return {npos, true};
+    at = skip_space(t, at + 1);
+    if (t.substr(i, name_end - i) == quoted) return {at, false};
+    i = skip_space(t, value_end(t, at));
+    if (i < t.size() && t[i] == '}') break;
+    if (i >= t.size() || t[i] != ',') return {npos, true};
+    i = skip_space(t, i + 1);
+  }
+  return {};
+}
+
 }  // namespace
 
 std::optional<std::string> append_to_member(std::string_view text, std::string_view member,
                                             std::string_view key, std::string_view value) {
-  constexpr auto npos = std::string_view::npos;
   auto quoted = [](std::string_view s) { return json::serialize(json::string_view(s)); };
-  std::string want = quoted(member), inner = quoted(key);
-  std::size_t i = skip_space(text, 0);
-  if (i >= text.size() || text[i] != '{') return std::nullopt;
-  for (i = skip_space(text, i + 1); i < text.size() && text[i] == '"';) {
-    auto name_end = string_end(text, i);
-    if (name_end == npos) return std::nullopt;
-    auto at = skip_space(text, name_end);
-    if (at >= text.size() || text[at] != ':') return std::nullopt;
-    at = skip_space(text, at + 1);
-    if (text.substr(i, name_end - i) == want) {
-      if (at >= text.size() || text[at] != '{') return std::nullopt;
-      auto end = value_end(text, at);
-      if (end == npos) return std::nullopt;
-      auto first = skip_space(text, at + 1);
-      // Present already (at any place among the member's keys): not ours to add.
-      for (auto k = first; k < end && text[k] == '"';) {
-        auto k_end = string_end(text, k);
-        if (k_end == npos) return std::nullopt;
-        if (text.substr(k, k_end - k) == inner) return std::nullopt;
-        auto v = skip_space(text, skip_space(text, k_end) + 1);
-        k = skip_space(text, value_end(text, v));
-        if (k >= end || text[k] != ',') break;
-        k = skip_space(text, k + 1);
-      }
-      std::string out;
-      out.reserve(text.size() + inner.size() + value.size() + 8);
-      out.append(text.substr(0, end - 1));  // up to the member's closing brace
-      if (text[first] != '}') out.push_back(',');
-      out.append(inner).push_back(':');
-      out.append(quoted(value));
-      out.append(text.substr(end - 1));
-      return out;
-    }
-    auto end = value_end(text, at);
-    if (end == npos) return std::nullopt;
-    i = skip_space(text, end);
-    if (i >= text.size() || text[i] != ',') return std::nullopt;
-    i = skip_space(text, i + 1);
-  }
-  return std::nullopt;
+  std::string inner = quoted(key);
+  auto top = skip_space(text, 0);
+  if (top >= text.size() || text[top] != '{') return std::nullopt;
+  auto m = find_key(text, top, quoted(member));
+  if (m.bad || m.at >= text.size() || text[m.at] != '{') return std::nullopt;
+  auto end = value_end(text, m.at);
+  if (end == std::string_view::npos) return std::nullopt;
+  // Present already (at any place among the member's keys): not ours to add.
+  if (auto k = find_key(text, m.at, inner); k.bad || k.at != std::string_view::npos)
+    return std::nullopt;
+  std::string out;
+  out.reserve(text.size() + inner.size() + value.size() + 8);
+  out.append(text.substr(0, end - 1));  // up to the member's closing brace
+  if (text[skip_space(text, m.at + 1)] != '}') out.push_back(',');
+  out.append(inner).push_back(':');
+  out.append(quoted(value));
+  out.append(text.substr(end - 1));
+  return out;
 }
 
 }  // namespace rockpool::specs

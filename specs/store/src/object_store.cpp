@@ -36,18 +36,30 @@ void object_store::count(const std::string& kind, int delta) {
   n = delta < 0 && n == 0 ? 0 : n + delta;
 }
 
+namespace {
+
+// A stored record as the object clients see: parsed, with its resourceVersion.
+result<json::value> decoded(const std::string& kind, const std::string& name,
+                            const kv_record& rec) {
+  auto parsed = parse_json(rec.value);
+  if (!parsed.ok())
+    return make_error(reason::internal, "stored object " + kind + "/" + name +
+                                            " is corrupt: " + parsed.err().message);
+  auto obj = std::move(*parsed);
+  meta_of(obj)["resourceVersion"] = std::to_string(rec.mod_revision);
+  return obj;
+}
+
+}  // namespace
+
 result<std::optional<object_store::current>> object_store::read(const std::string& kind,
                                                                 const std::string& name) {
   auto rec = backend_.get(kind + "/" + name);
   if (!rec.ok()) return rec.err();
   if (!*rec) return std::optional<current>{};
-  auto parsed = parse_json((*rec)->value);
-  if (!parsed.ok())
-    return make_error(reason::internal, "stored object " + kind + "/" + name +
-                                            " is corrupt: " + parsed.err().message);
-  auto obj = std::move(*parsed);
-  meta_of(obj)["resourceVersion"] = std::to_string((*rec)->mod_revision);
-  return std::optional<current>{current{std::move(obj), (*rec)->mod_revision}};
+  auto obj = decoded(kind, name, **rec);
+  if (!obj.ok()) return obj.err();
+  return std::optional<current>{current{std::move(*obj), (*rec)->mod_revision}};
 }
 
 validation_context object_store::validation() {
@@ -106,7 +118,7 @@ result<std::string> object_store::get_text(const std::string& kind, const std::s
   auto rv = std::to_string((*rec)->mod_revision);
   if (auto spliced = append_to_member((*rec)->value, "metadata", "resourceVersion", rv))
     return std::move(*spliced);
-  auto obj = get(kind, name);  // not the shape stored objects have: the long way
+  auto obj = decoded(kind, name, **rec);  // not the shape stored objects have: the long way
   if (!obj.ok()) return obj.err();
   return json::serialize(*obj);
 }
