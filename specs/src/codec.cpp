@@ -54,8 +54,6 @@ diagnostic diagnose(const document& doc, const std::string& field, std::string m
 
 namespace {
 
-constexpr std::size_t max_nodes_per_document = 200000;  // bounds alias expansion
-
 struct input_error {
   std::string message;
   YAML::Mark mark;

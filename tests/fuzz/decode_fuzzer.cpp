@@ -1,5 +1,6 @@
 // libFuzzer target: arbitrary bytes through the YAML/JSON decoder, then the
-// validator and the YAML emitter, as rpctl and the API would run them; and
+// validator and the YAML emitter, as rpctl and the API would run them; the
+// JSON parser's way to a JSON object's value against the YAML decoder's; and
 // a JSON object's text through append_to_member, as a GET splices a stored
 // object's resourceVersion.
 #include "rockpool/actors/kind_rules.hpp"
@@ -17,6 +18,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto decoded = rockpool::specs::decode_documents(text, "fuzz.yaml");
   for (const auto& p : decoded.problems) (void)p.to_string();
+  // The JSON parser's way, where taken, gives what the YAML way gives (before
+  // validation fills in defaults) wherever yaml-cpp reads the text (it
+  // refuses some valid JSON layouts, e.g. runs of CR inside brackets), and
+  // always from the value's compact text.
+  if (auto fast = rockpool::specs::decode_json_object(text)) {
+    if (decoded.problems.empty() &&
+        (decoded.documents.size() != 1 || decoded.documents[0].value != *fast))
+      __builtin_trap();
+    auto compact = rockpool::specs::decode_documents(boost::json::serialize(*fast), "compact");
+    if (!compact.problems.empty() || compact.documents.size() != 1 ||
+        compact.documents[0].value != *fast)
+      __builtin_trap();
+  }
   rockpool::specs::validation_context ctx;
   ctx.rules = &rockpool::actors::kind_rules();
   auto diagnostics = rockpool::specs::validate_input(decoded.documents, ctx);

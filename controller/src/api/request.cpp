@@ -93,6 +93,8 @@ specs::result<json::value> decode_body(const http_request& req) {
   bool yaml = has_media_type(req.content_type, "application/apply-patch+yaml") ||
               has_media_type(req.content_type, "application/yaml");
   if (!yaml) return specs::parse_json(req.body);
+  // kubectl and rpctl send server-side apply's body as JSON text.
+  if (auto v = specs::decode_json_object(req.body)) return std::move(*v);
   auto decoded = specs::decode_documents(req.body, "request body");
   if (!decoded.problems.empty()) {
     error e{reason::bad_request, decoded.problems[0].to_string(), {}};
