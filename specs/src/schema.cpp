@@ -1,5 +1,7 @@
 #include "rockpool/specs/schema.hpp"
 
+#include "crd_json.hpp"
+
 #include "rockpool/crds/embedded.hpp"
 #include "rockpool/specs/codec.hpp"
 
@@ -79,25 +81,39 @@ std::string annotation_of(const json::value& doc, const std::string& key) {
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+// A CRD file's documents: from the JSON the build made of its YAML, or from
+// the YAML itself when that JSON is not of this YAML (a stale build).
+std::vector<json::value> crd_documents(const crds::embedded_file& file) {
+  for (const auto& j : detail::embedded_crd_json()) {
+    if (j.name != file.name || j.yaml_bytes != file.yaml.size()) continue;
+    auto parsed = parse_json(j.json);
+    if (!parsed.ok() || !parsed->is_array()) break;
+    return std::vector<json::value>(parsed->get_array().begin(), parsed->get_array().end());
+  }
+  auto decoded = decode_documents(file.yaml, std::string("crds/") + std::string(file.name));
+  if (!decoded.problems.empty())
+    throw std::runtime_error("embedded CRD is malformed: " + decoded.problems[0].to_string());
+  std::vector<json::value> docs;
+  for (auto& d : decoded.documents) docs.push_back(std::move(d.value));
+  return docs;
+}
+
 std::vector<kind_info> load_kinds() {
   std::vector<kind_info> out;
   for (const auto& file : crds::embedded_files()) {
-    auto decoded = decode_documents(file.yaml, std::string("crds/") + std::string(file.name));
-    if (!decoded.problems.empty())
-      throw std::runtime_error("embedded CRD is malformed: " + decoded.problems[0].to_string());
-    for (const auto& doc : decoded.documents) {
+    for (const auto& doc : crd_documents(file)) {
       kind_info k;
-      k.kind = string_at(doc.value, "spec.names.kind");
-      k.plural = string_at(doc.value, "spec.names.plural");
-      k.singular = string_at(doc.value, "spec.names.singular");
-      if (const auto* sn = find_path(doc.value, "spec.names.shortNames"); sn && sn->is_array())
+      k.kind = string_at(doc, "spec.names.kind");
+      k.plural = string_at(doc, "spec.names.plural");
+      k.singular = string_at(doc, "spec.names.singular");
+      if (const auto* sn = find_path(doc, "spec.names.shortNames"); sn && sn->is_array())
         for (const auto& e : sn->get_array())
           if (e.is_string()) k.short_names.emplace_back(e.get_string());
-      if (const auto* c = find_path(doc.value, "spec.names.categories"); c && c->is_array())
+      if (const auto* c = find_path(doc, "spec.names.categories"); c && c->is_array())
         for (const auto& e : c->get_array())
           if (e.is_string()) k.categories.emplace_back(e.get_string());
-      k.crd = doc.value;
-      const auto* versions = find_path(doc.value, "spec.versions");
+      k.crd = doc;
+      const auto* versions = find_path(doc, "spec.versions");
       if (versions == nullptr || !versions->is_array() || versions->get_array().empty())
         throw std::runtime_error(std::string(file.name) + ": no versions");
       const auto* root = find_path(versions->get_array()[0], "schema.openAPIV3Schema");
@@ -106,7 +122,7 @@ std::vector<kind_info> load_kinds() {
       k.root_json = *root;
       k.crd_yaml = std::string(file.yaml);
       k.columns = parse_columns(versions->get_array()[0]);
-      if (auto order = annotation_of(doc.value, "rockpool.dev/apply-order"); !order.empty())
+      if (auto order = annotation_of(doc, "rockpool.dev/apply-order"); !order.empty())
         k.apply_order = std::stoi(order);
       out.push_back(std::move(k));
     }

@@ -1,6 +1,11 @@
 #include "rockpool/specs/schema.hpp"
+#include "crd_json.hpp"
+#include "rockpool/crds/embedded.hpp"
+#include "rockpool/specs/codec.hpp"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 using namespace rockpool::specs;
 
@@ -8,9 +13,8 @@ TEST(schema, every_kind_is_loaded_from_its_embedded_crd) {
   std::vector<std::string> names;
   for (const auto& k : kinds()) names.push_back(k.kind);
   EXPECT_EQ(names.size(), 8u);
-  for (const char* k :
-       {"Workspace", "PortRoute", "NestedHost", "WorkspaceTemplate", "GitSync", "Host", "Event",
-        "WorkspaceSnapshot"})
+  for (const char* k : {"Workspace", "PortRoute", "NestedHost", "WorkspaceTemplate", "GitSync",
+                        "Host", "Event", "WorkspaceSnapshot"})
     EXPECT_NE(find_kind(k), nullptr) << k;
 }
 
@@ -43,4 +47,27 @@ TEST(schema, explain_recursive_lists_nested_fields) {
   ASSERT_TRUE(text.has_value());
   EXPECT_NE(text->find("innerNetwork"), std::string::npos);
   EXPECT_NE(text->find("   resources\t<Object>\n     cpu\t<integer>"), std::string::npos) << *text;
+}
+
+// The kinds are read from the JSON the build made of crds/*.yaml (a start
+// parses JSON, not YAML), and hold exactly what the YAML decodes to.
+TEST(schema, the_kinds_are_read_from_json_made_of_their_yaml_and_equal_it) {
+  const auto& made = detail::embedded_crd_json();
+  ASSERT_EQ(made.size(), rockpool::crds::embedded_files().size());
+  std::size_t documents = 0;
+  for (const auto& file : rockpool::crds::embedded_files()) {
+    auto json_form = std::find_if(made.begin(), made.end(), [&](const auto& j) {
+      return j.name == file.name && j.yaml_bytes == file.yaml.size();
+    });
+    ASSERT_NE(json_form, made.end()) << file.name << ": no JSON of this YAML";
+    auto decoded = decode_documents(file.yaml, std::string(file.name));
+    ASSERT_TRUE(decoded.problems.empty()) << file.name;
+    for (const auto& doc : decoded.documents) {
+      const auto* k = find_kind(string_at(doc.value, "spec.names.kind"));
+      ASSERT_NE(k, nullptr) << file.name;
+      EXPECT_EQ(k->crd, doc.value) << file.name;
+      ++documents;
+    }
+  }
+  EXPECT_EQ(documents, kinds().size());
 }
