@@ -75,9 +75,12 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# Not libraries, so not found by dpkg-shlibdeps: what the service and the
-# image builds call.
+# Not found by dpkg-shlibdeps: what the service and the image builds call,
+# and the libraries opened when first used (cmake/LoadedLibraries.cmake).
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, curl")
+foreach(pkg ${LIBCURL_PACKAGE} ${LIBGIT2_PACKAGE})
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", ${pkg}")
+endforeach()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "incus-base | incus, caddy, dnsmasq-base, debootstrap")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/debian/postinst ${PROJECT_SOURCE_DIR}/packaging/debian/prerm

@@ -1,9 +1,10 @@
 #include "rockpool/runtime/http.hpp"
 
+#include "loaded_library.hpp"
+
 #include <curl/curl.h>
 
 #include <cctype>
-#include <mutex>
 
 namespace rockpool::runtime {
 
@@ -32,8 +33,31 @@ using specs::reason;
 
 namespace {
 
+// The libcurl functions this helper calls, loaded at the first request.
+// clang-format off
+#define ROCKPOOL_CURL_FUNCTIONS(X)                                                 \
+  X(global_init) X(easy_init) X(easy_setopt) X(easy_perform) X(easy_getinfo)       \
+  X(easy_reset) X(easy_cleanup) X(easy_strerror) X(slist_append) X(slist_free_all)
+#define CURL_MEMBER(name) ROCKPOOL_LOADED_MEMBER(curl_, name)
+#define CURL_BIND(name) ROCKPOOL_LOADED_BIND(curl_, name)
+// clang-format on
+
+struct curl_functions {
+  static constexpr const char* soname = ROCKPOOL_LIBCURL_SONAME;
+  ROCKPOOL_CURL_FUNCTIONS(CURL_MEMBER)
+  void bind(const loaded_library& lib) {
+    ROCKPOOL_CURL_FUNCTIONS(CURL_BIND)
+    global_init(CURL_GLOBAL_DEFAULT);
+  }
+};
+
+const curl_functions& libcurl() {
+  return library_functions<curl_functions>();
+}
+
 struct transfer {
   const http_call* call;
+  const curl_functions* api;
   CURL* curl;
   http_reply reply;
 };
@@ -45,7 +69,7 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
     t->reply.body.append(data, len);
     return len;
   }
-  if (t->reply.status == 0) curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->reply.status);
+  if (t->reply.status == 0) t->api->easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->reply.status);
   if (t->call->on_data(std::string_view(data, len), t->reply.status)) return len;
   t->reply.stopped = true;
   return 0;  // tells libcurl to stop
@@ -77,73 +101,65 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
 }
 
 void configure(CURL* curl, const http_call& c, curl_slist* headers, transfer& t) {
-  curl_easy_setopt(curl, CURLOPT_URL, c.url.c_str());
-  if (!c.unix_socket.empty())
-    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, c.unix_socket.c_str());
+  auto set = t.api->easy_setopt;
+  set(curl, CURLOPT_URL, c.url.c_str());
+  if (!c.unix_socket.empty()) set(curl, CURLOPT_UNIX_SOCKET_PATH, c.unix_socket.c_str());
   if (!c.client_cert.empty()) {
-    curl_easy_setopt(curl, CURLOPT_SSLCERT, c.client_cert.c_str());
-    curl_easy_setopt(curl, CURLOPT_SSLKEY, c.client_key.c_str());
+    set(curl, CURLOPT_SSLCERT, c.client_cert.c_str());
+    set(curl, CURLOPT_SSLKEY, c.client_key.c_str());
   }
   if (!c.pinned_server_cert.empty()) {
-    curl_easy_setopt(curl, CURLOPT_CAINFO, c.pinned_server_cert.c_str());
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);  // the certificate itself is pinned
+    set(curl, CURLOPT_CAINFO, c.pinned_server_cert.c_str());
+    set(curl, CURLOPT_SSL_VERIFYHOST, 0L);  // the certificate itself is pinned
   }
-  if (!c.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, c.ca_file.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, c.method.c_str());
+  if (!c.ca_file.empty()) set(curl, CURLOPT_CAINFO, c.ca_file.c_str());
+  set(curl, CURLOPT_CUSTOMREQUEST, c.method.c_str());
   if (c.send_body || !c.body.empty()) {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, c.body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(c.body.size()));
+    set(curl, CURLOPT_POSTFIELDS, c.body.data());
+    set(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(c.body.size()));
   }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  if (c.connect_timeout_ms > 0)
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, c.connect_timeout_ms);
-  if (c.timeout_ms > 0) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, c.timeout_ms);
+  set(curl, CURLOPT_HTTPHEADER, headers);
+  set(curl, CURLOPT_WRITEFUNCTION, on_body);
+  set(curl, CURLOPT_WRITEDATA, &t);
+  set(curl, CURLOPT_HEADERFUNCTION, on_header);
+  set(curl, CURLOPT_HEADERDATA, &t);
+  set(curl, CURLOPT_NOSIGNAL, 1L);
+  if (c.connect_timeout_ms > 0) set(curl, CURLOPT_CONNECTTIMEOUT_MS, c.connect_timeout_ms);
+  if (c.timeout_ms > 0) set(curl, CURLOPT_TIMEOUT_MS, c.timeout_ms);
   if (c.on_data && c.keep_going) {
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    set(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    set(curl, CURLOPT_XFERINFODATA, &t);
+    set(curl, CURLOPT_NOPROGRESS, 0L);
   }
   if (c.on_data && c.idle_timeout_s > 0) {
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, c.idle_timeout_s);
+    set(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    set(curl, CURLOPT_LOW_SPEED_TIME, c.idle_timeout_s);
   }
 }
 
-specs::result<http_reply> run(CURL* curl, const http_call& c) {
+specs::result<http_reply> run(const curl_functions& api, CURL* curl, const http_call& c) {
   if (curl == nullptr) return make_error(reason::internal, "curl_easy_init failed");
-  transfer t{&c, curl, {}};
+  transfer t{&c, &api, curl, {}};
   curl_slist* headers = nullptr;
-  for (const auto& h : c.headers) headers = curl_slist_append(headers, h.c_str());
+  for (const auto& h : c.headers) headers = api.slist_append(headers, h.c_str());
   configure(curl, c, headers, t);
-  auto rc = curl_easy_perform(curl);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.reply.status);
-  curl_slist_free_all(headers);
+  auto rc = api.easy_perform(curl);
+  api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &t.reply.status);
+  api.slist_free_all(headers);
   // A stream ends when the server closes it: not a failure once it answered.
   bool stream_ended =
       c.on_data && t.reply.status != 0 && (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR);
   if (rc != CURLE_OK && !t.reply.stopped && !stream_ended)
-    return make_error(reason::unavailable, curl_easy_strerror(rc));
+    return make_error(reason::unavailable, api.easy_strerror(rc));
   return std::move(t.reply);
-}
-
-void global_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 }  // namespace
 
-http_session::http_session() {
-  global_init();
-}
+http_session::http_session() = default;
 
 http_session::~http_session() {
-  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  if (curl_ != nullptr) libcurl().easy_cleanup(static_cast<CURL*>(curl_));
 }
 
 http_session::http_session(http_session&& other) noexcept : curl_(other.curl_) {
@@ -151,18 +167,21 @@ http_session::http_session(http_session&& other) noexcept : curl_(other.curl_) {
 }
 
 specs::result<http_reply> http_session::perform(const http_call& call) {
+  auto api = loaded<curl_functions>();
+  if (!api) return api.err();
   if (curl_ == nullptr)
-    curl_ = curl_easy_init();
+    curl_ = (*api)->easy_init();
   else
-    curl_easy_reset(static_cast<CURL*>(curl_));  // keeps the open connection
-  return run(static_cast<CURL*>(curl_), call);
+    (*api)->easy_reset(static_cast<CURL*>(curl_));  // keeps the open connection
+  return run(**api, static_cast<CURL*>(curl_), call);
 }
 
 specs::result<http_reply> http_perform(const http_call& call) {
-  global_init();
-  CURL* curl = curl_easy_init();
-  auto r = run(curl, call);
-  if (curl != nullptr) curl_easy_cleanup(curl);
+  auto api = loaded<curl_functions>();
+  if (!api) return api.err();
+  CURL* curl = (*api)->easy_init();
+  auto r = run(**api, curl, call);
+  if (curl != nullptr) (*api)->easy_cleanup(curl);
   return r;
 }
 

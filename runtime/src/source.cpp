@@ -3,7 +3,10 @@
 
 #include "source_internal.hpp"
 
+#include "rockpool/specs/base64.hpp"
+
 #include <fnmatch.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -131,6 +134,25 @@ specs::result<source_snapshot> read_directory(const std::string& dir, const sour
   auto snap = std::move(out).finish({});
   snap.revision = "sha1:" + content_digest(snap.files);
   return snap;
+}
+
+// Git's blob id of the files' paths, sizes and contents (what libgit2's
+// git_odb_hash gave before GitSync loaded libgit2 only for Git sources), so a
+// directory's revision is unchanged across that step.
+std::string content_digest(const std::vector<source_file>& files) {
+  std::string all;
+  for (const auto& f : files) {
+    all += f.path;
+    all += '\0';
+    all += std::to_string(f.content.size());
+    all += '\0';
+    all += f.content;
+  }
+  std::string object = "blob " + std::to_string(all.size()) + '\0' + all;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(object.data(), object.size(), digest, &n, EVP_sha1(), nullptr);
+  return specs::hex_encode(std::string_view(reinterpret_cast<const char*>(digest), n));
 }
 
 }  // namespace rockpool::runtime

@@ -128,6 +128,11 @@ class gitsync_e2e : public ::testing::Test {
              condition(gs, "Synced") == "True";
     });
   }
+  // Whether the daemon has this shared library mapped (soname prefix, e.g. "libgit2.so").
+  bool daemon_maps(const std::string& library) {
+    auto maps = test_support::read_file("/proc/" + std::to_string(daemon_->pid()) + "/maps");
+    return maps.find("/" + library) != std::string::npos;
+  }
   std::int64_t cpu_of(const std::string& name) {
     auto w = get("workspaces", name);
     return w ? specs::int_at(*w, "spec.resources.cpu").value_or(-1) : -1;
@@ -165,6 +170,10 @@ TEST_F(gitsync_e2e, a_directory_is_applied_then_a_second_sync_changes_nothing) {
   auto table = rpctl("get gs").out;
   EXPECT_NE(table.find(string_at(gs, "status.lastAppliedRevision")), std::string::npos) << table;
   EXPECT_NE(table.find("InSync"), std::string::npos) << table;
+  // Opened when first needed: a directory source needs neither libgit2 nor,
+  // on the fake runtime, libcurl.
+  EXPECT_FALSE(daemon_maps("libgit2.so"));
+  EXPECT_FALSE(daemon_maps("libcurl.so"));
 }
 
 // 2. A commit is applied within the interval, or at once after rpctl sync; the
@@ -175,6 +184,7 @@ TEST_F(gitsync_e2e, commits_are_applied_at_the_interval_or_at_once_on_request) {
   ASSERT_EQ(
       apply(git_sync("fast", "file://" + (tmp_ / "origin.git"), "  interval: 1s\n")).exit_code, 0);
   wait_applied("fast", first);
+  EXPECT_TRUE(daemon_maps("libgit2.so"));  // opened by the first fetch
   write("specs/a.yaml", ws("a", 2));
   auto second = commit("two");
   auto t0 = steady::now();

@@ -1,5 +1,7 @@
 #include "rockpool/controller/workspace_signin.hpp"
 
+#include "rockpool/specs/base64.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -21,14 +23,7 @@ using specs::reason;
 namespace {
 
 std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(digits[p[i] >> 4]);
-    out.push_back(digits[p[i] & 15]);
-  }
-  return out;
+  return specs::hex_encode(std::string_view(reinterpret_cast<const char*>(p), n));
 }
 
 specs::result<std::string> random_hex(std::size_t bytes) {

@@ -68,9 +68,14 @@ command -v debootstrap >/dev/null || { echo "build.sh: needs debootstrap (script
 . "$here/../common/debian-mirror.sh"
 
 # The Debian packages that provide rockpoold's and rpctl's shared libraries,
-# so the binaries run in the image exactly as they do here.
+# so the binaries run in the image exactly as they do here: those linked, and
+# those opened when first used (libcurl, libgit2), which the binaries name.
 # (dpkg knows some of them only by their /usr path: merged /usr.)
-libs=$(ldd "$rockpoold_bin" "$rpctl_bin" | awk '/=> \//{print $3}' | sort -u)
+named=$(grep -aohE 'lib[a-z0-9_+-]+\.so\.[0-9]+(\.[0-9]+)*' "$rockpoold_bin" "$rpctl_bin" | sort -u)
+opened=$(for so in $named; do ldconfig -p | awk -v so="$so" '$1 == so {print $NF; exit}'; done)
+# shellcheck disable=SC2086
+libs=$( (ldd "$rockpoold_bin" "$rpctl_bin" $opened | awk '/=> \//{print $3}'
+  printf '%s\n' $opened) | sort -u)
 # shellcheck disable=SC2086
 lib_pkgs=$( (dpkg -S $libs $(printf '/usr%s ' $libs) 2>/dev/null || true) | cut -d: -f1 | sort -u |
   tr '\n' ' ')

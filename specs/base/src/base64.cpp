@@ -22,7 +22,8 @@ std::string base64_encode(std::string_view in) {
   out.reserve((in.size() + 2) / 3 * 4);
   for (std::size_t i = 0; i < in.size(); i += 3) {
     std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size()) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
+    if (i + 1 < in.size())
+      n |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
     if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
     out += alphabet[(n >> 18) & 63];
     out += alphabet[(n >> 12) & 63];
@@ -48,6 +49,17 @@ std::optional<std::string> base64_decode(std::string_view in) {
       bits -= 8;
       out += static_cast<char>((acc >> bits) & 0xff);
     }
+  }
+  return out;
+}
+
+std::string hex_encode(std::string_view in) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(in.size() * 2);
+  for (unsigned char c : in) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
   }
   return out;
 }
