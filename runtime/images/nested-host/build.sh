@@ -72,8 +72,8 @@ command -v debootstrap >/dev/null || { echo "build.sh: needs debootstrap (script
 # those opened when first used (libcurl, libgit2), which the binaries name.
 # (dpkg knows some of them only by their /usr path: merged /usr.)
 named=$(grep -aohE 'lib[a-z0-9_+-]+\.so\.[0-9]+(\.[0-9]+)*' "$rockpoold_bin" "$rpctl_bin" | sort -u)
-cache=$(ldconfig -p)
-opened=$(for so in $named; do awk -v so="$so" '$1 == so && !found {print $NF; found = 1}' <<<"$cache"; done)
+ld_cache=$(ldconfig -p)
+opened=$(for so in $named; do awk -v so="$so" '$1 == so && !found {print $NF; found = 1}' <<<"$ld_cache"; done)
 # shellcheck disable=SC2086
 libs=$( (ldd "$rockpoold_bin" "$rpctl_bin" $opened | awk '/=> \//{print $3}'
   printf '%s\n' $opened) | sort -u)
