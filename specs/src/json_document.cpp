@@ -13,13 +13,17 @@ bool json_space(char c) {
   return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-// Printable ASCII, tab and line breaks: the characters on which YAML and
-// JSON read a text the same way (YAML refuses other controls, and reads some
-// non-ASCII characters as line breaks).
+// Printable ASCII, tab and line breaks (a CR only before an LF): the
+// characters on which YAML and JSON read a text the same way (YAML refuses
+// other controls, reads some non-ASCII characters as line breaks, and a run
+// of bare CRs in a flow collection its own way: the decode_fuzzer found one).
 bool plain_ascii(std::string_view t) {
-  return std::all_of(t.begin(), t.end(), [](char c) {
-    return (c >= 0x20 && c <= 0x7e) || c == '\t' || c == '\n' || c == '\r';
-  });
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    char c = t[i];
+    if (c == '\r' && (i + 1 == t.size() || t[i + 1] != '\n')) return false;
+    if (!((c >= 0x20 && c <= 0x7e) || c == '\t' || c == '\n' || c == '\r')) return false;
+  }
+  return true;
 }
 
 // The keys written in a JSON text (its strings followed by ':'), and the
